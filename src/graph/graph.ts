@@ -124,11 +124,15 @@ export class Graph {
   /** Adds a named constant (a weight, say) stored in the model file. */
   initializer(name: string, value: Constant): Tensor {
     if (this.names.has(name)) throw new GraphError(`graph ${this.name}: the name ${name} is already used`);
+    this.names.add(name);
+    return this.addInitializer(name, value);
+  }
+
+  private addInitializer(name: string, value: Constant): Tensor {
     const size = value.shape.reduce((a, b) => a * b, 1);
     if (size !== value.data.length) {
       throw new GraphError(`initializer ${name}: shape ${formatShape(value.shape)} holds ${size} values, data has ${value.data.length}`);
     }
-    this.names.add(name);
     this.initializers.set(name, value);
     return new Tensor(this, name, value.shape, value.dtype);
   }
@@ -144,7 +148,7 @@ export class Graph {
     const key = `${dtype}|${dims.join(',')}|${data.length <= 64 ? Array.from(data as ArrayLike<number | bigint>).join(',') : this.counter++}`;
     const cached = this.constCache.get(key);
     if (cached) return cached;
-    const t = this.initializer(this.uniqueName(`const_${this.constCache.size}`), { dtype, shape: dims, data });
+    const t = this.addInitializer(this.uniqueName(`const_${this.constCache.size}`), { dtype, shape: dims, data });
     this.constCache.set(key, t);
     return t;
   }
