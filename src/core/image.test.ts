@@ -1,0 +1,362 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { InputError, UsageError } from './errors.ts';
+import {
+  cropImage,
+  dilateMask,
+  encodeImage,
+  holeFraction,
+  type MaskImage,
+  maskBoundingBox,
+  pasteImage,
+  readImage,
+  readMask,
+  resizeImage,
+  resizeMask,
+  type RgbImage,
+  toRgba8,
+  writeImage,
+  writeMask,
+} from './image.ts';
+import { Rng } from './random.ts';
+
+const PHOTOS = '/work/shared/data/photos';
+const ASTRONAUT = `${PHOTOS}/python3-skimage/astronaut.jpg`;
+const CAMERA = `${PHOTOS}/python3-skimage/camera.jpg`; // greyscale content
+const CHELSEA = `${PHOTOS}/python3-skimage/chelsea.jpg`;
+const CHINA = `${PHOTOS}/python3-sklearn/china.jpg`;
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'image-test-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Value of channel c at (x, y) of a planar image. */
+function at(img: RgbImage, c: number, x: number, y: number): number {
+  return img.data[(c * img.height + y) * img.width + x];
+}
+
+function maskFrom(width: number, height: number, holes: [number, number][]): MaskImage {
+  const data = new Uint8Array(width * height);
+  for (const [x, y] of holes) data[y * width + x] = 1;
+  return { width, height, data };
+}
+
+function randomImage(width: number, height: number, seed: number): RgbImage {
+  const rng = new Rng(seed);
+  return { width, height, data: Float32Array.from({ length: 3 * width * height }, () => rng.next()) };
+}
+
+describe('readImage', () => {
+  test('real photos come out planar, in [0,1], equal to the decoded 8-bit pixels', async () => {
+    for (const file of [ASTRONAUT, CHELSEA, CHINA, CAMERA]) {
+      const img = await readImage(file);
+      const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+      assert.equal(info.channels, 3, file);
+      assert.deepEqual([img.width, img.height], [info.width, info.height], file);
+      assert.equal(img.data.length, 3 * img.width * img.height);
+      const plane = img.width * img.height;
+      let maxDiff = 0;
+      for (let i = 0; i < plane; i++) {
+        for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(img.data[c * plane + i] - data[3 * i + c] / 255));
+      }
+      assert.ok(maxDiff < 1e-6, `${file}: differs from the decoder by ${maxDiff}`);
+    }
+  });
+
+  test('a one-channel greyscale JPEG is replicated to three equal channels', async () => {
+    const file = join(dir, 'grey.jpg');
+    await sharp(CAMERA).toColourspace('b-w').jpeg().toFile(file);
+    assert.equal((await sharp(file).metadata()).channels, 1);
+    const img = await readImage(file);
+    const grey = await sharp(file).toColourspace('b-w').raw().toBuffer();
+    assert.equal(grey.length, img.width * img.height);
+    const plane = img.width * img.height;
+    for (let i = 0; i < plane; i += 97) {
+      assert.equal(img.data[i], Math.fround(grey[i] / 255));
+      assert.equal(img.data[plane + i], img.data[i]);
+      assert.equal(img.data[2 * plane + i], img.data[i]);
+    }
+  });
+
+  test('alpha is dropped, colour kept as stored', async () => {
+    const rgba = new Uint8Array([200, 100, 50, 0, 10, 20, 30, 128, 255, 255, 255, 255, 0, 0, 0, 40]);
+    const png = await sharp(rgba, { raw: { width: 2, height: 2, channels: 4 } }).png().toBuffer();
+    for (const source of [png, { data: rgba, width: 2, height: 2, channels: 4 as const }]) {
+      const img = await readImage(source);
+      assert.deepEqual([img.width, img.height], [2, 2]);
+      assert.deepEqual(Array.from(img.data, (v) => Math.round(v * 255)), [200, 10, 255, 0, 100, 20, 255, 0, 50, 30, 255, 0]);
+    }
+  });
+
+  test('16-bit PNGs keep more than 8 bits of precision', async () => {
+    const width = 256;
+    const values = Uint16Array.from({ length: width * 3 }, (_, i) => 1000 + 37 * i); // not multiples of 257
+    const file = join(dir, 'deep.png');
+    await sharp(values, { raw: { width, height: 1, channels: 3 } }).toColourspace('rgb16').png().toFile(file);
+    assert.equal((await sharp(file).metadata()).depth, 'ushort');
+    const img = await readImage(file);
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(at(img, c, x, 0) * 65535 - values[3 * x + c]) < 0.01, `x=${x} c=${c}`);
+    }
+    // Neighbours 37/65535 apart: an 8-bit read would merge most of them.
+    assert.notEqual(at(img, 0, 0, 0), at(img, 1, 0, 0));
+    assert.ok(Math.abs(at(img, 1, 0, 0) - at(img, 0, 0, 0) - 37 / 65535) < 1e-6);
+  });
+
+  test('EXIF orientation is applied: dimensions swap and content turns 90° clockwise', async () => {
+    // Stored 40x20 in quadrants: top-left red, top-right blue, bottom-left green, bottom-right white.
+    const w = 40;
+    const h = 20;
+    const colours = { red: [255, 0, 0], blue: [0, 0, 255], green: [0, 255, 0], white: [255, 255, 255] };
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const c = y < h / 2 ? (x < w / 2 ? colours.red : colours.blue) : x < w / 2 ? colours.green : colours.white;
+        rgb.set(c, 3 * (y * w + x));
+      }
+    }
+    const file = join(dir, 'rotated.jpg');
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toFile(file);
+    assert.equal((await sharp(file).metadata()).orientation, 6);
+    const img = await readImage(file);
+    assert.deepEqual([img.width, img.height], [20, 40]);
+    // Turned clockwise, the stored left column becomes the top row: green TL, red TR, white BL, blue BR.
+    const expected: [number, number, number[]][] = [
+      [5, 10, colours.green],
+      [15, 10, colours.red],
+      [5, 30, colours.white],
+      [15, 30, colours.blue],
+    ];
+    for (const [x, y, colour] of expected) {
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(at(img, c, x, y) * 255 - colour[c]) < 20, `(${x},${y}) channel ${c}`);
+    }
+  });
+
+  test('corrupt bytes, text files and missing files are InputErrors naming the source', async () => {
+    const text = join(dir, 'notes.txt');
+    await writeFile(text, 'this is not an image\n');
+    const truncated = (await readFile(ASTRONAUT)).subarray(0, 300);
+    const badJpeg = join(dir, 'broken.jpg');
+    await writeFile(badJpeg, truncated);
+    for (const [source, name] of [
+      [text, text],
+      [badJpeg, badJpeg],
+      [join(dir, 'missing.png'), 'missing.png'],
+      [new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), 'image buffer (8 bytes)'],
+    ] as const) {
+      await assert.rejects(readImage(source), (err: Error) => {
+        assert.ok(err instanceof InputError, err.message);
+        assert.match(err.message, /not a readable JPEG\/PNG\/WebP image/);
+        assert.ok(err.message.includes(name), err.message);
+        return true;
+      });
+    }
+  });
+
+  test('images over maxPixels are refused with their size in the message', async () => {
+    await assert.rejects(readImage(ASTRONAUT, { maxPixels: 512 * 511 }), (err: Error) => {
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /512x512 \(0\.3 megapixels\), over the limit/);
+      return true;
+    });
+    assert.equal((await readImage(ASTRONAUT, { maxPixels: 512 * 512 })).width, 512);
+  });
+
+  test('raw pixels of the wrong length are a UsageError', async () => {
+    await assert.rejects(readImage({ data: new Uint8Array(11), width: 2, height: 2, channels: 3 }), UsageError);
+  });
+});
+
+describe('readMask', () => {
+  async function png(rgbaOrGrey: number[], width: number, height: number, channels: 1 | 4): Promise<Uint8Array> {
+    return sharp(new Uint8Array(rgbaOrGrey), { raw: { width, height, channels } }).png().toBuffer();
+  }
+
+  test('white on black: hole where luminance > 0.5', async () => {
+    const mask = await readMask(await png([0, 255, 127, 128, 200, 30], 3, 2, 1));
+    assert.deepEqual([mask.width, mask.height], [3, 2]);
+    assert.deepEqual(Array.from(mask.data), [0, 1, 0, 1, 1, 0]);
+    // Luminance, not any channel: pure blue (0.07) is dark, pure green (0.72) is light.
+    const colour = await readMask({ data: new Uint8Array([0, 0, 255, 0, 255, 0]), width: 2, height: 1, channels: 3 });
+    assert.deepEqual(Array.from(colour.data), [0, 1]);
+  });
+
+  test('alpha-only mask: uniform colour on transparency, hole where opaque', async () => {
+    // Black brush on a transparent layer whose hidden colour is white: luminance would invert it.
+    const px = (opaque: boolean) => (opaque ? [0, 0, 0, 255] : [255, 255, 255, 0]);
+    const mask = await readMask(await png([px(true), px(false), px(false), px(true)].flat(), 2, 2, 4));
+    assert.deepEqual(Array.from(mask.data), [1, 0, 0, 1]);
+  });
+
+  test('alpha present but opaque colours vary, or alpha fully opaque: luminance decides', async () => {
+    const varied = await readMask(await png([255, 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 0], 3, 1, 4));
+    assert.deepEqual(Array.from(varied.data), [1, 0, 1]);
+    const opaque = await readMask(await png([0, 0, 0, 255, 255, 255, 255, 255], 2, 1, 4));
+    assert.deepEqual(Array.from(opaque.data), [0, 1]);
+  });
+
+  test('writeMask and readMask round-trip', async () => {
+    const mask = maskFrom(5, 4, [[0, 0], [4, 3], [2, 1]]);
+    for (const ext of ['png', 'webp']) {
+      const file = join(dir, `m.${ext}`);
+      await writeMask(file, mask);
+      assert.deepEqual(await readMask(file), mask, ext);
+    }
+  });
+});
+
+describe('writeImage / encodeImage', () => {
+  test('PNG round-trips to 8-bit precision; JPEG and WebP decode to the same size', async () => {
+    const img = randomImage(17, 9, 1);
+    const file = join(dir, 'sub', 'out.png');
+    await writeImage(file, img);
+    const back = await readImage(file);
+    assert.deepEqual([back.width, back.height], [17, 9]);
+    for (let i = 0; i < img.data.length; i++) assert.ok(Math.abs(back.data[i] - img.data[i]) <= 0.5 / 255 + 1e-6);
+    for (const format of ['jpeg', 'webp'] as const) {
+      const decoded = await readImage(await encodeImage(img, format));
+      assert.deepEqual([decoded.width, decoded.height], [17, 9], format);
+    }
+  });
+
+  test('unknown extension is a UsageError', async () => {
+    await assert.rejects(writeImage(join(dir, 'out.bmp'), randomImage(2, 2, 1)), UsageError);
+    await assert.rejects(writeMask(join(dir, 'out'), maskFrom(2, 2, [])), UsageError);
+  });
+
+  test('toRgba8 rounds, clamps and interleaves', () => {
+    const img = { width: 2, height: 1, data: new Float32Array([0, 1.2, 0.5, -0.1, 1 / 255, 0.999]) };
+    assert.deepEqual(Array.from(toRgba8(img)), [0, 128, 1, 255, 255, 0, 255, 255]);
+  });
+});
+
+describe('resizeImage', () => {
+  test('pixel centres align: enlarging a two-pixel ramp is symmetric', () => {
+    const img = { width: 2, height: 1, data: new Float32Array([0, 1, 0, 1, 0, 1]) };
+    const big = resizeImage(img, 8, 1);
+    assert.deepEqual(Array.from(big.data.subarray(0, 8)), [0, 0, 0.125, 0.375, 0.625, 0.875, 1, 1]);
+  });
+
+  test('shrinking averages (antialiasing) and keeps constants exact', () => {
+    // A factor of 3 puts output centres on input centres: point sampling would return 0s and 1s.
+    const w = 63;
+    const checker = new Float32Array(3 * w * w);
+    for (let i = 0; i < checker.length; i++) checker[i] = ((i % w) + Math.floor(i / w)) % 2;
+    for (const kernel of ['bilinear', 'lanczos'] as const) {
+      const small = resizeImage({ width: w, height: w, data: checker }, 21, 21, kernel);
+      for (const v of small.data) assert.ok(Math.abs(v - 0.5) < 0.02, `${kernel}: ${v}`);
+      const flat = resizeImage({ width: 10, height: 7, data: new Float32Array(210).fill(0.3) }, 23, 4, kernel);
+      for (const v of flat.data) assert.ok(Math.abs(v - 0.3) < 1e-6);
+    }
+  });
+
+  test('a real photo resized stays in [0,1] with its mean colour', async () => {
+    const img = await readImage(CHELSEA);
+    const mean = (x: RgbImage, c: number) => {
+      const plane = x.width * x.height;
+      return x.data.subarray(c * plane, (c + 1) * plane).reduce((a, b) => a + b) / plane;
+    };
+    for (const kernel of ['bilinear', 'lanczos'] as const) {
+      for (const [w, h] of [[128, 85], [900, 600]]) {
+        const out = resizeImage(img, w, h, kernel);
+        assert.equal(out.data.length, 3 * w * h);
+        assert.ok(out.data.every((v) => v >= 0 && v <= 1));
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(mean(out, c) - mean(img, c)) < 0.01, `${kernel} ${w}x${h} c=${c}`);
+      }
+    }
+  });
+});
+
+describe('resizeMask', () => {
+  test('shrinking 4x keeps a one-pixel stroke', () => {
+    const holes: [number, number][] = [];
+    for (let y = 0; y < 64; y++) holes.push([13, y]);
+    for (let x = 0; x < 64; x++) holes.push([x, 50]);
+    const small = resizeMask(maskFrom(64, 64, holes), 16, 16);
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) assert.equal(small.data[y * 16 + x], x === 3 || y === 12 ? 1 : 0, `(${x},${y})`);
+    }
+  });
+
+  test('enlarging by an integer factor is nearest-neighbour', () => {
+    const big = resizeMask(maskFrom(3, 2, [[1, 0], [2, 1]]), 6, 4);
+    const expected = maskFrom(6, 4, [[2, 0], [3, 0], [2, 1], [3, 1], [4, 2], [5, 2], [4, 3], [5, 3]]);
+    assert.deepEqual(big, expected);
+  });
+});
+
+describe('dilateMask', () => {
+  test('one pixel grows to a disc or a square of the radius', () => {
+    const dot = maskFrom(21, 21, [[10, 10]]);
+    const count = (m: MaskImage) => m.data.reduce((a, b) => a + b, 0);
+    assert.equal(count(dilateMask(dot, 3)), 29); // integer points with x² + y² <= 9
+    assert.equal(count(dilateMask(dot, 3, 'square')), 49);
+    assert.deepEqual(dilateMask(dot, 0), dot);
+    assert.deepEqual(maskBoundingBox(dilateMask(dot, 3)), { x: 7, y: 7, width: 7, height: 7 });
+  });
+
+  test('matches brute force on a random mask, at the borders too', () => {
+    const rng = new Rng(3);
+    const w = 30;
+    const h = 20;
+    const holes: [number, number][] = [];
+    for (let i = 0; i < 12; i++) holes.push([rng.int(0, w - 1), rng.int(0, h - 1)]);
+    holes.push([0, 0], [w - 1, h - 1]);
+    const mask = maskFrom(w, h, holes);
+    for (const shape of ['disc', 'square'] as const) {
+      const r = 4;
+      const out = dilateMask(mask, r, shape);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const near = holes.some(([hx, hy]) =>
+            shape === 'disc' ? (hx - x) ** 2 + (hy - y) ** 2 <= r * r : Math.abs(hx - x) <= r && Math.abs(hy - y) <= r,
+          );
+          assert.equal(out.data[y * w + x], near ? 1 : 0, `${shape} (${x},${y})`);
+        }
+      }
+    }
+  });
+
+  test('a negative or fractional radius is a UsageError', () => {
+    assert.throws(() => dilateMask(maskFrom(2, 2, []), -1), UsageError);
+    assert.throws(() => dilateMask(maskFrom(2, 2, []), 1.5), UsageError);
+  });
+});
+
+describe('boxes, crop and paste', () => {
+  test('maskBoundingBox and holeFraction', () => {
+    const mask = maskFrom(10, 8, [[2, 5], [7, 1], [4, 4]]);
+    assert.deepEqual(maskBoundingBox(mask), { x: 2, y: 1, width: 6, height: 5 });
+    assert.equal(holeFraction(mask), 3 / 80);
+    assert.equal(maskBoundingBox(maskFrom(4, 4, [])), null);
+  });
+
+  test('crop then paste back restores the image; works on masks too', () => {
+    const img = randomImage(12, 9, 5);
+    const box = { x: 3, y: 2, width: 5, height: 4 };
+    const crop = cropImage(img, box);
+    assert.deepEqual([crop.width, crop.height], [5, 4]);
+    for (let c = 0; c < 3; c++) assert.equal(at(crop, c, 1, 2), at(img, c, 4, 4));
+    const blank = { width: 12, height: 9, data: new Float32Array(3 * 12 * 9) };
+    const pasted = pasteImage(blank, crop, 3, 2);
+    assert.deepEqual(cropImage(pasted, box), crop);
+    assert.equal(at(pasted, 0, 2, 2), 0);
+    assert.deepEqual(pasteImage(img, crop, 3, 2), img);
+    const mask = maskFrom(6, 6, [[4, 3]]);
+    assert.deepEqual(cropImage(mask, { x: 3, y: 3, width: 2, height: 2 }), maskFrom(2, 2, [[1, 0]]));
+  });
+
+  test('boxes outside the image are UsageErrors', () => {
+    const img = randomImage(4, 4, 1);
+    assert.throws(() => cropImage(img, { x: 2, y: 0, width: 3, height: 1 }), UsageError);
+    assert.throws(() => pasteImage(img, randomImage(2, 2, 1), 3, 0), UsageError);
+  });
+});
