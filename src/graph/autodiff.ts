@@ -14,7 +14,11 @@ import { type Node, type Shape, type Tensor, formatShape } from './graph.ts';
 import * as op from './ops.ts';
 
 type Grad = Tensor | null;
-type Rule = (node: Node, dOut: Grad[]) => Grad[];
+/**
+ * A rule returns one gradient per input; `needs[k]` says whether input k needs one (it depends on a
+ * tensor being differentiated), so expensive rules skip work nobody uses.
+ */
+type Rule = (node: Node, dOut: Grad[], needs: boolean[]) => Grad[];
 
 /** Ops whose outputs carry no gradient (indices, comparisons, shapes). */
 const NON_DIFFERENTIABLE = new Set([
@@ -62,7 +66,7 @@ export function gradients(loss: Tensor, wrt: readonly Tensor[], seed?: Tensor): 
     if (NON_DIFFERENTIABLE.has(node.op)) continue;
     const rule = RULES[node.op];
     if (!rule) throw new GraphError(`gradients: no gradient rule for op ${node.op} (node ${node.name})`);
-    const dIn = rule(node, dOut);
+    const dIn = rule(node, dOut, node.inputs.map((t) => t !== null && dependsOnWrt.has(t)));
     node.inputs.forEach((t, k) => {
       const d = dIn[k];
       if (t && d && dependsOnWrt.has(t)) {
@@ -285,10 +289,13 @@ const RULES: Record<string, Rule> = {
   Identity: (_n, [d]) => [d],
   Add: (n, [d]) => [sumTo(d!, input(n, 0).shape), sumTo(d!, input(n, 1).shape)],
   Sub: (n, [d]) => [sumTo(d!, input(n, 0).shape), sumTo(op.neg(d!), input(n, 1).shape)],
-  Mul: (n, [d]) => [sumTo(op.mul(d!, input(n, 1)), input(n, 0).shape), sumTo(op.mul(d!, input(n, 0)), input(n, 1).shape)],
-  Div: (n, [d]) => {
+  Mul: (n, [d], needs) => [
+    needs[0] ? sumTo(op.mul(d!, input(n, 1)), input(n, 0).shape) : null,
+    needs[1] ? sumTo(op.mul(d!, input(n, 0)), input(n, 1).shape) : null,
+  ],
+  Div: (n, [d], needs) => {
     const [a, b, y] = [input(n, 0), input(n, 1), n.outputs[0]];
-    return [sumTo(op.div(d!, b), a.shape), sumTo(op.neg(op.div(op.mul(d!, y), b)), b.shape)];
+    return [needs[0] ? sumTo(op.div(d!, b), a.shape) : null, needs[1] ? sumTo(op.neg(op.div(op.mul(d!, y), b)), b.shape) : null];
   },
   Pow: (n, [d]) => {
     const [a, p] = [input(n, 0), input(n, 1)];
@@ -383,28 +390,31 @@ const RULES: Record<string, Rule> = {
     const count = axes.reduce((acc, a) => acc * shape[a], 1);
     return [op.mul(broadcastReduced(d!, x, axes, int(n, 'keepdims', 1) === 1), 1 / count)];
   },
-  MatMul: (n, [d]) => {
+  MatMul: (n, [d], needs) => {
     const [a, b] = [input(n, 0), input(n, 1)];
-    return [sumTo(op.matMul(d!, transposeLast2(b)), a.shape), sumTo(op.matMul(transposeLast2(a), d!), b.shape)];
+    return [
+      needs[0] ? sumTo(op.matMul(d!, transposeLast2(b)), a.shape) : null,
+      needs[1] ? sumTo(op.matMul(transposeLast2(a), d!), b.shape) : null,
+    ];
   },
-  Conv: (n, [d]) => {
+  Conv: (n, [d], needs) => {
     const [x, w] = [input(n, 0), input(n, 1)];
     const geom = convGeom(n);
     const [, , h, wd] = x.staticShape('Conv gradient');
-    const dx = convInputGrad(d!, w, geom, h, wd);
-    const dw = convFilterGrad(x, d!, geom);
-    const db = n.inputs[2] ? op.reduceSum(d!, [0, 2, 3]) : null;
+    const dx = needs[0] ? convInputGrad(d!, w, geom, h, wd) : null;
+    const dw = needs[1] ? convFilterGrad(x, d!, geom) : null;
+    const db = needs[2] ? op.reduceSum(d!, [0, 2, 3]) : null;
     return [dx, dw, db];
   },
-  ConvTranspose: (n, [d]) => {
+  ConvTranspose: (n, [d], needs) => {
     const [x, w] = [input(n, 0), input(n, 1)];
     const geom = convGeom(n);
     if (geom.group !== 1) throw new GraphError('gradients: ConvTranspose with group > 1 is not supported');
     // The adjoint of a transposed convolution is the convolution with the same geometry.
-    const dx = op.conv(d!, w, null, { strides: geom.strides, pads: geom.pads, dilations: geom.dilations });
+    const dx = needs[0] ? op.conv(d!, w, null, { strides: geom.strides, pads: geom.pads, dilations: geom.dilations }) : null;
     // W[ci, co, a, b] pairs x[ci] with dY[co] at offset (a, b): the filter gradient of a conv from dY to x.
-    const dw = convFilterGrad(d!, x, geom);
-    const db = n.inputs[2] ? op.reduceSum(d!, [0, 2, 3]) : null;
+    const dw = needs[1] ? convFilterGrad(d!, x, geom) : null;
+    const db = needs[2] ? op.reduceSum(d!, [0, 2, 3]) : null;
     return [dx, dw, db];
   },
   MaxPool: (n, [d]) => {
