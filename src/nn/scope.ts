@@ -78,13 +78,22 @@ export class Scope {
     return this.declare({ name: this.qualify(name), shape, init, trainable: false });
   }
 
-  /** Records a batch statistic output of a training graph. */
+  /** Records a batch statistic output of a training graph (a second application of a layer replaces the first's). */
   addStat(buffer: string, tensor: Tensor): void {
+    const i = this.state.stats.findIndex((s) => s.buffer === buffer);
+    if (i >= 0) this.state.stats.splice(i, 1);
     this.state.stats.push({ buffer, tensor });
   }
 
   private declare(spec: ParamSpec): Tensor | null {
-    if (this.state.specs.has(spec.name)) throw new GraphError(`parameter ${spec.name} is declared twice`);
+    const prev = this.state.specs.get(spec.name);
+    if (prev) {
+      // A network applied twice in one graph (a discriminator on real and on fake pairs) shares its weights.
+      if (prev.shape.join() !== spec.shape.join() || prev.trainable !== spec.trainable) {
+        throw new GraphError(`parameter ${spec.name} is declared twice with different shapes`);
+      }
+      return this.state.tensors.get(spec.name) ?? null;
+    }
     this.state.specs.set(spec.name, spec);
     let t: Tensor | null;
     if (this.mode === 'train') {

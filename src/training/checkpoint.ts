@@ -1,0 +1,155 @@
+/**
+ * Checkpoints that lose nothing.
+ *
+ * A checkpoint is ONE file holding a JSON header (step, configuration, RNG and data-loader state,
+ * anything else the loop needs) and named binary parts (each a safetensors file: weights, batch-norm
+ * buffers, optimiser moments), with a sha256 of the body in the header. Files are written to a
+ * temporary name, fsynced and renamed, so a run killed at any moment leaves either the old set of
+ * checkpoints or the old set plus a complete new one, never a partial file under a checkpoint's name.
+ * The latest checkpoint is found by listing the folder and taking the newest file that verifies;
+ * old ones are pruned only after the new one is in place.
+ *
+ * Layout of a run folder: `step-00001200.ckpt` (the last N), `best.ckpt` (lowest validation loss).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../core/errors.ts';
+import { writeFileAtomic } from '../nn/safetensors.ts';
+
+const MAGIC = 'INPCKPT1';
+
+export interface Checkpoint {
+  /** Everything JSON-serialisable: step, config, RNG states, loader position, metrics. */
+  readonly meta: Readonly<Record<string, unknown>> & { readonly step: number };
+  /** Binary parts by name (safetensors bytes). */
+  readonly parts: Readonly<Record<string, Uint8Array>>;
+}
+
+/** Serialises a checkpoint: magic, u32 header length, JSON header, then the parts back to back. */
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const names = Object.keys(c.parts);
+  const body = concat(names.map((n) => c.parts[n]));
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  let offset = 0;
+  const index = names.map((name) => {
+    const entry = { name, offset, length: c.parts[name].length };
+    offset += entry.length;
+    return entry;
+  });
+  const header = new TextEncoder().encode(JSON.stringify({ meta: c.meta, parts: index, sha256 }));
+  const out = new Uint8Array(MAGIC.length + 4 + header.length + body.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
+  out.set(header, MAGIC.length + 4);
+  out.set(body, MAGIC.length + 4 + header.length);
+  return out;
+}
+
+/**
+ * Parses and verifies a checkpoint.
+ * @throws InputError when the bytes are not a checkpoint, are truncated, or fail the checksum.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkpoint {
+  const bad = (why: string) => new InputError(`${what} is not a usable checkpoint: ${why}`);
+  if (bytes.length < MAGIC.length + 4 || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) {
+    throw bad('it does not start with the checkpoint signature');
+  }
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
+  const bodyStart = MAGIC.length + 4 + headerLength;
+  if (bodyStart > bytes.length) throw bad('the file is truncated (header)');
+  let header: { meta: Checkpoint['meta']; parts: { name: string; offset: number; length: number }[]; sha256: string };
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, bodyStart)));
+  } catch {
+    throw bad('the header is not valid JSON');
+  }
+  const body = bytes.subarray(bodyStart);
+  const total = header.parts.reduce((a, p) => a + p.length, 0);
+  if (body.length !== total) throw bad(`the body holds ${body.length} bytes, the header lists ${total} (truncated?)`);
+  if (createHash('sha256').update(body).digest('hex') !== header.sha256) throw bad('the checksum does not match (corrupt file)');
+  if (typeof header.meta?.step !== 'number') throw bad('the header has no step');
+  const parts: Record<string, Uint8Array> = {};
+  for (const p of header.parts) parts[p.name] = body.subarray(p.offset, p.offset + p.length);
+  return { meta: header.meta, parts };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+const STEP_FILE = /^step-(\d+)\.ckpt$/;
+
+/** Saves, finds and prunes the checkpoints of one run folder. */
+export class CheckpointDir {
+  constructor(
+    readonly dir: string,
+    /** How many step checkpoints to keep (the best one is kept apart). */
+    readonly keepLast = 3,
+  ) {}
+
+  private stepPath(step: number): string {
+    return join(this.dir, `step-${String(step).padStart(8, '0')}.ckpt`);
+  }
+
+  get bestPath(): string {
+    return join(this.dir, 'best.ckpt');
+  }
+
+  /** Writes a checkpoint atomically, optionally as the new best, then prunes old step files. */
+  async save(c: Checkpoint, options: { best?: boolean } = {}): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
+    const bytes = encodeCheckpoint(c);
+    const path = this.stepPath(c.meta.step);
+    await writeFileAtomic(path, bytes);
+    if (options.best) await writeFileAtomic(this.bestPath, bytes);
+    const steps = await this.steps();
+    for (const s of steps.slice(0, Math.max(0, steps.length - this.keepLast))) await rm(this.stepPath(s), { force: true });
+    return path;
+  }
+
+  /** Step numbers of the step checkpoints present, ascending. */
+  async steps(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => (STEP_FILE.test(n) ? [Number(STEP_FILE.exec(n)![1])] : [])).sort((a, b) => a - b);
+  }
+
+  /**
+   * The newest checkpoint that verifies, or null if the folder has none. A newer file that fails to
+   * verify (a disk error; our writes are atomic) is reported through `onWarning` and skipped.
+   */
+  async latest(onWarning: (msg: string) => void = console.warn): Promise<{ path: string; checkpoint: Checkpoint } | null> {
+    for (const step of (await this.steps()).reverse()) {
+      const path = this.stepPath(step);
+      try {
+        return { path, checkpoint: decodeCheckpoint(await readFile(path), path) };
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        onWarning(`skipping ${path}: ${err.message}`);
+      }
+    }
+    return null;
+  }
+}
+
+/** Reads and verifies one checkpoint file. */
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new InputError(`cannot read checkpoint ${path}: ${(err as Error).message}`);
+  }
+  return decodeCheckpoint(bytes, path);
+}
