@@ -1,0 +1,70 @@
+/**
+ * The `inpaint` command line: dispatches subcommands, maps errors to messages and exit codes.
+ * Exit codes: 0 success, 1 failure (bad input file, engine error...), 2 usage error (bad flags).
+ */
+import { InpaintError, UsageError } from '../core/errors.ts';
+import { masksCommand } from './masks.ts';
+
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** Full help text (usage, options, examples). */
+  help: string;
+  run(args: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  masks: masksCommand,
+};
+
+function overview(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const list = Object.entries(COMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `inpaint: fill holes in photographs (Contextual-based Image Inpainting, Song et al. 2018)
+
+Usage:
+  inpaint <command> [options]     run a command
+  inpaint <command> --help        help for one command
+
+Commands:
+${list}
+`;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Runs the CLI with the given arguments; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(overview());
+    return name ? EXIT_OK : EXIT_USAGE;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`inpaint: unknown command ${JSON.stringify(name)}\n\n${overview()}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help);
+    return EXIT_OK;
+  }
+  try {
+    await command.run(rest);
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`inpaint ${name}: ${(err as Error).message}\nRun 'inpaint ${name} --help' for usage.`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof InpaintError) {
+      console.error(`inpaint ${name}: ${err.message}`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { GraphError, UsageError } from '../core/errors.ts';
+import { Rng } from '../core/random.ts';
+import { evaluate } from '../graph/evaluate.ts';
+import { Graph } from '../graph/graph.ts';
+import { gradCheck } from '../graph/gradcheck.ts';
+import { Engine } from '../runtime/engine.ts';
+import { FrozenVgg, VGG_MIN_SIDE, vggRelu31 } from './vgg.ts';
+import { vggReference } from './vgg-reference.ts';
+import { loadVggWeights, type VggWeights } from './vgg-weights.ts';
+
+/** The shared copy of the public weights; the tests fail (not skip) when it is missing. */
+const VGG_PTH = fileURLToPath(new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url));
+const PHOTOS = fileURLToPath(new URL('../../../shared/data/photos/', import.meta.url));
+
+let weights: VggWeights;
+let engine: Engine;
+before(async () => {
+  weights = await loadVggWeights(VGG_PTH);
+  engine = await Engine.create({ threads: 2 });
+});
+after(() => engine.dispose());
+
+/** A height x width crop of a photo downscaled to 96 pixels wide, as planar RGB in [0,1]. */
+async function photoCrop(photo: string, height: number, width: number): Promise<Float32Array> {
+  const { data, info } = await sharp(PHOTOS + photo)
+    .resize(96, 96)
+    .extract({ left: 17, top: 23, width, height })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.width, info.height, info.channels], [width, height, 3]);
+  const plane = width * height;
+  return Float32Array.from({ length: 3 * plane }, (_, i) => data[3 * (i % plane) + Math.floor(i / plane)] / 255);
+}
+
+/** Worst absolute difference to the reference's relu3_1, relative to its largest activation. */
+function relativeError(image: Float32Array, height: number, width: number, got: Float32Array): number {
+  const ref = vggReference(weights, image, height, width).relu3_1;
+  assert.equal(got.length, ref.data.length);
+  let worst = 0;
+  let largest = 0;
+  for (let i = 0; i < got.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i] - ref.data[i]));
+    largest = Math.max(largest, ref.data[i]);
+  }
+  assert.ok(largest > 1, `the crop barely activates relu3_1 (max ${largest}), so it cannot test much`);
+  return worst / largest;
+}
+
+test('a static graph matches the float64 reference on a 32x32 photo crop', async () => {
+  const image = await photoCrop('opencv-doc/baboon.jpg', 32, 32);
+  const g = new Graph('vgg_static');
+  const x = g.input('x', [1, 3, 32, 32]);
+  const y = vggRelu31(g, x, weights);
+  assert.deepEqual(y.shape, [1, 256, 8, 8]);
+  g.output(y, 'y');
+  const out = await evaluate(g, { x: { data: image, shape: [1, 3, 32, 32] } });
+  assert.deepEqual(out.y.shape, [1, 256, 8, 8]);
+  const err = relativeError(image, 32, 32, out.y.data);
+  assert.ok(err < 1e-5, `max |difference| is ${err} of the largest activation`);
+});
+
+test('FrozenVgg matches the reference at 32x32 and at the odd size 37x45 with one cached session', async () => {
+  const vgg = new FrozenVgg(weights);
+  try {
+    for (const [photo, height, width, expected] of [
+      ['tuxpaint-data/mossy_bark.jpg', 32, 32, [256, 8, 8]],
+      ['opencv-doc/building.jpg', 37, 45, [256, 10, 12]],
+    ] as const) {
+      const image = await photoCrop(photo, height, width);
+      const f = await vgg.features(engine, { width, height, data: image });
+      assert.deepEqual([f.channels, f.height, f.width], expected);
+      const err = relativeError(image, height, width, f.data);
+      assert.ok(err < 1e-5, `${height}x${width}: max |difference| is ${err} of the largest activation`);
+    }
+    assert.equal(await engine.sessionCount(), 1, 'one session serves every size');
+  } finally {
+    await vgg.dispose();
+  }
+  assert.equal(await engine.sessionCount(), 0, 'dispose releases the session');
+});
+
+test('the gradient with respect to the image agrees with finite differences (even and odd sizes)', async () => {
+  for (const [height, width] of [[8, 8], [7, 9]]) {
+    const rng = new Rng(3);
+    const values = Float32Array.from({ length: 3 * height * width }, () => rng.next());
+    // The network is piecewise linear with large slopes (conv0 scales by 255), so a small step keeps
+    // most ReLUs and pooling winners unchanged between the two evaluations.
+    const result = await gradCheck((x) => vggRelu31(x.graph, x, weights), [{ shape: [1, 3, height, width], values }], {
+      eps: 3e-4,
+      directions: 3,
+      coordinates: 4,
+    });
+    assert.ok(result.maxRelError < 0.05, `${height}x${width}: ${JSON.stringify(result.checks)}`);
+  }
+});
+
+test('weights are constants shared by every application in a graph; other weights need another prefix', () => {
+  const g = new Graph('perceptual');
+  const output = g.input('output', [2, 3, 16, 16]);
+  const target = g.input('target', [2, 3, 16, 16]);
+  vggRelu31(g, output, weights);
+  vggRelu31(g, target, weights);
+  assert.deepEqual(g.inputs.map((t) => t.name), ['output', 'target'], 'no weight became a graph input');
+  const vggNames = [...g.initializers.keys()].filter((n) => n.startsWith('vgg.'));
+  assert.equal(vggNames.length, 12);
+  assert.ok(vggNames.includes('vgg.conv3_1.weight'));
+
+  const copy: VggWeights = structuredClone(weights);
+  assert.throws(() => vggRelu31(g, output, copy), (e) => e instanceof GraphError && /other VGG weights under the prefix "vgg"/.test(e.message));
+  vggRelu31(g, output, copy, 'vgg_b');
+  assert.equal([...g.initializers.keys()].filter((n) => n.startsWith('vgg_b.')).length, 12);
+});
+
+test('symbolic sizes are allowed; static sides below the minimum are a GraphError naming the side', () => {
+  const g = new Graph('shapes');
+  assert.deepEqual(vggRelu31(g, g.input('any', ['N', 3, 'H', 'W']), weights).shape.slice(0, 2), ['N', 256]);
+  assert.deepEqual(vggRelu31(g, g.input('smallest', [1, 3, VGG_MIN_SIDE, VGG_MIN_SIDE]), weights).shape, [1, 256, 2, 2]);
+  assert.throws(() => vggRelu31(g, g.input('short', [1, 3, 4, 8]), weights), (e) => e instanceof GraphError && /height 4.*at least 5/.test(e.message));
+  assert.throws(() => vggRelu31(g, g.input('narrow', [1, 3, 8, 4]), weights), (e) => e instanceof GraphError && /width 4.*at least 5/.test(e.message));
+  assert.throws(() => vggRelu31(g, g.input('grey', [1, 1, 8, 8]), weights), (e) => e instanceof GraphError && /\[N, 3, H, W\]/.test(e.message));
+  assert.throws(() => vggRelu31(new Graph('other'), g.input('elsewhere', [1, 3, 8, 8]), weights), GraphError);
+});
+
+test('weights that are not the VGG layer table are a UsageError naming the problem', () => {
+  const g = new Graph('bad_weights');
+  const x = g.input('x', [1, 3, 8, 8]);
+  const missing: VggWeights = { layers: weights.layers.filter((l) => l.name !== 'conv2_1') };
+  assert.throws(() => vggRelu31(g, x, missing, 'a'), (e) => e instanceof UsageError && /conv0, conv1_1, conv1_2, conv2_1/.test(e.message));
+  const short: VggWeights = { layers: weights.layers.map((l) => (l.name === 'conv3_1' ? { ...l, bias: l.bias.subarray(1) } : l)) };
+  assert.throws(() => vggRelu31(g, x, short, 'b'), (e) => e instanceof UsageError && /weights of conv3_1/.test(e.message));
+});
+
+test('FrozenVgg is locked: changing the weights afterwards does not change its features', async () => {
+  const copy: VggWeights = structuredClone(weights);
+  const vgg = new FrozenVgg(copy);
+  const image = { width: 8, height: 8, data: new Rng(5).fill(new Float32Array(3 * 64), (r) => r.next()) };
+  try {
+    const before = await vgg.features(engine, image);
+    for (const l of copy.layers) l.weight.fill(0);
+    const after = await vgg.features(engine, image);
+    assert.ok(before.data.some((v) => v > 0));
+    assert.deepEqual(after.data, before.data);
+  } finally {
+    await vgg.dispose();
+  }
+});
+
+test('FrozenVgg checks the pixel range, the sizes and its own lifetime', async () => {
+  const vgg = new FrozenVgg(weights);
+  const image = (data: Float32Array, height = 6, width = 6) => ({ width, height, data });
+  const filled = (v: number) => new Float32Array(3 * 36).fill(0.5).fill(v, 10, 11);
+  try {
+    const range = (min: string, max: string) => (e: unknown) =>
+      e instanceof UsageError && e.message.includes(`values from ${min} to ${max}`) && /\[0, 1\]/.test(e.message);
+    await assert.rejects(vgg.features(engine, image(filled(255))), range('0.5', '255'));
+    await assert.rejects(vgg.features(engine, image(filled(-0.25))), range('-0.25', '0.5'));
+    await assert.rejects(vgg.features(engine, image(filled(NaN))), (e) => e instanceof UsageError && /and NaN/.test(e.message));
+    // Within the tolerance: resampling may overshoot [0,1] by rounding.
+    assert.equal((await vgg.features(engine, image(filled(1.0005)))).channels, 256);
+
+    await assert.rejects(vgg.features(engine, image(new Float32Array(3 * 36 - 1))), (e) => e instanceof UsageError && /image\.data/.test(e.message));
+    await assert.rejects(vgg.features(engine, image(new Float32Array(3 * 24), 4, 6)), (e) => e instanceof UsageError && /image\.height/.test(e.message));
+    await assert.rejects(vgg.features(engine, image(new Float32Array(3 * 36), 6, 6.5)), (e) => e instanceof UsageError && /image\.width/.test(e.message));
+  } finally {
+    await vgg.dispose();
+  }
+  await assert.rejects(vgg.features(engine, image(filled(0.5))), (e) => e instanceof UsageError && /disposed/.test(e.message));
+});
+
+test('FrozenVgg.load reads the weights from an explicit path', async () => {
+  const vgg = await FrozenVgg.load({ path: VGG_PTH, download: false });
+  try {
+    const data = new Rng(9).fill(new Float32Array(3 * 49), (r) => r.next());
+    const f = await vgg.features(engine, { width: 7, height: 7, data });
+    assert.ok(relativeError(data, 7, 7, f.data) < 1e-5);
+  } finally {
+    await vgg.dispose();
+  }
+});
