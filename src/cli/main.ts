@@ -4,6 +4,7 @@
  */
 import { InpaintError, UsageError } from '../core/errors.ts';
 import { masksCommand } from './masks.ts';
+import { modelsCommand } from './models.ts';
 
 export interface Command {
   /** One line for the command list. */
@@ -15,6 +16,7 @@ export interface Command {
 
 const COMMANDS: Record<string, Command> = {
   masks: masksCommand,
+  models: modelsCommand,
 };
 
 function overview(): string {

@@ -242,9 +242,10 @@ export type PadMode = 'constant' | 'reflect' | 'edge';
  */
 export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
   if (pads.length !== 2 * x.rank) fail('Pad', `needs ${2 * x.rank} pad amounts, got ${pads.length}`, x);
-  const shape = x.shape.map((d, i) =>
-    dimAffine(d, (n) => n + pads[i] + pads[i + x.rank], (s) => `${s}+${pads[i] + pads[i + x.rank]}`),
-  );
+  const shape = x.shape.map((d, i) => {
+    const extra = pads[i] + pads[i + x.rank];
+    return dimAffine(d, (n) => n + extra, (s) => (extra === 0 ? s : `${s}+${extra}`));
+  });
   if (mode === 'reflect') {
     x.shape.forEach((d, i) => {
       if (typeof d === 'number' && (pads[i] >= d || pads[i + x.rank] >= d)) {

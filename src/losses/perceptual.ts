@@ -15,12 +15,12 @@
 import { GraphError } from '../core/errors.ts';
 import { formatShape, type Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
-import { checkNumber, sameShape, TINY } from './pixel.ts';
+import { checkNumber, sameShape, TINY } from './internal.ts';
 
 /**
  * Weight of the hole cells next to the known region, relative to 1 for the rest of the hole. The paper
  * asks for "higher weight" without a number; 5 makes the band count clearly (a one-cell band around a
- * 16x16-cell hole is 60 of 256 cells, so it then carries about 2/3 of the loss) without drowning the
+ * 16x16-cell hole is 60 of 256 cells, so it then carries 60% of the loss) without drowning the
  * interior, whose content G1 must still infer.
  */
 export const DEFAULT_BOUNDARY_WEIGHT = 5;
@@ -107,8 +107,8 @@ export function maskedPerceptualL1(fPred: Tensor, fGt: Tensor, maskFeat: Tensor,
 
 /**
  * G2's perceptual loss: the mean squared difference of the features over every element. The paper
- * writes || . ||_2; we use its square, averaged, which has the same minimiser and a gradient that
- * does not blow up near zero error.
+ * writes || . ||_2; we use its square, averaged, which has the same minimiser and, unlike the norm,
+ * a gradient that is defined at zero error and shrinks as the error does.
  *
  * @throws GraphError on mismatched shapes
  * @example

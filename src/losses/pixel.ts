@@ -2,10 +2,10 @@
  * Pixel-space reconstruction loss, used for monitoring and for ablations (the paper's Fig. 5 compares
  * a pixel loss against the perceptual loss, which it prefers).
  */
-import { expect } from '../core/errors.ts';
 import { GraphError } from '../core/errors.ts';
 import { formatShape, type Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
+import { sameShape, TINY } from './internal.ts';
 
 /**
  * Mean absolute difference of `a` and `b`. With a `mask` (broadcast against `a`, e.g. [N, 1, H, W]
@@ -29,19 +29,4 @@ export function l1(a: Tensor, b: Tensor, mask?: Tensor): Tensor {
   const copies = a.size / mask.size;
   const total = op.mul(op.reduceSum(mask), copies);
   return op.div(op.reduceSum(op.mul(diff, mask)), op.max(total, TINY));
-}
-
-/** Floor for a normaliser that can be 0 (no hole): then the numerator is 0 too and the loss is 0. */
-export const TINY = 1e-12;
-
-/** @throws GraphError when the shapes are not known to be equal. */
-export function sameShape(what: string, a: Tensor, b: Tensor): void {
-  const equal = a.rank === b.rank && a.shape.every((d, i) => d === b.shape[i] || typeof d === 'string' || typeof b.shape[i] === 'string');
-  if (!equal) throw new GraphError(`${what}: prediction ${a.name}${formatShape(a.shape)} and target ${b.name}${formatShape(b.shape)} differ in shape`);
-}
-
-/** @throws UsageError unless `value` is a finite number >= `min` (and an integer when asked). */
-export function checkNumber(name: string, value: number, min: number, integer = false): void {
-  const ok = Number.isFinite(value) && value >= min && (!integer || Number.isInteger(value));
-  expect(ok, name, `${integer ? 'an integer' : 'a finite number'} >= ${min}`, value);
 }

@@ -3,14 +3,18 @@
  * merges a preset with overrides and validates the result. The resolved config is what a checkpoint
  * must be saved with: it alone determines every parameter's name and shape.
  *
- * Presets (GFLOPs of one forward pass at 256x256, from `modelSummary`; see `printModelSummary`):
+ * Presets (forward GFLOPs at 256x256, batch 1, from `modelSummary`; `inpaint models` prints them all):
  * - `paper`: the paper's networks at pix2pix/pix2pixHD sizes (base width 64, 9 residual blocks).
- *   G1 ≈ 104 GFLOPs, dominated by the 18 dilated 3x3 convs at 512 channels.
- * - `small`: base width 16 everywhere, all 9 residual blocks kept (they are the paper's receptive
- *   field mechanism, and at width 16 they cost ~5 GFLOPs). G1 ≈ 7, G2 ≈ 1.3 GFLOPs: an order below
- *   the VGG19-to-relu3_1 passes that every training step needs anyway (~15 GFLOPs each at 256), so
- *   a training step on the 2-core CPU takes seconds, and tens of thousands of steps fit in hours.
- * - `tiny`: base width 4, 2 residual blocks, for tests.
+ *   G1 45.6 M parameters, 104 GFLOPs (87 of them in the 18 dilated 3x3 convs at 512 channels);
+ *   G2 30.5 M, 14 GFLOPs; D1 6.7 and D2 8.7 GFLOPs.
+ * - `small`: base width 16 for all four, all 9 residual blocks kept (they are the paper's
+ *   receptive-field mechanism and cost only 5.4 GFLOPs at width 16). G1 2.9 M, 7.1 GFLOPs; G2
+ *   1.9 M, 1.1 GFLOPs; D1 0.5, D2 1.0. Every G1 step also needs VGG19 up to relu3_1 on I1 and on the
+ *   ground truth plus a backward pass through one of them (~45 GFLOPs at 256), so a G1 step is about
+ *   3 x 7 + 45 + 3 ≈ 70 GFLOPs against ≈ 360 for `paper`: around a second a step on this 2-core CPU
+ *   (bench/networks measured 50-150 GFLOP/s), thousands of steps an hour. Width 24 would cost 2.25x
+ *   in G1 and make it, not VGG, the larger share of the step.
+ * - `tiny`: base width 4, 2 residual blocks: fast tests.
  */
 import { expect, UsageError } from '../core/errors.ts';
 

@@ -1,0 +1,11 @@
+/** Losses of the two generators and their discriminators, as graph functions on NCHW tensors. */
+export { discriminatorLoss, generatorLoss } from './adversarial.ts';
+export {
+  boundaryWeights,
+  DEFAULT_BAND_WIDTH,
+  DEFAULT_BOUNDARY_WEIGHT,
+  type MaskedPerceptualOptions,
+  maskedPerceptualL1,
+  perceptualL2,
+} from './perceptual.ts';
+export { l1 } from './pixel.ts';
