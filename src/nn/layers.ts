@@ -86,7 +86,7 @@ export function batchNorm(scope: Scope, x: Tensor): Tensor {
   const beta = scope.param('bias', [c], zeros);
   const runningMean = scope.buffer('running_mean', [c], zeros);
   const runningVar = scope.buffer('running_var', [c], ones);
-  if (scope.mode === 'infer') return op.batchNormInference(x, gamma, beta, runningMean!, runningVar!, BN_EPSILON);
+  if (scope.mode !== 'train') return op.batchNormInference(x, gamma, beta, runningMean!, runningVar!, BN_EPSILON);
 
   const { y, mean, variance } = batchNormTrain(x, gamma, beta);
   const [n, , h, w] = x.staticShape('batch norm in training');

@@ -12,7 +12,13 @@ import { GraphError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 
-export type Mode = 'train' | 'infer';
+/**
+ * 'train': parameters are inputs, batch norm uses batch statistics (training steps).
+ * 'eval': parameters and running statistics are inputs, batch norm uses the running ones (validation
+ *   while training: one session serves every validation, fed the current weights).
+ * 'infer': parameters and running statistics are initializers baked into the model (deployment).
+ */
+export type Mode = 'train' | 'eval' | 'infer';
 
 /** Makes initial values for a parameter of the given shape. */
 export type Initializer = (shape: readonly number[], rng: Rng) => Float32Array;
@@ -98,6 +104,8 @@ export class Scope {
     let t: Tensor | null;
     if (this.mode === 'train') {
       t = spec.trainable ? this.graph.input(spec.name, spec.shape) : null;
+    } else if (this.mode === 'eval') {
+      t = this.graph.input(spec.name, spec.shape);
     } else {
       const data = this.values!(spec.name);
       if (!data) throw new GraphError(`no value for parameter ${spec.name}`);

@@ -1,0 +1,144 @@
+/**
+ * The training configuration: typed, with the paper's defaults, resolved once from a JSON file plus
+ * command-line overrides, and saved beside every checkpoint (inside it, and as `config.json`).
+ */
+import { readFile } from 'node:fs/promises';
+import { expect, InputError, UsageError } from '../core/errors.ts';
+import { DEFAULT_MASK_WEIGHTS, type MaskWeights } from '../data/loader.ts';
+import { type ModelConfigInput, resolveModelConfig } from '../models/config.ts';
+import type { LossWeights, TaskKind } from './tasks.ts';
+
+export interface TrainConfig {
+  /** Which generator to train: 'g1' (Image2Feature + D1) or 'g2' (Feature2Image + D2). */
+  task: TaskKind;
+  /** Folder of training images (searched recursively). */
+  data: string;
+  /** Run folder: checkpoints, log, samples, config. */
+  out: string;
+  /** Network sizes: a preset name and overrides (see models/config.ts). */
+  model: ModelConfigInput;
+  /** Crop size in pixels (G2 needs a multiple of 256). */
+  size: number;
+  batch: number;
+  /** Total generator steps. */
+  steps: number;
+  /** Learning rates and Adam's betas (paper: lr_G 2e-3 for G1, 2e-4 for G2; lr_D 2e-4; beta1 0.5). */
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  beta2: number;
+  loss: LossWeights;
+  /** Mask kinds drawn for training holes, with relative weights. */
+  masks: MaskWeights;
+  /** Fraction of the folder held out for validation (never trained on). */
+  valFraction: number;
+  /** How many validation images to score (the first of the held-out list). */
+  valImages: number;
+  seed: number;
+  /** Steps between log lines, validations (+ sample grid) and checkpoints. */
+  logEvery: number;
+  valEvery: number;
+  checkpointEvery: number;
+  /** Step checkpoints kept (the best-by-validation one is kept apart). */
+  keepLast: number;
+  /** G2 only: the paper's fine-tuning: with this probability a sample's features come from G1's fill. */
+  g1Mix: number;
+  /** G2 only, with g1Mix > 0: the G1 checkpoint or bundle to take fills from. */
+  g1From?: string;
+  /** VGG weights file; default: resolved as documented in features/weights-location.ts. */
+  vggWeights?: string;
+}
+
+export const TRAIN_DEFAULTS: Record<TaskKind, Omit<TrainConfig, 'data' | 'out'>> = {
+  g1: {
+    task: 'g1',
+    model: { preset: 'small' },
+    size: 128,
+    batch: 4,
+    steps: 20000,
+    lrG: 2e-3,
+    lrD: 2e-4,
+    beta1: 0.5,
+    beta2: 0.999,
+    loss: { perceptual: 10, adversarial: 1 },
+    masks: { ...DEFAULT_MASK_WEIGHTS },
+    valFraction: 0.1,
+    valImages: 8,
+    seed: 0,
+    logEvery: 10,
+    valEvery: 250,
+    checkpointEvery: 100,
+    keepLast: 3,
+    g1Mix: 0,
+  },
+  g2: {
+    task: 'g2',
+    model: { preset: 'small' },
+    size: 256,
+    batch: 2,
+    steps: 20000,
+    lrG: 2e-4,
+    lrD: 2e-4,
+    beta1: 0.5,
+    beta2: 0.999,
+    loss: { perceptual: 10, adversarial: 1 },
+    masks: { ...DEFAULT_MASK_WEIGHTS },
+    valFraction: 0.1,
+    valImages: 8,
+    seed: 0,
+    logEvery: 10,
+    valEvery: 250,
+    checkpointEvery: 100,
+    keepLast: 3,
+    g1Mix: 0,
+  },
+};
+
+/** Reads a JSON configuration file (any subset of TrainConfig). */
+export async function readConfigFile(path: string): Promise<Partial<TrainConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`cannot read the configuration file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`the configuration file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Merges defaults (for the task), a file's values and overrides, then validates everything.
+ * @throws UsageError naming the first invalid field
+ */
+export function resolveTrainConfig(task: TaskKind, ...layers: Partial<TrainConfig>[]): TrainConfig {
+  expect(task === 'g1' || task === 'g2', 'task', "'g1' or 'g2'", task);
+  const merged = { ...TRAIN_DEFAULTS[task] } as Record<string, unknown>;
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      if (!(k in TRAIN_DEFAULTS.g1) && !['data', 'out', 'g1From', 'vggWeights'].includes(k)) {
+        throw new UsageError(`unknown training option ${JSON.stringify(k)}`);
+      }
+      merged[k] = k === 'loss' ? { ...(merged.loss as object), ...(v as object) } : v;
+    }
+  }
+  const c = merged as unknown as TrainConfig;
+  c.task = task;
+  expect(typeof c.data === 'string' && c.data.length > 0, 'data', 'a folder of training images', c.data);
+  expect(typeof c.out === 'string' && c.out.length > 0, 'out', 'a run folder', c.out);
+  resolveModelConfig(c.model); // validates
+  const posInt = (name: keyof TrainConfig) =>
+    expect(Number.isSafeInteger(c[name]) && (c[name] as number) > 0, name, 'a positive integer', c[name]);
+  for (const k of ['size', 'batch', 'steps', 'valImages', 'logEvery', 'valEvery', 'checkpointEvery', 'keepLast'] as const) posInt(k);
+  const modulus = task === 'g2' ? 256 : 8;
+  expect(c.size % modulus === 0, 'size', `a multiple of ${modulus} for ${task}`, c.size);
+  for (const k of ['lrG', 'lrD'] as const) expect(Number.isFinite(c[k]) && c[k] > 0, k, 'a positive number', c[k]);
+  for (const k of ['beta1', 'beta2'] as const) expect(c[k] >= 0 && c[k] < 1, k, 'a number in [0, 1)', c[k]);
+  expect(c.valFraction > 0 && c.valFraction < 1, 'valFraction', 'a number in (0, 1)', c.valFraction);
+  expect(c.g1Mix >= 0 && c.g1Mix <= 1, 'g1Mix', 'a probability in [0, 1]', c.g1Mix);
+  if (c.g1Mix > 0) expect(task === 'g2' && typeof c.g1From === 'string', 'g1From', 'a G1 checkpoint or bundle (needed with g1Mix > 0, task g2)', c.g1From);
+  return c;
+}

@@ -1,0 +1,106 @@
+/**
+ * G2's training input (§3.3.3): F'gt = patch_swap(vgg(Igt)) with a random hole — ground-truth
+ * features, not G1's, because G1's noisy output makes G2 train badly. For the paper's fine-tuning,
+ * a share of the samples (`g1Mix`) instead swaps the features of a trained G1's fill.
+ */
+import { Rng } from '../core/random.ts';
+import type { VggWeights } from '../features/vgg-weights.ts';
+import { vggRelu31 } from '../features/vgg.ts';
+import { Graph, type Tensor } from '../graph/graph.ts';
+import { toOnnx } from '../graph/onnx.ts';
+import { createNetwork } from '../models/registry.ts';
+import { resolveModelConfig } from '../models/config.ts';
+import { Scope } from '../nn/scope.ts';
+import { patchSwap } from '../patchswap/patchswap.ts';
+import type { Engine, Session } from '../runtime/engine.ts';
+import { hostTensor } from '../runtime/tensor.ts';
+import { readCheckpoint } from './checkpoint.ts';
+import type { TrainConfig } from './config.ts';
+import { ParamStore } from '../nn/params.ts';
+import { lookup } from './step.ts';
+import { featureMask } from './tasks.ts';
+
+/** True when the feature mask leaves at least one complete known 3x3 patch (patch-swap needs one). */
+export function hasKnownPatch(maskF: Float32Array, h: number, w: number): boolean {
+  for (let y = 0; y + 3 <= h; y++) {
+    for (let x = 0; x + 3 <= w; x++) {
+      let known = true;
+      for (let k = 0; k < 9 && known; k++) known = maskF[(y + Math.floor(k / 3)) * w + x + (k % 3)] <= 0.5;
+      if (known) return true;
+    }
+  }
+  return false;
+}
+
+/** Pixel mask [S*S] -> feature mask [S/4*S/4]: a cell is hole if any of its 4x4 pixels is. */
+function downsampleMask(mask: Float32Array, s: number): Float32Array {
+  const f = s / 4;
+  const out = new Float32Array(f * f);
+  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) if (mask[y * s + x] > 0.5) out[(y >> 2) * f + (x >> 2)] = 1;
+  return out;
+}
+
+export class FeatureSwapper {
+  private constructor(
+    private readonly size: number,
+    private readonly fromImage: Session,
+    private readonly fromG1: Session | null,
+    private readonly g1Mix: number,
+    private readonly seed: number,
+  ) {}
+
+  /** Builds the swap graph (VGG, patch-swap) and, with `g1Mix` > 0, the G1-fill variant. */
+  static async create(engine: Engine, vgg: VggWeights, config: TrainConfig): Promise<FeatureSwapper> {
+    const S = config.size;
+    const build = (name: string, fill?: (g: Graph, image: Tensor, mask: Tensor) => Tensor) => {
+      const g = new Graph(name);
+      const image = g.input('image', [1, 3, S, S]);
+      const mask = g.input('mask', [1, 1, S, S]);
+      const source = fill ? fill(g, image, mask) : image;
+      const features = vggRelu31(g, source, vgg);
+      g.output(patchSwap(features, featureMask(mask)).swapped, 'features');
+      g.output(features, 'unswapped');
+      return engine.load(toOnnx(g), name);
+    };
+    const fromImage = await build('swap_gt');
+    let fromG1: Session | null = null;
+    if (config.g1Mix > 0 && config.g1From) {
+      const ckpt = await readCheckpoint(config.g1From);
+      const values = lookup(ParamStore.fromSafetensors(ckpt.parts['g.params']), ParamStore.fromSafetensors(ckpt.parts['g.buffers']));
+      const g1 = createNetwork('g1', resolveModelConfig(ckpt.meta.model as object));
+      fromG1 = await build('swap_g1', (g, image, mask) => g1.build(Scope.root(g, 'infer', values).child('g1'), { image, mask }).composite);
+    }
+    return new FeatureSwapper(S, fromImage, fromG1, config.g1Mix, config.seed);
+  }
+
+  /**
+   * Swapped relu3_1 features [n, 256, S/4, S/4] for a batch of images and pixel masks. A sample whose
+   * mask leaves no complete known patch keeps its unswapped features (patch-swap has nothing to copy).
+   * @param step seeds the choice between ground truth and G1 fill, so a resumed run chooses alike
+   */
+  async swap(images: Float32Array, masks: Float32Array, n: number, step = 0): Promise<Float32Array> {
+    const S = this.size;
+    const f = S / 4;
+    const plane = S * S;
+    const out = new Float32Array(n * 256 * f * f);
+    const rng = new Rng((this.seed * 7919 + step) >>> 0);
+    for (let i = 0; i < n; i++) {
+      const mask = masks.slice(i * plane, (i + 1) * plane);
+      const session = this.fromG1 && rng.next() < this.g1Mix ? this.fromG1 : this.fromImage;
+      const maskF = downsampleMask(mask, S);
+      const usable = maskF.some((v) => v > 0.5) && hasKnownPatch(maskF, f, f);
+      const name = usable ? 'features' : 'unswapped';
+      const r = await session.run(
+        { image: hostTensor(images.slice(i * 3 * plane, (i + 1) * 3 * plane), [1, 3, S, S]), mask: hostTensor(mask, [1, 1, S, S]) },
+        [name],
+      );
+      out.set(r[name].data as Float32Array, i * 256 * f * f);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.fromImage.dispose();
+    this.fromG1?.dispose();
+  }
+}
