@@ -3,8 +3,11 @@
  * Exit codes: 0 success, 1 failure (bad input file, engine error...), 2 usage error (bad flags).
  */
 import { InpaintError, UsageError } from '../core/errors.ts';
+import { exportCommand } from './export.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
+import { plotCommand } from './plot.ts';
+import { trainCommand } from './train.ts';
 
 export interface Command {
   /** One line for the command list. */
@@ -17,6 +20,9 @@ export interface Command {
 const COMMANDS: Record<string, Command> = {
   masks: masksCommand,
   models: modelsCommand,
+  train: trainCommand,
+  plot: plotCommand,
+  export: exportCommand,
 };
 
 function overview(): string {

@@ -1,0 +1,34 @@
+/** `inpaint export`: makes a model bundle from training checkpoints. */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
+import { exportBundle } from '../training/export.ts';
+import type { Command } from './main.ts';
+
+export const exportCommand: Command = {
+  summary: 'make a model bundle (what inpaint loads) from G1 and G2 checkpoints',
+  help: `Usage: inpaint export --g1 G1.ckpt --g2 G2.ckpt [--g2-512 G2_512.ckpt] -o BUNDLE_DIR [--fp16]
+
+Writes BUNDLE_DIR/bundle.json and one safetensors file per network (weights and batch-norm
+statistics; --fp16 halves the size). Use the best.ckpt of each run for the best validation loss.
+
+Example:
+  inpaint export --g1 runs/g1/best.ckpt --g2 runs/g2/best.ckpt -o my-model --fp16
+  inpaint run photo.jpg --mask mask.png --model my-model -o out.png`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        g1: { type: 'string' },
+        g2: { type: 'string' },
+        'g2-512': { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        fp16: { type: 'boolean' },
+      },
+    });
+    if (!values.g1 || !values.g2 || !values.out) throw new UsageError('--g1, --g2 and -o are required');
+    const g2: Record<number, string> = { 256: values.g2 };
+    if (values['g2-512']) g2[512] = values['g2-512'];
+    await exportBundle({ g1: values.g1, g2, out: values.out, dtype: values.fp16 ? 'float16' : 'float32' });
+    console.log(`wrote bundle ${values.out}`);
+  },
+};

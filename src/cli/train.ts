@@ -1,0 +1,93 @@
+/** `inpaint train g1|g2`: trains a generator with its discriminator, resuming from the run folder. */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
+import { readConfigFile, resolveTrainConfig, type TrainConfig } from '../training/config.ts';
+import { train } from '../training/loop.ts';
+import type { Command } from './main.ts';
+
+const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images'] as const;
+
+export const trainCommand: Command = {
+  summary: 'train G1 (Image2Feature + D1) or G2 (Feature2Image + D2) on a folder of images',
+  help: `Usage: inpaint train g1|g2 --data DIR --out RUN_DIR [options]
+
+Trains one generator of the paper with its discriminator, on every image under DIR (JPEG, PNG, WebP,
+searched recursively; a held-out share is used for validation only). Running the same command again
+resumes from RUN_DIR's latest checkpoint exactly where it stopped; Ctrl-C (or SIGTERM) stops after
+the current step and writes a checkpoint first.
+
+  g1  Image2Feature: fills the hole coarsely; loss 10 x masked perceptual l1 + adversarial
+  g2  Feature2Image: renders patch-swapped VGG features; loss 10 x perceptual l2 + adversarial
+      (train g2 after or alongside g1; --g1-mix P --g1-from CKPT is the paper's fine-tuning)
+
+Options (defaults in parentheses: g1 / g2):
+  --data DIR               training images
+  --out RUN_DIR            checkpoints (step-*.ckpt, best.ckpt), log.jsonl, samples/, config.json
+  --config FILE            JSON with any of the options below (camelCase keys); flags override it
+  --preset NAME            model size: paper, small, tiny (small)
+  --size S                 crop size in pixels (128 / 256; g2 needs a multiple of 256)
+  --batch B                (4 / 2)
+  --steps N                total steps (20000)
+  --lr-g X, --lr-d X       learning rates (2e-3, 2e-4 / 2e-4, 2e-4); Adam beta1 0.5
+  --seed N                 (0)
+  --val-every N            validation + sample grid every N steps (250)
+  --val-images N           validation images scored (8)
+  --checkpoint-every N     (100)
+  --keep-last N            step checkpoints kept besides best.ckpt (3)
+  --g1-mix P --g1-from F   g2 only: share of samples whose features come from G1's fill (0)
+  --vgg FILE               VGG19 weights (default: see README, downloaded once if needed)
+
+Example:
+  inpaint train g1 --data ../shared/data/photos --out runs/g1 --steps 2000
+  inpaint plot runs/g1/log.jsonl -o runs/g1/curves.png`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        data: { type: 'string' },
+        out: { type: 'string' },
+        config: { type: 'string' },
+        preset: { type: 'string' },
+        'g1-from': { type: 'string' },
+        vgg: { type: 'string' },
+        ...Object.fromEntries(NUMERIC.map((k) => [k, { type: 'string' as const }])),
+      },
+    });
+    const task = positionals[0];
+    if (task !== 'g1' && task !== 'g2') throw new UsageError(`Expected g1 or g2 as the network to train but received ${JSON.stringify(task)}`);
+    const fromFile = values.config ? await readConfigFile(values.config) : {};
+    const num = (k: (typeof NUMERIC)[number]) => {
+      const v = (values as Record<string, string | undefined>)[k];
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new UsageError(`Expected a number for --${k} but received ${JSON.stringify(v)}`);
+      return n;
+    };
+    const flags: Partial<TrainConfig> = {
+      data: values.data,
+      out: values.out,
+      model: values.preset ? { ...(fromFile.model ?? {}), preset: values.preset } : undefined,
+      size: num('size'),
+      batch: num('batch'),
+      steps: num('steps'),
+      lrG: num('lr-g'),
+      lrD: num('lr-d'),
+      seed: num('seed'),
+      valEvery: num('val-every'),
+      valImages: num('val-images'),
+      checkpointEvery: num('checkpoint-every'),
+      keepLast: num('keep-last'),
+      g1Mix: num('g1-mix'),
+      g1From: values['g1-from'],
+      vggWeights: values.vgg,
+    };
+    const config = resolveTrainConfig(task, fromFile, flags);
+    const result = await train(config);
+    console.log(
+      result.interrupted
+        ? `stopped at step ${result.step}; run the same command again to resume`
+        : `finished ${result.step} steps; best validation loss ${result.bestVal.toFixed(4)}; checkpoints in ${config.out}`,
+    );
+  },
+};

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { decodeSafetensors } from '../nn/safetensors.ts';
+import { readCheckpoint } from './checkpoint.ts';
+import { resolveTrainConfig, type TrainConfig } from './config.ts';
+import { readLog } from './log.ts';
+import { train } from './loop.ts';
+
+const PHOTOS = new URL('../../../shared/data/photos/', import.meta.url).pathname;
+const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;
+const BIN = new URL('../../bin/inpaint.mjs', import.meta.url).pathname;
+const quiet = { log: () => {}, progress: Object.assign(new (await import('node:stream')).PassThrough(), { isTTY: false }) };
+
+/** A temp folder with a few real photos (and optionally broken files). */
+function dataset(broken = false): string {
+  const dir = mkdtempSync(join(tmpdir(), 'train-data-'));
+  const src = join(PHOTOS, 'enlightenment-data');
+  for (const f of readdirSync(src).sort().slice(0, 8)) copyFileSync(join(src, f), join(dir, f));
+  if (broken) {
+    writeFileSync(join(dir, 'broken.jpg'), Buffer.from('this is not a jpeg'));
+  }
+  return dir;
+}
+
+const tinyG1 = (data: string, out: string, extra: Partial<TrainConfig> = {}) =>
+  resolveTrainConfig('g1', {
+    data,
+    out,
+    model: { preset: 'tiny' },
+    size: 64,
+    batch: 2,
+    steps: 8,
+    valEvery: 1000,
+    valImages: 2,
+    checkpointEvery: 4,
+    logEvery: 1,
+    vggWeights: VGG,
+    ...extra,
+  });
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('training loop', () => {
+  it('lowers G1 perceptual loss on a few images', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'run-g1-'));
+    await train(tinyG1(dataset(), out, { steps: 60, checkpointEvery: 60, valEvery: 60 }), quiet);
+    const perc = (await readLog(join(out, 'log.jsonl'))).filter((r) => 'perc' in r).map((r) => r.perc as number);
+    assert.equal(perc.length, 60);
+    assert.ok(mean(perc.slice(-10)) < 0.85 * mean(perc.slice(0, 10)), `perceptual ${mean(perc.slice(0, 10))} -> ${mean(perc.slice(-10))}`);
+    assert.ok(readdirSync(join(out, 'samples')).length >= 1, 'a sample grid was written');
+  });
+
+  it('lowers G2 perceptual loss on patch-swapped ground-truth features', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'run-g2-'));
+    const config = resolveTrainConfig('g2', {
+      data: dataset(),
+      out,
+      model: { preset: 'tiny' },
+      batch: 1,
+      steps: 16,
+      lrG: 2e-3,
+      valEvery: 1000,
+      valImages: 1,
+      checkpointEvery: 16,
+      logEvery: 1,
+      vggWeights: VGG,
+    });
+    await train(config, quiet);
+    const perc = (await readLog(join(out, 'log.jsonl'))).filter((r) => 'perc' in r).map((r) => r.perc as number);
+    assert.ok(mean(perc.slice(-4)) < 0.8 * mean(perc.slice(0, 4)), `perceptual ${mean(perc.slice(0, 4))} -> ${mean(perc.slice(-4))}`);
+  });
+
+  it('a resumed run ends with the same weights as an uninterrupted one', async () => {
+    const data = dataset();
+    const straight = mkdtempSync(join(tmpdir(), 'run-straight-'));
+    await train(tinyG1(data, straight), quiet);
+    const resumed = mkdtempSync(join(tmpdir(), 'run-resumed-'));
+    await train(tinyG1(data, resumed, { steps: 4 }), quiet);
+    const r = await train(tinyG1(data, resumed), quiet);
+    assert.equal(r.step, 8);
+    const a = await readCheckpoint(join(straight, 'step-00000008.ckpt'));
+    const b = await readCheckpoint(join(resumed, 'step-00000008.ckpt'));
+    for (const part of ['g.params', 'd.params', 'g.adam', 'g.buffers']) {
+      const x = decodeSafetensors(a.parts[part]).tensors;
+      const y = decodeSafetensors(b.parts[part]).tensors;
+      assert.deepEqual([...x.keys()], [...y.keys()]);
+      let worst = 0;
+      for (const [name, t] of x) for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i] - y.get(name)!.data[i]));
+      assert.ok(x.size > 0 && worst < 1e-4, `${part}: max difference ${worst}`);
+    }
+    assert.deepEqual(a.meta.loader, b.meta.loader);
+  });
+
+  it('refuses to resume a run folder of another model', async () => {
+    const data = dataset();
+    const out = mkdtempSync(join(tmpdir(), 'run-other-'));
+    await train(tinyG1(data, out, { steps: 4 }), quiet);
+    await assert.rejects(train(tinyG1(data, out, { model: { preset: 'tiny', g1: { resBlocks: 1 } } }), quiet), /holds a checkpoint of task g1 with model/);
+  });
+
+  it('CLI: a run killed at any moment resumes from an intact checkpoint; SIGINT checkpoints; bad files are skipped', async () => {
+    const data = dataset(true);
+    const out = mkdtempSync(join(tmpdir(), 'run-cli-'));
+    const args = [BIN, 'train', 'g1', '--data', data, '--out', out, '--preset', 'tiny', '--size', '64', '--batch', '2', '--val-every', '1000', '--checkpoint-every', '2', '--vgg', VGG];
+    const runFor = (steps: number, kill: NodeJS.Signals | null, afterMs: number) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [...args, '--steps', String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        let signal: NodeJS.Signals | null = kill;
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          // Wait for the first checkpoint message before starting the clock.
+          if (signal && /checkpoint/.test(stderr)) {
+            const sig = signal;
+            setTimeout(() => child.kill(sig), afterMs);
+            signal = null;
+          }
+        });
+        child.on('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    const killed = await runFor(1000, 'SIGKILL', 700);
+    assert.equal(killed.code, null, 'killed');
+    const interrupted = await runFor(1000, 'SIGINT', 300);
+    assert.equal(interrupted.code, 0, interrupted.stderr);
+    assert.match(interrupted.stdout, /resuming from .*step-\d+\.ckpt/);
+    const stopped = Number(/stopped at step (\d+)/.exec(interrupted.stdout)?.[1]);
+    assert.ok(stopped > 0, interrupted.stdout);
+    const latest = await readCheckpoint(join(out, `step-${String(stopped).padStart(8, '0')}.ckpt`));
+    assert.equal(latest.meta.step, stopped);
+    const finished = await runFor(stopped + 2, null, 0);
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(finished.stdout, new RegExp(`finished ${stopped + 2} steps`));
+    // The corrupt file is reported at most once per run, and training went on around it.
+    const reports = [killed, interrupted, finished].map((r) => (`${r.stdout}${r.stderr}`.match(/Skipping .*broken\.jpg/g) ?? []).length);
+    assert.ok(reports.every((n) => n <= 1) && reports.some((n) => n === 1), `reports per run: ${reports}`);
+  });
+});
