@@ -3,7 +3,9 @@
  * Exit codes: 0 success, 1 failure (bad input file, engine error...), 2 usage error (bad flags).
  */
 import { InpaintError, UsageError } from '../core/errors.ts';
+import { demoCommand } from './demo.ts';
 import { exportCommand } from './export.ts';
+import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
 import { plotCommand } from './plot.ts';
@@ -18,6 +20,8 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  run: inpaintCommand,
+  demo: demoCommand,
   masks: masksCommand,
   models: modelsCommand,
   train: trainCommand,

@@ -11,10 +11,11 @@
  *  - INPAINT_VGG_URL: where to download from instead of the public origin (a mirror).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Stats } from 'node:fs';
+import { existsSync, type Stats } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError, expect } from '../core/errors.ts';
 import { VGG_SHA256, VGG_SOURCE_URL, sha256File } from './vgg-weights.ts';
 
@@ -220,4 +221,23 @@ function networkDetail(err: unknown): string {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const top = err instanceof Error ? err.message : String(err);
   return cause?.code ? `${top} (${cause.code})` : cause?.message ? `${top} (${cause.message})` : top;
+}
+
+/**
+ * The weights of a development checkout: this repository with the project's `shared/models/` beside
+ * it (as on the project's own machines and CI), or undefined when there is no such folder.
+ */
+export function checkoutVggWeights(): string | undefined {
+  const path = fileURLToPath(new URL(`../../../shared/models/${VGG_FILE_NAME}`, import.meta.url));
+  return existsSync(path) ? path : undefined;
+}
+
+/**
+ * `resolveVggWeights` as the commands use it: an explicit file, else INPAINT_VGG_WEIGHTS, else a
+ * development checkout's copy, else the cache or a download.
+ * @example
+ * const path = await findVggWeights(flags.vgg);
+ */
+export function findVggWeights(explicit?: string): Promise<string> {
+  return resolveVggWeights({ path: explicit ?? (process.env.INPAINT_VGG_WEIGHTS ? undefined : checkoutVggWeights()) });
 }

@@ -160,13 +160,16 @@ export class Engine {
 
   /**
    * Starts the worker and loads ONNX Runtime in it (graph optimisation 'all', sequential execution).
+   * Threads default to env INPAINT_THREADS, else the number of cores.
    * @example
    * const engine = await Engine.create({ threads: 2 });
    * @throws UsageError if `threads` is not a positive integer
    * @throws EngineError if the worker or ONNX Runtime cannot start
    */
   static async create(options: EngineOptions = {}): Promise<Engine> {
-    const threads = options.threads ?? availableParallelism();
+    // INPAINT_THREADS caps the threads of engines created without an explicit count (e.g. two
+    // trainings sharing one machine).
+    const threads = options.threads ?? (process.env.INPAINT_THREADS ? Number(process.env.INPAINT_THREADS) : availableParallelism());
     expect(Number.isSafeInteger(threads) && threads >= 1, 'options.threads', 'a positive integer', threads);
     const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { threads } satisfies WorkerConfig });
     const channel = new Channel(worker);

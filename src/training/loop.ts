@@ -11,7 +11,7 @@ import { Rng } from '../core/random.ts';
 import { ImageFolder } from '../data/dataset.ts';
 import { type Batch, BatchLoader, type LoaderState, loadValidationSet } from '../data/loader.ts';
 import { loadVggWeights, sha256File, type VggWeights } from '../features/vgg-weights.ts';
-import { resolveVggWeights } from '../features/weights-location.ts';
+import { findVggWeights } from '../features/weights-location.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import * as op from '../graph/ops.ts';
@@ -77,7 +77,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const valPaths = split.val.slice(0, config.valImages);
 
   // --- the frozen VGG and the two step graphs
-  const vggPath = await resolveVggWeights({ path: config.vggWeights });
+  const vggPath = await findVggWeights(config.vggWeights);
   const vgg = await loadVggWeights(vggPath);
   const vggSha256 = await sha256File(vggPath);
   const graphs = buildGanGraphs({ kind: config.task, model, vgg, batch: config.batch, size: config.size, weights: config.loss });

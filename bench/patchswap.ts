@@ -1,0 +1,80 @@
+/**
+ * Patch-swap speed: 64x64x256 with a 32x32 centre hole (the paper's setting, target <= 0.1 s on this
+ * CPU) and 128x128x256 with a 56x56 hole, run through `PatchSwapper` on an Engine. Prints a table
+ * and ends with one JSON line.
+ *
+ *   npm run bench -- patchswap [runs]
+ */
+import { Rng } from '../src/core/random.ts';
+import { Engine } from '../src/runtime/engine.ts';
+import { hostTensor } from '../src/runtime/tensor.ts';
+import { PatchSwapper, matchFlops } from '../src/patchswap/index.ts';
+
+const CHANNELS = 256;
+const WARMUP = 3;
+const runs = Number(process.argv[2] ?? 10);
+
+interface Row {
+  size: number;
+  hole: number;
+  medianS: number;
+  minS: number;
+  gflop: number;
+  directGflop: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function measure(swapper: PatchSwapper, size: number, hole: number): Promise<Row> {
+  const rng = new Rng(size);
+  // relu3_1-like: non-negative, about half zeros.
+  const features = hostTensor(Float32Array.from({ length: CHANNELS * size * size }, () => Math.max(0, rng.normal())), [1, CHANNELS, size, size]);
+  const mask = new Float32Array(size * size);
+  const o = (size - hole) / 2;
+  for (let y = o; y < o + hole; y++) mask.fill(1, y * size + o, y * size + o + hole);
+  const input = { features, mask: hostTensor(mask, [1, 1, size, size]) };
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP + runs; i++) {
+    const t = performance.now();
+    await swapper.swap(input);
+    if (i >= WARMUP) times.push((performance.now() - t) / 1000);
+  }
+  // Query patches: those touching the hole, (hole + 2)^2; candidates: the complete known patches.
+  const queries = (hole + 2) ** 2;
+  const candidates = (size - 2) ** 2 - queries;
+  return {
+    size,
+    hole,
+    medianS: median(times),
+    minS: Math.min(...times),
+    gflop: matchFlops(hole + 2, hole + 2, size, size, CHANNELS) / 1e9,
+    directGflop: (2 * queries * candidates * 9 * CHANNELS) / 1e9,
+  };
+}
+
+const engine = await Engine.create();
+const swapper = await PatchSwapper.create(engine);
+const rows = [await measure(swapper, 64, 32), await measure(swapper, 128, 56)];
+swapper.dispose();
+await engine.dispose();
+
+console.log(`patch-swap, exact, ${engine.threads} threads, median and min of ${runs} runs after ${WARMUP} warm-up runs`);
+console.log('map           hole    median s   min s    match GFLOP  GFLOP/s  (style-swap conv restricted to the hole: GFLOP)');
+for (const r of rows) {
+  const map = `${r.size}x${r.size}x${CHANNELS}`.padEnd(13);
+  const hole = `${r.hole}x${r.hole}`.padEnd(7);
+  console.log(`${map} ${hole} ${r.medianS.toFixed(4).padStart(8)} ${r.minS.toFixed(4).padStart(8)} ${r.gflop.toFixed(2).padStart(12)} ${(r.gflop / r.medianS).toFixed(0).padStart(8)}  (${r.directGflop.toFixed(1)})`);
+}
+console.log(
+  JSON.stringify({
+    patchswap_64_s: rows[0].medianS,
+    patchswap_128_s: rows[1].medianS,
+    patchswap_64_min_s: rows[0].minS,
+    patchswap_128_min_s: rows[1].minS,
+    match_gflop_64: rows[0].gflop,
+    match_gflop_128: rows[1].gflop,
+  }),
+);

@@ -1,0 +1,243 @@
+/**
+ * `inpaint run`: fills the holes of one photo, or of every photo in a folder, with a model bundle.
+ * Flags, output paths, the input files (single mode) and the pairing (batch mode) are checked before
+ * the model loads, so a typo costs no computation.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { InpaintError, InputError, UsageError } from '../core/errors.ts';
+import { formatFromPath, readImage, readMask, writeImage } from '../core/image.ts';
+import { type InpaintOptions, type InpaintResult, type Inpainter, load, resolveInpaintOptions } from '../inference/index.ts';
+import type { Command } from './main.ts';
+
+const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+
+export const inpaintCommand: Command = {
+  summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
+  help: `Usage:
+  inpaint run IMAGE --mask MASK -o OUT [options]
+  inpaint run --input DIR --masks DIR -o OUT_DIR [options]
+
+Fills the holes a mask marks (white, or opaque on a transparent layer) in a photo of any size with
+the paper's pipeline: G1's coarse fill, VGG19 features, patch-swap and G2, at one or more scales.
+Known pixels are kept exactly; the fill is tone-matched and feathered into its surroundings. Large
+photos are processed as crops around the holes, so they cost about as much as small ones.
+
+Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
+<stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
+past a failed pair and exits with 1 if any failed.
+
+Options:
+  --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
+  -o, --out PATH      the output image (.png, .jpg or .webp; PNG keeps the known pixels exact), or the
+                      output folder in batch mode
+  --input DIR         batch mode: the folder of photos
+  --masks DIR         batch mode: the folder of masks (may be the same as --input)
+  --model DIR         the model bundle folder (default: models/default of this package)
+  --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
+  --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus 512 when the
+                      area around the hole is at least 384 px)
+  --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
+  --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
+  --resize-mask       resize a mask of another size to the image instead of refusing it
+  --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
+                      .before-blend.png (G2's result) and .provenance.png (where patches came from)
+
+Exit codes: 0 done, 1 a file could not be read or written (or, in batch mode, some pair failed),
+2 bad flags or a mask that cannot be used (wrong size, hole too large).
+
+Examples:
+  inpaint run photo.jpg --mask mask.png -o filled.png
+  inpaint run photo.jpg --mask mask.png -o filled.png --model models/paper --scales 256,512 --dilate 4
+  inpaint run --input photos/ --masks masks/ -o filled/ --debug filled/debug`,
+  run: runInpaint,
+};
+
+/** One image to do: where to read it and its mask, where to write the result. */
+interface Pair {
+  name: string;
+  image: string;
+  mask?: string;
+  out: string;
+  /** Why the pair cannot be done (no mask, a name clash), found while pairing. */
+  problem?: string;
+}
+
+async function runInpaint(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      mask: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      input: { type: 'string' },
+      masks: { type: 'string' },
+      model: { type: 'string' },
+      vgg: { type: 'string' },
+      scales: { type: 'string' },
+      refine: { type: 'string' },
+      dilate: { type: 'string' },
+      'resize-mask': { type: 'boolean' },
+      debug: { type: 'string' },
+    },
+  });
+  if (positionals.length > 1) throw new UsageError(`Expected one IMAGE but received ${positionals.length}: ${positionals.join(' ')} (use --input DIR for a folder)`);
+  const [single] = positionals;
+  if (single !== undefined && values.input !== undefined) throw new UsageError('give either IMAGE or --input DIR, not both');
+  if (single === undefined && values.input === undefined) throw new UsageError('missing IMAGE (or --input DIR for a folder of photos)');
+  if (!values.out) throw new UsageError('missing -o OUT');
+  const options: InpaintOptions = {
+    scales: values.scales === undefined ? undefined : parseScales(values.scales),
+    refine: values.refine === undefined ? undefined : count(values.refine, '--refine'),
+    dilate: values.dilate === undefined ? undefined : count(values.dilate, '--dilate'),
+    resizeMask: values['resize-mask'] ?? false,
+    debug: values.debug !== undefined,
+  };
+  resolveInpaintOptions(options);
+  if (values.debug !== undefined) await checkWritableFolder(values.debug);
+
+  if (single !== undefined) {
+    if (!values.mask) throw new UsageError('missing --mask MASK');
+    if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
+    formatFromPath(values.out);
+    await checkWritableFile(values.out);
+    // Read the inputs first: a bad file should fail before the model loads.
+    const image = await readImage(single);
+    const mask = await readMask(values.mask);
+    const inpainter = await loadReporting(values.model, values.vgg);
+    try {
+      const result = await inpainter.inpaint(image, mask, options);
+      await save(values.out, result, values.debug, stemOf(single));
+      for (const n of result.notices) console.error(`note: ${n}`);
+      console.log(`${single} -> ${values.out}`);
+    } finally {
+      await inpainter.dispose();
+    }
+    return;
+  }
+
+  if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
+  if (!values.masks) throw new UsageError('missing --masks DIR (the folder of masks for --input)');
+  const outDir = values.out;
+  await checkWritableFolder(outDir);
+  const pairs = await pairFolder(values.input!, values.masks, outDir);
+  const inpainter = await loadReporting(values.model, values.vgg);
+  const failed: string[] = [];
+  try {
+    for (const [i, pair] of pairs.entries()) {
+      const tag = `[${i + 1}/${pairs.length}] ${pair.name}`;
+      const started = performance.now();
+      try {
+        if (pair.problem) throw new InputError(pair.problem);
+        const result = await inpainter.inpaint(pair.image, pair.mask!, options);
+        await save(pair.out, result, values.debug, stemOf(pair.name));
+        console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
+        for (const n of result.notices) console.log(`  note: ${n}`);
+      } catch (err) {
+        if (!(err instanceof InpaintError)) throw err;
+        failed.push(pair.name);
+        console.log(`${tag}: FAILED: ${err.message}`);
+      }
+    }
+  } finally {
+    await inpainter.dispose();
+  }
+  console.log(`${pairs.length - failed.length} of ${pairs.length} images inpainted into ${outDir}`);
+  if (failed.length > 0) throw new InputError(`${failed.length} of ${pairs.length} images failed: ${failed.join(', ')}`);
+}
+
+async function loadReporting(model: string | undefined, vgg: string | undefined): Promise<Inpainter> {
+  const inpainter = await load({ bundle: model, vggWeights: vgg });
+  for (const n of inpainter.notices) console.error(`warning: ${n}`);
+  return inpainter;
+}
+
+async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string): Promise<void> {
+  await writeImage(out, result.image);
+  if (debugDir === undefined || !result.debug) return;
+  for (const [i, r] of result.debug.regions.entries()) {
+    await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);
+    await writeImage(join(debugDir, `${stem}.r${i}.before-blend.png`), r.beforeBlend);
+    await writeImage(join(debugDir, `${stem}.r${i}.provenance.png`), r.provenance);
+  }
+}
+
+const stemOf = (file: string) => basename(file, extname(file));
+const isImageFile = (name: string) => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
+
+/**
+ * Pairs every image of `inputDir` with its mask in `maskDir`: `<stem>_mask.<ext>` first, else
+ * `<stem>.<ext>` (not the image itself when both folders are one). Files named `*_mask.<ext>` are
+ * masks, never inputs.
+ * @throws UsageError when a folder cannot be listed or holds no image
+ */
+async function pairFolder(inputDir: string, maskDir: string, outDir: string): Promise<Pair[]> {
+  const list = async (dir: string, what: string) => {
+    try {
+      return (await readdir(dir)).filter(isImageFile).sort();
+    } catch (err) {
+      throw new UsageError(`cannot list the ${what} folder ${dir}: ${(err as Error).message}`);
+    }
+  };
+  const images = (await list(inputDir, '--input')).filter((f) => !stemOf(f).endsWith('_mask'));
+  if (images.length === 0) throw new UsageError(`no PNG, JPEG or WebP images in ${inputDir}`);
+  const masks = new Map<string, string>(); // lower-cased name without extension -> file name
+  for (const f of await list(maskDir, '--masks')) {
+    const key = stemOf(f).toLowerCase();
+    if (!masks.has(key)) masks.set(key, f);
+  }
+  const sameFolder = resolve(inputDir) === resolve(maskDir);
+  const stems = new Map<string, number>();
+  for (const f of images) stems.set(stemOf(f), (stems.get(stemOf(f)) ?? 0) + 1);
+  return images.map((name) => {
+    const stem = stemOf(name);
+    const own = masks.get(`${stem}_mask`.toLowerCase()) ?? (sameFolder ? undefined : masks.get(stem.toLowerCase()));
+    const pair: Pair = { name, image: join(inputDir, name), out: join(outDir, `${stem}.png`) };
+    if (own) pair.mask = join(maskDir, own);
+    else pair.problem = `no mask for it in ${maskDir} (looked for ${stem}_mask.png/.jpg/.webp${sameFolder ? '' : ` and ${stem}.png/.jpg/.webp`})`;
+    if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
+    return pair;
+  });
+}
+
+/**
+ * Makes sure `file` can be written: its folder exists (or is created) and is writable, and the path
+ * is not a folder. Done before any computation.
+ * @throws InputError saying why not
+ */
+async function checkWritableFile(file: string): Promise<void> {
+  await checkWritableFolder(dirname(resolve(file)), file);
+  try {
+    const found = await stat(file);
+    if (found.isDirectory()) throw new InputError(`cannot write ${file}: it is a folder`);
+    await access(file, constants.W_OK);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`cannot write ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** @throws InputError when `dir` cannot be created or written to */
+async function checkWritableFolder(dir: string, forFile?: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new InputError(`cannot write ${forFile ?? `into ${dir}`}: ${(err as Error).message}`);
+  }
+}
+
+/** "256,512" -> [256, 512]; `resolveInpaintOptions` checks the values. */
+function parseScales(text: string): number[] {
+  const scales = text.split(',').map((s) => Number(s.trim()));
+  if (scales.some((s) => !Number.isInteger(s))) throw new UsageError(`Expected comma-separated integers for --scales (e.g. 256,512) but received ${JSON.stringify(text)}`);
+  return scales;
+}
+
+function count(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || value.trim() === '') throw new UsageError(`Expected a non-negative integer for ${name} but received ${JSON.stringify(value)}`);
+  return n;
+}

@@ -1,0 +1,175 @@
+/**
+ * Blending a network fill into the photo at full resolution (paper §4.3: "by aligning the color of
+ * the boundary..."; the method is ours).
+ *
+ * 1. Known pixels are never written: the output starts as a copy of the input and only hole pixels
+ *    change, so the known region is preserved bit for bit.
+ * 2. Tone: G2 renders the whole crop, known part included, and its colours drift from the photo's.
+ *    The drift D = photo - fill is measured on a thin ring of known pixels around the hole and
+ *    carried into the hole as a smooth offset field: a normalised convolution of D over the ring
+ *    (a near-Gaussian made of three box blurs, wide as the hole is thick), with the ring's mean as
+ *    a weak prior where the ring is out of reach. Near the boundary the offset follows the local
+ *    drift (no step where the sky turns from blue to grey along the edge), deep inside it settles to
+ *    a broad average, like a membrane (Poisson-style) correction but in O(pixels).
+ * 3. Seam: the `feather` outermost hole pixels (the band added by dilating the user's mask, which is
+ *    background more likely than object) cross-fade from the photo to the fill, so the texture
+ *    change is spread over the band instead of being an edge. The user's own stroke is always
+ *    filled completely.
+ */
+import type { Box, MaskImage, RgbImage } from '../core/image.ts';
+
+export interface BlendOptions {
+  /** Hole pixels within this distance (px) of the known region are cross-faded; 0 = none. */
+  feather: number;
+  /** Width (px) of the ring of known pixels the tone drift is measured on. */
+  ring: number;
+}
+
+/**
+ * Distance (chamfer, steps 1 and sqrt 2) from every pixel to the nearest pixel where `source` is 1;
+ * Infinity when there is none.
+ */
+export function chamferDistance(source: Uint8Array, width: number, height: number): Float32Array {
+  const d = new Float32Array(width * height);
+  for (let i = 0; i < d.length; i++) d[i] = source[i] ? 0 : Infinity;
+  const diag = Math.SQRT2;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      let v = d[i];
+      if (x > 0) v = Math.min(v, d[i - 1] + 1);
+      if (y > 0) {
+        v = Math.min(v, d[i - width] + 1);
+        if (x > 0) v = Math.min(v, d[i - width - 1] + diag);
+        if (x < width - 1) v = Math.min(v, d[i - width + 1] + diag);
+      }
+      d[i] = v;
+    }
+  }
+  for (let y = height - 1; y >= 0; y--) {
+    for (let x = width - 1; x >= 0; x--) {
+      const i = y * width + x;
+      let v = d[i];
+      if (x < width - 1) v = Math.min(v, d[i + 1] + 1);
+      if (y < height - 1) {
+        v = Math.min(v, d[i + width] + 1);
+        if (x < width - 1) v = Math.min(v, d[i + width + 1] + diag);
+        if (x > 0) v = Math.min(v, d[i + width - 1] + diag);
+      }
+      d[i] = v;
+    }
+  }
+  return d;
+}
+
+/** Box mean of radius r along each row, windows clipped at the edges (the sum is still divided by 2r + 1). */
+function boxRows(plane: Float32Array, width: number, height: number, r: number): void {
+  const line = new Float32Array(width);
+  const scale = 1 / (2 * r + 1);
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    line.set(plane.subarray(base, base + width));
+    let sum = 0;
+    for (let k = 0; k <= Math.min(r, width - 1); k++) sum += line[k];
+    for (let k = 0; k < width; k++) {
+      plane[base + k] = sum * scale;
+      if (k + r + 1 < width) sum += line[k + r + 1];
+      if (k - r >= 0) sum -= line[k - r];
+    }
+  }
+}
+
+/** The same down each column, a whole row at a time (cache-friendly). */
+function boxColumns(plane: Float32Array, width: number, height: number, r: number): void {
+  const source = plane.slice();
+  const sum = new Float32Array(width);
+  const scale = 1 / (2 * r + 1);
+  const addRow = (y: number, sign: number) => {
+    for (let x = 0, o = y * width; x < width; x++) sum[x] += sign * source[o + x];
+  };
+  for (let y = 0; y <= Math.min(r, height - 1); y++) addRow(y, 1);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0, o = y * width; x < width; x++) plane[o + x] = sum[x] * scale;
+    if (y + r + 1 < height) addRow(y + r + 1, 1);
+    if (y - r >= 0) addRow(y - r, -1);
+  }
+}
+
+/** Three box passes each way: close to a Gaussian of sigma ~ r. */
+function smooth(plane: Float32Array, width: number, height: number, r: number): void {
+  for (let pass = 0; pass < 3; pass++) {
+    boxRows(plane, width, height, r);
+    boxColumns(plane, width, height, r);
+  }
+}
+
+/**
+ * Writes the hole pixels of `box` into `out`, from `fill` (the network result for that box, at its
+ * size) aligned in tone and feathered as the file comment says. Pixels outside the hole are not
+ * touched. The work is limited to `holeBox` grown by the ring: no ring pixel lies outside it.
+ * @param out the output image (a copy of `original`), modified in place
+ * @param original the input photo
+ * @param mask the hole (1) at the photo's size
+ * @param holeBox holds every hole pixel of `box`
+ */
+export function blendRegion(out: RgbImage, original: RgbImage, mask: MaskImage, box: Box, fill: RgbImage, holeBox: Box, options: BlendOptions): void {
+  const grow = Math.ceil(options.ring) + 1;
+  const x0 = Math.max(box.x, holeBox.x - grow);
+  const y0 = Math.max(box.y, holeBox.y - grow);
+  const w = Math.min(box.x + box.width, holeBox.x + holeBox.width + grow) - x0;
+  const h = Math.min(box.y + box.height, holeBox.y + holeBox.height + grow) - y0;
+  const n = w * h;
+  const plane = original.width * original.height;
+  const fillPlane = fill.width * fill.height;
+  // Window index i (row-major) is pixel at[i] of the photo and pixel from[i] of the fill.
+  const at = new Int32Array(n);
+  const from = new Int32Array(n);
+  const hole = new Uint8Array(n);
+  const known = new Uint8Array(n);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0, p = (y0 + y) * original.width + x0, f = (y0 + y - box.y) * fill.width + x0 - box.x; x < w; x++, i++, p++, f++) {
+      at[i] = p;
+      from[i] = f;
+      hole[i] = mask.data[p];
+      known[i] = 1 - hole[i];
+    }
+  }
+  const toKnown = chamferDistance(known, w, h);
+  const toHole = chamferDistance(hole, w, h);
+
+  // The drift on the ring, as numerator planes (D * weight) and the weight plane.
+  const planes = [new Float32Array(n), new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const mean = [0, 0, 0];
+  let ringCount = 0;
+  let thickness = 0;
+  for (let i = 0; i < n; i++) {
+    if (hole[i]) {
+      if (toKnown[i] !== Infinity && toKnown[i] > thickness) thickness = toKnown[i];
+    } else if (toHole[i] <= options.ring) {
+      for (let c = 0; c < 3; c++) {
+        const drift = original.data[c * plane + at[i]] - fill.data[c * fillPlane + from[i]];
+        planes[c][i] = drift;
+        mean[c] += drift;
+      }
+      planes[3][i] = 1;
+      ringCount++;
+    }
+  }
+  if (ringCount > 0) for (let c = 0; c < 3; c++) mean[c] /= ringCount;
+  // Wide as the hole is thick, so that three passes reach its middle from the ring.
+  const radius = Math.max(2, Math.min(64, Math.round(thickness / 2)));
+  for (const p of planes) smooth(p, w, h, radius);
+  // Where no ring pixel is in reach, the ring's mean drift takes over.
+  const prior = 1e-4;
+
+  for (let i = 0; i < n; i++) {
+    if (!hole[i]) continue;
+    const alpha = Math.min(1, toKnown[i] / (options.feather + 1));
+    const weight = planes[3][i] + prior;
+    for (let c = 0; c < 3; c++) {
+      const p = c * plane + at[i];
+      const v = Math.min(1, Math.max(0, fill.data[c * fillPlane + from[i]] + (planes[c][i] + prior * mean[c]) / weight));
+      out.data[p] = alpha * v + (1 - alpha) * original.data[p];
+    }
+  }
+}

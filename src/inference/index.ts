@@ -1,0 +1,20 @@
+/**
+ * Inference: `load()` a model bundle into an `Inpainter`, whose `inpaint(image, mask, options)`
+ * runs the paper's multi-scale pipeline (G1, VGG, patch-swap, G2) on any photo and blends the
+ * result into it. See `inpainter.ts` for the steps, `regions.ts` for crops and scales, `blend.ts`
+ * for the seam.
+ */
+export {
+  DEFAULT_BUNDLE_DIR,
+  type DebugRegion,
+  type ImageInput,
+  type InpaintOptions,
+  type InpaintResult,
+  Inpainter,
+  load,
+  type LoadOptions,
+  type MaskInput,
+  resolveBundleDir,
+  resolveInpaintOptions,
+} from './inpainter.ts';
+export { BASE_SCALE, MULTI_SCALE_FROM, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { InputError, UsageError } from '../core/errors.ts';
+import { dilateMask, type MaskImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
+import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
+import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
+
+interface Seam {
+  /** Pairs with one pixel known and one in the hole: the seam. */
+  across: number;
+  /** Pairs of known pixels: the photo's own gradient. */
+  natural: number;
+  /** Pairs of hole pixels: the fill's own texture. */
+  inside: number;
+}
+
+/** Mean absolute difference (over channels) of 4-neighbour pixel pairs, by where the pair lies. */
+function seam(img: RgbImage, hole: MaskImage): Seam {
+  const { width: w, height: h, data } = img;
+  const plane = w * h;
+  const diff = (a: number, b: number) => (Math.abs(data[a] - data[b]) + Math.abs(data[plane + a] - data[plane + b]) + Math.abs(data[2 * plane + a] - data[2 * plane + b])) / 3;
+  const sums = [0, 0, 0];
+  const counts = [0, 0, 0];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      for (const j of [x + 1 < w ? i + 1 : -1, y + 1 < h ? i + w : -1]) {
+        if (j < 0) continue;
+        const k = hole.data[i] + hole.data[j]; // 0 natural, 1 across, 2 inside
+        sums[k] += diff(i, j);
+        counts[k]++;
+      }
+    }
+  }
+  return { natural: sums[0] / counts[0], across: sums[1] / counts[1], inside: sums[2] / counts[2] };
+}
+
+/** `photo` with the dilated hole replaced by `fill` as is: what the seam looks like without blending. */
+function pasted(photo: RgbImage, hole: MaskImage, fill: RgbImage): RgbImage {
+  const plane = photo.width * photo.height;
+  return { ...photo, data: photo.data.map((v, i) => (hole.data[i % plane] ? fill.data[i] : v)) };
+}
+
+/**
+ * The invariants of every result: the input's size, values in [0, 1] (no NaN), every pixel outside
+ * the dilated hole bit-identical, most pixels of the user's hole changed, and no step at the seam:
+ * neighbours across it differ no more than twice as much as neighbours on either side of it.
+ */
+function checkResult(input: RgbImage, output: RgbImage, mask: MaskImage, dilate = 2): Seam {
+  assert.deepEqual([output.width, output.height], [input.width, input.height]);
+  const hole = dilateMask(mask, dilate);
+  const plane = input.width * input.height;
+  let changed = 0;
+  let userValues = 0;
+  for (let i = 0; i < 3 * plane; i++) {
+    const v = output.data[i];
+    if (!(v >= 0 && v <= 1)) assert.fail(`value ${i} is ${v}`);
+    if (!hole.data[i % plane]) {
+      if (!Object.is(v, input.data[i])) assert.fail(`known value ${i} changed from ${input.data[i]} to ${v}`);
+    } else if (mask.data[i % plane]) {
+      userValues++;
+      if (Math.abs(v - input.data[i]) > 1e-3) changed++;
+    }
+  }
+  assert.ok(changed > 0.8 * userValues, `only ${changed} of ${userValues} hole values changed`);
+  const s = seam(output, hole);
+  assert.ok(s.across < 2 * Math.max(s.natural, s.inside), `a step at the seam: ${JSON.stringify(s)}`);
+  return s;
+}
+
+describe('Inpainter (random-weight tiny networks, real photos)', () => {
+  let dir: string;
+  let inpainter: Inpainter;
+
+  before(async () => {
+    assert.ok(existsSync(TEST_VGG_WEIGHTS), `the VGG weights must be at ${TEST_VGG_WEIGHTS}`);
+    dir = await mkdtemp(join(tmpdir(), 'inpainter-'));
+    await writeRandomBundle(join(dir, 'bundle'), { preset: 'tiny', g2Scales: [256, 512] });
+    inpainter = await load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS });
+  });
+
+  after(async () => {
+    await inpainter?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fills a centre hole of a 256x256 photo; blending removes the step a plain paste leaves', async () => {
+    const photo = await readImage(await photoPixels(256, 256));
+    const mask = rectMask(256, 256, { x: 64, y: 64, width: 128, height: 128 });
+    const { image, notices, debug } = await inpainter.inpaint(photo, mask, { debug: true });
+    assert.deepEqual(notices, []);
+    const blended = checkResult(photo, image, mask);
+    const plain = seam(pasted(photo, dilateMask(mask, 2), debug!.regions[0].beforeBlend), dilateMask(mask, 2));
+    assert.ok(blended.across < plain.across / 2, `blended seam ${blended.across}, pasted ${plain.across}`);
+    assert.deepEqual(debug!.regions[0].scales, [256]);
+  });
+
+  it('fills two holes of a 300x217 photo given as encoded bytes, one touching the border', async () => {
+    const raw = await photoPixels(300, 217, 'mate-backgrounds/Dune.jpg');
+    const png = await sharp(raw.data, { raw: { width: 300, height: 217, channels: 3 } }).png().toBuffer();
+    const mask = rectMask(300, 217, { x: 30, y: 40, width: 50, height: 40 }, { x: 240, y: 150, width: 60, height: 67 });
+    const { image } = await inpainter.inpaint(png, mask);
+    checkResult(await readImage(png), image, mask);
+    // A refinement pass runs VGG -> swap -> G2 once more on the result: the fill changes, the invariants hold.
+    const refined = await inpainter.inpaint(png, mask, { refine: 1 });
+    checkResult(await readImage(png), refined.image, mask);
+    assert.notDeepEqual(refined.image.data, image.data);
+  });
+
+  it('runs both scales on a 512x384 photo (raw pixels, hole on the left edge) and returns the intermediates', async () => {
+    const raw = await photoPixels(512, 384, 'enlightenment-data/Mountain.jpg');
+    const mask = rectMask(512, 384, { x: 0, y: 120, width: 160, height: 120 });
+    const { image, debug } = await inpainter.inpaint(raw, mask, { debug: true, dilate: 3 });
+    checkResult(await readImage(raw), image, mask, 3);
+    assert.equal(debug?.regions.length, 1);
+    const [r] = debug!.regions;
+    assert.deepEqual(r.scales, [256, 512]);
+    assert.deepEqual([r.coarse.width, r.coarse.height], [256, 192]);
+    assert.deepEqual([r.beforeBlend.width, r.beforeBlend.height, r.provenance.width, r.provenance.height], [512, 384, 512, 384]);
+  });
+
+  it('fills a hole across a thin strip, top to bottom', async () => {
+    const photo = await readImage(await photoPixels(400, 10, 'mate-backgrounds/Dune.jpg'));
+    const mask = rectMask(400, 10, { x: 150, y: 0, width: 20, height: 10 });
+    const { image } = await inpainter.inpaint(photo, mask);
+    checkResult(photo, image, mask);
+  });
+
+  it('works on a crop around the hole of a large photo and changes only the hole', async () => {
+    const photo = resizeImage(await readImage(await photoPixels(750, 500, 'enlightenment-data/Peaks.jpg')), 3000, 2000);
+    const mask = rectMask(3000, 2000, { x: 2100, y: 900, width: 200, height: 150 });
+    const { image, debug } = await inpainter.inpaint(photo, mask, { debug: true });
+    checkResult(photo, image, mask);
+    const [r, ...rest] = debug!.regions;
+    assert.equal(rest.length, 0);
+    // The dilated hole (204x154 at 2098, 898) grown by its longer side each way, downscaled to 512.
+    assert.deepEqual(r.box, { x: 1894, y: 694, width: 612, height: 562 });
+    assert.deepEqual([r.provenance.width, r.provenance.height], [512, 470]);
+  });
+
+  it('returns an empty mask\'s image unchanged, with a notice', async () => {
+    const photo = await readImage(await photoPixels(64, 48));
+    const { image, notices } = await inpainter.inpaint(photo, rectMask(64, 48));
+    assert.deepEqual(image, photo);
+    assert.notEqual(image.data, photo.data);
+    assert.deepEqual(notices, ['the mask is empty: the image is returned unchanged']);
+  });
+
+  it('refuses a mask of another size unless asked to resize it', async () => {
+    const photo = await readImage(await photoPixels(256, 256));
+    const small = rectMask(128, 128, { x: 40, y: 40, width: 30, height: 30 });
+    await assert.rejects(inpainter.inpaint(photo, small), (err: Error) => err instanceof UsageError && /128x128.*256x256/.test(err.message));
+    const { image, notices } = await inpainter.inpaint(photo, small, { resizeMask: true });
+    checkResult(photo, image, rectMask(256, 256, { x: 80, y: 80, width: 60, height: 60 }));
+    assert.match(notices.join('\n'), /resized to 256x256/);
+  });
+
+  it('refuses a hole that leaves nothing to copy from, saying how much it covers', async () => {
+    const photo = await readImage(await photoPixels(256, 256));
+    const full = rectMask(256, 256, { x: 0, y: 0, width: 256, height: 256 });
+    await assert.rejects(inpainter.inpaint(photo, full), (err: Error) => err instanceof UsageError && /too large: it covers 100\.0%/.test(err.message));
+    const rim = rectMask(256, 256, { x: 6, y: 6, width: 244, height: 244 });
+    await assert.rejects(inpainter.inpaint(photo, rim, { dilate: 0 }), (err: Error) => err instanceof UsageError && /covers 90\.8%/.test(err.message));
+  });
+
+  it('reports unreadable images and bad options with typed errors', async () => {
+    const corrupt = join(dir, 'corrupt.png');
+    await writeFile(corrupt, 'not a png at all');
+    await assert.rejects(inpainter.inpaint(corrupt, rectMask(8, 8)), InputError);
+    const photo = await readImage(await photoPixels(64, 64));
+    const mask = rectMask(64, 64, { x: 20, y: 20, width: 10, height: 10 });
+    await assert.rejects(inpainter.inpaint(photo, mask, { scales: [512, 256] }), /strictly increasing/);
+    await assert.rejects(inpainter.inpaint(photo, mask, { dilation: 3 } as never), /Unknown inpaint option "dilation"/);
+    await assert.rejects(inpainter.inpaint({ ...photo, data: photo.data.map(() => Number.NaN) }, mask), /\[0, 1\]/);
+  });
+});
+
+describe('load', () => {
+  it('says how to pass a model when none is installed', () => {
+    assert.throws(() => resolveBundleDir(undefined, join(tmpdir(), 'no-such-model-dir')), (err: Error) => err instanceof InputError && /No default model is installed.*--model DIR/.test(err.message));
+    assert.equal(resolveBundleDir('/some/bundle', join(tmpdir(), 'no-such-model-dir')), '/some/bundle');
+  });
+
+  it('warns when the VGG weights are not the ones the model was trained with, and refuses use after dispose', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'inpainter-sha-'));
+    try {
+      await writeRandomBundle(dir, { preset: 'tiny', g2Scales: [256], vggSha256: 'f'.repeat(64) });
+      const inpainter = await load({ bundle: dir, vggWeights: TEST_VGG_WEIGHTS });
+      assert.match(inpainter.notices.join('\n'), /not the file the model was trained with/);
+      assert.deepEqual(inpainter.trainedScales, [256]);
+      await inpainter.dispose();
+      await assert.rejects(inpainter.inpaint('x.png', 'm.png'), (err: Error) => err instanceof UsageError && /disposed/.test(err.message));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

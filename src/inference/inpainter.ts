@@ -1,0 +1,349 @@
+/**
+ * The inference API: `load()` a model bundle, then `inpainter.inpaint(image, mask)` any photo.
+ *
+ * What `inpaint` does, in order:
+ *  1. reads the image and the mask (paths, encoded bytes, raw pixels or decoded images) and checks
+ *     that their sizes agree (or resizes the mask when asked);
+ *  2. dilates the mask (people brush imprecisely; the dilation band is also the feathered seam);
+ *  3. plans regions: the whole image when it is small, else a context crop per group of holes
+ *     (`regions.ts`), and the scales of each; refuses a hole that leaves nothing to copy from
+ *     before any network runs;
+ *  4. runs the pyramid on each region (`pipeline.ts`): G1 at the base scale, then VGG, patch-swap
+ *     and G2 at every scale;
+ *  5. blends each region's fill into a copy of the input (`blend.ts`): known pixels keep their exact
+ *     values, the fill's tone is aligned at the boundary and the seam is feathered.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, InputError, UsageError } from '../core/errors.ts';
+import {
+  type Box,
+  cropImage,
+  dilateMask,
+  type ImageSource,
+  type MaskImage,
+  maskBoundingBox,
+  pasteImage,
+  readImage,
+  readMask,
+  resizeMask,
+  type RgbImage,
+} from '../core/image.ts';
+import { loadVggWeights, sha256File } from '../features/vgg-weights.ts';
+import { FrozenVgg } from '../features/vgg.ts';
+import { findVggWeights } from '../features/weights-location.ts';
+import { readBundle } from '../models/bundle.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { Engine } from '../runtime/engine.ts';
+import { blendRegion } from './blend.ts';
+import { Networks } from './networks.ts';
+import { checkHoleSize, inpaintRegion, planScales } from './pipeline.ts';
+import { defaultScales, planRegions } from './regions.ts';
+
+/** Where `load()` looks for a model when no bundle is named: `models/default/` in this package. */
+export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../models/default/', import.meta.url));
+
+/** A photo: a file path, encoded JPEG/PNG/WebP bytes (a Buffer is one), raw 8-bit pixels, or a decoded `RgbImage`. */
+export type ImageInput = ImageSource | RgbImage;
+
+/**
+ * A mask (hole = white, or opaque on a transparent layer): a file path, encoded bytes, raw 8-bit
+ * pixels, or a `MaskImage` (one byte a pixel, nonzero = hole).
+ */
+export type MaskInput = ImageSource | MaskImage;
+
+export interface LoadOptions {
+  /** A model bundle folder (see `models/bundle.ts`); default `DEFAULT_BUNDLE_DIR`. */
+  bundle?: string;
+  /** The VGG19 weights file; default: INPAINT_VGG_WEIGHTS, the cache, else a verified download. */
+  vggWeights?: string;
+  /** Run on this engine (it stays the caller's to dispose); default a new one, disposed with the inpainter. */
+  engine?: Engine;
+}
+
+export interface InpaintOptions {
+  /**
+   * The pyramid: each region is resized so that its longer side is the first scale for G1 and
+   * G2, then each later scale refines it. Strictly increasing integers in [64, 4096]. Default per
+   * region: [256], plus 512 when the region's longer side is at least 384 px.
+   */
+  scales?: readonly number[];
+  /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
+  refine?: number;
+  /** Grow the hole by this many pixels (a disc) before filling; the band is also the feathered seam. Default 2. */
+  dilate?: number;
+  /** Resize a mask of another size to the image's (nearest, hole-preserving) instead of refusing it. Default false. */
+  resizeMask?: boolean;
+  /** Also return the intermediate images (`InpaintResult.debug`). Default false. */
+  debug?: boolean;
+}
+
+/** The intermediate images of one region, for looking at what each step did. */
+export interface DebugRegion {
+  /** The crop of the input the networks worked on. */
+  box: Box;
+  /** The scales it was processed at. */
+  scales: number[];
+  /** G1's coarse fill, composited into the known pixels, at the base scale. */
+  coarse: RgbImage;
+  /** G2's final image of the crop at full resolution, before blending. */
+  beforeBlend: RgbImage;
+  /** Where each hole pixel's patch came from (a colour wheel over the source position; known pixels dimmed), at the last scale. */
+  provenance: RgbImage;
+}
+
+export interface InpaintResult {
+  /** The completed image, the input's size: known pixels exactly the input's. */
+  image: RgbImage;
+  /** Things the caller should know about this call (mask resized or empty, a scale without its own G2...). */
+  notices: string[];
+  /** With `debug: true`: the intermediates of every region. */
+  debug?: { regions: DebugRegion[] };
+}
+
+const DEFAULTS = { refine: 0, dilate: 2, resizeMask: false, debug: false };
+const OPTION_KEYS = ['scales', 'refine', 'dilate', 'resizeMask', 'debug'];
+
+type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly number[] };
+
+/**
+ * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
+ * images, such as the CLI's batch mode, can check once up front).
+ * @example
+ * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, dilate: 2, resizeMask: false, debug: false, scales: [256, 512] }
+ * @throws UsageError for an unknown option or a value out of range
+ */
+export function resolveInpaintOptions(options: InpaintOptions): Resolved {
+  expect(typeof options === 'object' && options !== null, 'options', 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new UsageError(`Unknown inpaint option ${JSON.stringify(key)}; expected ${OPTION_KEYS.join(', ')}`);
+  }
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Resolved;
+  const { scales } = o;
+  if (scales !== undefined) {
+    const ok =
+      Array.isArray(scales) &&
+      scales.length > 0 &&
+      scales.every((s, i) => Number.isSafeInteger(s) && s >= 64 && s <= 4096 && (i === 0 || s > scales[i - 1]));
+    expect(ok, 'options.scales', 'a non-empty, strictly increasing list of integers in [64, 4096] (e.g. [256, 512])', scales);
+  }
+  expect(Number.isSafeInteger(o.refine) && o.refine >= 0 && o.refine <= 8, 'options.refine', 'an integer from 0 to 8', o.refine);
+  expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
+  expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
+  expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
+  return o;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Decodes or checks the image argument. */
+async function toImage(input: ImageInput): Promise<RgbImage> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readImage(input as ImageSource);
+  const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or an RgbImage';
+  expect(isObject(input), 'image', what, input);
+  const { width, height, data } = input as RgbImage;
+  expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'image width and height', 'positive integers', [width, height]);
+  expect(data instanceof Float32Array && data.length === 3 * width * height, 'image.data', `a Float32Array of 3 * ${width} * ${height} values (planar RGB)`, data);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // Written so that NaN fails too.
+    if (!(v >= 0 && v <= 1)) throw new UsageError(`Expected RGB values in [0, 1] for image.data but received ${v} at index ${i}`);
+  }
+  return input as RgbImage;
+}
+
+/** Decodes or checks the mask argument; a MaskImage is normalised to 0/1. */
+async function toMask(input: MaskInput): Promise<MaskImage> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readMask(input as ImageSource);
+  expect(isObject(input), 'mask', 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or a MaskImage', input);
+  const { width, height, data } = input as MaskImage;
+  expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'mask width and height', 'positive integers', [width, height]);
+  expect(data instanceof Uint8Array && data.length === width * height, 'mask.data', `a Uint8Array of ${width} * ${height} bytes (nonzero = hole)`, data);
+  const hole = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) if (data[i]) hole[i] = 1;
+  return { width, height, data: hole };
+}
+
+/**
+ * dilateMask on the hole's neighbourhood only (the same result, without a pass over a whole large
+ * photo); returns the grown mask and the box it can hold holes in.
+ */
+function dilateAround(mask: MaskImage, hole: Box, radius: number): { mask: MaskImage; box: Box } {
+  const x = Math.max(0, hole.x - radius);
+  const y = Math.max(0, hole.y - radius);
+  const box = { x, y, width: Math.min(mask.width, hole.x + hole.width + radius) - x, height: Math.min(mask.height, hole.y + hole.height + radius) - y };
+  return { mask: radius === 0 ? mask : pasteImage(mask, dilateMask(cropImage(mask, box), radius), box.x, box.y), box };
+}
+
+/**
+ * The bundle folder to load: `explicit` if given, else `fallback` when it holds a bundle.
+ * @throws InputError when no folder is given and none is installed at `fallback`
+ */
+export function resolveBundleDir(explicit: string | undefined, fallback: string = DEFAULT_BUNDLE_DIR): string {
+  if (explicit !== undefined) return explicit;
+  if (existsSync(join(fallback, 'bundle.json'))) return fallback;
+  throw new InputError(
+    `No default model is installed (looked for ${join(fallback, 'bundle.json')}). ` +
+      'Pass a model bundle folder: load({ bundle: DIR }) in code, or --model DIR on the command line.',
+  );
+}
+
+/**
+ * Loads a model bundle and the VGG weights and creates the sessions of every network.
+ * @example
+ * const inpainter = await load({ bundle: 'models/paper' });
+ * const { image, notices } = await inpainter.inpaint('photo.jpg', 'mask.png');
+ * await inpainter.dispose();
+ * @throws InputError when no bundle is given and no default model is installed, the bundle or the
+ *   VGG weights cannot be found or read
+ * @throws UsageError when an option has the wrong type
+ * @throws EngineError when ONNX Runtime cannot create a session
+ */
+export async function load(options: LoadOptions = {}): Promise<Inpainter> {
+  expect(isObject(options), 'options', 'an object', options);
+  const { bundle: bundleOption, vggWeights, engine: given } = options;
+  expect(bundleOption === undefined || (typeof bundleOption === 'string' && bundleOption.length > 0), 'options.bundle', 'a folder path', bundleOption);
+  expect(vggWeights === undefined || (typeof vggWeights === 'string' && vggWeights.length > 0), 'options.vggWeights', 'a file path', vggWeights);
+  expect(given === undefined || given instanceof Engine, 'options.engine', 'an Engine', given);
+  const bundle = await readBundle(resolveBundleDir(bundleOption));
+  const vggPath = await findVggWeights(vggWeights);
+  const notices: string[] = [];
+  const digest = await sha256File(vggPath);
+  if (digest !== bundle.manifest.vggSha256) {
+    notices.push(
+      `the VGG19 weights ${vggPath} (sha256 ${digest.slice(0, 12)}...) are not the file the model was trained with ` +
+        `(sha256 ${bundle.manifest.vggSha256.slice(0, 12)}...); results may suffer unless it holds the same tensors`,
+    );
+  }
+  const vgg = new FrozenVgg(await loadVggWeights(vggPath));
+  const engine = given ?? (await Engine.create());
+  try {
+    const networks = await Networks.create(engine, bundle, vgg);
+    return new Inpainter({ networks, engine, ownsEngine: given === undefined, bundleDir: bundle.dir, model: bundle.manifest.model, notices });
+  } catch (err) {
+    await vgg.dispose();
+    if (!given) await engine.dispose();
+    throw err;
+  }
+}
+
+interface InpainterState {
+  networks: Networks;
+  engine: Engine;
+  ownsEngine: boolean;
+  bundleDir: string;
+  model: ModelConfig;
+  notices: string[];
+}
+
+/** A loaded model; make one with `load()`. */
+export class Inpainter {
+  /** The bundle folder it was loaded from. */
+  readonly bundleDir: string;
+  /** The networks' configuration. */
+  readonly model: ModelConfig;
+  /** Warnings from loading (e.g. VGG weights other than the ones the model was trained with). */
+  readonly notices: readonly string[];
+  readonly #state: InpainterState;
+  #disposed = false;
+
+  /** @internal Inpainters come from `load()`. */
+  constructor(state: InpainterState) {
+    this.#state = state;
+    this.bundleDir = state.bundleDir;
+    this.model = state.model;
+    this.notices = Object.freeze([...state.notices]);
+  }
+
+  /** The scales the bundle has a G2 trained at, ascending. */
+  get trainedScales(): number[] {
+    return this.#state.networks.trainedScales;
+  }
+
+  /**
+   * Fills the holes of `mask` in `image`.
+   * @returns the completed image (the input's size, known pixels bit-identical to the input's),
+   *   notices, and with `debug` the intermediates
+   * @example
+   * const { image } = await inpainter.inpaint('photo.jpg', 'mask.png', { dilate: 4 });
+   * await writeImage('filled.png', image);
+   * @example
+   * // Raw RGBA from a canvas, a mask drawn as a MaskImage, the paper's two scales:
+   * const out = await inpainter.inpaint({ data: rgba, width, height, channels: 4 }, { width, height, data: hole }, { scales: [256, 512] });
+   * @throws UsageError when the mask's size differs from the image's (without `resizeMask`), the
+   *   hole leaves no complete known patch to copy from (the message gives the hole's fraction), an
+   *   option is invalid, or the inpainter was disposed
+   * @throws InputError when the image or the mask cannot be read
+   * @throws EngineError when ONNX Runtime fails
+   */
+  async inpaint(image: ImageInput, mask: MaskInput, options: InpaintOptions = {}): Promise<InpaintResult> {
+    this.#checkOpen();
+    const o = resolveInpaintOptions(options);
+    const photo = await toImage(image);
+    let hole = await toMask(mask);
+    const notices: string[] = [];
+    if (hole.width !== photo.width || hole.height !== photo.height) {
+      const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
+      if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
+      hole = resizeMask(hole, photo.width, photo.height);
+      notices.push(`${sizes}: the mask was resized to ${photo.width}x${photo.height}`);
+    }
+    const out: RgbImage = { width: photo.width, height: photo.height, data: photo.data.slice() };
+    const userHole = maskBoundingBox(hole);
+    if (!userHole) {
+      notices.push('the mask is empty: the image is returned unchanged');
+      return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}) };
+    }
+    const dilated = dilateAround(hole, userHole, o.dilate);
+    hole = dilated.mask;
+
+    const { networks } = this.#state;
+    const regions = planRegions(hole, dilated.box);
+    const whole = regions.length === 1 && regions[0].box.width === photo.width && regions[0].box.height === photo.height;
+    // Plan and check everything before the first network runs.
+    const jobs = regions.map(({ box, holeBox }) => {
+      const mask = whole ? hole : cropImage(hole, box);
+      const scales = [...(o.scales ?? defaultScales(box))];
+      const plans = planScales(mask, scales);
+      checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
+      const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
+      if (enlarged > 2) {
+        notices.push(
+          `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
+            `${enlarged.toFixed(1)}x; add a larger scale (e.g. scales ${[...scales, 2 * scales[scales.length - 1]].join(',')}) for more detail`,
+        );
+      }
+      return { box, holeBox, scales, plans, ring: Math.max(2, Math.ceil(3 * enlarged)) };
+    });
+    for (const s of new Set(jobs.flatMap((j) => j.scales))) {
+      const used = networks.g2ScaleFor(s);
+      if (used !== s) notices.push(`the model has no G2 trained at ${s} px: the one trained at ${used} px renders that scale`);
+    }
+
+    const debugRegions: DebugRegion[] = [];
+    for (const job of jobs) {
+      const crop = whole ? photo : cropImage(photo, job.box);
+      const result = await inpaintRegion(networks, crop, job.plans, o.refine, o.debug);
+      blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
+      if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance! });
+    }
+    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}) };
+  }
+
+  /**
+   * Releases the sessions (and the engine, when `load` created it). Idempotent; `inpaint` fails afterwards.
+   * @example
+   * await inpainter.dispose();
+   */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#state.networks.dispose();
+    if (this.#state.ownsEngine) await this.#state.engine.dispose();
+  }
+
+  #checkOpen(): void {
+    if (this.#disposed) throw new UsageError('this inpainter was disposed; load() a new one');
+  }
+}

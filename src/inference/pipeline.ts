@@ -1,0 +1,123 @@
+/**
+ * The multi-scale orchestrator for one region (paper §3.4, Fig. 4):
+ *
+ *   base scale s0:   I0 -> G1 -> I1 (composited) -> VGG -> patch-swap -> G2_s0 -> I^s0
+ *   each next s_i:   upsample(I^s(i-1)), composited with the known pixels at s_i -> VGG -> patch-swap -> G2_si -> I^si
+ *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference)
+ *
+ * At each scale the region is resized so that its longer side is the scale (`Networks` pads for
+ * each network what it needs). The result is G2's last image at the region's own resolution, known
+ * part included: blending measures the tone drift there.
+ */
+import { UsageError } from '../core/errors.ts';
+import { dilateMask, holeFraction, type MaskImage, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
+import { FEATURE_STRIDE, featureSize, mapMaskToFeatures } from '../patchswap/index.ts';
+import type { HostTensor } from '../runtime/tensor.ts';
+import type { Networks } from './networks.ts';
+import { composite, provenancePicture } from './pixels.ts';
+import { workingSize } from './regions.ts';
+
+/** One scale of a region's pyramid. */
+export interface ScalePlan {
+  scale: number;
+  /** The region resized to this scale. */
+  width: number;
+  height: number;
+  /** The hole at this scale. */
+  mask: MaskImage;
+  /** The hole at relu3_1 resolution, as patch-swap reads it. */
+  featureMask: HostTensor;
+}
+
+/**
+ * The pyramid of a region: its size and hole at every scale.
+ * @param mask the region's hole at full resolution
+ */
+export function planScales(mask: MaskImage, scales: readonly number[]): ScalePlan[] {
+  return scales.map((scale) => {
+    const { width, height } = workingSize(mask.width, mask.height, scale);
+    const resized = width !== mask.width || height !== mask.height;
+    // resizeMask keeps every pixel touched by the hole; the resampling filter of the image spreads
+    // hole colours about one pixel further, so those pixels are not trusted as known either.
+    const scaled = resized ? dilateMask(resizeMask(mask, width, height), 1) : mask;
+    const featureMask = mapMaskToFeatures(scaled, featureSize(height), featureSize(width));
+    return { scale, width, height, mask: scaled, featureMask };
+  });
+}
+
+/** Whether some 3x3 block of feature cells is entirely known: patch-swap's candidates. */
+function hasKnownPatch(plan: ScalePlan): boolean {
+  const cells = plan.featureMask.data as Float32Array;
+  const [, , fh, fw] = plan.featureMask.shape;
+  for (let y = 0; y + 3 <= fh; y++) {
+    for (let x = 0; x + 3 <= fw; x++) {
+      let known = true;
+      for (let k = 0; k < 9 && known; k++) known = cells[(y + Math.floor(k / 3)) * fw + x + (k % 3)] === 0;
+      if (known) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Refuses a hole that leaves patch-swap nothing to copy from, before any network runs.
+ * @param where names the area in the message: 'the image' or 'the region around it'
+ * @throws UsageError saying which fraction the hole covers
+ */
+export function checkHoleSize(mask: MaskImage, plans: readonly ScalePlan[], dilate: number, where: string): void {
+  const bad = plans.find((p) => !hasKnownPatch(p));
+  if (!bad) return;
+  const patch = 3 * FEATURE_STRIDE;
+  throw new UsageError(
+    `the hole is too large: it covers ${(100 * holeFraction(mask)).toFixed(1)}% of ${where} (${mask.width}x${mask.height} px, ` +
+      `after dilating the mask by ${dilate} px), so at the ${bad.scale}-pixel working scale no ${patch}x${patch}-pixel patch ` +
+      'lies entirely outside it and there is nothing to copy texture from; use a smaller mask (or less --dilate)',
+  );
+}
+
+/** What the pipeline returns for a region. */
+export interface RegionOutput {
+  /** G2's last image at the region's full resolution (known part included, not yet blended). */
+  fill: RgbImage;
+  /** G1's composite at the base scale (debug). */
+  coarse?: RgbImage;
+  /** The patch-provenance picture of the last swap, at the last scale (debug). */
+  provenance?: RgbImage;
+}
+
+/**
+ * Runs the pyramid on one region.
+ * @param image the region of the photo at full resolution
+ * @param plans from `planScales`, already checked with `checkHoleSize`
+ * @param refine extra VGG -> swap -> G2 passes at the last scale
+ */
+export async function inpaintRegion(nets: Networks, image: RgbImage, plans: readonly ScalePlan[], refine: number, debug: boolean): Promise<RegionOutput> {
+  let coarse: RgbImage | undefined;
+  let provenance: RgbImage | undefined;
+  let previous: RgbImage | undefined; // the composited result at the previous scale
+  let rendered: RgbImage | undefined; // G2's raw output at the current scale
+  for (const [i, plan] of plans.entries()) {
+    const { width, height, mask } = plan;
+    const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
+    let input: RgbImage;
+    if (!previous) {
+      input = await nets.coarse(known, mask);
+      if (debug) coarse = input;
+    } else {
+      input = composite(resizeImage(previous, width, height), known, mask);
+    }
+    const passes = i === plans.length - 1 ? 1 + refine : 1;
+    for (let pass = 0; pass < passes; pass++) {
+      const features = await nets.features(input);
+      const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask);
+      rendered = await nets.render(plan.scale, swapped, width, height);
+      previous = composite(rendered, known, mask);
+      input = previous;
+      if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, cells, features.width, features.height);
+    }
+  }
+  const last = rendered!;
+  // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
+  const fill = last.width === image.width && last.height === image.height ? last : resizeImage(last, image.width, image.height, 'lanczos');
+  return { fill, coarse, provenance };
+}

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Box } from '../core/image.ts';
+import { contextBox, defaultScales, planRegions, workingSize } from './regions.ts';
+import { rectMask } from './testing.ts';
+
+const inside = (inner: Box, outer: Box) =>
+  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
+const disjoint = (a: Box, b: Box) => a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y;
+
+describe('planRegions', () => {
+  it('keeps a small image whole, whatever its holes', () => {
+    const mask = rectMask(512, 384, { x: 10, y: 10, width: 20, height: 20 }, { x: 400, y: 300, width: 30, height: 30 });
+    assert.deepEqual(planRegions(mask), [{ box: { x: 0, y: 0, width: 512, height: 384 }, holeBox: { x: 10, y: 10, width: 420, height: 320 } }]);
+  });
+
+  it('crops a large photo to the hole grown by its longer side on every side', () => {
+    const hole = { x: 2000, y: 1500, width: 300, height: 200 };
+    const [region, ...rest] = planRegions(rectMask(4000, 3000, hole));
+    assert.equal(rest.length, 0);
+    assert.deepEqual(region.holeBox, hole);
+    assert.deepEqual(region.box, { x: 1700, y: 1200, width: 900, height: 800 });
+  });
+
+  it('gives far-apart holes disjoint crops and merges holes whose crops would overlap', () => {
+    const a = { x: 100, y: 100, width: 100, height: 80 };
+    const b = { x: 3500, y: 2500, width: 120, height: 100 };
+    const near = { x: 320, y: 120, width: 40, height: 40 };
+    const far = planRegions(rectMask(4000, 3000, a, b));
+    assert.equal(far.length, 2);
+    assert.ok(disjoint(far[0].box, far[1].box));
+    for (const hole of [a, b]) assert.ok(far.some((r) => inside(hole, r.box)));
+    const merged = planRegions(rectMask(4000, 3000, a, near));
+    assert.equal(merged.length, 1);
+    assert.ok(inside(a, merged[0].box) && inside(near, merged[0].box));
+  });
+
+  it('clamps the crop of a hole touching the border to the image, at least 256 px across', () => {
+    const hole = { x: 0, y: 2990, width: 30, height: 10 };
+    const [{ box }] = planRegions(rectMask(4000, 3000, hole));
+    assert.ok(inside(hole, box));
+    assert.ok(inside(box, { x: 0, y: 0, width: 4000, height: 3000 }));
+    assert.deepEqual([box.width, box.height], [256, 256]);
+  });
+});
+
+describe('scales', () => {
+  it('adds the 512 refinement only for regions of at least 384 px', () => {
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 300, height: 217 }), [256]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 100 }), [256, 512]);
+  });
+
+  it('maps the longer side of a region to the scale', () => {
+    assert.deepEqual(workingSize(900, 800, 512), { width: 512, height: 455 });
+    assert.deepEqual(workingSize(300, 217, 256), { width: 256, height: 185 });
+    assert.deepEqual(contextBox({ x: 0, y: 0, width: 10, height: 10 }, 100, 50), { x: 0, y: 0, width: 100, height: 50 });
+  });
+});

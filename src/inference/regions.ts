@@ -1,0 +1,172 @@
+/**
+ * Where and at which scales the networks work [ours; the paper works on whole 256 and 512 images].
+ *
+ * Regions. An image whose longer side is at most `WHOLE_IMAGE_MAX` is processed whole, as in the
+ * paper: every known patch of it is a patch-swap candidate. A larger photo is processed as crops
+ * around its holes: each hole (a connected group of mask tiles) gets a context box of its bounding
+ * box grown by the hole's longer side on every side (the crop is about 3x the hole, so the hole is
+ * about a third of what the networks see, inside the 32-128 of 256 and 224 of 512 holes they were
+ * trained on) and at least `BASE_SCALE` pixels across where the photo allows; boxes that overlap are
+ * merged, so crops never overlap and each hole is filled once. Only the crops are ever resampled
+ * for the networks, so the work and the memory follow the holes, not the photo.
+ *
+ * Scales. A scale s means: the region is resized so that its longer side is s pixels (then padded
+ * to the networks' modulus). G1 runs at the first scale; each later one refines (paper §3.4).
+ * Default: `BASE_SCALE` alone, plus `REFINE_SCALE` when the region's longer side is at least
+ * `MULTI_SCALE_FROM` pixels, that is when a 256-pixel version would throw away at least a third of
+ * its resolution.
+ */
+import type { Box, MaskImage } from '../core/image.ts';
+
+/** The scale G1 and the first G2 were trained at (paper: 256). */
+export const BASE_SCALE = 256;
+/** The refinement scale added by default for larger regions (paper: F2I is also trained at 512). */
+export const REFINE_SCALE = 512;
+/** Regions whose longer side is at least this get `REFINE_SCALE` by default. */
+export const MULTI_SCALE_FROM = 384;
+/** Images whose longer side is at most this are processed whole, without cropping. */
+export const WHOLE_IMAGE_MAX = 512;
+/** Holes are grouped on a grid of tiles this many pixels wide (cheap on a 12-megapixel mask). */
+const TILE = 32;
+/** Beyond this many separate holes, one region around them all bounds the planning work. */
+const MAX_SEPARATE_HOLES = 64;
+
+/** A part of the image that is inpainted in one go. */
+export interface Region {
+  /** The crop the networks see, in image pixels. */
+  box: Box;
+  /** The bounding box of the hole pixels inside it. */
+  holeBox: Box;
+}
+
+function union(a: Box, b: Box): Box {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/** One axis of the context box: the hole span grown by `margin` each side, at least `least`, inside [0, size). */
+function contextSpan(start: number, length: number, margin: number, least: number, size: number): [number, number] {
+  const span = Math.min(size, Math.max(length + 2 * margin, least));
+  const from = Math.round(start + length / 2 - span / 2);
+  return [Math.min(Math.max(0, from), size - span), span];
+}
+
+/**
+ * The crop around a hole: its bounding box grown by its longer side on every side, at least
+ * `BASE_SCALE` pixels across, clamped to the image.
+ */
+export function contextBox(hole: Box, width: number, height: number): Box {
+  const margin = Math.max(hole.width, hole.height);
+  const [x, w] = contextSpan(hole.x, hole.width, margin, BASE_SCALE, width);
+  const [y, h] = contextSpan(hole.y, hole.height, margin, BASE_SCALE, height);
+  return { x, y, width: w, height: h };
+}
+
+/**
+ * The bounding boxes of the hole pixels of each 8-connected group of hole tiles.
+ * @param within a box holding every hole pixel: only it is scanned
+ */
+function holeGroups(mask: MaskImage, within: Box): Box[] {
+  const { width, height, data } = mask;
+  const [tw, th] = [Math.ceil(width / TILE), Math.ceil(height / TILE)];
+  const tiles = new Uint8Array(tw * th);
+  for (let y = within.y; y < within.y + within.height; y++) {
+    const row = data.subarray(y * width, (y + 1) * width);
+    const tileRow = Math.floor(y / TILE) * tw;
+    // Jump from hole pixel to the next tile: a native search instead of a test per pixel.
+    for (let x = row.indexOf(1, within.x); x >= 0 && x < within.x + within.width; x = row.indexOf(1, (Math.floor(x / TILE) + 1) * TILE)) {
+      tiles[tileRow + Math.floor(x / TILE)] = 1;
+    }
+  }
+  const label = new Int32Array(tw * th).fill(-1);
+  const boxes: Box[] = [];
+  const stack: number[] = [];
+  for (let t = 0; t < tiles.length; t++) {
+    if (!tiles[t] || label[t] >= 0) continue;
+    const id = boxes.length;
+    let [x0, y0, x1, y1] = [width, height, -1, -1];
+    label[t] = id;
+    stack.push(t);
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      const [tx, ty] = [s % tw, Math.floor(s / tw)];
+      // The exact pixel extent, from this tile's hole pixels.
+      for (let y = ty * TILE; y < Math.min(height, (ty + 1) * TILE); y++) {
+        for (let x = tx * TILE; x < Math.min(width, (tx + 1) * TILE); x++) {
+          if (!data[y * width + x]) continue;
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+        }
+      }
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const [nx, ny] = [tx + dx, ty + dy];
+          if (nx < 0 || ny < 0 || nx >= tw || ny >= th) continue;
+          const n = ny * tw + nx;
+          if (tiles[n] && label[n] < 0) {
+            label[n] = id;
+            stack.push(n);
+          }
+        }
+      }
+    }
+    boxes.push({ x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
+  }
+  return boxes;
+}
+
+/**
+ * Splits the work on an image into regions (see the file comment).
+ * @param mask the (dilated) mask at the image's size, 0 or 1 a pixel, with at least one hole pixel
+ * @param within a box holding every hole pixel (default the whole image): only it is scanned
+ * @example
+ * planRegions(mask); // [{ box: { x: 3450, y: 2200, width: 900, height: 800 }, holeBox: ... }]
+ */
+export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: mask.width, height: mask.height }): Region[] {
+  const { width, height } = mask;
+  let holes = holeGroups(mask, within);
+  if (Math.max(width, height) <= WHOLE_IMAGE_MAX) {
+    return [{ box: { x: 0, y: 0, width, height }, holeBox: holes.reduce(union) }];
+  }
+  if (holes.length > MAX_SEPARATE_HOLES) holes = [holes.reduce(union)];
+  // Merge holes whose crops overlap until none do; a merged crop is larger, so repeat.
+  let merged = true;
+  while (merged) {
+    merged = false;
+    const boxes = holes.map((h) => contextBox(h, width, height));
+    outer: for (let i = 0; i < holes.length; i++) {
+      for (let j = i + 1; j < holes.length; j++) {
+        if (overlaps(boxes[i], boxes[j])) {
+          holes = [...holes.filter((_, k) => k !== i && k !== j), union(holes[i], holes[j])];
+          merged = true;
+          break outer;
+        }
+      }
+    }
+  }
+  return holes.map((holeBox) => ({ box: contextBox(holeBox, width, height), holeBox }));
+}
+
+/** The default scales for a region (see the file comment). */
+export function defaultScales(box: Box): number[] {
+  return Math.max(box.width, box.height) >= MULTI_SCALE_FROM ? [BASE_SCALE, REFINE_SCALE] : [BASE_SCALE];
+}
+
+/** The least side of a working image: VGG's two pools leave 4 cells, room for a 3x3 patch. */
+export const MIN_WORKING_SIDE = 16;
+
+/**
+ * The size a `width` x `height` region is resized to at `scale`: the longer side becomes `scale`;
+ * a very thin region is stretched to `MIN_WORKING_SIDE` across (its result is resized back).
+ */
+export function workingSize(width: number, height: number, scale: number): { width: number; height: number } {
+  const f = scale / Math.max(width, height);
+  return { width: Math.max(MIN_WORKING_SIDE, Math.round(width * f)), height: Math.max(MIN_WORKING_SIDE, Math.round(height * f)) };
+}

@@ -1,0 +1,51 @@
+/**
+ * Helpers for the inference tests and the benchmark: a model bundle with randomly initialised
+ * networks (the pipeline's geometry, blending and error handling do not depend on trained weights),
+ * and the VGG weights file the tests use.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { Box, MaskImage, RawPixels } from '../core/image.ts';
+import { Rng } from '../core/random.ts';
+import { mergeStores, writeBundle } from '../models/bundle.ts';
+import { type ModelPreset, resolveModelConfig } from '../models/config.ts';
+import { createNetwork, networkSpecs } from '../models/registry.ts';
+import { initNetwork } from '../training/step.ts';
+import { VGG_SHA256 } from '../features/vgg-weights.ts';
+
+/** The shared copy of the VGG weights (tests must fail, not skip, when it is missing). */
+export const TEST_VGG_WEIGHTS = fileURLToPath(new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url));
+
+/** The folder of real photos the end-to-end tests and the benchmark read. */
+export const TEST_PHOTOS = fileURLToPath(new URL('../../../shared/data/photos/', import.meta.url));
+
+/**
+ * Writes a bundle whose G1 and G2 (one per scale) hold freshly initialised weights.
+ * @example
+ * await writeRandomBundle('/tmp/bundle', { preset: 'tiny', g2Scales: [256] });
+ */
+export async function writeRandomBundle(dir: string, options: { preset: ModelPreset; g2Scales: readonly number[]; seed?: number; vggSha256?: string }): Promise<void> {
+  const model = resolveModelConfig({ preset: options.preset });
+  const rng = new Rng(options.seed ?? 1);
+  const values = (kind: 'g1' | 'g2') => {
+    const { params, buffers } = initNetwork(networkSpecs(createNetwork(kind, model)), rng);
+    return mergeStores(params, buffers);
+  };
+  const g1 = values('g1');
+  const g2 = new Map(options.g2Scales.map((s) => [s, values('g2')] as const));
+  await writeBundle(dir, { model, vggSha256: options.vggSha256 ?? VGG_SHA256, info: { random: true } }, { g1, g2 });
+}
+
+/** A real photo resized (stretched) to exactly `width` x `height`, as raw 8-bit RGB. */
+export async function photoPixels(width: number, height: number, file = 'python3-sklearn/china.jpg'): Promise<RawPixels> {
+  const data = await sharp(join(TEST_PHOTOS, file)).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height, channels: 3 };
+}
+
+/** A mask of the given size with the given rectangles as holes. */
+export function rectMask(width: number, height: number, ...holes: Box[]): MaskImage {
+  const data = new Uint8Array(width * height);
+  for (const b of holes) for (let y = b.y; y < b.y + b.height; y++) data.fill(1, y * width + b.x, y * width + b.x + b.width);
+  return { width, height, data };
+}

@@ -1,0 +1,264 @@
+/**
+ * Patch-swap for callers: the pixel-mask to feature-mask rule, and `PatchSwapper`, which runs the
+ * patch-swap graph on an Engine after checking its inputs (the graph itself assumes they are sane).
+ *
+ * Mask rule [ours]: relu3_1 comes after two 2x2 max-pools in ceil mode, so feature cell (i, j) sees
+ * pixels [4i, 4i + 4) x [4j, 4j + 4), clipped at the image edge, and the feature map is
+ * ceil(ceil(H / 2) / 2) x ceil(ceil(W / 2) / 2). A cell is a hole if ANY of its pixels is. This is
+ * conservative: a thin brush stroke always reaches the feature map, and no cell whose features
+ * were computed from hole pixels (G1's guess) is treated as known, so it never serves as a
+ * candidate. The price is a hole up to 3 pixels wider per side in feature space.
+ */
+import { UsageError, expect } from '../core/errors.ts';
+import { Graph } from '../graph/graph.ts';
+import { toOnnx } from '../graph/onnx.ts';
+import type { Engine, Session } from '../runtime/engine.ts';
+import { type HostTensor, checkHostTensor, hostTensor } from '../runtime/tensor.ts';
+import { patchSwap } from './patchswap.ts';
+
+export { matchFlops, patchSwap, type PatchSwapOptions, type PatchSwapResult } from './patchswap.ts';
+
+/** Pixels per feature cell along each axis at relu3_1. */
+export const FEATURE_STRIDE = 4;
+
+/**
+ * The relu3_1 size of an image side (two 2x2 ceil-mode pools).
+ * @example
+ * featureSize(255); // 64
+ */
+export function featureSize(pixels: number): number {
+  return Math.ceil(Math.ceil(pixels / 2) / 2);
+}
+
+/**
+ * Maps a pixel mask (1 = hole) to the relu3_1 grid: a cell is a hole (1) if any pixel of its 4x4
+ * block is, else known (0). See the file comment for why.
+ * @returns float32 [1, 1, featureH, featureW], ready as the `mask` of `PatchSwapper.swap`
+ * @example
+ * const mask = mapMaskToFeatures(pixelMask, featureSize(pixelMask.height), featureSize(pixelMask.width));
+ * @throws UsageError if the mask's data does not hold width * height bytes, or the feature size is
+ *   not ceil(ceil(side / 2) / 2) of the mask's
+ */
+export function mapMaskToFeatures(pixelMask: { width: number; height: number; data: Uint8Array }, featureH: number, featureW: number): HostTensor {
+  const { width, height, data } = pixelMask;
+  expect(Number.isSafeInteger(width) && Number.isSafeInteger(height) && width > 0 && height > 0, 'pixelMask size', 'positive integers', [width, height]);
+  expect(data instanceof Uint8Array && data.length === width * height, 'pixelMask.data', `a Uint8Array of ${width * height} bytes`, data);
+  if (featureH !== featureSize(height) || featureW !== featureSize(width)) {
+    throw new UsageError(
+      `a ${width}x${height} pixel mask maps to a ${featureSize(width)}x${featureSize(height)} relu3_1 grid (ceil(ceil(side / 2) / 2)), but ${featureW}x${featureH} was asked for`,
+    );
+  }
+  const cells = new Float32Array(featureH * featureW);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / FEATURE_STRIDE) * featureW;
+    for (let x = 0; x < width; x++) if (data[y * width + x]) cells[row + Math.floor(x / FEATURE_STRIDE)] = 1;
+  }
+  return hostTensor(cells, [1, 1, featureH, featureW]);
+}
+
+export interface PatchSwapperOptions {
+  /** See `PatchSwapOptions.epsilon`. */
+  epsilon?: number;
+  /**
+   * Target number of scores per band of the matching (see `PatchSwapOptions.bands`): the band
+   * count is the power of two that brings a band to about this size. Default 2^18 (1 MiB of
+   * float32, so a band's working set stays in the CPU caches).
+   */
+  bandSize?: number;
+}
+
+export interface SwapInput {
+  /** [1, C, H, W] float32, e.g. relu3_1 of the coarse result. */
+  features: HostTensor;
+  /** [1, 1, H, W] float32, > 0.5 = hole (see `mapMaskToFeatures`). Without `source` it is required. */
+  mask?: HostTensor;
+  /** Match against this map [1, C, Hs, Ws] instead of the known region of `features` (style transfer). */
+  source?: HostTensor;
+  /** [1, 1, Hs, Ws], > 0.5 = not to be copied from; none: the whole source may be. */
+  sourceMask?: HostTensor;
+}
+
+export interface SwapOutput {
+  /** [1, C, H, W] float32: hole cells replaced, known cells as they were. */
+  swapped: HostTensor;
+  /** int64 [1, 1, H, W]: per hole cell the flat source index sy * Ws + sx of its value, else -1. */
+  provenance: HostTensor;
+}
+
+/** The two graphs: matching within `features`, or against a separate source (then masks are always fed). */
+type Variant = 'self' | 'source';
+
+interface Grid {
+  height: number;
+  width: number;
+  /** 1 = hole, per cell. */
+  hole: Uint8Array;
+}
+
+/**
+ * Runs patch-swap on an Engine. Sessions (one per graph variant and band count) are made on first
+ * use and kept until `dispose()`.
+ * @example
+ * const swapper = await PatchSwapper.create(engine);
+ * const { swapped, provenance } = await swapper.swap({ features, mask: mapMaskToFeatures(pixelMask, 64, 64) });
+ * swapper.dispose();
+ */
+export class PatchSwapper {
+  readonly #engine: Engine;
+  readonly #epsilon: number;
+  readonly #bandSize: number;
+  readonly #sessions = new Map<string, Promise<Session>>();
+
+  private constructor(engine: Engine, epsilon: number, bandSize: number) {
+    this.#engine = engine;
+    this.#epsilon = epsilon;
+    this.#bandSize = bandSize;
+  }
+
+  /**
+   * Makes a swapper that runs on `engine`; its graphs are built and loaded on first use.
+   * @example
+   * const swapper = await PatchSwapper.create(engine, { bandSize: 1 << 18 });
+   * @throws UsageError if an option is out of range
+   */
+  static async create(engine: Engine, options: PatchSwapperOptions = {}): Promise<PatchSwapper> {
+    const epsilon = options.epsilon ?? 1e-6;
+    const bandSize = options.bandSize ?? 1 << 18;
+    expect(Number.isFinite(epsilon) && epsilon > 0, 'options.epsilon', 'a positive number', epsilon);
+    expect(Number.isSafeInteger(bandSize) && bandSize > 0, 'options.bandSize', 'a positive integer', bandSize);
+    return new PatchSwapper(engine, epsilon, bandSize);
+  }
+
+  /**
+   * Replaces every hole cell of `features` by patch-swap (definition in `patchswap.ts`). A mask
+   * without a hole returns a copy of the features and an all -1 provenance without running anything.
+   * @example
+   * const { swapped } = await swapper.swap({ features, mask });
+   * const styled = await swapper.swap({ features: content, source: style });
+   * @throws UsageError if a tensor has the wrong dtype or shape, a map is smaller than 3x3, neither
+   *   `mask` nor `source` is given, or no 3x3 patch of the source is entirely known (the hole covers
+   *   too much of the image)
+   * @throws EngineError if ONNX Runtime fails
+   */
+  async swap(input: SwapInput): Promise<SwapOutput> {
+    const features = checkMap(input.features, 'features');
+    const [, channels, height, width] = features.shape;
+    if (!input.mask && !input.source) throw new UsageError('patch-swap needs a mask (which cells to fill) or a source to swap every patch against');
+    const query = input.mask ? readMask(input.mask, 'mask', height, width) : fullMask(height, width);
+    const source = input.source ? checkMap(input.source, 'source') : features;
+    if (source.shape[1] !== channels) throw new UsageError(`the source has ${source.shape[1]} channels but the features have ${channels}`);
+    const [sh, sw] = [source.shape[2], source.shape[3]];
+    if (input.sourceMask && !input.source) throw new UsageError('sourceMask needs a source; without one the known region of the features is matched');
+    const blocked = input.source ? (input.sourceMask ? readMask(input.sourceMask, 'sourceMask', sh, sw) : emptyMask(sh, sw)) : query;
+    const box = queryBox(query);
+    if (!box) return { swapped: hostTensor(features.data.slice(), features.shape), provenance: hostTensor(new BigInt64Array(height * width).fill(-1n), [1, 1, height, width]) };
+    if (!hasCompletePatch(blocked)) {
+      throw new UsageError(
+        input.source
+          ? `the source mask leaves no 3x3 block of source cells entirely usable, so there is nothing to copy from`
+          : `the hole covers too much of the image: no 3x3 block of feature cells (${3 * FEATURE_STRIDE}x${3 * FEATURE_STRIDE} pixels) lies entirely outside it, so there is nothing to copy from; use a smaller hole or a larger image`,
+      );
+    }
+
+    const bands = bandCount(box.rows * (box.cols + 2) * sh * sw, this.#bandSize);
+    const variant: Variant = input.source ? 'source' : 'self';
+    const session = await this.#session(variant, bands);
+    const maskFeed = hostTensor(toFloat(query.hole), [1, 1, height, width]);
+    const feeds: Record<string, HostTensor> =
+      variant === 'self'
+        ? { features, mask: maskFeed }
+        : { features, mask: maskFeed, source, source_mask: hostTensor(toFloat(blocked.hole), [1, 1, sh, sw]) };
+    const out = await session.run(feeds);
+    return { swapped: out.swapped, provenance: out.provenance };
+  }
+
+  /**
+   * Releases the sessions. Idempotent; the swapper must not be used afterwards.
+   * @example
+   * swapper.dispose();
+   */
+  dispose(): void {
+    for (const session of this.#sessions.values()) session.then((s) => s.dispose(), () => undefined);
+    this.#sessions.clear();
+  }
+
+  #session(variant: Variant, bands: number): Promise<Session> {
+    const key = `${variant}/${bands}`;
+    let session = this.#sessions.get(key);
+    if (!session) {
+      const graph = swapGraph(variant, bands, this.#epsilon);
+      session = this.#engine.load(toOnnx(graph), graph.name);
+      // A failed load must not stay cached: the next call should try again.
+      session.catch(() => this.#sessions.get(key) === session && this.#sessions.delete(key));
+      this.#sessions.set(key, session);
+    }
+    return session;
+  }
+}
+
+/** The patch-swap graph with symbolic sizes: inputs features, mask (and source, source_mask). */
+function swapGraph(variant: Variant, bands: number, epsilon: number): Graph {
+  const g = new Graph(`patchswap_${variant}_${bands}`);
+  const features = g.input('features', [1, 'C', 'H', 'W']);
+  const mask = g.input('mask', [1, 1, 'H', 'W']);
+  const source = variant === 'source' ? { source: g.input('source', [1, 'C', 'Hs', 'Ws']), sourceMask: g.input('source_mask', [1, 1, 'Hs', 'Ws']) } : {};
+  const { swapped, provenance } = patchSwap(features, mask, { ...source, epsilon, bands });
+  g.output(swapped, 'swapped');
+  g.output(provenance, 'provenance');
+  return g;
+}
+
+/** The power of two (at most 1024) that splits `scores` values into bands of about `bandSize`. */
+function bandCount(scores: number, bandSize: number): number {
+  return 2 ** Math.min(10, Math.max(0, Math.round(Math.log2(scores / bandSize))));
+}
+
+function checkMap(t: HostTensor, what: string): HostTensor {
+  checkHostTensor(t, what);
+  if (t.dtype !== 'float32' || t.shape.length !== 4 || t.shape[0] !== 1 || t.shape[2] < 3 || t.shape[3] < 3) {
+    throw new UsageError(`${what} must be float32 [1, C, H, W] with H, W >= 3 (a 3x3 patch must fit) but is ${t.dtype}[${t.shape.join(', ')}]`);
+  }
+  return t;
+}
+
+function readMask(t: HostTensor, what: string, height: number, width: number): Grid {
+  checkHostTensor(t, what);
+  if (t.dtype !== 'float32' || t.shape.join() !== [1, 1, height, width].join()) {
+    throw new UsageError(`${what} must be float32 [1, 1, ${height}, ${width}] to match its map but is ${t.dtype}[${t.shape.join(', ')}]`);
+  }
+  const values = t.data as Float32Array;
+  const bad = values.findIndex((v) => Number.isNaN(v));
+  if (bad >= 0) throw new UsageError(`${what} holds NaN at index ${bad}; expected numbers, > 0.5 meaning hole`);
+  return { height, width, hole: Uint8Array.from(values, (v) => (v > 0.5 ? 1 : 0)) };
+}
+
+const emptyMask = (height: number, width: number): Grid => ({ height, width, hole: new Uint8Array(height * width) });
+const fullMask = (height: number, width: number): Grid => ({ height, width, hole: new Uint8Array(height * width).fill(1) });
+const toFloat = (hole: Uint8Array) => Float32Array.from(hole);
+
+/** Whether the 3x3 window with top-left (y, x) contains a hole cell. */
+function touchesHole(m: Grid, y: number, x: number): boolean {
+  for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) if (m.hole[(y + dy) * m.width + x + dx]) return true;
+  return false;
+}
+
+/** The number of query patch rows and columns in the bounding box of the patches touching the hole; null if none does. */
+function queryBox(m: Grid): { rows: number; cols: number } | null {
+  let [y0, y1, x0, x1] = [Infinity, -1, Infinity, -1];
+  for (let y = 0; y < m.height; y++) {
+    for (let x = 0; x < m.width; x++) {
+      if (!m.hole[y * m.width + x]) continue;
+      // The patches containing (y, x) have top-left rows y - 2 .. y and columns x - 2 .. x, clipped.
+      y0 = Math.min(y0, Math.max(0, y - 2));
+      y1 = Math.max(y1, Math.min(y, m.height - 3));
+      x0 = Math.min(x0, Math.max(0, x - 2));
+      x1 = Math.max(x1, Math.min(x, m.width - 3));
+    }
+  }
+  return y1 < 0 ? null : { rows: y1 - y0 + 1, cols: x1 - x0 + 1 };
+}
+
+function hasCompletePatch(m: Grid): boolean {
+  for (let y = 0; y + 3 <= m.height; y++) for (let x = 0; x + 3 <= m.width; x++) if (!touchesHole(m, y, x)) return true;
+  return false;
+}
