@@ -4,6 +4,7 @@
  */
 import { InpaintError, UsageError } from '../core/errors.ts';
 import { demoCommand } from './demo.ts';
+import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
 import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   plot: plotCommand,
   export: exportCommand,
+  eval: evalCommand,
 };
 
 function overview(): string {
