@@ -116,5 +116,65 @@ describe('inpaint run', () => {
   it('has help with examples', () => {
     assert.match(inpaintCommand.help, /Examples:\n  inpaint run photo\.jpg --mask mask\.png -o filled\.png/);
     assert.match(inpaintCommand.help, /--input DIR --masks DIR -o OUT_DIR/);
+    assert.match(inpaintCommand.help, /--method NAME +ours, g1-only, patchmatch, telea, navier-stokes \(default ours\)/);
+  });
+});
+
+describe('inpaint run --method (baselines: no model is loaded)', () => {
+  let dir: string;
+  const hole = { x: 40, y: 30, width: 30, height: 20 };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-cli-method-'));
+    await writePhoto(join(dir, 'photo.png'), 120, 90);
+    await writeMask(join(dir, 'mask.png'), rectMask(120, 90, hole));
+  });
+
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('fills with patchmatch: known pixels outside the dilated hole exact, the hole changed', async (t) => {
+    const out = join(dir, 'filled.png');
+    // No --model, and INPAINT_VGG_WEIGHTS pointing nowhere: loading a model would fail.
+    const saved = process.env.INPAINT_VGG_WEIGHTS;
+    process.env.INPAINT_VGG_WEIGHTS = join(dir, 'no-such-weights.pth');
+    let lines: string[];
+    try {
+      lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, '--method', 'patchmatch', '--dilate', '1');
+    } finally {
+      if (saved === undefined) delete process.env.INPAINT_VGG_WEIGHTS;
+      else process.env.INPAINT_VGG_WEIGHTS = saved;
+    }
+    assert.match(lines.join('\n'), /photo\.png -> .*filled\.png/);
+    const [input, output] = [await readImage(join(dir, 'photo.png')), await readImage(out)];
+    const grown = rectMask(120, 90, { x: hole.x - 1, y: hole.y - 1, width: hole.width + 2, height: hole.height + 2 });
+    const plane = 120 * 90;
+    let changed = 0;
+    for (let i = 0; i < input.data.length; i++) {
+      if (!grown.data[i % plane]) assert.equal(output.data[i], input.data[i], `value ${i}`);
+      else if (output.data[i] !== input.data[i]) changed++;
+    }
+    assert.ok(changed > 0.8 * 3 * 30 * 20, `${changed} hole values changed`);
+  });
+
+  it('runs telea over a folder', async (t) => {
+    const [input, out] = [join(dir, 'in'), join(dir, 'out')];
+    await mkdir(input);
+    await writePhoto(join(input, 'a.png'), 100, 80, 'mate-backgrounds/Wood.jpg');
+    await writeMask(join(input, 'a_mask.png'), rectMask(100, 80, { x: 0, y: 10, width: 20, height: 20 }));
+    const lines = await run(t, '--input', input, '--masks', input, '-o', out, '--method', 'telea');
+    assert.match(lines[0], /^\[1\/1\] a\.png -> .*a\.png/);
+    assert.deepEqual([(await readImage(join(out, 'a.png'))).width, (await readImage(join(out, 'a.png'))).height], [100, 80]);
+  });
+
+  it('refuses an unknown method and the model flags a baseline does not take (exit code 2)', async (t) => {
+    const args = [join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', join(dir, 'x.png')];
+    await assert.rejects(run(t, ...args, '--method', 'magic'), (err: Error) => err instanceof UsageError && /ours, g1-only, patchmatch, telea, navier-stokes/.test(err.message));
+    await assert.rejects(run(t, ...args, '--method', 'patchmatch', '--model', dir), (err: Error) => err instanceof UsageError && /--model does not apply to --method patchmatch/.test(err.message));
+    await assert.rejects(run(t, ...args, '--method', 'navier-stokes', '--scales', '256'), /--scales does not apply/);
+    await assert.rejects(run(t, ...args, '--method', 'g1-only', '--refine', '1'), /--refine does not apply to --method g1-only/);
+    await assert.rejects(run(t, ...args, '--method', 'g1-only', '--debug', join(dir, 'debug')), UsageError);
+    await writeMask(join(dir, 'small-mask.png'), rectMask(60, 45, { x: 10, y: 10, width: 10, height: 10 }));
+    await assert.rejects(run(t, join(dir, 'photo.png'), '--mask', join(dir, 'small-mask.png'), '-o', join(dir, 'x.png'), '--method', 'telea'), (err: Error) => err instanceof UsageError && /60x45.*120x90/.test(err.message));
+    assert.ok(!existsSync(join(dir, 'x.png')));
   });
 });

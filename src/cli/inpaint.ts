@@ -1,15 +1,17 @@
 /**
- * `inpaint run`: fills the holes of one photo, or of every photo in a folder, with a model bundle.
- * Flags, output paths, the input files (single mode) and the pairing (batch mode) are checked before
- * the model loads, so a typo costs no computation.
+ * `inpaint run`: fills the holes of one photo, or of every photo in a folder, with a model bundle
+ * or, with `--method`, one of the baselines (PatchMatch, Telea, Navier-Stokes), which need no
+ * weights. Flags, output paths, the input files (single mode) and the pairing (batch mode) are
+ * checked before the model loads, so a typo costs no computation.
  */
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
-import { formatFromPath, readImage, readMask, writeImage } from '../core/image.ts';
-import { type InpaintOptions, type InpaintResult, type Inpainter, load, resolveInpaintOptions } from '../inference/index.ts';
+import { dilateMask, formatFromPath, maskBoundingBox, type MaskImage, readImage, readMask, resizeMask, type RgbImage, writeImage } from '../core/image.ts';
+import { type InpaintOptions, type InpaintResult, load, resolveInpaintOptions } from '../inference/index.ts';
 import type { Command } from './main.ts';
 
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
@@ -25,6 +27,12 @@ the paper's pipeline: G1's coarse fill, VGG19 features, patch-swap and G2, at on
 Known pixels are kept exactly; the fill is tone-matched and feathered into its surroundings. Large
 photos are processed as crops around the holes, so they cost about as much as small ones.
 
+--method picks another way to fill: g1-only (the paper's ablation without Feature2Image: G1's
+coarse fill alone, from the same model), or a baseline that needs no model at all: patchmatch
+(PatchMatch completion, like Content-Aware Fill), telea or navier-stokes (OpenCV's diffusion
+inpainting). The baselines take only --dilate and --resize-mask of the model's options; g1-only
+takes all but --refine and --debug.
+
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
 past a failed pair and exits with 1 if any failed.
@@ -35,6 +43,7 @@ Options:
                       output folder in batch mode
   --input DIR         batch mode: the folder of photos
   --masks DIR         batch mode: the folder of masks (may be the same as --input)
+  --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
   --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus 512 when the
@@ -51,6 +60,7 @@ Exit codes: 0 done, 1 a file could not be read or written (or, in batch mode, so
 Examples:
   inpaint run photo.jpg --mask mask.png -o filled.png
   inpaint run photo.jpg --mask mask.png -o filled.png --model models/paper --scales 256,512 --dilate 4
+  inpaint run photo.jpg --mask mask.png -o filled.png --method patchmatch
   inpaint run --input photos/ --masks masks/ -o filled/ --debug filled/debug`,
   run: runInpaint,
 };
@@ -71,6 +81,7 @@ async function runInpaint(args: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       mask: { type: 'string' },
+      method: { type: 'string' },
       out: { type: 'string', short: 'o' },
       input: { type: 'string' },
       masks: { type: 'string' },
@@ -88,12 +99,19 @@ async function runInpaint(args: string[]): Promise<void> {
   if (single !== undefined && values.input !== undefined) throw new UsageError('give either IMAGE or --input DIR, not both');
   if (single === undefined && values.input === undefined) throw new UsageError('missing IMAGE (or --input DIR for a folder of photos)');
   if (!values.out) throw new UsageError('missing -o OUT');
+  const method = checkMethodName(values.method ?? 'ours');
+  const stage = MODEL_STAGES[method];
+  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'debug'] : stage === 'g1' ? ['refine'] : [];
+  for (const flag of modelFlags) {
+    if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
+  }
   const options: InpaintOptions = {
     scales: values.scales === undefined ? undefined : parseScales(values.scales),
     refine: values.refine === undefined ? undefined : count(values.refine, '--refine'),
     dilate: values.dilate === undefined ? undefined : count(values.dilate, '--dilate'),
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,
+    stage,
   };
   resolveInpaintOptions(options);
   if (values.debug !== undefined) await checkWritableFolder(values.debug);
@@ -106,14 +124,14 @@ async function runInpaint(args: string[]): Promise<void> {
     // Read the inputs first: a bad file should fail before the model loads.
     const image = await readImage(single);
     const mask = await readMask(values.mask);
-    const inpainter = await loadReporting(values.model, values.vgg);
+    const filler = await createFiller(method, options, values.model, values.vgg);
     try {
-      const result = await inpainter.inpaint(image, mask, options);
+      const result = await filler.fill(image, mask);
       await save(values.out, result, values.debug, stemOf(single));
       for (const n of result.notices) console.error(`note: ${n}`);
       console.log(`${single} -> ${values.out}`);
     } finally {
-      await inpainter.dispose();
+      await filler.dispose();
     }
     return;
   }
@@ -123,7 +141,7 @@ async function runInpaint(args: string[]): Promise<void> {
   const outDir = values.out;
   await checkWritableFolder(outDir);
   const pairs = await pairFolder(values.input!, values.masks, outDir);
-  const inpainter = await loadReporting(values.model, values.vgg);
+  const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
   try {
     for (const [i, pair] of pairs.entries()) {
@@ -131,7 +149,7 @@ async function runInpaint(args: string[]): Promise<void> {
       const started = performance.now();
       try {
         if (pair.problem) throw new InputError(pair.problem);
-        const result = await inpainter.inpaint(pair.image, pair.mask!, options);
+        const result = await filler.fill(pair.image, pair.mask!);
         await save(pair.out, result, values.debug, stemOf(pair.name));
         console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of result.notices) console.log(`  note: ${n}`);
@@ -142,16 +160,46 @@ async function runInpaint(args: string[]): Promise<void> {
       }
     }
   } finally {
-    await inpainter.dispose();
+    await filler.dispose();
   }
   console.log(`${pairs.length - failed.length} of ${pairs.length} images inpainted into ${outDir}`);
   if (failed.length > 0) throw new InputError(`${failed.length} of ${pairs.length} images failed: ${failed.join(', ')}`);
 }
 
-async function loadReporting(model: string | undefined, vgg: string | undefined): Promise<Inpainter> {
-  const inpainter = await load({ bundle: model, vggWeights: vgg });
-  for (const n of inpainter.notices) console.error(`warning: ${n}`);
-  return inpainter;
+/** Fills one photo (a path or decoded) given its mask, with our networks or a baseline. */
+interface Filler {
+  fill(image: string | RgbImage, mask: string | MaskImage): Promise<InpaintResult>;
+  dispose(): void | Promise<void>;
+}
+
+/**
+ * Our networks (`stage` set: the model loads, with its warnings printed) or a baseline. A baseline
+ * gets the mask prepared as the inpainter prepares its own: resized (with `resizeMask`) or refused
+ * when its size differs, then dilated, so that all methods fill the same pixels.
+ */
+async function createFiller(method: string, options: InpaintOptions, model: string | undefined, vgg: string | undefined): Promise<Filler> {
+  if (options.stage !== undefined) {
+    const inpainter = await load({ bundle: model, vggWeights: vgg });
+    for (const n of inpainter.notices) console.error(`warning: ${n}`);
+    return { fill: (image, mask) => inpainter.inpaint(image, mask, options), dispose: () => inpainter.dispose() };
+  }
+  const { dilate, resizeMask: resize } = resolveInpaintOptions(options);
+  const baseline: InpaintMethod = await createMethod(method);
+  const fill = async (image: string | RgbImage, mask: string | MaskImage): Promise<InpaintResult> => {
+    const photo = typeof image === 'string' ? await readImage(image) : image;
+    let hole = typeof mask === 'string' ? await readMask(mask) : mask;
+    const notices: string[] = [];
+    if (hole.width !== photo.width || hole.height !== photo.height) {
+      const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
+      if (!resize) throw new UsageError(`${sizes}; pass --resize-mask to resize the mask to the image`);
+      hole = resizeMask(hole, photo.width, photo.height);
+      notices.push(`${sizes}: the mask was resized to ${photo.width}x${photo.height}`);
+    }
+    if (!maskBoundingBox(hole)) notices.push('the mask is empty: the image is returned unchanged');
+    if (dilate > 0) hole = dilateMask(hole, dilate);
+    return { image: await baseline.inpaint(photo, hole), notices };
+  };
+  return { fill, dispose: () => baseline.dispose() };
 }
 
 async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string): Promise<void> {

@@ -9,7 +9,7 @@
  *     (`regions.ts`), and the scales of each; refuses a hole that leaves nothing to copy from
  *     before any network runs;
  *  4. runs the pyramid on each region (`pipeline.ts`): G1 at the base scale, then VGG, patch-swap
- *     and G2 at every scale;
+ *     and G2 at every scale (with `stage: 'g1'`, G1 alone: the "w/o Feature2Image" ablation);
  *  5. blends each region's fill into a copy of the input (`blend.ts`): known pixels keep their exact
  *     values, the fill's tone is aligned at the boundary and the seam is feathered.
  */
@@ -38,7 +38,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { Engine } from '../runtime/engine.ts';
 import { blendRegion } from './blend.ts';
 import { Networks } from './networks.ts';
-import { checkHoleSize, inpaintRegion, planScales } from './pipeline.ts';
+import { checkHoleSize, coarseRegion, inpaintRegion, planScales } from './pipeline.ts';
 import { defaultScales, planRegions } from './regions.ts';
 
 /** Where `load()` looks for a model when no bundle is named: `models/default/` in this package. */
@@ -75,9 +75,17 @@ export interface InpaintOptions {
   dilate?: number;
   /** Resize a mask of another size to the image's (nearest, hole-preserving) instead of refusing it. Default false. */
   resizeMask?: boolean;
-  /** Also return the intermediate images (`InpaintResult.debug`). Default false. */
+  /** Also return the intermediate images (`InpaintResult.debug`); not with `stage: 'g1'`, which has none. Default false. */
   debug?: boolean;
+  /**
+   * 'full': the whole pipeline. 'g1': G1's coarse fill alone, at the first scale, blended like the
+   * full result: the paper's "w/o Feature2Image" ablation (`refine` does not apply). Default 'full'.
+   */
+  stage?: InpaintStage;
 }
+
+/** How far the pipeline runs: see `InpaintOptions.stage`. */
+export type InpaintStage = 'full' | 'g1';
 
 /** The intermediate images of one region, for looking at what each step did. */
 export interface DebugRegion {
@@ -102,8 +110,8 @@ export interface InpaintResult {
   debug?: { regions: DebugRegion[] };
 }
 
-const DEFAULTS = { refine: 0, dilate: 2, resizeMask: false, debug: false };
-const OPTION_KEYS = ['scales', 'refine', 'dilate', 'resizeMask', 'debug'];
+const DEFAULTS = { refine: 0, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage };
+const OPTION_KEYS = ['scales', 'refine', 'dilate', 'resizeMask', 'debug', 'stage'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly number[] };
 
@@ -111,7 +119,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly n
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, dilate: 2, resizeMask: false, debug: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, dilate: 2, resizeMask: false, debug: false, stage: 'full', scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -132,6 +140,8 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
   expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
+  expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
+  if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
   return o;
 }
 
@@ -304,7 +314,8 @@ export class Inpainter {
     // Plan and check everything before the first network runs.
     const jobs = regions.map(({ box, holeBox }) => {
       const mask = whole ? hole : cropImage(hole, box);
-      const scales = [...(o.scales ?? defaultScales(box))];
+      // G1 runs at the first scale only: the later ones are G2's.
+      const scales = (o.scales ?? defaultScales(box)).slice(0, o.stage === 'g1' ? 1 : undefined);
       const plans = planScales(mask, scales);
       checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
@@ -316,7 +327,7 @@ export class Inpainter {
       }
       return { box, holeBox, scales, plans, ring: Math.max(2, Math.ceil(3 * enlarged)) };
     });
-    for (const s of new Set(jobs.flatMap((j) => j.scales))) {
+    for (const s of o.stage === 'g1' ? [] : new Set(jobs.flatMap((j) => j.scales))) {
       const used = networks.g2ScaleFor(s);
       if (used !== s) notices.push(`the model has no G2 trained at ${s} px: the one trained at ${used} px renders that scale`);
     }
@@ -324,7 +335,7 @@ export class Inpainter {
     const debugRegions: DebugRegion[] = [];
     for (const job of jobs) {
       const crop = whole ? photo : cropImage(photo, job.box);
-      const result = await inpaintRegion(networks, crop, job.plans, o.refine, o.debug);
+      const result = o.stage === 'g1' ? { fill: await coarseRegion(networks, crop, job.plans[0]) } : await inpaintRegion(networks, crop, job.plans, o.refine, o.debug);
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance! });
     }

@@ -86,6 +86,18 @@ export interface RegionOutput {
 }
 
 /**
+ * The paper's "w/o Feature2Image" ablation on one region: G1's coarse fill at the first scale
+ * alone, enlarged to the region's resolution, with no VGG, patch-swap or G2.
+ * @param plan the region's first scale, from `planScales`
+ */
+export async function coarseRegion(nets: Networks, image: RgbImage, plan: ScalePlan): Promise<RgbImage> {
+  const { width, height, mask } = plan;
+  const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
+  const coarse = await nets.coarse(known, mask);
+  return width === image.width && height === image.height ? coarse : resizeImage(coarse, image.width, image.height, 'lanczos');
+}
+
+/**
  * Runs the pyramid on one region.
  * @param image the region of the photo at full resolution
  * @param plans from `planScales`, already checked with `checkHoleSize`
