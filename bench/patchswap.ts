@@ -5,6 +5,7 @@
  *
  *   npm run bench -- patchswap [runs]
  */
+import { readFileSync } from 'node:fs';
 import { Rng } from '../src/core/random.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { hostTensor } from '../src/runtime/tensor.ts';
@@ -21,6 +22,21 @@ interface Row {
   minS: number;
   gflop: number;
   directGflop: number;
+  /** The share of the machine's CPU time that other processes used during the timed runs. */
+  otherLoad: number;
+}
+
+/** Busy and total CPU time of the whole machine in ms (Linux /proc/stat), or null elsewhere. */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = fields[3] + fields[4]; // idle, iowait
+    const tick = 10; // USER_HZ = 100 on Linux
+    return { busy: (total - idle) * tick, total: total * tick };
+  } catch {
+    return null;
+  }
 }
 
 function median(xs: number[]): number {
@@ -37,11 +53,17 @@ async function measure(swapper: PatchSwapper, size: number, hole: number): Promi
   for (let y = o; y < o + hole; y++) mask.fill(1, y * size + o, y * size + o + hole);
   const input = { features, mask: hostTensor(mask, [1, 1, size, size]) };
   const times: number[] = [];
-  for (let i = 0; i < WARMUP + runs; i++) {
+  for (let i = 0; i < WARMUP; i++) await swapper.swap(input);
+  const [cpu0, own0] = [machineCpu(), process.cpuUsage()];
+  for (let i = 0; i < runs; i++) {
     const t = performance.now();
     await swapper.swap(input);
-    if (i >= WARMUP) times.push((performance.now() - t) / 1000);
+    times.push((performance.now() - t) / 1000);
   }
+  const [cpu1, own] = [machineCpu(), process.cpuUsage(own0)];
+  // Others' load matters: ONNX Runtime's threads spin while they wait, so a busy machine slows
+  // these runs far more than its load alone would suggest.
+  const otherLoad = cpu0 && cpu1 ? Math.max(0, cpu1.busy - cpu0.busy - (own.user + own.system) / 1000) / (cpu1.total - cpu0.total) : Number.NaN;
   // Query patches: those touching the hole, (hole + 2)^2; candidates: the complete known patches.
   const queries = (hole + 2) ** 2;
   const candidates = (size - 2) ** 2 - queries;
@@ -52,6 +74,7 @@ async function measure(swapper: PatchSwapper, size: number, hole: number): Promi
     minS: Math.min(...times),
     gflop: matchFlops(hole + 2, hole + 2, size, size, CHANNELS) / 1e9,
     directGflop: (2 * queries * candidates * 9 * CHANNELS) / 1e9,
+    otherLoad,
   };
 }
 
@@ -62,12 +85,18 @@ swapper.dispose();
 await engine.dispose();
 
 console.log(`patch-swap, exact, ${engine.threads} threads, median and min of ${runs} runs after ${WARMUP} warm-up runs`);
-console.log('map           hole    median s   min s    match GFLOP  GFLOP/s  (style-swap conv restricted to the hole: GFLOP)');
+console.log('map           hole    median s   min s  match GFLOP  GFLOP/s  style-swap GFLOP  other load');
 for (const r of rows) {
   const map = `${r.size}x${r.size}x${CHANNELS}`.padEnd(13);
   const hole = `${r.hole}x${r.hole}`.padEnd(7);
-  console.log(`${map} ${hole} ${r.medianS.toFixed(4).padStart(8)} ${r.minS.toFixed(4).padStart(8)} ${r.gflop.toFixed(2).padStart(12)} ${(r.gflop / r.medianS).toFixed(0).padStart(8)}  (${r.directGflop.toFixed(1)})`);
+  const load = Number.isNaN(r.otherLoad) ? '?' : `${(100 * r.otherLoad).toFixed(0)}%`;
+  console.log(
+    `${map} ${hole} ${r.medianS.toFixed(4).padStart(8)} ${r.minS.toFixed(4).padStart(7)} ${r.gflop.toFixed(2).padStart(12)} ${(r.gflop / r.medianS).toFixed(0).padStart(8)} ${r.directGflop.toFixed(1).padStart(17)} ${load.padStart(11)}`,
+  );
 }
+console.log('match GFLOP: the Gram product and shifted sums done here; style-swap GFLOP: one convolution of the');
+console.log('hole\'s patches with the known candidates as filters, the classic fast form, for comparison.');
+console.log('other load: CPU used by other processes during the timed runs (times are only comparable near 0%).');
 console.log(
   JSON.stringify({
     patchswap_64_s: rows[0].medianS,
@@ -76,5 +105,7 @@ console.log(
     patchswap_128_min_s: rows[1].minS,
     match_gflop_64: rows[0].gflop,
     match_gflop_128: rows[1].gflop,
+    other_load_64: rows[0].otherLoad,
+    other_load_128: rows[1].otherLoad,
   }),
 );
