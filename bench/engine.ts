@@ -18,7 +18,7 @@ import { Engine } from '../src/runtime/engine.ts';
 import { hostTensor } from '../src/runtime/tensor.ts';
 import { Adam } from '../src/training/adam.ts';
 import { TrainStep, buildTrainGraph, initNetwork, lookup } from '../src/training/step.ts';
-import { median, printTable } from './util.ts';
+import { printTable, timeMedian } from './util.ts';
 
 const { values } = parseArgs({ options: { layers: { type: 'string', default: '4' }, runs: { type: 'string', default: '10' } } });
 const LAYERS = Number(values.layers);
@@ -31,16 +31,7 @@ function stack(scope: Scope, x: ReturnType<Graph['input']>) {
   return h;
 }
 
-async function timeIt(fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return median(times);
-}
+const timeIt = (fn: () => Promise<unknown>) => timeMedian(fn, RUNS);
 
 const engine = await Engine.create();
 const rng = new Rng(1);

@@ -14,3 +14,15 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
 }
+
+/** Median seconds of `fn` over `runs` calls after `warmup` calls. */
+export async function timeMedian(fn: () => Promise<unknown>, runs: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
