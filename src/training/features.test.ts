@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { Rng } from '../core/random.ts';
+import { loadVggWeights } from '../features/vgg-weights.ts';
+import { Engine } from '../runtime/engine.ts';
+import { resolveTrainConfig } from './config.ts';
+import { FeatureSwapper, hasKnownPatch } from './features.ts';
+import { train } from './loop.ts';
+
+const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;
+const PHOTOS = new URL('../../../shared/data/photos/enlightenment-data/', import.meta.url).pathname;
+
+describe('G2 training features', () => {
+  it('hasKnownPatch finds a complete known 3x3 patch or reports none', () => {
+    const m = new Float32Array(25).fill(1);
+    assert.equal(hasKnownPatch(m, 5, 5), false);
+    for (const i of [6, 7, 8, 11, 12, 13, 16, 17, 18]) m[i] = 0;
+    assert.equal(hasKnownPatch(m, 5, 5), true);
+    m[12] = 1;
+    assert.equal(hasKnownPatch(m, 5, 5), false);
+  });
+
+  it('g1Mix swaps the features of a trained G1 fill instead of the ground truth', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'mix-data-'));
+    for (const f of readdirSync(PHOTOS).sort().slice(0, 4)) copyFileSync(join(PHOTOS, f), join(data, f));
+    const g1Run = mkdtempSync(join(tmpdir(), 'mix-g1-'));
+    const quiet = { log: () => {}, progress: Object.assign(new PassThrough(), { isTTY: false }) };
+    const base = { data, model: { preset: 'tiny' }, vggWeights: VGG, valImages: 1, valEvery: 1000 };
+    await train(resolveTrainConfig('g1', { ...base, out: g1Run, size: 64, batch: 1, steps: 2, checkpointEvery: 2 }), quiet);
+    const g1From = join(g1Run, 'step-00000002.ckpt');
+
+    const vgg = await loadVggWeights(VGG);
+    const engine = await Engine.create();
+    try {
+      const S = 256;
+      const rng = new Rng(3);
+      const images = Float32Array.from({ length: 3 * S * S }, () => rng.next());
+      const masks = new Float32Array(S * S);
+      for (let y = 96; y < 160; y++) masks.fill(1, y * S + 96, y * S + 160);
+      const config = (g1Mix: number) => resolveTrainConfig('g2', { ...base, out: g1Run, g1Mix, g1From: g1Mix > 0 ? g1From : undefined });
+      const gt = await FeatureSwapper.create(engine, vgg, config(0));
+      const mixed = await FeatureSwapper.create(engine, vgg, config(1));
+      const a = await gt.swap(images, masks, 1);
+      const b = await mixed.swap(images, masks, 1);
+      const again = await gt.swap(images, masks, 1);
+      assert.deepEqual(a, again, 'deterministic');
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
+      assert.ok(diff / a.length > 1e-3, `features from G1's fill differ from the ground truth's (${diff / a.length})`);
+      gt.dispose();
+      mixed.dispose();
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
