@@ -11,7 +11,7 @@
  */
 import { UsageError } from '../core/errors.ts';
 import { dilateMask, holeFraction, type MaskImage, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
-import { FEATURE_STRIDE, featureSize, mapMaskToFeatures } from '../patchswap/index.ts';
+import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { composite, provenancePicture } from './pixels.ts';
@@ -46,17 +46,9 @@ export function planScales(mask: MaskImage, scales: readonly number[]): ScalePla
 }
 
 /** Whether some 3x3 block of feature cells is entirely known: patch-swap's candidates. */
-function hasKnownPatch(plan: ScalePlan): boolean {
-  const cells = plan.featureMask.data as Float32Array;
+function planHasKnownPatch(plan: ScalePlan): boolean {
   const [, , fh, fw] = plan.featureMask.shape;
-  for (let y = 0; y + 3 <= fh; y++) {
-    for (let x = 0; x + 3 <= fw; x++) {
-      let known = true;
-      for (let k = 0; k < 9 && known; k++) known = cells[(y + Math.floor(k / 3)) * fw + x + (k % 3)] === 0;
-      if (known) return true;
-    }
-  }
-  return false;
+  return hasKnownPatch(plan.featureMask.data as Float32Array, fh, fw);
 }
 
 /**
@@ -65,7 +57,7 @@ function hasKnownPatch(plan: ScalePlan): boolean {
  * @throws UsageError saying which fraction the hole covers
  */
 export function checkHoleSize(mask: MaskImage, plans: readonly ScalePlan[], dilate: number, where: string): void {
-  const bad = plans.find((p) => !hasKnownPatch(p));
+  const bad = plans.find((p) => !planHasKnownPatch(p));
   if (!bad) return;
   const patch = 3 * FEATURE_STRIDE;
   throw new UsageError(

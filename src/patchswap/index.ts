@@ -236,12 +236,6 @@ const emptyMask = (height: number, width: number): Grid => ({ height, width, hol
 const fullMask = (height: number, width: number): Grid => ({ height, width, hole: new Uint8Array(height * width).fill(1) });
 const toFloat = (hole: Uint8Array) => Float32Array.from(hole);
 
-/** Whether the 3x3 window with top-left (y, x) contains a hole cell. */
-function touchesHole(m: Grid, y: number, x: number): boolean {
-  for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) if (m.hole[(y + dy) * m.width + x + dx]) return true;
-  return false;
-}
-
 /** The number of query patch rows and columns in the bounding box of the patches touching the hole; null if none does. */
 function queryBox(m: Grid): { rows: number; cols: number } | null {
   let [y0, y1, x0, x1] = [Infinity, -1, Infinity, -1];
@@ -259,6 +253,22 @@ function queryBox(m: Grid): { rows: number; cols: number } | null {
 }
 
 function hasCompletePatch(m: Grid): boolean {
-  for (let y = 0; y + 3 <= m.height; y++) for (let x = 0; x + 3 <= m.width; x++) if (!touchesHole(m, y, x)) return true;
+  return hasKnownPatch(m.hole, m.height, m.width);
+}
+
+/**
+ * Whether a feature-resolution mask (values > 0.5 = hole) leaves at least one complete known 3x3
+ * patch: patch-swap needs one candidate to copy from.
+ * @example
+ * hasKnownPatch(mapMaskToFeatures(mask, fh, fw).data as Float32Array, fh, fw);
+ */
+export function hasKnownPatch(cells: ArrayLike<number>, height: number, width: number): boolean {
+  for (let y = 0; y + 3 <= height; y++) {
+    for (let x = 0; x + 3 <= width; x++) {
+      let known = true;
+      for (let k = 0; k < 9 && known; k++) known = cells[(y + Math.floor(k / 3)) * width + x + (k % 3)] <= 0.5;
+      if (known) return true;
+    }
+  }
   return false;
 }

@@ -8,7 +8,8 @@ import { Rng } from '../core/random.ts';
 import { loadVggWeights } from '../features/vgg-weights.ts';
 import { Engine } from '../runtime/engine.ts';
 import { resolveTrainConfig } from './config.ts';
-import { FeatureSwapper, hasKnownPatch } from './features.ts';
+import { hasKnownPatch } from '../patchswap/index.ts';
+import { FeatureSwapper } from './features.ts';
 import { train } from './loop.ts';
 
 const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;

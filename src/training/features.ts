@@ -11,7 +11,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import { createNetwork } from '../models/registry.ts';
 import { resolveModelConfig } from '../models/config.ts';
 import { Scope } from '../nn/scope.ts';
-import { patchSwap } from '../patchswap/patchswap.ts';
+import { hasKnownPatch, mapMaskToFeatures, patchSwap } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
 import { readCheckpoint } from './checkpoint.ts';
@@ -19,26 +19,6 @@ import type { TrainConfig } from './config.ts';
 import { ParamStore } from '../nn/params.ts';
 import { lookup } from './step.ts';
 import { featureMask } from './tasks.ts';
-
-/** True when the feature mask leaves at least one complete known 3x3 patch (patch-swap needs one). */
-export function hasKnownPatch(maskF: Float32Array, h: number, w: number): boolean {
-  for (let y = 0; y + 3 <= h; y++) {
-    for (let x = 0; x + 3 <= w; x++) {
-      let known = true;
-      for (let k = 0; k < 9 && known; k++) known = maskF[(y + Math.floor(k / 3)) * w + x + (k % 3)] <= 0.5;
-      if (known) return true;
-    }
-  }
-  return false;
-}
-
-/** Pixel mask [S*S] -> feature mask [S/4*S/4]: a cell is hole if any of its 4x4 pixels is. */
-function downsampleMask(mask: Float32Array, s: number): Float32Array {
-  const f = s / 4;
-  const out = new Float32Array(f * f);
-  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) if (mask[y * s + x] > 0.5) out[(y >> 2) * f + (x >> 2)] = 1;
-  return out;
-}
 
 export class FeatureSwapper {
   private constructor(
@@ -87,7 +67,7 @@ export class FeatureSwapper {
     for (let i = 0; i < n; i++) {
       const mask = masks.slice(i * plane, (i + 1) * plane);
       const session = this.fromG1 && rng.next() < this.g1Mix ? this.fromG1 : this.fromImage;
-      const maskF = downsampleMask(mask, S);
+      const maskF = mapMaskToFeatures({ width: S, height: S, data: Uint8Array.from(mask, (v) => (v > 0.5 ? 1 : 0)) }, f, f).data as Float32Array;
       const usable = maskF.some((v) => v > 0.5) && hasKnownPatch(maskF, f, f);
       const name = usable ? 'features' : 'unswapped';
       const r = await session.run(
