@@ -36,6 +36,7 @@ Options (defaults in parentheses: g1 / g2):
   --keep-last N            step checkpoints kept besides best.ckpt (3)
   --g1-mix P --g1-from F   g2 only: share of samples whose features come from G1's fill (0)
   --vgg FILE               VGG19 weights (default: see README, downloaded once if needed)
+  --resume-from FILE       start from this checkpoint when RUN_DIR has none (continue a run elsewhere)
 
 Example:
   inpaint train g1 --data ../shared/data/photos --out runs/g1 --steps 2000
@@ -50,6 +51,7 @@ Example:
         config: { type: 'string' },
         preset: { type: 'string' },
         'g1-from': { type: 'string' },
+        'resume-from': { type: 'string' },
         vgg: { type: 'string' },
         ...Object.fromEntries(NUMERIC.map((k) => [k, { type: 'string' as const }])),
       },
@@ -81,6 +83,7 @@ Example:
       g1Mix: num('g1-mix'),
       g1From: values['g1-from'],
       vggWeights: values.vgg,
+      resumeFrom: values['resume-from'],
     };
     const config = resolveTrainConfig(task, fromFile, flags);
     const result = await train(config);

@@ -86,7 +86,11 @@ const DECODE_CONCURRENCY = 4;
 
 /** The fingerprint of a file list and seed (16 hex digits of a SHA-256). */
 export function fingerprintOf(files: readonly string[], seed: number): string {
-  return createHash('sha256').update(JSON.stringify([seed, files])).digest('hex').slice(0, 16);
+  // Relative to the files' common folder, so a data set moved or mounted elsewhere resumes alike.
+  let common = files.length > 0 ? files[0].slice(0, files[0].lastIndexOf('/') + 1) : '';
+  for (const f of files) while (!f.startsWith(common)) common = common.slice(0, common.slice(0, -1).lastIndexOf('/') + 1);
+  const relative = files.map((f) => f.slice(common.length));
+  return createHash('sha256').update(JSON.stringify([seed, relative])).digest('hex').slice(0, 16);
 }
 
 /** Where a stream with this file list and seed starts. */

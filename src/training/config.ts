@@ -47,6 +47,8 @@ export interface TrainConfig {
   g1From?: string;
   /** VGG weights file; default: resolved as documented in features/weights-location.ts. */
   vggWeights?: string;
+  /** A checkpoint file to start from when the run folder has none yet (continuing a run elsewhere). */
+  resumeFrom?: string;
 }
 
 /** Settings both trainings share; the task-specific ones follow. */
@@ -100,7 +102,7 @@ export function resolveTrainConfig(task: TaskKind, ...layers: Partial<TrainConfi
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue;
-      if (!(k in TRAIN_DEFAULTS.g1) && !['data', 'out', 'g1From', 'vggWeights'].includes(k)) {
+      if (!(k in TRAIN_DEFAULTS.g1) && !['data', 'out', 'g1From', 'vggWeights', 'resumeFrom'].includes(k)) {
         throw new UsageError(`unknown training option ${JSON.stringify(k)}`);
       }
       merged[k] = k === 'loss' ? { ...(merged.loss as object), ...(v as object) } : v;

@@ -25,7 +25,7 @@ import { Scope } from '../nn/scope.ts';
 import { Engine, type Session } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { Adam } from './adam.ts';
-import { type Checkpoint, CheckpointDir } from './checkpoint.ts';
+import { type Checkpoint, CheckpointDir, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { FeatureSwapper } from './features.ts';
 import { JsonlLogger } from './log.ts';
@@ -87,7 +87,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const g = trainee(graphs.gName, model, rng, config.lrG, config);
   const d = trainee(graphs.dName, model, rng, config.lrD, config);
   const checkpoints = new CheckpointDir(config.out, config.keepLast);
-  const latest = await checkpoints.latest((m) => say(`warning: ${m}`));
+  const latest =
+    (await checkpoints.latest((m) => say(`warning: ${m}`))) ??
+    (config.resumeFrom ? { path: config.resumeFrom, checkpoint: await readCheckpoint(config.resumeFrom) } : null);
   let step = 0;
   let bestVal = Number.POSITIVE_INFINITY;
   let loaderState: LoaderState | undefined;
