@@ -26,6 +26,12 @@ describe('inpaint CLI', () => {
     assert.equal(run('masks', '--bogus').status, 2);
   });
 
+  it('treats an image path as the first argument as the run command', () => {
+    const r = run('no-such-photo.jpg', '--mask', 'no-such-mask.png', '-o', join(mkdtempSync(join(tmpdir(), 'out-')), 'x.png'));
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^inpaint run: .*no-such-photo\.jpg/m);
+  });
+
   it('masks writes the requested number of PNG masks', () => {
     const out = mkdtempSync(join(tmpdir(), 'masks-'));
     const r = run('masks', '--kind', 'rectangles', '--count', '3', '--size', '64', '-o', out);

@@ -39,8 +39,9 @@ function overview(): string {
   return `inpaint: fill holes in photographs (Contextual-based Image Inpainting, Song et al. 2018)
 
 Usage:
-  inpaint <command> [options]     run a command
-  inpaint <command> --help        help for one command
+  inpaint IMAGE --mask MASK -o OUT   fill the hole (same as 'inpaint run ...')
+  inpaint <command> [options]        run a command
+  inpaint <command> --help           help for one command
 
 Commands:
 ${list}
@@ -58,6 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name ? EXIT_OK : EXIT_USAGE;
   }
+  // `inpaint IMAGE --mask MASK -o OUT` is short for `inpaint run IMAGE ...`.
+  if (!COMMANDS[name] && (/\.(jpe?g|png|webp)$/i.test(name) || name.startsWith('--'))) return main(['run', ...argv]);
   const command = COMMANDS[name];
   if (!command) {
     console.error(`inpaint: unknown command ${JSON.stringify(name)}\n\n${overview()}`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { meanColourFill } from '../baselines/testing.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -64,21 +65,7 @@ function oracle(truths: RgbImage[]): Recording {
 
 /** Fills the hole with the mean colour of the known pixels: a poor method. */
 function meanFill(): Recording {
-  return fake('mean-fill', (image, mask) => {
-    const plane = image.width * image.height;
-    const data = image.data.slice();
-    for (let c = 0; c < 3; c++) {
-      let sum = 0;
-      let n = 0;
-      for (let i = 0; i < plane; i++) {
-        if (mask.data[i]) continue;
-        sum += image.data[c * plane + i];
-        n++;
-      }
-      for (let i = 0; i < plane; i++) if (mask.data[i]) data[c * plane + i] = sum / n;
-    }
-    return { ...image, data };
-  });
+  return fake('mean-fill', meanColourFill);
 }
 
 function parseCsv(text: string): Record<string, string>[] {
