@@ -18,6 +18,7 @@ import { buildNetworkGraph, createNetwork, NETWORK_KINDS, networkSpecs, paramete
 import { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
 import { initNetwork, lookup } from '../src/training/step.ts';
+import { median } from './util.ts';
 
 const SIZES = [256, 512] as const;
 const MIN_RUNS = 3;
@@ -37,11 +38,6 @@ interface Result {
   /** Timed runs the median is of. */
   runs?: number;
   skipped?: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Plausible inputs: pixels in [0, 1], a centre hole, non-negative features of relu-like scale. */
