@@ -20,6 +20,7 @@ import { Scope } from '../src/nn/scope.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
 import { Adam } from '../src/training/adam.ts';
+import { TRAIN_DEFAULTS } from '../src/training/config.ts';
 import { initNetwork, lookup, TrainStep } from '../src/training/step.ts';
 import { buildGanGraphs, type TaskKind } from '../src/training/tasks.ts';
 import { printTable, timeMedian } from './util.ts';
@@ -63,7 +64,7 @@ for (const preset of presets) {
         continue;
       }
       const model = MODEL_PRESETS[preset];
-      const graphs = buildGanGraphs({ kind: task, model, vgg, batch: BATCH, size, weights: { perceptual: 10, adversarial: 1 } });
+      const graphs = buildGanGraphs({ kind: task, model, vgg, batch: BATCH, size, weights: TRAIN_DEFAULTS[task].loss });
       const g = initNetwork(networkSpecs(createNetwork(graphs.gName, model)), rng);
       const d = initNetwork(networkSpecs(createNetwork(graphs.dName, model)), rng);
       const gAdam = new Adam(g.params, { lr: 1e-4 });

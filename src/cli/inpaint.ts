@@ -47,7 +47,7 @@ Options:
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
   --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus 512 when the
-                      area around the hole is at least 384 px)
+                      area around the hole is at least 384 px and the model has a G2 trained at 512)
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it

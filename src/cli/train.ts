@@ -5,7 +5,7 @@ import { readConfigFile, resolveTrainConfig, type TrainConfig } from '../trainin
 import { train } from '../training/loop.ts';
 import type { Command } from './main.ts';
 
-const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images'] as const;
+const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images', 'pixel'] as const;
 
 export const trainCommand: Command = {
   summary: 'train G1 (Image2Feature + D1) or G2 (Feature2Image + D2) on a folder of images',
@@ -17,7 +17,9 @@ resumes from RUN_DIR's latest checkpoint exactly where it stopped; Ctrl-C (or SI
 the current step and writes a checkpoint first.
 
   g1  Image2Feature: fills the hole coarsely; loss 10 x masked perceptual l1 + adversarial
+      + 10 x pixel l1 over the hole
   g2  Feature2Image: renders patch-swapped VGG features; loss 10 x perceptual l2 + adversarial
+      + 10 x pixel l1
       (train g2 after or alongside g1; --g1-mix P --g1-from CKPT is the paper's fine-tuning)
 
 Options (defaults in parentheses: g1 / g2):
@@ -34,6 +36,7 @@ Options (defaults in parentheses: g1 / g2):
   --val-images N           validation images scored (8)
   --checkpoint-every N     (100)
   --keep-last N            step checkpoints kept besides best.ckpt (3)
+  --pixel X                weight of the pixel l1 term, ours; 0 gives the paper's loss (10)
   --g1-mix P --g1-from F   g2 only: share of samples whose features come from G1's fill (0)
   --vgg FILE               VGG19 weights (default: see README, downloaded once if needed)
   --resume-from FILE       start from this checkpoint when RUN_DIR has none (continue a run elsewhere)
@@ -80,6 +83,7 @@ Example:
       valImages: num('val-images'),
       checkpointEvery: num('checkpoint-every'),
       keepLast: num('keep-last'),
+      loss: num('pixel') === undefined ? undefined : ({ pixel: num('pixel') } as TrainConfig['loss']), // merged with the other weights
       g1Mix: num('g1-mix'),
       g1From: values['g1-from'],
       vggWeights: values.vgg,

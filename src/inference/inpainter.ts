@@ -66,7 +66,8 @@ export interface InpaintOptions {
   /**
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
    * G2, then each later scale refines it. Strictly increasing integers in [64, 4096]. Default per
-   * region: [256], plus 512 when the region's longer side is at least 384 px.
+   * region: [256], plus 512 when the region's longer side is at least 384 px and the model has a
+   * G2 trained at 512.
    */
   scales?: readonly number[];
   /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
@@ -315,7 +316,7 @@ export class Inpainter {
     const jobs = regions.map(({ box, holeBox }) => {
       const mask = whole ? hole : cropImage(hole, box);
       // G1 runs at the first scale only: the later ones are G2's.
-      const scales = (o.scales ?? defaultScales(box)).slice(0, o.stage === 'g1' ? 1 : undefined);
+      const scales = (o.scales ?? defaultScales(box, networks.trainedScales)).slice(0, o.stage === 'g1' ? 1 : undefined);
       const plans = planScales(mask, scales);
       checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];

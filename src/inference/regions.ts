@@ -13,8 +13,10 @@
  * Scales. A scale s means: the region is resized so that its longer side is s pixels (then padded
  * to the networks' modulus). G1 runs at the first scale; each later one refines (paper §3.4).
  * Default: `BASE_SCALE` alone, plus `REFINE_SCALE` when the region's longer side is at least
- * `MULTI_SCALE_FROM` pixels, that is when a 256-pixel version would throw away at least a third of
- * its resolution.
+ * `MULTI_SCALE_FROM` pixels (a 256-pixel version would throw away at least a third of its
+ * resolution) and the model has a G2 trained at `REFINE_SCALE`. Without one, the base result is
+ * enlarged instead: rendering 512 with the G2 trained at 256 measured worse on every metric
+ * (docs/results.md), since that G2 has only seen features of 256-pixel images.
  */
 import type { Box, MaskImage } from '../core/image.ts';
 
@@ -154,9 +156,12 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
   return holes.map((holeBox) => ({ box: contextBox(holeBox, width, height), holeBox }));
 }
 
-/** The default scales for a region (see the file comment). */
-export function defaultScales(box: Box): number[] {
-  return Math.max(box.width, box.height) >= MULTI_SCALE_FROM ? [BASE_SCALE, REFINE_SCALE] : [BASE_SCALE];
+/**
+ * The default scales for a region (see the file comment).
+ * @param g2Scales the scales the model has a G2 trained at
+ */
+export function defaultScales(box: Box, g2Scales: readonly number[]): number[] {
+  return Math.max(box.width, box.height) >= MULTI_SCALE_FROM && g2Scales.includes(REFINE_SCALE) ? [BASE_SCALE, REFINE_SCALE] : [BASE_SCALE];
 }
 
 /** The least side of a working image: VGG's two pools leave 4 cells, room for a 3x3 patch. */

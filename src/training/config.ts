@@ -58,7 +58,8 @@ const COMMON_DEFAULTS = {
   lrD: 2e-4,
   beta1: 0.5,
   beta2: 0.999,
-  loss: { perceptual: 10, adversarial: 1 },
+  // The paper's lambdas, plus our pixel term (0 = the paper's loss exactly).
+  loss: { perceptual: 10, adversarial: 1, pixel: 10 },
   masks: { ...DEFAULT_MASK_WEIGHTS },
   valFraction: 0.1,
   valImages: 8,
@@ -120,6 +121,10 @@ export function resolveTrainConfig(task: TaskKind, ...layers: Partial<TrainConfi
   expect(c.size % modulus === 0, 'size', `a multiple of ${modulus} for ${task}`, c.size);
   for (const k of ['lrG', 'lrD'] as const) expect(Number.isFinite(c[k]) && c[k] > 0, k, 'a positive number', c[k]);
   for (const k of ['beta1', 'beta2'] as const) expect(c[k] >= 0 && c[k] < 1, k, 'a number in [0, 1)', c[k]);
+  for (const [k, v] of Object.entries(c.loss)) {
+    expect(k in COMMON_DEFAULTS.loss, `loss.${k}`, `one of ${Object.keys(COMMON_DEFAULTS.loss).join(', ')}`, k);
+    expect(Number.isFinite(v) && v >= 0, `loss.${k}`, 'a number >= 0', v);
+  }
   expect(c.valFraction > 0 && c.valFraction < 1, 'valFraction', 'a number in (0, 1)', c.valFraction);
   expect(c.g1Mix >= 0 && c.g1Mix <= 1, 'g1Mix', 'a probability in [0, 1]', c.g1Mix);
   if (c.g1Mix > 0) expect(task === 'g2' && typeof c.g1From === 'string', 'g1From', 'a G1 checkpoint or bundle (needed with g1Mix > 0, task g2)', c.g1From);

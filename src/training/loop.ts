@@ -150,7 +150,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       step++;
       lastLoss = gr.loss;
 
-      const scalars = { g: gr.loss, d: dr.loss, perc: gr.metrics.perceptual, adv: gr.metrics.adversarial };
+      const scalars = { g: gr.loss, d: dr.loss, perc: gr.metrics.perceptual, adv: gr.metrics.adversarial, pix: gr.metrics.pixel };
       bar.update(step, scalars);
       if (step % config.logEvery === 0) {
         logger.append({ step, ...scalars, d_real: dr.metrics.real, d_fake: dr.metrics.fake });

@@ -2,9 +2,10 @@
  * The two trainings of the paper as pairs of step graphs (generator step, discriminator step):
  *
  *  - `g1`: Image2Feature with D1 on (I0, image) pairs. G loss = 10 x masked perceptual l1 on relu3_1
- *    (hole-weighted, boundary band emphasised) + 1 x adversarial (§3.3.1).
+ *    (hole-weighted, boundary band emphasised) + 1 x adversarial (§3.3.1) [+ ours: pixel l1 over the hole].
  *  - `g2`: Feature2Image with D2 on (features, image) pairs, fed ground-truth features after
- *    patch-swap with a random hole. G loss = 10 x perceptual l2 on relu3_1 + 1 x adversarial (§3.3.3).
+ *    patch-swap with a random hole. G loss = 10 x perceptual l2 on relu3_1 + 1 x adversarial (§3.3.3)
+ *    [+ ours: pixel l1 over the image].
  *
  * Each step returns its loss and gradients; the generator step also returns its fake images, which
  * the discriminator step reads as data (so no gradient flows from D's loss into G).
@@ -15,6 +16,7 @@ import type { VggWeights } from '../features/vgg-weights.ts';
 import { vggRelu31 } from '../features/vgg.ts';
 import { discriminatorLoss, generatorLoss } from '../losses/adversarial.ts';
 import { maskedPerceptualL1, perceptualL2 } from '../losses/perceptual.ts';
+import { l1 } from '../losses/pixel.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { maskedInput } from '../models/image2feature.ts';
 import { createNetwork } from '../models/registry.ts';
@@ -28,6 +30,17 @@ export interface LossWeights {
   perceptual: number;
   /** lambda for the adversarial term (paper: 1). */
   adversarial: number;
+  /**
+   * lambda for a pixel l1 term [ours; the paper has none, 0 turns it off]: over the hole for G1,
+   * over the whole image for G2. It anchors colour, which relu3_1 features carry only weakly
+   * (docs/decisions/pixel-loss.md).
+   */
+  pixel: number;
+}
+
+/** loss = perceptual * lambda_p + adversarial * lambda_a + pixel * lambda_pixel. */
+function weighted(w: LossWeights, perceptual: Tensor, adversarial: Tensor, pixel: Tensor): Tensor {
+  return op.add(op.add(op.mul(perceptual, w.perceptual), op.mul(adversarial, w.adversarial)), op.mul(pixel, w.pixel));
 }
 
 export interface GanGraphs {
@@ -76,8 +89,8 @@ export function buildGanGraphs(o: TaskOptions): GanGraphs {
         const perceptual = maskedPerceptualL1(vgg(scope.graph, composite), vgg(scope.graph, image), featureMask(mask));
         const logits = dNet.build(scope.child('d1'), { masked: maskedInput(image, mask), image: composite }).logits;
         const adversarial = generatorLoss(logits);
-        const loss = op.add(op.mul(perceptual, o.weights.perceptual), op.mul(adversarial, o.weights.adversarial));
-        return { loss, metrics: { perceptual, adversarial }, extras: { fake: composite } };
+        const pixel = l1(composite, image, mask);
+        return { loss: weighted(o.weights, perceptual, adversarial, pixel), metrics: { perceptual, adversarial, pixel }, extras: { fake: composite } };
       },
       ['d1'],
     );
@@ -104,8 +117,8 @@ export function buildGanGraphs(o: TaskOptions): GanGraphs {
       const out = gNet.build(scope.child('g2'), { features }).image;
       const perceptual = perceptualL2(vgg(scope.graph, out), vgg(scope.graph, image));
       const adversarial = generatorLoss(dNet.build(scope.child('d2'), { features, image: out }).logits);
-      const loss = op.add(op.mul(perceptual, o.weights.perceptual), op.mul(adversarial, o.weights.adversarial));
-      return { loss, metrics: { perceptual, adversarial }, extras: { fake: out } };
+      const pixel = l1(out, image);
+      return { loss: weighted(o.weights, perceptual, adversarial, pixel), metrics: { perceptual, adversarial, pixel }, extras: { fake: out } };
     },
     ['d2'],
   );

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UsageError } from '../core/errors.ts';
+import { resolveTrainConfig } from './config.ts';
+
+const base = { data: 'photos', out: 'runs/x' };
+
+describe('training configuration', () => {
+  it("has each task's defaults: the paper's loss lambdas plus our pixel term", () => {
+    const g1 = resolveTrainConfig('g1', base);
+    const g2 = resolveTrainConfig('g2', base);
+    assert.deepEqual([g1.size, g1.batch, g1.lrG], [128, 4, 2e-3]);
+    assert.deepEqual([g2.size, g2.batch, g2.lrG], [256, 2, 2e-4]);
+    assert.deepEqual(g1.loss, { perceptual: 10, adversarial: 1, pixel: 10 });
+  });
+
+  it('layers a file and flags over the defaults, merging the loss weights key by key', () => {
+    const c = resolveTrainConfig('g2', base, { loss: { perceptual: 5 } as never, steps: 10 }, { loss: { pixel: 0 } as never, steps: 20 });
+    assert.deepEqual(c.loss, { perceptual: 5, adversarial: 1, pixel: 0 });
+    assert.equal(c.steps, 20);
+  });
+
+  it('names the invalid field', () => {
+    const bad = (task: 'g1' | 'g2', layer: object, pattern: RegExp) => assert.throws(() => resolveTrainConfig(task, base, layer), (e: Error) => e instanceof UsageError && pattern.test(e.message));
+    bad('g1', { loss: { pixel: -1 } }, /loss\.pixel/);
+    bad('g1', { loss: { pixle: 1 } }, /loss\.pixle/);
+    bad('g1', { learningRate: 1 }, /unknown training option "learningRate"/);
+    bad('g2', { size: 128 }, /multiple of 256/);
+    bad('g2', { g1Mix: 0.5 }, /g1From/);
+    bad('g1', { g1Mix: 1.5 }, /g1Mix/);
+  });
+});
