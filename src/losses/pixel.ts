@@ -1,6 +1,7 @@
 /**
- * Pixel-space reconstruction loss, used for monitoring and for ablations (the paper's Fig. 5 compares
- * a pixel loss against the perceptual loss, which it prefers).
+ * Pixel-space reconstruction loss: a term of both generators' losses beside the paper's perceptual
+ * one, for colour (docs/decisions/pixel-loss.md), and a validation metric. The paper's Fig. 5 shows
+ * that a pixel loss *instead of* the perceptual one blurs.
  */
 import { GraphError } from '../core/errors.ts';
 import { formatShape, type Tensor } from '../graph/graph.ts';
