@@ -1,7 +1,7 @@
 /**
  * Synthetic images and error measures shared by the baselines' tests: a periodic texture that
- * patch copying can restore exactly, a smooth gradient that diffusion can, and the fill every
- * method must beat.
+ * patch copying can restore exactly, a smooth gradient that diffusion can, and the naive fills
+ * (mean colour, blurred) that a learnt method must beat.
  */
 import type { MaskImage, RgbImage } from '../core/image.ts';
 
@@ -63,6 +63,39 @@ export function meanColourFill(image: RgbImage, mask: MaskImage): RgbImage {
       n++;
     }
     for (let i = 0; i < plane; i++) if (mask.data[i]) data[c * plane + i] = sum / n;
+  }
+  return { ...image, data };
+}
+
+/**
+ * The blurred fill: every hole pixel the Gaussian-weighted mean (sigma px, window 3 sigma) of the
+ * known pixels around it (a normalised convolution, close to what diffusion methods converge to);
+ * the mean colour where no known pixel is in reach.
+ */
+export function blurredFill(image: RgbImage, mask: MaskImage, sigma: number): RgbImage {
+  const { width, height } = image;
+  const plane = width * height;
+  const mean = meanColourFill(image, mask);
+  const data = image.data.slice();
+  const r = Math.ceil(3 * sigma);
+  const kernel = Float32Array.from({ length: 2 * r + 1 }, (_, k) => Math.exp(-((k - r) ** 2) / (2 * sigma * sigma)));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (!mask.data[i]) continue;
+      const sum = [0, 0, 0];
+      let weight = 0;
+      for (let v = Math.max(0, y - r); v <= Math.min(height - 1, y + r); v++) {
+        for (let u = Math.max(0, x - r); u <= Math.min(width - 1, x + r); u++) {
+          const j = v * width + u;
+          if (mask.data[j]) continue;
+          const w = kernel[v - y + r] * kernel[u - x + r];
+          for (let c = 0; c < 3; c++) sum[c] += w * image.data[c * plane + j];
+          weight += w;
+        }
+      }
+      for (let c = 0; c < 3; c++) data[c * plane + i] = weight > 1e-12 ? sum[c] / weight : mean.data[c * plane + i];
+    }
   }
   return { ...image, data };
 }

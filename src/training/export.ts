@@ -25,6 +25,7 @@ export async function exportBundle(o: ExportOptions): Promise<void> {
   const g1 = await readCheckpoint(o.g1);
   if (g1.meta.task !== 'g1') throw new InputError(`${o.g1} is a checkpoint of ${String(g1.meta.task)}, not g1`);
   const g2 = new Map<number, ParamStore>();
+  const g2Info: Record<string, { from: string; step: unknown }> = {};
   for (const [scale, path] of Object.entries(o.g2)) {
     const c = await readCheckpoint(path);
     if (c.meta.task !== 'g2') throw new InputError(`${path} is a checkpoint of ${String(c.meta.task)}, not g2`);
@@ -33,6 +34,7 @@ export async function exportBundle(o: ExportOptions): Promise<void> {
     }
     if (c.meta.vggSha256 !== g1.meta.vggSha256) throw new InputError(`${path} and ${o.g1} were trained with different VGG weights`);
     g2.set(Number(scale), generatorValues(c));
+    g2Info[scale] = { from: path, step: c.meta.step };
   }
   if (g2.size === 0) throw new InputError('a bundle needs at least one G2 checkpoint');
   await writeBundle(
@@ -40,7 +42,7 @@ export async function exportBundle(o: ExportOptions): Promise<void> {
     {
       model: g1.meta.model as never,
       vggSha256: String(g1.meta.vggSha256),
-      info: { g1: { from: o.g1, step: g1.meta.step }, g2: Object.fromEntries(Object.entries(o.g2)), created: new Date().toISOString() },
+      info: { g1: { from: o.g1, step: g1.meta.step }, g2: g2Info, created: new Date().toISOString() },
     },
     { g1: generatorValues(g1), g2 },
     { dtype: o.dtype },

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { before, describe, it } from 'node:test';
+import { InputError } from '../core/errors.ts';
+import { readBundle } from '../models/bundle.ts';
+import { ParamStore } from '../nn/params.ts';
+import { readCheckpoint } from './checkpoint.ts';
+import { resolveTrainConfig } from './config.ts';
+import { exportBundle } from './export.ts';
+import { train } from './loop.ts';
+
+const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;
+const PHOTOS = new URL('../../../shared/data/photos/enlightenment-data/', import.meta.url).pathname;
+const quiet = { log: () => {}, progress: Object.assign(new PassThrough(), { isTTY: false }) };
+
+describe('exporting a bundle', () => {
+  let g1: string;
+  let g2: string;
+  let g2Other: string;
+  before(async () => {
+    const data = mkdtempSync(join(tmpdir(), 'export-data-'));
+    for (const f of readdirSync(PHOTOS).sort().slice(0, 3)) copyFileSync(join(PHOTOS, f), join(data, f));
+    const base = { data, vggWeights: VGG, valImages: 1, valEvery: 1000, batch: 1, steps: 2, checkpointEvery: 2 };
+    const run = async (task: 'g1' | 'g2', size: number, preset: string) => {
+      const out = mkdtempSync(join(tmpdir(), `export-${task}-`));
+      await train(resolveTrainConfig(task, { ...base, out, size, model: { preset } }), quiet);
+      return join(out, 'step-00000002.ckpt');
+    };
+    g1 = await run('g1', 64, 'tiny');
+    g2 = await run('g2', 256, 'tiny');
+    g2Other = await run('g2', 256, 'small');
+  });
+
+  it('writes the generators (float16) with their provenance, and inference reads them back', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'export-bundle-'));
+    await exportBundle({ g1, g2: { 256: g2 }, out, dtype: 'float16' });
+    const bundle = await readBundle(out);
+    assert.deepEqual(bundle.manifest.info?.g1, { from: g1, step: 2 });
+    assert.deepEqual(bundle.manifest.info?.g2, { 256: { from: g2, step: 2 } });
+    assert.deepEqual([...bundle.g2.keys()], [256]);
+    // Every value of the checkpoint's generator, to float16 precision; nothing of the discriminator.
+    const ckpt = await readCheckpoint(g2);
+    const params = ParamStore.fromSafetensors(ckpt.parts['g.params']);
+    const exported = bundle.g2.get(256)!;
+    let compared = 0;
+    for (const [name, p] of params.entries()) {
+      const q = exported.get(name).data;
+      for (let i = 0; i < p.data.length; i++) assert.ok(Math.abs(q[i] - p.data[i]) <= 1e-3 * Math.abs(p.data[i]) + 1e-7, `${name}[${i}]`);
+      compared++;
+    }
+    assert.ok(compared > 0);
+    assert.ok([...exported.entries()].every(([name]) => name.startsWith('g2.')), 'generator values only');
+  });
+
+  it('refuses checkpoints of the wrong task or of different model sizes', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'export-bad-'));
+    await assert.rejects(exportBundle({ g1: g2, g2: { 256: g2 }, out }), (e: Error) => e instanceof InputError && /not g1/.test(e.message));
+    await assert.rejects(exportBundle({ g1, g2: { 256: g1 }, out }), (e: Error) => e instanceof InputError && /not g2/.test(e.message));
+    await assert.rejects(exportBundle({ g1, g2: { 256: g2Other }, out }), (e: Error) => e instanceof InputError && /different model configurations/.test(e.message));
+    await assert.rejects(exportBundle({ g1, g2: {}, out }), (e: Error) => e instanceof InputError && /at least one G2/.test(e.message));
+  });
+});
