@@ -20,7 +20,7 @@ the current step and writes a checkpoint first.
       + 10 x pixel l1 over the hole
   g2  Feature2Image: renders patch-swapped VGG features; loss 10 x perceptual l2 + adversarial
       + 10 x pixel l1
-      (train g2 after or alongside g1; --g1-mix P --g1-from CKPT is the paper's fine-tuning)
+      (train g2 after or alongside g1; --g1-mix P --g1-from CKPT|BUNDLE is the paper's fine-tuning)
 
 Options (defaults in parentheses: g1 / g2):
   --data DIR               training images
@@ -37,7 +37,8 @@ Options (defaults in parentheses: g1 / g2):
   --checkpoint-every N     (100)
   --keep-last N            step checkpoints kept besides best.ckpt (3)
   --pixel X                weight of the pixel l1 term, ours; 0 gives the paper's loss (10)
-  --g1-mix P --g1-from F   g2 only: share of samples whose features come from G1's fill (0)
+  --g1-mix P --g1-from F   g2 only: share of samples whose features come from the fill of the G1
+                           in F, a G1 checkpoint or a model bundle folder (0)
   --vgg FILE               VGG19 weights (default: see README, downloaded once if needed)
   --resume-from FILE       start from this checkpoint when RUN_DIR has none (continue a run elsewhere)
 

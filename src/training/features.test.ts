@@ -4,9 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
+import { InputError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { loadVggWeights } from '../features/vgg-weights.ts';
+import { mergeStores, writeBundle } from '../models/bundle.ts';
+import { ParamStore } from '../nn/params.ts';
 import { Engine } from '../runtime/engine.ts';
+import { readCheckpoint } from './checkpoint.ts';
 import { resolveTrainConfig } from './config.ts';
 import { hasKnownPatch } from '../patchswap/index.ts';
 import { FeatureSwapper } from './features.ts';
@@ -25,7 +29,7 @@ describe('G2 training features', () => {
     assert.equal(hasKnownPatch(m, 5, 5), false);
   });
 
-  it('g1Mix swaps the features of a trained G1 fill instead of the ground truth', async () => {
+  it('g1Mix swaps the features of a trained G1 fill (from a checkpoint or a bundle) instead of the ground truth', async () => {
     const data = mkdtempSync(join(tmpdir(), 'mix-data-'));
     for (const f of readdirSync(PHOTOS).sort().slice(0, 4)) copyFileSync(join(PHOTOS, f), join(data, f));
     const g1Run = mkdtempSync(join(tmpdir(), 'mix-g1-'));
@@ -52,6 +56,22 @@ describe('G2 training features', () => {
       let diff = 0;
       for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
       assert.ok(diff / a.length > 1e-3, `features from G1's fill differ from the ground truth's (${diff / a.length})`);
+      // The same G1 from a model bundle folder gives the same features; a checkpoint of G2 is not a G1.
+      const g2Run = mkdtempSync(join(tmpdir(), 'mix-g2-'));
+      await train(resolveTrainConfig('g2', { ...base, out: g2Run, batch: 1, steps: 1, checkpointEvery: 1 }), quiet);
+      const g2From = join(g2Run, 'step-00000001.ckpt');
+      const values = async (path: string) => {
+        const c = await readCheckpoint(path);
+        return { meta: c.meta, store: mergeStores(ParamStore.fromSafetensors(c.parts['g.params']), ParamStore.fromSafetensors(c.parts['g.buffers'])) };
+      };
+      const [g1Ckpt, g2Ckpt] = [await values(g1From), await values(g2From)];
+      const bundle = join(g1Run, 'bundle');
+      await writeBundle(bundle, { model: g1Ckpt.meta.model as never, vggSha256: String(g1Ckpt.meta.vggSha256) }, { g1: g1Ckpt.store, g2: new Map([[256, g2Ckpt.store]]) });
+      const fromBundle = await FeatureSwapper.create(engine, vgg, resolveTrainConfig('g2', { ...base, out: g1Run, g1Mix: 1, g1From: bundle }));
+      assert.deepEqual(await fromBundle.swap(images, masks, 1), b);
+      fromBundle.dispose();
+      const wrong = resolveTrainConfig('g2', { ...base, out: g1Run, g1Mix: 1, g1From: g2From });
+      await assert.rejects(FeatureSwapper.create(engine, vgg, wrong), (e: Error) => e instanceof InputError && /give a G1 checkpoint or a model bundle/.test(e.message));
       gt.dispose();
       mixed.dispose();
     } finally {

@@ -3,13 +3,17 @@
  * features, not G1's, because G1's noisy output makes G2 train badly. For the paper's fine-tuning,
  * a share of the samples (`g1Mix`) instead swaps the features of a trained G1's fill.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import type { VggWeights } from '../features/vgg-weights.ts';
 import { vggRelu31 } from '../features/vgg.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { createNetwork } from '../models/registry.ts';
-import { resolveModelConfig } from '../models/config.ts';
+import { readBundle } from '../models/bundle.ts';
+import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
 import { Scope } from '../nn/scope.ts';
 import { hasKnownPatch, mapMaskToFeatures, patchSwap } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
@@ -19,6 +23,20 @@ import type { TrainConfig } from './config.ts';
 import { ParamStore } from '../nn/params.ts';
 import { lookup } from './step.ts';
 import { featureMask } from './tasks.ts';
+
+/** A trained G1's configuration and values, from a G1 checkpoint file or a model bundle folder. */
+async function readG1(path: string): Promise<{ model: ModelConfig; values: (name: string) => Float32Array | undefined }> {
+  if (existsSync(join(path, 'bundle.json'))) {
+    const bundle = await readBundle(path);
+    return { model: bundle.manifest.model, values: lookup(bundle.g1) };
+  }
+  const ckpt = await readCheckpoint(path);
+  if (ckpt.meta.task !== 'g1') throw new InputError(`--g1-from ${path} is a checkpoint of ${String(ckpt.meta.task)}; give a G1 checkpoint or a model bundle`);
+  return {
+    model: resolveModelConfig(ckpt.meta.model as object),
+    values: lookup(ParamStore.fromSafetensors(ckpt.parts['g.params']), ParamStore.fromSafetensors(ckpt.parts['g.buffers'])),
+  };
+}
 
 export class FeatureSwapper {
   private constructor(
@@ -45,9 +63,8 @@ export class FeatureSwapper {
     const fromImage = await build('swap_gt');
     let fromG1: Session | null = null;
     if (config.g1Mix > 0 && config.g1From) {
-      const ckpt = await readCheckpoint(config.g1From);
-      const values = lookup(ParamStore.fromSafetensors(ckpt.parts['g.params']), ParamStore.fromSafetensors(ckpt.parts['g.buffers']));
-      const g1 = createNetwork('g1', resolveModelConfig(ckpt.meta.model as object));
+      const { model, values } = await readG1(config.g1From);
+      const g1 = createNetwork('g1', model);
       fromG1 = await build('swap_g1', (g, image, mask) => g1.build(Scope.root(g, 'infer', values).child('g1'), { image, mask }).composite);
     }
     return new FeatureSwapper(S, fromImage, fromG1, config.g1Mix, config.seed);
