@@ -95,6 +95,19 @@ describe('training loop', () => {
     assert.deepEqual(a.meta.loader, b.meta.loader);
   });
 
+  it('resumes with a fresh data order, and says so, when the training images changed', async () => {
+    const data = dataset();
+    const out = mkdtempSync(join(tmpdir(), 'run-changed-'));
+    await train(tinyG1(data, out, { steps: 4 }), quiet);
+    copyFileSync(join(PHOTOS, 'python3-sklearn', 'china.jpg'), join(data, 'added.jpg'));
+    const lines: string[] = [];
+    const r = await train(tinyG1(data, out, { steps: 6 }), { ...quiet, log: (m: string) => lines.push(m) });
+    assert.equal(r.step, 6);
+    assert.ok(lines.some((l) => /training images differ .* continues from step 4/.test(l)), lines.join('\n'));
+    const loader = (await readCheckpoint(join(out, 'step-00000006.ckpt'))).meta.loader as { epoch: number; index: number };
+    assert.deepEqual([loader.epoch, loader.index], [0, 4], 'two batches of two from the start of a new order');
+  });
+
   it('refuses to resume a run folder of another model', async () => {
     const data = dataset();
     const out = mkdtempSync(join(tmpdir(), 'run-other-'));

@@ -10,6 +10,7 @@ import type { RgbImage } from '../core/image.ts';
 import { Rng } from '../core/random.ts';
 import { ImageFolder } from '../data/dataset.ts';
 import { type Batch, BatchLoader, type LoaderState, loadValidationSet } from '../data/loader.ts';
+import { fingerprintOf } from '../data/loader-worker.ts';
 import { loadVggWeights, sha256File, type VggWeights } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
@@ -96,6 +97,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (latest) {
     ({ step, bestVal, loaderState } = restore(latest.checkpoint, config, model, g, d));
     say(`resuming from ${latest.path} (step ${step})`);
+    if (loaderState?.fingerprint !== fingerprintOf(split.train, config.seed)) {
+      // Images added, removed or renamed since: the weights carry on, the data order cannot.
+      say(`warning: the training images differ from those the checkpoint was trained on; the model continues from step ${step}, the data order starts afresh`);
+      loaderState = undefined;
+    }
   }
   await writeFile(join(config.out, CONFIG_FILE), `${JSON.stringify({ ...config, model }, null, 2)}\n`);
 
