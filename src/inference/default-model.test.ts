@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { holeError, meanColourFill } from '../baselines/testing.ts';
+import { blurredFill, holeError, meanColourFill } from '../baselines/testing.ts';
 import { readImage } from '../core/image.ts';
 import { ImageFolder } from '../data/dataset.ts';
 import { prepareImage } from '../evaluation/protocols.ts';
@@ -8,13 +8,13 @@ import { TEST_PHOTOS, TEST_VGG_WEIGHTS, rectMask } from './testing.ts';
 import { load } from './inpainter.ts';
 
 describe('the shipped default model', () => {
-  it('loads with no flags and fills validation images closer to the truth than a mean-colour fill', async () => {
+  it('loads with no flags and fills validation images closer to the truth than a mean-colour fill', async (t) => {
     // Validation images are the ones training never saw (the training runs' split).
     const folder = await ImageFolder.open(TEST_PHOTOS);
     const { val } = folder.split(0.1, 0);
     const inpainter = await load({ vggWeights: TEST_VGG_WEIGHTS });
     try {
-      const results: { file: string; ours: number; mean: number }[] = [];
+      const results: { file: string; ours: number; mean: number; blurred: number }[] = [];
       for (const file of val.slice(0, 4)) {
         const image = prepareImage(await readImage(file), 256);
         const mask = rectMask(256, 256, { x: 96, y: 96, width: 64, height: 64 });
@@ -23,10 +23,14 @@ describe('the shipped default model', () => {
           file,
           ours: holeError(filled, image, mask),
           mean: holeError(meanColourFill(image, mask), image, mask),
+          blurred: holeError(blurredFill(image, mask, 8), image, mask),
         });
       }
-      const avg = (k: 'ours' | 'mean') => results.reduce((a, r) => a + r[k], 0) / results.length;
+      const avg = (k: 'ours' | 'mean' | 'blurred') => results.reduce((a, r) => a + r[k], 0) / results.length;
       assert.ok(avg('ours') < avg('mean'), `hole l1: ours ${avg('ours')}, mean fill ${avg('mean')}`);
+      // Not asserted yet: the blurred fill (the best sigma on the validation split) is still slightly
+      // closer on these images (issue 7 stays open for it; docs/results.md has the figures).
+      t.diagnostic(`hole l1: ours ${avg('ours').toFixed(4)}, blurred fill ${avg('blurred').toFixed(4)}, mean fill ${avg('mean').toFixed(4)}`);
     } finally {
       inpainter.dispose();
     }
