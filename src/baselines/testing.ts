@@ -4,6 +4,7 @@
  * (mean colour, blurred) that a learnt method must beat.
  */
 import type { MaskImage, RgbImage } from '../core/image.ts';
+import { MeanL1Error } from '../metrics/pixel.ts';
 
 /** A periodic texture: diagonal stripes (period 10 px) in red, vertical ones (period 8 px) in green, their mean in blue. */
 export function stripes(width: number, height: number): RgbImage {
@@ -37,17 +38,9 @@ export function gradient(width: number, height: number): RgbImage {
   return { width, height, data };
 }
 
-/** Mean absolute difference of two images over the hole pixels of `mask`, all channels. */
+/** Mean absolute difference of two images over the hole pixels of `mask`, all channels, in [0, 1]. */
 export function holeError(a: RgbImage, b: RgbImage, mask: MaskImage): number {
-  const plane = a.width * a.height;
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < plane; i++) {
-    if (!mask.data[i]) continue;
-    for (let c = 0; c < 3; c++) sum += Math.abs(a.data[c * plane + i] - b.data[c * plane + i]);
-    n += 3;
-  }
-  return sum / n;
+  return new MeanL1Error('hole').update(a, b, mask) / 100;
 }
 
 /** The naive fill: every hole pixel the mean colour of the known ones. */

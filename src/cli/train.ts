@@ -70,6 +70,7 @@ Example:
       if (!Number.isFinite(n)) throw new UsageError(`Expected a number for --${k} but received ${JSON.stringify(v)}`);
       return n;
     };
+    const pixel = num('pixel');
     const flags: Partial<TrainConfig> = {
       data: values.data,
       out: values.out,
@@ -84,7 +85,7 @@ Example:
       valImages: num('val-images'),
       checkpointEvery: num('checkpoint-every'),
       keepLast: num('keep-last'),
-      loss: num('pixel') === undefined ? undefined : ({ pixel: num('pixel') } as TrainConfig['loss']), // merged with the other weights
+      loss: pixel === undefined ? undefined : ({ pixel } as TrainConfig['loss']), // merged with the other weights
       g1Mix: num('g1-mix'),
       g1From: values['g1-from'],
       vggWeights: values.vgg,

@@ -14,6 +14,7 @@ import { cropPhoto, type FromWorker, fingerprintOf, initialState, type LoaderSta
 import { MASK_KINDS, makeMask } from './masks.ts';
 
 export type { LoaderState } from './loader-worker.ts';
+export { fingerprintOf } from './loader-worker.ts';
 
 /** Images [B,3,S,S] planar RGB in [0, 1], masks [B,1,S,S] with 1 = hole, and each sample's file. */
 export interface Batch {

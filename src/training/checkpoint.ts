@@ -15,6 +15,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
+import { mergeStores } from '../models/bundle.ts';
+import { ParamStore } from '../nn/params.ts';
 import { writeFileAtomic } from '../nn/safetensors.ts';
 
 const MAGIC = 'INPCKPT1';
@@ -141,6 +143,11 @@ export class CheckpointDir {
     }
     return null;
   }
+}
+
+/** The generator's values (weights and batch-norm statistics) of a checkpoint, as one store. */
+export function generatorValues(c: Checkpoint): ParamStore {
+  return mergeStores(ParamStore.fromSafetensors(c.parts['g.params']), ParamStore.fromSafetensors(c.parts['g.buffers']));
 }
 
 /** Reads and verifies one checkpoint file. */

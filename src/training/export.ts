@@ -1,8 +1,8 @@
 /** Turns training checkpoints into a model bundle that inference loads. */
 import { InputError } from '../core/errors.ts';
-import { writeBundle, mergeStores } from '../models/bundle.ts';
-import { ParamStore } from '../nn/params.ts';
-import { type Checkpoint, readCheckpoint } from './checkpoint.ts';
+import { writeBundle } from '../models/bundle.ts';
+import type { ParamStore } from '../nn/params.ts';
+import { generatorValues, readCheckpoint } from './checkpoint.ts';
 
 export interface ExportOptions {
   /** A G1 checkpoint file (e.g. runs/g1/best.ckpt). */
@@ -11,10 +11,6 @@ export interface ExportOptions {
   g2: Record<number, string>;
   out: string;
   dtype?: 'float32' | 'float16';
-}
-
-function generatorValues(c: Checkpoint): ParamStore {
-  return mergeStores(ParamStore.fromSafetensors(c.parts['g.params']), ParamStore.fromSafetensors(c.parts['g.buffers']));
 }
 
 /**

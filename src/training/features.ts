@@ -18,9 +18,8 @@ import { Scope } from '../nn/scope.ts';
 import { hasKnownPatch, mapMaskToFeatures, patchSwap } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
-import { readCheckpoint } from './checkpoint.ts';
+import { generatorValues, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { ParamStore } from '../nn/params.ts';
 import { lookup } from './step.ts';
 import { featureMask } from './tasks.ts';
 
@@ -34,7 +33,7 @@ async function readG1(path: string): Promise<{ model: ModelConfig; values: (name
   if (ckpt.meta.task !== 'g1') throw new InputError(`--g1-from ${path} is a checkpoint of ${String(ckpt.meta.task)}; give a G1 checkpoint or a model bundle`);
   return {
     model: resolveModelConfig(ckpt.meta.model as object),
-    values: lookup(ParamStore.fromSafetensors(ckpt.parts['g.params']), ParamStore.fromSafetensors(ckpt.parts['g.buffers'])),
+    values: lookup(generatorValues(ckpt)),
   };
 }
 
