@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeSafetensors } from '../nn/safetensors.ts';
-import { readCheckpoint } from './checkpoint.ts';
+import { encodeCheckpoint, readCheckpoint } from './checkpoint.ts';
 import { resolveTrainConfig, type TrainConfig } from './config.ts';
 import { readLog } from './log.ts';
 import { train } from './loop.ts';
@@ -106,6 +106,24 @@ describe('training loop', () => {
     assert.ok(lines.some((l) => /training images differ .* continues from step 4/.test(l)), lines.join('\n'));
     const loader = (await readCheckpoint(join(out, 'step-00000006.ckpt'))).meta.loader as { epoch: number; index: number };
     assert.deepEqual([loader.epoch, loader.index], [0, 4], 'two batches of two from the start of a new order');
+  });
+
+  it('resuming at another crop size trains on and restarts the best checkpoint, saying why', async () => {
+    const data = dataset();
+    const out = mkdtempSync(join(tmpdir(), 'run-resized-'));
+    await train(tinyG1(data, out, { steps: 4, valEvery: 2 }), quiet);
+    // A best score of 0 could never be beaten if it were carried over to the new validation.
+    const last = join(out, 'step-00000004.ckpt');
+    const c = await readCheckpoint(last);
+    writeFileSync(last, encodeCheckpoint({ ...c, meta: { ...c.meta, bestVal: 0 } }));
+    const lines: string[] = [];
+    const bigger = tinyG1(data, out, { steps: 6, valEvery: 2, size: 128 });
+    const r = await train(bigger, { ...quiet, log: (m: string) => lines.push(m) });
+    assert.equal(r.step, 6);
+    assert.ok(lines.some((l) => /validation settings changed \(size 64 -> 128\)/.test(l)), lines.join('\n'));
+    const best = (await readCheckpoint(join(out, 'best.ckpt'))).meta;
+    assert.equal(best.step, 6, 'the first validation at the new size is the new best');
+    assert.ok((best.bestVal as number) > 0);
   });
 
   it('refuses to resume a run folder of another model', async () => {

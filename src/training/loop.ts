@@ -96,6 +96,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (latest) {
     ({ step, bestVal, loaderState } = restore(latest.checkpoint, config, model, g, d));
     say(`resuming from ${latest.path} (step ${step})`);
+    const changed = validationChanges(latest.checkpoint, config);
+    if (changed.length > 0 && Number.isFinite(bestVal)) {
+      // Scores under other validation settings are not comparable: the best checkpoint starts afresh.
+      say(`warning: validation settings changed (${changed.join(', ')}); earlier validation scores no longer compare, so best.ckpt restarts from this run's first validation`);
+      bestVal = Number.POSITIVE_INFINITY;
+    }
     if (loaderState?.fingerprint !== fingerprintOf(split.train, config.seed)) {
       // Images added, removed or renamed since: the weights carry on, the data order cannot.
       say(`warning: the training images differ from those the checkpoint was trained on; the model continues from step ${step}, the data order starts afresh`);
@@ -244,6 +250,13 @@ function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, g: Trai
     bestVal: typeof c.meta.bestVal === 'number' ? c.meta.bestVal : Number.POSITIVE_INFINITY,
     loaderState: c.meta.loader as LoaderState,
   };
+}
+
+/** The settings that decide the validation score which differ between a checkpoint's run and this one, as `key a -> b`. */
+export function validationChanges(c: Checkpoint, config: TrainConfig): string[] {
+  const before = (c.meta.config ?? {}) as Partial<TrainConfig>;
+  const keys = ['size', 'valImages', 'valFraction', 'seed'] as const;
+  return keys.filter((k) => before[k] !== undefined && before[k] !== config[k]).map((k) => `${k} ${String(before[k])} -> ${String(config[k])}`);
 }
 
 // ---------------------------------------------------------------------------------------------
