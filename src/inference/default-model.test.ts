@@ -8,7 +8,7 @@ import { TEST_PHOTOS, TEST_VGG_WEIGHTS, rectMask } from './testing.ts';
 import { load } from './inpainter.ts';
 
 describe('the shipped default model', () => {
-  it('loads with no flags and fills validation images closer to the truth than a mean-colour fill', async (t) => {
+  it('loads with no flags and fills validation images closer to the truth than a mean-colour or a blurred fill', async (t) => {
     // Validation images are the ones training never saw (the training runs' split).
     const folder = await ImageFolder.open(TEST_PHOTOS);
     const { val } = folder.split(0.1, 0);
@@ -27,10 +27,11 @@ describe('the shipped default model', () => {
         });
       }
       const avg = (k: 'ours' | 'mean' | 'blurred') => results.reduce((a, r) => a + r[k], 0) / results.length;
-      assert.ok(avg('ours') < avg('mean'), `hole l1: ours ${avg('ours')}, mean fill ${avg('mean')}`);
-      // Not asserted yet: the blurred fill (the best sigma on the validation split) is still slightly
-      // closer on these images (issue 7 stays open for it; docs/results.md has the figures).
       t.diagnostic(`hole l1: ours ${avg('ours').toFixed(4)}, blurred fill ${avg('blurred').toFixed(4)}, mean fill ${avg('mean').toFixed(4)}`);
+      assert.ok(avg('ours') < avg('mean'), `hole l1: ours ${avg('ours')}, mean fill ${avg('mean')}`);
+      // The blurred fill (sigma 8, the best sigma on the validation split) is the harder bar: ours
+      // passes it on these four photos, not yet on all eleven (docs/results.md has the figures).
+      assert.ok(avg('ours') < avg('blurred'), `hole l1: ours ${avg('ours')}, blurred fill ${avg('blurred')}`);
     } finally {
       inpainter.dispose();
     }
