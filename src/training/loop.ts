@@ -253,7 +253,7 @@ function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, g: Trai
 }
 
 /** The settings that decide the validation score which differ between a checkpoint's run and this one, as `key a -> b`. */
-export function validationChanges(c: Checkpoint, config: TrainConfig): string[] {
+function validationChanges(c: Checkpoint, config: TrainConfig): string[] {
   const before = (c.meta.config ?? {}) as Partial<TrainConfig>;
   const keys = ['size', 'valImages', 'valFraction', 'seed'] as const;
   return keys.filter((k) => before[k] !== undefined && before[k] !== config[k]).map((k) => `${k} ${String(before[k])} -> ${String(config[k])}`);
