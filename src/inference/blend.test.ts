@@ -38,6 +38,18 @@ describe('blendRegion', () => {
     }
   });
 
+  it('removes a drift that varies across the hole (a ramp) and meets the photo exactly at the seam', () => {
+    const original = photo();
+    // A harmonic drift: its membrane is itself, so the blend must recover the photo.
+    const ramp = (i: number) => 0.2 * ((i % W) / W) - 0.15 * (Math.floor(i / W) / H);
+    const fill = { ...original, data: original.data.map((v, i) => v - ramp(i % plane)) };
+    const out = { ...original, data: original.data.slice() };
+    blendRegion(out, original, hole, box, fill, holeBox, { feather: 0, ring: 2 });
+    let worst = 0;
+    for (let i = 0; i < 3 * plane; i++) worst = Math.max(worst, Math.abs(out.data[i] - original.data[i]));
+    assert.ok(worst < 5e-4, `largest error ${worst}`);
+  });
+
   it('cross-fades the feather band from the photo to the fill, then fills completely', () => {
     const original = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.2) };
     // No drift on the ring, so the offset is zero and only the feather acts.
