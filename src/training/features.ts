@@ -73,8 +73,10 @@ export class FeatureSwapper {
    * Swapped relu3_1 features [n, 256, S/4, S/4] for a batch of images and pixel masks. A sample whose
    * mask leaves no complete known patch keeps its unswapped features (patch-swap has nothing to copy).
    * @param step seeds the choice between ground truth and G1 fill, so a resumed run chooses alike
+   * @param mix the share of G1 fills (default the configured `g1Mix`); validation passes 0, so that
+   *   its score measures the same task whatever the mixture or the G1 of a run
    */
-  async swap(images: Float32Array, masks: Float32Array, n: number, step = 0): Promise<Float32Array> {
+  async swap(images: Float32Array, masks: Float32Array, n: number, step = 0, mix = this.g1Mix): Promise<Float32Array> {
     const S = this.size;
     const f = S / 4;
     const plane = S * S;
@@ -82,7 +84,7 @@ export class FeatureSwapper {
     const rng = new Rng((this.seed * 7919 + step) >>> 0);
     for (let i = 0; i < n; i++) {
       const mask = masks.slice(i * plane, (i + 1) * plane);
-      const session = this.fromG1 && rng.next() < this.g1Mix ? this.fromG1 : this.fromImage;
+      const session = this.fromG1 && rng.next() < mix ? this.fromG1 : this.fromImage;
       const maskF = mapMaskToFeatures({ width: S, height: S, data: Uint8Array.from(mask, (v) => (v > 0.5 ? 1 : 0)) }, f, f).data as Float32Array;
       const usable = maskF.some((v) => v > 0.5) && hasKnownPatch(maskF, f, f);
       const name = usable ? 'features' : 'unswapped';

@@ -304,7 +304,8 @@ class Validator {
       const features = graph.input('features', [n, 256, S / 4, S / 4]);
       out = net.build(scope.child('g2'), { features }).image;
       perceptual = perceptualL2(vggRelu31(graph, out, vgg), vggRelu31(graph, image, vgg));
-      feeds.features = hostTensor(await swapper!.swap(batch.images, batch.masks, n), [n, 256, S / 4, S / 4]);
+      // Ground-truth features only: the scores compare across runs with another mixture or G1.
+      feeds.features = hostTensor(await swapper!.swap(batch.images, batch.masks, n, 0, 0), [n, 256, S / 4, S / 4]);
     }
     graph.output(out, 'out');
     graph.output(perceptual, 'perceptual');
