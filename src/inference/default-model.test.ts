@@ -8,14 +8,14 @@ import { TEST_PHOTOS, TEST_VGG_WEIGHTS, rectMask } from './testing.ts';
 import { load } from './inpainter.ts';
 
 describe('the shipped default model', () => {
-  it('loads with no flags and fills validation images closer to the truth than a mean-colour or a blurred fill', async (t) => {
+  it('loads with no flags and fills the validation images closer to the truth than a mean-colour or a blurred fill', async (t) => {
     // Validation images are the ones training never saw (the training runs' split).
     const folder = await ImageFolder.open(TEST_PHOTOS);
     const { val } = folder.split(0.1, 0);
     const inpainter = await load({ vggWeights: TEST_VGG_WEIGHTS });
     try {
       const results: { file: string; ours: number; mean: number; blurred: number }[] = [];
-      for (const file of val.slice(0, 4)) {
+      for (const file of val) {
         const image = prepareImage(await readImage(file), 256);
         const mask = rectMask(256, 256, { x: 96, y: 96, width: 64, height: 64 });
         const { image: filled } = await inpainter.inpaint(image, mask);
@@ -29,8 +29,9 @@ describe('the shipped default model', () => {
       const avg = (k: 'ours' | 'mean' | 'blurred') => results.reduce((a, r) => a + r[k], 0) / results.length;
       t.diagnostic(`hole l1: ours ${avg('ours').toFixed(4)}, blurred fill ${avg('blurred').toFixed(4)}, mean fill ${avg('mean').toFixed(4)}`);
       assert.ok(avg('ours') < avg('mean'), `hole l1: ours ${avg('ours')}, mean fill ${avg('mean')}`);
-      // The blurred fill (sigma 8, the best sigma on the validation split) is the harder bar: ours
-      // passes it on these four photos, not yet on all eleven (docs/results.md has the figures).
+      // The blurred fill (sigma 8, the best sigma on the validation split) is the harder bar, close
+      // to ours on these smooth photos: the mean over the whole split, not a few photos, decides
+      // (docs/results.md has the figures).
       assert.ok(avg('ours') < avg('blurred'), `hole l1: ours ${avg('ours')}, blurred fill ${avg('blurred')}`);
     } finally {
       inpainter.dispose();
