@@ -9,9 +9,10 @@
  *    seamless cloning (Pérez et al. 2003, "Poisson image editing"): the smooth (harmonic) field that
  *    equals D exactly on the known pixels touching the hole. The fill keeps its own detail, and its
  *    edge meets the photo's edge pixel for pixel, so there is no step at the seam. The membrane is
- *    relaxed iteratively from a guess that is already close: a normalised convolution of D over a
- *    thin ring of known pixels (a near-Gaussian made of three box blurs, wide as the hole is thick),
- *    with the ring's mean as a weak prior where the ring is out of reach. On the validation split the
+ *    relaxed iteratively, in a band along the seam (deep inside a large hole the guess stands), from
+ *    a guess that is already close: a normalised convolution of D over a thin ring of known pixels
+ *    (a near-Gaussian made of three box blurs, wide as the hole is thick), with the ring's mean as a
+ *    weak prior where the ring is out of reach. On the validation split the
  *    exact seam took hole l1 from 13.8% to 13.5% (centre-256) and 10.6% to 10.2% (rectangles), and
  *    SSIM from 0.835 to 0.839 and 0.877 to 0.882, against the guess alone.
  * 3. Seam: the `feather` outermost hole pixels (the band added by dilating the user's mask, which is
@@ -106,30 +107,49 @@ function smooth(plane: Float32Array, width: number, height: number, r: number): 
   }
 }
 
+/** Pixel updates per plane the relaxation may spend: a 1200x800 hole takes 0.1 to 0.2 s here. */
+const RELAX_BUDGET = 3e6;
+
 /**
  * Over-relaxed Gauss-Seidel sweeps of Laplace's equation on the hole pixels of each plane: every hole
  * value moves towards the mean of its 4 neighbours, the known pixels around the hole stay fixed
- * (Dirichlet), the window's edge is a mirror (Neumann). Started from a smooth guess, as many sweeps
- * as the hole is wide (at most 128) settle the layer near the seam, where the guess is furthest off.
+ * (Dirichlet), the window's edge is a mirror (Neumann). Started from a smooth guess, k sweeps move
+ * the values about k pixels from the seam, where the guess is furthest off; so only the band of hole
+ * pixels within k of the seam is relaxed (deeper ones keep the guess), with k as wide as the hole
+ * (at most 128, fewer for a long seam: the work is the seam's length x k x k).
+ * @param toKnown each pixel's distance to the known region (0 on it)
  */
-function relaxMembrane(planes: Float32Array[], hole: Uint8Array, width: number, height: number, thickness: number): void {
-  // The optimal over-relaxation for a square as wide as the hole; more would oscillate.
-  const span = Math.max(4, 2 * thickness);
-  const omega = 2 / (1 + Math.sin(Math.PI / span));
-  const sweeps = Math.min(128, Math.ceil(span));
-  for (let sweep = 0; sweep < sweeps; sweep++) {
-    for (let y = 0, i = 0; y < height; y++) {
-      for (let x = 0; x < width; x++, i++) {
-        if (!hole[i]) continue;
-        for (const o of planes) {
-          let sum = 0;
-          let count = 0;
-          if (x > 0) (sum += o[i - 1]), count++;
-          if (x < width - 1) (sum += o[i + 1]), count++;
-          if (y > 0) (sum += o[i - width]), count++;
-          if (y < height - 1) (sum += o[i + width]), count++;
-          o[i] += omega * (sum / count - o[i]);
-        }
+function relaxMembrane(planes: Float32Array[], hole: Uint8Array, toKnown: Float32Array, width: number, height: number, thickness: number): void {
+  let seam = 0;
+  for (let i = 0; i < hole.length; i++) if (hole[i] && toKnown[i] < 2) seam++;
+  if (seam === 0) return;
+  const sweeps = Math.max(8, Math.min(128, Math.ceil(2 * thickness), Math.floor(Math.sqrt(RELAX_BUDGET / seam))));
+  // The optimal over-relaxation for a square as wide as the band; more would oscillate.
+  const omega = 2 / (1 + Math.sin(Math.PI / sweeps));
+  const inner: number[] = [];
+  const edge: number[] = [];
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      if (hole[i] && toKnown[i] <= sweeps) (x > 0 && x < width - 1 && y > 0 && y < height - 1 ? inner : edge).push(i);
+    }
+  }
+  const inside = Int32Array.from(inner);
+  for (const o of planes) {
+    for (let sweep = 0; sweep < sweeps; sweep++) {
+      for (let k = 0; k < inside.length; k++) {
+        const i = inside[k];
+        o[i] += omega * (0.25 * (o[i - 1] + o[i + 1] + o[i - width] + o[i + width]) - o[i]);
+      }
+      for (const i of edge) {
+        const x = i % width;
+        const y = (i - x) / width;
+        let sum = 0;
+        let n = 0;
+        if (x > 0) (sum += o[i - 1]), n++;
+        if (x < width - 1) (sum += o[i + 1]), n++;
+        if (y > 0) (sum += o[i - width]), n++;
+        if (y < height - 1) (sum += o[i + width]), n++;
+        o[i] += omega * (sum / n - o[i]);
       }
     }
   }
@@ -205,7 +225,7 @@ export function blendRegion(out: RgbImage, original: RgbImage, mask: MaskImage, 
       for (let c = 0; c < 3; c++) offset[c][i] = original.data[c * plane + at[i]] - fill.data[c * fillPlane + from[i]];
     }
   }
-  relaxMembrane(offset, hole, w, h, thickness);
+  relaxMembrane(offset, hole, toKnown, w, h, thickness);
 
   for (let i = 0; i < n; i++) {
     if (!hole[i]) continue;
