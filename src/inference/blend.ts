@@ -12,9 +12,9 @@
  *    relaxed iteratively, in a band along the seam (deep inside a large hole the guess stands), from
  *    a guess that is already close: a normalised convolution of D over a thin ring of known pixels
  *    (a near-Gaussian made of three box blurs, wide as the hole is thick), with the ring's mean as a
- *    weak prior where the ring is out of reach. On the validation split the
- *    exact seam took hole l1 from 13.8% to 13.5% (centre-256) and 10.6% to 10.2% (rectangles), and
- *    SSIM from 0.835 to 0.839 and 0.877 to 0.882, against the guess alone.
+ *    weak prior where the ring is out of reach. On the validation split the exact seam took hole l1
+ *    from 13.8% to 13.5% (centre-256) and 10.6% to 10.2% (rectangles), and SSIM from 0.835 to 0.839
+ *    and 0.877 to 0.882, against the guess alone.
  * 3. Seam: the `feather` outermost hole pixels (the band added by dilating the user's mask, which is
  *    background more likely than object) cross-fade from the photo to the fill, so the texture
  *    change is spread over the band instead of being an edge. The user's own stroke is always

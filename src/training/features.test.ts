@@ -51,7 +51,7 @@ describe('G2 training features', () => {
       const b = await mixed.swap(images, masks, 1);
       const again = await gt.swap(images, masks, 1);
       assert.deepEqual(a, again, 'deterministic');
-      assert.deepEqual(await mixed.swap(images, masks, 1, 0, 0), a, 'a mix of 0 (validation) swaps the ground truth');
+      assert.deepEqual(await mixed.swap(images, masks, 1, { mix: 0 }), a, 'a mix of 0 (validation) swaps the ground truth');
       let diff = 0;
       for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
       assert.ok(diff / a.length > 1e-3, `features from G1's fill differ from the ground truth's (${diff / a.length})`);

@@ -72,11 +72,11 @@ export class FeatureSwapper {
   /**
    * Swapped relu3_1 features [n, 256, S/4, S/4] for a batch of images and pixel masks. A sample whose
    * mask leaves no complete known patch keeps its unswapped features (patch-swap has nothing to copy).
-   * @param step seeds the choice between ground truth and G1 fill, so a resumed run chooses alike
-   * @param mix the share of G1 fills (default the configured `g1Mix`); validation passes 0, so that
-   *   its score measures the same task whatever the mixture or the G1 of a run
+   * @param options.step seeds the choice between ground truth and G1 fill, so a resumed run chooses alike
+   * @param options.mix the share of G1 fills (default the configured `g1Mix`); validation passes 0, so
+   *   that its score measures the same task whatever the mixture or the G1 of a run
    */
-  async swap(images: Float32Array, masks: Float32Array, n: number, step = 0, mix = this.g1Mix): Promise<Float32Array> {
+  async swap(images: Float32Array, masks: Float32Array, n: number, { step = 0, mix = this.g1Mix }: { step?: number; mix?: number } = {}): Promise<Float32Array> {
     const S = this.size;
     const f = S / 4;
     const plane = S * S;

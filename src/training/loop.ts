@@ -202,7 +202,7 @@ async function stepData(batch: Batch, config: TrainConfig, swapper: FeatureSwapp
   const [B, S] = [config.batch, config.size];
   const image = hostTensor(batch.images, [B, 3, S, S]);
   if (!swapper) return { image, mask: hostTensor(batch.masks, [B, 1, S, S]) };
-  return { image, features: hostTensor(await swapper.swap(batch.images, batch.masks, B, step), [B, 256, S / 4, S / 4]) };
+  return { image, features: hostTensor(await swapper.swap(batch.images, batch.masks, B, { step }), [B, 256, S / 4, S / 4]) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,7 +305,7 @@ class Validator {
       out = net.build(scope.child('g2'), { features }).image;
       perceptual = perceptualL2(vggRelu31(graph, out, vgg), vggRelu31(graph, image, vgg));
       // Ground-truth features only: the scores compare across runs with another mixture or G1.
-      feeds.features = hostTensor(await swapper!.swap(batch.images, batch.masks, n, 0, 0), [n, 256, S / 4, S / 4]);
+      feeds.features = hostTensor(await swapper!.swap(batch.images, batch.masks, n, { mix: 0 }), [n, 256, S / 4, S / 4]);
     }
     graph.output(out, 'out');
     graph.output(perceptual, 'perceptual');
