@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, METHOD_NAMES } from '../baselines/index.ts';
+import { resolveInpaintOptions } from '../inference/inpainter.ts';
 import type { InpaintMethod } from '../baselines/method.ts';
 import { UsageError } from '../core/errors.ts';
 import { evaluate, PROTOCOL_NAMES, PROTOCOLS, checkProtocols, SPLIT_SEED, VAL_FRACTION } from '../evaluation/index.ts';
@@ -20,7 +21,7 @@ export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] 
 export const evalCommand: Command = {
   summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
-                    [--model DIR] [--vgg FILE] [--seed N] [--grids N] -o OUT_DIR
+                    [--model DIR] [--vgg FILE] [--ensemble N] [--seed N] [--grids N] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
 mean l1 error in % over the hole and over the whole image, PSNR (dB), SSIM over the whole image and
@@ -44,6 +45,8 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
   --model DIR       the model bundle of ours and g1-only (default: models/default of this package)
   --vgg FILE        the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the checkout's, the cache, else
                     downloaded once)
+  --ensemble N      the self-ensemble of ours and g1-only: 1, 2, 4 or 8 orientations averaged
+                    (default 1, as inpaint)
   --seed N          the mask seed (default 0)
   --grids N         photos per protocol shown as grids in index.html (default 4)
   -o, --out DIR     the report folder (created if missing)
@@ -74,6 +77,7 @@ async function runEval(args: string[]): Promise<void> {
       limit: { type: 'string' },
       model: { type: 'string' },
       vgg: { type: 'string' },
+      ensemble: { type: 'string' },
       seed: { type: 'string', default: '0' },
       grids: { type: 'string', default: '4' },
       out: { type: 'string', short: 'o' },
@@ -90,6 +94,8 @@ async function runEval(args: string[]): Promise<void> {
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`Expected an integer for --seed but received ${JSON.stringify(values.seed)}`);
   const grids = values.grids === '0' ? 0 : positiveInt(values.grids, '--grids');
+  const ensemble = values.ensemble === undefined ? undefined : positiveInt(values.ensemble, '--ensemble');
+  resolveInpaintOptions({ ensemble });
 
   const vggPath = await findVggWeights(values.vgg);
   const vgg = new FrozenVgg(await loadVggWeights(vggPath));
@@ -97,7 +103,7 @@ async function runEval(args: string[]): Promise<void> {
   try {
     for (const name of names) {
       console.log(`loading ${name}`);
-      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath }));
+      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble } }));
     }
     await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, perceptual: { vgg, engine: await defaultEngine() } });
   } finally {

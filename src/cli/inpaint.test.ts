@@ -48,7 +48,7 @@ describe('inpaint run', () => {
 
   it('inpaints one photo: same size, known pixels unchanged after the PNG round trip, debug images written', async (t) => {
     const out = join(dir, 'out', 'filled.png');
-    const lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, ...model, '--dilate', '0', '--debug', join(dir, 'debug'));
+    const lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, ...model, '--dilate', '0', '--ensemble', '2', '--debug', join(dir, 'debug'));
     assert.match(lines.join('\n'), /photo\.png -> .*filled\.png/);
     const [input, output] = [await readImage(join(dir, 'photo.png')), await readImage(out)];
     assert.deepEqual([output.width, output.height], [200, 150]);
@@ -72,6 +72,7 @@ describe('inpaint run', () => {
     await usage(photo, '--mask', join(dir, 'mask.png'), '-o', out, '--scales', '256,big');
     await usage('--input', dir, '--masks', dir, '-o', join(dir, 'batch'), '--scales', '512,256', '--model', join(dir, 'no-such-model'));
     await usage(photo, '--mask', join(dir, 'mask.png'), '-o', out, '--refine=-1');
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--ensemble', '3'), (err: Error) => err instanceof UsageError && /one of 1, 2, 4, 8/.test(err.message));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--bogus'), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
     await writeMask(join(dir, 'small-mask.png'), rectMask(100, 75, { x: 10, y: 10, width: 10, height: 10 }));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'small-mask.png'), '-o', out, ...model), (err: Error) => err instanceof UsageError && /100x75.*200x150/.test(err.message));
@@ -171,6 +172,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     await assert.rejects(run(t, ...args, '--method', 'magic'), (err: Error) => err instanceof UsageError && /ours, g1-only, patchmatch, telea, navier-stokes/.test(err.message));
     await assert.rejects(run(t, ...args, '--method', 'patchmatch', '--model', dir), (err: Error) => err instanceof UsageError && /--model does not apply to --method patchmatch/.test(err.message));
     await assert.rejects(run(t, ...args, '--method', 'navier-stokes', '--scales', '256'), /--scales does not apply/);
+    await assert.rejects(run(t, ...args, '--method', 'telea', '--ensemble', '2'), /--ensemble does not apply to --method telea/);
     await assert.rejects(run(t, ...args, '--method', 'g1-only', '--refine', '1'), /--refine does not apply to --method g1-only/);
     await assert.rejects(run(t, ...args, '--method', 'g1-only', '--debug', join(dir, 'debug')), UsageError);
     await writeMask(join(dir, 'small-mask.png'), rectMask(60, 45, { x: 10, y: 10, width: 10, height: 10 }));

@@ -49,6 +49,9 @@ Options:
   --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus 512 when the
                       area around the hole is at least 384 px and the model has a G2 trained at 512)
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
+  --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
+                      fills, at N times the work: more is closer to the original but smoother (8 is
+                      as smooth as diffusion inpainting); 1 keeps the most texture (default 1)
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
@@ -89,6 +92,7 @@ async function runInpaint(args: string[]): Promise<void> {
       vgg: { type: 'string' },
       scales: { type: 'string' },
       refine: { type: 'string' },
+      ensemble: { type: 'string' },
       dilate: { type: 'string' },
       'resize-mask': { type: 'boolean' },
       debug: { type: 'string' },
@@ -101,13 +105,14 @@ async function runInpaint(args: string[]): Promise<void> {
   if (!values.out) throw new UsageError('missing -o OUT');
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
-  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'debug'] : stage === 'g1' ? ['refine'] : [];
+  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'debug'] : stage === 'g1' ? ['refine'] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
   }
   const options: InpaintOptions = {
     scales: values.scales === undefined ? undefined : parseScales(values.scales),
     refine: values.refine === undefined ? undefined : count(values.refine, '--refine'),
+    ensemble: values.ensemble === undefined ? undefined : count(values.ensemble, '--ensemble'),
     dilate: values.dilate === undefined ? undefined : count(values.dilate, '--dilate'),
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,

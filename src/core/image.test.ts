@@ -12,6 +12,8 @@ import {
   holeFraction,
   type MaskImage,
   maskBoundingBox,
+  type Orientation,
+  orientImage,
   pasteImage,
   readImage,
   readMask,
@@ -328,6 +330,34 @@ describe('dilateMask', () => {
   test('a negative or fractional radius is a UsageError', () => {
     assert.throws(() => dilateMask(maskFrom(2, 2, []), -1), UsageError);
     assert.throws(() => dilateMask(maskFrom(2, 2, []), 1.5), UsageError);
+  });
+});
+
+describe('orientImage', () => {
+  // 3 wide, 2 high:  1 2 3
+  //                  4 5 6
+  const mask: MaskImage = { width: 3, height: 2, data: Uint8Array.from([1, 2, 3, 4, 5, 6]) };
+  const rows = (m: MaskImage) => Array.from({ length: m.height }, (_, y) => [...m.data.subarray(y * m.width, (y + 1) * m.width)]);
+  const all: Orientation[] = [false, true].flatMap((transpose) => [false, true].flatMap((flipX) => [false, true].map((flipY) => ({ transpose, flipX, flipY }))));
+
+  test('each step does what its name says, in the documented order', () => {
+    assert.deepEqual(rows(orientImage(mask, { transpose: false, flipX: true, flipY: false })), [[3, 2, 1], [6, 5, 4]]);
+    assert.deepEqual(rows(orientImage(mask, { transpose: false, flipX: false, flipY: true })), [[4, 5, 6], [1, 2, 3]]);
+    assert.deepEqual(rows(orientImage(mask, { transpose: true, flipX: false, flipY: false })), [[1, 4], [2, 5], [3, 6]]);
+    // Transpose, then mirror: a quarter turn clockwise.
+    assert.deepEqual(rows(orientImage(mask, { transpose: true, flipX: true, flipY: false })), [[4, 1], [5, 2], [6, 3]]);
+  });
+
+  test('the 8 orientations differ, and inverse undoes each, on images and masks', () => {
+    const seen = new Set(all.map((o) => JSON.stringify(rows(orientImage(mask, o)))));
+    assert.equal(seen.size, 8);
+    const img = randomImage(5, 3, 11);
+    for (const o of all) {
+      const there = orientImage(img, o);
+      assert.deepEqual([there.width, there.height], o.transpose ? [3, 5] : [5, 3]);
+      assert.deepEqual(orientImage(there, o, true), img);
+      assert.deepEqual(orientImage(orientImage(mask, o), o, true), mask);
+    }
   });
 });
 

@@ -500,3 +500,41 @@ export function pasteImage<T extends Planar>(dst: T, src: T, x: number, y: numbe
   }
   return { ...dst, data: out };
 }
+
+/**
+ * One of the 8 orientations of the square's symmetry group: transpose (swap rows and columns)
+ * first when `transpose`, then mirror left-right when `flipX`, then top-bottom when `flipY`.
+ */
+export interface Orientation {
+  transpose: boolean;
+  flipX: boolean;
+  flipY: boolean;
+}
+
+/**
+ * An image or a mask seen in orientation `o` (same type back; a transposed image has its width and
+ * height swapped), or with `inverse`, the image that seen in `o` gives `img`.
+ * @example
+ * const back = orientImage(orientImage(mask, o), o, true); // equal to mask
+ */
+export function orientImage<T extends Planar>(img: T, o: Orientation, inverse = false): T {
+  const planes = planesOf(img);
+  // The oriented picture's size; pixel (x, y) of it is pixel (sx, sy) of the original.
+  const [srcW, srcH] = inverse ? (o.transpose ? [img.height, img.width] : [img.width, img.height]) : [img.width, img.height];
+  const [w, h] = o.transpose ? [srcH, srcW] : [srcW, srcH];
+  const out = img.data.slice() as T['data'];
+  for (let y = 0; y < h; y++) {
+    const ty = o.flipY ? h - 1 - y : y;
+    for (let x = 0; x < w; x++) {
+      const tx = o.flipX ? w - 1 - x : x;
+      const [sx, sy] = o.transpose ? [ty, tx] : [tx, ty];
+      for (let p = 0; p < planes; p++) {
+        const oriented = (p * h + y) * w + x;
+        const original = (p * srcH + sy) * srcW + sx;
+        if (inverse) out[original] = img.data[oriented];
+        else out[oriented] = img.data[original];
+      }
+    }
+  }
+  return { ...img, width: inverse ? srcW : w, height: inverse ? srcH : h, data: out };
+}

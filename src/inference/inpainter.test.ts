@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { InputError, UsageError } from '../core/errors.ts';
-import { dilateMask, type MaskImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
+import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
 
@@ -143,6 +143,33 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual([r.provenance.width, r.provenance.height], [512, 470]);
   });
 
+  it('ensemble 2 averages the fill of the photo and the fill of its mirror image, mirrored back', async () => {
+    const photo = await readImage(await photoPixels(200, 152, 'mate-backgrounds/Dune.jpg'));
+    const mask = rectMask(200, 152, { x: 30, y: 50, width: 70, height: 40 });
+    const mirror: Orientation = { transpose: false, flipX: true, flipY: false };
+    const fill = async (img: RgbImage, m: MaskImage, ensemble: number) => (await inpainter.inpaint(img, m, { ensemble, debug: true })).debug!.regions[0].beforeBlend;
+    const a = await fill(photo, mask, 1);
+    const b = orientImage(await fill(orientImage(photo, mirror), orientImage(mask, mirror), 1), mirror, true);
+    const both = await fill(photo, mask, 2);
+    assert.notDeepEqual(a.data, b.data);
+    assert.deepEqual(both.data, a.data.map((v, i) => Math.fround(v + b.data[i]) / 2));
+  });
+
+  it('with all 8 orientations the result turns with the photo; with one it does not', async () => {
+    const photo = await readImage(await photoPixels(256, 256, 'mate-backgrounds/Dune.jpg'));
+    const mask = rectMask(256, 256, { x: 40, y: 90, width: 100, height: 60 });
+    const turn: Orientation = { transpose: true, flipX: true, flipY: false };
+    const maxDiff = async (ensemble: number) => {
+      const { debug } = await inpainter.inpaint(photo, mask, { ensemble, debug: true });
+      const turned = await inpainter.inpaint(orientImage(photo, turn), orientImage(mask, turn), { ensemble, debug: true });
+      const image = debug!.regions[0].beforeBlend;
+      const back = orientImage(turned.debug!.regions[0].beforeBlend, turn, true);
+      return image.data.reduce((m, v, i) => Math.max(m, Math.abs(v - back.data[i])), 0);
+    };
+    const [all, one] = [await maxDiff(8), await maxDiff(1)];
+    assert.ok(all < 1e-5 && one > 0.05, `largest difference ${all} with 8 orientations, ${one} with 1`);
+  });
+
   it('returns an empty mask\'s image unchanged, with a notice', async () => {
     const photo = await readImage(await photoPixels(64, 48));
     const { image, notices } = await inpainter.inpaint(photo, rectMask(64, 48));
@@ -176,6 +203,7 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     const mask = rectMask(64, 64, { x: 20, y: 20, width: 10, height: 10 });
     await assert.rejects(inpainter.inpaint(photo, mask, { scales: [512, 256] }), /strictly increasing/);
     await assert.rejects(inpainter.inpaint(photo, mask, { dilation: 3 } as never), /Unknown inpaint option "dilation"/);
+    await assert.rejects(inpainter.inpaint(photo, mask, { ensemble: 3 }), /one of 1, 2, 4, 8 for options.ensemble/);
     await assert.rejects(inpainter.inpaint({ ...photo, data: photo.data.map(() => Number.NaN) }, mask), /\[0, 1\]/);
   });
 });

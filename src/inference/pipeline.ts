@@ -4,13 +4,15 @@
  *   base scale s0:   I0 -> G1 -> I1 (composited) -> VGG -> patch-swap -> G2_s0 -> I^s0
  *   each next s_i:   upsample(I^s(i-1)), composited with the known pixels at s_i -> VGG -> patch-swap -> G2_si -> I^si
  *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference)
+ *   self-ensemble:   all of the above on the region mirrored and turned (up to the 8 orientations
+ *                    of a square), each fill turned back, and the fills averaged [ours]
  *
  * At each scale the region is resized so that its longer side is the scale (`Networks` pads for
  * each network what it needs). The result is G2's last image at the region's own resolution, known
  * part included: blending measures the tone drift there.
  */
 import { UsageError } from '../core/errors.ts';
-import { dilateMask, holeFraction, type MaskImage, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
+import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
@@ -124,4 +126,78 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, plans: read
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = last.width === image.width && last.height === image.height ? last : resizeImage(last, image.width, image.height, 'lanczos');
   return { fill, coarse, provenance };
+}
+
+/**
+ * The orientations of the self-ensemble, by ensemble size: the identity first, then a mirror, then
+ * the transpose and a quarter turn, then the other four. Neither G1 nor G2 is mirror- or
+ * rotation-invariant, so each orientation fills the hole a little differently; averaging keeps what
+ * the fills agree on and smooths what they do not: the part the known region does not determine
+ * (fine texture) and each fill's own artefacts (the faint grid of patch-swapped cells). Measured
+ * on the validation split (11 photos; shipped networks; docs/results.md), 256 centre hole /
+ * random rectangles:
+ *
+ *   ensemble   hole l1 %      SSIM            perceptual     gradient in the hole   s / image
+ *   1          13.35 / 10.29  0.838 / 0.879   1.283 / 1.020  0.034                  0.31
+ *   2          13.02 /  9.97  0.844 / 0.884   1.234 / 0.991  0.027                  0.53
+ *   8          12.88 /  9.74  0.849 / 0.890   1.241 / 0.983  0.018                  1.93
+ *
+ * (Gradient: mean absolute difference of neighbouring hole pixels; the photos' own is 0.046,
+ * Telea's fill 0.018.) 8 wins every distortion metric and is as smooth as diffusion; 2 gains most
+ * of that and keeps most of the texture; 1, the default, is the paper's method, the sharpest and
+ * the fastest.
+ */
+export const ENSEMBLE_ORIENTATIONS: Readonly<Record<number, readonly Orientation[]>> = (() => {
+  const o = (transpose: boolean, flipX: boolean, flipY: boolean): Orientation => ({ transpose, flipX, flipY });
+  const identity = o(false, false, false);
+  const mirror = o(false, true, false);
+  const diagonal = [o(true, false, false), o(true, true, false)]; // the transpose, a quarter turn clockwise
+  const rest = [o(false, false, true), o(false, true, true), o(true, false, true), o(true, true, true)];
+  return { 1: [identity], 2: [identity, mirror], 4: [identity, mirror, ...diagonal], 8: [identity, mirror, ...diagonal, ...rest] };
+})();
+
+/** One orientation of a region, with the pyramid of its hole seen that way. */
+export interface RegionView {
+  orientation: Orientation;
+  plans: ScalePlan[];
+}
+
+/**
+ * The views of a region's self-ensemble. Each has its own pyramid: where a side is not a multiple
+ * of the feature stride, a mirrored hole covers other feature cells.
+ * @param count an ensemble size, a key of ENSEMBLE_ORIENTATIONS
+ */
+export function planViews(mask: MaskImage, scales: readonly number[], count: number): RegionView[] {
+  return ENSEMBLE_ORIENTATIONS[count].map((orientation) => ({ orientation, plans: planScales(orientImage(mask, orientation), scales) }));
+}
+
+/**
+ * Fills one region with the self-ensemble: runs the stage on every view and averages the fills,
+ * each turned back to the region's orientation. The debug pictures are those of the first view
+ * (the identity).
+ * @param stage 'g1': G1's coarse fill alone (`coarseRegion`); 'full': the pyramid (`inpaintRegion`)
+ */
+export async function fillRegion(
+  nets: Networks,
+  image: RgbImage,
+  views: readonly RegionView[],
+  options: { stage: 'full' | 'g1'; refine: number; debug: boolean },
+): Promise<RegionOutput> {
+  let output: RegionOutput | undefined;
+  let sum: Float32Array | undefined;
+  for (const [i, { orientation, plans }] of views.entries()) {
+    const seen = orientImage(image, orientation);
+    const result =
+      options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, plans, options.refine, options.debug && i === 0);
+    const fill = orientImage(result.fill, orientation, true);
+    if (i === 0) output = { ...result, fill };
+    if (views.length === 1) break;
+    sum ??= new Float32Array(fill.data.length);
+    for (let k = 0; k < sum.length; k++) sum[k] += fill.data[k];
+  }
+  if (sum) {
+    const data = output!.fill.data;
+    for (let k = 0; k < sum.length; k++) data[k] = sum[k] / views.length;
+  }
+  return output!;
 }
