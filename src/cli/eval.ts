@@ -4,13 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, METHOD_NAMES } from '../baselines/index.ts';
-import { resolveInpaintOptions } from '../inference/inpainter.ts';
 import type { InpaintMethod } from '../baselines/method.ts';
 import { UsageError } from '../core/errors.ts';
 import { evaluate, PROTOCOL_NAMES, PROTOCOLS, checkProtocols, SPLIT_SEED, VAL_FRACTION } from '../evaluation/index.ts';
 import { FrozenVgg } from '../features/vgg.ts';
 import { loadVggWeights } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
+import { resolveInpaintOptions } from '../inference/inpainter.ts';
 import { defaultEngine } from '../runtime/engine.ts';
 import type { Command } from './main.ts';
 import { positiveInt } from './masks.ts';

@@ -184,20 +184,15 @@ export async function fillRegion(
   options: { stage: 'full' | 'g1'; refine: number; debug: boolean },
 ): Promise<RegionOutput> {
   let output: RegionOutput | undefined;
-  let sum: Float32Array | undefined;
   for (const [i, { orientation, plans }] of views.entries()) {
     const seen = orientImage(image, orientation);
     const result =
       options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, plans, options.refine, options.debug && i === 0);
     const fill = orientImage(result.fill, orientation, true);
-    if (i === 0) output = { ...result, fill };
-    if (views.length === 1) break;
-    sum ??= new Float32Array(fill.data.length);
-    for (let k = 0; k < sum.length; k++) sum[k] += fill.data[k];
+    if (!output) output = { ...result, fill };
+    else for (let k = 0; k < fill.data.length; k++) output.fill.data[k] += fill.data[k];
   }
-  if (sum) {
-    const data = output!.fill.data;
-    for (let k = 0; k < sum.length; k++) data[k] = sum[k] / views.length;
-  }
+  const sum = output!.fill.data;
+  if (views.length > 1) for (let k = 0; k < sum.length; k++) sum[k] /= views.length;
   return output!;
 }
