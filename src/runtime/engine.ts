@@ -15,15 +15,24 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { EngineError, UsageError, describe, expect } from '../core/errors.ts';
-import { READY, type HostTensorMap, type ModelInfo, type Op, type Protocol, type Reply, type ValueInfo, type WorkerConfig } from './protocol.ts';
+import { READY, RemoteError, type HostTensorMap, type ModelInfo, type Op, type Protocol, type Reply, type ValueInfo, type WorkerConfig } from './protocol.ts';
 import { checkHostTensor, formatTensorType, type HostTensor } from './tensor.ts';
+import { TorchChannel } from './torch-channel.ts';
 
 export type { ValueInfo } from './protocol.ts';
 
 export interface EngineOptions {
   /** ONNX Runtime intra-op threads per run; default `os.availableParallelism()`. */
   threads?: number;
+  /**
+   * Where graphs run: 'onnxruntime' (default), or 'torch' for tools/torch-engine/engine.py (PyTorch,
+   * on a CUDA GPU when there is one; for training on a lent GPU machine). Default env INPAINT_ENGINE.
+   */
+  backend?: 'onnxruntime' | 'torch';
 }
+
+/** What the engine needs of its back end: the worker channel below or the PyTorch one. */
+type EngineChannel = Pick<Channel, 'ready' | 'request' | 'close'>;
 
 export interface RunOptions {
   /**
@@ -43,9 +52,6 @@ const WORKER_URL = new URL('./worker.ts', import.meta.url).href;
 const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(import.meta.url)}));`;
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** An error ONNX Runtime reported inside the worker; callers add what they know (graph, feeds). */
-class RemoteError extends Error {}
 
 interface Pending {
   resolve(value: unknown): void;
@@ -148,12 +154,12 @@ interface CacheEntry {
 export class Engine {
   /** ONNX Runtime intra-op threads per run. */
   readonly threads: number;
-  readonly #channel: Channel;
+  readonly #channel: EngineChannel;
   readonly #cache = new Map<string, CacheEntry>();
   #nextSession = 1;
   #disposed = false;
 
-  private constructor(channel: Channel, threads: number) {
+  private constructor(channel: EngineChannel, threads: number) {
     this.#channel = channel;
     this.threads = threads;
   }
@@ -171,6 +177,18 @@ export class Engine {
     // trainings sharing one machine).
     const threads = options.threads ?? (process.env.INPAINT_THREADS ? Number(process.env.INPAINT_THREADS) : availableParallelism());
     expect(Number.isSafeInteger(threads) && threads >= 1, 'options.threads', 'a positive integer', threads);
+    const backend = options.backend ?? (process.env.INPAINT_ENGINE || 'onnxruntime');
+    expect(backend === 'onnxruntime' || backend === 'torch', 'options.backend (or env INPAINT_ENGINE)', "'onnxruntime' or 'torch'", backend);
+    if (backend === 'torch') {
+      const channel = new TorchChannel();
+      try {
+        await channel.ready;
+      } catch (err) {
+        await channel.close();
+        throw new EngineError(`could not start the engine: ${messageOf(err)}`, { cause: err });
+      }
+      return new Engine(channel, threads);
+    }
     const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { threads } satisfies WorkerConfig });
     const channel = new Channel(worker);
     try {
@@ -269,13 +287,13 @@ export class Session {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
   readonly #engine: Engine;
-  readonly #channel: Channel;
+  readonly #channel: EngineChannel;
   readonly #id: number;
   readonly #release: () => void;
   #disposed = false;
 
   /** @internal Sessions come from `Engine.load`. */
-  constructor(engine: Engine, channel: Channel, id: number, name: string, info: ModelInfo, release: () => void) {
+  constructor(engine: Engine, channel: EngineChannel, id: number, name: string, info: ModelInfo, release: () => void) {
     this.#engine = engine;
     this.#channel = channel;
     this.#id = id;

@@ -39,3 +39,6 @@ export type Request = { [K in Op]: { id: number; op: K } & Protocol[K]['args'] }
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
 /** Posted once, when ONNX Runtime has loaded. */
 export const READY = 'ready';
+
+/** An error the engine's back end reported (ONNX Runtime or PyTorch); callers add the graph and feeds. */
+export class RemoteError extends Error {}
