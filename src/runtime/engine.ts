@@ -1,5 +1,6 @@
 /**
- * The compute engine: ONNX Runtime sessions, run on a worker thread.
+ * The compute engine: ONNX Runtime sessions, run on a worker thread (or, for GPU training, the same
+ * requests answered by a PyTorch process: torch-channel.ts).
  *
  * Why a worker: onnxruntime-node's `session.run()` returns a promise but computes synchronously on the
  * calling thread, so a long run (a training step, a full-resolution inpainting pass) would freeze the
@@ -165,12 +166,13 @@ export class Engine {
   }
 
   /**
-   * Starts the worker and loads ONNX Runtime in it (graph optimisation 'all', sequential execution).
-   * Threads default to env INPAINT_THREADS, else the number of cores.
+   * Starts the worker and loads ONNX Runtime in it (graph optimisation 'all', sequential execution),
+   * or with the 'torch' back end the PyTorch process (torch-channel.ts). Threads default to env
+   * INPAINT_THREADS, else the number of cores (ONNX Runtime only).
    * @example
    * const engine = await Engine.create({ threads: 2 });
-   * @throws UsageError if `threads` is not a positive integer
-   * @throws EngineError if the worker or ONNX Runtime cannot start
+   * @throws UsageError if `threads` is not a positive integer or `backend` is unknown
+   * @throws EngineError if the worker or ONNX Runtime (or the PyTorch process) cannot start
    */
   static async create(options: EngineOptions = {}): Promise<Engine> {
     // INPAINT_THREADS caps the threads of engines created without an explicit count (e.g. two
@@ -179,22 +181,12 @@ export class Engine {
     expect(Number.isSafeInteger(threads) && threads >= 1, 'options.threads', 'a positive integer', threads);
     const backend = options.backend ?? (process.env.INPAINT_ENGINE || 'onnxruntime');
     expect(backend === 'onnxruntime' || backend === 'torch', 'options.backend (or env INPAINT_ENGINE)', "'onnxruntime' or 'torch'", backend);
-    if (backend === 'torch') {
-      const channel = new TorchChannel();
-      try {
-        await channel.ready;
-      } catch (err) {
-        await channel.close();
-        throw new EngineError(`could not start the engine: ${messageOf(err)}`, { cause: err });
-      }
-      return new Engine(channel, threads);
-    }
-    const worker = new Worker(WORKER_BOOT, { eval: true, workerData: { threads } satisfies WorkerConfig });
-    const channel = new Channel(worker);
+    const channel: EngineChannel =
+      backend === 'torch' ? new TorchChannel() : new Channel(new Worker(WORKER_BOOT, { eval: true, workerData: { threads } satisfies WorkerConfig }));
     try {
       await channel.ready;
     } catch (err) {
-      await worker.terminate();
+      await channel.close(); // ends the worker or the process
       throw new EngineError(`could not start the engine: ${messageOf(err)}`, { cause: err });
     }
     return new Engine(channel, threads);

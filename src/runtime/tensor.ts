@@ -95,6 +95,25 @@ export function formatTensorType(dtype: string, shape: readonly (number | string
   return `${dtype}[${shape.join(', ')}]`;
 }
 
+/**
+ * A host tensor holding a copy of raw little-endian bytes (as read from a pipe), in a buffer of its
+ * own, so that it is aligned and can be transferred without detaching anything else.
+ * @example
+ * const t = hostTensorFromBytes(bytes, [2, 3], 'float32');
+ * @throws EngineError if the dtype is not a host dtype
+ * @throws UsageError if the bytes do not hold exactly `product(shape)` values
+ */
+export function hostTensorFromBytes(bytes: Uint8Array, shape: readonly number[], dtype: string): HostTensor {
+  if (!isDType(dtype)) throw new EngineError(`a ${dtype} tensor arrived; host tensors support ${Object.keys(ARRAY_TYPE).join(', ')}`);
+  const Type = ARRAY_TYPE[dtype];
+  if (bytes.byteLength % Type.BYTES_PER_ELEMENT !== 0) {
+    throw new UsageError(`${bytes.byteLength} bytes are not a whole number of ${dtype} values`);
+  }
+  const copy = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(copy).set(bytes);
+  return hostTensor(new Type(copy, 0, bytes.byteLength / Type.BYTES_PER_ELEMENT), shape, dtype);
+}
+
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Ort | undefined;
 

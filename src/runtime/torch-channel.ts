@@ -13,7 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { EngineError } from '../core/errors.ts';
 import type { DType } from '../graph/graph.ts';
 import { type HostTensorMap, type Op, type Protocol, RemoteError } from './protocol.ts';
-import { hostTensor } from './tensor.ts';
+import { hostTensorFromBytes } from './tensor.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../tools/torch-engine/engine.py', import.meta.url));
 
@@ -37,16 +37,6 @@ interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
 }
-
-const ARRAY: Record<DType, { new (buffer: ArrayBuffer, offset: number, length: number): HostTensorMap[string]['data']; BYTES_PER_ELEMENT: number }> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  float16: Uint16Array,
-  int64: BigInt64Array,
-  int32: Int32Array,
-  bool: Uint8Array,
-  uint8: Uint8Array,
-};
 
 /** Request/reply with the PyTorch process; the same surface as the worker channel in engine.ts. */
 export class TorchChannel {
@@ -127,11 +117,7 @@ export class TorchChannel {
       let offset = message.length - header.parts.reduce((s, p) => s + p.bytes, 0);
       const tensors: HostTensorMap = {};
       for (const p of header.parts) {
-        // A fresh, aligned copy: the typed array must own its buffer (it may be transferred later).
-        const copy = new ArrayBuffer(p.bytes);
-        new Uint8Array(copy).set(message.subarray(offset, offset + p.bytes));
-        const Array = ARRAY[p.dtype];
-        tensors[p.name] = hostTensor(new Array(copy, 0, p.bytes / Array.BYTES_PER_ELEMENT), p.shape, p.dtype);
+        tensors[p.name] = hostTensorFromBytes(message.subarray(offset, offset + p.bytes), p.shape, p.dtype);
         offset += p.bytes;
       }
       this.#settle(header, tensors);
