@@ -1,0 +1,28 @@
+/**
+ * Copies a folder of photos with each short side scaled down to S pixels (JPEG and WebP at quality
+ * 92), same relative paths and formats, so that the training split stays the same. Training crops
+ * are taken after scaling the short side to 256 to 384 pixels, so S = 400 changes them little.
+ *
+ *   npx tsx tools/torch-engine/device/shrink-photos.ts IN_DIR OUT_DIR [S]
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { ImageFolder } from '../../../src/data/dataset.ts';
+
+const [input, output, side = '400'] = process.argv.slice(2);
+if (!input || !output) throw new Error('usage: shrink-photos.ts IN_DIR OUT_DIR [S]');
+const S = Number(side);
+const folder = await ImageFolder.open(input);
+for (const file of folder.files) {
+  const source = join(folder.root, file);
+  const target = join(output, file);
+  await mkdir(dirname(target), { recursive: true });
+  const { width = S, height = S } = await sharp(source).rotate().metadata();
+  const shrink = Math.min(width, height) > S ? (width <= height ? { width: S } : { height: S }) : {};
+  const resized = sharp(source).rotate().resize(shrink);
+  // Same name, same format: the training split is a function of the names.
+  const ext = extname(file).toLowerCase();
+  await (ext === '.png' ? resized.png() : ext === '.webp' ? resized.webp({ quality: 92 }) : resized.jpeg({ quality: 92 })).toFile(target);
+}
+console.log(`${folder.files.length} photos -> ${output} (short side at most ${S} px)`);
