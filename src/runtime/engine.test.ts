@@ -53,6 +53,10 @@ describe('Engine', () => {
     session.dispose();
   });
 
+  test('says what runs the graphs', () => {
+    assert.equal(engine.description, 'ONNX Runtime (2 threads)');
+  });
+
   test('fetches only the outputs asked for', async () => {
     const session = await engine.load(arithmetic(), 'arith');
     const out = await session.run({ a: A(), b: B() }, ['z']);

@@ -155,6 +155,8 @@ interface CacheEntry {
 export class Engine {
   /** ONNX Runtime intra-op threads per run. */
   readonly threads: number;
+  /** What runs the graphs, for logs: 'ONNX Runtime (2 threads)', 'PyTorch 2.11.0 on cuda (NVIDIA H200)'. */
+  readonly description: string;
   readonly #channel: EngineChannel;
   readonly #cache = new Map<string, CacheEntry>();
   #nextSession = 1;
@@ -163,6 +165,7 @@ export class Engine {
   private constructor(channel: EngineChannel, threads: number) {
     this.#channel = channel;
     this.threads = threads;
+    this.description = channel instanceof TorchChannel ? channel.device : `ONNX Runtime (${threads} thread${threads === 1 ? '' : 's'})`;
   }
 
   /**

@@ -25,6 +25,10 @@ describe('Engine with the PyTorch back end (channel)', () => {
     process.env.INPAINT_PYTHON = saved;
   });
 
+  test('says what runs the graphs, as the process reported it', () => {
+    assert.equal(engine.description, 'a stand-in');
+  });
+
   test('reports the model inputs and outputs the process describes', () => {
     assert.deepEqual(session.inputNames, ['x', 'n']);
     assert.deepEqual(session.inputs[1], { name: 'n', dtype: 'int64', shape: ['N'] });

@@ -30,6 +30,8 @@ interface Header {
   value?: unknown;
   message?: string;
   ready?: boolean;
+  /** With `ready`: what runs the graphs, e.g. 'PyTorch 2.11.0 on cuda (NVIDIA H200)'. */
+  device?: string;
   parts: Part[];
 }
 
@@ -41,6 +43,8 @@ interface Pending {
 /** Request/reply with the PyTorch process; the same surface as the worker channel in engine.ts. */
 export class TorchChannel {
   readonly ready: Promise<void>;
+  /** What runs the graphs, as the process reported it once ready. */
+  device = '';
   readonly #child: ChildProcessByStdio<Writable, Readable, null>;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
@@ -141,6 +145,7 @@ export class TorchChannel {
 
   #settle(header: Header, tensors: HostTensorMap): void {
     if (header.ready) {
+      this.device = header.device ?? 'PyTorch';
       this.#startup?.resolve(undefined);
       this.#startup = undefined;
       this.#idle();

@@ -111,6 +111,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   await writeFile(join(config.out, CONFIG_FILE), `${JSON.stringify({ ...config, model }, null, 2)}\n`);
 
   const engine = await Engine.create();
+  // The default goes unsaid; another back end (INPAINT_ENGINE) is worth a line, GPU or not.
+  if (!engine.description.startsWith('ONNX Runtime')) say(`engine: ${engine.description}`);
   const loader = await BatchLoader.create({
     files: split.train,
     batchSize: config.batch,

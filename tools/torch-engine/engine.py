@@ -443,7 +443,8 @@ def main():
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the channel
     sessions = {}
-    write_message(out, {'ready': True})
+    where = f'{DEVICE.type} ({torch.cuda.get_device_name(DEVICE)})' if DEVICE.type == 'cuda' else DEVICE.type
+    write_message(out, {'ready': True, 'device': f'PyTorch {torch.__version__} on {where}'})
     while True:
         try:
             req, parts = read_message(inp)

@@ -31,7 +31,7 @@ def write(header, blobs=()):
 if os.environ.get('FAKE_TORCH_FAIL_START') == '1':
     time.sleep(0.5)
     sys.exit(1)
-write({'ready': True, 'parts': []})
+write({'ready': True, 'device': 'a stand-in', 'parts': []})
 while True:
     try:
         req = json.loads(read_exact(struct.unpack('<I', read_exact(4))[0]))
