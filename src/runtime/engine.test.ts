@@ -54,6 +54,7 @@ describe('Engine', () => {
   });
 
   test('says what runs the graphs', () => {
+    assert.equal(engine.backend, 'onnxruntime');
     assert.equal(engine.description, 'ONNX Runtime (2 threads)');
   });
 

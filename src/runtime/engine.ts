@@ -29,8 +29,10 @@ export interface EngineOptions {
    * Where graphs run: 'onnxruntime' (default), or 'torch' for tools/torch-engine/engine.py (PyTorch,
    * on a CUDA GPU when there is one; for training on a lent GPU machine). Default env INPAINT_ENGINE.
    */
-  backend?: 'onnxruntime' | 'torch';
+  backend?: Backend;
 }
+
+export type Backend = 'onnxruntime' | 'torch';
 
 /** What the engine needs of its back end: the worker channel below or the PyTorch one. */
 type EngineChannel = Pick<Channel, 'ready' | 'request' | 'close'>;
@@ -155,6 +157,8 @@ interface CacheEntry {
 export class Engine {
   /** ONNX Runtime intra-op threads per run. */
   readonly threads: number;
+  /** The back end the engine was created with. */
+  readonly backend: Backend;
   /** What runs the graphs, for logs: 'ONNX Runtime (2 threads)', 'PyTorch 2.11.0 on cuda (NVIDIA H200)'. */
   readonly description: string;
   readonly #channel: EngineChannel;
@@ -162,10 +166,11 @@ export class Engine {
   #nextSession = 1;
   #disposed = false;
 
-  private constructor(channel: EngineChannel, threads: number) {
+  private constructor(channel: EngineChannel, threads: number, backend: Backend, description: string) {
     this.#channel = channel;
     this.threads = threads;
-    this.description = channel instanceof TorchChannel ? channel.device : `ONNX Runtime (${threads} thread${threads === 1 ? '' : 's'})`;
+    this.backend = backend;
+    this.description = description;
   }
 
   /**
@@ -184,15 +189,15 @@ export class Engine {
     expect(Number.isSafeInteger(threads) && threads >= 1, 'options.threads', 'a positive integer', threads);
     const backend = options.backend ?? (process.env.INPAINT_ENGINE || 'onnxruntime');
     expect(backend === 'onnxruntime' || backend === 'torch', 'options.backend (or env INPAINT_ENGINE)', "'onnxruntime' or 'torch'", backend);
-    const channel: EngineChannel =
-      backend === 'torch' ? new TorchChannel() : new Channel(new Worker(WORKER_BOOT, { eval: true, workerData: { threads } satisfies WorkerConfig }));
+    const torch = backend === 'torch' ? new TorchChannel() : null;
+    const channel: EngineChannel = torch ?? new Channel(new Worker(WORKER_BOOT, { eval: true, workerData: { threads } satisfies WorkerConfig }));
     try {
       await channel.ready;
     } catch (err) {
       await channel.close(); // ends the worker or the process
       throw new EngineError(`could not start the engine: ${messageOf(err)}`, { cause: err });
     }
-    return new Engine(channel, threads);
+    return new Engine(channel, threads, backend, torch ? torch.device : `ONNX Runtime (${threads} thread${threads === 1 ? '' : 's'})`);
   }
 
   /** True once `dispose()` has been called. */

@@ -26,6 +26,7 @@ describe('Engine with the PyTorch back end (channel)', () => {
   });
 
   test('says what runs the graphs, as the process reported it', () => {
+    assert.equal(engine.backend, 'torch');
     assert.equal(engine.description, 'a stand-in');
   });
 

@@ -52,8 +52,9 @@ export class TorchChannel {
   #startup: Pending | undefined;
   #chunks: Buffer[] = [];
   #available = 0;
-  /** The header of the message being read, once it has arrived, and that message's whole length. */
+  /** The header of the message being read, once it has arrived; where its parts start; its whole length. */
   #header: Header | undefined;
+  #bodyStart = 0;
   #needed = 0;
 
   constructor(python = process.env.INPAINT_PYTHON || 'python3') {
@@ -112,13 +113,14 @@ export class TorchChannel {
         const headerLength = this.#peek(4).readUInt32LE(0);
         if (this.#available < 4 + headerLength) return;
         this.#header = JSON.parse(this.#peek(4 + headerLength).subarray(4).toString()) as Header;
-        this.#needed = 4 + headerLength + this.#header.parts.reduce((s, p) => s + p.bytes, 0);
+        this.#bodyStart = 4 + headerLength;
+        this.#needed = this.#bodyStart + this.#header.parts.reduce((s, p) => s + p.bytes, 0);
       }
       if (this.#available < this.#needed) return;
       const header = this.#header;
       const message = this.#take(this.#needed);
       this.#header = undefined;
-      let offset = message.length - header.parts.reduce((s, p) => s + p.bytes, 0);
+      let offset = this.#bodyStart;
       const tensors: HostTensorMap = {};
       for (const p of header.parts) {
         tensors[p.name] = hostTensorFromBytes(message.subarray(offset, offset + p.bytes), p.shape, p.dtype);

@@ -112,7 +112,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   const engine = await Engine.create();
   // The default goes unsaid; another back end (INPAINT_ENGINE) is worth a line, GPU or not.
-  if (!engine.description.startsWith('ONNX Runtime')) say(`engine: ${engine.description}`);
+  if (engine.backend !== 'onnxruntime') say(`engine: ${engine.description}`);
   const loader = await BatchLoader.create({
     files: split.train,
     batchSize: config.batch,

@@ -328,8 +328,6 @@ def attr_value(at):
         return v.decode()
     if isinstance(v, onnx.TensorProto):
         return widen(torch.from_numpy(numpy_helper.to_array(v).copy()))  # tiny; read on the host
-    if isinstance(v, list):
-        return [int(x) if isinstance(x, int) else x for x in v]
     return v
 
 

@@ -18,9 +18,8 @@ for (const file of folder.files) {
   const source = join(folder.root, file);
   const target = join(output, file);
   await mkdir(dirname(target), { recursive: true });
-  const { width = S, height = S } = await sharp(source).rotate().metadata();
-  const shrink = Math.min(width, height) > S ? (width <= height ? { width: S } : { height: S }) : {};
-  const resized = sharp(source).rotate().resize(shrink);
+  // 'outside' with both sides S scales the short side to S (after EXIF rotation); never enlarged.
+  const resized = sharp(source).rotate().resize({ width: S, height: S, fit: 'outside', withoutEnlargement: true });
   // Same name, same format: the training split is a function of the names.
   const ext = extname(file).toLowerCase();
   await (ext === '.png' ? resized.png() : ext === '.webp' ? resized.webp({ quality: 92 }) : resized.jpeg({ quality: 92 })).toFile(target);
