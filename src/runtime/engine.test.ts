@@ -198,6 +198,14 @@ describe('dispose', () => {
     await assert.rejects(Engine.create({ threads: 0 }), UsageError);
   });
 
+  test('runs with the threads left spinning between runs too, and rejects a keepSpinning that is no boolean', async () => {
+    const engine = await Engine.create({ threads: 2, keepSpinning: true });
+    const session = await engine.load(arithmetic(), 'arith');
+    for (let i = 0; i < 2; i++) assert.deepEqual(Array.from((await session.run({ a: A(), b: B() })).y.data as Float32Array), [11, 44, 99, 56, 125, 216]);
+    await engine.dispose();
+    await assert.rejects(Engine.create({ keepSpinning: 'yes' as unknown as boolean }), (e: Error) => e instanceof UsageError && /keepSpinning/.test(e.message));
+  });
+
   test('defaultEngine is shared, and replaced once disposed', async () => {
     const first = await defaultEngine();
     assert.equal(await defaultEngine(), first);

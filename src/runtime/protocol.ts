@@ -9,6 +9,8 @@ export type HostTensorMap = Record<string, HostTensor>;
 /** What engine.ts passes as `workerData`. */
 export interface WorkerConfig {
   threads: number;
+  /** See `EngineOptions.keepSpinning`. */
+  keepSpinning: boolean;
 }
 
 /** A model input or output as ONNX Runtime describes it; symbolic dims are strings. */

@@ -16,7 +16,7 @@ interface Entry {
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must be started as a worker thread by engine.ts');
-const { threads } = workerData as WorkerConfig;
+const { threads, keepSpinning } = workerData as WorkerConfig;
 const sessions = new Map<number, Entry>();
 let closing = false;
 
@@ -47,6 +47,8 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
         // Failures reach the caller as EngineErrors carrying ORT's message; its own log line (severity
         // 3) would only repeat them on stderr.
         logSeverityLevel: 4,
+        // Stops the pool's spinning threads when a run returns (see EngineOptions.keepSpinning).
+        ...(keepSpinning ? {} : { extra: { session: { force_spinning_stop: '1' } } }),
       });
       sessions.set(req.session, { session, busy: Promise.resolve() });
       return { value: { inputs: describeValues(session.inputMetadata), outputs: describeValues(session.outputMetadata) }, transfer: [] };
