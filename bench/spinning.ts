@@ -23,14 +23,8 @@ import { loadVggWeights } from '../src/features/vgg-weights.ts';
 import { findVggWeights } from '../src/features/weights-location.ts';
 import { DEFAULT_BUNDLE_DIR, load } from '../src/inference/index.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from '../src/inference/testing.ts';
-import { MODEL_PRESETS } from '../src/models/config.ts';
-import { createNetwork, networkSpecs } from '../src/models/registry.ts';
 import { Engine } from '../src/runtime/engine.ts';
-import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
-import { Adam } from '../src/training/adam.ts';
-import { TRAIN_DEFAULTS } from '../src/training/config.ts';
-import { initNetwork, lookup, TrainStep } from '../src/training/step.ts';
-import { buildGanGraphs } from '../src/training/tasks.ts';
+import { trainingIteration } from './iteration.ts';
 import { median, printTable, timeMedian } from './util.ts';
 
 const CASES = ['inpaint_256', 'inpaint_256_e8', 'train_g1_256', 'train_g2_256'] as const;
@@ -56,29 +50,9 @@ async function measure(keepSpinning: boolean): Promise<Figures> {
     const vgg = await loadVggWeights(await findVggWeights());
     const rng = new Rng(1);
     const train = async (kind: 'g1' | 'g2') => {
-      const [batch, size] = [2, 256];
-      const model = MODEL_PRESETS.small;
-      const graphs = buildGanGraphs({ kind, model, vgg, batch, size, weights: TRAIN_DEFAULTS[kind].loss });
-      const g = initNetwork(networkSpecs(createNetwork(graphs.gName, model)), rng);
-      const d = initNetwork(networkSpecs(createNetwork(graphs.dName, model)), rng);
-      const [gAdam, dAdam] = [new Adam(g.params, { lr: 1e-4 }), new Adam(d.params, { lr: 1e-4 })];
-      const [gStep, dStep] = [await TrainStep.create(engine, graphs.g), await TrainStep.create(engine, graphs.d)];
-      const pixels = hostTensor(Float32Array.from({ length: batch * 3 * size * size }, () => rng.next()), [batch, 3, size, size]);
-      const hole = new Float32Array(batch * size * size);
-      for (let b = 0; b < batch; b++) for (let y = size / 4; y < (3 * size) / 4; y++) hole.fill(1, b * size * size + y * size + size / 4, b * size * size + y * size + (3 * size) / 4);
-      const f = size / 4;
-      const data: Record<string, HostTensor> =
-        kind === 'g1'
-          ? { image: pixels, mask: hostTensor(hole, [batch, 1, size, size]) }
-          : { image: pixels, features: hostTensor(Float32Array.from({ length: batch * 256 * f * f }, () => Math.max(0, rng.normal())), [batch, 256, f, f]) };
-      const seconds = await timeMedian(async () => {
-        const gr = await gStep.run(lookup(g.params, d.params), data);
-        const dr = await dStep.run(lookup(d.params), { ...data, fake: gr.extras.fake });
-        gAdam.step(gr.grads);
-        dAdam.step(dr.grads);
-      }, 3, 1);
-      gStep.dispose();
-      dStep.dispose();
+      const iteration = await trainingIteration(engine, vgg, rng, kind, 'small', 2, 256);
+      const seconds = await timeMedian(iteration.run, 3, 1);
+      iteration.dispose();
       return seconds;
     };
     return { inpaint_256, inpaint_256_e8, train_g1_256: await train('g1'), train_g2_256: await train('g2') };

@@ -13,16 +13,14 @@ import { countFlops } from '../src/graph/flops.ts';
 import { Graph } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
 import * as op from '../src/graph/ops.ts';
-import { MODEL_PRESETS, type ModelPreset } from '../src/models/config.ts';
-import { createNetwork, networkSpecs } from '../src/models/registry.ts';
+import type { ModelPreset } from '../src/models/config.ts';
 import { conv2d } from '../src/nn/layers.ts';
 import { Scope } from '../src/nn/scope.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
-import { Adam } from '../src/training/adam.ts';
-import { TRAIN_DEFAULTS } from '../src/training/config.ts';
-import { initNetwork, lookup, TrainStep } from '../src/training/step.ts';
-import { buildGanGraphs, type TaskKind } from '../src/training/tasks.ts';
+import { initNetwork } from '../src/training/step.ts';
+import type { TaskKind } from '../src/training/tasks.ts';
+import { trainingIteration } from './iteration.ts';
 import { printTable, timeMedian } from './util.ts';
 
 const presets = (process.argv.slice(2).length ? process.argv.slice(2) : ['small', 'tiny', 'paper']) as ModelPreset[];
@@ -63,33 +61,11 @@ for (const preset of presets) {
         rows.push({ preset, task, size, imagesPerSecond: null, gflopsPerStep: 0, gflopsPerSecond: null, note: 'G2 needs multiples of 256' });
         continue;
       }
-      const model = MODEL_PRESETS[preset];
-      const graphs = buildGanGraphs({ kind: task, model, vgg, batch: BATCH, size, weights: TRAIN_DEFAULTS[task].loss });
-      const g = initNetwork(networkSpecs(createNetwork(graphs.gName, model)), rng);
-      const d = initNetwork(networkSpecs(createNetwork(graphs.dName, model)), rng);
-      const gAdam = new Adam(g.params, { lr: 1e-4 });
-      const dAdam = new Adam(d.params, { lr: 1e-4 });
-      const gStep = await TrainStep.create(engine, graphs.g);
-      const dStep = await TrainStep.create(engine, graphs.d);
-      const image = hostTensor(Float32Array.from({ length: BATCH * 3 * size * size }, () => rng.next()), [BATCH, 3, size, size]);
-      const mask = new Float32Array(BATCH * size * size);
-      for (let b = 0; b < BATCH; b++) for (let y = size / 4; y < (3 * size) / 4; y++) mask.fill(1, b * size * size + y * size + size / 4, b * size * size + y * size + (3 * size) / 4);
-      const f = size / 4;
-      const data: Record<string, HostTensor> =
-        task === 'g1'
-          ? { image, mask: hostTensor(mask, [BATCH, 1, size, size]) }
-          : { image, features: hostTensor(Float32Array.from({ length: BATCH * 256 * f * f }, () => Math.max(0, rng.normal())), [BATCH, 256, f, f]) };
-      const iteration = async () => {
-        const gr = await gStep.run(lookup(g.params, d.params), data);
-        const dr = await dStep.run(lookup(d.params), { ...data, fake: gr.extras.fake });
-        gAdam.step(gr.grads);
-        dAdam.step(dr.grads);
-      };
-      const seconds = await timeMedian(iteration, preset === 'paper' ? 1 : 3, 1);
-      const flops = countFlops(graphs.g.graph) + countFlops(graphs.d.graph);
+      const iteration = await trainingIteration(engine, vgg, rng, task, preset, BATCH, size);
+      const seconds = await timeMedian(iteration.run, preset === 'paper' ? 1 : 3, 1);
+      const flops = iteration.flops;
       rows.push({ preset, task, size, imagesPerSecond: BATCH / seconds, gflopsPerStep: flops / 1e9, gflopsPerSecond: flops / seconds / 1e9 });
-      gStep.dispose();
-      dStep.dispose();
+      iteration.dispose();
     }
   }
 }
