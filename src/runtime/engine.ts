@@ -35,8 +35,9 @@ export interface EngineOptions {
    * Default false: every session has its own thread pool, and the pipeline and the training steps
    * alternate sessions (G1, VGG, patch-swap, G2; generator, discriminator), so on a machine with
    * few cores the threads of the session that just ran would spin on the cores the next one needs.
-   * Stopping them made a 256x256 inpainting 20% faster and one with `ensemble: 8` 25% faster on 2
-   * cores, training iterations neither (`npm run bench -- spinning`). ONNX Runtime back end only.
+   * Stopping them made a 256x256 inpainting 14-20% faster and one with `ensemble: 8` 18-25% faster
+   * on 2 cores, training iterations 0-10% (`npm run bench -- spinning`, two runs). ONNX Runtime
+   * back end only.
    */
   keepSpinning?: boolean;
 }
