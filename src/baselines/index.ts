@@ -37,7 +37,7 @@ export interface MethodOptions {
    * no debug pictures). `dilate` defaults to 0 here, not 2, so that as for every `InpaintMethod`
    * only the mask's pixels change; a larger value changes that band around the mask too.
    */
-  inpaint?: Omit<InpaintOptions, 'stage' | 'debug'>;
+  inpaint?: Omit<InpaintOptions, 'stage' | 'debug' | 'inPlace'>;
   /** patchmatch: see `PatchMatchOptions`. */
   patchMatch?: PatchMatchOptions;
   /** telea, navier-stokes: see `OpenCvInpaintOptions`. */
@@ -73,7 +73,8 @@ export async function createMethod(name: string, options: MethodOptions = {}): P
   expect(typeof options === 'object' && options !== null, 'options', 'an object', options);
   const stage = MODEL_STAGES[method];
   if (stage !== undefined) {
-    const inpaintOptions: InpaintOptions = { ...options.inpaint, dilate: options.inpaint?.dilate ?? 0, stage };
+    // Never in place: a method must leave its input as it was (evaluate gives one input to every method).
+    const inpaintOptions: InpaintOptions = { ...options.inpaint, dilate: options.inpaint?.dilate ?? 0, stage, inPlace: false };
     // Checked before the (slow) load.
     resolveInpaintOptions(inpaintOptions);
     const inpainter = await load({ bundle: options.bundle, vggWeights: options.vggWeights });

@@ -186,7 +186,8 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
   if (options.stage !== undefined) {
     const inpainter = await load({ bundle: model, vggWeights: vgg });
     for (const n of inpainter.notices) console.error(`warning: ${n}`);
-    return { fill: (image, mask) => inpainter.inpaint(image, mask, options), dispose: () => inpainter.dispose() };
+    // The command reads each image for this one call: the result may be written into it.
+    return { fill: (image, mask) => inpainter.inpaint(image, mask, { ...options, inPlace: true }), dispose: () => inpainter.dispose() };
   }
   const { dilate, resizeMask: resize } = resolveInpaintOptions(options);
   const baseline: InpaintMethod = await createMethod(method);

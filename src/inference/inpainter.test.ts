@@ -143,6 +143,25 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual([r.provenance.width, r.provenance.height], [512, 470]);
   });
 
+  it('fills in place a photo it decoded or one given with inPlace, with the result it gives for a copy', async () => {
+    const raw = await photoPixels(1600, 1000, 'enlightenment-data/Peaks.jpg');
+    const png = await sharp(raw.data, { raw: { width: 1600, height: 1000, channels: 3 } }).png().toBuffer();
+    // Two holes far apart: two context crops, the second read after the first was blended.
+    const mask = rectMask(1600, 1000, { x: 100, y: 100, width: 120, height: 90 }, { x: 1300, y: 800, width: 150, height: 100 });
+    const decoded = await readImage(png);
+    const untouched = decoded.data.slice();
+    const fromCopy = await inpainter.inpaint(decoded, mask, { debug: true });
+    assert.equal(fromCopy.debug!.regions.length, 2);
+    assert.deepEqual(decoded.data, untouched, 'without inPlace the caller keeps the original');
+    checkResult(decoded, fromCopy.image, mask);
+    const fromBytes = await inpainter.inpaint(png, mask);
+    assert.deepEqual(fromBytes.image.data, fromCopy.image.data);
+    const given = { ...decoded, data: decoded.data.slice() };
+    const inPlace = await inpainter.inpaint(given, mask, { inPlace: true });
+    assert.equal(inPlace.image.data, given.data, 'written into the given pixels');
+    assert.deepEqual(inPlace.image.data, fromCopy.image.data);
+  });
+
   it('ensemble 2 averages the fill of the photo and the fill of its mirror image, mirrored back', async () => {
     const photo = await readImage(await photoPixels(200, 152, 'mate-backgrounds/Dune.jpg'));
     const mask = rectMask(200, 152, { x: 30, y: 50, width: 70, height: 40 });
@@ -204,6 +223,7 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     await assert.rejects(inpainter.inpaint(photo, mask, { scales: [512, 256] }), /strictly increasing/);
     await assert.rejects(inpainter.inpaint(photo, mask, { dilation: 3 } as never), /Unknown inpaint option "dilation"/);
     await assert.rejects(inpainter.inpaint(photo, mask, { ensemble: 3 }), /one of 1, 2, 4, 8 for options.ensemble/);
+    await assert.rejects(inpainter.inpaint(photo, mask, { inPlace: 'yes' as never }), /a boolean for options.inPlace/);
     await assert.rejects(inpainter.inpaint({ ...photo, data: photo.data.map(() => Number.NaN) }, mask), /\[0, 1\]/);
   });
 });

@@ -92,6 +92,14 @@ export interface InpaintOptions {
    * full result: the paper's "w/o Feature2Image" ablation (`refine` does not apply). Default 'full'.
    */
   stage?: InpaintStage;
+  /**
+   * Write the result into the `RgbImage` given as `image` (which then becomes `result.image`)
+   * instead of into a copy of it: for a caller that no longer needs the original, such as the
+   * command line. Saves a copy of the whole photo, 0.4 s for a 4000x3000 one here. Images given
+   * as paths, bytes or raw pixels are decoded into memory of the call's own and never copied.
+   * Default false.
+   */
+  inPlace?: boolean;
 }
 
 /** How far the pipeline runs: see `InpaintOptions.stage`. */
@@ -120,8 +128,8 @@ export interface InpaintResult {
   debug?: { regions: DebugRegion[] };
 }
 
-const DEFAULTS = { refine: 0, ensemble: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'dilate', 'resizeMask', 'debug', 'stage'];
+const DEFAULTS = { refine: 0, ensemble: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly number[] };
 
@@ -129,7 +137,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly n
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full', scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -151,6 +159,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
   expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
+  expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);
   expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
   if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
   return o;
@@ -158,9 +167,14 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
-/** Decodes or checks the image argument. */
-async function toImage(input: ImageInput): Promise<RgbImage> {
-  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readImage(input as ImageSource);
+/**
+ * Decodes or checks the image argument.
+ * @returns the image, and whether it was decoded here (so that no caller holds its pixels)
+ */
+async function toImage(input: ImageInput): Promise<{ image: RgbImage; decoded: boolean }> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) {
+    return { image: await readImage(input as ImageSource), decoded: true };
+  }
   const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or an RgbImage';
   expect(isObject(input), 'image', what, input);
   const { width, height, data } = input as RgbImage;
@@ -171,7 +185,7 @@ async function toImage(input: ImageInput): Promise<RgbImage> {
     // Written so that NaN fails too.
     if (!(v >= 0 && v <= 1)) throw new UsageError(`Expected RGB values in [0, 1] for image.data but received ${v} at index ${i}`);
   }
-  return input as RgbImage;
+  return { image: input as RgbImage, decoded: false };
 }
 
 /** Decodes or checks the mask argument; a MaskImage is normalised to 0/1. */
@@ -301,7 +315,7 @@ export class Inpainter {
   async inpaint(image: ImageInput, mask: MaskInput, options: InpaintOptions = {}): Promise<InpaintResult> {
     this.#checkOpen();
     const o = resolveInpaintOptions(options);
-    const photo = await toImage(image);
+    const { image: photo, decoded } = await toImage(image);
     let hole = await toMask(mask);
     const notices: string[] = [];
     if (hole.width !== photo.width || hole.height !== photo.height) {
@@ -310,7 +324,13 @@ export class Inpainter {
       hole = resizeMask(hole, photo.width, photo.height);
       notices.push(`${sizes}: the mask was resized to ${photo.width}x${photo.height}`);
     }
-    const out: RgbImage = { width: photo.width, height: photo.height, data: photo.data.slice() };
+    // The result is the photo with its holes filled. A photo decoded here is nobody else's, and with
+    // inPlace the caller gives theirs up, so the fill is written into it; otherwise it is copied
+    // first. (Copying a 4000x3000 photo costs 0.4 s here, most of it the operating system providing
+    // 144 MB of fresh memory.) Writing in place is safe: each region reads the photo only inside its
+    // own box, the boxes do not overlap, and blendRegion reads what it needs of a pixel before
+    // writing it.
+    const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
     const userHole = maskBoundingBox(hole);
     if (!userHole) {
       notices.push('the mask is empty: the image is returned unchanged');
