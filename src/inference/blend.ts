@@ -127,7 +127,7 @@ function relaxMembrane(planes: readonly [Float32Array, Float32Array, Float32Arra
   // The optimal over-relaxation for a square as wide as the band; more would oscillate.
   const omega = 2 / (1 + Math.sin(Math.PI / sweeps));
   // The pixels to relax off the window's edge, as runs [start, end) of consecutive indices in
-  // row-major order (a plain index loop per run is about twice as fast as a list of indices).
+  // row-major order; those on it, which have fewer neighbours, apart.
   const runs: number[] = [];
   const edge: number[] = [];
   for (let y = 0, i = 0; y < height; y++) {
