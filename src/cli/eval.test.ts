@@ -52,6 +52,7 @@ describe('inpaint eval', () => {
     await reject(/positive integer for --limit/, '--limit', '0');
     await reject(/integer for --seed/, '--seed', 'x');
     await reject(/one of 1, 2, 4, 8 for options.ensemble/, '--ensemble', '3');
+    await reject(/a number >= 0 for --locality/, '--locality=-1');
     await assert.rejects(run(t, '-o', out), /missing --data DIR/);
     await assert.rejects(run(t, '--data', data), /missing -o OUT_DIR/);
     await assert.rejects(run(t, '--data', data, '-o', out, '--bogus'), (err: Error & { code?: string }) => err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');

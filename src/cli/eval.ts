@@ -12,6 +12,7 @@ import { loadVggWeights } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
 import { resolveInpaintOptions } from '../inference/inpainter.ts';
 import { defaultEngine } from '../runtime/engine.ts';
+import { nonNegativeNumber } from './inpaint.ts';
 import type { Command } from './main.ts';
 import { positiveInt } from './masks.ts';
 
@@ -21,7 +22,7 @@ export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] 
 export const evalCommand: Command = {
   summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
-                    [--model DIR] [--vgg FILE] [--ensemble N] [--seed N] [--grids N] -o OUT_DIR
+                    [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--seed N] [--grids N] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
 mean l1 error in % over the hole and over the whole image, PSNR (dB), SSIM over the whole image and
@@ -47,6 +48,8 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     downloaded once)
   --ensemble N      the self-ensemble of ours and g1-only: 1, 2, 4 or 8 orientations averaged
                     (default 1, as inpaint)
+  --locality X      patch-swap's preference for nearby patches in ours (default 1, as inpaint;
+                    0 is the paper's patch-swap)
   --seed N          the mask seed (default 0)
   --grids N         photos per protocol shown as grids in index.html (default 4)
   -o, --out DIR     the report folder (created if missing)
@@ -78,6 +81,7 @@ async function runEval(args: string[]): Promise<void> {
       model: { type: 'string' },
       vgg: { type: 'string' },
       ensemble: { type: 'string' },
+      locality: { type: 'string' },
       seed: { type: 'string', default: '0' },
       grids: { type: 'string', default: '4' },
       out: { type: 'string', short: 'o' },
@@ -95,7 +99,8 @@ async function runEval(args: string[]): Promise<void> {
   if (!Number.isSafeInteger(seed)) throw new UsageError(`Expected an integer for --seed but received ${JSON.stringify(values.seed)}`);
   const grids = values.grids === '0' ? 0 : positiveInt(values.grids, '--grids');
   const ensemble = values.ensemble === undefined ? undefined : positiveInt(values.ensemble, '--ensemble');
-  resolveInpaintOptions({ ensemble });
+  const locality = values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality');
+  resolveInpaintOptions({ ensemble, locality });
 
   const vggPath = await findVggWeights(values.vgg);
   const vgg = new FrozenVgg(await loadVggWeights(vggPath));
@@ -103,7 +108,7 @@ async function runEval(args: string[]): Promise<void> {
   try {
     for (const name of names) {
       console.log(`loading ${name}`);
-      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble } }));
+      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, locality } }));
     }
     await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, perceptual: { vgg, engine: await defaultEngine() } });
   } finally {

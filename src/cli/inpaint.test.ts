@@ -48,7 +48,7 @@ describe('inpaint run', () => {
 
   it('inpaints one photo: same size, known pixels unchanged after the PNG round trip, debug images written', async (t) => {
     const out = join(dir, 'out', 'filled.png');
-    const lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, ...model, '--dilate', '0', '--ensemble', '2', '--debug', join(dir, 'debug'));
+    const lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, ...model, '--dilate', '0', '--ensemble', '2', '--locality', '0.5', '--debug', join(dir, 'debug'));
     assert.match(lines.join('\n'), /photo\.png -> .*filled\.png/);
     const [input, output] = [await readImage(join(dir, 'photo.png')), await readImage(out)];
     assert.deepEqual([output.width, output.height], [200, 150]);
@@ -73,6 +73,8 @@ describe('inpaint run', () => {
     await usage('--input', dir, '--masks', dir, '-o', join(dir, 'batch'), '--scales', '512,256', '--model', join(dir, 'no-such-model'));
     await usage(photo, '--mask', join(dir, 'mask.png'), '-o', out, '--refine=-1');
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--ensemble', '3'), (err: Error) => err instanceof UsageError && /one of 1, 2, 4, 8/.test(err.message));
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--locality', 'near'), (err: Error) => err instanceof UsageError && /a number >= 0 for --locality/.test(err.message));
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--locality', '101'), (err: Error) => err instanceof UsageError && /from 0 to 100 for options.locality/.test(err.message));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--bogus'), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
     await writeMask(join(dir, 'small-mask.png'), rectMask(100, 75, { x: 10, y: 10, width: 10, height: 10 }));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'small-mask.png'), '-o', out, ...model), (err: Error) => err instanceof UsageError && /100x75.*200x150/.test(err.message));

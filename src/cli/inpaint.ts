@@ -52,6 +52,8 @@ Options:
   --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
                       fills, at N times the work: more is closer to the original but smoother (8 is
                       as smooth as diffusion inpainting); 1 keeps the most texture (default 1)
+  --locality X        how strongly patch-swap prefers nearby patches among near-equal matches; 0 is
+                      the paper's patch-swap (default 1, see docs/decisions/patch-locality.md)
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
@@ -93,6 +95,7 @@ async function runInpaint(args: string[]): Promise<void> {
       scales: { type: 'string' },
       refine: { type: 'string' },
       ensemble: { type: 'string' },
+      locality: { type: 'string' },
       dilate: { type: 'string' },
       'resize-mask': { type: 'boolean' },
       debug: { type: 'string' },
@@ -105,7 +108,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (!values.out) throw new UsageError('missing -o OUT');
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
-  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'debug'] : stage === 'g1' ? ['refine'] : [];
+  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'locality', 'debug'] : stage === 'g1' ? ['refine', 'locality'] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
   }
@@ -113,6 +116,7 @@ async function runInpaint(args: string[]): Promise<void> {
     scales: values.scales === undefined ? undefined : parseScales(values.scales),
     refine: values.refine === undefined ? undefined : count(values.refine, '--refine'),
     ensemble: values.ensemble === undefined ? undefined : count(values.ensemble, '--ensemble'),
+    locality: values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality'),
     dilate: values.dilate === undefined ? undefined : count(values.dilate, '--dilate'),
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,
@@ -288,6 +292,12 @@ function parseScales(text: string): number[] {
   const scales = text.split(',').map((s) => Number(s.trim()));
   if (scales.some((s) => !Number.isInteger(s))) throw new UsageError(`Expected comma-separated integers for --scales (e.g. 256,512) but received ${JSON.stringify(text)}`);
   return scales;
+}
+
+export function nonNegativeNumber(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || value.trim() === '') throw new UsageError(`Expected a number >= 0 for ${name} but received ${JSON.stringify(value)}`);
+  return n;
 }
 
 function count(value: string, name: string): number {

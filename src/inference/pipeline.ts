@@ -97,7 +97,8 @@ export async function coarseRegion(nets: Networks, image: RgbImage, plan: ScaleP
  * @param plans from `planScales`, already checked with `checkHoleSize`
  * @param refine extra VGG -> swap -> G2 passes at the last scale
  */
-export async function inpaintRegion(nets: Networks, image: RgbImage, plans: readonly ScalePlan[], refine: number, debug: boolean): Promise<RegionOutput> {
+export async function inpaintRegion(nets: Networks, image: RgbImage, plans: readonly ScalePlan[], options: { refine: number; locality: number; debug: boolean }): Promise<RegionOutput> {
+  const { refine, locality, debug } = options;
   let coarse: RgbImage | undefined;
   let provenance: RgbImage | undefined;
   let previous: RgbImage | undefined; // the composited result at the previous scale
@@ -115,7 +116,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, plans: read
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.features(input);
-      const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask);
+      const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality);
       rendered = await nets.render(plan.scale, swapped, width, height);
       previous = composite(rendered, known, mask);
       input = previous;
@@ -181,13 +182,13 @@ export async function fillRegion(
   nets: Networks,
   image: RgbImage,
   views: readonly RegionView[],
-  options: { stage: 'full' | 'g1'; refine: number; debug: boolean },
+  options: { stage: 'full' | 'g1'; refine: number; locality: number; debug: boolean },
 ): Promise<RegionOutput> {
   let output: RegionOutput | undefined;
   for (const [i, { orientation, plans }] of views.entries()) {
     const seen = orientImage(image, orientation);
     const result =
-      options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, plans, options.refine, options.debug && i === 0);
+      options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, plans, { ...options, debug: options.debug && i === 0 });
     const fill = orientImage(result.fill, orientation, true);
     if (!output) output = { ...result, fill };
     else for (let k = 0; k < fill.data.length; k++) output.fill.data[k] += fill.data[k];

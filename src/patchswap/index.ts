@@ -76,6 +76,8 @@ export interface SwapInput {
   source?: HostTensor;
   /** [1, 1, Hs, Ws], > 0.5 = not to be copied from; none: the whole source may be. */
   sourceMask?: HostTensor;
+  /** Prefer nearer patches among near-equal matches (`PatchSwapOptions.locality`); default 0, the paper's patch-swap. Not with `source`. */
+  locality?: number;
 }
 
 export interface SwapOutput {
@@ -144,6 +146,9 @@ export class PatchSwapper {
     const features = checkMap(input.features, 'features');
     const [, channels, height, width] = features.shape;
     if (!input.mask && !input.source) throw new UsageError('patch-swap needs a mask (which cells to fill) or a source to swap every patch against');
+    const locality = input.locality ?? 0;
+    expect(Number.isFinite(locality) && locality >= 0, 'locality', 'a number >= 0', locality);
+    if (locality > 0 && input.source) throw new UsageError('locality compares positions within one map: it cannot be used with a source');
     const query = input.mask ? readMask(input.mask, 'mask', height, width) : fullMask(height, width);
     const source = input.source ? checkMap(input.source, 'source') : features;
     if (source.shape[1] !== channels) throw new UsageError(`the source has ${source.shape[1]} channels but the features have ${channels}`);
@@ -162,7 +167,7 @@ export class PatchSwapper {
 
     const bands = bandCount(box.rows * (box.cols + 2) * sh * sw, this.#bandSize);
     const variant: Variant = input.source ? 'source' : 'self';
-    const session = await this.#session(variant, bands);
+    const session = await this.#session(variant, bands, locality);
     const maskFeed = hostTensor(toFloat(query.hole), [1, 1, height, width]);
     const feeds: Record<string, HostTensor> =
       variant === 'self'
@@ -182,11 +187,11 @@ export class PatchSwapper {
     this.#sessions.clear();
   }
 
-  #session(variant: Variant, bands: number): Promise<Session> {
-    const key = `${variant}/${bands}`;
+  #session(variant: Variant, bands: number, locality: number): Promise<Session> {
+    const key = `${variant}/${bands}/${locality}`;
     let session = this.#sessions.get(key);
     if (!session) {
-      const graph = swapGraph(variant, bands, this.#epsilon);
+      const graph = swapGraph(variant, bands, this.#epsilon, locality);
       session = this.#engine.load(toOnnx(graph), graph.name);
       // A failed load must not stay cached: the next call should try again.
       session.catch(() => this.#sessions.get(key) === session && this.#sessions.delete(key));
@@ -197,12 +202,12 @@ export class PatchSwapper {
 }
 
 /** The patch-swap graph with symbolic sizes: inputs features, mask (and source, source_mask). */
-function swapGraph(variant: Variant, bands: number, epsilon: number): Graph {
-  const g = new Graph(`patchswap_${variant}_${bands}`);
+function swapGraph(variant: Variant, bands: number, epsilon: number, locality: number): Graph {
+  const g = new Graph(`patchswap_${variant}_${bands}${locality > 0 ? `_local${locality}` : ''}`);
   const features = g.input('features', [1, 'C', 'H', 'W']);
   const mask = g.input('mask', [1, 1, 'H', 'W']);
   const source = variant === 'source' ? { source: g.input('source', [1, 'C', 'Hs', 'Ws']), sourceMask: g.input('source_mask', [1, 1, 'Hs', 'Ws']) } : {};
-  const { swapped, provenance } = patchSwap(features, mask, { ...source, epsilon, bands });
+  const { swapped, provenance } = patchSwap(features, mask, { ...source, epsilon, bands, locality });
   g.output(swapped, 'swapped');
   g.output(provenance, 'provenance');
   return g;

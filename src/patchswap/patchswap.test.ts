@@ -39,7 +39,7 @@ interface GraphOut {
 async function runGraph(
   features: FeatureMap,
   mask: Uint8Array | null,
-  options: { source?: FeatureMap; sourceMask?: Uint8Array; bands?: number; staticShapes?: boolean } = {},
+  options: { source?: FeatureMap; sourceMask?: Uint8Array; bands?: number; staticShapes?: boolean; locality?: number } = {},
 ): Promise<GraphOut> {
   const g = new Graph('patchswap_test');
   const dims = (m: FeatureMap, c: number, h: string, w: string): Shape => (options.staticShapes ? [1, c, m.height, m.width] : [1, c, h, w]);
@@ -50,7 +50,7 @@ async function runGraph(
     m = g.input('mask', dims(features, 1, 'H', 'W'));
     feeds.mask = { data: Float32Array.from(mask), shape: [1, 1, features.height, features.width] };
   }
-  const swapOptions: PatchSwapOptions = { bands: options.bands };
+  const swapOptions: PatchSwapOptions = { bands: options.bands, locality: options.locality };
   if (options.source) {
     const s = options.source;
     swapOptions.source = g.input('source', dims(s, s.channels, 'Hs', 'Ws'));
@@ -78,7 +78,7 @@ function assertMatches(out: GraphOut, ref: ReferenceResult, what: string): void 
 }
 
 describe('patchSwap graph against the float64 reference', () => {
-  const cases: { name: string; channels: number; height: number; width: number; hole: (y: number, x: number) => boolean; bands?: number; relu?: boolean; staticShapes?: boolean }[] = [
+  const cases: { name: string; channels: number; height: number; width: number; hole: (y: number, x: number) => boolean; bands?: number; relu?: boolean; staticShapes?: boolean; locality?: number }[] = [
     { name: 'centre hole, square map', channels: 8, height: 16, width: 16, hole: rect(6, 6, 4, 4) },
     { name: 'odd sizes, off-centre hole', channels: 5, height: 13, width: 19, hole: rect(3, 8, 5, 3), relu: true },
     { name: 'hole touching the left border', channels: 6, height: 12, width: 15, hole: rect(4, 0, 4, 3) },
@@ -90,13 +90,16 @@ describe('patchSwap graph against the float64 reference', () => {
     { name: 'single hole cell', channels: 3, height: 10, width: 10, hole: rect(4, 5, 1, 1) },
     { name: 'static shapes', channels: 8, height: 12, width: 13, hole: rect(5, 4, 3, 5), staticShapes: true },
     { name: 'more bands than query rows (empty bands)', channels: 4, height: 9, width: 9, hole: rect(3, 3, 1, 1), bands: 64 },
+    { name: 'locality, centre hole', channels: 8, height: 16, width: 16, hole: rect(6, 6, 4, 4), locality: 1, relu: true },
+    { name: 'locality, strong, odd sizes, several bands', channels: 5, height: 13, width: 19, hole: rect(3, 8, 5, 3), locality: 4, bands: 5 },
+    { name: 'locality, two holes far apart', channels: 6, height: 17, width: 17, hole: (y, x) => rect(1, 2, 2, 3)(y, x) || rect(12, 11, 3, 2)(y, x), locality: 2, relu: true },
   ];
   for (const c of cases) {
     test(c.name, async () => {
       const features = randomMap(c.channels, c.height, c.width, c.relu);
       const mask = maskOf(c.height, c.width, c.hole);
-      const ref = referencePatchSwap(features, mask);
-      assertMatches(await runGraph(features, mask, { bands: c.bands, staticShapes: c.staticShapes }), ref, c.name);
+      const ref = referencePatchSwap(features, mask, { locality: c.locality });
+      assertMatches(await runGraph(features, mask, { bands: c.bands, staticShapes: c.staticShapes, locality: c.locality }), ref, c.name);
     });
   }
 
@@ -179,6 +182,33 @@ describe('ties', () => {
     assert.equal(tie.provenance[centre], 7 + W + 1, 'the earlier copy (0, 7) should win the tie');
     const noTie = await runGraph(build(true), mask);
     assert.equal(noTie.provenance[centre], (7 + 1) * W + 1 + 1, 'with (0, 7) perturbed, (7, 1) should win');
+  });
+
+  test('with locality, of two identical best candidates the nearer one wins; a slightly better far one loses', async () => {
+    // The query patch with top-left (4, 4) copied to (0, 7) (distance 5) and (7, 1) (distance 4.24).
+    const [H, W, C] = [11, 12, 6];
+    const mask = maskOf(H, W, rect(5, 5, 1, 1));
+    const m = randomMap(C, H, W, true);
+    for (const [sy, sx] of [[0, 7], [7, 1]]) {
+      for (let c = 0; c < C; c++) for (let d = 0; d < 9; d++) m.data[(c * H + sy + Math.floor(d / 3)) * W + sx + (d % 3)] = m.data[(c * H + 4 + Math.floor(d / 3)) * W + 4 + (d % 3)];
+    }
+    const centre = 5 * W + 5; // the hole cell, owned by the patch with top-left (4, 4)
+    const [far, near] = [7 + W + 1, (7 + 1) * W + 1 + 1];
+    assert.equal((await runGraph(m, mask)).provenance[centre], far, 'without locality the earlier copy (0, 7) wins');
+    assert.equal((await runGraph(m, mask, { locality: 0.1 })).provenance[centre], near, 'with locality the nearer copy (7, 1) wins');
+    // Spoil the near copy's centre cell: the far copy is now the better match by a margin, which
+    // weak locality keeps and strong locality overrides (some nearer patch wins).
+    for (let c = 0; c < C; c++) m.data[(c * H + 8) * W + 2] += 1;
+    assert.equal((await runGraph(m, mask, { locality: 0.001 })).provenance[centre], far, 'weak locality: the better far copy wins');
+    assert.notEqual((await runGraph(m, mask, { locality: 10 })).provenance[centre], far, 'strong locality: the far copy loses');
+  });
+
+  test('locality is refused with a source map, and when negative', () => {
+    const g = new Graph('bad_locality');
+    const f = g.input('features', [1, 4, 8, 8]);
+    const m = g.input('mask', [1, 1, 8, 8]);
+    assert.throws(() => patchSwap(f, m, { locality: -1 }), (e: unknown) => e instanceof GraphError && /locality must be a number >= 0/.test(e.message));
+    assert.throws(() => patchSwap(f, m, { locality: 1, source: g.input('source', [1, 4, 8, 8]) }), (e: unknown) => e instanceof GraphError && /cannot be used with a source/.test(e.message));
   });
 
   test('an all-zero query patch scores 0 everywhere and takes the first candidate', async () => {
@@ -305,18 +335,19 @@ describe('PatchSwapper on an Engine', () => {
   const maskFeed = (mask: Uint8Array, h: number, w: number) => hostTensor(Float32Array.from(mask), [1, 1, h, w]);
 
   test('agrees with the reference, with several band counts', async () => {
-    for (const [h, w, hole] of [
-      [12, 12, rect(4, 4, 4, 4)],
-      [15, 9, rect(10, 0, 5, 3)],
+    for (const [h, w, hole, locality] of [
+      [12, 12, rect(4, 4, 4, 4), 0],
+      [15, 9, rect(10, 0, 5, 3), 0],
+      [15, 9, rect(10, 0, 5, 3), 1.5],
     ] as const) {
       const features = randomMap(6, h, w, true);
       const mask = maskOf(h, w, hole);
-      const out = await swapper.swap({ features: feed(features), mask: maskFeed(mask, h, w) });
+      const out = await swapper.swap({ features: feed(features), mask: maskFeed(mask, h, w), locality });
       assert.equal(out.provenance.dtype, 'int64');
       assertMatches(
         { swapped: out.swapped.data as Float32Array, provenance: Array.from(out.provenance.data as BigInt64Array, Number) },
-        referencePatchSwap(features, mask),
-        `${h}x${w}`,
+        referencePatchSwap(features, mask, { locality }),
+        `${h}x${w}, locality ${locality}`,
       );
     }
   });
@@ -359,5 +390,7 @@ describe('PatchSwapper on an Engine', () => {
     await assert.rejects(swapper.swap({ features }), /needs a mask/);
     await assert.rejects(swapper.swap({ features: hostTensor(new Float32Array(8), [1, 2, 2, 2]), mask: maskFeed(new Uint8Array(4), 2, 2) }), /H, W >= 3/);
     await assert.rejects(swapper.swap({ features, mask: maskFeed(new Uint8Array(36), 6, 6), source: feed(randomMap(3, 6, 6)) }), /3 channels/);
+    await assert.rejects(swapper.swap({ features, mask: maskFeed(new Uint8Array(36), 6, 6), locality: -0.5 }), /a number >= 0 for locality/);
+    await assert.rejects(swapper.swap({ features, mask: maskFeed(new Uint8Array(36), 6, 6), source: feed(randomMap(4, 6, 6)), locality: 1 }), /cannot be used with a source/);
   });
 });

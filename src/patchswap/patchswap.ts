@@ -12,6 +12,10 @@
  * - Score of candidate q for query p: <p, q> / (|q| + epsilon) over the C*9 values. |p| is left out:
  *   it does not change which q wins. The best candidate wins; on equal scores the one with the
  *   lowest row-major position y * Ws + x (ONNX ArgMax keeps the first maximum).
+ * - Locality [ours, off unless `locality` > 0; the inpainter turns it on]: the scores of a query are
+ *   divided by the magnitude of its best score, and `locality` x (distance between the two patches'
+ *   top-left cells) / (the map's longer side) is subtracted, so that of near-equal matches the
+ *   nearer one wins. Only for a map swapped against its own known region.
  * - Every hole cell becomes the mean of the values the chosen patches of all query patches covering
  *   it put there; known cells keep their features. Every patch covering a hole cell is a query
  *   patch, so the number averaged depends only on the cell's position (1 to 9, fewer at the border).
@@ -59,6 +63,8 @@ export interface PatchSwapOptions {
    * More bands add 12 small nodes each. Default 16; `PatchSwapper` picks it from the sizes.
    */
   bands?: number;
+  /** The weight of the distance penalty (see the file comment); 0, the default, is the paper's patch-swap. Not with `source`. */
+  locality?: number;
 }
 
 export interface PatchSwapResult {
@@ -202,6 +208,45 @@ function extent(any: Tensor, n: Tensor): [Tensor, Tensor] {
   return [first, op.sub(op.sub(n, fromEnd), first)];
 }
 
+/**
+ * The source positions for the locality penalty, [4, N]: rows 1, |q|^2, qy, qx of every source
+ * cell q = qy * Ws + qx (see `localised`).
+ */
+function sourcePositions(N: Tensor, Ws: Tensor): Tensor {
+  const cells = range(N.graph, N, 'source_cells');
+  const rowI = op.div(cells, Ws);
+  const [qy, qx] = [op.cast(rowI, 'float32'), op.cast(op.sub(cells, op.mul(rowI, Ws)), 'float32')];
+  const squared = op.add(op.mul(qy, qy), op.mul(qx, qx));
+  const ones = op.add(op.mul(qy, 0), 1);
+  return op.concat([ones, squared, qy, qx].map((v) => op.unsqueeze(v, [0])), 0);
+}
+
+/**
+ * A band's scores [rows, N] with the locality penalty, ranked as the definition says (scores over
+ * the magnitude of the row's best, minus weight x distance / side) but computed as
+ * scores - (weight / side) x |best| x distance, which ranks every row the same (it is the
+ * definition times the row's positive scale) in fewer passes over the band: the squared
+ * distances of all pairs come from one product, [|p|^2, 1, -2 py, -2 px] x [1, |q|^2, qy, qx],
+ * with the row's factor squared folded into its left side.
+ * Row r of the band is box position first + r, the patch at (y0 + r / stride, x0 + r % stride);
+ * the rows of the box's 2 padding columns are scored too and dropped with the rest of them.
+ */
+function localised(scores: Tensor, band: Band, at: { N: Tensor; stride: Tensor; y0: Scalar; x0: Scalar; side: Tensor; sources: Tensor }, weight: number): Tensor {
+  const g = scores.graph;
+  const first = op.div(band.dyStarts[0], at.N); // the band's first box position: its first dy slice starts at first * N
+  const box = op.add(range(g, op.gather(band.shape, int(g, 0)), 'band_rows'), first);
+  const boxRow = op.div(box, at.stride);
+  const py = op.cast(op.add(boxRow, at.y0), 'float32');
+  const px = op.cast(op.add(op.sub(box, op.mul(boxRow, at.stride)), at.x0), 'float32');
+  // Non-candidates score -inf and keep it; 1e-30 keeps a row of zero scores ranked by distance.
+  const scale = op.add(op.abs(op.reduceMax(scores, [1], true)), 1e-30); // [rows, 1]
+  const factor = op.mul(scale, op.div(g.constant(weight, [], 'float32'), op.cast(at.side, 'float32')));
+  const ones = op.add(op.mul(py, 0), 1);
+  const left = op.concat([op.add(op.mul(py, py), op.mul(px, px)), ones, op.mul(py, -2), op.mul(px, -2)].map((v) => op.unsqueeze(v, [1])), 1);
+  const squared = op.matMul(op.mul(left, op.mul(factor, factor)), at.sources); // (factor x distance)^2, [rows, N]
+  return op.sub(scores, op.sqrt(op.relu(squared))); // relu: rounding may take a zero distance below 0
+}
+
 function checkMap(t: Tensor, what: string, channels: Dim | null): void {
   if (t.rank !== 4 || t.shape[0] !== 1) throw new GraphError(`patchSwap: ${what} must have shape [1, C, H, W] but ${t.name} has ${JSON.stringify(t.shape)}`);
   if (channels !== null && typeof channels === 'number' && typeof t.shape[1] === 'number' && t.shape[1] !== channels) {
@@ -249,6 +294,9 @@ export function patchSwap(features: Tensor, mask: Tensor | null, options: PatchS
     throw new GraphError('patchSwap: give a mask, or a source to swap every patch against (a map swapped against itself would not change)');
   }
   const epsilon = options.epsilon ?? 1e-6;
+  const locality = options.locality ?? 0;
+  if (!(Number.isFinite(locality) && locality >= 0)) throw new GraphError(`patchSwap: locality must be a number >= 0 but is ${locality}`);
+  if (locality > 0 && options.source) throw new GraphError('patchSwap: locality compares positions in one map, so it cannot be used with a source');
 
   const [H, W] = [dimOf(features, 2), dimOf(features, 3)];
   const [Hs, Ws] = [dimOf(source, 2), dimOf(source, 3)];
@@ -289,12 +337,14 @@ export function patchSwap(features: Tensor, mask: Tensor | null, options: PatchS
   if (!Number.isSafeInteger(bands) || bands < 1) throw new GraphError(`patchSwap: bands must be a positive integer but is ${bands}`);
   const ranges = bandRanges(bh, stride, N, dyStep, dxStep, bands);
   const best: Tensor[] = [];
+  const sources = locality > 0 ? sourcePositions(N, Ws) : null;
   for (const band of ranges.bands) {
     const slices = (x: Tensor, starts: readonly Tensor[], ends: readonly Tensor[], name: string) =>
       sum(starts.map((start, t) => dynSlice(x, start, ends[t], [0], [name])));
     const partial = slices(gram, band.dyStarts, band.dyEnds, 'band_partial');
     const correlation = dynReshape(slices(partial, ranges.dxStarts, band.dxEnds, 'band_scores'), band.shape, ['band_rows', 'source_cells']);
-    best.push(op.argMax(op.add(op.mul(correlation, inverse), penalty), 1));
+    const scores = op.add(op.mul(correlation, inverse), penalty);
+    best.push(op.argMax(locality > 0 ? localised(scores, band, { N, stride, y0, x0, side: op.max(H, W), sources: sources! }, locality) : scores, 1));
   }
   const chosenRows = bands === 1 ? best[0] : op.concat(best, 0);
   const chosen = op.slice(dynReshape(chosenRows, vec(g, [bh, stride]), ['box_ph', 'stride']), [0], [-2], [1]); // drop the 2 padding columns of each box row

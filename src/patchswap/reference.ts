@@ -18,6 +18,8 @@ export interface ReferenceOptions {
   /** 1 = unusable source cell; none: every source patch is a candidate. */
   sourceMask?: Uint8Array;
   epsilon?: number;
+  /** The locality weight (see `patchswap.ts`); default 0. */
+  locality?: number;
 }
 
 export interface ReferenceResult {
@@ -42,6 +44,7 @@ export function referencePatchSwap(features: FeatureMap, mask: Uint8Array | null
   const sourceMask = options.source ? options.sourceMask ?? null : mask;
   const { height: Hs, width: Ws } = source;
   const eps = options.epsilon ?? 1e-6;
+  const locality = options.locality ?? 0;
   const f = (m: FeatureMap, c: number, y: number, x: number) => m.data[(c * m.height + y) * m.width + x];
   const anyIn = (m: Uint8Array | null, w: number, y: number, x: number) => {
     if (!m) return true;
@@ -71,9 +74,12 @@ export function referencePatchSwap(features: FeatureMap, mask: Uint8Array | null
   for (let y = 0; y + 3 <= H; y++) {
     for (let x = 0; x + 3 <= W; x++) {
       if (!anyIn(mask, W, y, x)) continue;
+      const scores = candidates.map(([sy, sx]) => score(y, x, sy, sx));
+      const top = Math.abs(Math.max(...scores)) + 1e-30;
+      const side = Math.max(H, W);
       let best = -Infinity;
-      for (const [sy, sx] of candidates) {
-        const s = score(y, x, sy, sx);
+      for (const [k, [sy, sx]] of candidates.entries()) {
+        const s = locality > 0 ? scores[k] / top - (locality * Math.hypot(y - sy, x - sx)) / side : scores[k];
         if (s > best) {
           best = s;
           choices[y * PW + x] = sy * Ws + sx;
