@@ -184,7 +184,7 @@ describe('ties', () => {
     assert.equal(noTie.provenance[centre], (7 + 1) * W + 1 + 1, 'with (0, 7) perturbed, (7, 1) should win');
   });
 
-  test('with locality, of two identical best candidates the nearer one wins; a slightly better far one loses', async () => {
+  test('with locality, of two identical best candidates the nearer one wins; a clearly better far one wins unless locality is strong', async () => {
     // The query patch with top-left (4, 4) copied to (0, 7) (distance 5) and (7, 1) (distance 4.24).
     const [H, W, C] = [11, 12, 6];
     const mask = maskOf(H, W, rect(5, 5, 1, 1));
@@ -222,6 +222,12 @@ describe('ties', () => {
     const ref = referencePatchSwap(m, mask);
     assert.equal(ref.choices[2 * (W - 2) + 2], 0, 'reference: first candidate');
     assert.equal(out.provenance[3 * W + 3], 0 + W + 1, 'graph: the patch centred on (3, 3) took candidate (0, 0)');
+    // With locality the zero scores tie and distance alone decides: the nearest candidate.
+    const local = referencePatchSwap(m, mask, { locality: 1 });
+    const chosen = local.choices[2 * (W - 2) + 2];
+    const [cy, cx] = [Math.floor(chosen / W), chosen % W];
+    assert.ok(Math.hypot(cy - 2, cx - 2) <= 2.5, `reference: a nearest candidate, got (${cy}, ${cx})`);
+    assertMatches(await runGraph(m, mask, { locality: 1 }), local, 'all-zero query with locality');
   });
 });
 

@@ -13,7 +13,7 @@
  *   it does not change which q wins. The best candidate wins; on equal scores the one with the
  *   lowest row-major position y * Ws + x (ONNX ArgMax keeps the first maximum).
  * - Locality [ours, off unless `locality` > 0; the inpainter turns it on]: the scores of a query are
- *   divided by the magnitude of its best score, and `locality` x (distance between the two patches'
+ *   divided by the magnitude of its best score (plus 1e-6), and `locality` x (distance between the two patches'
  *   top-left cells) / (the map's longer side) is subtracted, so that of near-equal matches the
  *   nearer one wins. Only for a map swapped against its own known region.
  * - Every hole cell becomes the mean of the values the chosen patches of all query patches covering
@@ -238,8 +238,9 @@ function localised(scores: Tensor, band: Band, at: { N: Tensor; stride: Tensor; 
   const boxRow = op.div(box, at.stride);
   const py = op.cast(op.add(boxRow, at.y0), 'float32');
   const px = op.cast(op.add(op.sub(box, op.mul(boxRow, at.stride)), at.x0), 'float32');
-  // Non-candidates score -inf and keep it; 1e-30 keeps a row of zero scores ranked by distance.
-  const scale = op.add(op.abs(op.reduceMax(scores, [1], true)), 1e-30); // [rows, 1]
+  // Non-candidates score -inf and keep it. The 1e-6 ranks a row of zero scores by distance alone
+  // (and keeps its squared factor far from float32's underflow).
+  const scale = op.add(op.abs(op.reduceMax(scores, [1], true)), 1e-6); // [rows, 1]
   const factor = op.mul(scale, op.div(g.constant(weight, [], 'float32'), op.cast(at.side, 'float32')));
   const ones = op.add(op.mul(py, 0), 1);
   const left = op.concat([op.add(op.mul(py, py), op.mul(px, px)), ones, op.mul(py, -2), op.mul(px, -2)].map((v) => op.unsqueeze(v, [1])), 1);

@@ -75,7 +75,7 @@ export function referencePatchSwap(features: FeatureMap, mask: Uint8Array | null
     for (let x = 0; x + 3 <= W; x++) {
       if (!anyIn(mask, W, y, x)) continue;
       const scores = candidates.map(([sy, sx]) => score(y, x, sy, sx));
-      const top = Math.abs(Math.max(...scores)) + 1e-30;
+      const top = Math.abs(Math.max(...scores)) + 1e-6;
       const side = Math.max(H, W);
       let best = -Infinity;
       for (const [k, [sy, sx]] of candidates.entries()) {
