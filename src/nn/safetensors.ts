@@ -62,8 +62,16 @@ function float16Values(): Float32Array {
   return float16Table;
 }
 
-// One loop per dtype, each calling DataView's getter directly: a shared per-element callback made
-// the loop megamorphic and loading a model's float16 weights took 0.3 s (now 10 ms).
+/** A reader calling `get` per element: simple, but one call site shared by several dtypes is slow. */
+const perElement = (size: number, get: (v: DataView, at: number) => number): DTypeReader => ({
+  size,
+  read: (v, o, out) => {
+    for (let i = 0; i < out.length; i++) out[i] = get(v, o + size * i);
+  },
+});
+
+// The dtypes our weights use get loops of their own: with the shared per-element callback for all,
+// reading the default bundle (float16) took 0.35 s, now 0.1 s.
 const READERS: Readonly<Record<string, DTypeReader>> = {
   F32: {
     size: 4,
@@ -78,24 +86,9 @@ const READERS: Readonly<Record<string, DTypeReader>> = {
       for (let i = 0; i < out.length; i++) out[i] = table[v.getUint16(o + 2 * i, true)];
     },
   },
-  BF16: {
-    size: 2,
-    read: (v, o, out) => {
-      for (let i = 0; i < out.length; i++) out[i] = bfloat16BitsToFloat32(v.getUint16(o + 2 * i, true));
-    },
-  },
-  F64: {
-    size: 8,
-    read: (v, o, out) => {
-      for (let i = 0; i < out.length; i++) out[i] = v.getFloat64(o + 8 * i, true);
-    },
-  },
-  I64: {
-    size: 8,
-    read: (v, o, out) => {
-      for (let i = 0; i < out.length; i++) out[i] = Number(v.getBigInt64(o + 8 * i, true));
-    },
-  },
+  BF16: perElement(2, (v, at) => bfloat16BitsToFloat32(v.getUint16(at, true))),
+  F64: perElement(8, (v, at) => v.getFloat64(at, true)),
+  I64: perElement(8, (v, at) => Number(v.getBigInt64(at, true))),
 };
 
 // Scratch views for reinterpreting float32 bits; module-level so conversions allocate nothing.
