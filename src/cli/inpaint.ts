@@ -31,7 +31,7 @@ photos are processed as crops around the holes, so they cost about as much as sm
 coarse fill alone, from the same model), or a baseline that needs no model at all: patchmatch
 (PatchMatch completion, like Content-Aware Fill), telea or navier-stokes (OpenCV's diffusion
 inpainting). The baselines take only --dilate and --resize-mask of the model's options; g1-only
-takes all but --refine and --debug.
+takes all but --refine, --locality and --debug.
 
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
