@@ -5,8 +5,8 @@
  *   256    256x256 photo, 128x128 centre hole (scale 256)
  *   512    512x512 photo, 224x224 centre hole (scales 256 + 512)
  *   large  4000x3000 photo (a real photo enlarged), 300x200 hole (a 900x800 crop, scales 256 + 512)
- *   256_e2, 256_e8   the 256 case with the self-ensemble at 2 and 8 orientations (the others run
- *                    the default, 1)
+ *   256_e2, 256_e4, 256_e8   the 256 case with the self-ensemble at 2, 4 and 8 orientations (the
+ *                    others run the default, 1)
  *
  * The scales are given explicitly: the paper's multi-scale path, which a bundle with a G2 trained at
  * 512 runs by default (one without, like today's default, runs 256 alone and is faster).
@@ -43,6 +43,7 @@ interface Case {
 const CASES: Case[] = [
   { name: '256', width: 256, height: 256, hole: [128, 128], runs: 5, scales: [256], photo: 'python3-sklearn/china.jpg' },
   { name: '256_e2', width: 256, height: 256, hole: [128, 128], runs: 5, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 2 },
+  { name: '256_e4', width: 256, height: 256, hole: [128, 128], runs: 3, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 4 },
   { name: '256_e8', width: 256, height: 256, hole: [128, 128], runs: 3, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 8 },
   { name: '512', width: 512, height: 512, hole: [224, 224], runs: 3, scales: [256, 512], photo: 'python3-sklearn/china.jpg' },
   { name: 'large', width: 4000, height: 3000, hole: [300, 200], runs: 2, scales: [256, 512], photo: 'enlightenment-data/Mountain.jpg' },
