@@ -170,7 +170,15 @@ export interface RegionView {
  * @param count an ensemble size, a key of ENSEMBLE_ORIENTATIONS
  */
 export function planViews(mask: MaskImage, scales: readonly number[], count: number): RegionView[] {
-  return ENSEMBLE_ORIENTATIONS[count].map((orientation) => ({ orientation, plans: planScales(orientImage(mask, orientation), scales) }));
+  return ENSEMBLE_ORIENTATIONS[count].map((orientation) => ({ orientation, plans: planScales(orient(mask, orientation), scales) }));
+}
+
+/**
+ * `orientImage` without its copy for the identity, the only view of the default ensemble: the
+ * pipeline only reads its input, and a fill it returns is its own.
+ */
+function orient<T extends RgbImage | MaskImage>(img: T, o: Orientation, inverse = false): T {
+  return o.transpose || o.flipX || o.flipY ? orientImage(img, o, inverse) : img;
 }
 
 /**
@@ -187,10 +195,10 @@ export async function fillRegion(
 ): Promise<RegionOutput> {
   let output: RegionOutput | undefined;
   for (const [i, { orientation, plans }] of views.entries()) {
-    const seen = orientImage(image, orientation);
+    const seen = orient(image, orientation);
     const result =
       options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, plans, { ...options, debug: options.debug && i === 0 });
-    const fill = orientImage(result.fill, orientation, true);
+    const fill = orient(result.fill, orientation, true);
     if (!output) output = { ...result, fill };
     else for (let k = 0; k < fill.data.length; k++) output.fill.data[k] += fill.data[k];
   }
