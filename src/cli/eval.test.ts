@@ -70,7 +70,7 @@ describe('inpaint eval', () => {
     assert.match(lines.join('\n'), /\[1\/1\] centre-256 one\.png: telea l1_hole \d+\.\d\d%/);
     const csv = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 2);
-    assert.match(csv[0], /,ssim_hole,perceptual,error$/);
+    assert.match(csv[0], /,ssim_hole,detail_hole,perceptual,error$/);
     const perceptual = Number(csv[1].split(',').at(-2));
     assert.ok(perceptual > 0, csv[1]);
     assert.match(await readFile(join(out, 'summary.md'), 'utf8'), /\| centre-256 \| telea \| 1 \|/);

@@ -27,11 +27,11 @@ export interface ResultRow {
   error?: string;
 }
 
-/** A metric column: its name, unit and direction. */
+/** A metric column: its name, unit and direction (null: not ranked, see `Metric`). */
 export interface MetricColumn {
   name: string;
   unit: string;
-  higherIsBetter: boolean;
+  higherIsBetter: boolean | null;
 }
 
 /** A method's means under one protocol: a line of the summary table. */
@@ -115,13 +115,14 @@ function formatValue(name: string, v: number): string {
 }
 
 function header(c: MetricColumn): string {
-  return `${c.name}${c.unit ? ` (${c.unit})` : ''} ${c.higherIsBetter ? '↑' : '↓'}`;
+  const arrow = c.higherIsBetter === null ? '' : c.higherIsBetter ? ' ↑' : ' ↓';
+  return `${c.name}${c.unit ? ` (${c.unit})` : ''}${arrow}`;
 }
 
-/** The best mean of a column within one protocol, to highlight; undefined with under two methods. */
+/** The best mean of a column within one protocol, to highlight; undefined with under two methods or for an unranked column. */
 function bestOf(rows: readonly SummaryRow[], c: MetricColumn): number | undefined {
   const values = rows.map((r) => r.metrics[c.name]).filter((v) => !Number.isNaN(v));
-  if (rows.length < 2 || values.length === 0) return undefined;
+  if (rows.length < 2 || values.length === 0 || c.higherIsBetter === null) return undefined;
   return c.higherIsBetter ? Math.max(...values) : Math.min(...values);
 }
 
@@ -152,6 +153,8 @@ function runLines(info: RunInfo): { about: string[]; protocols: string[] } {
     `${info.images} images from ${info.folder} (split: ${info.split}), mask seed ${info.seed}.`,
     'Means over images; the best value of each protocol is in bold. l1 is the mean absolute error in % of the [0, 1] range; ' +
       'ssim_hole is SSIM over the bounding box of the hole (scikit-image settings: 11x11 Gaussian window, sigma 1.5); ' +
+      'detail_hole is the variation between neighbouring hole pixels in % of the original\'s (not ranked: 100 is as detailed as the original, ' +
+      'smooth fills score low, noise or artefacts can score over 100); ' +
       'perceptual is the mean squared difference of VGG19 relu3_1 features; s / image is the wall-clock time of the method alone.',
   ];
   return { about, protocols: Object.entries(info.protocols).map(([name, d]) => `${name}: ${d}`) };

@@ -17,8 +17,11 @@ export interface Metric {
   readonly name: string;
   /** The unit values are in, for report headers: '%', 'dB', '' (unitless). */
   readonly unit: string;
-  /** True when larger values are better (PSNR, SSIM), false for errors and distances. */
-  readonly higherIsBetter: boolean;
+  /**
+   * True when larger values are better (PSNR, SSIM), false for errors and distances, null for a
+   * figure that is read rather than ranked (the fill's detail).
+   */
+  readonly higherIsBetter: boolean | null;
   /** How many images were scored since the last reset. */
   readonly count: number;
   /**
@@ -44,7 +47,7 @@ export interface Metric {
 export abstract class MeanMetric implements Metric {
   abstract readonly name: string;
   abstract readonly unit: string;
-  abstract readonly higherIsBetter: boolean;
+  abstract readonly higherIsBetter: boolean | null;
   #sum = 0;
   #count = 0;
 
