@@ -28,7 +28,7 @@ function holeVariation(img: RgbImage, hole: Uint8Array): number {
 /**
  * The fill's detail in percent of the original's: 100 x the summed |difference| of neighbouring
  * pixels both in the hole, over the same sum for the ground truth. 100: as much pixel-to-pixel
- * variation as the original; a diffusion fill scores about 30, a fill with noise or artefacts
+ * variation as the original; diffusion fills score 30 to 50, a fill with noise or artefacts
  * (a checkered pattern) can score over 100. So it is not ranked: it says what the ranked metrics
  * cannot, how smooth a fill is, and is read beside them. A flat original hole (no variation) gives
  * 100 for a flat fill and Infinity otherwise.
