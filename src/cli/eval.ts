@@ -20,14 +20,15 @@ import { positiveInt } from './masks.ts';
 export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] as const;
 
 export const evalCommand: Command = {
-  summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, perceptual; CSV, markdown and HTML report)',
+  summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, detail, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
                     [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--seed N] [--grids N] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
 mean l1 error in % over the hole and over the whole image, PSNR (dB), SSIM over the whole image and
-over the hole's bounding box (scikit-image's Gaussian SSIM), and the VGG19 relu3_1 perceptual
-distance. Each photo is resized (short side) and centre-cropped to the protocol's size; each mask is
+over the hole's bounding box (scikit-image's Gaussian SSIM), the VGG19 relu3_1 perceptual distance,
+and the fill's detail: its pixel-to-pixel variation in the hole in % of the original's (not ranked:
+smooth fills score low and score well on l1 and SSIM; noise can score over 100). Each photo is resized (short side) and centre-cropped to the protocol's size; each mask is
 seeded by (seed, protocol, image index) and saved under OUT_DIR/masks/<protocol>/, and a saved mask
 is reused, so later runs into the same OUT_DIR see identical inputs.
 
