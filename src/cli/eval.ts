@@ -28,9 +28,10 @@ Runs every method on exactly the same inputs and scores each output against the 
 mean l1 error in % over the hole and over the whole image, PSNR (dB), SSIM over the whole image and
 over the hole's bounding box (scikit-image's Gaussian SSIM), the VGG19 relu3_1 perceptual distance,
 and the fill's detail: its pixel-to-pixel variation in the hole in % of the original's (not ranked:
-smooth fills score low and score well on l1 and SSIM; noise can score over 100). Each photo is resized (short side) and centre-cropped to the protocol's size; each mask is
-seeded by (seed, protocol, image index) and saved under OUT_DIR/masks/<protocol>/, and a saved mask
-is reused, so later runs into the same OUT_DIR see identical inputs.
+smooth fills score low and score well on l1 and SSIM; noise can score over 100). Each photo is
+resized (short side) and centre-cropped to the protocol's size; each mask is seeded by (seed,
+protocol, image index) and saved under OUT_DIR/masks/<protocol>/, and a saved mask is reused, so
+later runs into the same OUT_DIR see identical inputs.
 
 Writes OUT_DIR/results.csv (one line per image and method), OUT_DIR/summary.md (means per protocol
 and method, with seconds per image) and OUT_DIR/index.html (the table and image grids: input | each

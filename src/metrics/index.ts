@@ -1,7 +1,7 @@
 /**
  * Image-quality metrics for evaluating inpainting: the paper's mean l1 error and SSIM, plus PSNR,
- * a VGG perceptual distance and the fill's detail against the original's. Each is a streaming object (`update` per image, `compute` for the
- * mean, `reset`); see metric.ts.
+ * a VGG perceptual distance and the fill's detail against the original's. Each is a streaming
+ * object (`update` per image, `compute` for the mean, `reset`); see metric.ts.
  */
 import type { FrozenVgg } from '../features/vgg.ts';
 import type { Engine } from '../runtime/engine.ts';
