@@ -53,6 +53,8 @@ describe('inpaint eval', () => {
     await reject(/integer for --seed/, '--seed', 'x');
     await reject(/one of 1, 2, 4, 8 for options.ensemble/, '--ensemble', '3');
     await reject(/a number >= 0 for --locality/, '--locality=-1');
+    await reject(/--reference patchmatch is not among --methods \(telea\)/, '--methods', 'telea', '--reference', 'patchmatch');
+    await reject(/Unknown inpainting method "gimp"/, '--reference', 'gimp');
     await assert.rejects(run(t, '-o', out), /missing --data DIR/);
     await assert.rejects(run(t, '--data', data), /missing -o OUT_DIR/);
     await assert.rejects(run(t, '--data', data, '-o', out, '--bogus'), (err: Error & { code?: string }) => err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
@@ -66,14 +68,16 @@ describe('inpaint eval', () => {
 
   it('evaluates a real method and writes the report with the perceptual metric', async (t) => {
     const out = join(dir, 'report');
-    const lines = await run(t, '--data', data, '--methods', 'telea', '--protocols', 'centre-256', '--split', 'all', '--limit', '1', '--vgg', TEST_VGG_WEIGHTS, '--grids', '1', '-o', out);
+    const lines = await run(t, '--data', data, '--methods', 'telea,navier-stokes', '--reference', 'navier-stokes', '--protocols', 'centre-256', '--split', 'all', '--limit', '1', '--vgg', TEST_VGG_WEIGHTS, '--grids', '1', '-o', out);
     assert.match(lines.join('\n'), /\[1\/1\] centre-256 one\.png: telea l1_hole \d+\.\d\d%/);
     const csv = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\n');
-    assert.equal(csv.length, 2);
+    assert.equal(csv.length, 3);
     assert.match(csv[0], /,ssim_hole,detail_hole,perceptual,error$/);
     const perceptual = Number(csv[1].split(',').at(-2));
     assert.ok(perceptual > 0, csv[1]);
-    assert.match(await readFile(join(out, 'summary.md'), 'utf8'), /\| centre-256 \| telea \| 1 \|/);
+    const summary = await readFile(join(out, 'summary.md'), 'utf8');
+    assert.match(summary, /\| centre-256 \| telea \| 1 \|/);
+    assert.match(summary, /## Paired differences to navier-stokes[\s\S]*\| centre-256 \| telea − navier-stokes \| 1 \|/);
     assert.ok(existsSync(join(out, 'index.html')) && existsSync(join(out, 'grids', 'centre-256-0000.png')) && existsSync(join(out, 'masks', 'centre-256', '0000-seed0.png')));
   });
 });

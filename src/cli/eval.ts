@@ -22,7 +22,8 @@ export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] 
 export const evalCommand: Command = {
   summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, detail, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
-                    [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--seed N] [--grids N] -o OUT_DIR
+                    [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--seed N] [--grids N]
+                    [--reference METHOD] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
 mean l1 error in % over the hole and over the whole image, PSNR (dB), SSIM over the whole image and
@@ -35,7 +36,10 @@ later runs into the same OUT_DIR see identical inputs.
 
 Writes OUT_DIR/results.csv (one line per image and method), OUT_DIR/summary.md (means per protocol
 and method, with seconds per image) and OUT_DIR/index.html (the table and image grids: input | each
-method | ground truth) with the grids as PNG files in OUT_DIR/grids/.
+method | ground truth) with the grids as PNG files in OUT_DIR/grids/. With a reference method (Telea
+when it is evaluated), both summaries also compare every other method with it image by image: the
+mean per-image difference and its paired bootstrap 95% interval over the photos. An interval that
+excludes 0 (bold) is a difference beyond the noise of which photos happen to be in the folder.
 
 Options:
   --data DIR        the folder of photos (searched recursively)
@@ -54,6 +58,8 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     0 is the paper's patch-swap)
   --seed N          the mask seed (default 0)
   --grids N         photos per protocol shown as grids in index.html (default 4)
+  --reference M     the method the others are compared with, image by image (default: telea when
+                    among --methods; none: no comparison)
   -o, --out DIR     the report folder (created if missing)
 
 Exit codes: 0 done (a method failing on some image is reported in the files, not an error),
@@ -86,6 +92,7 @@ async function runEval(args: string[]): Promise<void> {
       locality: { type: 'string' },
       seed: { type: 'string', default: '0' },
       grids: { type: 'string', default: '4' },
+      reference: { type: 'string' },
       out: { type: 'string', short: 'o' },
     },
   });
@@ -103,6 +110,8 @@ async function runEval(args: string[]): Promise<void> {
   const ensemble = values.ensemble === undefined ? undefined : positiveInt(values.ensemble, '--ensemble');
   const locality = values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality');
   resolveInpaintOptions({ ensemble, locality });
+  const reference = values.reference === undefined ? undefined : values.reference === 'none' ? null : checkMethodName(values.reference);
+  if (reference && !names.includes(reference)) throw new UsageError(`--reference ${reference} is not among --methods (${names.join(', ')})`);
 
   const vggPath = await findVggWeights(values.vgg);
   const vgg = new FrozenVgg(await loadVggWeights(vggPath));
@@ -112,7 +121,7 @@ async function runEval(args: string[]): Promise<void> {
       console.log(`loading ${name}`);
       methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, locality } }));
     }
-    await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, perceptual: { vgg, engine: await defaultEngine() } });
+    await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, reference, perceptual: { vgg, engine: await defaultEngine() } });
   } finally {
     for (const method of methods) await method.dispose();
     await vgg.dispose();

@@ -135,6 +135,8 @@ describe('evaluate', () => {
     assert.match(md, /\| rectangles-256 \| mean-fill \| 3 \| \d+\.\d\d \| \d\.\d\d \| \d+\.\d\d \| 0\.\d{4} \| 0\.\d{4} \| 0\.00 \| [0-9.e-]+ \|/);
     assert.equal(md.match(/^\| (centre|rectangles)-256 \|/gm)?.length, 4);
     assert.equal(result.summary.length, 4);
+    assert.deepEqual(result.paired, [], 'no comparison by default when telea is not among the methods');
+    assert.doesNotMatch(md, /Paired differences/);
     assert.ok(result.summary.find((s) => s.protocol === 'centre-256' && s.method === 'mean-fill')!.metrics.l1_hole > 1);
 
     const html = await readFile(join(out, 'index.html'), 'utf8');
@@ -179,6 +181,22 @@ describe('evaluate', () => {
     assert.equal(runC[0].calls.filter((c, i) => c !== runA[0].calls[i]).length, 1);
   });
 
+  it('compares every method with the reference image by image, in both summaries', async () => {
+    const out = join(dir, 'paired');
+    const result = await evaluate({ folder: data, methods: [oracle(truths), meanFill()], protocols: ['centre-256'], out, split: 'all', gridImages: 0, reference: 'mean-fill', log: () => undefined });
+    assert.equal(result.paired.length, 1);
+    const [p] = result.paired;
+    assert.deepEqual([p.protocol, p.method, p.reference, p.images], ['centre-256', 'oracle', 'mean-fill', 3]);
+    // The oracle is perfect: its l1 is lower on every image, so the whole interval is below 0.
+    const rows = result.rows.filter((r) => r.method === 'mean-fill');
+    const meanL1 = rows.reduce((a, r) => a + r.metrics.l1_hole, 0) / rows.length;
+    assert.ok(Math.abs(p.differences.l1_hole.mean + meanL1) < 1e-9);
+    assert.ok(p.differences.l1_hole.high < 0);
+    assert.equal('psnr' in p.differences, false, "the oracle's PSNR is infinite on every image");
+    assert.match(await readFile(join(out, 'summary.md'), 'utf8'), /## Paired differences to mean-fill[\s\S]*\| centre-256 \| oracle − mean-fill \| 3 \| \*\*-/);
+    assert.match(await readFile(join(out, 'index.html'), 'utf8'), /<h2>Paired differences to mean-fill<\/h2>/);
+  });
+
   it('records a failing method per image and goes on', async () => {
     const out = join(dir, 'failing');
     const flaky = fake('flaky', (image, mask) => {
@@ -207,6 +225,7 @@ describe('evaluate', () => {
     await assert.rejects(evaluate({ ...base, methods: [meanFill(), meanFill()] }), /distinct names/);
     await assert.rejects(evaluate({ ...base, methods: [] }), UsageError);
     await assert.rejects(evaluate({ ...base, limit: 0 }), UsageError);
+    await assert.rejects(evaluate({ ...base, reference: 'telea' }), UsageError);
     assert.equal(existsSync(out), false);
   });
 

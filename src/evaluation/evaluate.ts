@@ -24,6 +24,7 @@ import type { Engine } from '../runtime/engine.ts';
 import { TRAIN_DEFAULTS } from '../training/config.ts';
 import { writeSampleGrid } from '../training/samples.ts';
 import { checkProtocols, PROTOCOLS, type ProtocolName, prepareImage, protocolMask } from './protocols.ts';
+import { pairedDifferences, type PairedRow } from './paired.ts';
 import { type GridEntry, type MetricColumn, reportHtml, type ResultRow, resultsCsv, type RunInfo, type SummaryRow, summaryMarkdown } from './report.ts';
 
 /**
@@ -52,6 +53,12 @@ export interface EvaluateOptions {
   perceptual?: { vgg: FrozenVgg; engine: Engine };
   /** Images per protocol shown as grids in index.html (default 4). */
   gridImages?: number;
+  /**
+   * The method every other is compared with, image by image (paired differences with bootstrap
+   * 95% intervals in the report, see paired.ts). Default: 'telea' when it is among the methods,
+   * else none; null: none.
+   */
+  reference?: string | null;
   /** Where progress lines go (default console.log). */
   log?: (line: string) => void;
 }
@@ -59,6 +66,8 @@ export interface EvaluateOptions {
 export interface EvaluationResult {
   rows: ResultRow[];
   summary: SummaryRow[];
+  /** Every other method against the reference (empty without one). */
+  paired: PairedRow[];
   /** The report files written. */
   files: { csv: string; summary: string; html: string };
 }
@@ -81,6 +90,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
   expect(split === 'val' || split === 'all', 'split', "'val' or 'all'", split);
   expect(limit === undefined || (Number.isInteger(limit) && limit > 0), 'limit', 'a positive integer', limit);
   expect(Number.isInteger(gridImages) && gridImages >= 0, 'gridImages', 'a non-negative integer', gridImages);
+  const reference = options.reference === undefined ? (names.includes('telea') ? 'telea' : null) : options.reference;
+  expect(reference === null || names.includes(reference), 'reference', `null or one of the methods (${names.join(', ')})`, reference);
 
   const images = await listImages(folder, split, limit);
   log(`evaluating ${names.join(', ')} on ${images.paths.length} images (${split}) x ${protocols.join(', ')} -> ${out}`);
@@ -148,12 +159,13 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
     seed,
     protocols: Object.fromEntries(protocols.map((p) => [p, PROTOCOLS[p].description])),
   };
+  const paired = reference === null ? [] : pairedDifferences(rows, columns, reference, { seed });
   const files = { csv: join(out, 'results.csv'), summary: join(out, 'summary.md'), html: join(out, 'index.html') };
   await writeFile(files.csv, resultsCsv(rows, columns));
-  await writeFile(files.summary, summaryMarkdown(summary, columns, info));
-  await writeFile(files.html, reportHtml(summary, columns, info, grids, rows));
+  await writeFile(files.summary, summaryMarkdown(summary, columns, info, paired));
+  await writeFile(files.html, reportHtml(summary, columns, info, grids, rows, paired));
   log(`wrote ${files.csv}, ${files.summary} and ${files.html}`);
-  return { rows, summary, files };
+  return { rows, summary, paired, files };
 }
 
 const key = (protocol: ProtocolName, method: string) => `${protocol}\n${method}`;

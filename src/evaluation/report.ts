@@ -4,6 +4,7 @@
  * running any method.
  */
 import type { MaskKind } from '../data/masks.ts';
+import type { Interval, PairedRow } from './paired.ts';
 import type { ProtocolName } from './protocols.ts';
 
 /** One method's result on one image under one protocol: a line of results.csv. */
@@ -143,6 +144,39 @@ function summaryCells(summary: readonly SummaryRow[], columns: readonly MetricCo
   });
 }
 
+/** A signed difference with its interval, e.g. '-0.42 [-0.71, -0.15]', at the metric's digits. */
+function formatDifference(name: string, d: Interval): string {
+  const signed = (v: number) => `${v > 0 ? '+' : ''}${formatValue(name, v)}`;
+  return `${signed(d.mean)} [${signed(d.low)}, ${signed(d.high)}]`;
+}
+
+/**
+ * The paired table as cells: a row per (protocol, method), a cell per compared metric; a cell is
+ * marked when its interval excludes 0 (a difference beyond the noise of the images).
+ */
+function pairedCells(paired: readonly PairedRow[], columns: readonly MetricColumn[]): { head: string[]; rows: Cell[][] } {
+  const compared = columns.filter((c) => c.higherIsBetter !== null);
+  const head = ['protocol', 'method', 'images', ...compared.map((c) => `${header(c)}`)];
+  const rows = paired.map((p) => [
+    { text: p.protocol, best: false },
+    { text: `${p.method} − ${p.reference}`, best: false },
+    { text: String(p.images), best: false },
+    ...compared.map((c) => {
+      const d = p.differences[c.name];
+      return d ? { text: formatDifference(c.name, d), best: d.low > 0 || d.high < 0 } : { text: '–', best: false };
+    }),
+  ]);
+  return { head, rows };
+}
+
+/** What the paired table shows, in one sentence. */
+function pairedAbout(paired: readonly PairedRow[]): string {
+  return (
+    `Each method against ${paired[0].reference} on the same images: the mean per-image difference (method − ${paired[0].reference}; ` +
+    'the arrow says which sign is better) and its paired bootstrap 95% interval over images; bold: the interval excludes 0, a difference beyond the noise of the photos.'
+  );
+}
+
 function summaryHeader(columns: readonly MetricColumn[]): string[] {
   return ['protocol', 'method', 'images', ...columns.map(header), 's / image'];
 }
@@ -166,11 +200,17 @@ function runLines(info: RunInfo): { about: string[]; protocols: string[] } {
  * @example
  * await writeFile('eval/summary.md', summaryMarkdown(summary, columns, info));
  */
-export function summaryMarkdown(summary: readonly SummaryRow[], columns: readonly MetricColumn[], info: RunInfo): string {
-  const head = summaryHeader(columns);
-  const table = [head, head.map(() => '---'), ...summaryCells(summary, columns).map((row) => row.map((c) => (c.best ? `**${c.text}**` : c.text)))].map((cells) => `| ${cells.join(' | ')} |`);
+export function summaryMarkdown(summary: readonly SummaryRow[], columns: readonly MetricColumn[], info: RunInfo, paired: readonly PairedRow[] = []): string {
+  const markdownTable = (head: string[], rows: Cell[][]) =>
+    [head, head.map(() => '---'), ...rows.map((row) => row.map((c) => (c.best ? `**${c.text}**` : c.text)))].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const table = markdownTable(summaryHeader(columns), summaryCells(summary, columns));
   const { about, protocols } = runLines(info);
-  return `# Evaluation\n\n${about.join('\n')}\n\n${protocols.map((p) => `- ${p}`).join('\n')}\n\n${table.join('\n')}\n`;
+  let text = `# Evaluation\n\n${about.join('\n')}\n\n${protocols.map((p) => `- ${p}`).join('\n')}\n\n${table}\n`;
+  if (paired.length > 0) {
+    const { head, rows } = pairedCells(paired, columns);
+    text += `\n## Paired differences to ${paired[0].reference}\n\n${pairedAbout(paired)}\n\n${markdownTable(head, rows)}\n`;
+  }
+  return text;
 }
 
 function escapeHtml(text: string): string {
@@ -184,11 +224,23 @@ function escapeHtml(text: string): string {
  * @example
  * await writeFile('eval/index.html', reportHtml(summary, columns, info, grids, rows));
  */
-export function reportHtml(summary: readonly SummaryRow[], columns: readonly MetricColumn[], info: RunInfo, grids: readonly GridEntry[], rows: readonly ResultRow[]): string {
-  const headCells = summaryHeader(columns).map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const bodyRows = summaryCells(summary, columns)
-    .map((cells) => `<tr>${cells.map((c) => `<td>${c.best ? `<b>${escapeHtml(c.text)}</b>` : escapeHtml(c.text)}</td>`).join('')}</tr>`)
-    .join('\n');
+export function reportHtml(
+  summary: readonly SummaryRow[],
+  columns: readonly MetricColumn[],
+  info: RunInfo,
+  grids: readonly GridEntry[],
+  rows: readonly ResultRow[],
+  paired: readonly PairedRow[] = [],
+): string {
+  const htmlTable = (head: string[], cells: Cell[][]) =>
+    `<table>\n<tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>\n${cells
+      .map((row) => `<tr>${row.map((c) => `<td>${c.best ? `<b>${escapeHtml(c.text)}</b>` : escapeHtml(c.text)}</td>`).join('')}</tr>`)
+      .join('\n')}\n</table>`;
+  let tables = htmlTable(summaryHeader(columns), summaryCells(summary, columns));
+  if (paired.length > 0) {
+    const { head, rows: cells } = pairedCells(paired, columns);
+    tables += `\n<h2>Paired differences to ${escapeHtml(paired[0].reference)}</h2>\n<p>${escapeHtml(pairedAbout(paired))}</p>\n${htmlTable(head, cells)}`;
+  }
   const sections = [...new Set(grids.map((g) => g.protocol))].map((protocol) => {
     const figures = grids
       .filter((g) => g.protocol === protocol)
@@ -223,10 +275,7 @@ ${about.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n')}
 <ul>
 ${protocols.map((line) => `<li>${escapeHtml(line)}</li>`).join('\n')}
 </ul>
-<table>
-<tr>${headCells}</tr>
-${bodyRows}
-</table>
+${tables}
 ${sections.join('\n')}
 </body>
 </html>
