@@ -99,8 +99,8 @@ function boxColumns(plane: Float32Array, width: number, height: number, r: numbe
   }
 }
 
-/** Three box passes each way: close to a Gaussian of sigma ~ r. */
-function smooth(plane: Float32Array, width: number, height: number, r: number): void {
+/** Three box passes each way, in place: close to a Gaussian of sigma sqrt(r (r + 1)). */
+export function smooth(plane: Float32Array, width: number, height: number, r: number): void {
   for (let pass = 0; pass < 3; pass++) {
     boxRows(plane, width, height, r);
     boxColumns(plane, width, height, r);

@@ -124,6 +124,34 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual([r.beforeBlend.width, r.beforeBlend.height, r.provenance.width, r.provenance.height], [512, 384, 512, 384]);
   });
 
+  it('adds the full-resolution detail of the sources to a fill enlarged from its working scale, in the hole only', async () => {
+    const raw = await photoPixels(512, 384, 'enlightenment-data/Mountain.jpg');
+    const photo = await readImage(raw);
+    const mask = rectMask(512, 384, { x: 200, y: 120, width: 120, height: 100 });
+    // One scale, 256: the fill is enlarged 2x.
+    const [plain, detailed] = [
+      (await inpainter.inpaint(photo, mask, { scales: [256], nativeDetail: false })).image,
+      (await inpainter.inpaint(photo, mask, { scales: [256] })).image,
+    ];
+    checkResult(photo, detailed, mask);
+    const hole = dilateMask(mask, 2);
+    const variation = (img: typeof photo) => {
+      let sum = 0;
+      for (let c = 0; c < 3; c++) for (let i = c * 512 * 384; i < (c + 1) * 512 * 384 - 1; i++) if (hole.data[i % (512 * 384)] && hole.data[(i + 1) % (512 * 384)]) sum += Math.abs(img.data[i + 1] - img.data[i]);
+      return sum;
+    };
+    for (let i = 0; i < 3 * 512 * 384; i++) if (!hole.data[i % (512 * 384)]) assert.equal(detailed.data[i], plain.data[i]);
+    // (The tiny random networks' fill is noisy already: the photo's detail adds a few per cent.)
+    assert.ok(variation(detailed) > 1.02 * variation(plain), `detail ${variation(detailed)} vs ${variation(plain)}`);
+    let changed = 0;
+    for (let i = 0; i < 512 * 384; i++) if (hole.data[i] && Math.abs(detailed.data[i] - plain.data[i]) > 1e-4) changed++;
+    assert.ok(changed > 0.5 * 122 * 102, `${changed} hole pixels changed`);
+    // At the working scale itself nothing is enlarged, and nothing is added.
+    const small = await readImage(await photoPixels(256, 192, 'enlightenment-data/Mountain.jpg'));
+    const smallMask = rectMask(256, 192, { x: 100, y: 60, width: 60, height: 50 });
+    assert.deepEqual((await inpainter.inpaint(small, smallMask)).image.data, (await inpainter.inpaint(small, smallMask, { nativeDetail: false })).image.data);
+  });
+
   it('fills a hole across a thin strip, top to bottom', async () => {
     const photo = await readImage(await photoPixels(400, 10, 'mate-backgrounds/Dune.jpg'));
     const mask = rectMask(400, 10, { x: 150, y: 0, width: 20, height: 10 });

@@ -88,6 +88,12 @@ export interface InpaintOptions {
    * and raises SSIM with the texture unchanged (docs/decisions/patch-locality.md).
    */
   locality?: number;
+  /**
+   * When a region is larger than its last working scale, add the full-resolution detail of each
+   * hole patch's patch-swap source to the enlarged fill [ours; `detail.ts`]: the fill keeps the
+   * photo's own grain instead of looking blurred. Default true; false gives the enlarged rendering.
+   */
+  nativeDetail?: boolean;
   /** Grow the hole by this many pixels (a disc) before filling; the band is also the feathered seam. Default 2. */
   dilate?: number;
   /** Resize a mask of another size to the image's (nearest, hole-preserving) instead of refusing it. Default false. */
@@ -135,8 +141,8 @@ export interface InpaintResult {
   debug?: { regions: DebugRegion[] };
 }
 
-const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
+const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly number[] };
 
@@ -165,6 +171,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(typeof o.ensemble === 'number' && o.ensemble in ENSEMBLE_ORIENTATIONS, 'options.ensemble', `one of ${Object.keys(ENSEMBLE_ORIENTATIONS).join(', ')}`, o.ensemble);
   expect(typeof o.locality === 'number' && o.locality >= 0 && o.locality <= 100, 'options.locality', 'a number from 0 to 100', o.locality);
   expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
+  expect(typeof o.nativeDetail === 'boolean', 'options.nativeDetail', 'a boolean', o.nativeDetail);
   expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
   expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);

@@ -16,6 +16,7 @@ import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
+import { addSourceDetail } from './detail.ts';
 import { composite, provenancePicture } from './pixels.ts';
 import { workingSize } from './regions.ts';
 
@@ -97,12 +98,19 @@ export async function coarseRegion(nets: Networks, image: RgbImage, plan: ScaleP
  * @param plans from `planScales`, already checked with `checkHoleSize`
  * @param refine extra VGG -> swap -> G2 passes at the last scale
  */
-export async function inpaintRegion(nets: Networks, image: RgbImage, plans: readonly ScalePlan[], options: { refine: number; locality: number; debug: boolean }): Promise<RegionOutput> {
+export async function inpaintRegion(
+  nets: Networks,
+  image: RgbImage,
+  mask: MaskImage,
+  plans: readonly ScalePlan[],
+  options: { refine: number; locality: number; debug: boolean; nativeDetail: boolean },
+): Promise<RegionOutput> {
   const { refine, locality, debug } = options;
   let coarse: RgbImage | undefined;
   let provenance: RgbImage | undefined;
   let previous: RgbImage | undefined; // the composited result at the previous scale
   let rendered: RgbImage | undefined; // G2's raw output at the current scale
+  let swap: { cells: BigInt64Array; width: number; height: number } | undefined; // the last swap's provenance
   for (const [i, plan] of plans.entries()) {
     const { width, height, mask } = plan;
     const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
@@ -117,6 +125,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, plans: read
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.features(input);
       const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality);
+      swap = { cells, width: features.width, height: features.height };
       rendered = await nets.render(plan.scale, swapped, width, height);
       previous = composite(rendered, known, mask);
       input = previous;
@@ -124,8 +133,10 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, plans: read
     }
   }
   const last = rendered!;
+  if (last.width === image.width && last.height === image.height) return { fill: last, coarse, provenance };
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
-  const fill = last.width === image.width && last.height === image.height ? last : resizeImage(last, image.width, image.height, 'lanczos');
+  const fill = resizeImage(last, image.width, image.height, 'lanczos');
+  if (options.nativeDetail) addSourceDetail(fill, image, mask, swap!.cells, swap!, last);
   return { fill, coarse, provenance };
 }
 
@@ -161,6 +172,8 @@ export const ENSEMBLE_ORIENTATIONS: Readonly<Record<number, readonly Orientation
 /** One orientation of a region, with the pyramid of its hole seen that way. */
 export interface RegionView {
   orientation: Orientation;
+  /** The hole at full resolution, seen this way. */
+  mask: MaskImage;
   plans: ScalePlan[];
 }
 
@@ -170,7 +183,10 @@ export interface RegionView {
  * @param count an ensemble size, a key of ENSEMBLE_ORIENTATIONS
  */
 export function planViews(mask: MaskImage, scales: readonly number[], count: number): RegionView[] {
-  return ENSEMBLE_ORIENTATIONS[count].map((orientation) => ({ orientation, plans: planScales(orient(mask, orientation), scales) }));
+  return ENSEMBLE_ORIENTATIONS[count].map((orientation) => {
+    const seen = orient(mask, orientation);
+    return { orientation, mask: seen, plans: planScales(seen, scales) };
+  });
 }
 
 /**
@@ -191,13 +207,13 @@ export async function fillRegion(
   nets: Networks,
   image: RgbImage,
   views: readonly RegionView[],
-  options: { stage: 'full' | 'g1'; refine: number; locality: number; debug: boolean },
+  options: { stage: 'full' | 'g1'; refine: number; locality: number; debug: boolean; nativeDetail: boolean },
 ): Promise<RegionOutput> {
   let output: RegionOutput | undefined;
-  for (const [i, { orientation, plans }] of views.entries()) {
+  for (const [i, { orientation, mask, plans }] of views.entries()) {
     const seen = orient(image, orientation);
     const result =
-      options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, plans, { ...options, debug: options.debug && i === 0 });
+      options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, mask, plans, { ...options, debug: options.debug && i === 0 });
     const fill = orient(result.fill, orientation, true);
     if (!output) output = { ...result, fill };
     else for (let k = 0; k < fill.data.length; k++) output.fill.data[k] += fill.data[k];

@@ -35,6 +35,22 @@ describe('planRegions', () => {
     assert.ok(inside(a, merged[0].box) && inside(near, merged[0].box));
   });
 
+  it("merges two holes' crops into their union, not into a crop grown by the span between them", () => {
+    // Two people 150 px apart in an 800x533 snapshot: each crop is its hole grown by its longer
+    // side; the two overlap, and their union is the region, far smaller than the photo.
+    const left = { x: 6, y: 242, width: 50, height: 100 };
+    const right = { x: 208, y: 212, width: 70, height: 100 };
+    const [region, ...rest] = planRegions(rectMask(800, 533, left, right));
+    assert.equal(rest.length, 0);
+    assert.deepEqual(region.holeBox, { x: 6, y: 212, width: 272, height: 130 });
+    const [a, b] = [contextBox(left, 800, 533), contextBox(right, 800, 533)];
+    const x = Math.min(a.x, b.x);
+    const y = Math.min(a.y, b.y);
+    assert.deepEqual(region.box, { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y });
+    // 378x330: filled at 256 and enlarged 1.48x (the photo whole: 3.1x).
+    assert.ok(Math.max(region.box.width, region.box.height) <= 1.5 * 256, JSON.stringify(region.box));
+  });
+
   it('clamps the crop of a hole touching the border to the image, at least 256 px across', () => {
     const hole = { x: 0, y: 2990, width: 30, height: 10 };
     const [{ box }] = planRegions(rectMask(4000, 3000, hole));

@@ -6,8 +6,8 @@
  * around its holes: each hole (a connected group of mask tiles) gets a context box of its bounding
  * box grown by the hole's longer side on every side (the crop is about 3x the hole, so the hole is
  * about a third of what the networks see, inside the 32-128 of 256 and 224 of 512 holes they were
- * trained on) and at least `BASE_SCALE` pixels across where the photo allows; boxes that overlap are
- * merged, so crops never overlap and each hole is filled once. Only the crops are ever resampled
+ * trained on) and at least `BASE_SCALE` pixels across where the photo allows; crops that overlap are
+ * merged into their union, so crops never overlap and each hole is filled once. Only the crops are ever resampled
  * for the networks, so the work and the memory follow the holes, not the photo.
  *
  * Scales. A scale s means: the region is resized so that its longer side is s pixels (then padded
@@ -138,22 +138,25 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
     return [{ box: { x: 0, y: 0, width, height }, holeBox: holes.reduce(union) }];
   }
   if (holes.length > MAX_SEPARATE_HOLES) holes = [holes.reduce(union)];
-  // Merge holes whose crops overlap until none do; a merged crop is larger, so repeat.
-  let merged = true;
-  while (merged) {
+  // Merge regions whose crops overlap until none do. A merged crop is the union of its members'
+  // crops, not the context box of their union: two small holes far apart would otherwise get a
+  // margin as wide as the span between them (two people 250 px apart in an 800 px photo made the
+  // whole photo one region, filled at 256 and enlarged 3x).
+  let regions = holes.map((holeBox) => ({ box: contextBox(holeBox, width, height), holeBox }));
+  for (let merged = true; merged; ) {
     merged = false;
-    const boxes = holes.map((h) => contextBox(h, width, height));
-    outer: for (let i = 0; i < holes.length; i++) {
-      for (let j = i + 1; j < holes.length; j++) {
-        if (overlaps(boxes[i], boxes[j])) {
-          holes = [...holes.filter((_, k) => k !== i && k !== j), union(holes[i], holes[j])];
+    outer: for (let i = 0; i < regions.length; i++) {
+      for (let j = i + 1; j < regions.length; j++) {
+        if (overlaps(regions[i].box, regions[j].box)) {
+          const joined = { box: union(regions[i].box, regions[j].box), holeBox: union(regions[i].holeBox, regions[j].holeBox) };
+          regions = [...regions.filter((_, k) => k !== i && k !== j), joined];
           merged = true;
           break outer;
         }
       }
     }
   }
-  return holes.map((holeBox) => ({ box: contextBox(holeBox, width, height), holeBox }));
+  return regions;
 }
 
 /**

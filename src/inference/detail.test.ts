@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MaskImage, RgbImage } from '../core/image.ts';
+import { addSourceDetail, DETAIL_GAIN, detailLayer } from './detail.ts';
+
+const W = 64;
+const H = 48;
+const plane = W * H;
+
+/** Vertical stripes two pixels wide (0.2 / 0.8) in every plane: nothing but fine detail. */
+function stripes(): RgbImage {
+  const data = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[c * plane + y * W + x] = (x >> 1) % 2 ? 0.8 : 0.2;
+  return { width: W, height: H, data };
+}
+
+/** A hole over x in [32, 48), y in [16, 32). */
+function hole(): MaskImage {
+  const data = new Uint8Array(plane);
+  for (let y = 16; y < 32; y++) for (let x = 32; x < 48; x++) data[y * W + x] = 1;
+  return { width: W, height: H, data };
+}
+
+describe('detailLayer', () => {
+  it('is zero on a flat image and in the hole, and hole pixels never leak into it', () => {
+    const mask = hole();
+    const flat = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.4) };
+    for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) if (mask.data[i]) flat.data[c * plane + i] = 1;
+    assert.ok(detailLayer(flat, mask, 1).every((v) => Math.abs(v) < 1e-6), 'a flat known region has no detail, whatever the hole holds');
+    const image = stripes();
+    const a = detailLayer(image, mask, 1);
+    for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) if (mask.data[i]) image.data[c * plane + i] = Math.random();
+    assert.deepEqual(detailLayer(image, mask, 1), a);
+    for (let i = 0; i < plane; i++) if (mask.data[i]) assert.equal(a[i], 0);
+    // Far from the hole and the border, the stripes keep their sign and most of their contrast.
+    const [dark, light] = [a[8 * W + 9], a[8 * W + 11]]; // x = 9 is in a 0.2 stripe, x = 11 in a 0.8 one
+    assert.ok(dark < -0.15 && light > 0.15, `${dark}, ${light}`);
+  });
+});
+
+describe('addSourceDetail', () => {
+  it("adds the source cell's detail to each hole pixel, and changes nothing else", () => {
+    const image = stripes();
+    const mask = hole();
+    // Working scale: half size (32x24 px, 8x6 feature cells), so a cell is 8x8 image pixels.
+    const cells = { width: 8, height: 6 };
+    const provenance = new BigInt64Array(cells.width * cells.height).fill(-1n);
+    // Hole cells (x 4..5, y 2..3) copy from 3 cells to the left (x 1..2), same row; cell (5, 3) has none.
+    for (let cy = 2; cy < 4; cy++) for (let cx = 4; cx < 6; cx++) provenance[cy * cells.width + cx] = BigInt(cy * cells.width + cx - 3);
+    provenance[3 * cells.width + 5] = -1n;
+    const fill = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.5) };
+    addSourceDetail(fill, image, mask, provenance, cells, { width: 32, height: 24 });
+    const detail = detailLayer(image, mask, 2); // the blur radius of a 2x enlargement
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const i = y * W + x;
+          const v = fill.data[c * plane + i];
+          const copied = mask.data[i] && !(x >= 40 && y >= 24);
+          const expected = copied ? 0.5 + DETAIL_GAIN * detail[c * plane + i - 24] : 0.5;
+          assert.ok(Math.abs(v - expected) < 1e-6, `(${x}, ${y}): ${v} vs ${expected}`);
+        }
+      }
+    }
+    // The copied stripes are in phase with the photo's (the offset, 24 px, is a multiple of their period).
+    assert.ok(fill.data[20 * W + 33] < 0.5 && fill.data[20 * W + 35] > 0.5);
+  });
+
+  it('skips sources that fall in the hole or outside the region', () => {
+    const image = stripes();
+    const mask = hole();
+    const cells = { width: 8, height: 6 };
+    const provenance = new BigInt64Array(cells.width * cells.height).fill(-1n);
+    provenance[2 * cells.width + 4] = BigInt(2 * cells.width + 5); // into the hole
+    provenance[2 * cells.width + 5] = BigInt(2 * cells.width + 7); // 16 px right: past the edge for x >= 48
+    const fill = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.5) };
+    addSourceDetail(fill, image, mask, provenance, cells, { width: 32, height: 24 });
+    for (let y = 16; y < 24; y++) for (let x = 32; x < 40; x++) assert.equal(fill.data[y * W + x], 0.5, 'a source in the hole adds nothing');
+    assert.notEqual(fill.data[16 * W + 41], 0.5, 'a known source inside the region adds its detail');
+  });
+});
