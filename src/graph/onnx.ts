@@ -46,8 +46,27 @@ function attributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   return { name, type: T.TENSOR, t: tensorProto('', a.t) };
 }
 
+/**
+ * Operators whose outputs past the first `required` are optional in ONNX: left out of the node when
+ * nothing reads them. MaxPool's indices are only read by its gradient; an inference graph that
+ * declares them anyway is refused by onnxruntime-web's WebGPU provider, and ONNX Runtime computes
+ * them for nothing.
+ */
+const OPTIONAL_OUTPUTS: Readonly<Record<string, number>> = { MaxPool: 1 };
+
+/** A node's outputs as written: trailing optional ones that nothing reads are dropped. */
+function writtenOutputs(op: string, outputs: readonly Tensor[], read: ReadonlySet<Tensor>): readonly Tensor[] {
+  const required = OPTIONAL_OUTPUTS[op];
+  if (required === undefined) return outputs;
+  let n = outputs.length;
+  while (n > required && !read.has(outputs[n - 1])) n--;
+  return outputs.slice(0, n);
+}
+
 /** Encodes the graph as ONNX model bytes, ready for `InferenceSession.create`. */
 export function toOnnx(graph: Graph): Uint8Array {
+  const read = new Set<Tensor>(graph.outputs);
+  for (const n of graph.nodes) for (const t of n.inputs) if (t) read.add(t);
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 8,
     producerName: 'contextual-inpaint',
@@ -59,7 +78,7 @@ export function toOnnx(graph: Graph): Uint8Array {
         domain: n.domain,
         name: n.name,
         input: n.inputs.map((t) => (t ? t.name : '')),
-        output: n.outputs.map((t) => t.name),
+        output: writtenOutputs(n.op, n.outputs, read).map((t) => t.name),
         attribute: Object.entries(n.attrs).map(([k, v]) => attributeProto(k, v)),
       })),
       input: graph.inputs.map(valueInfo),
