@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { InputError, UsageError } from '../core/errors.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
+import type { SourceCells } from './pipeline.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
 
 interface Seam {
@@ -150,6 +151,44 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     const small = await readImage(await photoPixels(256, 192, 'enlightenment-data/Mountain.jpg'));
     const smallMask = rectMask(256, 192, { x: 100, y: 60, width: 60, height: 50 });
     assert.deepEqual((await inpainter.inpaint(small, smallMask)).image.data, (await inpainter.inpaint(small, smallMask, { nativeDetail: false })).image.data);
+  });
+
+  it('copies only from the sampling region or outside the excluded one, at every scale, and refuses one with nothing to copy', async () => {
+    const raw = await photoPixels(512, 384, 'enlightenment-data/Mountain.jpg');
+    const photo = await readImage(raw);
+    const mask = rectMask(512, 384, { x: 220, y: 140, width: 80, height: 80 });
+    const left = rectMask(512, 384, { x: 0, y: 0, width: 160, height: 384 });
+    // Every source cell at the last scale (512: the photo's own pixels) must lie in the allowed pixels.
+    const sourcesIn = (sources: SourceCells, allowed: (x: number, y: number) => boolean) => {
+      const scale = sources.imageWidth / 512;
+      let count = 0;
+      for (const s of sources.data) {
+        if (s < 0n) continue;
+        count++;
+        const [sx, sy] = [Number(s) % sources.width, Math.floor(Number(s) / sources.width)];
+        for (const [dx, dy] of [[0, 0], [3, 3]]) assert.ok(allowed((4 * sx + dx) / scale, (4 * sy + dy) / scale), `source cell (${sx}, ${sy})`);
+      }
+      return count;
+    };
+    const sampled = await inpainter.inpaint(photo, mask, { debug: true, sampleFrom: left });
+    assert.deepEqual(sampled.debug!.regions[0].scales, [256, 512]);
+    assert.ok(sourcesIn(sampled.debug!.regions[0].sources, (x) => x < 160) > 100);
+    const free = await inpainter.inpaint(photo, mask, { debug: true });
+    const freeSources = [...free.debug!.regions[0].sources.data].filter((s) => s >= 0n).map((s) => Number(s) % free.debug!.regions[0].sources.width);
+    assert.ok(freeSources.some((sx) => 4 * sx >= 160), 'without a sampling region some patches come from the right');
+    assert.notDeepEqual(sampled.image.data, free.image.data);
+    checkResult(photo, sampled.image, mask);
+    // Excluding the left: nothing from there, in both views of ensemble 2.
+    const excluded = await inpainter.inpaint(photo, mask, { debug: true, exclude: left, ensemble: 2 });
+    assert.ok(sourcesIn(excluded.debug!.regions[0].sources, (x) => x >= 160) > 100);
+
+    await assert.rejects(inpainter.inpaint(photo, mask, { sampleFrom: mask }), (e: unknown) => e instanceof UsageError && /lies entirely in the hole/.test(e.message));
+    const strip = rectMask(512, 384, { x: 0, y: 0, width: 8, height: 384 });
+    await assert.rejects(
+      inpainter.inpaint(photo, mask, { sampleFrom: strip }),
+      (e: unknown) => e instanceof UsageError && /region to copy from is too small: .* no known block of 24x24 pixels \(12x12 at the 256-pixel working scale\)/.test(e.message),
+    );
+    await assert.rejects(inpainter.inpaint(photo, mask, { exclude: rectMask(100, 100) }), /the exclude mask \(--exclude\) is 100x100 but the image is 512x384; pass resizeMask/);
   });
 
   it('fills a hole across a thin strip, top to bottom', async () => {

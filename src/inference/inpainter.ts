@@ -39,7 +39,7 @@ import type { ModelConfig } from '../models/config.ts';
 import { Engine } from '../runtime/engine.ts';
 import { blendRegion } from './blend.ts';
 import { Networks } from './networks.ts';
-import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
+import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews, type SourceCells } from './pipeline.ts';
 import { defaultScales, planRegions } from './regions.ts';
 
 /** Where `load()` looks for a model when no bundle is named: `models/default/` in this package. */
@@ -94,6 +94,15 @@ export interface InpaintOptions {
    * photo's own grain instead of looking blurred. Default true; false gives the enlarged rendering.
    */
   nativeDetail?: boolean;
+  /**
+   * Where the fill may copy from [ours; as in Content-Aware Fill]: a mask of the image's size whose
+   * white (nonzero) pixels are the only ones patch-swap may take patches from, at every scale and
+   * in every view. Default: every known pixel. Only the crop around each hole is searched (the
+   * whole photo up to 512 px; about 3x the hole beyond).
+   */
+  sampleFrom?: MaskInput;
+  /** Pixels the fill must never copy from (white), e.g. a second object of the kind removed. Default none. */
+  exclude?: MaskInput;
   /** Grow the hole by this many pixels (a disc) before filling; the band is also the feathered seam. Default 2. */
   dilate?: number;
   /** Resize a mask of another size to the image's (nearest, hole-preserving) instead of refusing it. Default false. */
@@ -130,6 +139,8 @@ export interface DebugRegion {
   beforeBlend: RgbImage;
   /** Where each hole pixel's patch came from (a colour wheel over the source position; known pixels dimmed), at the last scale. */
   provenance: RgbImage;
+  /** The same as numbers: each feature cell's source cell at the last scale. */
+  sources: SourceCells;
 }
 
 export interface InpaintResult {
@@ -142,9 +153,9 @@ export interface InpaintResult {
 }
 
 const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
 
-type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly number[] };
+type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude'>;
 
 /**
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
@@ -213,6 +224,42 @@ async function toMask(input: MaskInput): Promise<MaskImage> {
   const hole = new Uint8Array(data.length);
   for (let i = 0; i < data.length; i++) if (data[i]) hole[i] = 1;
   return { width, height, data: hole };
+}
+
+/**
+ * The pixels the fill may not copy from besides the hole, from `sampleFrom` and `exclude` (each the
+ * image's size, or resized with `resizeMask`); undefined when neither is given.
+ * @throws UsageError a mask of another size, or an allowed region that lies entirely in the hole
+ */
+async function sourceRestriction(o: Resolved, hole: MaskImage, notices: string[]): Promise<MaskImage | undefined> {
+  if (o.sampleFrom === undefined && o.exclude === undefined) return undefined;
+  const read = async (input: MaskInput, name: string, flag: string): Promise<MaskImage> => {
+    let m = await toMask(input);
+    if (m.width !== hole.width || m.height !== hole.height) {
+      const sizes = `the ${name} mask (${flag}) is ${m.width}x${m.height} but the image is ${hole.width}x${hole.height}`;
+      if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize it to the image`);
+      m = resizeMask(m, hole.width, hole.height);
+      notices.push(`${sizes}: it was resized to ${hole.width}x${hole.height}`);
+    }
+    return m;
+  };
+  const data = new Uint8Array(hole.data.length);
+  if (o.sampleFrom !== undefined) {
+    const allowed = await read(o.sampleFrom, 'sample-from', '--sample-from');
+    let usable = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (!allowed.data[i]) data[i] = 1;
+      else if (!hole.data[i]) usable++;
+    }
+    if (usable === 0) {
+      throw new UsageError('the region to sample from (--sample-from) lies entirely in the hole (or is empty): paint where the fill may copy from, outside what is removed');
+    }
+  }
+  if (o.exclude !== undefined) {
+    const excluded = await read(o.exclude, 'exclude', '--exclude');
+    for (let i = 0; i < data.length; i++) if (excluded.data[i]) data[i] = 1;
+  }
+  return { width: hole.width, height: hole.height, data };
 }
 
 /**
@@ -353,6 +400,7 @@ export class Inpainter {
     }
     const dilated = dilateAround(hole, userHole, o.dilate);
     hole = dilated.mask;
+    const noSource = await sourceRestriction(o, hole, notices);
 
     const { networks } = this.#state;
     const regions = planRegions(hole, dilated.box);
@@ -362,7 +410,7 @@ export class Inpainter {
       const mask = whole ? hole : cropImage(hole, box);
       // G1 runs at the first scale only: the later ones are G2's.
       const scales = (o.scales ?? defaultScales(box, networks.trainedScales)).slice(0, o.stage === 'g1' ? 1 : undefined);
-      const views = planViews(mask, scales, o.ensemble);
+      const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
       if (enlarged > 2) {
@@ -383,7 +431,7 @@ export class Inpainter {
       const crop = whole ? photo : cropImage(photo, job.box);
       const result = await fillRegion(networks, crop, job.views, o);
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
-      if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance! });
+      if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
     return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}) };
   }

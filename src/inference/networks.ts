@@ -94,10 +94,13 @@ export class Networks {
     return this.#vgg.features(this.#engine, image);
   }
 
-  /** Patch-swap of the hole cells of `features` (mask at feature resolution, > 0.5 = hole), with `locality` (see `PatchSwapOptions`). */
-  async swap(features: VggFeatures, mask: HostTensor, locality: number): Promise<{ swapped: VggFeatures; provenance: BigInt64Array }> {
+  /**
+   * Patch-swap of the hole cells of `features` (mask at feature resolution, > 0.5 = hole), with
+   * `locality` (see `PatchSwapOptions`), never copying from the cells of `sourceMask` when given.
+   */
+  async swap(features: VggFeatures, mask: HostTensor, locality: number, sourceMask?: HostTensor): Promise<{ swapped: VggFeatures; provenance: BigInt64Array }> {
     const { channels, height, width } = features;
-    const out = await this.#swapper.swap({ features: hostTensor(features.data, [1, channels, height, width]), mask, locality });
+    const out = await this.#swapper.swap({ features: hostTensor(features.data, [1, channels, height, width]), mask, locality, sourceMask });
     return { swapped: { ...features, data: out.swapped.data as Float32Array }, provenance: out.provenance.data as BigInt64Array };
   }
 

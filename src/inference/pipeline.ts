@@ -30,28 +30,36 @@ export interface ScalePlan {
   mask: MaskImage;
   /** The hole at relu3_1 resolution, as patch-swap reads it. */
   featureMask: HostTensor;
+  /** The cells patch-swap may not copy from besides the hole (a user's sampling region), if any. */
+  sourceMask?: HostTensor;
 }
 
 /**
  * The pyramid of a region: its size and hole at every scale.
  * @param mask the region's hole at full resolution
+ * @param noSource pixels (1) the fill may not copy from besides the hole, at full resolution: a
+ *   cell touching one is no source, at every scale
  */
-export function planScales(mask: MaskImage, scales: readonly number[]): ScalePlan[] {
+export function planScales(mask: MaskImage, scales: readonly number[], noSource?: MaskImage): ScalePlan[] {
   return scales.map((scale) => {
     const { width, height } = workingSize(mask.width, mask.height, scale);
     const resized = width !== mask.width || height !== mask.height;
     // resizeMask keeps every pixel touched by the hole; the resampling filter of the image spreads
     // hole colours about one pixel further, so those pixels are not trusted as known either.
     const scaled = resized ? dilateMask(resizeMask(mask, width, height), 1) : mask;
-    const featureMask = mapMaskToFeatures(scaled, featureSize(height), featureSize(width));
-    return { scale, width, height, mask: scaled, featureMask };
+    const [fh, fw] = [featureSize(height), featureSize(width)];
+    const featureMask = mapMaskToFeatures(scaled, fh, fw);
+    const sourceMask = noSource && mapMaskToFeatures(resized ? resizeMask(noSource, width, height) : noSource, fh, fw);
+    return { scale, width, height, mask: scaled, featureMask, sourceMask };
   });
 }
 
-/** Whether some 3x3 block of feature cells is entirely known: patch-swap's candidates. */
+/** Whether some 3x3 block of feature cells is entirely known (and allowed): patch-swap's candidates. */
 function planHasKnownPatch(plan: ScalePlan): boolean {
   const [, , fh, fw] = plan.featureMask.shape;
-  return hasKnownPatch(plan.featureMask.data as Float32Array, fh, fw);
+  const hole = plan.featureMask.data as Float32Array;
+  const excluded = plan.sourceMask?.data as Float32Array | undefined;
+  return hasKnownPatch(excluded ? hole.map((v, i) => Math.max(v, excluded[i])) : hole, fh, fw);
 }
 
 /**
@@ -63,6 +71,15 @@ export function checkHoleSize(mask: MaskImage, plans: readonly ScalePlan[], dila
   const bad = plans.find((p) => !planHasKnownPatch(p));
   if (!bad) return;
   const patch = 3 * FEATURE_STRIDE;
+  if (bad.sourceMask) {
+    // The photo's pixels of one 12x12 block at the working scale.
+    const side = Math.ceil((patch * Math.max(mask.width, mask.height)) / bad.scale);
+    throw new UsageError(
+      `the region to copy from is too small: inside ${where} (${mask.width}x${mask.height} px) it holds no known block of ` +
+        `${side}x${side} pixels (${patch}x${patch} at the ${bad.scale}-pixel working scale), and the fill needs at least one; ` +
+        'allow a larger known area near the hole (--sample-from), or exclude less (--exclude)',
+    );
+  }
   throw new UsageError(
     `the hole is too large: it covers ${(100 * holeFraction(mask)).toFixed(1)}% of ${where} (${mask.width}x${mask.height} px, ` +
       `after dilating the mask by ${dilate} px), so at the ${bad.scale}-pixel working scale no ${patch}x${patch}-pixel patch ` +
@@ -78,6 +95,20 @@ export interface RegionOutput {
   coarse?: RgbImage;
   /** The patch-provenance picture of the last swap, at the last scale (debug). */
   provenance?: RgbImage;
+  /** The last swap's provenance itself (debug): see `SourceCells`. */
+  sources?: SourceCells;
+}
+
+/** Where patch-swap copied each feature cell from, on the grid of the last scale. */
+export interface SourceCells {
+  /** The feature grid, in cells; each cell is 4x4 pixels of the working image. */
+  width: number;
+  height: number;
+  /** The working image's size in pixels (the region resized to the last scale). */
+  imageWidth: number;
+  imageHeight: number;
+  /** Per cell (row-major), the flat index y * width + x of its source cell, or -1 for a known cell. */
+  data: BigInt64Array;
 }
 
 /**
@@ -124,7 +155,7 @@ export async function inpaintRegion(
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.features(input);
-      const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality);
+      const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality, plan.sourceMask);
       swap = { cells, width: features.width, height: features.height };
       rendered = await nets.render(plan.scale, swapped, width, height);
       previous = composite(rendered, known, mask);
@@ -133,11 +164,12 @@ export async function inpaintRegion(
     }
   }
   const last = rendered!;
-  if (last.width === image.width && last.height === image.height) return { fill: last, coarse, provenance };
+  const sources = debug ? { width: swap!.width, height: swap!.height, imageWidth: last.width, imageHeight: last.height, data: swap!.cells } : undefined;
+  if (last.width === image.width && last.height === image.height) return { fill: last, coarse, provenance, sources };
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = resizeImage(last, image.width, image.height, 'lanczos');
   if (options.nativeDetail) addSourceDetail(fill, image, mask, swap!.cells, swap!, last);
-  return { fill, coarse, provenance };
+  return { fill, coarse, provenance, sources };
 }
 
 /**
@@ -182,10 +214,10 @@ export interface RegionView {
  * of the feature stride, a mirrored hole covers other feature cells.
  * @param count an ensemble size, a key of ENSEMBLE_ORIENTATIONS
  */
-export function planViews(mask: MaskImage, scales: readonly number[], count: number): RegionView[] {
+export function planViews(mask: MaskImage, scales: readonly number[], count: number, noSource?: MaskImage): RegionView[] {
   return ENSEMBLE_ORIENTATIONS[count].map((orientation) => {
     const seen = orient(mask, orientation);
-    return { orientation, mask: seen, plans: planScales(seen, scales) };
+    return { orientation, mask: seen, plans: planScales(seen, scales, noSource && orient(noSource, orientation)) };
   });
 }
 

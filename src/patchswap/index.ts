@@ -74,7 +74,10 @@ export interface SwapInput {
   mask?: HostTensor;
   /** Match against this map [1, C, Hs, Ws] instead of the known region of `features` (style transfer). */
   source?: HostTensor;
-  /** [1, 1, Hs, Ws], > 0.5 = not to be copied from; none: the whole source may be. */
+  /**
+   * [1, 1, Hs, Ws], > 0.5 = not to be copied from; none: the whole source may be. Without `source`,
+   * [1, 1, H, W]: cells of `features` not to copy from besides the hole (a user's sampling region).
+   */
   sourceMask?: HostTensor;
   /** Prefer nearer patches among near-equal matches (`PatchSwapOptions.locality`); default 0, the paper's patch-swap. Not with `source`. */
   locality?: number;
@@ -87,8 +90,11 @@ export interface SwapOutput {
   provenance: HostTensor;
 }
 
-/** The two graphs: matching within `features`, or against a separate source (then masks are always fed). */
-type Variant = 'self' | 'source';
+/**
+ * The graphs: matching within `features`; within it but not from the cells of a source mask; or
+ * against a separate source (then masks are always fed).
+ */
+type Variant = 'self' | 'excluding' | 'source';
 
 interface Grid {
   height: number;
@@ -153,26 +159,28 @@ export class PatchSwapper {
     const source = input.source ? checkMap(input.source, 'source') : features;
     if (source.shape[1] !== channels) throw new UsageError(`the source has ${source.shape[1]} channels but the features have ${channels}`);
     const [sh, sw] = [source.shape[2], source.shape[3]];
-    if (input.sourceMask && !input.source) throw new UsageError('sourceMask needs a source; without one the known region of the features is matched');
-    const blocked = input.source ? (input.sourceMask ? readMask(input.sourceMask, 'sourceMask', sh, sw) : emptyMask(sh, sw)) : query;
+    if (input.sourceMask && !input.source && !input.mask) throw new UsageError('a sourceMask on the features needs the mask of their hole');
+    const excluded = input.sourceMask ? readMask(input.sourceMask, 'sourceMask', sh, sw) : undefined;
+    const blocked = input.source ? (excluded ?? emptyMask(sh, sw)) : excluded ? union(query, excluded) : query;
     const box = queryBox(query);
     if (!box) return { swapped: hostTensor(features.data.slice(), features.shape), provenance: hostTensor(new BigInt64Array(height * width).fill(-1n), [1, 1, height, width]) };
     if (!hasCompletePatch(blocked)) {
       throw new UsageError(
         input.source
           ? `the source mask leaves no 3x3 block of source cells entirely usable, so there is nothing to copy from`
-          : `the hole covers too much of the image: no 3x3 block of feature cells (${3 * FEATURE_STRIDE}x${3 * FEATURE_STRIDE} pixels) lies entirely outside it, so there is nothing to copy from; use a smaller hole or a larger image`,
+          : excluded
+            ? `the region to copy from leaves no 3x3 block of feature cells (${3 * FEATURE_STRIDE}x${3 * FEATURE_STRIDE} pixels) that is both known and allowed, so there is nothing to copy from; allow a larger known area`
+            : `the hole covers too much of the image: no 3x3 block of feature cells (${3 * FEATURE_STRIDE}x${3 * FEATURE_STRIDE} pixels) lies entirely outside it, so there is nothing to copy from; use a smaller hole or a larger image`,
       );
     }
 
     const bands = bandCount(box.rows * (box.cols + 2) * sh * sw, this.#bandSize);
-    const variant: Variant = input.source ? 'source' : 'self';
+    const variant: Variant = input.source ? 'source' : excluded ? 'excluding' : 'self';
     const session = await this.#session(variant, bands, locality);
     const maskFeed = hostTensor(toFloat(query.hole), [1, 1, height, width]);
-    const feeds: Record<string, HostTensor> =
-      variant === 'self'
-        ? { features, mask: maskFeed }
-        : { features, mask: maskFeed, source, source_mask: hostTensor(toFloat(blocked.hole), [1, 1, sh, sw]) };
+    const feeds: Record<string, HostTensor> = { features, mask: maskFeed };
+    if (input.source) feeds.source = source;
+    if (variant !== 'self') feeds.source_mask = hostTensor(toFloat(blocked.hole), [1, 1, sh, sw]);
     const out = await session.run(feeds);
     return { swapped: out.swapped, provenance: out.provenance };
   }
@@ -206,7 +214,12 @@ function swapGraph(variant: Variant, bands: number, epsilon: number, locality: n
   const g = new Graph(`patchswap_${variant}_${bands}${locality > 0 ? `_local${locality}` : ''}`);
   const features = g.input('features', [1, 'C', 'H', 'W']);
   const mask = g.input('mask', [1, 1, 'H', 'W']);
-  const source = variant === 'source' ? { source: g.input('source', [1, 'C', 'Hs', 'Ws']), sourceMask: g.input('source_mask', [1, 1, 'Hs', 'Ws']) } : {};
+  const source =
+    variant === 'source'
+      ? { source: g.input('source', [1, 'C', 'Hs', 'Ws']), sourceMask: g.input('source_mask', [1, 1, 'Hs', 'Ws']) }
+      : variant === 'excluding'
+        ? { sourceMask: g.input('source_mask', [1, 1, 'H', 'W']) }
+        : {};
   const { swapped, provenance } = patchSwap(features, mask, { ...source, epsilon, bands, locality });
   g.output(swapped, 'swapped');
   g.output(provenance, 'provenance');
@@ -255,6 +268,11 @@ function queryBox(m: Grid): { rows: number; cols: number } | null {
     }
   }
   return y1 < 0 ? null : { rows: y1 - y0 + 1, cols: x1 - x0 + 1 };
+}
+
+/** Cells that are in either grid (same size). */
+function union(a: Grid, b: Grid): Grid {
+  return { ...a, hole: a.hole.map((v, i) => v | b.hole[i]) };
 }
 
 function hasCompletePatch(m: Grid): boolean {

@@ -55,10 +55,11 @@ async function runGraph(
     const s = options.source;
     swapOptions.source = g.input('source', dims(s, s.channels, 'Hs', 'Ws'));
     feeds.source = { data: Float32Array.from(s.data), shape: [1, s.channels, s.height, s.width] };
-    if (options.sourceMask) {
-      swapOptions.sourceMask = g.input('source_mask', dims(s, 1, 'Hs', 'Ws'));
-      feeds.source_mask = { data: Float32Array.from(options.sourceMask), shape: [1, 1, s.height, s.width] };
-    }
+  }
+  if (options.sourceMask) {
+    const s = options.source ?? features;
+    swapOptions.sourceMask = g.input('source_mask', dims(s, 1, options.source ? 'Hs' : 'H', options.source ? 'Ws' : 'W'));
+    feeds.source_mask = { data: Float32Array.from(options.sourceMask), shape: [1, 1, s.height, s.width] };
   }
   const { swapped, provenance } = patchSwap(f, m, swapOptions);
   g.output(swapped, 'swapped');
@@ -267,6 +268,31 @@ describe('source map', () => {
     }
   });
 
+  test('a source mask on the features themselves keeps the match out of the excluded cells, locality or not', async () => {
+    const features = randomMap(5, 12, 13);
+    const mask = maskOf(12, 13, rect(4, 4, 3, 4));
+    // Exclude the left half: every copy must come from the right.
+    const excluded = maskOf(12, 13, rect(0, 0, 12, 6));
+    for (const locality of [0, 1]) {
+      const ref = referencePatchSwap(features, mask, { sourceMask: excluded, locality });
+      assertMatches(await runGraph(features, mask, { sourceMask: excluded, locality }), ref, `excluding, locality ${locality}`);
+      let chosen = 0;
+      for (const j of ref.choices) {
+        if (j < 0) continue;
+        chosen++;
+        const [sy, sx] = [Math.floor(j / 13), j % 13];
+        for (let d = 0; d < 9; d++) {
+          const cell = (sy + Math.floor(d / 3)) * 13 + sx + (d % 3);
+          assert.equal(excluded[cell] | mask[cell], 0, `patch (${sy}, ${sx}) touches an excluded or hole cell`);
+        }
+      }
+      assert.ok(chosen > 0);
+      // Without the exclusion some copies come from the left half: the mask changes the result.
+      const free = referencePatchSwap(features, mask, { locality });
+      assert.ok([...free.choices].some((j) => j >= 0 && j % 13 < 6), 'the unrestricted match uses the left half');
+    }
+  });
+
   test('a source without a mask offers all its patches', async () => {
     const features = randomMap(4, 10, 10, true);
     const mask = maskOf(10, 10, rect(0, 6, 4, 4));
@@ -367,6 +393,21 @@ describe('PatchSwapper on an Engine', () => {
     assert.deepEqual(Array.from(withMask.provenance.data as BigInt64Array, Number), Array.from(referencePatchSwap(features, mask, { source, sourceMask }).provenance));
     const style = await swapper.swap({ features: feed(features), source: feed(source) });
     assert.deepEqual(Array.from(style.provenance.data as BigInt64Array, Number), Array.from(referencePatchSwap(features, null, { source }).provenance));
+  });
+
+  test('copies only from allowed cells of the features themselves, and refuses an allowed region with no complete patch', async () => {
+    const features = randomMap(4, 9, 10);
+    const mask = maskOf(9, 10, rect(3, 3, 3, 3));
+    const excluded = maskOf(9, 10, rect(0, 5, 9, 5));
+    const out = await swapper.swap({ features: feed(features), mask: maskFeed(mask, 9, 10), sourceMask: maskFeed(excluded, 9, 10), locality: 1 });
+    assert.deepEqual(Array.from(out.provenance.data as BigInt64Array, Number), Array.from(referencePatchSwap(features, mask, { sourceMask: excluded, locality: 1 }).provenance));
+    for (const p of out.provenance.data as BigInt64Array) if (p >= 0n) assert.ok(Number(p) % 10 < 5, `source cell ${p} is excluded`);
+    // Leave only a 2-cell-wide strip allowed: no 3x3 patch fits.
+    const most = maskOf(9, 10, rect(0, 2, 9, 8));
+    await assert.rejects(
+      swapper.swap({ features: feed(features), mask: maskFeed(mask, 9, 10), sourceMask: maskFeed(most, 9, 10) }),
+      (e: unknown) => e instanceof UsageError && /region to copy from leaves no 3x3 block of feature cells \(12x12 pixels\) that is both known and allowed/.test(e.message),
+    );
   });
 
   test('a hole-free mask returns the features unchanged', async () => {

@@ -8,7 +8,8 @@
  *   0 <= y <= H - 3, 0 <= x <= W - 3. A cell is a hole cell where the mask is > 0.5.
  * - Query patches: the patches of `features` that contain at least one hole cell (all patches when
  *   there is no mask). Candidates: the patches of the source map (`features` itself unless `source`
- *   is given) whose 9 cells are all known (all patches when the source has no mask).
+ *   is given) whose 9 cells are all known (all patches when the source has no mask); with a
+ *   `sourceMask` on `features` itself, known and not excluded.
  * - Score of candidate q for query p: <p, q> / (|q| + epsilon) over the C*9 values. |p| is left out:
  *   it does not change which q wins. The best candidate wins; on equal scores the one with the
  *   lowest row-major position y * Ws + x (ONNX ArgMax keeps the first maximum).
@@ -53,7 +54,11 @@ export interface PatchSwapOptions {
    * transfer). Sizes may differ from `features`; C must agree.
    */
   source?: Tensor;
-  /** The source's own mask [1, 1, Hs, Ws] (1 = unusable); none means every source patch is a candidate. */
+  /**
+   * The source's own mask [1, 1, Hs, Ws] (> 0.5 = not to be copied from); none means every source
+   * patch is a candidate. Without `source`, cells of `features` (its size) not to copy from besides
+   * the hole: a user's "sample only from here" or "never from there" [ours].
+   */
   sourceMask?: Tensor;
   /** Added to |q| before dividing, so that an all-zero candidate scores 0. Default 1e-6. */
   epsilon?: number;
@@ -288,8 +293,8 @@ export function patchSwap(features: Tensor, mask: Tensor | null, options: PatchS
   if (options.source) checkMap(options.source, 'source', features.shape[1]);
   if (mask) checkMask(mask, features, 'mask');
   if (options.sourceMask) {
-    if (!options.source) throw new GraphError('patchSwap: sourceMask needs a source; the known region of features is matched otherwise');
-    checkMask(options.sourceMask, options.source, 'sourceMask');
+    if (!options.source && !mask) throw new GraphError('patchSwap: a sourceMask on features needs the mask of its hole');
+    checkMask(options.sourceMask, options.source ?? features, 'sourceMask');
   }
   if (!mask && !options.source) {
     throw new GraphError('patchSwap: give a mask, or a source to swap every patch against (a map swapped against itself would not change)');
@@ -332,7 +337,8 @@ export function patchSwap(features: Tensor, mask: Tensor | null, options: PatchS
   // CPU cache; over the whole box the passes would stream through main memory several times slower.
   const dyStep = op.add(op.mul(stride, N), Ws);
   const dxStep = op.add(N, 1);
-  const blocked = options.source ? (options.sourceMask ? patchMax(binary(options.sourceMask)) : null) : queryMax;
+  const excluded = options.sourceMask ? binary(options.sourceMask) : null;
+  const blocked = options.source ? (excluded ? patchMax(excluded) : null) : excluded ? patchMax(op.max(hole!, excluded)) : queryMax;
   const { inverse, penalty } = candidateWeights(source, blocked, epsilon);
   const bands = options.bands ?? 16;
   if (!Number.isSafeInteger(bands) || bands < 1) throw new GraphError(`patchSwap: bands must be a positive integer but is ${bands}`);

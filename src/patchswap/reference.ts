@@ -15,7 +15,7 @@ export interface FeatureMap {
 export interface ReferenceOptions {
   /** Match against this map instead of the known region of the features. */
   source?: FeatureMap;
-  /** 1 = unusable source cell; none: every source patch is a candidate. */
+  /** 1 = unusable source cell; none: every source patch is a candidate. Without `source`: cells not to copy from besides the hole. */
   sourceMask?: Uint8Array;
   epsilon?: number;
   /** The locality weight (see `patchswap.ts`); default 0. */
@@ -41,7 +41,8 @@ export interface ReferenceResult {
 export function referencePatchSwap(features: FeatureMap, mask: Uint8Array | null, options: ReferenceOptions = {}): ReferenceResult {
   const { channels: C, height: H, width: W } = features;
   const source = options.source ?? features;
-  const sourceMask = options.source ? options.sourceMask ?? null : mask;
+  const excluded = options.sourceMask && mask ? mask.map((v, i) => v | options.sourceMask![i]) : mask;
+  const sourceMask = options.source ? options.sourceMask ?? null : excluded;
   const { height: Hs, width: Ws } = source;
   const eps = options.epsilon ?? 1e-6;
   const locality = options.locality ?? 0;
