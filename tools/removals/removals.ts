@@ -1,19 +1,25 @@
 /**
- * Draws the grids of docs/removals.md: each photo of removals.json with its hand-drawn mask, filled
- * by ours (every default of `inpaint run`), Telea and PatchMatch (the mask dilated as ours dilates
- * it), cropped to the part worth looking at.
+ * Draws the grids of docs/removals.md and docs/sampling-region.md: each photo of removals.json with
+ * its hand-drawn mask, cropped to the part worth looking at, filled by
+ *  - ours (every default of `inpaint run`), Telea and PatchMatch (the mask dilated as ours dilates
+ *    it), or
+ *  - for an entry with `exclude` or `sampleFrom` masks: ours by default and ours steered by them.
  *
  *   npx tsx tools/removals/removals.ts [../shared/data/photos-other] [docs/removals]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMethod } from '../../src/baselines/index.ts';
+import { createMethod, type InpaintMethod } from '../../src/baselines/index.ts';
 import { type Box, cropImage, dilateMask, readImage, readMask, type RgbImage } from '../../src/core/image.ts';
+import { load } from '../../src/inference/inpainter.ts';
 import { writeSampleGrid } from '../../src/training/samples.ts';
 
 interface Removal {
   photo: string;
   mask: string;
+  /** Masks of the sampling region (white: copy only from here) and of the excluded region. */
+  sampleFrom?: string;
+  exclude?: string;
   grid: string;
   crop: Box;
 }
@@ -23,30 +29,37 @@ const removals: Removal[] = JSON.parse(readFileSync(new URL('./removals.json', i
 const DILATE = 2; // `inpaint run`'s default
 const methods = [await createMethod('ours', { inpaint: { dilate: DILATE } }), await createMethod('telea'), await createMethod('patchmatch')];
 
-/** The input as shown: the hole tinted red. */
-function tinted(img: RgbImage, hole: Uint8Array): RgbImage {
+/** The input as shown: each mask's pixels tinted with its colour (red: the hole). */
+function tinted(img: RgbImage, masks: readonly (readonly [Uint8Array, readonly number[]])[]): RgbImage {
   const plane = img.width * img.height;
   const data = img.data.slice();
-  for (let i = 0; i < plane; i++) {
-    if (!hole[i]) continue;
-    data[i] = 0.5 * data[i] + 0.5;
-    data[plane + i] *= 0.5;
-    data[2 * plane + i] *= 0.5;
+  for (const [mask, rgb] of masks) {
+    for (let i = 0; i < plane; i++) if (mask[i]) for (let c = 0; c < 3; c++) data[c * plane + i] = 0.5 * data[c * plane + i] + 0.5 * rgb[c];
   }
   return { ...img, data };
 }
+const [RED, GREEN, BLUE] = [[1, 0, 0], [0, 1, 0], [0, 0.3, 1]];
 
+const inpainter = await load();
 for (const r of removals) {
   const photo = await readImage(join(photos, r.photo));
   const mask = await readMask(join(out, r.mask));
-  const dilated = dilateMask(mask, DILATE);
-  const row = [cropImage(tinted(photo, mask.data), r.crop)];
-  for (const method of methods) {
+  const fill = async (method: InpaintMethod) =>
     // Ours dilates the mask itself; the baselines fill exactly the pixels they are given.
-    const filled = await method.inpaint({ ...photo, data: photo.data.slice() }, method.name === 'ours' ? mask : dilated);
-    row.push(cropImage(filled, r.crop));
+    cropImage(await method.inpaint({ ...photo, data: photo.data.slice() }, method.name === 'ours' ? mask : dilateMask(mask, DILATE)), r.crop);
+  if (r.sampleFrom || r.exclude) {
+    const sampleFrom = r.sampleFrom ? await readMask(join(out, r.sampleFrom)) : undefined;
+    const exclude = r.exclude ? await readMask(join(out, r.exclude)) : undefined;
+    const shown = tinted(photo, [[mask.data, RED], ...(sampleFrom ? [[sampleFrom.data, GREEN] as const] : []), ...(exclude ? [[exclude.data, BLUE] as const] : [])]);
+    const steered = await inpainter.inpaint(photo, mask, { sampleFrom, exclude });
+    const label = `ours, ${sampleFrom ? 'sampling from green' : 'excluding blue'}`;
+    await writeSampleGrid(join(out, r.grid), [[cropImage(shown, r.crop), await fill(methods[0]), cropImage(steered.image, r.crop)]], { labels: ['input', 'ours', label] });
+  } else {
+    const row = [cropImage(tinted(photo, [[mask.data, RED]]), r.crop)];
+    for (const method of methods) row.push(await fill(method));
+    await writeSampleGrid(join(out, r.grid), [row], { labels: ['input (hole in red)', 'ours', 'Telea', 'PatchMatch'] });
   }
-  await writeSampleGrid(join(out, r.grid), [row], { labels: ['input (hole in red)', 'ours', 'Telea', 'PatchMatch'] });
   console.log(`wrote ${join(out, r.grid)}`);
 }
 for (const method of methods) await method.dispose();
+await inpainter.dispose();
