@@ -34,6 +34,7 @@ export {
   load,
   type LoadOptions,
   type MaskInput,
+  type SourceCells,
 } from './inference/index.ts';
 export {
   type Box,
