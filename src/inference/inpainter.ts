@@ -26,10 +26,12 @@ import {
   type MaskImage,
   maskBoundingBox,
   pasteImage,
-  readImage,
+  type ReadOptions,
+  readImageWithAlpha,
   readMask,
   resizeMask,
   type RgbImage,
+  transparentPixels,
 } from '../core/image.ts';
 import { loadVggWeights, sha256File } from '../features/vgg-weights.ts';
 import { FrozenVgg } from '../features/vgg.ts';
@@ -107,6 +109,8 @@ export interface InpaintOptions {
    * Default false.
    */
   inPlace?: boolean;
+  /** Refuse photos and masks given as files or bytes with more pixels than this, before decoding them. Default 100 million (`DEFAULT_MAX_PIXELS`). */
+  maxPixels?: number;
 }
 
 /** How far the pipeline runs: see `InpaintOptions.stage`. */
@@ -133,12 +137,17 @@ export interface InpaintResult {
   notices: string[];
   /** With `debug: true`: the intermediates of every region. */
   debug?: { regions: DebugRegion[] };
+  /**
+   * The input's alpha channel (one value a pixel in [0, 1]) when it had one that is not fully
+   * opaque; write it with the image: `writeImage(path, image, { alpha })`.
+   */
+  alpha?: Float32Array;
 }
 
 const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
 
-type Resolved = Omit<Required<InpaintOptions>, 'scales'> & { scales?: readonly number[] };
+type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'maxPixels'> & { scales?: readonly number[]; maxPixels?: number };
 
 /**
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
@@ -169,6 +178,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
   expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);
   expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
+  expect(o.maxPixels === undefined || (Number.isSafeInteger(o.maxPixels) && o.maxPixels > 0), 'options.maxPixels', 'a positive integer', o.maxPixels);
   if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
   return o;
 }
@@ -179,9 +189,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * Decodes or checks the image argument.
  * @returns the image, and whether it was decoded here (so that no caller holds its pixels)
  */
-async function toImage(input: ImageInput): Promise<{ image: RgbImage; decoded: boolean }> {
+async function toImage(input: ImageInput, read: ReadOptions): Promise<{ image: RgbImage; decoded: boolean; alpha?: Float32Array }> {
   if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) {
-    return { image: await readImage(input as ImageSource), decoded: true };
+    return { ...(await readImageWithAlpha(input as ImageSource, read)), decoded: true };
   }
   const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or an RgbImage';
   expect(isObject(input), 'image', what, input);
@@ -197,8 +207,8 @@ async function toImage(input: ImageInput): Promise<{ image: RgbImage; decoded: b
 }
 
 /** Decodes or checks the mask argument; a MaskImage is normalised to 0/1. */
-async function toMask(input: MaskInput): Promise<MaskImage> {
-  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readMask(input as ImageSource);
+async function toMask(input: MaskInput, read: ReadOptions): Promise<MaskImage> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readMask(input as ImageSource, read);
   expect(isObject(input), 'mask', 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or a MaskImage', input);
   const { width, height, data } = input as MaskImage;
   expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'mask width and height', 'positive integers', [width, height]);
@@ -323,9 +333,10 @@ export class Inpainter {
   async inpaint(image: ImageInput, mask: MaskInput, options: InpaintOptions = {}): Promise<InpaintResult> {
     this.#checkOpen();
     const o = resolveInpaintOptions(options);
-    const { image: photo, decoded } = await toImage(image);
-    let hole = await toMask(mask);
     const notices: string[] = [];
+    const read: ReadOptions = { maxPixels: o.maxPixels, onNotice: (n) => notices.push(n) };
+    const { image: photo, decoded, alpha } = await toImage(image, read);
+    let hole = await toMask(mask, read);
     if (hole.width !== photo.width || hole.height !== photo.height) {
       const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
       if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
@@ -339,11 +350,27 @@ export class Inpainter {
     // own box, the boxes do not overlap, and blendRegion reads what it needs of a pixel before
     // writing it.
     const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
-    const userHole = maskBoundingBox(hole);
-    if (!userHole) {
+    const kept = alpha ? { alpha } : {};
+    if (!maskBoundingBox(hole)) {
       notices.push('the mask is empty: the image is returned unchanged');
-      return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}) };
+      return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
     }
+    // Fully transparent pixels store a colour nobody sees (usually black): not content to copy from,
+    // so they are filled too; the output keeps the input's alpha, so they stay transparent.
+    const transparent = alpha && transparentPixels(alpha, photo.width, photo.height);
+    if (transparent) {
+      let added = 0;
+      const merged = new Uint8Array(hole.data);
+      for (let i = 0; i < merged.length; i++) {
+        if (transparent.data[i] && !merged[i]) {
+          merged[i] = 1;
+          added++;
+        }
+      }
+      hole = { ...hole, data: merged };
+      if (added > 0) notices.push(`${added} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`);
+    }
+    const userHole = maskBoundingBox(hole)!;
     const dilated = dilateAround(hole, userHole, o.dilate);
     hole = dilated.mask;
 
@@ -378,7 +405,7 @@ export class Inpainter {
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance! });
     }
-    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}) };
+    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...kept };
   }
 
   /**
