@@ -68,8 +68,22 @@ export interface ImageWithAlpha {
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 export type ResizeKernel = 'bilinear' | 'lanczos';
 
-/** 100 megapixels: far above any photo we inpaint, far below what would exhaust memory as float. */
+/** 100 megapixels: far above most photos we inpaint, far below what would exhaust memory as float. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/**
+ * The limit when a reader is given none: env INPAINT_MAX_PIXELS when set (the `--max-pixels` of
+ * `eval` and `train` sets it, so that every reader of those commands, worker threads included,
+ * sees it), else `DEFAULT_MAX_PIXELS`.
+ * @throws UsageError INPAINT_MAX_PIXELS is not a positive integer
+ */
+export function defaultMaxPixels(): number {
+  const env = process.env.INPAINT_MAX_PIXELS;
+  if (env === undefined || env === '') return DEFAULT_MAX_PIXELS;
+  const n = Number(env);
+  expect(Number.isSafeInteger(n) && n > 0, 'INPAINT_MAX_PIXELS', 'a positive integer', env);
+  return n;
+}
 
 const READABLE_FORMATS = new Set(['jpeg', 'png', 'webp']);
 
@@ -99,7 +113,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
     expect(data.length === width * height * channels, 'raw pixels data', `${width * height * channels} bytes (width*height*channels)`, data);
     return { width, height, channels, data, max: 255 };
   }
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxPixels = options.maxPixels ?? defaultMaxPixels();
   expect(Number.isInteger(maxPixels) && maxPixels > 0, 'maxPixels', 'a positive integer', maxPixels);
   const label = describeSource(source);
   const unreadable = (reason: string, cause?: unknown) =>
@@ -180,20 +194,23 @@ export async function readImageWithAlpha(source: ImageSource, options: ReadOptio
 }
 
 /**
- * The fully transparent pixels (alpha 0) as a mask: their colour is whatever the editor stored
- * (usually black), not content. Null when there are none.
+ * The hole grown by the fully transparent pixels (alpha 0) of the photo: their colour is whatever
+ * the editor stored (usually black), not content to fill from, so they are filled too. A caller
+ * that keeps the alpha for the output (`writeImage(path, image, { alpha })`) keeps them transparent.
+ * @returns the mask (the same object when nothing was added) and how many pixels were added
+ * @throws UsageError alpha of another size than the mask
  */
-export function transparentPixels(alpha: Float32Array, width: number, height: number): MaskImage | null {
-  expect(alpha instanceof Float32Array && alpha.length === width * height, 'alpha', `a Float32Array of ${width}*${height}`, alpha);
-  const data = new Uint8Array(alpha.length);
-  let any = false;
+export function withTransparentAsHole(hole: MaskImage, alpha: Float32Array): { mask: MaskImage; added: number } {
+  expect(alpha instanceof Float32Array && alpha.length === hole.width * hole.height, 'alpha', `a Float32Array of ${hole.width}*${hole.height}`, alpha);
+  let data: Uint8Array | undefined;
+  let added = 0;
   for (let i = 0; i < alpha.length; i++) {
-    if (alpha[i] === 0) {
-      data[i] = 1;
-      any = true;
-    }
+    if (alpha[i] !== 0 || hole.data[i]) continue;
+    data ??= hole.data.slice();
+    data[i] = 1;
+    added++;
   }
-  return any ? { width, height, data } : null;
+  return { mask: data ? { ...hole, data } : hole, added };
 }
 
 /**

@@ -16,5 +16,6 @@ export {
   type MaskInput,
   resolveBundleDir,
   resolveInpaintOptions,
+  transparentNotice,
 } from './inpainter.ts';
 export { BASE_SCALE, MULTI_SCALE_FROM, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';

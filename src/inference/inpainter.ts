@@ -23,6 +23,7 @@ import {
   cropImage,
   dilateMask,
   type ImageSource,
+  type ImageWithAlpha,
   type MaskImage,
   maskBoundingBox,
   pasteImage,
@@ -31,7 +32,7 @@ import {
   readMask,
   resizeMask,
   type RgbImage,
-  transparentPixels,
+  withTransparentAsHole,
 } from '../core/image.ts';
 import { loadVggWeights, sha256File } from '../features/vgg-weights.ts';
 import { FrozenVgg } from '../features/vgg.ts';
@@ -47,8 +48,11 @@ import { defaultScales, planRegions } from './regions.ts';
 /** Where `load()` looks for a model when no bundle is named: `models/default/` in this package. */
 export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../models/default/', import.meta.url));
 
-/** A photo: a file path, encoded JPEG/PNG/WebP bytes (a Buffer is one), raw 8-bit pixels, or a decoded `RgbImage`. */
-export type ImageInput = ImageSource | RgbImage;
+/**
+ * A photo: a file path, encoded JPEG/PNG/WebP bytes (a Buffer is one), raw 8-bit pixels (RGBA keeps
+ * its alpha), a decoded `RgbImage`, or one with its alpha as `readImageWithAlpha` gives.
+ */
+export type ImageInput = ImageSource | RgbImage | ImageWithAlpha;
 
 /**
  * A mask (hole = white, or opaque on a transparent layer): a file path, encoded bytes, raw 8-bit
@@ -112,6 +116,10 @@ export interface InpaintOptions {
   /** Refuse photos and masks given as files or bytes with more pixels than this, before decoding them. Default 100 million (`DEFAULT_MAX_PIXELS`). */
   maxPixels?: number;
 }
+
+/** What the caller is told when transparent pixels joined the hole. */
+export const transparentNotice = (n: number) =>
+  `${n} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`;
 
 /** How far the pipeline runs: see `InpaintOptions.stage`. */
 export type InpaintStage = 'full' | 'g1';
@@ -193,8 +201,14 @@ async function toImage(input: ImageInput, read: ReadOptions): Promise<{ image: R
   if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) {
     return { ...(await readImageWithAlpha(input as ImageSource, read)), decoded: true };
   }
-  const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or an RgbImage';
+  const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels }, an RgbImage or { image, alpha }';
   expect(isObject(input), 'image', what, input);
+  if ('image' in input) {
+    const { image, alpha } = input as ImageWithAlpha;
+    const checked = await toImage(image, read);
+    expect(alpha === undefined || (alpha instanceof Float32Array && alpha.length === checked.image.width * checked.image.height), 'alpha', 'a Float32Array of one value a pixel', alpha);
+    return { ...checked, ...(alpha ? { alpha } : {}) };
+  }
   const { width, height, data } = input as RgbImage;
   expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'image width and height', 'positive integers', [width, height]);
   expect(data instanceof Float32Array && data.length === 3 * width * height, 'image.data', `a Float32Array of 3 * ${width} * ${height} values (planar RGB)`, data);
@@ -357,18 +371,10 @@ export class Inpainter {
     }
     // Fully transparent pixels store a colour nobody sees (usually black): not content to copy from,
     // so they are filled too; the output keeps the input's alpha, so they stay transparent.
-    const transparent = alpha && transparentPixels(alpha, photo.width, photo.height);
-    if (transparent) {
-      let added = 0;
-      const merged = new Uint8Array(hole.data);
-      for (let i = 0; i < merged.length; i++) {
-        if (transparent.data[i] && !merged[i]) {
-          merged[i] = 1;
-          added++;
-        }
-      }
-      hole = { ...hole, data: merged };
-      if (added > 0) notices.push(`${added} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`);
+    if (alpha) {
+      const grown = withTransparentAsHole(hole, alpha);
+      hole = grown.mask;
+      if (grown.added > 0) notices.push(transparentNotice(grown.added));
     }
     const userHole = maskBoundingBox(hole)!;
     const dilated = dilateAround(hole, userHole, o.dilate);
