@@ -100,6 +100,28 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual(debug!.regions[0].scales, [256]);
   });
 
+  it("keeps an RGBA photo's alpha and fills its fully transparent pixels instead of copying their stored black", async () => {
+    const [w, h] = [160, 120];
+    const rgb = await photoPixels(w, h);
+    const rgba = new Uint8Array(4 * w * h);
+    for (let i = 0; i < w * h; i++) {
+      const transparent = i % w >= 100 && i % w < 110; // a band stored black, as editors do
+      rgba.set(transparent ? [0, 0, 0, 0] : [rgb.data[3 * i], rgb.data[3 * i + 1], rgb.data[3 * i + 2], i % w < 5 ? 128 : 255], 4 * i);
+    }
+    const mask = rectMask(w, h, { x: 60, y: 40, width: 30, height: 30 });
+    const { image, alpha, notices } = await inpainter.inpaint({ data: rgba, width: w, height: h, channels: 4 }, mask, { dilate: 0 });
+    assert.deepEqual(Array.from(alpha!, (a) => Math.round(a * 255)), Array.from({ length: w * h }, (_, i) => rgba[4 * i + 3]));
+    assert.ok(notices.includes('1200 fully transparent pixels were filled too (their stored colour is not content); the result keeps the input\'s alpha'), notices.join('; '));
+    const plane = w * h;
+    let black = 0;
+    for (let i = 0; i < plane; i++) if (rgba[4 * i + 3] === 0 && image.data[i] + image.data[plane + i] + image.data[2 * plane + i] === 0) black++;
+    assert.equal(black, 0, 'every transparent pixel was filled');
+    // Opaque and partly transparent pixels outside the hole are known: exact.
+    for (let i = 0; i < plane; i++) if (rgba[4 * i + 3] !== 0 && !mask.data[i]) assert.equal(image.data[i], Math.fround(rgba[4 * i] / 255), `pixel ${i}`);
+    // An opaque photo has no alpha to keep.
+    assert.equal((await inpainter.inpaint(rgb, mask)).alpha, undefined);
+  });
+
   it('fills two holes of a 300x217 photo given as encoded bytes, one touching the border', async () => {
     const raw = await photoPixels(300, 217, 'mate-backgrounds/Dune.jpg');
     const png = await sharp(raw.data, { raw: { width: 300, height: 217, channels: 3 } }).png().toBuffer();
