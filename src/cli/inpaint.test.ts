@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -206,10 +207,13 @@ describe('inpaint run: the originals are never lost, numbers are checked (issue 
       await assert.rejects(run(t, photo, '--mask', mask, '-o', out, '--method', 'telea'), (e: Error) => e instanceof UsageError && e.message.includes(`is ${what}`) && /--overwrite/.test(e.message));
     }
     assert.deepEqual([await read(photo), await read(mask)], before);
-    // Asked for, the photo is replaced, by a complete file.
+    // Asked for, the photo is replaced, by a complete file; what a run killed mid-write left is removed.
     const copy = join(dir, 'copy.png');
     await writeFile(copy, before[0]);
+    const leftover = join(dir, `.copy.png.${spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout}.00112233aabb.tmp`);
+    await writeFile(leftover, 'half a PNG');
     await run(t, copy, '--mask', mask, '-o', copy, '--method', 'telea', '--overwrite');
+    assert.ok(!existsSync(leftover));
     assert.notDeepEqual(await read(copy), before[0]);
     assert.equal((await readImage(copy)).width, 120);
   });

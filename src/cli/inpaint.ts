@@ -10,6 +10,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
+import { removeStaleTemporaryFiles } from '../core/files.ts';
 import {
   dilateMask,
   formatFromPath,
@@ -51,7 +52,8 @@ Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.
 past a failed pair and exits with 1 if any failed.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
-an interrupted run never leaves a truncated file. -o may not be the photo or its mask (in batch
+an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
+one left). -o may not be the photo or its mask (in batch
 mode: the --input or --masks folder) unless --overwrite is given. A photo's alpha channel is kept in
 the output (PNG, WebP); its fully transparent pixels are filled too, since their stored colour is not
 content. Notes say when an animated image was read as its first frame, a 16-bit one written with 8
@@ -162,6 +164,7 @@ async function runInpaint(args: string[]): Promise<void> {
       }
     }
     await checkWritableFile(values.out);
+    await removeStaleTemporaryFiles(dirname(resolve(values.out)));
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
@@ -188,6 +191,7 @@ async function runInpaint(args: string[]): Promise<void> {
     }
   }
   await checkWritableFolder(outDir);
+  await removeStaleTemporaryFiles(outDir);
   const pairs = await pairFolder(values.input!, values.masks, outDir);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
