@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { InputError, UsageError } from '../core/errors.ts';
+import { EngineError, InputError, UsageError } from '../core/errors.ts';
+import { readBundle, writeBundle } from '../models/bundle.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
@@ -234,6 +235,21 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     await assert.rejects(inpainter.inpaint(photo, full), (err: Error) => err instanceof UsageError && /too large: it covers 100\.0%/.test(err.message));
     const rim = rectMask(256, 256, { x: 6, y: 6, width: 244, height: 244 });
     await assert.rejects(inpainter.inpaint(photo, rim, { dilate: 0 }), (err: Error) => err instanceof UsageError && /covers 90\.8%/.test(err.message));
+  });
+
+  it('a network that computes Infinity or NaN (finite weights, overflowing) stops the call with an EngineError naming it', async () => {
+    const bundle = await readBundle(join(dir, 'bundle'));
+    // Finite weights pass the load-time check; 1e30 times the pixels overflows float32 a few layers on.
+    for (const [name, p] of bundle.g1.entries()) if (name.endsWith('weight')) p.data.fill(1e30);
+    const bad = join(dir, 'overflowing');
+    await writeBundle(bad, { model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256 }, { g1: bundle.g1, g2: bundle.g2 });
+    const overflowing = await load({ bundle: bad, vggWeights: TEST_VGG_WEIGHTS });
+    try {
+      const photo = await readImage(await photoPixels(128, 96));
+      await assert.rejects(overflowing.inpaint(photo, rectMask(128, 96, { x: 40, y: 30, width: 30, height: 30 })), (e: Error) => e instanceof EngineError && /^graph "g1" computed (NaN|-?Infinity) in its output "composite"/.test(e.message));
+    } finally {
+      await overflowing.dispose();
+    }
   });
 
   it('reports unreadable images and bad options with typed errors', async () => {
