@@ -53,11 +53,11 @@ past a failed pair and exits with 1 if any failed.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
-one left). -o may not be the photo or its mask (in batch
-mode: the --input or --masks folder) unless --overwrite is given. A photo's alpha channel is kept in
-the output (PNG, WebP); its fully transparent pixels are filled too, since their stored colour is not
-content. Notes say when an animated image was read as its first frame, a 16-bit one written with 8
-bits, or a mask with grey pixels thresholded at 50%.
+one left). -o may not be the photo or its mask (in batch mode: the --input or --masks folder)
+unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP); its fully
+transparent pixels are filled too, since their stored colour is not content. Notes say when an
+animated image was read as its first frame, a 16-bit one written with 8 bits, or a mask with grey
+pixels thresholded at 50%.
 
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
