@@ -49,6 +49,7 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
   --split S         val: the held-out split training used (valFraction ${VAL_FRACTION}, seed ${SPLIT_SEED}),
                     never trained on (default); all: every photo in DIR
   --limit N         score only the first N photos of the split
+  --max-pixels N    read photos of up to N pixels (default 100000000)
   --model DIR       the model bundle of ours and g1-only (default: models/default of this package)
   --vgg FILE        the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the checkout's, the cache, else
                     downloaded once)
@@ -93,9 +94,12 @@ async function runEval(args: string[]): Promise<void> {
       seed: { type: 'string', default: '0' },
       grids: { type: 'string', default: '4' },
       reference: { type: 'string' },
+      'max-pixels': { type: 'string' },
       out: { type: 'string', short: 'o' },
     },
   });
+  // The evaluation's readers take the process-wide limit (see defaultMaxPixels).
+  if (values['max-pixels'] !== undefined) process.env.INPAINT_MAX_PIXELS = String(positiveInt(values['max-pixels'], '--max-pixels'));
   if (!values.data) throw new UsageError('missing --data DIR (the folder of photos)');
   if (!values.out) throw new UsageError('missing -o OUT_DIR');
   const names = list(values.methods, '--methods').map(checkMethodName);

@@ -9,7 +9,8 @@ export const exportCommand: Command = {
   help: `Usage: inpaint export --g1 G1.ckpt --g2 G2.ckpt [--g2-512 G2_512.ckpt] -o BUNDLE_DIR [--fp16]
 
 Writes BUNDLE_DIR/bundle.json and one safetensors file per network (weights and batch-norm
-statistics; --fp16 halves the size). Use the best.ckpt of each run for the best validation loss.
+statistics; --fp16 stores them as float16, half the size). bundle.json records each file's size
+and sha256, which loading checks. Use the best.ckpt of each run for the best validation loss.
 
 Example:
   inpaint export --g1 runs/g1/best.ckpt --g2 runs/g2/best.ckpt -o my-model --fp16

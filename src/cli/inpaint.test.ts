@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -8,7 +9,9 @@ import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, writeMask } from '../core/image.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { readBundle, writeBundle } from '../models/bundle.ts';
 import { inpaintCommand } from './inpaint.ts';
+import { main } from './main.ts';
 
 // main() maps UsageError to exit code 2 and any other InpaintError to 1 (see main.test.ts); these
 // tests check which of the two each failure raises.
@@ -180,5 +183,110 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     await writeMask(join(dir, 'small-mask.png'), rectMask(60, 45, { x: 10, y: 10, width: 10, height: 10 }));
     await assert.rejects(run(t, join(dir, 'photo.png'), '--mask', join(dir, 'small-mask.png'), '-o', join(dir, 'x.png'), '--method', 'telea'), (err: Error) => err instanceof UsageError && /60x45.*120x90/.test(err.message));
     assert.ok(!existsSync(join(dir, 'x.png')));
+  });
+});
+
+describe('inpaint run: the originals are never lost, numbers are checked (issue 19)', () => {
+  let dir: string;
+  const hole = { x: 40, y: 30, width: 30, height: 20 };
+  const read = (f: string) => readFile(f);
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-cli-safe-'));
+    await writePhoto(join(dir, 'photo.png'), 120, 90);
+    await writeMask(join(dir, 'mask.png'), rectMask(120, 90, hole));
+  });
+
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses -o that is the photo or its mask (exit code 2), under any name, and leaves them untouched', async (t) => {
+    const [photo, mask] = [join(dir, 'photo.png'), join(dir, 'mask.png')];
+    const before = [await read(photo), await read(mask)];
+    await link(photo, join(dir, 'photo-link.png'));
+    for (const [out, what] of [[photo, 'the input photo'], [mask, 'its mask'], [join(dir, 'photo-link.png'), 'the input photo'], [`${dir}/./photo.png`, 'the input photo']]) {
+      await assert.rejects(run(t, photo, '--mask', mask, '-o', out, '--method', 'telea'), (e: Error) => e instanceof UsageError && e.message.includes(`is ${what}`) && /--overwrite/.test(e.message));
+    }
+    assert.deepEqual([await read(photo), await read(mask)], before);
+    // Asked for, the photo is replaced, by a complete file; what a run killed mid-write left is removed.
+    const copy = join(dir, 'copy.png');
+    await writeFile(copy, before[0]);
+    const leftover = join(dir, `.copy.png.${spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout}.00112233aabb.tmp`);
+    await writeFile(leftover, 'half a PNG');
+    await run(t, copy, '--mask', mask, '-o', copy, '--method', 'telea', '--overwrite');
+    assert.ok(!existsSync(leftover));
+    assert.notDeepEqual(await read(copy), before[0]);
+    assert.equal((await readImage(copy)).width, 120);
+  });
+
+  it('refuses a batch -o that is the --input or --masks folder (exit code 2) unless --overwrite', async (t) => {
+    const [input, masks] = [join(dir, 'batch-in'), join(dir, 'batch-masks')];
+    await mkdir(input);
+    await mkdir(masks);
+    await writePhoto(join(input, 'a.png'), 100, 80, 'mate-backgrounds/Wood.jpg');
+    await writeMask(join(masks, 'a.png'), rectMask(100, 80, { x: 10, y: 10, width: 20, height: 20 }));
+    const original = await read(join(input, 'a.png'));
+    await assert.rejects(run(t, '--input', input, '--masks', masks, '-o', input, '--method', 'telea'), (e: Error) => e instanceof UsageError && /is the --input folder.*--overwrite/.test(e.message));
+    await assert.rejects(run(t, '--input', input, '--masks', masks, '-o', `${masks}/`, '--method', 'telea'), (e: Error) => e instanceof UsageError && /is the --masks folder/.test(e.message));
+    assert.deepEqual(await read(join(input, 'a.png')), original);
+    assert.deepEqual(await readdir(input), ['a.png'], 'nothing written');
+    await run(t, '--input', input, '--masks', masks, '-o', input, '--method', 'telea', '--overwrite');
+    assert.notDeepEqual(await read(join(input, 'a.png')), original);
+  });
+
+  it('--max-pixels raises (or lowers) the size limit of the photos read; the refusal names the flag', async (t) => {
+    const args = [join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', join(dir, 'limited.png'), '--method', 'telea'];
+    await assert.rejects(run(t, ...args, '--max-pixels', '10799'), (e: Error) => e instanceof InputError && /120x90 .*over the limit.*--max-pixels 10800 on the command line/.test(e.message));
+    assert.ok(!existsSync(join(dir, 'limited.png')));
+    await run(t, ...args, '--max-pixels', '10800');
+    assert.ok(existsSync(join(dir, 'limited.png')));
+    await assert.rejects(run(t, ...args, '--max-pixels', '0'), (e: Error) => e instanceof UsageError && /positive integer for --max-pixels/.test(e.message));
+  });
+
+  it("keeps the photo's alpha, and its transparent pixels (stored black) do not leak into the fill", async (t) => {
+    // Flat grey, opaque, except a transparent band stored black right beside the hole.
+    const [w, h] = [60, 40];
+    const rgba = new Uint8Array(4 * w * h);
+    for (let i = 0; i < w * h; i++) rgba.set(i % w >= 30 && i % w < 40 ? [0, 0, 0, 0] : [128, 128, 128, 255], 4 * i);
+    const photo = join(dir, 'cutout.png');
+    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(photo);
+    await writeMask(join(dir, 'cutout-mask.png'), rectMask(w, h, { x: 20, y: 10, width: 10, height: 20 }));
+    const out = join(dir, 'cutout-out.png');
+    const lines = await run(t, photo, '--mask', join(dir, 'cutout-mask.png'), '-o', out, '--method', 'telea', '--dilate', '0');
+    assert.match(lines.join('\n'), /note: 400 fully transparent pixels were filled too/);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    assert.equal(info.channels, 4);
+    for (let i = 0; i < w * h; i++) {
+      assert.equal(data[4 * i + 3], rgba[4 * i + 3], `alpha of pixel ${i}`);
+      // The hole and the band are filled from the grey alone (diffusion is not exact): no black pulled in.
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(data[4 * i + c] - 128) <= 8, `pixel ${i} channel ${c}: ${data[4 * i + c]}`);
+    }
+  });
+
+  it('weights holding a NaN stop the run with exit code 1 naming the file; nothing is written', async (t) => {
+    const good = join(dir, 'bundle');
+    await writeRandomBundle(good, { preset: 'tiny', g2Scales: [256] });
+    const bundle = await readBundle(good);
+    const w = [...bundle.g1.entries()][0][1].data;
+    w[3] = Number.NaN;
+    const bad = join(dir, 'nan-bundle');
+    await writeBundle(bad, { model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256 }, { g1: bundle.g1, g2: bundle.g2 });
+    const vgg = new Uint8Array(await readFile(TEST_VGG_WEIGHTS));
+    vgg.fill(0xff, vgg.length - 4000, vgg.length - 3996); // inside a weight tensor near the end of the file
+    const badVgg = join(dir, 'nan-vgg.pth');
+    await writeFile(badVgg, vgg);
+    const out = join(dir, 'never.png');
+    const args = [join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out];
+    for (const [flags, named] of [
+      [['--model', bad, '--vgg', TEST_VGG_WEIGHTS], /cannot load "g1\.safetensors": g1\..*\[3\] = NaN/],
+      [['--model', good, '--vgg', badVgg], /nan-vgg\.pth: conv\d_\d \(\d+\.weight\) holds NaN/],
+    ] as const) {
+      const errors: string[] = [];
+      t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
+      const code = await main(['run', ...args, ...flags]);
+      t.mock.restoreAll();
+      assert.equal(code, 1, errors.join('\n'));
+      assert.match(errors.join('\n'), named);
+      assert.ok(!existsSync(out));
+    }
   });
 });

@@ -10,9 +10,23 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
-import { dilateMask, formatFromPath, maskBoundingBox, type MaskImage, readImage, readMask, resizeMask, type RgbImage, writeImage } from '../core/image.ts';
-import { type InpaintOptions, type InpaintResult, load, resolveInpaintOptions } from '../inference/index.ts';
+import { removeStaleTemporaryFiles } from '../core/files.ts';
+import {
+  dilateMask,
+  formatFromPath,
+  type ImageWithAlpha,
+  maskBoundingBox,
+  type MaskImage,
+  type ReadOptions,
+  readImageWithAlpha,
+  readMask,
+  resizeMask,
+  withTransparentAsHole,
+  writeImage,
+} from '../core/image.ts';
+import { type InpaintOptions, type InpaintResult, load, resolveInpaintOptions, transparentNotice } from '../inference/index.ts';
 import type { Command } from './main.ts';
+import { positiveInt } from './masks.ts';
 
 const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 
@@ -37,6 +51,14 @@ Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
 past a failed pair and exits with 1 if any failed.
 
+Outputs are written to a temporary file beside the target and renamed into place when complete, so
+an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
+one left). -o may not be the photo or its mask (in batch mode: the --input or --masks folder)
+unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP); its fully
+transparent pixels are filled too, since their stored colour is not content. Notes say when an
+animated image was read as its first frame, a 16-bit one written with 8 bits, or a mask with grey
+pixels thresholded at 50%.
+
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
   -o, --out PATH      the output image (.png, .jpg or .webp; PNG keeps the known pixels exact), or the
@@ -56,6 +78,9 @@ Options:
                       the paper's patch-swap (default 1, see docs/decisions/patch-locality.md)
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it
+  --overwrite         allow -o to be the input photo or mask (batch: the --input or --masks folder)
+  --max-pixels N      read photos and masks of up to N pixels (default 100000000; e.g. 120000000 for
+                      a 108-megapixel photo)
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
                       .before-blend.png (G2's result) and .provenance.png (where patches came from)
 
@@ -98,6 +123,8 @@ async function runInpaint(args: string[]): Promise<void> {
       locality: { type: 'string' },
       dilate: { type: 'string' },
       'resize-mask': { type: 'boolean' },
+      overwrite: { type: 'boolean' },
+      'max-pixels': { type: 'string' },
       debug: { type: 'string' },
     },
   });
@@ -121,7 +148,9 @@ async function runInpaint(args: string[]): Promise<void> {
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,
     stage,
+    maxPixels: values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels'),
   };
+  const overwrite = values.overwrite ?? false;
   resolveInpaintOptions(options);
   if (values.debug !== undefined) await checkWritableFolder(values.debug);
 
@@ -129,15 +158,23 @@ async function runInpaint(args: string[]): Promise<void> {
     if (!values.mask) throw new UsageError('missing --mask MASK');
     if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
     formatFromPath(values.out);
+    if (!overwrite) {
+      for (const [input, what] of [[single, 'the input photo'], [values.mask, 'its mask']]) {
+        if (await sameFile(values.out, input)) throw new UsageError(`-o ${values.out} is ${what}: writing it would replace the original; choose another -o, or pass --overwrite`);
+      }
+    }
     await checkWritableFile(values.out);
+    await removeStaleTemporaryFiles(dirname(resolve(values.out)));
     // Read the inputs first: a bad file should fail before the model loads.
-    const image = await readImage(single);
-    const mask = await readMask(values.mask);
+    const readNotes: string[] = [];
+    const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
+    const image = await readImageWithAlpha(single, read);
+    const mask = await readMask(values.mask, read);
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
       await save(values.out, result, values.debug, stemOf(single));
-      for (const n of result.notices) console.error(`note: ${n}`);
+      for (const n of [...readNotes, ...result.notices]) console.error(`note: ${n}`);
       console.log(`${single} -> ${values.out}`);
     } finally {
       await filler.dispose();
@@ -148,7 +185,13 @@ async function runInpaint(args: string[]): Promise<void> {
   if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
   if (!values.masks) throw new UsageError('missing --masks DIR (the folder of masks for --input)');
   const outDir = values.out;
+  if (!overwrite) {
+    for (const [dir, flag] of [[values.input!, '--input'], [values.masks, '--masks']]) {
+      if (await sameFile(outDir, dir)) throw new UsageError(`-o ${outDir} is the ${flag} folder: results would replace the originals; choose another -o, or pass --overwrite`);
+    }
+  }
   await checkWritableFolder(outDir);
+  await removeStaleTemporaryFiles(outDir);
   const pairs = await pairFolder(values.input!, values.masks, outDir);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
@@ -177,7 +220,7 @@ async function runInpaint(args: string[]): Promise<void> {
 
 /** Fills one photo (a path or decoded) given its mask, with our networks or a baseline. */
 interface Filler {
-  fill(image: string | RgbImage, mask: string | MaskImage): Promise<InpaintResult>;
+  fill(image: string | ImageWithAlpha, mask: string | MaskImage): Promise<InpaintResult>;
   dispose(): void | Promise<void>;
 }
 
@@ -193,27 +236,37 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
     // The command reads each image for this one call: the result may be written into it.
     return { fill: (image, mask) => inpainter.inpaint(image, mask, { ...options, inPlace: true }), dispose: () => inpainter.dispose() };
   }
-  const { dilate, resizeMask: resize } = resolveInpaintOptions(options);
+  const { dilate, resizeMask: resize, maxPixels } = resolveInpaintOptions(options);
   const baseline: InpaintMethod = await createMethod(method);
-  const fill = async (image: string | RgbImage, mask: string | MaskImage): Promise<InpaintResult> => {
-    const photo = typeof image === 'string' ? await readImage(image) : image;
-    let hole = typeof mask === 'string' ? await readMask(mask) : mask;
+  const fill = async (image: string | ImageWithAlpha, mask: string | MaskImage): Promise<InpaintResult> => {
     const notices: string[] = [];
+    const read: ReadOptions = { maxPixels, onNotice: (n) => notices.push(n) };
+    const { image: photo, alpha } = typeof image === 'string' ? await readImageWithAlpha(image, read) : image;
+    let hole = typeof mask === 'string' ? await readMask(mask, read) : mask;
     if (hole.width !== photo.width || hole.height !== photo.height) {
       const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
       if (!resize) throw new UsageError(`${sizes}; pass --resize-mask to resize the mask to the image`);
       hole = resizeMask(hole, photo.width, photo.height);
       notices.push(`${sizes}: the mask was resized to ${photo.width}x${photo.height}`);
     }
-    if (!maskBoundingBox(hole)) notices.push('the mask is empty: the image is returned unchanged');
+    if (!maskBoundingBox(hole)) {
+      notices.push('the mask is empty: the image is returned unchanged');
+      return { image: photo, notices, ...(alpha ? { alpha } : {}) };
+    }
+    if (alpha) {
+      const grown = withTransparentAsHole(hole, alpha);
+      hole = grown.mask;
+      if (grown.added > 0) notices.push(transparentNotice(grown.added));
+    }
     if (dilate > 0) hole = dilateMask(hole, dilate);
-    return { image: await baseline.inpaint(photo, hole), notices };
+    return { image: await baseline.inpaint(photo, hole), notices, ...(alpha ? { alpha } : {}) };
   };
   return { fill, dispose: () => baseline.dispose() };
 }
 
 async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string): Promise<void> {
-  await writeImage(out, result.image);
+  await writeImage(out, result.image, { alpha: result.alpha });
+  if (result.alpha && formatFromPath(out) === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png or .webp to keep it)`);
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);
@@ -258,6 +311,17 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string): Pr
     if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
     return pair;
   });
+}
+
+/** True when the two paths name one file or folder (the same path, or links to one: same device and inode). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one of them does not exist yet
+  }
 }
 
 /**

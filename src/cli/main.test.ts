@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { TEST_PHOTOS as PHOTOS } from '../inference/testing.ts';
 
 const BIN = new URL('../../bin/inpaint.mjs', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 
 describe('inpaint CLI', () => {
@@ -30,6 +34,29 @@ describe('inpaint CLI', () => {
     const r = run('no-such-photo.jpg', '--mask', 'no-such-mask.png', '-o', join(mkdtempSync(join(tmpdir(), 'out-')), 'x.png'));
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^inpaint run: .*no-such-photo\.jpg/m);
+  });
+
+  it('eval and train take --max-pixels, and the refusal of a larger photo names it (exit 1; 2 for a bad value)', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'max-pixels-'));
+    await sharp(join(PHOTOS, 'python3-sklearn/china.jpg')).resize(64, 48).png().toFile(join(data, 'a.png'));
+    const evalArgs = ['eval', '--data', data, '--methods', 'telea', '--protocols', 'centre-256', '--split', 'all'];
+    const refused = run(...evalArgs, '-o', join(data, 'out1'), '--max-pixels', '3071');
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /a\.png is 64x48 .*over the limit.*--max-pixels 3072 on the command line/);
+    const read = run(...evalArgs, '-o', join(data, 'out2'), '--max-pixels', '3072');
+    assert.equal(read.status, 0, read.stderr);
+    const bad = run('train', 'g1', '--data', data, '--out', join(data, 'run'), '--max-pixels', 'many');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /positive integer for --max-pixels/);
+  });
+
+  it('npm runs the command without warning about the project config', () => {
+    const r = spawnSync('npm', ['exec', '--offline', '--', 'inpaint', '--help'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Commands:/);
+    assert.doesNotMatch(r.stderr, /npm warn/);
+    // Still, onnxruntime-node's install script (a CUDA download from NuGet) must never run.
+    assert.equal(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).allowScripts['onnxruntime-node'], false);
   });
 
   it('masks writes the requested number of PNG masks', () => {

@@ -1,6 +1,8 @@
 /**
  * The `inpaint` command line: dispatches subcommands, maps errors to messages and exit codes.
- * Exit codes: 0 success, 1 failure (bad input file, engine error...), 2 usage error (bad flags).
+ * Exit codes: 0 success, 1 failure (bad input file, engine error...), 2 usage error (bad flags),
+ * 130 / 143 for a training stopped by SIGINT / SIGTERM (after its checkpoint), as shells report a
+ * process killed by the signal, so that `train && export` does not export a half-trained model.
  */
 import { InpaintError, UsageError } from '../core/errors.ts';
 import { demoCommand } from './demo.ts';
@@ -17,7 +19,8 @@ export interface Command {
   summary: string;
   /** Full help text (usage, options, examples). */
   help: string;
-  run(args: string[]): Promise<void>;
+  /** Resolves with the exit code when it is not 0 and not an error's (e.g. 130 after SIGINT). */
+  run(args: string[]): Promise<void | number>;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -71,8 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   try {
-    await command.run(rest);
-    return EXIT_OK;
+    return (await command.run(rest)) ?? EXIT_OK;
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`inpaint ${name}: ${(err as Error).message}\nRun 'inpaint ${name} --help' for usage.`);

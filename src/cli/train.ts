@@ -4,6 +4,7 @@ import { UsageError } from '../core/errors.ts';
 import { readConfigFile, resolveTrainConfig, type TrainConfig } from '../training/config.ts';
 import { train } from '../training/loop.ts';
 import type { Command } from './main.ts';
+import { positiveInt } from './masks.ts';
 
 const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images', 'pixel'] as const;
 
@@ -14,7 +15,9 @@ export const trainCommand: Command = {
 Trains one generator of the paper with its discriminator, on every image under DIR (JPEG, PNG, WebP,
 searched recursively; a held-out share is used for validation only). Running the same command again
 resumes from RUN_DIR's latest checkpoint exactly where it stopped; Ctrl-C (or SIGTERM) stops after
-the current step and writes a checkpoint first.
+the current step, writes a checkpoint and exits with 130 (143 for SIGTERM), so that
+'train && export' does not export a half-trained model. Temporary files left by a run killed while
+writing a checkpoint are removed when the next run starts.
 
   g1  Image2Feature: fills the hole coarsely; loss 10 x masked perceptual l1 + adversarial
       + 10 x pixel l1 over the hole
@@ -41,6 +44,8 @@ Options (defaults in parentheses: g1 / g2):
                            in F, a G1 checkpoint or a model bundle folder (0)
   --vgg FILE               VGG19 weights (default: see README, downloaded once if needed)
   --resume-from FILE       start from this checkpoint when RUN_DIR has none (continue a run elsewhere)
+  --max-pixels N           read training photos of up to N pixels (default 100000000; larger ones
+                           are reported and skipped)
 
 Example:
   inpaint train g1 --data ../shared/data/photos --out runs/g1 --steps 2000
@@ -57,9 +62,12 @@ Example:
         'g1-from': { type: 'string' },
         'resume-from': { type: 'string' },
         vgg: { type: 'string' },
+        'max-pixels': { type: 'string' },
         ...Object.fromEntries(NUMERIC.map((k) => [k, { type: 'string' as const }])),
       },
     });
+    // The data loader's workers read photos with the process-wide limit (see defaultMaxPixels).
+    if (values['max-pixels'] !== undefined) process.env.INPAINT_MAX_PIXELS = String(positiveInt(values['max-pixels'], '--max-pixels'));
     const task = positionals[0];
     if (task !== 'g1' && task !== 'g2') throw new UsageError(`Expected g1 or g2 as the network to train but received ${JSON.stringify(task)}`);
     const fromFile = values.config ? await readConfigFile(values.config) : {};
@@ -98,5 +106,7 @@ Example:
         ? `stopped at step ${result.step}; run the same command again to resume`
         : `finished ${result.step} steps; best validation loss ${result.bestVal.toFixed(4)}; checkpoints in ${config.out}`,
     );
+    // 128 + the signal's number, as a shell reports a killed process: not a success.
+    if (result.signal) return result.signal === 'SIGINT' ? 130 : 143;
   },
 };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { InputError, UsageError } from './errors.ts';
 import {
   cropImage,
+  defaultMaxPixels,
   dilateMask,
   encodeImage,
   holeFraction,
@@ -16,11 +17,13 @@ import {
   orientImage,
   pasteImage,
   readImage,
+  readImageWithAlpha,
   readMask,
   resizeImage,
   resizeMask,
   type RgbImage,
   toRgba8,
+  withTransparentAsHole,
   writeImage,
   writeMask,
 } from './image.ts';
@@ -388,5 +391,101 @@ describe('boxes, crop and paste', () => {
     const img = randomImage(4, 4, 1);
     assert.throws(() => cropImage(img, { x: 2, y: 0, width: 3, height: 1 }), UsageError);
     assert.throws(() => pasteImage(img, randomImage(2, 2, 1), 3, 0), UsageError);
+  });
+});
+
+describe('alpha, notices and limits (issue 19)', () => {
+  /** A 4x2 RGBA PNG: the left half opaque grey, the right half fully transparent stored black. */
+  async function cutout(): Promise<string> {
+    const rgba = new Uint8Array(4 * 8);
+    for (let i = 0; i < 8; i++) rgba.set(i % 4 < 2 ? [128, 128, 128, 255] : [0, 0, 0, 0], 4 * i);
+    rgba[3] = 100; // one partly transparent pixel: alpha kept, but not a hole
+    const file = join(dir, 'cutout.png');
+    await sharp(rgba, { raw: { width: 4, height: 2, channels: 4 } }).png().toFile(file);
+    return file;
+  }
+
+  test('readImageWithAlpha keeps the alpha, writeImage stores it back; an opaque image has none', async () => {
+    const { image, alpha } = await readImageWithAlpha(await cutout());
+    assert.deepEqual(Array.from(alpha!, (a) => Math.round(a * 255)), [100, 255, 0, 0, 255, 255, 0, 0]);
+    const out = join(dir, 'cutout-out.png');
+    await writeImage(out, image, { alpha });
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    assert.equal(info.channels, 4);
+    assert.deepEqual(Array.from({ length: 8 }, (_, i) => data[4 * i + 3]), [100, 255, 0, 0, 255, 255, 0, 0]);
+    assert.equal((await readImageWithAlpha(ASTRONAUT)).alpha, undefined);
+    const opaque = join(dir, 'opaque-rgba.png');
+    await sharp(new Uint8Array(16).fill(255), { raw: { width: 2, height: 2, channels: 4 } }).png().toFile(opaque);
+    assert.equal((await readImageWithAlpha(opaque)).alpha, undefined, 'an alpha of 255 everywhere says nothing');
+    // Without alpha the output is opaque.
+    await writeImage(out, image);
+    assert.equal((await sharp(out).metadata()).hasAlpha, false);
+  });
+
+  test('withTransparentAsHole adds the fully transparent pixels (alpha 0) to the hole, not the partly transparent', async () => {
+    const { alpha } = await readImageWithAlpha(await cutout());
+    const hole = maskFrom(4, 2, [[0, 1]]);
+    const { mask, added } = withTransparentAsHole(hole, alpha!);
+    assert.deepEqual(Array.from(mask.data), [0, 0, 1, 1, 1, 0, 1, 1]);
+    assert.equal(added, 4);
+    assert.deepEqual(Array.from(hole.data), [0, 0, 0, 0, 1, 0, 0, 0], 'the given mask is not changed');
+    assert.equal(withTransparentAsHole(hole, new Float32Array(8).fill(1)).mask, hole);
+  });
+
+  test('an animated WebP, a 16-bit PNG and a grey mask are read with a notice saying how', async () => {
+    const frame = (colour: string) => sharp({ create: { width: 8, height: 6, channels: 3, background: colour } }).png().toBuffer();
+    const animated = join(dir, 'animated.webp');
+    await sharp([await frame('#ff0000'), await frame('#0000ff')], { join: { animated: true } }).webp({ lossless: true }).toFile(animated);
+    const notes: string[] = [];
+    const first = await readImage(animated, { onNotice: (n) => notes.push(n) });
+    assert.deepEqual([first.width, first.height], [8, 6]);
+    assert.ok(first.data[0] > 0.9 && first.data[2 * 48] < 0.1, 'the first frame (red)');
+    assert.deepEqual(notes, [`${animated} is animated (2 frames): only its first frame is used`]);
+
+    const deep = join(dir, 'deep-notice.png');
+    await sharp(new Uint16Array(12).fill(30000), { raw: { width: 2, height: 2, channels: 3 } }).toColourspace('rgb16').png().toFile(deep);
+    notes.length = 0;
+    await readImage(deep, { onNotice: (n) => notes.push(n) });
+    assert.deepEqual(notes, [`${deep} has 16 bits per channel: it is read at 16-bit precision, and images are written with 8 bits per channel`]);
+
+    const grey = join(dir, 'grey-mask.png');
+    await sharp(new Uint8Array([0, 255, 100, 200]), { raw: { width: 4, height: 1, channels: 1 } }).png().toFile(grey);
+    notes.length = 0;
+    const mask = await readMask(grey, { onNotice: (n) => notes.push(n) });
+    assert.deepEqual(Array.from(mask.data), [0, 1, 0, 1]);
+    assert.deepEqual(notes, [`the mask ${grey} has 2 grey pixels (neither black nor white): those lighter than 50% are taken as hole`]);
+    notes.length = 0;
+    await readMask(join(dir, 'm.png'), { onNotice: (n) => notes.push(n) }); // black and white only
+    await readImage(ASTRONAUT, { onNotice: (n) => notes.push(n) });
+    assert.deepEqual(notes, [], 'no notice for plain files');
+  });
+
+  test('the maxPixels message names the flag and the value that reads the image; INPAINT_MAX_PIXELS sets the default', async () => {
+    await assert.rejects(readImage(ASTRONAUT, { maxPixels: 1000 }), (err: Error) => {
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /raise the limit to read it anyway: --max-pixels 262144 on the command line, maxPixels in code/);
+      return true;
+    });
+    const saved = process.env.INPAINT_MAX_PIXELS;
+    try {
+      process.env.INPAINT_MAX_PIXELS = '1000';
+      assert.equal(defaultMaxPixels(), 1000);
+      await assert.rejects(readImage(ASTRONAUT), /over the limit of 0\.0 megapixels/);
+      assert.equal((await readImage(ASTRONAUT, { maxPixels: 262144 })).width, 512, 'an explicit limit wins');
+      process.env.INPAINT_MAX_PIXELS = 'lots';
+      assert.throws(() => defaultMaxPixels(), UsageError);
+    } finally {
+      if (saved === undefined) delete process.env.INPAINT_MAX_PIXELS;
+      else process.env.INPAINT_MAX_PIXELS = saved;
+    }
+    assert.equal(defaultMaxPixels(), 100_000_000);
+  });
+
+  test('writeImage replaces a file by renaming a complete new one over it (an interrupted write cannot truncate it)', async () => {
+    const target = join(dir, 'replace-me.png');
+    await writeImage(target, randomImage(6, 4, 2));
+    await link(target, join(dir, 'replace-me-link.png'));
+    await writeImage(target, randomImage(6, 4, 3));
+    assert.deepEqual(await readImage(join(dir, 'replace-me-link.png')), await readImage(await encodeImage(randomImage(6, 4, 2), 'png')), 'the old file is untouched');
   });
 });

@@ -6,10 +6,11 @@
  * 0 = known. Decoding and encoding go through sharp; everything that must be exact about geometry
  * (resampling, mask resizing, dilation) is plain TypeScript.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { expect, InputError, UsageError } from './errors.ts';
+import { writeFileAtomic } from './files.ts';
 
 /** Planar (CHW) RGB: `data[c * height * width + y * width + x]`, values in [0, 1]. */
 export interface RgbImage {
@@ -45,15 +46,44 @@ export interface RawPixels {
 export type ImageSource = string | Uint8Array | RawPixels;
 
 export interface ReadOptions {
-  /** Refuse images with more pixels than this, before decoding them. Default `DEFAULT_MAX_PIXELS`. */
+  /**
+   * Refuse images with more pixels than this, before decoding them. Default `DEFAULT_MAX_PIXELS`;
+   * `--max-pixels` on the command line.
+   */
   maxPixels?: number;
+  /**
+   * Told about conversions made silently otherwise: an animated image (only the first frame is
+   * read), a 16-bit image (written back with 8 bits), a mask with grey pixels (thresholded at 50%).
+   */
+  onNotice?: (message: string) => void;
+}
+
+/** A photo and, when it has one that is not fully opaque, its alpha channel. */
+export interface ImageWithAlpha {
+  image: RgbImage;
+  /** One value a pixel in [0, 1] (0 = fully transparent), row-major; absent when the image is opaque. */
+  alpha?: Float32Array;
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 export type ResizeKernel = 'bilinear' | 'lanczos';
 
-/** 100 megapixels: far above any photo we inpaint, far below what would exhaust memory as float. */
+/** 100 megapixels: far above most photos we inpaint, far below what would exhaust memory as float. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/**
+ * The limit when a reader is given none: env INPAINT_MAX_PIXELS when set (the `--max-pixels` of
+ * `eval` and `train` sets it, so that every reader of those commands, worker threads included,
+ * sees it), else `DEFAULT_MAX_PIXELS`.
+ * @throws UsageError INPAINT_MAX_PIXELS is not a positive integer
+ */
+export function defaultMaxPixels(): number {
+  const env = process.env.INPAINT_MAX_PIXELS;
+  if (env === undefined || env === '') return DEFAULT_MAX_PIXELS;
+  const n = Number(env);
+  expect(Number.isSafeInteger(n) && n > 0, 'INPAINT_MAX_PIXELS', 'a positive integer', env);
+  return n;
+}
 
 const READABLE_FORMATS = new Set(['jpeg', 'png', 'webp']);
 
@@ -69,8 +99,9 @@ interface Decoded {
   max: number;
 }
 
-function describeSource(source: string | Uint8Array): string {
-  return typeof source === 'string' ? source : `image buffer (${source.byteLength} bytes)`;
+function describeSource(source: ImageSource): string {
+  if (typeof source === 'string') return source;
+  return source instanceof Uint8Array ? `image buffer (${source.byteLength} bytes)` : `raw pixels (${source.width}x${source.height})`;
 }
 
 async function decode(source: ImageSource, options: ReadOptions, keep16Bit: boolean): Promise<Decoded> {
@@ -82,7 +113,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
     expect(data.length === width * height * channels, 'raw pixels data', `${width * height * channels} bytes (width*height*channels)`, data);
     return { width, height, channels, data, max: 255 };
   }
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxPixels = options.maxPixels ?? defaultMaxPixels();
   expect(Number.isInteger(maxPixels) && maxPixels > 0, 'maxPixels', 'a positive integer', maxPixels);
   const label = describeSource(source);
   const unreadable = (reason: string, cause?: unknown) =>
@@ -95,14 +126,16 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
     throw unreadable((err as Error).message, err);
   }
   if (!READABLE_FORMATS.has(meta.format)) throw unreadable(`it is ${meta.format}`);
+  if ((meta.pages ?? 1) > 1) options.onNotice?.(`${label} is animated (${meta.pages} frames): only its first frame is used`);
   if (meta.width * meta.height > maxPixels) {
     const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
     throw new InputError(
       `${label} is ${meta.width}x${meta.height} (${mp(meta.width * meta.height)}), over the limit of ${mp(maxPixels)}; ` +
-        'pass a larger maxPixels to read it anyway',
+        `raise the limit to read it anyway: --max-pixels ${meta.width * meta.height} on the command line, maxPixels in code`,
     );
   }
   const sixteen = keep16Bit && meta.depth === 'ushort';
+  if (sixteen) options.onNotice?.(`${label} has 16 bits per channel: it is read at 16-bit precision, and images are written with 8 bits per channel`);
   try {
     // rotate(): apply the EXIF orientation, so pixels come out the way viewers show them.
     // toColourspace: greyscale is replicated to RGB, CMYK and ICC profiles converted to sRGB; alpha is kept.
@@ -121,12 +154,24 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
 
 /**
  * Reads a photo as planar float RGB in [0, 1]. EXIF orientation is applied, greyscale is replicated
- * to three channels, alpha is dropped (colour kept as stored, not composited), and 16-bit PNGs keep
- * their 16-bit precision.
+ * to three channels, alpha is dropped (colour kept as stored, not composited; `readImageWithAlpha`
+ * keeps it), and 16-bit PNGs keep their 16-bit precision.
  * @throws InputError the source is missing, not a JPEG/PNG/WebP, corrupt, or over `maxPixels`
  * @throws UsageError raw pixels whose data length does not match their size, or a bad `maxPixels`
  */
 export async function readImage(source: ImageSource, options: ReadOptions = {}): Promise<RgbImage> {
+  return (await readImageWithAlpha(source, options)).image;
+}
+
+/**
+ * `readImage`, plus the alpha channel when the image has one that is not fully opaque everywhere
+ * (an opaque alpha is dropped: it says nothing).
+ * @example
+ * const { image, alpha } = await readImageWithAlpha('cutout.png');
+ * await writeImage('out.png', image, { alpha });
+ * @throws as `readImage`
+ */
+export async function readImageWithAlpha(source: ImageSource, options: ReadOptions = {}): Promise<ImageWithAlpha> {
   const { width, height, channels, data, max } = await decode(source, options, true);
   const plane = width * height;
   const out = new Float32Array(3 * plane);
@@ -136,7 +181,36 @@ export async function readImage(source: ImageSource, options: ReadOptions = {}):
     out[plane + i] = data[p + 1] / max;
     out[2 * plane + i] = data[p + 2] / max;
   }
-  return { width, height, data: out };
+  const image = { width, height, data: out };
+  if (channels !== 4) return { image };
+  let opaque = true;
+  const alpha = new Float32Array(plane);
+  for (let i = 0; i < plane; i++) {
+    const a = data[4 * i + 3];
+    if (a !== max) opaque = false;
+    alpha[i] = a / max;
+  }
+  return opaque ? { image } : { image, alpha };
+}
+
+/**
+ * The hole grown by the fully transparent pixels (alpha 0) of the photo: their colour is whatever
+ * the editor stored (usually black), not content to fill from, so they are filled too. A caller
+ * that keeps the alpha for the output (`writeImage(path, image, { alpha })`) keeps them transparent.
+ * @returns the mask (the same object when nothing was added) and how many pixels were added
+ * @throws UsageError alpha of another size than the mask
+ */
+export function withTransparentAsHole(hole: MaskImage, alpha: Float32Array): { mask: MaskImage; added: number } {
+  expect(alpha instanceof Float32Array && alpha.length === hole.width * hole.height, 'alpha', `a Float32Array of ${hole.width}*${hole.height}`, alpha);
+  let data: Uint8Array | undefined;
+  let added = 0;
+  for (let i = 0; i < alpha.length; i++) {
+    if (alpha[i] !== 0 || hole.data[i]) continue;
+    data ??= hole.data.slice();
+    data[i] = 1;
+    added++;
+  }
+  return { mask: data ? { ...hole, data } : hole, added };
 }
 
 /**
@@ -153,14 +227,26 @@ export async function readMask(source: ImageSource, options: ReadOptions = {}): 
   const { width, height, channels, data, max } = await decode(source, options, false);
   const n = width * height;
   const out = new Uint8Array(n);
-  if (channels === 4 && alphaIsTheMask(data, n, max)) {
-    for (let i = 0; i < n; i++) out[i] = 2 * data[4 * i + 3] > max ? 1 : 0;
+  let grey = 0;
+  const byAlpha = channels === 4 && alphaIsTheMask(data, n, max);
+  if (byAlpha) {
+    for (let i = 0; i < n; i++) {
+      const a = data[4 * i + 3];
+      out[i] = 2 * a > max ? 1 : 0;
+      if (a !== 0 && a !== max) grey++;
+    }
   } else {
     for (let i = 0; i < n; i++) {
       const p = i * channels;
       const lum = 0.2126 * data[p] + 0.7152 * data[p + 1] + 0.0722 * data[p + 2];
       out[i] = 2 * lum > max ? 1 : 0;
+      const black = data[p] === 0 && data[p + 1] === 0 && data[p + 2] === 0;
+      if (!black && !(data[p] === max && data[p + 1] === max && data[p + 2] === max)) grey++;
     }
+  }
+  if (grey > 0) {
+    const what = byAlpha ? 'partly transparent pixels: those more than 50% opaque' : 'grey pixels (neither black nor white): those lighter than 50%';
+    options.onNotice?.(`the mask ${describeSource(source)} has ${grey} ${what} are taken as hole`);
   }
   return { width, height, data: out };
 }
@@ -199,10 +285,10 @@ export function formatFromPath(path: string): ImageFormat {
   throw new UsageError(`Cannot tell which image format to write for "${path}": use a .png, .jpg, .jpeg or .webp extension`);
 }
 
-async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat): Promise<Uint8Array> {
+async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false): Promise<Uint8Array> {
   const pipeline = sharp(data, { raw: { width, height, channels } });
   if (channels === 1) pipeline.toColourspace('b-w');
-  else pipeline.removeAlpha();
+  else if (!keepAlpha || format === 'jpeg') pipeline.removeAlpha();
   // High quality and no chroma subsampling: outputs are compared pixel by pixel, and the default
   // 4:2:0 smears colour across exactly the hole boundary we care about.
   if (format === 'jpeg') pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
@@ -211,23 +297,37 @@ async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, he
   return new Uint8Array(await pipeline.toBuffer());
 }
 
-/**
- * Encodes an image as 8-bit PNG, JPEG (quality 95, 4:4:4) or WebP (quality 95).
- * @throws UsageError a malformed image
- */
-export async function encodeImage(img: RgbImage, format: ImageFormat): Promise<Uint8Array> {
-  checkImage(img, 'img');
-  return encodeRaw(toRgba8(img), img.width, img.height, 4, format);
+export interface WriteOptions {
+  /** An alpha channel to store with the image (one value a pixel in [0, 1], as `readImageWithAlpha` gives); PNG and WebP keep it, JPEG has none. */
+  alpha?: Float32Array;
 }
 
 /**
- * Writes an image, the format taken from the extension; creates missing parent folders.
+ * Encodes an image as 8-bit PNG, JPEG (quality 95, 4:4:4) or WebP (quality 95), with `alpha` when
+ * given (not in JPEG).
+ * @throws UsageError a malformed image or alpha
+ */
+export async function encodeImage(img: RgbImage, format: ImageFormat, options: WriteOptions = {}): Promise<Uint8Array> {
+  checkImage(img, 'img');
+  const rgba = toRgba8(img);
+  const { alpha } = options;
+  if (alpha !== undefined) {
+    expect(alpha instanceof Float32Array && alpha.length === img.width * img.height, 'alpha', `a Float32Array of ${img.width}*${img.height}`, alpha);
+    for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
+  }
+  return encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined);
+}
+
+/**
+ * Writes an image, the format taken from the extension; creates missing parent folders. The bytes
+ * go to a temporary file that is renamed over `path` when complete, so an interrupted write never
+ * leaves a truncated file (or destroys the file that was there).
  * @throws UsageError unknown extension or a malformed image
  */
-export async function writeImage(path: string, img: RgbImage): Promise<void> {
-  const bytes = await encodeImage(img, formatFromPath(path));
+export async function writeImage(path: string, img: RgbImage, options: WriteOptions = {}): Promise<void> {
+  const bytes = await encodeImage(img, formatFromPath(path), options);
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+  await writeFileAtomic(path, bytes);
 }
 
 /**
@@ -240,7 +340,7 @@ export async function writeMask(path: string, mask: MaskImage): Promise<void> {
   for (let i = 0; i < grey.length; i++) grey[i] = mask.data[i] ? 255 : 0;
   const bytes = await encodeRaw(grey, mask.width, mask.height, 1, formatFromPath(path));
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+  await writeFileAtomic(path, bytes);
 }
 
 /** Interleaved 8-bit RGBA (alpha 255), rounded and clamped: the layout of canvas ImageData. */

@@ -93,3 +93,16 @@ test('truncated or foreign files are InputErrors naming the path', async () => {
   await writeFile(foreign, 'GIF89a, not weights at all');
   await assert.rejects(loadVggWeights(foreign), (e) => e instanceof InputError && /Neither a legacy PyTorch file nor a safetensors file/.test(e.message));
 });
+
+test('a weight that is NaN (4 bytes set to 0xFF in the .pth) is refused naming the file and the layer', async () => {
+  const bytes = new Uint8Array(await readFile(VGG_PTH));
+  const { layers } = await loadVggWeights(VGG_PTH);
+  // Find conv2_1's 11th weight in the file by its little-endian bytes, and overwrite it with 0xFF.
+  const value = new Uint8Array(new Float32Array([layers[3].weight[10]]).buffer);
+  const at = Buffer.from(bytes).indexOf(Buffer.from(value));
+  assert.ok(at > 0, 'the value is stored in the file');
+  bytes.fill(0xff, at, at + 4);
+  const corrupt = join(dir, 'nan-vgg.pth');
+  await writeFile(corrupt, bytes);
+  await assert.rejects(loadVggWeights(corrupt), (e: Error) => e instanceof InputError && e.message.startsWith(`${corrupt}: `) && /\((\d+)\.(weight|bias)\) holds NaN at index \d+: the file is corrupt/.test(e.message));
+});

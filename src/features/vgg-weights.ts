@@ -61,7 +61,8 @@ const HOW_TO_GET = `Download ${VGG_SOURCE_URL} (sha256 ${VGG_SHA256})`;
  * table. Extra tensors are ignored. The sha256 is not enforced here because a re-saved file holds the
  * same tensors in different bytes; check it with `sha256File` where the file is downloaded.
  * @throws InputError when the file is missing (naming the path looked at and where to get the file),
- *   unreadable, in neither format, corrupt, or lacks a layer or has one of the wrong shape.
+ *   unreadable, in neither format, corrupt, holds a value that is NaN or infinite, or lacks a layer
+ *   or has one of the wrong shape.
  */
 export async function loadVggWeights(path: string): Promise<VggWeights> {
   const where = resolve(path);
@@ -94,6 +95,10 @@ export async function loadVggWeights(path: string): Promise<VggWeights> {
         `${where}: ${name} (${key}) has weight [${weight.shape}] and bias [${bias.shape}] but VGG19 needs ` +
           `[${shape}] and [${shape[0]}]. ${HOW_TO_GET}.`,
       );
+    }
+    for (const [part, t] of [['weight', weight], ['bias', bias]] as const) {
+      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) throw new InputError(`${where}: ${name} (${key}.${part}) holds ${t.data[i]} at index ${i}: the file is corrupt. ${HOW_TO_GET}.`);
     }
     return { name, weight: weight.data, weightShape: [...shape], bias: bias.data };
   });

@@ -16,6 +16,7 @@ export {
   type MaskInput,
   resolveBundleDir,
   resolveInpaintOptions,
+  transparentNotice,
 } from './inpainter.ts';
 export { BASE_SCALE, MULTI_SCALE_FROM, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';
 export type { SourceCells } from './pipeline.ts';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { InputError, UsageError } from '../core/errors.ts';
+import { EngineError, InputError, UsageError } from '../core/errors.ts';
+import { readBundle, writeBundle } from '../models/bundle.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
 import type { SourceCells } from './pipeline.ts';
@@ -99,6 +100,28 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     const plain = seam(pasted(photo, dilateMask(mask, 2), debug!.regions[0].beforeBlend), dilateMask(mask, 2));
     assert.ok(blended.across < plain.across / 2, `blended seam ${blended.across}, pasted ${plain.across}`);
     assert.deepEqual(debug!.regions[0].scales, [256]);
+  });
+
+  it("keeps an RGBA photo's alpha and fills its fully transparent pixels instead of copying their stored black", async () => {
+    const [w, h] = [160, 120];
+    const rgb = await photoPixels(w, h);
+    const rgba = new Uint8Array(4 * w * h);
+    for (let i = 0; i < w * h; i++) {
+      const transparent = i % w >= 100 && i % w < 110; // a band stored black, as editors do
+      rgba.set(transparent ? [0, 0, 0, 0] : [rgb.data[3 * i], rgb.data[3 * i + 1], rgb.data[3 * i + 2], i % w < 5 ? 128 : 255], 4 * i);
+    }
+    const mask = rectMask(w, h, { x: 60, y: 40, width: 30, height: 30 });
+    const { image, alpha, notices } = await inpainter.inpaint({ data: rgba, width: w, height: h, channels: 4 }, mask, { dilate: 0 });
+    assert.deepEqual(Array.from(alpha!, (a) => Math.round(a * 255)), Array.from({ length: w * h }, (_, i) => rgba[4 * i + 3]));
+    assert.ok(notices.includes('1200 fully transparent pixels were filled too (their stored colour is not content); the result keeps the input\'s alpha'), notices.join('; '));
+    const plane = w * h;
+    let black = 0;
+    for (let i = 0; i < plane; i++) if (rgba[4 * i + 3] === 0 && image.data[i] + image.data[plane + i] + image.data[2 * plane + i] === 0) black++;
+    assert.equal(black, 0, 'every transparent pixel was filled');
+    // Opaque and partly transparent pixels outside the hole are known: exact.
+    for (let i = 0; i < plane; i++) if (rgba[4 * i + 3] !== 0 && !mask.data[i]) assert.equal(image.data[i], Math.fround(rgba[4 * i] / 255), `pixel ${i}`);
+    // An opaque photo has no alpha to keep.
+    assert.equal((await inpainter.inpaint(rgb, mask)).alpha, undefined);
   });
 
   it('fills two holes of a 300x217 photo given as encoded bytes, one touching the border', async () => {
@@ -279,6 +302,21 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     await assert.rejects(inpainter.inpaint(photo, full), (err: Error) => err instanceof UsageError && /too large: it covers 100\.0%/.test(err.message));
     const rim = rectMask(256, 256, { x: 6, y: 6, width: 244, height: 244 });
     await assert.rejects(inpainter.inpaint(photo, rim, { dilate: 0 }), (err: Error) => err instanceof UsageError && /covers 90\.8%/.test(err.message));
+  });
+
+  it('a network that computes Infinity or NaN (finite weights, overflowing) stops the call with an EngineError naming it', async () => {
+    const bundle = await readBundle(join(dir, 'bundle'));
+    // Finite weights pass the load-time check; 1e30 times the pixels overflows float32 a few layers on.
+    for (const [name, p] of bundle.g1.entries()) if (name.endsWith('weight')) p.data.fill(1e30);
+    const bad = join(dir, 'overflowing');
+    await writeBundle(bad, { model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256 }, { g1: bundle.g1, g2: bundle.g2 });
+    const overflowing = await load({ bundle: bad, vggWeights: TEST_VGG_WEIGHTS });
+    try {
+      const photo = await readImage(await photoPixels(128, 96));
+      await assert.rejects(overflowing.inpaint(photo, rectMask(128, 96, { x: 40, y: 30, width: 30, height: 30 })), (e: Error) => e instanceof EngineError && /^graph "g1" computed (NaN|-?Infinity) in its output "composite"/.test(e.message));
+    } finally {
+      await overflowing.dispose();
+    }
   });
 
   it('reports unreadable images and bad options with typed errors', async () => {

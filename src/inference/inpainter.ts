@@ -23,13 +23,16 @@ import {
   cropImage,
   dilateMask,
   type ImageSource,
+  type ImageWithAlpha,
   type MaskImage,
   maskBoundingBox,
   pasteImage,
-  readImage,
+  type ReadOptions,
+  readImageWithAlpha,
   readMask,
   resizeMask,
   type RgbImage,
+  withTransparentAsHole,
 } from '../core/image.ts';
 import { loadVggWeights, sha256File } from '../features/vgg-weights.ts';
 import { FrozenVgg } from '../features/vgg.ts';
@@ -45,8 +48,11 @@ import { defaultScales, planRegions } from './regions.ts';
 /** Where `load()` looks for a model when no bundle is named: `models/default/` in this package. */
 export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../models/default/', import.meta.url));
 
-/** A photo: a file path, encoded JPEG/PNG/WebP bytes (a Buffer is one), raw 8-bit pixels, or a decoded `RgbImage`. */
-export type ImageInput = ImageSource | RgbImage;
+/**
+ * A photo: a file path, encoded JPEG/PNG/WebP bytes (a Buffer is one), raw 8-bit pixels (RGBA keeps
+ * its alpha), a decoded `RgbImage`, or one with its alpha as `readImageWithAlpha` gives.
+ */
+export type ImageInput = ImageSource | RgbImage | ImageWithAlpha;
 
 /**
  * A mask (hole = white, or opaque on a transparent layer): a file path, encoded bytes, raw 8-bit
@@ -122,7 +128,13 @@ export interface InpaintOptions {
    * Default false.
    */
   inPlace?: boolean;
+  /** Refuse photos and masks given as files or bytes with more pixels than this, before decoding them. Default 100 million (`DEFAULT_MAX_PIXELS`). */
+  maxPixels?: number;
 }
+
+/** What the caller is told when transparent pixels joined the hole. */
+export const transparentNotice = (n: number) =>
+  `${n} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`;
 
 /** How far the pipeline runs: see `InpaintOptions.stage`. */
 export type InpaintStage = 'full' | 'g1';
@@ -150,12 +162,17 @@ export interface InpaintResult {
   notices: string[];
   /** With `debug: true`: the intermediates of every region. */
   debug?: { regions: DebugRegion[] };
+  /**
+   * The input's alpha channel (one value a pixel in [0, 1]) when it had one that is not fully
+   * opaque; write it with the image: `writeImage(path, image, { alpha })`.
+   */
+  alpha?: Float32Array;
 }
 
 const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace'];
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
 
-type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude'>;
+type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
 
 /**
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
@@ -187,6 +204,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
   expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);
   expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
+  expect(o.maxPixels === undefined || (Number.isSafeInteger(o.maxPixels) && o.maxPixels > 0), 'options.maxPixels', 'a positive integer', o.maxPixels);
   if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
   return o;
 }
@@ -197,12 +215,18 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * Decodes or checks the image argument.
  * @returns the image, and whether it was decoded here (so that no caller holds its pixels)
  */
-async function toImage(input: ImageInput): Promise<{ image: RgbImage; decoded: boolean }> {
+async function toImage(input: ImageInput, read: ReadOptions): Promise<{ image: RgbImage; decoded: boolean; alpha?: Float32Array }> {
   if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) {
-    return { image: await readImage(input as ImageSource), decoded: true };
+    return { ...(await readImageWithAlpha(input as ImageSource, read)), decoded: true };
   }
-  const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or an RgbImage';
+  const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels }, an RgbImage or { image, alpha }';
   expect(isObject(input), 'image', what, input);
+  if ('image' in input) {
+    const { image, alpha } = input as ImageWithAlpha;
+    const checked = await toImage(image, read);
+    expect(alpha === undefined || (alpha instanceof Float32Array && alpha.length === checked.image.width * checked.image.height), 'alpha', 'a Float32Array of one value a pixel', alpha);
+    return { ...checked, ...(alpha ? { alpha } : {}) };
+  }
   const { width, height, data } = input as RgbImage;
   expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'image width and height', 'positive integers', [width, height]);
   expect(data instanceof Float32Array && data.length === 3 * width * height, 'image.data', `a Float32Array of 3 * ${width} * ${height} values (planar RGB)`, data);
@@ -215,8 +239,8 @@ async function toImage(input: ImageInput): Promise<{ image: RgbImage; decoded: b
 }
 
 /** Decodes or checks the mask argument; a MaskImage is normalised to 0/1. */
-async function toMask(input: MaskInput): Promise<MaskImage> {
-  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readMask(input as ImageSource);
+async function toMask(input: MaskInput, read: ReadOptions): Promise<MaskImage> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return readMask(input as ImageSource, read);
   expect(isObject(input), 'mask', 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or a MaskImage', input);
   const { width, height, data } = input as MaskImage;
   expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'mask width and height', 'positive integers', [width, height]);
@@ -231,10 +255,10 @@ async function toMask(input: MaskInput): Promise<MaskImage> {
  * image's size, or resized with `resizeMask`); undefined when neither is given.
  * @throws UsageError a mask of another size, or an allowed region that lies entirely in the hole
  */
-async function sourceRestriction(o: Resolved, hole: MaskImage, notices: string[]): Promise<MaskImage | undefined> {
+async function sourceRestriction(o: Resolved, hole: MaskImage, reading: ReadOptions, notices: string[]): Promise<MaskImage | undefined> {
   if (o.sampleFrom === undefined && o.exclude === undefined) return undefined;
   const read = async (input: MaskInput, name: string, flag: string): Promise<MaskImage> => {
-    let m = await toMask(input);
+    let m = await toMask(input, reading);
     if (m.width !== hole.width || m.height !== hole.height) {
       const sizes = `the ${name} mask (${flag}) is ${m.width}x${m.height} but the image is ${hole.width}x${hole.height}`;
       if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize it to the image`);
@@ -377,9 +401,10 @@ export class Inpainter {
   async inpaint(image: ImageInput, mask: MaskInput, options: InpaintOptions = {}): Promise<InpaintResult> {
     this.#checkOpen();
     const o = resolveInpaintOptions(options);
-    const { image: photo, decoded } = await toImage(image);
-    let hole = await toMask(mask);
     const notices: string[] = [];
+    const read: ReadOptions = { maxPixels: o.maxPixels, onNotice: (n) => notices.push(n) };
+    const { image: photo, decoded, alpha } = await toImage(image, read);
+    let hole = await toMask(mask, read);
     if (hole.width !== photo.width || hole.height !== photo.height) {
       const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
       if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
@@ -393,14 +418,22 @@ export class Inpainter {
     // own box, the boxes do not overlap, and blendRegion reads what it needs of a pixel before
     // writing it.
     const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
-    const userHole = maskBoundingBox(hole);
-    if (!userHole) {
+    const kept = alpha ? { alpha } : {};
+    if (!maskBoundingBox(hole)) {
       notices.push('the mask is empty: the image is returned unchanged');
-      return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}) };
+      return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
     }
+    // Fully transparent pixels store a colour nobody sees (usually black): not content to copy from,
+    // so they are filled too; the output keeps the input's alpha, so they stay transparent.
+    if (alpha) {
+      const grown = withTransparentAsHole(hole, alpha);
+      hole = grown.mask;
+      if (grown.added > 0) notices.push(transparentNotice(grown.added));
+    }
+    const userHole = maskBoundingBox(hole)!;
     const dilated = dilateAround(hole, userHole, o.dilate);
     hole = dilated.mask;
-    const noSource = await sourceRestriction(o, hole, notices);
+    const noSource = await sourceRestriction(o, hole, read, notices);
 
     const { networks } = this.#state;
     const regions = planRegions(hole, dilated.box);
@@ -433,7 +466,7 @@ export class Inpainter {
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
-    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}) };
+    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...kept };
   }
 
   /**

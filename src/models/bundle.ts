@@ -1,15 +1,23 @@
 /**
  * Model bundles: what inference loads. A bundle is a folder with `bundle.json` (format version, the
  * model configuration, the sha256 of the VGG weights the networks were trained with, which file holds
- * which network) and one safetensors file per network (weights and batch-norm running statistics,
- * float32 or float16). Bundles are exported from training checkpoints.
+ * which network, and each file's size and sha256) and one safetensors file per network (weights and
+ * batch-norm running statistics, float32 or float16). Bundles are exported from training checkpoints.
  *
- *   bundle.json            { format, version, model, vggSha256, networks: { g1, g2: { "256", "512"? } } }
+ *   bundle.json            { format, version, model, vggSha256, networks: { g1, g2: { "256", "512"? } },
+ *                            files: { "g1.safetensors": { bytes, sha256 }, ... } }
  *   g1.safetensors         G1's parameters and buffers ('g1.*')
  *   g2-256.safetensors     G2 trained at 256 ('g2.*'); g2-512.safetensors for the next scale, if any
+ *
+ * Bundles get shared, and a server may load one it was sent, so reading one trusts nothing in it:
+ * a network's file must be a plain name (no folder, no '..') of a regular file inside the bundle
+ * folder (symbolic links are followed only when they stay inside); its size is checked before it is
+ * read and its sha256 after; every value must be a finite number. Bundles written before sizes and
+ * digests were recorded (no `files`) still load, with every check but those two.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { expect, InputError } from '../core/errors.ts';
 import { ParamStore } from '../nn/params.ts';
 import { writeFileAtomic } from '../nn/safetensors.ts';
@@ -25,8 +33,15 @@ export interface BundleManifest {
   /** sha256 of the VGG weights file the networks were trained with. */
   vggSha256: string;
   networks: { g1: string; g2: Record<string, string> };
+  /** Size in bytes and hex sha256 of each network file, by file name (absent in older bundles). */
+  files?: Record<string, BundleFile>;
   /** Free-form provenance: data, steps, date. */
   info?: Record<string, unknown>;
+}
+
+export interface BundleFile {
+  bytes: number;
+  sha256: string;
 }
 
 export interface Bundle {
@@ -51,24 +66,36 @@ export function mergeStores(...stores: ParamStore[]): ParamStore {
  */
 export async function writeBundle(
   dir: string,
-  manifest: Omit<BundleManifest, 'format' | 'version' | 'networks'>,
+  manifest: Omit<BundleManifest, 'format' | 'version' | 'networks' | 'files'>,
   networks: { g1: ParamStore; g2: ReadonlyMap<number, ParamStore> },
   options: { dtype?: 'float32' | 'float16' } = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const files: BundleManifest['networks'] = { g1: 'g1.safetensors', g2: {} };
-  await writeFileAtomic(join(dir, files.g1), networks.g1.toSafetensors({ dtype: options.dtype }));
+  const names: BundleManifest['networks'] = { g1: 'g1.safetensors', g2: {} };
+  const files: Record<string, BundleFile> = {};
+  const write = async (name: string, store: ParamStore) => {
+    const bytes = store.toSafetensors({ dtype: options.dtype });
+    await writeFileAtomic(join(dir, name), bytes);
+    files[name] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  };
+  await write(names.g1, networks.g1);
   for (const [scale, store] of networks.g2) {
-    files.g2[String(scale)] = `g2-${scale}.safetensors`;
-    await writeFileAtomic(join(dir, files.g2[String(scale)]), store.toSafetensors({ dtype: options.dtype }));
+    names.g2[String(scale)] = `g2-${scale}.safetensors`;
+    await write(names.g2[String(scale)], store);
   }
-  const full: BundleManifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, ...manifest, networks: files };
+  const full: BundleManifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, ...manifest, networks: names, files };
   await writeFileAtomic(join(dir, 'bundle.json'), new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`));
 }
 
+/** A plain file name: no folder part, not '.' or '..', nothing hidden. */
+const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+
 /**
- * Reads a bundle folder and checks it.
- * @throws InputError when the folder is not a bundle, is of a newer version, or a file is missing or corrupt
+ * Reads a bundle folder and checks it (see the module comment for what is checked).
+ * @example
+ * const bundle = await readBundle('models/default');
+ * @throws InputError when the folder is not a bundle, is of a newer version, or a file is missing,
+ *   named outside the folder, not the size or sha256 recorded, corrupt, or holds NaN or Infinity
  */
 export async function readBundle(dir: string): Promise<Bundle> {
   let manifest: BundleManifest;
@@ -77,17 +104,48 @@ export async function readBundle(dir: string): Promise<Bundle> {
   } catch (err) {
     throw new InputError(`${dir} is not a model bundle (cannot read bundle.json: ${(err as Error).message})`);
   }
-  if (manifest.format !== BUNDLE_FORMAT) throw new InputError(`${dir}/bundle.json is not a ${BUNDLE_FORMAT} manifest`);
+  if (manifest?.format !== BUNDLE_FORMAT) throw new InputError(`${dir}/bundle.json is not a ${BUNDLE_FORMAT} manifest`);
   if (manifest.version > BUNDLE_VERSION) {
     throw new InputError(`${dir} is a bundle of version ${manifest.version}; this program reads up to version ${BUNDLE_VERSION}: upgrade it`);
   }
   const model = resolveModelConfig(manifest.model as object);
-  const load = async (file: string) => {
+  const recorded = manifest.files;
+  if (recorded !== undefined && (typeof recorded !== 'object' || recorded === null || Array.isArray(recorded))) {
+    throw new InputError(`bundle ${dir}: "files" in bundle.json must map file names to { bytes, sha256 }`);
+  }
+  const folder = await realpath(dir);
+  const load = async (file: unknown) => {
+    const bad = (why: string) => new InputError(`bundle ${dir}: cannot load ${JSON.stringify(file)}: ${why}`);
+    if (typeof file !== 'string' || !PLAIN_NAME.test(file)) throw bad('a network file must be a plain file name inside the bundle folder');
+    let size: number;
     try {
-      return ParamStore.fromSafetensors(await readFile(join(dir, file)));
+      const where = await realpath(join(dir, file));
+      if (!where.startsWith(folder + sep)) throw bad('it leads out of the bundle folder');
+      const found = await stat(where);
+      if (!found.isFile()) throw bad('it is not a regular file');
+      size = found.size;
     } catch (err) {
-      throw new InputError(`bundle ${dir}: cannot load ${file}: ${(err as Error).message}`);
+      if (err instanceof InputError) throw err;
+      throw bad((err as Error).message);
     }
+    const expected = recorded?.[file];
+    if (recorded !== undefined) {
+      if (typeof expected?.bytes !== 'number' || typeof expected.sha256 !== 'string') throw bad('bundle.json records no size and sha256 for it');
+      if (size !== expected.bytes) throw bad(`it has ${size} bytes, bundle.json says ${expected.bytes} (truncated or replaced?)`);
+    }
+    let store: ParamStore;
+    try {
+      const bytes = await readFile(join(dir, file));
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (expected && digest !== expected.sha256) throw bad(`its sha256 is ${digest}, bundle.json says ${expected.sha256} (corrupt or replaced)`);
+      store = ParamStore.fromSafetensors(bytes);
+    } catch (err) {
+      if (err instanceof InputError && err.message.startsWith(`bundle ${dir}:`)) throw err;
+      throw bad((err as Error).message);
+    }
+    const nonFinite = store.firstNonFinite();
+    if (nonFinite) throw bad(`${nonFinite}: a weight that is not a finite number (the file is corrupt; export it again)`);
+    return store;
   };
   expect(typeof manifest.networks?.g1 === 'string', 'bundle networks.g1', 'a file name', manifest.networks?.g1);
   const g2 = new Map<number, ParamStore>();

@@ -110,6 +110,18 @@ export class ParamStore {
    * A store holding the tensors of a safetensors file (in file order, without an `Rng`).
    * @throws InputError when the bytes are not a valid safetensors file.
    */
+  /**
+   * The first value that is NaN or +-Infinity, as "name[index] = value", or null when all are finite.
+   * A weight file with one corrupt value would otherwise turn every output into NaN.
+   */
+  firstNonFinite(): string | null {
+    for (const [name, p] of this.params) {
+      const d = p.data;
+      for (let i = 0; i < d.length; i++) if (d[i] - d[i] !== 0) return `${name}[${i}] = ${d[i]}`;
+    }
+    return null;
+  }
+
   static fromSafetensors(bytes: Uint8Array): ParamStore {
     const store = new ParamStore();
     for (const [name, t] of decodeSafetensors(bytes).tensors) {

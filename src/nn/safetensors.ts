@@ -11,9 +11,7 @@
  * data section exactly (no overlaps, no holes, no trailing bytes), because a file that breaks that
  * rule is corrupt or was cut short, and loading it would silently produce wrong weights.
  */
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { InputError, UsageError } from '../core/errors.ts';
 
 /** A tensor as stored in memory: shape and row-major float32 values. */
@@ -320,42 +318,5 @@ export async function readSafetensorsFile(path: string): Promise<DecodedSafetens
   }
 }
 
-/**
- * Writes a file so that readers see either the old content or the complete new one, never a partial
- * file, even if the process dies mid-write: the bytes go to a temporary file in the same directory
- * (rename is only atomic within one file system), which is fsynced and then renamed over `path`.
- * @throws the underlying file-system error (e.g. ENOENT for a missing directory); no temporary file is
- *   left behind.
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(tmp, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await syncDirectory(dir);
-}
-
-/** Makes the rename itself durable. Some platforms (Windows) cannot fsync a directory; that is not an error. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Durability of the directory entry is best-effort; the file content itself is already synced.
-  }
-}
+/** Re-exported from core, where image writing uses it too. */
+export { writeFileAtomic } from '../core/files.ts';

@@ -53,6 +53,22 @@ describe('Engine', () => {
     session.dispose();
   });
 
+  test('a float output holding NaN or Infinity fails the run with an EngineError naming the graph and the output', async () => {
+    const session = await engine.load(arithmetic(), 'arith');
+    try {
+      const nan = hostTensor(new Float32Array([1, 2, 3, 4, NaN, 6]), [2, 3]);
+      await assert.rejects(session.run({ a: nan, b: B() }), (e: Error) => e instanceof EngineError && /^graph "arith" computed NaN in its output "y" \(index 4\)/.test(e.message));
+      // (a + b) * a overflows float32 to Infinity.
+      const huge = hostTensor(new Float32Array([1, 2, 3, 4, 5, 3e38]), [2, 3]);
+      await assert.rejects(session.run({ a: huge, b: B() }, ['y']), (e: Error) => e instanceof EngineError && /computed Infinity in its output "y" \(index 5\)/.test(e.message));
+      // Training steps judge their loss themselves.
+      const { y } = await session.run({ a: nan, b: B() }, undefined, { allowNonFinite: true });
+      assert.ok(Number.isNaN((y.data as Float32Array)[4]));
+    } finally {
+      session.dispose();
+    }
+  });
+
   test('says what runs the graphs', () => {
     assert.equal(engine.backend, 'onnxruntime');
     assert.equal(engine.description, 'ONNX Runtime (2 threads)');

@@ -53,6 +53,12 @@ export interface RunOptions {
    * but the caller's arrays (and every other view on the same buffers) become empty.
    */
   transfer?: boolean;
+  /**
+   * Return float outputs holding NaN or Infinity instead of failing. Default false: a network that
+   * computes NaN (from a corrupt weight, say) must stop the run, never become an image. Training
+   * steps pass true and judge the loss themselves.
+   */
+  allowNonFinite?: boolean;
 }
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url).href;
@@ -324,20 +330,24 @@ export class Session {
    * @example
    * const { y } = await session.run({ a: hostTensor(new Float32Array(6), [2, 3]) });
    * @throws UsageError if the session or engine was disposed, or a feed or fetch name is wrong
-   * @throws EngineError naming the graph, ONNX Runtime's message (with the failing node) and the feeds
+   * @throws EngineError naming the graph, ONNX Runtime's message (with the failing node) and the feeds;
+   *   or naming the graph and the output when a float output holds NaN or Infinity (unless `allowNonFinite`)
    */
   async run(feeds: Record<string, HostTensor>, fetch?: readonly string[], options: RunOptions = {}): Promise<Record<string, HostTensor>> {
     this.#checkUsable();
     const checked = this.#checkFeeds(feeds);
     const names = this.#checkFetch(fetch);
     const transfer = options.transfer ? buffersOf(checked) : [];
+    let outputs: Record<string, HostTensor>;
     try {
-      return await this.#channel.request('run', { session: this.#id, feeds: checked, fetch: names }, transfer);
+      outputs = await this.#channel.request('run', { session: this.#id, feeds: checked, fetch: names }, transfer);
     } catch (err) {
       if (!(err instanceof RemoteError)) throw err;
       const given = Object.entries(checked).map(([n, t]) => `${n}: ${formatTensorType(t.dtype, t.shape)}`);
       throw new EngineError(`graph "${this.name}": the run failed: ${err.message.trim()}\n  feeds: ${given.join(', ')}`, { cause: err });
     }
+    if (!options.allowNonFinite) checkFinite(this.name, outputs);
+    return outputs;
   }
 
   /**
@@ -399,6 +409,25 @@ export class Session {
     }
     if (new Set(fetch).size !== fetch.length) throw new UsageError(`graph "${this.name}": fetch names an output twice: ${fetch.join(', ')}`);
     return [...fetch];
+  }
+}
+
+/**
+ * @throws EngineError when a float32 or float64 output holds NaN or Infinity: the network's weights
+ *   (or its inputs) are corrupt, and its result must not reach an image or a file
+ */
+function checkFinite(graph: string, outputs: Record<string, HostTensor>): void {
+  for (const [name, t] of Object.entries(outputs)) {
+    if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) continue;
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) {
+      // x - x is 0 for every finite x and NaN for NaN and +-Infinity: one test for both.
+      if (data[i] - data[i] !== 0) {
+        throw new EngineError(
+          `graph "${graph}" computed ${data[i]} in its output "${name}" (index ${i}): the network's weights or inputs hold a value that is not a finite number; nothing was written`,
+        );
+      }
+    }
   }
 }
 

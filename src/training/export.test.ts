@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { before, describe, it } from 'node:test';
+import { before, describe, it, mock } from 'node:test';
 import { InputError } from '../core/errors.ts';
 import { readBundle } from '../models/bundle.ts';
 import { ParamStore } from '../nn/params.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../nn/safetensors.ts';
+import { exportCommand } from '../cli/export.ts';
 import { readCheckpoint } from './checkpoint.ts';
 import { resolveTrainConfig } from './config.ts';
 import { exportBundle } from './export.ts';
@@ -53,6 +56,34 @@ describe('exporting a bundle', () => {
     }
     assert.ok(compared > 0);
     assert.ok([...exported.entries()].every(([name]) => name.startsWith('g2.')), 'generator values only');
+  });
+
+  it('inpaint export --fp16 stores every tensor as float16 (without the flag float32), with sizes and sha256 recorded', async () => {
+    const header = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true)))));
+    const log = mock.method(console, 'log', () => {});
+    const dtypes: Record<string, string[]> = {};
+    try {
+      for (const flags of [['--fp16'], []]) {
+        const out = mkdtempSync(join(tmpdir(), 'export-cli-'));
+        await exportCommand.run(['--g1', g1, '--g2', g2, '-o', out, ...flags]);
+        const manifest = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8'));
+        for (const file of ['g1.safetensors', 'g2-256.safetensors']) {
+          const bytes = readFileSync(join(out, file));
+          assert.deepEqual(manifest.files[file], { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+          const types = Object.entries(header(bytes)).filter(([k]) => k !== '__metadata__').map(([, v]) => (v as { dtype: string }).dtype);
+          dtypes[`${flags.join('')}:${file}`] = [...new Set(types)];
+        }
+        // The values are the checkpoint's rounded to float16 exactly (or kept exactly in float32).
+        const ckpt = ParamStore.fromSafetensors((await readCheckpoint(g2)).parts['g.params']);
+        const [name, p] = [...ckpt.entries()][0];
+        const stored = (await readBundle(out)).g2.get(256)!.get(name).data;
+        const expected = flags.length ? p.data.map((v) => float16BitsToFloat32(float32ToFloat16Bits(v))) : p.data;
+        assert.deepEqual(stored, expected);
+      }
+    } finally {
+      log.mock.restore();
+    }
+    assert.deepEqual(dtypes, { '--fp16:g1.safetensors': ['F16'], '--fp16:g2-256.safetensors': ['F16'], ':g1.safetensors': ['F32'], ':g2-256.safetensors': ['F32'] });
   });
 
   it('refuses checkpoints of the wrong task or of different model sizes', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { encodeCheckpoint, readCheckpoint } from './checkpoint.ts';
 import { resolveTrainConfig, type TrainConfig } from './config.ts';
 import { readLog } from './log.ts';
 import { train } from './loop.ts';
+import { trainCommand } from '../cli/train.ts';
 
 const PHOTOS = new URL('../../../shared/data/photos/', import.meta.url).pathname;
 const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;
@@ -24,6 +25,11 @@ function dataset(broken = false): string {
     writeFileSync(join(dir, 'broken.jpg'), Buffer.from('this is not a jpeg'));
   }
   return dir;
+}
+
+/** The id of a process that has exited. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 }
 
 const tinyG1 = (data: string, out: string, extra: Partial<TrainConfig> = {}) =>
@@ -133,6 +139,30 @@ describe('training loop', () => {
     await assert.rejects(train(tinyG1(data, out, { model: { preset: 'tiny', g1: { resBlocks: 1 } } }), quiet), /holds a checkpoint of task g1 with model/);
   });
 
+  it('CLI: SIGTERM stops after a checkpoint and the command exits with 143, so `train && export` stops', async (t) => {
+    const data = dataset();
+    const out = mkdtempSync(join(tmpdir(), 'run-sigterm-'));
+    t.mock.method(console, 'log', () => {});
+    const progress = t.mock.method(process.stderr, 'write', () => true);
+    // Once the first checkpoint is on disk, deliver SIGTERM as the operating system would to our handlers.
+    const poll = setInterval(() => {
+      if (readdirSync(out).some((n) => /^step-\d+\.ckpt$/.test(n))) {
+        clearInterval(poll);
+        process.emit('SIGTERM', 'SIGTERM');
+      }
+    }, 20);
+    try {
+      const args = ['g1', '--data', data, '--out', out, '--preset', 'tiny', '--size', '64', '--batch', '1', '--steps', '1000', '--val-every', '1000', '--checkpoint-every', '1', '--vgg', VGG];
+      assert.equal(await trainCommand.run(args), 143);
+    } finally {
+      clearInterval(poll);
+      t.mock.restoreAll();
+    }
+    assert.ok(progress.mock.callCount() > 0);
+    const steps = readdirSync(out).filter((n) => /^step-\d+\.ckpt$/.test(n));
+    assert.ok(steps.length > 0 && (await readCheckpoint(join(out, steps.sort().at(-1)!))).meta.step < 1000, steps.join(' '));
+  });
+
   it('CLI: a run killed at any moment resumes from an intact checkpoint; SIGINT checkpoints; bad files are skipped', async () => {
     const data = dataset(true);
     const out = mkdtempSync(join(tmpdir(), 'run-cli-'));
@@ -158,14 +188,20 @@ describe('training loop', () => {
     const killed = await runFor(1000, 'SIGKILL', 700);
     assert.equal(killed.code, null, 'killed');
     const interrupted = await runFor(1000, 'SIGINT', 300);
-    assert.equal(interrupted.code, 0, interrupted.stderr);
+    assert.equal(interrupted.code, 130, `stopped by SIGINT: 128 + 2, not a success\n${interrupted.stderr}`);
     assert.match(interrupted.stdout, /resuming from .*step-\d+\.ckpt/);
     const stopped = Number(/stopped at step (\d+)/.exec(interrupted.stdout)?.[1]);
     assert.ok(stopped > 0, interrupted.stdout);
     const latest = await readCheckpoint(join(out, `step-${String(stopped).padStart(8, '0')}.ckpt`));
     assert.equal(latest.meta.step, stopped);
+    // What a writer killed mid-checkpoint leaves; the next run removes it (a live writer's is kept).
+    const stale = `.step-00000100.ckpt.${deadPid()}.0123456789ab.tmp`;
+    const live = `.step-00000100.ckpt.${process.pid}.0123456789ab.tmp`;
+    for (const name of [stale, live]) writeFileSync(join(out, name), Buffer.alloc(1000));
     const finished = await runFor(stopped + 2, null, 0);
     assert.equal(finished.code, 0, finished.stderr);
+    assert.ok(!existsSync(join(out, stale)) && existsSync(join(out, live)), readdirSync(out).join(' '));
+    assert.match(finished.stdout, new RegExp(`removed .*${stale.replaceAll('.', '\\.')}, left by a run killed while writing it`));
     assert.match(finished.stdout, new RegExp(`finished ${stopped + 2} steps`));
     // The corrupt file is reported at most once per run, and training went on around it.
     const reports = [killed, interrupted, finished].map((r) => (`${r.stdout}${r.stderr}`.match(/Skipping .*broken\.jpg/g) ?? []).length);

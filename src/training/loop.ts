@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError, UsageError } from '../core/errors.ts';
+import { removeStaleTemporaryFiles } from '../core/files.ts';
 import type { RgbImage } from '../core/image.ts';
 import { Rng } from '../core/random.ts';
 import { ImageFolder } from '../data/dataset.ts';
@@ -50,6 +51,8 @@ export interface TrainResult {
   bestVal: number;
   /** True when the run stopped early (signal), false when it reached `steps`. */
   interrupted: boolean;
+  /** The process signal that stopped it early, if one did (the command line exits with 128 + its number). */
+  signal?: 'SIGINT' | 'SIGTERM';
 }
 
 /** Everything a network needs to train: weights, running statistics, optimiser. */
@@ -69,6 +72,10 @@ const CONFIG_FILE = 'config.json';
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const say = options.log ?? ((m: string) => console.log(m));
   await mkdir(config.out, { recursive: true });
+  // A run killed while writing a checkpoint leaves its temporary file (a checkpoint's size) behind.
+  for (const dir of [config.out, join(config.out, 'samples')]) {
+    for (const name of await removeStaleTemporaryFiles(dir)) say(`removed ${join(dir, name)}, left by a run killed while writing it`);
+  }
   const model = resolveModelConfig(config.model);
 
   // --- data: a stable split; validation images are never trained on
@@ -131,13 +138,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   // --- stop requests end the current step, then checkpoint
   let stopRequested = false;
-  const stop = () => {
+  let stoppedBy: TrainResult['signal'];
+  const stop = (signal?: unknown) => {
     if (!stopRequested) bar.message('stopping after this step (checkpoint follows)...');
     stopRequested = true;
+    if (signal === 'SIGINT' || signal === 'SIGTERM') stoppedBy ??= signal;
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  options.signal?.addEventListener('abort', stop);
+  options.signal?.addEventListener('abort', () => stop());
 
   const save = async (best = false) => {
     const path = await checkpoints.save(snapshot(step, config, model, vggSha256, bestVal, loader.state(), g, d), { best });
@@ -191,7 +200,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     await loader.dispose();
     await engine.dispose();
   }
-  return { step, lastLoss, bestVal, interrupted: stopRequested && step < config.steps };
+  const interrupted = stopRequested && step < config.steps;
+  return { step, lastLoss, bestVal, interrupted, ...(interrupted && stoppedBy ? { signal: stoppedBy } : {}) };
 }
 
 function trainee(name: string, model: ModelConfig, rng: Rng, lr: number, config: TrainConfig): Trainee {

@@ -131,7 +131,8 @@ export class TrainStep {
       if (!value) throw new GraphError(`training graph ${this.spec.graph.name}: no value for parameter ${input.name}`);
       feeds[input.name] = hostTensor(value, input.staticShape());
     }
-    const out = await this.session.run(feeds);
+    // The loop checks the loss itself and says what to do about a NaN (lower the learning rates).
+    const out = await this.session.run(feeds, undefined, { allowNonFinite: true });
     const scalar = (t: HostTensor) => Number((t.data as Float32Array)[0]);
     return {
       loss: scalar(out.loss),

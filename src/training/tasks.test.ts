@@ -8,6 +8,10 @@ import { Engine } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { initNetwork, lookup, TrainStep } from './step.ts';
 import { buildGanGraphs, type LossWeights, type TaskKind } from './tasks.ts';
+import { vggRelu31 } from '../features/vgg.ts';
+import { evaluate } from '../graph/evaluate.ts';
+import { Graph } from '../graph/graph.ts';
+import { maskedPerceptualL1 } from '../losses/perceptual.ts';
 
 const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;
 const model = resolveModelConfig({ preset: 'tiny' });
@@ -62,6 +66,30 @@ describe('GAN task losses', () => {
     assert.ok(Math.abs(r.metrics.pixel - sum / count) < 1e-5, `pixel ${r.metrics.pixel} vs ${sum / count}`);
     const expected = 10 * r.metrics.perceptual + r.metrics.adversarial + 7 * r.metrics.pixel;
     assert.ok(Math.abs(r.loss - expected) < 1e-4 * expected, `loss ${r.loss} vs ${expected}`);
+  });
+
+  it("G1's perceptual term is the masked l1 over the hole's feature cells, not over the known ones", async () => {
+    const r = await generatorStep(engine, vgg, 'g1', { perceptual: 10, adversarial: 1, pixel: 7 });
+    const [B, S, f] = [2, 32, 8];
+    // The feature cells of the hole, computed here: a cell is hole when any of its 4x4 pixels is.
+    const holeCells = new Float32Array(B * f * f);
+    for (let b = 0; b < B; b++) {
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) if (r.mask[b * S * S + y * S + x]) holeCells[b * f * f + (y >> 2) * f + (x >> 2)] = 1;
+    }
+    assert.equal(holeCells.reduce((a, v) => a + v, 0), B * 3 * 6, 'rows 8..19 and columns 4..27: 3 x 6 cells');
+    const knownCells = holeCells.map((v) => 1 - v);
+    const reference = async (cells: Float32Array) => {
+      const g = new Graph('reference_perceptual');
+      const fake = g.input('fake', [B, 3, S, S]);
+      const image = g.input('image', [B, 3, S, S]);
+      const maskFeat = g.input('mask', [B, 1, f, f]);
+      g.output(maskedPerceptualL1(vggRelu31(g, fake, vgg), vggRelu31(g, image, vgg), maskFeat), 'loss');
+      const out = await evaluate(g, { fake: { data: r.extras.fake.data as Float32Array, shape: [B, 3, S, S] }, image: { data: r.image, shape: [B, 3, S, S] }, mask: { data: cells, shape: [B, 1, f, f] } });
+      return out.loss.data[0];
+    };
+    const [onHole, onKnown] = [await reference(holeCells), await reference(knownCells)];
+    assert.ok(Math.abs(onHole - onKnown) > 0.1 * onHole, `the two regions must give different losses: ${onHole} vs ${onKnown}`);
+    assert.ok(Math.abs(r.metrics.perceptual - onHole) < 1e-4 * onHole, `perceptual ${r.metrics.perceptual}, over the hole ${onHole}, over the known region ${onKnown}`);
   });
 
   it("G2's pixel term is the mean l1 over the whole image; weight 0 gives the paper's loss", async () => {

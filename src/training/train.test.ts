@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { Rng } from '../core/random.ts';
 import * as op from '../graph/ops.ts';
 import { conv2d, convBnAct, convTranspose2d } from '../nn/layers.ts';
+import { ParamStore } from '../nn/params.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
 import { Adam } from './adam.ts';
@@ -59,5 +60,22 @@ describe('training engine', () => {
     assert.ok(end < 0.25 * start, `loss ${start.toFixed(4)} -> ${end.toFixed(4)}`);
     // Running statistics moved away from their initial values (mean 0, variance 1).
     assert.ok(net.buffers.get('enc0.bn.running_mean').data.some((v) => Math.abs(v) > 1e-3));
+  });
+});
+
+describe('batch-norm running statistics', () => {
+  it("move a tenth of the way to each batch's statistics (PyTorch's momentum 0.1), fixed values", () => {
+    const buffers = new ParamStore();
+    buffers.add('bn.running_mean', [3], Float32Array.from([0, 1, -2]));
+    buffers.add('bn.running_var', [1], Float32Array.from([1]));
+    const batch = new Map([
+      ['bn.running_mean', Float32Array.from([1, 1, 8])],
+      ['bn.running_var', Float32Array.from([3])],
+    ]);
+    updateRunningStats(buffers, batch);
+    assert.deepEqual(Array.from(buffers.get('bn.running_mean').data), [Math.fround(0.1), 1, -1]);
+    assert.deepEqual(Array.from(buffers.get('bn.running_var').data), [Math.fround(1.2)]);
+    updateRunningStats(buffers, batch);
+    assert.deepEqual(Array.from(buffers.get('bn.running_var').data), [Math.fround(Math.fround(1.2) + 0.1 * (3 - Math.fround(1.2)))]);
   });
 });
