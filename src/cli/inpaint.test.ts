@@ -119,6 +119,29 @@ describe('inpaint run', () => {
     assert.deepEqual([(await readImage(join(out, 'b.png'))).width, (await readImage(join(out, 'b.png'))).height], [120, 160]);
   });
 
+  it('copies only from --sample-from, never from --exclude, and refuses them where they cannot work (exit code 2)', async (t) => {
+    const photo = join(dir, 'photo.png');
+    const args = [photo, '--mask', join(dir, 'mask.png'), ...model, '--dilate', '0', '--debug', join(dir, 'steer-debug')];
+    // The hole is (60, 50) 50x40 of 200x150: allow only the right third, then exclude it.
+    await writeMask(join(dir, 'right.png'), rectMask(200, 150, { x: 140, y: 0, width: 60, height: 150 }));
+    const [free, sampled, excluded] = ['free.png', 'sampled.png', 'excluded.png'].map((f) => join(dir, f));
+    await run(t, ...args, '-o', free);
+    await run(t, ...args, '-o', sampled, '--sample-from', join(dir, 'right.png'));
+    await run(t, ...args, '-o', excluded, '--exclude', join(dir, 'right.png'));
+    const [a, b, c] = [await readImage(free), await readImage(sampled), await readImage(excluded)];
+    assert.notDeepEqual(b.data, a.data);
+    assert.notDeepEqual(b.data, c.data);
+    const reject = (pattern: RegExp, ...extra: string[]) => assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), ...model, ...extra), (e: Error) => e instanceof UsageError && pattern.test(e.message));
+    await reject(/lies entirely in the hole/, '--sample-from', join(dir, 'mask.png'));
+    await writeMask(join(dir, 'sliver.png'), rectMask(200, 150, { x: 0, y: 0, width: 6, height: 150 }));
+    await reject(/region to copy from is too small/, '--sample-from', join(dir, 'sliver.png'));
+    await writeMask(join(dir, 'small-right.png'), rectMask(100, 75, { x: 70, y: 0, width: 30, height: 75 }));
+    await reject(/the sample-from mask \(--sample-from\) is 100x75 but the image is 200x150/, '--sample-from', join(dir, 'small-right.png'));
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), '--method', 'telea', '--exclude', join(dir, 'right.png')), /--exclude does not apply to --method telea/);
+    await assert.rejects(run(t, '--input', dir, '--masks', dir, '-o', join(dir, 'batch-steer'), '--sample-from', join(dir, 'right.png')), /--sample-from takes the mask of one IMAGE/);
+    assert.ok(!existsSync(join(dir, 'never.png')));
+  });
+
   it('has help with examples', () => {
     assert.match(inpaintCommand.help, /Examples:\n  inpaint run photo\.jpg --mask mask\.png -o filled\.png/);
     assert.match(inpaintCommand.help, /--input DIR --masks DIR -o OUT_DIR/);

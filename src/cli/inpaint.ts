@@ -45,7 +45,7 @@ photos are processed as crops around the holes, so they cost about as much as sm
 coarse fill alone, from the same model), or a baseline that needs no model at all: patchmatch
 (PatchMatch completion, like Content-Aware Fill), telea or navier-stokes (OpenCV's diffusion
 inpainting). The baselines take only --dilate and --resize-mask of the model's options; g1-only
-takes all but --refine, --locality and --debug.
+takes all but --refine, --locality, --sample-from, --exclude, --no-native-detail and --debug.
 
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
@@ -81,6 +81,13 @@ Options:
   --overwrite         allow -o to be the input photo or mask (batch: the --input or --masks folder)
   --max-pixels N      read photos and masks of up to N pixels (default 100000000; e.g. 120000000 for
                       a 108-megapixel photo)
+  --sample-from MASK  copy only from the white pixels of MASK (the image's size): steer a fill that
+                      copied the wrong thing (docs/sampling-region.md); one IMAGE only
+  --exclude MASK      never copy from the white pixels of MASK, e.g. a second object of the kind
+                      removed; one IMAGE only
+  --no-native-detail  where a fill is enlarged from its working scale, leave it as rendered instead
+                      of adding the photo's own detail from where its patches came
+                      (docs/decisions/native-detail.md)
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
                       .before-blend.png (G2's result) and .provenance.png (where patches came from)
 
@@ -125,6 +132,9 @@ async function runInpaint(args: string[]): Promise<void> {
       'resize-mask': { type: 'boolean' },
       overwrite: { type: 'boolean' },
       'max-pixels': { type: 'string' },
+      'sample-from': { type: 'string' },
+      exclude: { type: 'string' },
+      'no-native-detail': { type: 'boolean' },
       debug: { type: 'string' },
     },
   });
@@ -135,7 +145,8 @@ async function runInpaint(args: string[]): Promise<void> {
   if (!values.out) throw new UsageError('missing -o OUT');
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
-  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'locality', 'debug'] : stage === 'g1' ? ['refine', 'locality'] : [];
+  const matchFlags = ['locality', 'sample-from', 'exclude', 'no-native-detail'];
+  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'debug', ...matchFlags] : stage === 'g1' ? ['refine', ...matchFlags] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
   }
@@ -149,6 +160,7 @@ async function runInpaint(args: string[]): Promise<void> {
     debug: values.debug !== undefined,
     stage,
     maxPixels: values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels'),
+    nativeDetail: values['no-native-detail'] ? false : undefined,
   };
   const overwrite = values.overwrite ?? false;
   resolveInpaintOptions(options);
@@ -170,6 +182,8 @@ async function runInpaint(args: string[]): Promise<void> {
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
     const image = await readImageWithAlpha(single, read);
     const mask = await readMask(values.mask, read);
+    if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
+    if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
@@ -183,6 +197,9 @@ async function runInpaint(args: string[]): Promise<void> {
   }
 
   if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
+  for (const flag of ['sample-from', 'exclude'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
+  }
   if (!values.masks) throw new UsageError('missing --masks DIR (the folder of masks for --input)');
   const outDir = values.out;
   if (!overwrite) {
