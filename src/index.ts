@@ -34,6 +34,8 @@ export {
   load,
   type LoadOptions,
   type MaskInput,
+  type StylizeOptions,
+  type StylizeResult,
 } from './inference/index.ts';
 export {
   type Box,

@@ -17,4 +17,5 @@ export {
   resolveBundleDir,
   resolveInpaintOptions,
 } from './inpainter.ts';
+export { MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeDebug, type StylizeOptions, type StylizeResult } from './stylize.ts';
 export { BASE_SCALE, MULTI_SCALE_FROM, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';
