@@ -160,8 +160,9 @@ function blend(swapped: VggFeatures, content: VggFeatures, strength: number): Vg
 /**
  * Every 3x3 patch of `content` swapped against the patches of `style`, in bands of content rows
  * small enough that one call's correlation matrix holds at most `maxGram` values. A band's call
- * marks its rows as the hole: the patches touching them are matched (with the neighbouring rows'
- * original features), so each band's rows come out exactly as the whole-map swap would give them.
+ * gets its rows and the 2 rows on either side, with its own rows marked as the hole: the patches
+ * touching them are matched (with the neighbouring rows' original features), so each band's rows
+ * come out exactly as the whole-map swap would give them.
  * @returns the swapped map and, per content cell, the flat index of its style cell
  */
 export async function styleSwap(
@@ -170,21 +171,34 @@ export async function styleSwap(
   style: VggFeatures,
   maxGram: number = MAX_GRAM_VALUES,
 ): Promise<{ swapped: VggFeatures; provenance: BigInt64Array }> {
-  const { height, width } = content;
-  const styleCells = style.width * style.height;
+  const { channels, height, width } = content;
   // A band of r rows is matched as the patches touching it: r + 4 rows of cells (see patchswap.ts).
-  const rows = Math.max(1, Math.floor(maxGram / (width * styleCells)) - 4);
+  const rows = Math.max(1, Math.floor(maxGram / (width * style.width * style.height)) - 4);
   if (rows >= height) return nets.swapAgainst(content, style);
   const plane = height * width;
   const swapped = new Float32Array(content.data.length);
   const provenance = new BigInt64Array(plane);
   for (let y0 = 0; y0 < height; y0 += rows) {
     const y1 = Math.min(height, y0 + rows);
-    const band = await nets.swapAgainst(content, style, rowMask(height, width, y0, y1));
-    for (let c = 0; c < content.channels; c++) swapped.set(band.swapped.data.subarray(c * plane + y0 * width, c * plane + y1 * width), c * plane + y0 * width);
-    provenance.set(band.provenance.subarray(y0 * width, y1 * width), y0 * width);
+    // The rows whose patches can touch the band; at least 3, so that a patch fits.
+    const top = Math.max(0, Math.min(y0 - 2, height - 3));
+    const bottom = Math.min(height, Math.max(y1 + 2, top + 3));
+    const band = await nets.swapAgainst(cropRows(content, top, bottom), style, rowMask(bottom - top, width, y0 - top, y1 - top));
+    const bandPlane = (bottom - top) * width;
+    for (let c = 0; c < channels; c++) {
+      swapped.set(band.swapped.data.subarray(c * bandPlane + (y0 - top) * width, c * bandPlane + (y1 - top) * width), c * plane + y0 * width);
+    }
+    provenance.set(band.provenance.subarray((y0 - top) * width, (y1 - top) * width), y0 * width);
   }
   return { swapped: { ...content, data: swapped }, provenance };
+}
+
+/** Rows [top, bottom) of a map. */
+function cropRows(m: VggFeatures, top: number, bottom: number): VggFeatures {
+  const { channels, height, width } = m;
+  const data = new Float32Array(channels * (bottom - top) * width);
+  for (let c = 0; c < channels; c++) data.set(m.data.subarray((c * height + top) * width, (c * height + bottom) * width), c * (bottom - top) * width);
+  return { channels, height: bottom - top, width, data };
 }
 
 /** A [1, 1, H, W] mask marking rows [y0, y1). */
