@@ -144,7 +144,10 @@ export async function stylizeImages(nets: Networks, content: RgbImage, style: Rg
   if (g2 !== size) notices.push(`the model has no G2 trained at ${size} px: the one trained at ${g2} px renders it`);
   const rendered = await nets.render(size, features, work.width, work.height);
   const enlarged = Math.max(content.width / work.width, content.height / work.height);
-  if (enlarged > 2) notices.push(`the ${content.width}x${content.height} content was stylized at ${work.width}x${work.height} and enlarged ${enlarged.toFixed(1)}x; a larger size (e.g. ${Math.min(MAX_STYLIZE_SIZE, 2 * size)}) keeps more detail, at about 4 times the cost`);
+  if (enlarged > 2) {
+    const advice = size < MAX_STYLIZE_SIZE ? `; a larger size (e.g. ${Math.min(MAX_STYLIZE_SIZE, 2 * size)}) keeps more detail, at about 4 times the cost` : '';
+    notices.push(`the ${content.width}x${content.height} content was stylized at ${work.width}x${work.height} and enlarged ${enlarged.toFixed(1)}x${advice}`);
+  }
   // Lanczos when enlarging, as the inpainter does: the whole image is the rendering here.
   const image = rendered.width === content.width && rendered.height === content.height ? rendered : resizeImage(rendered, content.width, content.height, enlarged > 1 ? 'lanczos' : 'bilinear');
   return { image, notices, ...(debug ? { debug } : {}) };
