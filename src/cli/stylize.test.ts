@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -103,5 +104,16 @@ describe('inpaint stylize', () => {
     await assert.rejects(run(t, join(dir, 'missing.jpg'), '--style', join(dir, 'styles', 'waves.jpg'), '-o', out, ...model), InputError);
     await assert.rejects(run(t, join(dir, 'photos', 'china.png'), '--style', join(dir, 'missing.jpg'), '-o', out, ...model), InputError);
     assert.equal(existsSync(out), false);
+  });
+
+  it('exits with 1 for an unreadable file and 2 for bad flags, from the command line', () => {
+    const bin = new URL('../../bin/inpaint.mjs', import.meta.url).pathname;
+    const style = join(dir, 'styles', 'waves.jpg');
+    const missing = spawnSync(process.execPath, [bin, 'stylize', join(dir, 'missing.jpg'), '--style', style, '-o', join(dir, 'z.png')], { encoding: 'utf8' });
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.match(missing.stderr, /^inpaint stylize: .*missing\.jpg/m);
+    const bad = spawnSync(process.execPath, [bin, 'stylize', join(dir, 'photos', 'china.png'), '--style', style, '-o', join(dir, 'z.png'), '--strength', '1.5'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /options\.strength[\s\S]*inpaint stylize --help/);
   });
 });
