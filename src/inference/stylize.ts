@@ -76,10 +76,10 @@ export interface StylizeDebug {
   /** The content's relu3_1 grid at the working size. */
   width: number;
   height: number;
-  /** The style's relu3_1 grid. */
+  /** The style's relu3_1 grid (0 x 0 at strength 0: the style is then not used). */
   styleWidth: number;
   styleHeight: number;
-  /** Per content cell, row-major: the flat index sy * styleWidth + sx of the style cell its swapped value comes from. */
+  /** Per content cell, row-major: the flat index sy * styleWidth + sx of the style cell its swapped value comes from (-1 everywhere at strength 0). */
   provenance: Int32Array;
 }
 
