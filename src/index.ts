@@ -35,6 +35,8 @@ export {
   type LoadOptions,
   type MaskInput,
   type SourceCells,
+  type StylizeOptions,
+  type StylizeResult,
 } from './inference/index.ts';
 export {
   type Box,

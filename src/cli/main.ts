@@ -12,6 +12,7 @@ import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
 import { plotCommand } from './plot.ts';
+import { stylizeCommand } from './stylize.ts';
 import { trainCommand } from './train.ts';
 
 export interface Command {
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   plot: plotCommand,
   export: exportCommand,
   eval: evalCommand,
+  stylize: stylizeCommand,
 };
 
 function overview(): string {

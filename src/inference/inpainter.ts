@@ -44,6 +44,7 @@ import { blendRegion } from './blend.ts';
 import { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews, type SourceCells } from './pipeline.ts';
 import { defaultScales, planRegions } from './regions.ts';
+import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /** Where `load()` looks for a model when no bundle is named: `models/default/` in this package. */
 export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../models/default/', import.meta.url));
@@ -212,28 +213,28 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /**
- * Decodes or checks the image argument.
+ * Decodes or checks an image argument (`name` is how error messages call it).
  * @returns the image, and whether it was decoded here (so that no caller holds its pixels)
  */
-async function toImage(input: ImageInput, read: ReadOptions): Promise<{ image: RgbImage; decoded: boolean; alpha?: Float32Array }> {
+async function toImage(input: ImageInput, read: ReadOptions, name = 'image'): Promise<{ image: RgbImage; decoded: boolean; alpha?: Float32Array }> {
   if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) {
     return { ...(await readImageWithAlpha(input as ImageSource, read)), decoded: true };
   }
   const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels }, an RgbImage or { image, alpha }';
-  expect(isObject(input), 'image', what, input);
+  expect(isObject(input), name, what, input);
   if ('image' in input) {
     const { image, alpha } = input as ImageWithAlpha;
-    const checked = await toImage(image, read);
+    const checked = await toImage(image, read, name);
     expect(alpha === undefined || (alpha instanceof Float32Array && alpha.length === checked.image.width * checked.image.height), 'alpha', 'a Float32Array of one value a pixel', alpha);
     return { ...checked, ...(alpha ? { alpha } : {}) };
   }
   const { width, height, data } = input as RgbImage;
-  expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'image width and height', 'positive integers', [width, height]);
-  expect(data instanceof Float32Array && data.length === 3 * width * height, 'image.data', `a Float32Array of 3 * ${width} * ${height} values (planar RGB)`, data);
+  expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, `${name} width and height`, 'positive integers', [width, height]);
+  expect(data instanceof Float32Array && data.length === 3 * width * height, `${name}.data`, `a Float32Array of 3 * ${width} * ${height} values (planar RGB)`, data);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
     // Written so that NaN fails too.
-    if (!(v >= 0 && v <= 1)) throw new UsageError(`Expected RGB values in [0, 1] for image.data but received ${v} at index ${i}`);
+    if (!(v >= 0 && v <= 1)) throw new UsageError(`Expected RGB values in [0, 1] for ${name}.data but received ${v} at index ${i}`);
   }
   return { image: input as RgbImage, decoded: false };
 }
@@ -467,6 +468,28 @@ export class Inpainter {
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
     return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...kept };
+  }
+
+  /**
+   * Style transfer with the same networks (paper §4.4): every 3x3 patch of the content's VGG
+   * features is swapped for the most similar patch of the style's, and G2 renders the result
+   * (`stylize.ts`). Any sizes: the content is worked on at `options.size` (default 256) and the
+   * result resized to the content's size.
+   * @returns the stylized image (the content's size) and notices
+   * @example
+   * const { image } = await inpainter.stylize('photo.jpg', 'painting.jpg', { size: 512, strength: 0.8 });
+   * await writeImage('styled.png', image);
+   * @throws UsageError when an option is invalid, or the inpainter was disposed
+   * @throws InputError when the content or the style cannot be read
+   * @throws EngineError when ONNX Runtime fails
+   */
+  async stylize(content: ImageInput, style: ImageInput, options: StylizeOptions = {}): Promise<StylizeResult> {
+    this.#checkOpen();
+    const o = resolveStylizeOptions(options);
+    const read: ReadOptions = {};
+    const { image: contentImage } = await toImage(content, read, 'content');
+    const { image: styleImage } = await toImage(style, read, 'style');
+    return stylizeImages(this.#state.networks, contentImage, styleImage, o);
   }
 
   /**

@@ -105,6 +105,18 @@ export class Networks {
   }
 
   /**
+   * Style-swap: each patch of `features` touching a cell that `mask` marks (> 0.5; none: every
+   * patch) replaced by its best-matching patch of `source`, a map of its own (another image's
+   * features); unmarked cells keep their features. Provenance: per marked cell the flat index
+   * sy * source.width + sx of the source cell its value comes from, else -1.
+   */
+  async swapAgainst(features: VggFeatures, source: VggFeatures, mask?: HostTensor): Promise<{ swapped: VggFeatures; provenance: BigInt64Array }> {
+    const map = (f: VggFeatures) => hostTensor(f.data, [1, f.channels, f.height, f.width]);
+    const out = await this.#swapper.swap({ features: map(features), source: map(source), mask });
+    return { swapped: { ...features, data: out.swapped.data as Float32Array }, provenance: out.provenance.data as BigInt64Array };
+  }
+
+  /**
    * G2's image from features, cut to `width` x `height` pixels (at most 4x the feature map's size),
    * with the G2 chosen by `g2ScaleFor(scale)`. The features' buffer (or its padded copy) is handed
    * to the engine rather than copied (16 MB at 512): the caller must not use it afterwards.

@@ -1,0 +1,77 @@
+/**
+ * File-system checks the commands share: output paths that can be written (checked before any
+ * computation), folders of images, and the rule that no output silently replaces an input.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { InputError, UsageError } from '../core/errors.ts';
+
+/** The image files the commands read, by extension. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+
+export const stemOf = (file: string): string => basename(file, extname(file));
+export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
+
+/** Whether `path` is an existing folder (false when it does not exist or is a file). */
+export async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The PNG, JPEG and WebP files of a folder (not recursive), sorted by name.
+ * @param what how messages name the folder, e.g. '--input'
+ * @throws UsageError when the folder cannot be listed or holds no image
+ */
+export async function listImages(dir: string, what: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new UsageError(`cannot list the ${what} folder ${dir}: ${(err as Error).message}`);
+  }
+  const images = names.filter(isImageFile).sort();
+  if (images.length === 0) throw new UsageError(`no PNG, JPEG or WebP images in the ${what} folder ${dir}`);
+  return images;
+}
+
+/**
+ * Refuses outputs that would replace one of the inputs (compared as absolute paths).
+ * @throws UsageError naming the first such output
+ */
+export function checkNotInput(outputs: readonly string[], inputs: readonly string[]): void {
+  const read = new Set(inputs.map((p) => resolve(p)));
+  const clash = outputs.find((p) => read.has(resolve(p)));
+  if (clash) throw new UsageError(`the output ${clash} is one of the input images; refusing to overwrite it (choose another -o)`);
+}
+
+/**
+ * Makes sure `file` can be written: its folder exists (or is created) and is writable, and the path
+ * is not a folder. Done before any computation.
+ * @throws InputError saying why not
+ */
+export async function checkWritableFile(file: string): Promise<void> {
+  await checkWritableFolder(dirname(resolve(file)), file);
+  try {
+    const found = await stat(file);
+    if (found.isDirectory()) throw new InputError(`cannot write ${file}: it is a folder`);
+    await access(file, constants.W_OK);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`cannot write ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** @throws InputError when `dir` cannot be created or written to */
+export async function checkWritableFolder(dir: string, forFile?: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new InputError(`cannot write ${forFile ?? `into ${dir}`}: ${(err as Error).message}`);
+  }
+}
