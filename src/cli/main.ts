@@ -10,6 +10,7 @@ import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
 import { plotCommand } from './plot.ts';
+import { serveCommand } from './serve.ts';
 import { trainCommand } from './train.ts';
 
 export interface Command {
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   plot: plotCommand,
   export: exportCommand,
   eval: evalCommand,
+  serve: serveCommand,
 };
 
 function overview(): string {
