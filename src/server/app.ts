@@ -28,7 +28,7 @@ import { JobQueue } from './queue.ts';
 
 export interface ServerOptions {
   /** The loaded methods (`Methods.load()`); the server does not dispose them. */
-  methods: Methods;
+  methods: ServerMethods;
   /** How many requests may wait behind the running one before 503. Default 8. */
   maxQueue?: number;
   /** The largest image (and mask) in pixels, checked from its header. Default 50 megapixels. */
@@ -58,6 +58,9 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp' };
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
 const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format'] as const;
+
+/** What the server needs of `Methods` (tests wrap it to hold or count inferences). */
+export type ServerMethods = Pick<Methods, 'fill' | 'bundleDir'>;
 
 /** A parsed, checked inpaint request: nothing decoded yet. */
 interface InpaintRequest {
@@ -254,7 +257,7 @@ async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<
 }
 
 /** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
-async function inpaintOne(methods: Methods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
+async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
   const label = (part: string) => (err: unknown) => {
     if (err instanceof Error) err.message = `${part}: ${err.message}`;
     throw err;

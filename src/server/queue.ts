@@ -153,24 +153,22 @@ export class JobQueue {
     } catch (err) {
       outcome = Promise.reject(err);
     }
-    outcome
-      .then(
-        (value) => {
-          if (!settled) entry.resolve(value);
-        },
-        (err) => {
-          if (!settled) entry.reject(err);
-        },
-      )
-      .finally(() => {
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        this.#recent.push((performance.now() - started) / 1000);
-        if (this.#recent.length > 20) this.#recent.shift();
-        this.#completed++;
-        this.#running = false;
-        this.#next();
-      });
+    // The queue moves on before the caller hears back, so that a caller who sends its next task
+    // on hearing back finds the place free.
+    const finish = (deliver: () => void) => {
+      signal?.removeEventListener('abort', onAbort);
+      this.#recent.push((performance.now() - started) / 1000);
+      if (this.#recent.length > 20) this.#recent.shift();
+      this.#completed++;
+      this.#running = false;
+      if (!settled) deliver();
+      settled = true;
+      this.#next();
+    };
+    outcome.then(
+      (value) => finish(() => entry.resolve(value)),
+      (err) => finish(() => entry.reject(err)),
+    );
   }
 
   #notifyIdle(): void {

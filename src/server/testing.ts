@@ -1,0 +1,36 @@
+/** Helpers for the server's tests and the serve benchmark: form bodies and test images. */
+import sharp from 'sharp';
+import type { Box } from '../core/image.ts';
+import { photoPixels } from '../inference/testing.ts';
+
+/** A multipart/form-data body as `inject` and `fetch` take it. */
+export async function formBody(parts: Record<string, Uint8Array | string | { bytes: Uint8Array; type: string }>): Promise<{ body: Buffer; headers: Record<string, string> }> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(parts)) {
+    if (typeof value === 'string') form.append(name, value);
+    else if (value instanceof Uint8Array) form.append(name, new Blob([value]), `${name}.bin`);
+    else form.append(name, new Blob([value.bytes], { type: value.type }), `${name}.bin`);
+  }
+  const encoded = new Response(form);
+  return { body: Buffer.from(await encoded.arrayBuffer()), headers: { 'content-type': encoded.headers.get('content-type')! } };
+}
+
+/** A real photo at `width` x `height` as PNG bytes (or JPEG). */
+export async function photoBytes(width: number, height: number, format: 'png' | 'jpeg' = 'png', file?: string): Promise<Buffer> {
+  const raw = await photoPixels(width, height, file);
+  const s = sharp(raw.data, { raw: { width, height, channels: 3 } });
+  return format === 'png' ? s.png().toBuffer() : s.jpeg({ quality: 95 }).toBuffer();
+}
+
+/** A white-on-black mask PNG with the given rectangles as holes. */
+export async function maskBytes(width: number, height: number, ...holes: Box[]): Promise<Buffer> {
+  const grey = Buffer.alloc(width * height);
+  for (const b of holes) for (let y = b.y; y < b.y + b.height; y++) grey.fill(255, y * width + b.x, y * width + b.x + b.width);
+  return sharp(grey, { raw: { width, height, channels: 1 } }).png().toBuffer();
+}
+
+/** Decoded interleaved pixels of encoded bytes. */
+export async function pixels(bytes: Uint8Array): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+  const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
