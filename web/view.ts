@@ -101,7 +101,7 @@ export class View {
       const lineX = this.split * this.width;
       ctx.save();
       ctx.beginPath();
-      ctx.rect(-this.tx / this.scale, -this.ty / this.scale, (lineX - this.tx) / this.scale, this.height / this.scale);
+      ctx.rect(-this.tx / this.scale, -this.ty / this.scale, lineX / this.scale, this.height / this.scale);
       ctx.clip();
       ctx.drawImage(before, 0, 0);
       ctx.restore();

@@ -13,10 +13,8 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { Methods } from './methods.ts';
-import { photoBytes, pixels } from './testing.ts';
+import { CHROMIUM, CHROMIUM_ARGS, photoBytes, pixels } from './testing.ts';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 const W = 320;
 const H = 240;

@@ -3,6 +3,10 @@ import sharp from 'sharp';
 import type { Box } from '../core/image.ts';
 import { photoPixels } from '../inference/testing.ts';
 
+/** Debian's chromium, which the browser test drives through playwright-core. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 /** A multipart/form-data body as `inject` and `fetch` take it. */
 export async function formBody(parts: Record<string, Uint8Array | string | { bytes: Uint8Array; type: string }>): Promise<{ body: Buffer; headers: Record<string, string> }> {
   const form = new FormData();
