@@ -101,7 +101,9 @@ async function openPhoto(file: Blob, name: string): Promise<void> {
   try {
     // Decoded off the main thread, EXIF orientation applied as the server applies it.
     const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    editor = new Editor(bitmap, file, name);
+    const next = new Editor(bitmap, file, name);
+    await view.prepare(bitmap, next.previewScale);
+    editor = next;
     view.editor = editor;
     view.split = undefined;
     view.fit();
@@ -312,10 +314,11 @@ async function run(): Promise<void> {
   };
   try {
     onProgress({ phase: 'upload', fraction: 0 });
-    const mask = await ed.maskPng();
+    const mask = await ed.maskLayerPng();
     const result = await runInpaint({ image: ed.imageBlob, imageName: ed.name, mask, ...methodChoice() }, onProgress, controller.signal);
     const bitmap = await createImageBitmap(result.blob);
     if (bitmap.width !== ed.width || bitmap.height !== ed.height) throw new Error(`the server answered a ${bitmap.width}×${bitmap.height} image for a ${ed.width}×${ed.height} photo`);
+    await view.prepare(bitmap, ed.previewScale);
     ed.addResult(bitmap, result.blob);
     const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
     setStatus(`Done in ${result.seconds.toFixed(1)} s. Hold C (or Compare) to see the before; paint again to touch up.${notes}`, 'done');
