@@ -11,8 +11,12 @@
 /** The longer side of the previews the view draws when zoomed out (see `Editor.maskPreview`). */
 export const PREVIEW_SIDE = 2048;
 
-/** The mask is painted opaque in this colour; the view shows it half transparent. */
-export const MASK_COLOUR = '#ff3b5c';
+/**
+ * The mask is painted opaque in this colour; the view shows it half transparent. Light enough
+ * (luminance above one half) that the server reads the layer as a mask by either of its rules:
+ * alpha on a transparent layer, or luminance when nothing is transparent.
+ */
+export const MASK_COLOUR = '#ff6b8a';
 
 export type Op =
   | { kind: 'stroke'; erase: boolean; size: number; points: number[] }
@@ -143,7 +147,7 @@ export class Editor {
         break;
       }
     }
-    const [r, g, b] = [0xff, 0x3b, 0x5c];
+    const [r, g, b] = [0xff, 0x6b, 0x8a];
     for (let i = 0; i < d.length; i += 4) {
       const hole = transparent ? d[i + 3] >= 128 : 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2] > 127.5;
       d[i] = r;
