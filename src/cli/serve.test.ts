@@ -50,8 +50,9 @@ describe('inpaint serve', () => {
       assert.equal(js.status, 200);
       assert.ok((await js.text()).length > 5000, 'the bundled page script');
 
-      // A request in flight (ensemble 8 on a 400x300 photo takes a while), then SIGTERM.
-      const { body, headers } = await formBody({ image: await photoBytes(400, 300), mask: await maskBytes(400, 300, { x: 150, y: 100, width: 80, height: 60 }), ensemble: '8' });
+      // A request in flight (the first at its size, which also creates its patch-swap sessions:
+      // over a second, many health polls), then SIGTERM.
+      const { body, headers } = await formBody({ image: await photoBytes(256, 192), mask: await maskBytes(256, 192, { x: 100, y: 70, width: 50, height: 40 }), ensemble: '2' });
       const inFlight = fetch(`${address}/api/v1/inpaint`, { method: 'POST', body, headers });
       while (!/"running":true/.test(await (await fetch(`${address}/api/v1/health`)).text())) await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGTERM');

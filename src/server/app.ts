@@ -93,6 +93,12 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     limits: { fileSize: maxFileBytes, files: 2, fields: FIELDS.length, fieldSize: 100, parts: 2 + FIELDS.length, headerPairs: 100 },
   });
 
+  // While closing, every answer closes its connection: a kept-alive one would hold the close back
+  // for the keep-alive timeout after the last request finished.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.setErrorHandler((err, _request, reply) => sendError(reply, toApiError(err)));
   app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
