@@ -6,46 +6,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
-import { createServer, type InpaintServer, type ServerMethods, type ServerOptions } from './app.ts';
+import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
 import { Methods } from './methods.ts';
-import { formBody, maskBytes, photoBytes, pixels } from './testing.ts';
+import { formBody, gated, maskBytes, photoBytes, pixels } from './testing.ts';
 
 const W = 120;
 const H = 90;
 const HOLE = { x: 40, y: 30, width: 30, height: 24 };
-
-/** Wraps the methods so a test can hold inferences back and see how many ran at once. */
-function gated(methods: Methods) {
-  let open = true;
-  let waiters: (() => void)[] = [];
-  const state = { running: 0, maxRunning: 0, calls: 0 };
-  const wrapped: ServerMethods = {
-    get bundleDir() {
-      return methods.bundleDir;
-    },
-    async fill(...args) {
-      state.calls++;
-      state.running++;
-      state.maxRunning = Math.max(state.maxRunning, state.running);
-      try {
-        while (!open) await new Promise<void>((r) => waiters.push(r));
-        return await methods.fill(...args);
-      } finally {
-        state.running--;
-      }
-    },
-  };
-  return {
-    wrapped,
-    state,
-    hold: () => (open = false),
-    release: () => {
-      open = true;
-      for (const w of waiters.splice(0)) w();
-      waiters = [];
-    },
-  };
-}
 
 describe('inpaint server API', () => {
   let dir: string;

@@ -13,7 +13,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { Methods } from './methods.ts';
-import { CHROMIUM, CHROMIUM_ARGS, photoBytes, pixels } from './testing.ts';
+import { CHROMIUM, CHROMIUM_ARGS, gated, photoBytes, pixels } from './testing.ts';
 
 
 const W = 320;
@@ -28,13 +28,16 @@ describe('the web page in Chromium', () => {
   let address: string;
   let browser: Browser;
   let page: Page;
+  let gate: ReturnType<typeof gated>;
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium must be installed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
     dir = await mkdtemp(join(tmpdir(), 'inpaint-page-'));
     await writeRandomBundle(join(dir, 'bundle'), { preset: 'tiny', g2Scales: [256] });
     methods = await Methods.load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS });
-    server = await createServer({ methods });
+    // Gated, so that a test can hold a run in the server and cancel it from the page.
+    gate = gated(methods);
+    server = await createServer({ methods: gate.wrapped });
     address = await server.app.listen({ port: 0, host: '127.0.0.1' });
     // launch() gives every run a fresh, temporary user-data-dir.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -45,6 +48,7 @@ describe('the web page in Chromium', () => {
 
   after(async () => {
     await browser?.close();
+    gate?.release();
     await server?.close();
     await methods?.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -127,6 +131,25 @@ describe('the web page in Chromium', () => {
     await page.keyboard.press('Control+Shift+z');
     await page.keyboard.press('Control+Shift+z');
     assert.deepEqual(await history(), { canUndo: true, canRedo: false, runs: 1 });
+  });
+
+  it('cancels a run: the page says so and can run again; the server frees the request', async () => {
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const p = await at(60, 60);
+    await page.mouse.click(p.x, p.y);
+    gate.hold();
+    await page.keyboard.press('Enter');
+    while (!server.queue.stats.running) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await page.locator('#cancel').isVisible(), true);
+    await page.keyboard.press('Escape');
+    await assertText(status(), /Cancelled/);
+    assert.equal(await page.locator('#run').isDisabled(), false, 'ready to run again');
+    // The server saw the connection close: the held inference's result is discarded.
+    while (server.queue.stats.cancelledRunning < 1) await new Promise((r) => setTimeout(r, 20));
+    gate.release();
+    await server.queue.whenIdle();
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
   });
 });
 

@@ -2,6 +2,8 @@
 import sharp from 'sharp';
 import type { Box } from '../core/image.ts';
 import { photoPixels } from '../inference/testing.ts';
+import type { ServerMethods } from './app.ts';
+import type { Methods } from './methods.ts';
 
 /** Debian's chromium, which the browser test drives through playwright-core. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -38,3 +40,37 @@ export async function pixels(bytes: Uint8Array): Promise<{ data: Buffer; width: 
   const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
+
+/** Wraps the methods so a test can hold inferences back and see how many ran at once. */
+export function gated(methods: Methods) {
+  let open = true;
+  let waiters: (() => void)[] = [];
+  const state = { running: 0, maxRunning: 0, calls: 0 };
+  const wrapped: ServerMethods = {
+    get bundleDir() {
+      return methods.bundleDir;
+    },
+    async fill(...args) {
+      state.calls++;
+      state.running++;
+      state.maxRunning = Math.max(state.maxRunning, state.running);
+      try {
+        while (!open) await new Promise<void>((r) => waiters.push(r));
+        return await methods.fill(...args);
+      } finally {
+        state.running--;
+      }
+    },
+  };
+  return {
+    wrapped,
+    state,
+    hold: () => (open = false),
+    release: () => {
+      open = true;
+      for (const w of waiters.splice(0)) w();
+      waiters = [];
+    },
+  };
+}
+
