@@ -13,7 +13,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { Methods } from './methods.ts';
-import { CHROMIUM, CHROMIUM_ARGS, gated, photoBytes, pixels } from './testing.ts';
+import { CHROMIUM, CHROMIUM_ARGS, gated, maskBytes, photoBytes, pixels } from './testing.ts';
 
 
 const W = 320;
@@ -41,7 +41,7 @@ describe('the web page in Chromium', () => {
     address = await server.app.listen({ port: 0, host: '127.0.0.1' });
     // launch() gives every run a fresh, temporary user-data-dir.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 700 } })).newPage();
+    page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 700 }, hasTouch: true })).newPage();
     page.on('pageerror', (err) => assert.fail(`page error: ${err.message}`));
     await writeFile(join(dir, 'photo.png'), await photoBytes(W, H));
   });
@@ -150,6 +150,69 @@ describe('the web page in Chromium', () => {
     await server.queue.whenIdle();
     await page.click('#run');
     await assertText(status(), /Done in/, 60_000);
+  });
+
+  it('opens by drag and drop, loads a mask file, zooms with the wheel and a pinch, paints by touch', async () => {
+    // Drop a 200x150 photo on the page.
+    const dropped = (await photoBytes(200, 150, 'png', 'python3-sklearn/flower.jpg')).toString('base64');
+    // (A string: the test is compiled without the DOM's types.)
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(dropped)}), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    })()`);
+    await assertText(page.locator('#info'), /dropped\.png · 200×150/);
+    assert.equal(await page.locator('#run').isDisabled(), true);
+
+    // A mask file: white rectangle = hole; the page's mask is that rectangle.
+    await writeFile(join(dir, 'mask.png'), await maskBytes(200, 150, { x: 20, y: 30, width: 40, height: 25 }));
+    await page.setInputFiles('#mask-file', join(dir, 'mask.png'));
+    await assertText(status(), /Mask loaded/);
+    const mask = await pixels((await download('mask')).bytes);
+    for (let y = 0; y < 150; y++) {
+      for (let x = 0; x < 200; x++) {
+        const inside = x >= 20 && x < 60 && y >= 30 && y < 55;
+        assert.equal(mask.data[(y * 200 + x) * mask.channels] > 127, inside, `mask pixel (${x}, ${y})`);
+      }
+    }
+    await page.keyboard.press('Delete');
+    assert.equal(await page.locator('#run').isDisabled(), true, 'the mask was cleared');
+
+    // Wheel zoom about the pointer, then a two-finger pinch: both zoom, neither paints.
+    const zoom = async () => Number(/(\d+)%/.exec((await page.locator('#info').textContent()) ?? '')![1]);
+    const box = (await page.locator('#view').boundingBox())!;
+    const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+    const z0 = await zoom();
+    await page.mouse.move(cx, cy);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(100);
+    const z1 = await zoom();
+    assert.ok(z1 > z0, `the wheel zoomed in: ${z0}% -> ${z1}%`);
+    const cdp = await page.context().newCDPSession(page);
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: [number, number][]) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+    await touch('touchStart', [[cx - 20, cy], [cx + 20, cy]]);
+    for (let k = 1; k <= 5; k++) await touch('touchMove', [[cx - 20 - 15 * k, cy], [cx + 20 + 15 * k, cy]]);
+    await touch('touchEnd', []);
+    const z2 = await zoom();
+    assert.ok(z2 > z1 * 1.5, `the pinch zoomed in: ${z1}% -> ${z2}%`);
+    assert.equal(await page.locator('#run').isDisabled(), true, 'a pinch does not paint');
+
+    // One finger paints.
+    await touch('touchStart', [[cx, cy]]);
+    for (let k = 1; k <= 5; k++) await touch('touchMove', [[cx + 8 * k, cy + 4 * k]]);
+    await touch('touchEnd', []);
+    assert.equal(await page.locator('#run').isDisabled(), false, 'a finger painted the hole');
+
+    // ] and [ change the brush size.
+    const size = async () => Number(await page.locator('#size').inputValue());
+    const s0 = await size();
+    await page.keyboard.press(']');
+    assert.ok((await size()) > s0);
+    await page.keyboard.press('[');
+    await page.keyboard.press('[');
+    assert.ok((await size()) < s0);
   });
 });
 
