@@ -63,6 +63,7 @@ describe('inpaint server API', () => {
     const health = await s.app.inject({ url: '/api/v1/health' });
     assert.equal(health.statusCode, 200);
     assert.equal(health.json().status, 'ok');
+    assert.equal(health.json().model, 'bundle', 'the model folder by name, not its path');
     assert.equal(health.json().queue.waiting, 0);
     const list = (await s.app.inject({ url: '/api/v1/methods' })).json();
     assert.deepEqual(

@@ -15,6 +15,7 @@
  * waiting request holds only its uploaded bytes (at most 2 x maxFileBytes each). Nothing is ever
  * written to disk and no field is a file-system path.
  */
+import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
@@ -88,13 +89,16 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
   const started = Date.now();
   let closing = false;
 
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: 'idle', return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: 'idle', return503OnClosing: false });
   await app.register(multipart, {
     limits: { fileSize: maxFileBytes, files: 2, fields: FIELDS.length, fieldSize: 100, parts: 2 + FIELDS.length, headerPairs: 100 },
   });
 
   // While closing, every answer closes its connection: a kept-alive one would hold the close back
   // for the keep-alive timeout after the last request finished.
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ApiError('closing', 'the server is shutting down; try again in a moment', { 'retry-after': '10' });
+  });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
     return payload;
@@ -106,7 +110,8 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     const q = queue.stats;
     return {
       status: closing ? 'closing' : 'ok',
-      model: methods.bundleDir,
+      // The folder's name only: a client has no business with the server's paths.
+      model: basename(methods.bundleDir.replace(/[\\/]+$/, '')),
       uptime_s: Math.round((Date.now() - started) / 1000),
       queue: { running: q.running, waiting: q.waiting, max_waiting: q.maxWaiting, mean_seconds: +q.meanSeconds.toFixed(3), completed: q.completed },
       limits: { max_pixels: maxPixels, max_file_bytes: maxFileBytes, timeout_s: timeoutMs / 1000 },
@@ -169,8 +174,8 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     queue,
     async close() {
       closing = true;
-      // fastify's close stops listening, answers 503 to new requests on open connections and
-      // waits for the requests in flight, each of which waits for its turn in the queue.
+      // fastify's close stops listening and waits for the requests in flight, each of which waits
+      // for its turn in the queue; new requests on open connections are answered 503 'closing'.
       await app.close();
       await queue.whenIdle();
     },

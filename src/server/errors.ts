@@ -10,7 +10,7 @@
  *  422 unprocessable           readable headers but a corrupt image; a mask of another size; a hole
  *                              that leaves nothing to copy from
  *  503 busy / timeout / closing  the queue is full (Retry-After), the request's time limit passed,
- *                              or the server is shutting down
+ *                              or the server is shutting down (Retry-After)
  *  500 internal                anything else (a bug, or ONNX Runtime failing)
  */
 import { InputError, UsageError } from '../core/errors.ts';
