@@ -12,6 +12,7 @@ import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
 import { plotCommand } from './plot.ts';
+import { serveCommand } from './serve.ts';
 import { stylizeCommand } from './stylize.ts';
 import { trainCommand } from './train.ts';
 
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   eval: evalCommand,
   stylize: stylizeCommand,
+  serve: serveCommand,
 };
 
 function overview(): string {

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { formBody, maskBytes, photoBytes } from '../server/testing.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/inpaint.mjs', import.meta.url));
+
+/** Runs `inpaint serve ...`; resolves with the child and its address once it listens. */
+function serve(args: string[]): Promise<{ child: ChildProcess; address: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c));
+  child.stderr!.on('data', (c: Buffer) => (out += c));
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const m = /open (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, address: m[1], output: () => out });
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => reject(Object.assign(new Error(`exited with ${code}: ${out}`), { code })));
+  });
+}
+
+describe('inpaint serve', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-serve-'));
+    await writeRandomBundle(join(dir, 'bundle'), { preset: 'tiny', g2Scales: [256] });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses a bad flag with exit code 2', async () => {
+    await assert.rejects(serve(['--port', 'eighty']), (err: Error & { code?: number }) => err.code === 2 && /Expected an integer >= 0 for --port/.test(err.message));
+  });
+
+  it('serves the page and the API; on SIGTERM finishes the request in flight, then exits 0', async () => {
+    const { child, address, output } = await serve(['--port', '0', '--model', join(dir, 'bundle'), '--vgg', TEST_VGG_WEIGHTS]);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const page = await fetch(address);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<script type="module" src="\/app.js">/);
+      const js = await fetch(`${address}/app.js`);
+      assert.equal(js.status, 200);
+      assert.ok((await js.text()).length > 5000, 'the bundled page script');
+
+      // A request in flight (the first at its size, which also creates its patch-swap sessions:
+      // over a second, many health polls), then SIGTERM.
+      const { body, headers } = await formBody({ image: await photoBytes(256, 192), mask: await maskBytes(256, 192, { x: 100, y: 70, width: 50, height: 40 }), ensemble: '2' });
+      const inFlight = fetch(`${address}/api/v1/inpaint`, { method: 'POST', body, headers });
+      while (!/"running":true/.test(await (await fetch(`${address}/api/v1/health`)).text())) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGTERM');
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'image/png');
+      assert.equal(await exited, 0);
+      assert.match(output(), /SIGTERM: finishing 1 request\(s\), then exiting[\s\S]*stopped/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
+import { Methods } from './methods.ts';
+import { formBody, gated, maskBytes, photoBytes, pixels } from './testing.ts';
+
+const W = 120;
+const H = 90;
+const HOLE = { x: 40, y: 30, width: 30, height: 24 };
+
+describe('inpaint server API', () => {
+  let dir: string;
+  let methods: Methods;
+  let photo: Buffer;
+  let mask: Buffer;
+  const servers: InpaintServer[] = [];
+  const serve = async (options: Partial<ServerOptions> = {}) => {
+    const s = await createServer({ methods, page: false, ...options });
+    servers.push(s);
+    return s;
+  };
+
+  before(async () => {
+    assert.ok(existsSync(TEST_VGG_WEIGHTS), `the VGG weights must be at ${TEST_VGG_WEIGHTS}`);
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-server-'));
+    await writeRandomBundle(join(dir, 'bundle'), { preset: 'tiny', g2Scales: [256] });
+    methods = await Methods.load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS });
+    photo = await photoBytes(W, H);
+    mask = await maskBytes(W, H, HOLE);
+  });
+
+  after(async () => {
+    for (const s of servers) await s.close();
+    await methods?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const post = async (s: InpaintServer, parts: Parameters<typeof formBody>[0]) => {
+    const { body, headers } = await formBody(parts);
+    return s.app.inject({ method: 'POST', url: '/api/v1/inpaint', payload: body, headers });
+  };
+
+  /** Whether every pixel outside `hole` grown by `margin` equals the input's. */
+  const knownUnchanged = (a: { data: Buffer; channels: number; width: number }, b: { data: Buffer }, hole: typeof HOLE, margin: number) => {
+    let changed = 0;
+    for (let i = 0; i < a.data.length; i++) {
+      const p = Math.floor(i / a.channels);
+      const [x, y] = [p % a.width, Math.floor(p / a.width)];
+      const near = x >= hole.x - margin && x < hole.x + hole.width + margin && y >= hole.y - margin && y < hole.y + hole.height + margin;
+      if (!near && a.data[i] !== b.data[i]) changed++;
+    }
+    return changed;
+  };
+
+  it('answers health, methods and the OpenAPI description', async () => {
+    const s = await serve();
+    const health = await s.app.inject({ url: '/api/v1/health' });
+    assert.equal(health.statusCode, 200);
+    assert.equal(health.json().status, 'ok');
+    assert.equal(health.json().model, 'bundle', 'the model folder by name, not its path');
+    assert.equal(health.json().queue.waiting, 0);
+    const list = (await s.app.inject({ url: '/api/v1/methods' })).json();
+    assert.deepEqual(
+      list.methods.map((m: { name: string }) => m.name),
+      ['ours', 'g1-only', 'patchmatch', 'telea', 'navier-stokes'],
+    );
+    const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(doc.paths['/api/v1/inpaint'].post.responses['503']);
+    const missing = await s.app.inject({ url: '/api/v1/nothing' });
+    assert.deepEqual([missing.statusCode, missing.json().error], [404, 'not_found']);
+  });
+
+  it('fills a PNG: a PNG of the same size, every pixel outside the dilated hole unchanged', async () => {
+    const s = await serve();
+    const res = await post(s, { image: photo, mask, dilate: '2' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'image/png');
+    assert.deepEqual(JSON.parse(String(res.headers['x-inpaint-notices'])), []);
+    const [input, output] = [await pixels(photo), await pixels(res.rawPayload)];
+    assert.deepEqual([output.width, output.height, output.channels], [W, H, 3]);
+    assert.equal(knownUnchanged(input, output, HOLE, 2), 0);
+    // ...and the hole did change (the random network does not reproduce the photo).
+    assert.ok(knownUnchanged(input, output, HOLE, -1) < input.data.length && !input.data.equals(output.data));
+  });
+
+  it('answers in the input format: JPEG in, JPEG out; format=png overrides', async () => {
+    const s = await serve();
+    const jpeg = await photoBytes(W, H, 'jpeg');
+    const res = await post(s, { image: jpeg, mask, method: 'telea' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'image/jpeg');
+    assert.equal((await sharp(res.rawPayload).metadata()).format, 'jpeg');
+    const png = await post(s, { image: jpeg, mask, method: 'telea', format: 'png' });
+    assert.equal((await sharp(png.rawPayload).metadata()).format, 'png');
+  });
+
+  it('applies the EXIF orientation: a photo stored 120x90 shown turned is answered 90x120', async () => {
+    const s = await serve();
+    const turned = await sharp(photo).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const res = await post(s, { image: turned, mask: await maskBytes(H, W, { x: 20, y: 40, width: 30, height: 30 }), method: 'telea' });
+    assert.equal(res.statusCode, 200, res.body);
+    const out = await sharp(res.rawPayload).metadata();
+    assert.deepEqual([out.width, out.height], [H, W]);
+  });
+
+  it('keeps the alpha channel of a PNG with one', async () => {
+    const s = await serve();
+    const raw = await pixels(photo);
+    const rgba = Buffer.alloc(W * H * 4);
+    for (let i = 0; i < W * H; i++) {
+      raw.data.copy(rgba, 4 * i, 3 * i, 3 * i + 3);
+      rgba[4 * i + 3] = (i % W) * 2; // a horizontal ramp
+    }
+    const image = await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toBuffer();
+    const res = await post(s, { image, mask, method: 'patchmatch' });
+    assert.equal(res.statusCode, 200, res.body);
+    const out = await pixels(res.rawPayload);
+    assert.equal(out.channels, 4);
+    for (let i = 0; i < W * H; i++) assert.equal(out.data[4 * i + 3], (i % W) * 2);
+  });
+
+  it('answers bad input with the status and the message of each class', async () => {
+    const s = await serve({ maxPixels: 200 * 200, maxFileBytes: 200_000 });
+    const cases: [string, () => Promise<{ statusCode: number; json(): { error: string; message: string } }>, number, string, RegExp][] = [
+      ['not multipart', () => s.app.inject({ method: 'POST', url: '/api/v1/inpaint', payload: { image: 'x' } }), 415, 'unsupported_media_type', /multipart\/form-data/],
+      ['no mask', () => post(s, { image: photo }), 400, 'bad_request', /missing the mask part/],
+      ['unknown field', () => post(s, { image: photo, mask, path: '/etc/passwd' }), 400, 'bad_request', /unknown field "path"/],
+      ['unknown method', () => post(s, { image: photo, mask, method: 'magic' }), 400, 'bad_request', /Unknown inpainting method "magic"; expected one of ours/],
+      ['bad ensemble', () => post(s, { image: photo, mask, ensemble: '3' }), 400, 'bad_request', /Expected one of 1, 2, 4, 8 for options.ensemble but received 3/],
+      ['negative dilate', () => post(s, { image: photo, mask, dilate: '-1' }), 400, 'bad_request', /non-negative integer for dilate/],
+      ['ensemble for a baseline', () => post(s, { image: photo, mask, method: 'telea', ensemble: '2' }), 400, 'bad_request', /ensemble does not apply to method telea/],
+      ['bad format', () => post(s, { image: photo, mask, format: 'gif' }), 400, 'bad_request', /png, jpeg or webp for format/],
+      ['text as image', () => post(s, { image: Buffer.from('hello, not an image'), mask }), 415, 'unsupported_media_type', /image: .*is not a readable JPEG\/PNG\/WebP image/],
+      ['GIF as mask', () => sharp(Buffer.alloc(W * H * 3), { raw: { width: W, height: H, channels: 3 } }).gif().toBuffer().then((gif) => post(s, { image: photo, mask: gif })), 415, 'unsupported_media_type', /mask: .*it is gif/],
+      ['over the pixel limit', () => photoBytes(300, 200).then((big) => post(s, { image: big, mask })), 413, 'payload_too_large', /image: .*300x200.*over the limit/],
+      ['over the byte limit', () => post(s, { image: Buffer.alloc(300_000, 1), mask }), 413, 'payload_too_large', /too large/],
+      ['corrupt PNG', () => post(s, { image: photo.subarray(0, photo.length >> 1), mask }), 422, 'unprocessable', /image: .*not a readable/],
+      ['mask of another size', () => maskBytes(60, 45, { x: 1, y: 1, width: 5, height: 5 }).then((m) => post(s, { image: photo, mask: m })), 422, 'unprocessable', /the mask is 60x45 but the image is 120x90; pass resizeMask/],
+      ['hole everywhere', () => maskBytes(W, H, { x: 0, y: 0, width: W, height: H }).then((m) => post(s, { image: photo, mask: m })), 422, 'unprocessable', /hole/],
+    ];
+    for (const [what, send, status, error, message] of cases) {
+      const res = await send();
+      assert.equal(res.statusCode, status, `${what}: ${JSON.stringify(res.json())}`);
+      assert.equal(res.json().error, error, what);
+      assert.match(res.json().message, message, what);
+    }
+    // resizeMask turns the size mismatch into a notice.
+    const resized = await post(s, { image: photo, mask: await maskBytes(60, 45, { x: 20, y: 15, width: 10, height: 10 }), resizeMask: 'true', method: 'telea' });
+    assert.equal(resized.statusCode, 200);
+    assert.match(String(resized.headers['x-inpaint-notices']), /the mask was resized to 120x90/);
+  });
+
+  it('runs concurrent requests one at a time and answers each with its own image', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped });
+    const photos = await Promise.all([0, 1, 2, 3].map((k) => photoBytes(W, H, 'png', ['python3-sklearn/china.jpg', 'python3-sklearn/flower.jpg', 'python3-skimage/astronaut.jpg', 'python3-skimage/coffee.jpg'][k])));
+    const answers = await Promise.all(photos.map((p, k) => post(s, { image: p, mask, method: k % 2 ? 'telea' : 'ours', dilate: '0' })));
+    assert.equal(g.state.maxRunning, 1, 'never two inferences at once');
+    for (const [k, res] of answers.entries()) {
+      assert.equal(res.statusCode, 200, res.body);
+      const [input, output] = [await pixels(photos[k]), await pixels(res.rawPayload)];
+      assert.equal(knownUnchanged(input, output, HOLE, 0), 0, `answer ${k} is its own photo filled`);
+    }
+  });
+
+  it('answers 503 with Retry-After past the queue limit, and serves again when there is room', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped, maxQueue: 1 });
+    g.hold();
+    const first = post(s, { image: photo, mask, method: 'telea' });
+    const second = post(s, { image: photo, mask, method: 'telea' });
+    while (s.queue.stats.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    const third = await post(s, { image: photo, mask, method: 'telea' });
+    assert.equal(third.statusCode, 503);
+    assert.equal(third.json().error, 'busy');
+    assert.match(String(third.headers['retry-after']), /^\d+$/);
+    g.release();
+    assert.deepEqual([(await first).statusCode, (await second).statusCode], [200, 200]);
+    assert.equal((await post(s, { image: photo, mask, method: 'telea' })).statusCode, 200);
+  });
+
+  it('gives up at the time limit: 503 timeout, the result discarded, the next request served', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped, timeoutSeconds: 0.3 });
+    g.hold();
+    const late = await post(s, { image: photo, mask, method: 'telea' });
+    assert.equal(late.statusCode, 503);
+    assert.equal(late.json().error, 'timeout');
+    assert.match(late.json().message, /result is discarded/);
+    g.release();
+    await s.queue.whenIdle();
+    assert.equal(s.queue.stats.cancelledRunning, 1);
+    assert.equal((await post(s, { image: photo, mask, method: 'telea' })).statusCode, 200);
+  });
+
+  it('frees the place of a request whose client goes away while it waits (a real connection)', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped, maxQueue: 1 });
+    const address = await s.app.listen({ port: 0, host: '127.0.0.1' });
+    const send = async (signal?: AbortSignal) => {
+      const { body, headers } = await formBody({ image: photo, mask, method: 'telea' });
+      return fetch(`${address}/api/v1/inpaint`, { method: 'POST', body, headers, signal });
+    };
+    g.hold();
+    const running = send();
+    while (!s.queue.stats.running) await new Promise((r) => setTimeout(r, 5));
+    const controller = new AbortController();
+    const waiting = send(controller.signal).catch((err: Error) => err);
+    while (s.queue.stats.waiting < 1) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    assert.equal(((await waiting) as Error).name, 'AbortError');
+    while (s.queue.stats.waiting > 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(s.queue.stats.cancelledWaiting, 1);
+    // The place is free: another request is accepted (not 503) and served.
+    const next = send();
+    g.release();
+    assert.deepEqual([(await running).status, (await next).status], [200, 200]);
+    assert.equal(g.state.calls, 2, 'the cancelled request never ran');
+  });
+
+  it('on close, finishes the requests in flight and then stops', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped });
+    g.hold();
+    const inFlight = post(s, { image: photo, mask, method: 'telea' });
+    while (!s.queue.stats.running) await new Promise((r) => setTimeout(r, 5));
+    let closed = false;
+    const closing = s.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closed, false, 'close waits for the running request');
+    g.release();
+    assert.equal((await inFlight).statusCode, 200);
+    await closing;
+  });
+});

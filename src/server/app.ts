@@ -1,0 +1,303 @@
+/**
+ * `createServer()`: the fastify app behind `inpaint serve`: the web page and the HTTP API.
+ *
+ *   GET  /                       the page (built from web/ by esbuild, see page.ts)
+ *   POST /api/v1/inpaint         multipart: image, mask, and the fields method, ensemble, dilate,
+ *                                resizeMask, format -> the filled image
+ *   GET  /api/v1/health          status, the queue, memory
+ *   GET  /api/v1/methods         the methods and what they take
+ *   GET  /api/v1/openapi.json    the API's OpenAPI 3.1 description
+ *
+ * What keeps it up under any load: one inference at a time on the shared model, a bounded line of
+ * waiting requests (a full line answers 503 with Retry-After), a time limit per request, byte limits
+ * on the form parts and a pixel limit checked from the image headers before anything is decoded.
+ * Requests are decoded only when their turn comes, so at most one decoded photo is in memory; a
+ * waiting request holds only its uploaded bytes (at most 2 x maxFileBytes each). Nothing is ever
+ * written to disk and no field is a file-system path.
+ */
+import { basename } from 'node:path';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import sharp, { type Metadata } from 'sharp';
+import { type ImageFormat, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
+import { checkMethodName, type MethodName } from '../baselines/index.ts';
+import { ApiError, TimeLimitError, toApiError } from './errors.ts';
+import { type FillOptions, METHODS, Methods } from './methods.ts';
+import { openApiDocument } from './openapi.ts';
+import { buildPage } from './page.ts';
+import { JobQueue } from './queue.ts';
+
+export interface ServerOptions {
+  /** The loaded methods (`Methods.load()`); the server does not dispose them. */
+  methods: ServerMethods;
+  /** How many requests may wait behind the running one before 503. Default 8. */
+  maxQueue?: number;
+  /** The largest image (and mask) in pixels, checked from its header. Default 50 megapixels. */
+  maxPixels?: number;
+  /** The largest image or mask part in bytes. Default 50 MB. */
+  maxFileBytes?: number;
+  /** A request's time limit, waiting included, in seconds. Default 300. */
+  timeoutSeconds?: number;
+  /** Serve the web page at /. Default true. */
+  page?: boolean;
+  /** Called with one line per answered inpaint request. */
+  log?: (line: string) => void;
+}
+
+export interface InpaintServer {
+  app: FastifyInstance;
+  queue: JobQueue;
+  /** Stops taking requests, lets the running and waiting ones finish, then closes. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_QUEUE = 8;
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+
+const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp' };
+const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format'] as const;
+
+/** What the server needs of `Methods` (tests wrap it to hold or count inferences). */
+export type ServerMethods = Pick<Methods, 'fill' | 'bundleDir'>;
+
+/** A parsed, checked inpaint request: nothing decoded yet. */
+interface InpaintRequest {
+  image: Buffer;
+  mask: Buffer;
+  method: MethodName;
+  options: FillOptions;
+  format: ImageFormat;
+  hasAlpha: boolean;
+}
+
+/**
+ * Builds the app (not listening yet: `server.app.listen(...)`, or `server.app.inject(...)` in tests).
+ * @example
+ * const methods = await Methods.load();
+ * const server = await createServer({ methods });
+ * await server.app.listen({ port: 8080, host: '127.0.0.1' });
+ */
+export async function createServer(options: ServerOptions): Promise<InpaintServer> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const timeoutMs = 1000 * (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS);
+  const queue = new JobQueue(options.maxQueue ?? DEFAULT_MAX_QUEUE);
+  const { methods } = options;
+  const started = Date.now();
+  let closing = false;
+
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: 'idle', return503OnClosing: false });
+  await app.register(multipart, {
+    limits: { fileSize: maxFileBytes, files: 2, fields: FIELDS.length, fieldSize: 100, parts: 2 + FIELDS.length, headerPairs: 100 },
+  });
+
+  // While closing, every answer closes its connection: a kept-alive one would hold the close back
+  // for the keep-alive timeout after the last request finished.
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ApiError('closing', 'the server is shutting down; try again in a moment', { 'retry-after': '10' });
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  app.setErrorHandler((err, _request, reply) => sendError(reply, toApiError(err)));
+  app.setNotFoundHandler((request, reply) => sendError(reply, new ApiError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  app.get('/api/v1/health', async () => {
+    const q = queue.stats;
+    return {
+      status: closing ? 'closing' : 'ok',
+      // The folder's name only: a client has no business with the server's paths.
+      model: basename(methods.bundleDir.replace(/[\\/]+$/, '')),
+      uptime_s: Math.round((Date.now() - started) / 1000),
+      queue: { running: q.running, waiting: q.waiting, max_waiting: q.maxWaiting, mean_seconds: +q.meanSeconds.toFixed(3), completed: q.completed },
+      limits: { max_pixels: maxPixels, max_file_bytes: maxFileBytes, timeout_s: timeoutMs / 1000 },
+      rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    };
+  });
+  app.get('/api/v1/methods', async () => ({ methods: METHODS, default: 'ours' }));
+  app.get('/api/v1/openapi.json', async () => openApiDocument({ maxPixels, maxFileBytes, maxQueue: queue.maxWaiting }));
+
+  app.post('/api/v1/inpaint', async (request, reply) => {
+    const t0 = performance.now();
+    const req = await parseRequest(request, maxPixels);
+    // Cancelled when the client goes away (the page's Cancel aborts its upload) or time runs out.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeLimitError(`the request took longer than its limit of ${timeoutMs / 1000} s`)), timeoutMs);
+    const onClose = () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error('the client closed the connection'));
+    };
+    reply.raw.on('close', onClose);
+    let waited = 0;
+    try {
+      const result = await queue.run(async () => {
+        waited = performance.now() - t0;
+        try {
+          return await inpaintOne(methods, req, maxPixels);
+        } catch (err) {
+          throw toApiError(err, true);
+        }
+      }, controller.signal);
+      options.log?.(`200 ${req.method} ${((performance.now() - t0) / 1000).toFixed(2)} s (waited ${(waited / 1000).toFixed(2)} s)`);
+      return reply
+        .code(200)
+        .header('content-type', MIME[req.format])
+        .header('cache-control', 'no-store')
+        .header('x-inpaint-seconds', ((performance.now() - t0) / 1000).toFixed(3))
+        .header('x-inpaint-notices', asciiJson(result.notices))
+        .send(result.body);
+    } catch (err) {
+      const api = toApiError(err);
+      options.log?.(`${api.status} ${req.method} ${api.code}: ${api.message}`);
+      throw api;
+    } finally {
+      clearTimeout(timer);
+      reply.raw.off('close', onClose);
+    }
+  });
+
+  if (options.page !== false) {
+    const page = buildPage();
+    page.catch(() => undefined);
+    const asset = (type: string, pick: (p: Awaited<typeof page>) => string) => async (_request: FastifyRequest, reply: FastifyReply) =>
+      reply.header('content-type', type).header('cache-control', 'no-cache').send(pick(await page));
+    app.get('/', asset('text/html; charset=utf-8', (p) => p.html));
+    app.get('/app.js', asset('text/javascript; charset=utf-8', (p) => p.js));
+    app.get('/app.css', asset('text/css; charset=utf-8', (p) => p.css));
+  }
+
+  return {
+    app,
+    queue,
+    async close() {
+      closing = true;
+      // fastify's close stops listening and waits for the requests in flight, each of which waits
+      // for its turn in the queue; new requests on open connections are answered 503 'closing'.
+      await app.close();
+      await queue.whenIdle();
+    },
+  };
+}
+
+function sendError(reply: FastifyReply, err: ApiError): FastifyReply {
+  return reply.code(err.status).headers(err.headers).send(err.body);
+}
+
+/** JSON in a header value: only printable ASCII survives every HTTP stack. */
+const asciiJson = (value: unknown) => JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/**
+ * Reads the form and checks everything that needs no decoding: the parts, the options (with the
+ * `inpaint run` command's rules and messages), the image types and sizes from their headers.
+ * @throws ApiError 400, 413 or 415
+ */
+async function parseRequest(request: FastifyRequest, maxPixels: number): Promise<InpaintRequest> {
+  if (!request.isMultipart()) {
+    throw new ApiError('unsupported_media_type', `expected multipart/form-data with the parts image and mask, but the request is ${request.headers['content-type'] ?? 'without a content type'}`);
+  }
+  const files: Record<string, Buffer> = {};
+  const fields: Record<string, string> = {};
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'image' && part.fieldname !== 'mask') {
+        await part.toBuffer().catch(() => undefined);
+        throw new ApiError('bad_request', `unknown file part ${JSON.stringify(part.fieldname)}; expected image and mask`);
+      }
+      if (files[part.fieldname]) throw new ApiError('bad_request', `the part ${part.fieldname} was sent twice`);
+      files[part.fieldname] = await part.toBuffer();
+    } else {
+      if (!(FIELDS as readonly string[]).includes(part.fieldname)) throw new ApiError('bad_request', `unknown field ${JSON.stringify(part.fieldname)}; expected ${FIELDS.join(', ')}`);
+      if (part.fieldname in fields) throw new ApiError('bad_request', `the field ${part.fieldname} was sent twice`);
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  for (const name of ['image', 'mask']) {
+    if (!files[name]) throw new ApiError('bad_request', `missing the ${name} part (a JPEG, PNG or WebP file)`);
+    if (files[name].length === 0) throw new ApiError('bad_request', `the ${name} part is empty`);
+  }
+  let method: MethodName;
+  const options: FillOptions = {};
+  try {
+    method = checkMethodName(fields.method ?? 'ours');
+    if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
+    if (fields.dilate !== undefined) options.dilate = integerField(fields.dilate, 'dilate');
+    if (fields.resizeMask !== undefined) options.resizeMask = booleanField(fields.resizeMask, 'resizeMask');
+    Methods.check(method, options);
+  } catch (err) {
+    throw toApiError(err, false);
+  }
+  const format = fields.format === undefined ? undefined : FORMATS[fields.format.toLowerCase()];
+  if (fields.format !== undefined && !format) throw new ApiError('bad_request', `Expected png, jpeg or webp for format but received ${JSON.stringify(fields.format)}`);
+  const image = await inspect('image', files.image, maxPixels);
+  await inspect('mask', files.mask, maxPixels);
+  return { image: files.image, mask: files.mask, method, options, format: format ?? image.format, hasAlpha: image.hasAlpha };
+}
+
+function integerField(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new ApiError('bad_request', `Expected a non-negative integer for ${name} but received ${JSON.stringify(value)}`);
+  return n;
+}
+
+function booleanField(value: string, name: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ApiError('bad_request', `Expected true or false for ${name} but received ${JSON.stringify(value)}`);
+}
+
+/**
+ * The type and size of an uploaded image from its header. The messages are the library's (its
+ * readers fail on the header too, so asking them costs nothing).
+ * @throws ApiError 415 when it is not a JPEG/PNG/WebP, 413 when it has more than maxPixels pixels
+ */
+async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<{ format: ImageFormat; hasAlpha: boolean }> {
+  const libraryMessage = async () => readImage(bytes, { maxPixels }).then(() => 'unreadable', (err: Error) => err.message);
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch {
+    throw new ApiError('unsupported_media_type', `${part}: ${await libraryMessage()}`);
+  }
+  const format = FORMATS[meta.format];
+  if (!format) throw new ApiError('unsupported_media_type', `${part}: ${await libraryMessage()}`);
+  if (meta.width * meta.height > maxPixels) throw new ApiError('payload_too_large', `${part}: ${await libraryMessage()}`);
+  return { format, hasAlpha: meta.hasAlpha };
+}
+
+/** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
+async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
+  const label = (part: string) => (err: unknown) => {
+    if (err instanceof Error) err.message = `${part}: ${err.message}`;
+    throw err;
+  };
+  const image = await readImage(req.image, { maxPixels }).catch(label('image'));
+  const mask = await readMask(req.mask, { maxPixels }).catch(label('mask'));
+  const result = await methods.fill(req.method, image, mask, req.options);
+  const alpha = req.hasAlpha ? await alphaOf(req.image) : undefined;
+  return { body: await encode(result.image, alpha, req.format), notices: result.notices };
+}
+
+/** The alpha channel of an encoded image, oriented as `readImage` orients its pixels. */
+async function alphaOf(bytes: Buffer): Promise<Buffer> {
+  return sharp(bytes).rotate().ensureAlpha().extractChannel(3).raw().toBuffer();
+}
+
+/**
+ * Encodes the answer in the input's format, with the input's alpha channel when it had one (the
+ * library fills colour only), and with the settings `encodeImage` uses: JPEG and WebP at quality
+ * 95, JPEG without chroma subsampling.
+ */
+async function encode(img: RgbImage, alpha: Buffer | undefined, format: ImageFormat): Promise<Buffer> {
+  const rgba = toRgba8(img);
+  const keepAlpha = alpha !== undefined && alpha.length === img.width * img.height && format !== 'jpeg';
+  if (keepAlpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
+  const pipeline = sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } });
+  if (!keepAlpha) pipeline.removeAlpha();
+  if (format === 'jpeg') pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
+  else if (format === 'webp') pipeline.webp({ quality: 95 });
+  else pipeline.png();
+  return pipeline.toBuffer();
+}

@@ -1,0 +1,118 @@
+/**
+ * The server's inpainting methods: one loaded model shared by every request ('ours' and its
+ * 'g1-only' ablation run on the same sessions), and the baselines, created on first use and kept.
+ * Every method fills the same pixels: the mask is resized (when asked) or refused when its size
+ * differs, and dilated, as `Inpainter.inpaint` prepares its own (the `inpaint run` command does the
+ * same for the baselines).
+ */
+import { UsageError } from '../core/errors.ts';
+import { dilateMask, type MaskImage, maskBoundingBox, resizeMask, type RgbImage } from '../core/image.ts';
+import { createMethod, type InpaintMethod, METHOD_NAMES, type MethodName, MODEL_STAGES } from '../baselines/index.ts';
+import { type Inpainter, load, resolveInpaintOptions } from '../inference/index.ts';
+
+/** Per-request options; the API's form fields of the same names. */
+export interface FillOptions {
+  /** ours, g1-only: the self-ensemble (1, 2, 4 or 8). Default 1. */
+  ensemble?: number;
+  /** Grow the hole by this many pixels first. Default 2. */
+  dilate?: number;
+  /** Resize a mask of another size to the image instead of refusing it. Default false. */
+  resizeMask?: boolean;
+}
+
+export interface MethodInfo {
+  name: MethodName;
+  description: string;
+  /** Whether it runs the model's networks (and takes `ensemble`). */
+  model: boolean;
+}
+
+const DESCRIPTIONS: Record<MethodName, string> = {
+  ours: "the paper's pipeline: G1's coarse fill, VGG19 features, patch-swap, G2 (takes ensemble: 1, 2, 4 or 8)",
+  'g1-only': "G1's coarse fill alone, the paper's ablation without Feature2Image (takes ensemble)",
+  patchmatch: 'PatchMatch completion, like Content-Aware Fill; no networks',
+  telea: "OpenCV's Telea diffusion inpainting; no networks, smooth",
+  'navier-stokes': "OpenCV's Navier-Stokes diffusion inpainting; no networks, smooth",
+};
+
+export const METHODS: readonly MethodInfo[] = METHOD_NAMES.map((name) => ({ name, description: DESCRIPTIONS[name], model: MODEL_STAGES[name] !== undefined }));
+
+export interface MethodsConfig {
+  /** The model bundle folder; default the installed `models/default`. */
+  bundle?: string;
+  /** The VGG19 weights file; default as `load()` finds it. */
+  vggWeights?: string;
+}
+
+/** The loaded model and the baselines; `dispose()` when the server closes. */
+export class Methods {
+  readonly #inpainter: Inpainter;
+  readonly #baselines = new Map<string, Promise<InpaintMethod>>();
+
+  private constructor(inpainter: Inpainter) {
+    this.#inpainter = inpainter;
+  }
+
+  /**
+   * Loads the model (slow: do it once, at start).
+   * @throws InputError when the bundle or the VGG weights cannot be found or read
+   */
+  static async load(config: MethodsConfig = {}): Promise<Methods> {
+    return new Methods(await load({ bundle: config.bundle, vggWeights: config.vggWeights }));
+  }
+
+  /** Warnings from loading the model (e.g. other VGG weights than it was trained with). */
+  get notices(): readonly string[] {
+    return this.#inpainter.notices;
+  }
+
+  /** The bundle folder the model came from. */
+  get bundleDir(): string {
+    return this.#inpainter.bundleDir;
+  }
+
+  /**
+   * Checks options before any work: the same rules and messages as `inpaint run`'s flags.
+   * @throws UsageError for an unknown method, an option that does not apply to it or a bad value
+   */
+  static check(method: MethodName, options: FillOptions): void {
+    if (MODEL_STAGES[method] === undefined && options.ensemble !== undefined) throw new UsageError(`ensemble does not apply to method ${method}`);
+    resolveInpaintOptions({ ensemble: options.ensemble, dilate: options.dilate, resizeMask: options.resizeMask });
+  }
+
+  /**
+   * Fills the holes of `mask` in `image` (which it may write into: the server decodes each image
+   * for one request).
+   * @throws UsageError when the mask's size differs (without resizeMask) or the hole is too large
+   */
+  async fill(method: MethodName, image: RgbImage, mask: MaskImage, options: FillOptions): Promise<{ image: RgbImage; notices: string[] }> {
+    const stage = MODEL_STAGES[method];
+    if (stage !== undefined) {
+      return this.#inpainter.inpaint(image, mask, { ensemble: options.ensemble, dilate: options.dilate, resizeMask: options.resizeMask, stage, inPlace: true });
+    }
+    const { dilate, resizeMask: resize } = resolveInpaintOptions({ dilate: options.dilate, resizeMask: options.resizeMask });
+    let hole = mask;
+    const notices: string[] = [];
+    if (hole.width !== image.width || hole.height !== image.height) {
+      const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${image.width}x${image.height}`;
+      if (!resize) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
+      hole = resizeMask(hole, image.width, image.height);
+      notices.push(`${sizes}: the mask was resized to ${image.width}x${image.height}`);
+    }
+    if (!maskBoundingBox(hole)) return { image, notices: [...notices, 'the mask is empty: the image is returned unchanged'] };
+    if (dilate > 0) hole = dilateMask(hole, dilate);
+    let baseline = this.#baselines.get(method);
+    if (!baseline) {
+      baseline = createMethod(method);
+      this.#baselines.set(method, baseline);
+      baseline.catch(() => this.#baselines.delete(method));
+    }
+    return { image: await (await baseline).inpaint(image, hole), notices };
+  }
+
+  async dispose(): Promise<void> {
+    await this.#inpainter.dispose();
+    for (const b of this.#baselines.values()) await (await b.catch(() => undefined))?.dispose();
+    this.#baselines.clear();
+  }
+}

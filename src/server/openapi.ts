@@ -1,0 +1,83 @@
+/** The API's OpenAPI 3.1 description, served at /api/v1/openapi.json. */
+import { METHOD_NAMES } from '../baselines/index.ts';
+
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+export function openApiDocument(limits: { maxPixels: number; maxFileBytes: number; maxQueue: number }): object {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'contextual-inpaint',
+      version: '1',
+      description:
+        'Fill the holes a mask marks in a photo (Song et al., "Contextual-based Image Inpainting: Infer, Match, and Translate", ECCV 2018). ' +
+        `One inference runs at a time; up to ${limits.maxQueue} requests wait, more get 503 with Retry-After.`,
+    },
+    paths: {
+      '/api/v1/inpaint': {
+        post: {
+          summary: 'Fill the holes of a photo',
+          description:
+            'Answers the filled image, the input\'s size with its EXIF orientation applied, in the input\'s format (or `format`), its alpha channel kept. ' +
+            'Known pixels are the input\'s exactly (in PNG; JPEG and WebP re-encode them at quality 95). ' +
+            'The header X-Inpaint-Notices holds a JSON array of notes (mask resized, mask empty...).',
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['image', 'mask'],
+                  properties: {
+                    image: { type: 'string', format: 'binary', description: `JPEG, PNG or WebP; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+                    mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask' },
+                    method: { type: 'string', enum: [...METHOD_NAMES], default: 'ours' },
+                    ensemble: { type: 'integer', enum: [1, 2, 4, 8], default: 1, description: 'ours, g1-only: average the fills of this many mirrored and turned copies' },
+                    dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
+                    resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
+                    format: { type: 'string', enum: ['png', 'jpeg', 'webp'], description: "the answer's format; default the input's" },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': {
+              description: 'the filled image',
+              headers: {
+                'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' },
+                'X-Inpaint-Seconds': { schema: { type: 'string' }, description: 'the time the request took, waiting included' },
+              },
+              content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {} },
+            },
+            '400': error('a missing or repeated part, an unknown field, a bad option value'),
+            '413': error('a part over the byte limit, or an image over the pixel limit'),
+            '415': error('not multipart/form-data, or a part that is not a JPEG, PNG or WebP image'),
+            '422': error('a corrupt image, a mask of another size (without resizeMask), or a hole that leaves nothing to copy from'),
+            '503': {
+              ...error('the queue is full (error "busy"), the time limit passed ("timeout"), or the server is shutting down'),
+              headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
+            },
+          },
+        },
+      },
+      '/api/v1/health': { get: { summary: 'Status, the queue and memory', responses: { '200': { description: 'ok', content: { 'application/json': {} } } } } },
+      '/api/v1/methods': { get: { summary: 'The methods and what they take', responses: { '200': { description: 'ok', content: { 'application/json': {} } } } } },
+    },
+    components: {
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error', 'message'],
+          properties: {
+            error: { type: 'string', enum: ['bad_request', 'not_found', 'payload_too_large', 'unsupported_media_type', 'unprocessable', 'busy', 'timeout', 'internal'] },
+            message: { type: 'string', description: 'what was wrong, in the words of the inpaint command' },
+          },
+        },
+      },
+    },
+  };
+}

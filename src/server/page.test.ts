@@ -1,0 +1,228 @@
+/**
+ * The page end to end in a real browser: Debian's chromium driven by playwright-core (`.ci/run`
+ * installs it when missing; the test fails, never skips, without it). Opens a photo, paints a
+ * stroke with the mouse, runs, downloads the result and checks it against the photo, undoes.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { createServer, type InpaintServer } from './app.ts';
+import { Methods } from './methods.ts';
+import { CHROMIUM, CHROMIUM_ARGS, gated, maskBytes, photoBytes, pixels } from './testing.ts';
+
+
+const W = 320;
+const H = 240;
+/** The stroke: a horizontal line from (STROKE.x0, y) to (STROKE.x1, y), brush 24 px. */
+const STROKE = { x0: 120, x1: 200, y: 110, size: 24 };
+
+describe('the web page in Chromium', () => {
+  let dir: string;
+  let methods: Methods;
+  let server: InpaintServer;
+  let address: string;
+  let browser: Browser;
+  let page: Page;
+  let gate: ReturnType<typeof gated>;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium must be installed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-page-'));
+    await writeRandomBundle(join(dir, 'bundle'), { preset: 'tiny', g2Scales: [256] });
+    methods = await Methods.load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS });
+    // Gated, so that a test can hold a run in the server and cancel it from the page.
+    gate = gated(methods);
+    server = await createServer({ methods: gate.wrapped });
+    address = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    // launch() gives every run a fresh, temporary user-data-dir.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 700 }, hasTouch: true })).newPage();
+    page.on('pageerror', (err) => assert.fail(`page error: ${err.message}`));
+    await writeFile(join(dir, 'photo.png'), await photoBytes(W, H));
+  });
+
+  after(async () => {
+    await browser?.close();
+    gate?.release();
+    await server?.close();
+    await methods?.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const status = () => page.locator('#status');
+  const download = async (format: 'png' | 'jpeg' | 'mask') => {
+    await page.selectOption('#download-format', format);
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const path = join(dir, `download-${Date.now()}-${file.suggestedFilename()}`);
+    await file.saveAs(path);
+    return { name: file.suggestedFilename(), bytes: await readFile(path) };
+  };
+  /** Whether (x, y) lies within `margin` px of the stroke's painted band. */
+  const nearStroke = (x: number, y: number, margin: number) =>
+    x >= STROKE.x0 - STROKE.size / 2 - margin && x <= STROKE.x1 + STROKE.size / 2 + margin && Math.abs(y - STROKE.y) <= STROKE.size / 2 + margin;
+
+  it('opens a photo, paints a stroke, runs, downloads the result at the photo size, undoes', async () => {
+    await page.goto(address);
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    assert.equal(await page.locator('#run').isDisabled(), true, 'nothing to run before painting');
+
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    // The brush size in image pixels is the slider's value.
+    await page.locator('#size').fill(String(STROKE.size));
+    const from = await at(STROKE.x0, STROKE.y);
+    const to = await at(STROKE.x1, STROKE.y);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 10 });
+    await page.mouse.up();
+
+    // The mask the page would send: white along the stroke, black elsewhere.
+    const mask = await pixels((await download('mask')).bytes);
+    assert.deepEqual([mask.width, mask.height], [W, H]);
+    let holeNear = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const white = mask.data[(y * W + x) * mask.channels] > 127;
+        if (white) assert.ok(nearStroke(x, y, 2), `mask pixel (${x}, ${y}) is far from the stroke`);
+        if (white) holeNear++;
+      }
+    }
+    assert.ok(holeNear > 0.8 * (STROKE.x1 - STROKE.x0) * STROKE.size, `the stroke painted ${holeNear} pixels`);
+
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(await status().getAttribute('data-state'), 'done');
+
+    const result = await download('png');
+    assert.equal(result.name, 'photo-inpainted.png');
+    const [input, output] = [await pixels(await readFile(join(dir, 'photo.png'))), await pixels(result.bytes)];
+    assert.deepEqual([output.width, output.height], [W, H]);
+    let changedNear = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        for (let c = 0; c < 3; c++) {
+          const [a, b] = [input.data[(y * W + x) * input.channels + c], output.data[(y * W + x) * output.channels + c]];
+          // The server dilates the hole by 2 px: beyond that band (and the brush's anti-aliased edge) nothing may change.
+          if (!nearStroke(x, y, 4)) assert.equal(b, a, `pixel (${x}, ${y}) far from the stroke changed`);
+          else if (a !== b) changedNear++;
+        }
+      }
+    }
+    assert.ok(changedNear > 0, 'the hole was filled');
+    // JPEG at the original size too.
+    const jpeg = await pixels((await download('jpeg')).bytes);
+    assert.deepEqual([jpeg.width, jpeg.height], [W, H]);
+
+    // Undo the run: the photo comes back with the stroke on it; undo again: no stroke, nothing to run.
+    await page.keyboard.press('Control+z');
+    const history = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { canUndo: boolean; canRedo: boolean; runs: number } } }).inpaintPage.history);
+    assert.deepEqual(await history(), { canUndo: true, canRedo: true, runs: 0 });
+    assert.equal(await page.locator('#run').isDisabled(), false, 'the stroke is back, ready to run again');
+    await page.keyboard.press('Control+z');
+    assert.deepEqual(await history(), { canUndo: false, canRedo: true, runs: 0 });
+    assert.equal(await page.locator('#run').isDisabled(), true);
+    // Redo twice: the result is back.
+    await page.keyboard.press('Control+Shift+z');
+    await page.keyboard.press('Control+Shift+z');
+    assert.deepEqual(await history(), { canUndo: true, canRedo: false, runs: 1 });
+  });
+
+  it('cancels a run: the page says so and can run again; the server frees the request', async () => {
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const p = await at(60, 60);
+    await page.mouse.click(p.x, p.y);
+    gate.hold();
+    await page.keyboard.press('Enter');
+    while (!server.queue.stats.running) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await page.locator('#cancel').isVisible(), true);
+    await page.keyboard.press('Escape');
+    await assertText(status(), /Cancelled/);
+    assert.equal(await page.locator('#run').isDisabled(), false, 'ready to run again');
+    // The server saw the connection close: the held inference's result is discarded.
+    while (server.queue.stats.cancelledRunning < 1) await new Promise((r) => setTimeout(r, 20));
+    gate.release();
+    await server.queue.whenIdle();
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+  });
+
+  it('opens by drag and drop, loads a mask file, zooms with the wheel and a pinch, paints by touch', async () => {
+    // Drop a 200x150 photo on the page.
+    const dropped = (await photoBytes(200, 150, 'png', 'python3-sklearn/flower.jpg')).toString('base64');
+    // (A string: the test is compiled without the DOM's types.)
+    await page.evaluate(`(() => {
+      const bytes = Uint8Array.from(atob(${JSON.stringify(dropped)}), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    })()`);
+    await assertText(page.locator('#info'), /dropped\.png · 200×150/);
+    assert.equal(await page.locator('#run').isDisabled(), true);
+
+    // A mask file: white rectangle = hole; the page's mask is that rectangle.
+    await writeFile(join(dir, 'mask.png'), await maskBytes(200, 150, { x: 20, y: 30, width: 40, height: 25 }));
+    await page.setInputFiles('#mask-file', join(dir, 'mask.png'));
+    await assertText(status(), /Mask loaded/);
+    const mask = await pixels((await download('mask')).bytes);
+    for (let y = 0; y < 150; y++) {
+      for (let x = 0; x < 200; x++) {
+        const inside = x >= 20 && x < 60 && y >= 30 && y < 55;
+        assert.equal(mask.data[(y * 200 + x) * mask.channels] > 127, inside, `mask pixel (${x}, ${y})`);
+      }
+    }
+    await page.keyboard.press('Delete');
+    assert.equal(await page.locator('#run').isDisabled(), true, 'the mask was cleared');
+
+    // Wheel zoom about the pointer, then a two-finger pinch: both zoom, neither paints.
+    const zoom = async () => Number(/(\d+)%/.exec((await page.locator('#info').textContent()) ?? '')![1]);
+    const box = (await page.locator('#view').boundingBox())!;
+    const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+    const z0 = await zoom();
+    await page.mouse.move(cx, cy);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(100);
+    const z1 = await zoom();
+    assert.ok(z1 > z0, `the wheel zoomed in: ${z0}% -> ${z1}%`);
+    const cdp = await page.context().newCDPSession(page);
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', points: [number, number][]) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+    await touch('touchStart', [[cx - 20, cy], [cx + 20, cy]]);
+    for (let k = 1; k <= 5; k++) await touch('touchMove', [[cx - 20 - 15 * k, cy], [cx + 20 + 15 * k, cy]]);
+    await touch('touchEnd', []);
+    const z2 = await zoom();
+    assert.ok(z2 > z1 * 1.5, `the pinch zoomed in: ${z1}% -> ${z2}%`);
+    assert.equal(await page.locator('#run').isDisabled(), true, 'a pinch does not paint');
+
+    // One finger paints.
+    await touch('touchStart', [[cx, cy]]);
+    for (let k = 1; k <= 5; k++) await touch('touchMove', [[cx + 8 * k, cy + 4 * k]]);
+    await touch('touchEnd', []);
+    assert.equal(await page.locator('#run').isDisabled(), false, 'a finger painted the hole');
+
+    // ] and [ change the brush size.
+    const size = async () => Number(await page.locator('#size').inputValue());
+    const s0 = await size();
+    await page.keyboard.press(']');
+    assert.ok((await size()) > s0);
+    await page.keyboard.press('[');
+    await page.keyboard.press('[');
+    assert.ok((await size()) < s0);
+  });
+});
+
+async function assertText(locator: ReturnType<Page['locator']>, pattern: RegExp, timeout = 10_000): Promise<void> {
+  const end = Date.now() + timeout;
+  let text = '';
+  while (Date.now() < end) {
+    text = (await locator.textContent()) ?? '';
+    if (pattern.test(text)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`expected ${pattern} in the status, found ${JSON.stringify(text)}`);
+}

@@ -1,0 +1,112 @@
+/**
+ * Screenshots of the page for docs/serve.md, and a check that a 4000x3000 photo opens and runs
+ * without freezing the page (the longest main-thread task is printed).
+ *
+ *   node --import tsx tools/page-screenshots.ts [--out docs/images] [--model DIR]
+ *
+ * Needs Debian's chromium (/usr/bin/chromium) and the VGG weights; uses the default model.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { TEST_PHOTOS } from '../src/inference/testing.ts';
+import { createServer } from '../src/server/app.ts';
+import { Methods } from '../src/server/methods.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../src/server/testing.ts';
+
+const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/images' }, model: { type: 'string' } } });
+const scratch = await mkdtemp(join(tmpdir(), 'page-shots-'));
+const methods = await Methods.load({ bundle: values.model });
+const server = await createServer({ methods });
+const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+
+type Window = { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } };
+async function stroke(page: Page, points: [number, number][]): Promise<void> {
+  const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [x, y]);
+  const first = await at(...points[0]);
+  await page.mouse.move(first.x, first.y);
+  await page.mouse.down();
+  for (const p of points.slice(1)) {
+    const c = await at(...p);
+    await page.mouse.move(c.x, c.y, { steps: 8 });
+  }
+  await page.mouse.up();
+}
+async function waitDone(page: Page): Promise<number> {
+  const t = performance.now();
+  await page.waitForFunction("['done', 'error'].includes(document.getElementById('status').dataset.state)", undefined, { timeout: 300_000 });
+  return (performance.now() - t) / 1000;
+}
+
+/** A screenshot as a palette PNG: a quarter of the bytes, no visible difference. */
+async function shoot(page: Page, name: string): Promise<void> {
+  await writeFile(join(values.out!, name), await sharp(await page.screenshot()).png({ palette: true, quality: 90, effort: 8 }).toBuffer());
+}
+
+try {
+  await mkdir(values.out!, { recursive: true });
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
+  await page.goto(address);
+  await shoot(page, 'serve-empty.png');
+
+  // A photo at 800x600 with a stroke over the temple roof's top.
+  const photo = join(scratch, 'china.jpg');
+  await writeFile(photo, await sharp(join(TEST_PHOTOS, 'python3-sklearn/china.jpg')).resize(800, 600, { fit: 'fill' }).jpeg({ quality: 92 }).toBuffer());
+  await page.setInputFiles('#file', photo);
+  await page.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
+  await page.locator('#size').fill('28');
+  await stroke(page, [[300, 250], [380, 235], [460, 250]]);
+  await page.mouse.move(640, 400);
+  await shoot(page, 'serve-paint.png');
+  await page.click('#run');
+  console.log(`800x600 run: ${(await waitDone(page)).toFixed(1)} s`);
+  await page.click('#split');
+  // Drag the split line into the filled stroke: before on its left, after on its right.
+  const box = (await page.locator('#view').boundingBox())!;
+  const line = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const target = await page.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [380, 240]);
+  await page.mouse.move(line.x, line.y);
+  await page.mouse.down();
+  await page.mouse.move(target.x, line.y, { steps: 5 });
+  await page.mouse.up();
+  await page.mouse.move(box.x + box.width - 40, box.y + box.height - 40);
+  await shoot(page, 'serve-split.png');
+  await page.click('#split');
+  await page.keyboard.press('?');
+  await shoot(page, 'serve-help.png');
+  await page.keyboard.press('Escape');
+
+  // 4000x3000: open, paint, run; record the main thread's long tasks meanwhile.
+  const big = join(scratch, 'big.jpg');
+  await writeFile(big, await sharp(join(TEST_PHOTOS, 'enlightenment-data/Mountain.jpg')).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer());
+  await page.evaluate("globalThis.longTasks = []; new PerformanceObserver((list) => list.getEntries().forEach((e) => globalThis.longTasks.push(e.duration))).observe({ type: 'longtask' })");
+  const t0 = performance.now();
+  await page.setInputFiles('#file', big);
+  await page.waitForFunction("/4000×3000/.test(document.getElementById('info').textContent)");
+  const openS = (performance.now() - t0) / 1000;
+  const tasks = async (what: string) => {
+    const list = await page.evaluate(() => (globalThis as unknown as { longTasks: number[] }).longTasks.splice(0));
+    console.log(`4000x3000 ${what}: main-thread tasks over 50 ms: ${list.length}, longest ${Math.max(0, ...list).toFixed(0)} ms`);
+  };
+  await tasks(`open (${openS.toFixed(1)} s)`);
+  await page.locator('#size').fill('120');
+  const s0 = performance.now();
+  await stroke(page, [[1800, 1400], [2300, 1450], [2600, 1500]]);
+  await tasks(`stroke of 24 moves (${((performance.now() - s0) / 1000).toFixed(1)} s)`);
+  await page.click('#run');
+  const runS = await waitDone(page);
+  await tasks(`run (${runS.toFixed(1)} s: ${await page.locator('#status').textContent()})`);
+  await page.keyboard.press('Control+z');
+  await page.waitForTimeout(300);
+  await tasks('undo');
+  await shoot(page, 'serve-large.png');
+} finally {
+  await browser.close();
+  await server.close();
+  await methods.dispose();
+  await rm(scratch, { recursive: true, force: true });
+}

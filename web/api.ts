@@ -1,0 +1,81 @@
+/**
+ * The page's calls to the server: a run is one POST /api/v1/inpaint (XMLHttpRequest, for upload
+ * progress), cancelled through an AbortSignal, which closes the connection: the server then drops
+ * the request from its queue, or discards its result when it is already running.
+ */
+
+export interface RunRequest {
+  image: Blob;
+  imageName: string;
+  mask: Blob;
+  method: string;
+  ensemble?: number;
+}
+
+export type Progress = { phase: 'upload'; fraction: number } | { phase: 'working' };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunResult {
+  blob: Blob;
+  notices: string[];
+  seconds: number;
+}
+
+export function runInpaint(req: RunRequest, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append('image', req.image, req.imageName);
+    form.append('mask', req.mask, 'mask.png');
+    form.append('method', req.method);
+    if (req.ensemble !== undefined) form.append('ensemble', String(req.ensemble));
+    // PNG whatever the input: the page keeps editing the result, and PNG keeps its pixels exact.
+    form.append('format', 'png');
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/v1/inpaint');
+    xhr.responseType = 'blob';
+    xhr.upload.onprogress = (e) => onProgress({ phase: 'upload', fraction: e.lengthComputable ? e.loaded / e.total : 0 });
+    xhr.upload.onload = () => onProgress({ phase: 'working' });
+    xhr.onload = async () => {
+      if (xhr.status === 200) {
+        let notices: string[] = [];
+        try {
+          notices = JSON.parse(xhr.getResponseHeader('x-inpaint-notices') ?? '[]');
+        } catch {
+          // A missing or odd header only loses the notes.
+        }
+        resolve({ blob: xhr.response as Blob, notices, seconds: Number(xhr.getResponseHeader('x-inpaint-seconds') ?? 0) });
+        return;
+      }
+      let body: { error?: string; message?: string } = {};
+      try {
+        body = JSON.parse(await (xhr.response as Blob).text());
+      } catch {
+        // Not JSON: a proxy's page, say.
+      }
+      const retry = xhr.getResponseHeader('retry-after');
+      reject(new ApiError(xhr.status, body.error ?? 'http', (body.message ?? `HTTP ${xhr.status}`) + (retry ? ` (retry in ${retry} s)` : '')));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'network', 'the server could not be reached'));
+    xhr.onabort = () => reject(new DOMException('cancelled', 'AbortError'));
+    signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(form);
+  });
+}
+
+export async function queueState(): Promise<{ waiting: number; running: boolean; meanSeconds: number } | undefined> {
+  try {
+    const health = await (await fetch('/api/v1/health')).json();
+    return { waiting: health.queue.waiting, running: health.queue.running, meanSeconds: health.queue.mean_seconds };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The document being edited: the photo (the original, or the result of the last run), the mask
+ * painted on it, and the history that undo and redo walk.
+ *
+ * The history is a list of operations, not of pictures: a stroke is its points, so a hundred
+ * strokes on a 4000x3000 photo cost kilobytes, not a hundred 48 MB snapshots. The mask at any point
+ * is rebuilt by replaying the strokes since the last reset (a clear, a mask file, a run). A run is
+ * an operation too: undoing it brings back the photo and the mask it was run with.
+ */
+
+/** The longer side of the previews the view draws when zoomed out (see `Editor.maskPreview`). */
+export const PREVIEW_SIDE = 2048;
+
+/**
+ * The mask is painted opaque in this colour; the view shows it half transparent. Light enough
+ * (luminance above one half) that the server reads the layer as a mask by either of its rules:
+ * alpha on a transparent layer, or luminance when nothing is transparent.
+ */
+export const MASK_COLOUR = '#ff6b8a';
+
+export type Op =
+  | { kind: 'stroke'; erase: boolean; size: number; points: number[] }
+  | { kind: 'clear' }
+  | { kind: 'mask'; mask: HTMLCanvasElement }
+  | { kind: 'result'; image: ImageBitmap; blob: Blob; before: ImageBitmap };
+
+export class Editor {
+  readonly width: number;
+  readonly height: number;
+  readonly original: ImageBitmap;
+  /** The original file: sent as is on the first run, so the server sees the photo's own bytes. */
+  readonly originalBlob: Blob;
+  readonly name: string;
+  /** The live mask: opaque MASK_COLOUR where the hole is, transparent elsewhere; the photo's size. */
+  readonly mask: HTMLCanvasElement;
+  /**
+   * The mask again at `previewScale`, painted alongside: drawing a 12-megapixel canvas on every
+   * frame of a stroke costs a few hundred milliseconds without a GPU, this one a few.
+   */
+  readonly maskPreview: HTMLCanvasElement;
+  /** The preview's size over the photo's: its longer side is at most PREVIEW_SIDE. */
+  readonly previewScale: number;
+  #ctx: CanvasRenderingContext2D;
+  #previewCtx: CanvasRenderingContext2D;
+  #ops: Op[] = [];
+  #cursor = 0;
+  #stroke: { erase: boolean; size: number; points: number[] } | undefined;
+  #painted = false;
+
+  constructor(image: ImageBitmap, blob: Blob, name: string) {
+    this.original = image;
+    this.originalBlob = blob;
+    this.name = name;
+    this.width = image.width;
+    this.height = image.height;
+    this.mask = document.createElement('canvas');
+    this.mask.width = this.width;
+    this.mask.height = this.height;
+    this.#ctx = this.mask.getContext('2d')!;
+    this.previewScale = Math.min(1, PREVIEW_SIDE / Math.max(this.width, this.height));
+    this.maskPreview = document.createElement('canvas');
+    this.maskPreview.width = Math.max(1, Math.round(this.width * this.previewScale));
+    this.maskPreview.height = Math.max(1, Math.round(this.height * this.previewScale));
+    this.#previewCtx = this.maskPreview.getContext('2d')!;
+    this.#previewCtx.scale(this.maskPreview.width / this.width, this.maskPreview.height / this.height);
+  }
+
+  get canUndo(): boolean {
+    return this.#cursor > 0;
+  }
+  get canRedo(): boolean {
+    return this.#cursor < this.#ops.length;
+  }
+
+  /** The last run before the cursor, if any. */
+  get lastRun(): Extract<Op, { kind: 'result' }> | undefined {
+    for (let i = this.#cursor - 1; i >= 0; i--) {
+      const op = this.#ops[i];
+      if (op.kind === 'result') return op;
+    }
+    return undefined;
+  }
+
+  /** The photo as it stands: the last run's result, else the original. */
+  get image(): ImageBitmap {
+    return this.lastRun?.image ?? this.original;
+  }
+
+  /** What a run sends: the last result's PNG, else the original file. */
+  get imageBlob(): Blob {
+    return this.lastRun?.blob ?? this.originalBlob;
+  }
+
+  /** Whether any hole is painted (tracked, not scanned: a 12 MP scan per stroke would stall). */
+  get hasMask(): boolean {
+    return this.#painted;
+  }
+
+  beginStroke(x: number, y: number, size: number, erase: boolean): void {
+    this.#stroke = { erase, size, points: [x, y] };
+    this.#drawSegment(this.#stroke, x, y, x, y);
+  }
+
+  extendStroke(x: number, y: number): void {
+    const s = this.#stroke;
+    if (!s) return;
+    const n = s.points.length;
+    if (Math.hypot(x - s.points[n - 2], y - s.points[n - 1]) < 0.5) return;
+    this.#drawSegment(s, s.points[n - 2], s.points[n - 1], x, y);
+    s.points.push(x, y);
+  }
+
+  /** Ends the stroke and records it (undoable). */
+  endStroke(): void {
+    if (!this.#stroke) return;
+    const stroke = this.#stroke;
+    this.#stroke = undefined;
+    this.#push({ kind: 'stroke', ...stroke });
+  }
+
+  /** Forgets the stroke being painted (a second finger turned it into a pinch). */
+  abandonStroke(): void {
+    if (!this.#stroke) return;
+    this.#stroke = undefined;
+    this.#replay();
+  }
+
+  clear(): void {
+    this.#push({ kind: 'clear' });
+    this.#replay();
+  }
+
+  /** Replaces the mask with a mask image: white (or, on a transparent layer, opaque) = hole. */
+  loadMask(source: CanvasImageSource & { width: number; height: number }): void {
+    const canvas = document.createElement('canvas');
+    canvas.width = this.width;
+    canvas.height = this.height;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(source, 0, 0, this.width, this.height);
+    const pixels = ctx.getImageData(0, 0, this.width, this.height);
+    const d = pixels.data;
+    // The server's rule: on a layer with transparent pixels, alpha marks the hole; else luminance.
+    let transparent = false;
+    for (let i = 3; i < d.length; i += 4) {
+      if (d[i] < 128) {
+        transparent = true;
+        break;
+      }
+    }
+    const [r, g, b] = [0xff, 0x6b, 0x8a];
+    for (let i = 0; i < d.length; i += 4) {
+      const hole = transparent ? d[i + 3] >= 128 : 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2] > 127.5;
+      d[i] = r;
+      d[i + 1] = g;
+      d[i + 2] = b;
+      d[i + 3] = hole ? 255 : 0;
+    }
+    ctx.putImageData(pixels, 0, 0);
+    this.#push({ kind: 'mask', mask: canvas });
+    this.#replay();
+  }
+
+  /** Records a run's result: it becomes the photo, and the mask starts empty. */
+  addResult(image: ImageBitmap, blob: Blob): void {
+    this.#push({ kind: 'result', image, blob, before: this.image });
+    this.#replay();
+  }
+
+  undo(): boolean {
+    if (!this.canUndo) return false;
+    this.#cursor--;
+    this.#replay();
+    return true;
+  }
+
+  redo(): boolean {
+    if (!this.canRedo) return false;
+    this.#cursor++;
+    this.#replay();
+    return true;
+  }
+
+  /**
+   * The mask layer as it is, opaque colour on transparent, which the server reads as a mask (alpha
+   * marks the hole): no full-size compositing, which costs hundreds of milliseconds on a large photo.
+   */
+  maskLayerPng(): Promise<Blob> {
+    return toBlob(this.mask, 'image/png');
+  }
+
+  /** The mask as a file to keep: white hole on black, the photo's size. */
+  async maskPng(): Promise<Blob> {
+    const out = document.createElement('canvas');
+    out.width = this.width;
+    out.height = this.height;
+    const ctx = out.getContext('2d')!;
+    ctx.drawImage(this.mask, 0, 0);
+    ctx.globalCompositeOperation = 'source-in';
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, this.width, this.height);
+    ctx.globalCompositeOperation = 'destination-over';
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, this.width, this.height);
+    return toBlob(out, 'image/png');
+  }
+
+  #push(op: Op): void {
+    this.#ops.length = this.#cursor;
+    this.#ops.push(op);
+    this.#cursor++;
+    // Keep at most 10 runs' pictures; strokes are small.
+    let runs = 0;
+    for (let i = this.#ops.length - 1; i >= 0; i--) {
+      if (this.#ops[i].kind === 'result' && ++runs > 10) {
+        this.#ops.splice(0, i + 1);
+        this.#cursor = this.#ops.length;
+        break;
+      }
+    }
+  }
+
+  /** Rebuilds the mask at the cursor: from the last reset, every stroke since. */
+  #replay(): void {
+    let start = 0;
+    let base: HTMLCanvasElement | undefined;
+    for (let i = this.#cursor - 1; i >= 0; i--) {
+      const op = this.#ops[i];
+      if (op.kind === 'clear' || op.kind === 'result' || op.kind === 'mask') {
+        start = i + 1;
+        base = op.kind === 'mask' ? op.mask : undefined;
+        break;
+      }
+    }
+    for (const ctx of [this.#ctx, this.#previewCtx]) {
+      ctx.globalCompositeOperation = 'source-over';
+      ctx.clearRect(0, 0, this.width, this.height);
+      if (base) ctx.drawImage(base, 0, 0);
+    }
+    this.#painted = base !== undefined;
+    for (let i = start; i < this.#cursor; i++) {
+      const op = this.#ops[i];
+      if (op.kind !== 'stroke') continue;
+      const p = op.points;
+      this.#drawSegment(op, p[0], p[1], p[0], p[1]);
+      for (let k = 2; k < p.length; k += 2) this.#drawSegment(op, p[k - 2], p[k - 1], p[k], p[k + 1]);
+    }
+  }
+
+  #drawSegment(s: { erase: boolean; size: number }, x0: number, y0: number, x1: number, y1: number): void {
+    for (const ctx of [this.#ctx, this.#previewCtx]) {
+      ctx.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';
+      ctx.strokeStyle = MASK_COLOUR;
+      ctx.fillStyle = MASK_COLOUR;
+      ctx.lineWidth = s.size;
+      ctx.lineCap = 'round';
+      ctx.lineJoin = 'round';
+      ctx.beginPath();
+      if (x0 === x1 && y0 === y1) {
+        ctx.arc(x0, y0, s.size / 2, 0, 2 * Math.PI);
+        ctx.fill();
+      } else {
+        ctx.moveTo(x0, y0);
+        ctx.lineTo(x1, y1);
+        ctx.stroke();
+      }
+      ctx.globalCompositeOperation = 'source-over';
+    }
+    if (!s.erase) this.#painted = true;
+  }
+}
+
+export function toBlob(canvas: HTMLCanvasElement, type: string, quality?: number): Promise<Blob> {
+  return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(`could not encode ${type}`))), type, quality));
+}

@@ -1,0 +1,478 @@
+/**
+ * The page of `inpaint serve`: open a photo, paint the hole, run, compare, download. The pieces:
+ * `Editor` (the photo, the mask and the undo history), `View` (drawing, zoom and pan), `runInpaint`
+ * (the API call); this file wires them to the toolbar, the pointer and the keyboard.
+ */
+import './style.css';
+import { type Progress, queueState, runInpaint } from './api.ts';
+import { Editor, toBlob } from './editor.ts';
+import { View } from './view.ts';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const stage = $('stage');
+const view = new View($<HTMLCanvasElement>('view'));
+const ui = {
+  open: $<HTMLButtonElement>('open'),
+  file: $<HTMLInputElement>('file'),
+  brush: $<HTMLButtonElement>('tool-brush'),
+  eraser: $<HTMLButtonElement>('tool-eraser'),
+  size: $<HTMLInputElement>('size'),
+  sizeOut: $<HTMLOutputElement>('size-out'),
+  undo: $<HTMLButtonElement>('undo'),
+  redo: $<HTMLButtonElement>('redo'),
+  clear: $<HTMLButtonElement>('clear'),
+  loadMask: $<HTMLButtonElement>('load-mask'),
+  maskFile: $<HTMLInputElement>('mask-file'),
+  method: $<HTMLSelectElement>('method'),
+  run: $<HTMLButtonElement>('run'),
+  cancel: $<HTMLButtonElement>('cancel'),
+  compare: $<HTMLButtonElement>('compare'),
+  split: $<HTMLButtonElement>('split'),
+  fit: $<HTMLButtonElement>('fit'),
+  download: $<HTMLButtonElement>('download'),
+  downloadFormat: $<HTMLSelectElement>('download-format'),
+  help: $<HTMLButtonElement>('help'),
+  helpDialog: $<HTMLDialogElement>('help-dialog'),
+  empty: $('empty'),
+  status: $('status'),
+  info: $('info'),
+  progress: $('progress'),
+};
+
+let editor: Editor | undefined;
+let erasing = false;
+let running: AbortController | undefined;
+let spaceDown = false;
+
+function setStatus(text: string, state: 'idle' | 'busy' | 'done' | 'error' = 'idle'): void {
+  ui.status.textContent = text;
+  ui.status.dataset.state = state;
+}
+
+function brushSize(): number {
+  return Number(ui.size.value);
+}
+
+function setBrushSize(size: number): void {
+  ui.size.value = String(Math.round(Math.min(Number(ui.size.max), Math.max(Number(ui.size.min), size))));
+  ui.sizeOut.textContent = ui.size.value;
+  if (view.cursor) view.cursor.size = brushSize();
+  view.invalidate();
+}
+
+function setTool(erase: boolean): void {
+  erasing = erase;
+  ui.brush.setAttribute('aria-pressed', String(!erase));
+  ui.eraser.setAttribute('aria-pressed', String(erase));
+  if (view.cursor) view.cursor.erase = erase;
+  view.invalidate();
+}
+
+/** Enables what makes sense now. */
+function refresh(): void {
+  const has = editor !== undefined;
+  const busy = running !== undefined;
+  ui.undo.disabled = !has || busy || !editor!.canUndo;
+  ui.redo.disabled = !has || busy || !editor!.canRedo;
+  ui.clear.disabled = !has || busy || !editor!.hasMask;
+  ui.loadMask.disabled = !has || busy;
+  ui.run.disabled = !has || busy || !editor!.hasMask;
+  ui.run.hidden = busy;
+  ui.cancel.hidden = !busy;
+  const before = has && editor!.lastRun !== undefined;
+  ui.compare.disabled = !before;
+  ui.split.disabled = !before;
+  if (!before && view.split !== undefined) toggleSplit(false);
+  ui.fit.disabled = !has;
+  ui.download.disabled = !has || busy;
+  ui.empty.hidden = has;
+  stage.classList.toggle('paint', has && !spaceDown);
+  stage.classList.toggle('pan', has && spaceDown);
+  if (has) ui.info.textContent = `${editor!.name} · ${editor!.width}×${editor!.height} · ${Math.round(view.scale * 100)}%`;
+  view.invalidate();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening photos and masks
+
+async function openPhoto(file: Blob, name: string): Promise<void> {
+  if (running) return;
+  setStatus(`Opening ${name}…`, 'busy');
+  try {
+    // Decoded off the main thread, EXIF orientation applied as the server applies it.
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const next = new Editor(bitmap, file, name);
+    await view.prepare(bitmap, next.previewScale);
+    editor = next;
+    view.editor = editor;
+    view.split = undefined;
+    view.fit();
+    setStatus('Paint over what should go, then Run.');
+  } catch {
+    setStatus(`${name} is not an image this browser can read (JPEG, PNG or WebP).`, 'error');
+  }
+  refresh();
+}
+
+async function openMask(file: Blob): Promise<void> {
+  if (!editor) return;
+  try {
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    if (bitmap.width !== editor.width || bitmap.height !== editor.height) {
+      setStatus(`The mask is ${bitmap.width}×${bitmap.height}, the photo ${editor.width}×${editor.height}: it was stretched to fit.`);
+    } else setStatus('Mask loaded: white is the hole.');
+    editor.loadMask(bitmap);
+  } catch {
+    setStatus('That mask file is not an image this browser can read.', 'error');
+  }
+  refresh();
+}
+
+ui.open.onclick = () => ui.file.click();
+ui.file.onchange = () => {
+  const f = ui.file.files?.[0];
+  if (f) void openPhoto(f, f.name);
+  ui.file.value = '';
+};
+ui.loadMask.onclick = () => ui.maskFile.click();
+ui.maskFile.onchange = () => {
+  const f = ui.maskFile.files?.[0];
+  if (f) void openMask(f);
+  ui.maskFile.value = '';
+};
+window.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  stage.classList.add('dragover');
+});
+window.addEventListener('dragleave', () => stage.classList.remove('dragover'));
+window.addEventListener('drop', (e) => {
+  e.preventDefault();
+  stage.classList.remove('dragover');
+  const f = e.dataTransfer?.files?.[0];
+  if (f) void openPhoto(f, f.name);
+});
+window.addEventListener('paste', (e) => {
+  const item = [...(e.clipboardData?.items ?? [])].find((i) => i.type.startsWith('image/'));
+  const f = item?.getAsFile();
+  if (f) void openPhoto(f, f.name && f.name !== 'image.png' ? f.name : 'pasted.png');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Painting, zooming and panning: pointer events, so mouse, pen and touch all paint
+
+type Gesture =
+  | { kind: 'paint'; id: number }
+  | { kind: 'pan'; id: number; x: number; y: number }
+  | { kind: 'split'; id: number }
+  | { kind: 'pinch'; distance: number; mid: { x: number; y: number } };
+const pointers = new Map<number, { x: number; y: number }>();
+let gesture: Gesture | undefined;
+const canvas = view.canvas;
+
+function local(e: { clientX: number; clientY: number }): { x: number; y: number } {
+  const r = canvas.getBoundingClientRect();
+  return { x: e.clientX - r.left, y: e.clientY - r.top };
+}
+
+function pinchOf(): { distance: number; mid: { x: number; y: number } } {
+  const [a, b] = [...pointers.values()];
+  return { distance: Math.hypot(a.x - b.x, a.y - b.y), mid: { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 } };
+}
+
+function nearSplit(x: number): boolean {
+  return view.split !== undefined && editor?.lastRun !== undefined && Math.abs(x - view.split * view.width) < 12;
+}
+
+canvas.addEventListener('pointerdown', (e) => {
+  if (!editor) return;
+  const p = local(e);
+  pointers.set(e.pointerId, p);
+  canvas.setPointerCapture(e.pointerId);
+  if (pointers.size === 2 && e.pointerType === 'touch') {
+    // A second finger: the first one's stroke was the start of a pinch, not paint.
+    if (gesture?.kind === 'paint') editor.abandonStroke();
+    gesture = { kind: 'pinch', ...pinchOf() };
+    return;
+  }
+  if (gesture) return;
+  if (spaceDown || e.button === 1) {
+    gesture = { kind: 'pan', id: e.pointerId, ...p };
+    stage.classList.add('panning');
+  } else if (nearSplit(p.x)) {
+    gesture = { kind: 'split', id: e.pointerId };
+  } else if ((e.button === 0 || e.pointerType === 'pen') && !running) {
+    gesture = { kind: 'paint', id: e.pointerId };
+    const at = view.toImage(e.clientX, e.clientY);
+    editor.beginStroke(at.x, at.y, brushSize(), erasing || e.altKey || (e.buttons & 32) !== 0);
+  }
+  view.invalidate();
+});
+
+canvas.addEventListener('pointermove', (e) => {
+  const p = local(e);
+  if (e.pointerType !== 'touch') view.cursor = { ...p, size: brushSize(), erase: erasing || e.altKey };
+  stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
+  if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
+  const g = gesture;
+  if (g?.kind === 'paint' && g.id === e.pointerId) {
+    // Coalesced events: every sample of a fast pen or mouse, not one per frame.
+    for (const c of e.getCoalescedEvents?.() ?? [e]) {
+      const at = view.toImage(c.clientX, c.clientY);
+      editor!.extendStroke(at.x, at.y);
+    }
+  } else if (g?.kind === 'pan' && g.id === e.pointerId) {
+    view.panBy(p.x - g.x, p.y - g.y);
+    g.x = p.x;
+    g.y = p.y;
+  } else if (g?.kind === 'split' && g.id === e.pointerId) {
+    view.split = Math.min(1, Math.max(0, p.x / view.width));
+  } else if (g?.kind === 'pinch' && pointers.size >= 2) {
+    const now = pinchOf();
+    view.panBy(now.mid.x - g.mid.x, now.mid.y - g.mid.y);
+    view.zoomAt(now.distance / Math.max(1, g.distance), now.mid.x, now.mid.y);
+    Object.assign(g, now);
+    refresh();
+  }
+  view.invalidate();
+});
+
+function pointerEnd(e: PointerEvent): void {
+  pointers.delete(e.pointerId);
+  const g = gesture;
+  if (g?.kind === 'paint' && g.id === e.pointerId) {
+    editor?.endStroke();
+    gesture = undefined;
+  } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
+    gesture = undefined;
+  } else if (g?.kind === 'pinch' && pointers.size < 2) {
+    gesture = undefined;
+  }
+  stage.classList.remove('panning');
+  refresh();
+}
+canvas.addEventListener('pointerup', pointerEnd);
+canvas.addEventListener('pointercancel', pointerEnd);
+canvas.addEventListener('pointerleave', (e) => {
+  if (e.pointerType !== 'touch' && !gesture) {
+    view.cursor = undefined;
+    view.invalidate();
+  }
+});
+canvas.addEventListener(
+  'wheel',
+  (e) => {
+    if (!editor) return;
+    e.preventDefault();
+    const p = local(e);
+    // Trackpad pinches arrive as wheel events with ctrlKey; both zoom about the pointer.
+    view.zoomAt(Math.exp(-e.deltaY * (e.ctrlKey ? 0.01 : 0.0015)), p.x, p.y);
+    refresh();
+  },
+  { passive: false },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+function methodChoice(): { method: string; ensemble?: number } {
+  const [method, ensemble] = ui.method.value.split(':');
+  return { method, ensemble: ensemble ? Number(ensemble) : undefined };
+}
+
+async function run(): Promise<void> {
+  if (!editor || running) return;
+  if (!editor.hasMask) {
+    setStatus('Paint over what should go first.', 'error');
+    return;
+  }
+  const ed = editor;
+  const controller = new AbortController();
+  running = controller;
+  refresh();
+  const started = performance.now();
+  let phase = 'Uploading';
+  const tick = setInterval(async () => {
+    if (phase === 'Uploading') return;
+    const q = await queueState();
+    const ahead = q && q.waiting > 0 ? ` · ${q.waiting} waiting in the server's queue` : '';
+    const estimate = q && q.meanSeconds > 0 ? ` (usually ${q.meanSeconds.toFixed(1)} s)` : '';
+    if (running === controller) setStatus(`Inpainting… ${((performance.now() - started) / 1000).toFixed(0)} s${estimate}${ahead}`, 'busy');
+  }, 1000);
+  const onProgress = (p: Progress) => {
+    ui.progress.hidden = false;
+    const bar = ui.progress.firstElementChild as HTMLElement;
+    if (p.phase === 'upload') {
+      ui.progress.classList.remove('indeterminate');
+      bar.style.width = `${Math.round(p.fraction * 100)}%`;
+      setStatus(`Uploading… ${Math.round(p.fraction * 100)}%`, 'busy');
+    } else {
+      phase = 'Inpainting';
+      ui.progress.classList.add('indeterminate');
+      bar.style.width = '';
+      setStatus('Inpainting…', 'busy');
+    }
+  };
+  try {
+    onProgress({ phase: 'upload', fraction: 0 });
+    const mask = await ed.maskLayerPng();
+    const result = await runInpaint({ image: ed.imageBlob, imageName: ed.name, mask, ...methodChoice() }, onProgress, controller.signal);
+    const bitmap = await createImageBitmap(result.blob);
+    if (bitmap.width !== ed.width || bitmap.height !== ed.height) throw new Error(`the server answered a ${bitmap.width}×${bitmap.height} image for a ${ed.width}×${ed.height} photo`);
+    await view.prepare(bitmap, ed.previewScale);
+    ed.addResult(bitmap, result.blob);
+    const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
+    setStatus(`Done in ${result.seconds.toFixed(1)} s. Hold C (or Compare) to see the before; paint again to touch up.${notes}`, 'done');
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') setStatus('Cancelled. (If the server had already started, it finishes and drops the result.)');
+    else setStatus((err as Error).message, 'error');
+  } finally {
+    clearInterval(tick);
+    running = undefined;
+    ui.progress.hidden = true;
+    refresh();
+  }
+}
+
+ui.run.onclick = () => void run();
+ui.cancel.onclick = () => running?.abort();
+
+// ---------------------------------------------------------------------------------------------
+// Compare, download, history, help
+
+function toggleSplit(on = view.split === undefined): void {
+  view.split = on ? 0.5 : undefined;
+  ui.split.setAttribute('aria-pressed', String(on));
+  view.invalidate();
+}
+
+function holdBefore(on: boolean): void {
+  view.showBefore = on && editor?.lastRun !== undefined;
+  view.invalidate();
+}
+ui.compare.addEventListener('pointerdown', () => holdBefore(true));
+for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) ui.compare.addEventListener(ev, () => holdBefore(false));
+ui.split.onclick = () => toggleSplit();
+ui.fit.onclick = () => {
+  view.fit();
+  refresh();
+};
+
+function save(blob: Blob, name: string): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+async function download(): Promise<void> {
+  if (!editor) return;
+  const stem = editor.name.replace(/\.[^.]+$/, '') || 'photo';
+  const kind = ui.downloadFormat.value;
+  if (kind === 'mask') return save(await editor.maskPng(), `${stem}-mask.png`);
+  const run = editor.lastRun;
+  // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
+  if (kind === 'png' && run) return save(run.blob, `${stem}-inpainted.png`);
+  const canvas = document.createElement('canvas');
+  canvas.width = editor.width;
+  canvas.height = editor.height;
+  canvas.getContext('2d')!.drawImage(editor.image, 0, 0);
+  const type = kind === 'jpeg' ? 'image/jpeg' : 'image/png';
+  save(await toBlob(canvas, type, 0.95), `${stem}-inpainted.${kind === 'jpeg' ? 'jpg' : 'png'}`);
+}
+ui.download.onclick = () => void download();
+
+function undo(): void {
+  if (editor && !running && editor.undo()) setStatus('Undone.');
+  refresh();
+}
+function redo(): void {
+  if (editor && !running && editor.redo()) setStatus('Redone.');
+  refresh();
+}
+ui.undo.onclick = undo;
+ui.redo.onclick = redo;
+ui.clear.onclick = () => {
+  editor?.clear();
+  refresh();
+};
+ui.brush.onclick = () => setTool(false);
+ui.eraser.onclick = () => setTool(true);
+ui.size.oninput = () => setBrushSize(brushSize());
+ui.help.onclick = () => ui.helpDialog.showModal();
+
+window.addEventListener('keydown', (e) => {
+  if (ui.helpDialog.open || (e.target as HTMLElement).tagName === 'SELECT' || (e.target as HTMLElement).tagName === 'INPUT') return;
+  const mod = e.ctrlKey || e.metaKey;
+  const key = e.key.toLowerCase();
+  if (mod && key === 'z') {
+    e.preventDefault();
+    if (e.shiftKey) redo();
+    else undo();
+  } else if (mod && key === 'y') {
+    e.preventDefault();
+    redo();
+  } else if (mod && key === 'o') {
+    e.preventDefault();
+    ui.file.click();
+  } else if (mod && key === 's') {
+    e.preventDefault();
+    void download();
+  } else if (mod) {
+    return;
+  } else if (e.key === ' ') {
+    e.preventDefault();
+    if (!spaceDown) {
+      spaceDown = true;
+      refresh();
+    }
+  } else if (e.key === '[') setBrushSize(brushSize() / 1.2);
+  else if (e.key === ']') setBrushSize(brushSize() * 1.2 + 1);
+  else if (key === 'b') setTool(false);
+  else if (key === 'e') setTool(true);
+  else if (key === 'c') holdBefore(true);
+  else if (key === 's') toggleSplit();
+  else if (e.key === '0') {
+    view.fit();
+    refresh();
+  } else if (e.key === '+' || e.key === '=') {
+    view.zoomAt(1.25, view.width / 2, view.height / 2);
+    refresh();
+  } else if (e.key === '-') {
+    view.zoomAt(0.8, view.width / 2, view.height / 2);
+    refresh();
+  } else if (e.key === 'Enter') void run();
+  else if (e.key === 'Escape') running?.abort();
+  else if (e.key === 'Delete' || e.key === 'Backspace') {
+    if (editor?.hasMask) {
+      editor.clear();
+      refresh();
+    }
+  } else if (e.key === '?') ui.helpDialog.showModal();
+});
+window.addEventListener('keyup', (e) => {
+  if (e.key === ' ') {
+    spaceDown = false;
+    refresh();
+  } else if (e.key.toLowerCase() === 'c') holdBefore(false);
+});
+window.addEventListener('blur', () => {
+  spaceDown = false;
+  holdBefore(false);
+  refresh();
+});
+
+// For the browser test and for scripting the page from the console: where an image pixel is.
+Object.assign(window, {
+  inpaintPage: {
+    imageToClient: (x: number, y: number) => view.toClient(x, y),
+    get history() {
+      return { canUndo: editor?.canUndo ?? false, canRedo: editor?.canRedo ?? false, runs: editor?.lastRun ? 1 : 0 };
+    },
+  },
+});
+
+setBrushSize(brushSize());
+refresh();

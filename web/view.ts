@@ -1,0 +1,190 @@
+/**
+ * The canvas view: the photo under a zoom and pan, the mask over it, the brush cursor, and the
+ * before/after comparisons (the whole "before" while a key is held, or a split line to drag).
+ * Draws only on the next animation frame after something changed.
+ */
+import type { Editor } from './editor.ts';
+
+export class View {
+  readonly canvas: HTMLCanvasElement;
+  #ctx: CanvasRenderingContext2D;
+  editor: Editor | undefined;
+  /** Screen (CSS px) = image px * scale + (tx, ty). */
+  scale = 1;
+  tx = 0;
+  ty = 0;
+  /** The brush cursor in CSS px, and its diameter in image px; undefined hides it. */
+  cursor: { x: number; y: number; size: number; erase: boolean } | undefined;
+  /** Show the photo before the last run instead of the current one. */
+  showBefore = false;
+  /** The split view's line, as a fraction of the view's width; undefined when off. */
+  split: number | undefined;
+  #pending = false;
+  /** Photos shrunk to the editor's preview size, made off the main thread on first use. */
+  #previews = new WeakMap<ImageBitmap, ImageBitmap | 'pending'>();
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.canvas = canvas;
+    this.#ctx = canvas.getContext('2d')!;
+    new ResizeObserver(() => this.invalidate()).observe(canvas);
+  }
+
+  get width(): number {
+    return this.canvas.clientWidth;
+  }
+  get height(): number {
+    return this.canvas.clientHeight;
+  }
+
+  toImage(clientX: number, clientY: number): { x: number; y: number } {
+    const r = this.canvas.getBoundingClientRect();
+    return { x: (clientX - r.left - this.tx) / this.scale, y: (clientY - r.top - this.ty) / this.scale };
+  }
+
+  toClient(x: number, y: number): { x: number; y: number } {
+    const r = this.canvas.getBoundingClientRect();
+    return { x: r.left + this.tx + x * this.scale, y: r.top + this.ty + y * this.scale };
+  }
+
+  fit(): void {
+    if (!this.editor) return;
+    const { width, height } = this.editor;
+    this.scale = Math.min((this.width - 24) / width, (this.height - 24) / height, 4);
+    this.tx = (this.width - width * this.scale) / 2;
+    this.ty = (this.height - height * this.scale) / 2;
+    this.invalidate();
+  }
+
+  /** Zooms by `factor` keeping the point under (cx, cy) (CSS px in the canvas) in place. */
+  zoomAt(factor: number, cx: number, cy: number): void {
+    const next = Math.min(32, Math.max(0.02, this.scale * factor));
+    const f = next / this.scale;
+    this.tx = cx - (cx - this.tx) * f;
+    this.ty = cy - (cy - this.ty) * f;
+    this.scale = next;
+    this.invalidate();
+  }
+
+  panBy(dx: number, dy: number): void {
+    this.tx += dx;
+    this.ty += dy;
+    this.invalidate();
+  }
+
+  invalidate(): void {
+    if (this.#pending) return;
+    this.#pending = true;
+    requestAnimationFrame(() => {
+      this.#pending = false;
+      this.#draw();
+    });
+  }
+
+  /** Makes the preview of a photo about to be shown, so that its first frame is a cheap one. */
+  async prepare(img: ImageBitmap, scale: number): Promise<void> {
+    if (scale >= 1 || this.#previews.has(img)) return;
+    this.#previews.set(img, 'pending');
+    try {
+      const size = { resizeWidth: Math.max(1, Math.round(img.width * scale)), resizeHeight: Math.max(1, Math.round(img.height * scale)) };
+      this.#previews.set(img, await createImageBitmap(img, { ...size, resizeQuality: 'medium' }));
+      this.invalidate();
+    } catch {
+      this.#previews.delete(img);
+    }
+  }
+
+  #preview(img: ImageBitmap, scale: number): ImageBitmap | undefined {
+    const known = this.#previews.get(img);
+    if (known === undefined) void this.prepare(img, scale);
+    return known === 'pending' ? undefined : known;
+  }
+
+  #draw(): void {
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.round(this.width * dpr);
+    const h = Math.round(this.height * dpr);
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
+    const ctx = this.#ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    const ed = this.editor;
+    if (!ed) return;
+    ctx.setTransform(dpr * this.scale, 0, 0, dpr * this.scale, dpr * this.tx, dpr * this.ty);
+    // Sharp pixels when zoomed in far enough to see them.
+    ctx.imageSmoothingEnabled = this.scale < 2;
+    const before = ed.lastRun?.before;
+    // Zoomed out, the previews look the same and draw in a fraction of the time.
+    const small = ed.previewScale < 1 && this.scale * dpr <= ed.previewScale;
+    const drawPhoto = (img: ImageBitmap) => {
+      const preview = small ? this.#preview(img, ed.previewScale) : undefined;
+      if (preview) ctx.drawImage(preview, 0, 0, ed.width, ed.height);
+      else ctx.drawImage(img, 0, 0);
+    };
+    drawPhoto(this.showBefore && before ? before : ed.image);
+    if (this.split !== undefined && before && !this.showBefore) {
+      // Left of the line: before; right: after.
+      const lineX = this.split * this.width;
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(-this.tx / this.scale, -this.ty / this.scale, lineX / this.scale, this.height / this.scale);
+      ctx.clip();
+      drawPhoto(before);
+      ctx.restore();
+    }
+    if (!this.showBefore) {
+      ctx.globalAlpha = 0.5;
+      if (small) ctx.drawImage(ed.maskPreview, 0, 0, ed.width, ed.height);
+      else ctx.drawImage(ed.mask, 0, 0);
+      ctx.globalAlpha = 1;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (this.split !== undefined && before && !this.showBefore) {
+      const x = Math.round(this.split * this.width) + 0.5;
+      ctx.strokeStyle = '#fff';
+      ctx.lineWidth = 2;
+      ctx.beginPath();
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, this.height);
+      ctx.stroke();
+      ctx.fillStyle = '#fff';
+      ctx.beginPath();
+      ctx.arc(x, this.height / 2, 9, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = '#333';
+      ctx.font = '11px system-ui';
+      ctx.textAlign = 'center';
+      ctx.fillText('⇔', x, this.height / 2 + 4);
+      label(ctx, 'before', x - 8, 'right');
+      label(ctx, 'after', x + 8, 'left');
+    }
+    if (this.showBefore) label(ctx, 'before', 10, 'left');
+    const c = this.cursor;
+    if (c) {
+      const r = Math.max(1, (c.size / 2) * this.scale);
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = 'rgba(0,0,0,0.8)';
+      ctx.beginPath();
+      ctx.arc(c.x, c.y, r + 1, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.strokeStyle = c.erase ? '#9ad' : '#fff';
+      ctx.setLineDash(c.erase ? [4, 3] : []);
+      ctx.beginPath();
+      ctx.arc(c.x, c.y, r, 0, 2 * Math.PI);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+  }
+}
+
+function label(ctx: CanvasRenderingContext2D, text: string, x: number, align: CanvasTextAlign): void {
+  ctx.font = '12px system-ui';
+  ctx.textAlign = align;
+  ctx.fillStyle = 'rgba(0,0,0,0.6)';
+  const w = ctx.measureText(text).width + 10;
+  ctx.fillRect(align === 'right' ? x - w : x, 8, w, 20);
+  ctx.fillStyle = '#fff';
+  ctx.fillText(text, align === 'right' ? x - 5 : x + 5, 22);
+}
