@@ -6,9 +6,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
-
-/** The image files the commands read, by extension. */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+import { IMAGE_EXTENSIONS } from '../data/dataset.ts';
 
 export const stemOf = (file: string): string => basename(file, extname(file));
 export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
@@ -39,14 +37,27 @@ export async function listImages(dir: string, what: string): Promise<string[]> {
   return images;
 }
 
+/** True when the two paths name one file or folder (the same path, or links to one: same device and inode). */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false; // one of them does not exist yet
+  }
+}
+
 /**
- * Refuses outputs that would replace one of the inputs (compared as absolute paths).
+ * Refuses outputs that would replace one of the inputs, under any name (`sameFile`).
  * @throws UsageError naming the first such output
  */
-export function checkNotInput(outputs: readonly string[], inputs: readonly string[]): void {
-  const read = new Set(inputs.map((p) => resolve(p)));
-  const clash = outputs.find((p) => read.has(resolve(p)));
-  if (clash) throw new UsageError(`the output ${clash} is one of the input images; refusing to overwrite it (choose another -o)`);
+export async function checkNotInput(outputs: readonly string[], inputs: readonly string[]): Promise<void> {
+  for (const out of outputs) {
+    for (const input of inputs) {
+      if (await sameFile(out, input)) throw new UsageError(`the output ${out} is one of the input images; refusing to overwrite it (choose another -o)`);
+    }
+  }
 }
 
 /**

@@ -4,9 +4,8 @@
  * weights. Flags, output paths, the input files (single mode) and the pairing (batch mode) are
  * checked before the model loads, so a typo costs no computation.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
@@ -25,10 +24,10 @@ import {
   writeImage,
 } from '../core/image.ts';
 import { type InpaintOptions, type InpaintResult, load, resolveInpaintOptions, transparentNotice } from '../inference/index.ts';
+import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
 import type { Command } from './main.ts';
 import { positiveInt } from './masks.ts';
 
-const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
@@ -292,8 +291,6 @@ async function save(out: string, result: InpaintResult, debugDir: string | undef
   }
 }
 
-const stemOf = (file: string) => basename(file, extname(file));
-const isImageFile = (name: string) => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
 
 /**
  * Pairs every image of `inputDir` with its mask in `maskDir`: `<stem>_mask.<ext>` first, else
@@ -328,44 +325,6 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string): Pr
     if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
     return pair;
   });
-}
-
-/** True when the two paths name one file or folder (the same path, or links to one: same device and inode). */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  if (resolve(a) === resolve(b)) return true;
-  try {
-    const [x, y] = await Promise.all([stat(a), stat(b)]);
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false; // one of them does not exist yet
-  }
-}
-
-/**
- * Makes sure `file` can be written: its folder exists (or is created) and is writable, and the path
- * is not a folder. Done before any computation.
- * @throws InputError saying why not
- */
-async function checkWritableFile(file: string): Promise<void> {
-  await checkWritableFolder(dirname(resolve(file)), file);
-  try {
-    const found = await stat(file);
-    if (found.isDirectory()) throw new InputError(`cannot write ${file}: it is a folder`);
-    await access(file, constants.W_OK);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(`cannot write ${file}: ${(err as Error).message}`);
-  }
-}
-
-/** @throws InputError when `dir` cannot be created or written to */
-async function checkWritableFolder(dir: string, forFile?: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    throw new InputError(`cannot write ${forFile ?? `into ${dir}`}: ${(err as Error).message}`);
-  }
 }
 
 /** "256,512" -> [256, 512]; `resolveInpaintOptions` checks the values. */

@@ -96,7 +96,7 @@ async function runStylize(args: string[]): Promise<void> {
   const styleFolder = await isFolder(values.style);
   if (single !== undefined && !styleFolder) {
     formatFromPath(values.out);
-    checkNotInput([values.out], [single, values.style]);
+    await checkNotInput([values.out], [single, values.style]);
     await checkWritableFile(values.out);
     // Read the inputs first: a bad file should fail before the model loads.
     const content = await readImage(single);
@@ -118,7 +118,7 @@ async function runStylize(args: string[]): Promise<void> {
   const styles = styleFolder ? (await listImages(values.style, '--style')).map((f) => join(values.style!, f)) : [values.style];
   const outDir = values.out;
   const jobs = planJobs(contents, styles, outDir, styleFolder);
-  checkNotInput(
+  await checkNotInput(
     jobs.map((j) => j.out),
     [...contents, ...styles],
   );
