@@ -10,20 +10,8 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import {
-  dilateMask,
-  formatFromPath,
-  type ImageWithAlpha,
-  maskBoundingBox,
-  type MaskImage,
-  type ReadOptions,
-  readImageWithAlpha,
-  readMask,
-  resizeMask,
-  withTransparentAsHole,
-  writeImage,
-} from '../core/image.ts';
-import { type InpaintOptions, type InpaintResult, load, resolveInpaintOptions, transparentNotice } from '../inference/index.ts';
+import { formatFromPath, type ImageWithAlpha, type MaskImage, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
+import { type InpaintOptions, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
 import type { Command } from './main.ts';
 import { positiveInt } from './masks.ts';
@@ -258,24 +246,8 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
     const notices: string[] = [];
     const read: ReadOptions = { maxPixels, onNotice: (n) => notices.push(n) };
     const { image: photo, alpha } = typeof image === 'string' ? await readImageWithAlpha(image, read) : image;
-    let hole = typeof mask === 'string' ? await readMask(mask, read) : mask;
-    if (hole.width !== photo.width || hole.height !== photo.height) {
-      const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
-      if (!resize) throw new UsageError(`${sizes}; pass --resize-mask to resize the mask to the image`);
-      hole = resizeMask(hole, photo.width, photo.height);
-      notices.push(`${sizes}: the mask was resized to ${photo.width}x${photo.height}`);
-    }
-    if (!maskBoundingBox(hole)) {
-      notices.push('the mask is empty: the image is returned unchanged');
-      return { image: photo, notices, ...(alpha ? { alpha } : {}) };
-    }
-    if (alpha) {
-      const grown = withTransparentAsHole(hole, alpha);
-      hole = grown.mask;
-      if (grown.added > 0) notices.push(transparentNotice(grown.added));
-    }
-    if (dilate > 0) hole = dilateMask(hole, dilate);
-    return { image: await baseline.inpaint(photo, hole), notices, ...(alpha ? { alpha } : {}) };
+    const hole = prepareHole(photo, typeof mask === 'string' ? await readMask(mask, read) : mask, alpha, { resizeMask: resize, dilate }, notices);
+    return { image: hole ? await baseline.inpaint(photo, hole.mask) : photo, notices, ...(alpha ? { alpha } : {}) };
   };
   return { fill, dispose: () => baseline.dispose() };
 }

@@ -14,9 +14,9 @@ export {
   load,
   type LoadOptions,
   type MaskInput,
+  prepareHole,
   resolveBundleDir,
   resolveInpaintOptions,
-  transparentNotice,
 } from './inpainter.ts';
 export { MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeDebug, type StylizeOptions, type StylizeResult } from './stylize.ts';
 export { BASE_SCALE, MULTI_SCALE_FROM, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';

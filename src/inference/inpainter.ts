@@ -288,6 +288,41 @@ async function sourceRestriction(o: Resolved, hole: MaskImage, reading: ReadOpti
 }
 
 /**
+ * The hole every method fills, from the user's mask: resized to the image (with `resizeMask`) or
+ * refused when its size differs; grown by the image's fully transparent pixels (their stored colour,
+ * usually black, is nobody's content: they are filled too, and the output keeps the alpha, so they
+ * stay transparent); dilated by `dilate`. Shared by `inpaint` and the callers of the baselines, so
+ * that every method fills the same pixels with the same messages.
+ * @returns the hole and the box it lies in, or null for an empty mask (with a notice)
+ * @throws UsageError when the mask's size differs from the image's and `resizeMask` is false
+ */
+export function prepareHole(
+  image: { width: number; height: number },
+  mask: MaskImage,
+  alpha: Float32Array | undefined,
+  options: { resizeMask: boolean; dilate: number },
+  notices: string[],
+): { mask: MaskImage; box: Box } | null {
+  let hole = mask;
+  if (hole.width !== image.width || hole.height !== image.height) {
+    const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${image.width}x${image.height}`;
+    if (!options.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
+    hole = resizeMask(hole, image.width, image.height);
+    notices.push(`${sizes}: the mask was resized to ${image.width}x${image.height}`);
+  }
+  if (!maskBoundingBox(hole)) {
+    notices.push('the mask is empty: the image is returned unchanged');
+    return null;
+  }
+  if (alpha) {
+    const grown = withTransparentAsHole(hole, alpha);
+    hole = grown.mask;
+    if (grown.added > 0) notices.push(transparentNotice(grown.added));
+  }
+  return dilateAround(hole, maskBoundingBox(hole)!, options.dilate);
+}
+
+/**
  * dilateMask on the hole's neighbourhood only (the same result, without a pass over a whole large
  * photo); returns the grown mask and the box it can hold holes in.
  */
@@ -405,13 +440,7 @@ export class Inpainter {
     const notices: string[] = [];
     const read: ReadOptions = { maxPixels: o.maxPixels, onNotice: (n) => notices.push(n) };
     const { image: photo, decoded, alpha } = await toImage(image, read);
-    let hole = await toMask(mask, read);
-    if (hole.width !== photo.width || hole.height !== photo.height) {
-      const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${photo.width}x${photo.height}`;
-      if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
-      hole = resizeMask(hole, photo.width, photo.height);
-      notices.push(`${sizes}: the mask was resized to ${photo.width}x${photo.height}`);
-    }
+    const prepared = prepareHole(photo, await toMask(mask, read), alpha, o, notices);
     // The result is the photo with its holes filled. A photo decoded here is nobody else's, and with
     // inPlace the caller gives theirs up, so the fill is written into it; otherwise it is copied
     // first. (Copying a 4000x3000 photo costs 0.4 s here, most of it the operating system providing
@@ -420,24 +449,12 @@ export class Inpainter {
     // writing it.
     const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
     const kept = alpha ? { alpha } : {};
-    if (!maskBoundingBox(hole)) {
-      notices.push('the mask is empty: the image is returned unchanged');
-      return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
-    }
-    // Fully transparent pixels store a colour nobody sees (usually black): not content to copy from,
-    // so they are filled too; the output keeps the input's alpha, so they stay transparent.
-    if (alpha) {
-      const grown = withTransparentAsHole(hole, alpha);
-      hole = grown.mask;
-      if (grown.added > 0) notices.push(transparentNotice(grown.added));
-    }
-    const userHole = maskBoundingBox(hole)!;
-    const dilated = dilateAround(hole, userHole, o.dilate);
-    hole = dilated.mask;
+    if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
+    const { mask: hole, box: holeArea } = prepared;
     const noSource = await sourceRestriction(o, hole, read, notices);
 
     const { networks } = this.#state;
-    const regions = planRegions(hole, dilated.box);
+    const regions = planRegions(hole, holeArea);
     const whole = regions.length === 1 && regions[0].box.width === photo.width && regions[0].box.height === photo.height;
     // Plan and check everything before the first network runs.
     const jobs = regions.map(({ box, holeBox }) => {
