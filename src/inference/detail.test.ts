@@ -49,7 +49,7 @@ describe('addSourceDetail', () => {
     for (let cy = 2; cy < 4; cy++) for (let cx = 4; cx < 6; cx++) provenance[cy * cells.width + cx] = BigInt(cy * cells.width + cx - 3);
     provenance[3 * cells.width + 5] = -1n;
     const fill = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.5) };
-    addSourceDetail(fill, image, mask, provenance, cells, { width: 32, height: 24 });
+    addSourceDetail(fill, image, mask, { ...cells, imageWidth: 32, imageHeight: 24, data: provenance });
     const detail = detailLayer(image, mask, 2); // the blur radius of a 2x enlargement
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < H; y++) {
@@ -74,7 +74,7 @@ describe('addSourceDetail', () => {
     provenance[2 * cells.width + 4] = BigInt(2 * cells.width + 5); // into the hole
     provenance[2 * cells.width + 5] = BigInt(2 * cells.width + 7); // 16 px right: past the edge for x >= 48
     const fill = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.5) };
-    addSourceDetail(fill, image, mask, provenance, cells, { width: 32, height: 24 });
+    addSourceDetail(fill, image, mask, { ...cells, imageWidth: 32, imageHeight: 24, data: provenance });
     for (let y = 16; y < 24; y++) for (let x = 32; x < 40; x++) assert.equal(fill.data[y * W + x], 0.5, 'a source in the hole adds nothing');
     assert.notEqual(fill.data[16 * W + 41], 0.5, 'a known source inside the region adds its detail');
   });

@@ -19,6 +19,7 @@
  */
 import type { MaskImage, RgbImage } from '../core/image.ts';
 import { smooth } from './blend.ts';
+import type { SourceCells } from './pixels.ts';
 
 /**
  * How much of the source's detail is added. The sources are the match's guesses, not the truth, so
@@ -57,38 +58,29 @@ export function detailLayer(image: RgbImage, mask: MaskImage, radius: number): F
 }
 
 /**
- * Adds the full-resolution detail of each hole cell's patch-swap source to an enlarged fill, in place. A source in the
- * hole adds nothing: the detail layer is zero there.
+ * Adds the full-resolution detail of each hole cell's patch-swap source to an enlarged fill, in
+ * place. A source in the hole adds nothing: the detail layer is zero there.
  * @param fill the enlarged rendering, `image`'s size
  * @param image the region at full resolution (its known pixels are read)
- * @param mask the region's hole at full resolution (1 = hole): only these pixels change, and only
- *   known pixels are copied from
- * @param provenance per working-scale feature cell, the flat index of its source cell, or -1
- * @param cells the feature map's size; working the working scale's size in pixels
+ * @param mask the region's hole at full resolution (1 = hole): only these pixels change
+ * @param sources the last swap's provenance, at the working scale
  */
-export function addSourceDetail(
-  fill: RgbImage,
-  image: RgbImage,
-  mask: MaskImage,
-  provenance: BigInt64Array,
-  cells: { width: number; height: number },
-  working: { width: number; height: number },
-): void {
+export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage, sources: SourceCells): void {
   const { width, height } = image;
   const plane = width * height;
-  const [sx, sy] = [width / working.width, height / working.height];
+  const [sx, sy] = [width / sources.imageWidth, height / sources.imageHeight];
   // The band the enlargement lacks: finer than about one working pixel.
   const detail = detailLayer(image, mask, Math.max(1, Math.round((sx + sy) / 2 - 0.5)));
   for (let y = 0; y < height; y++) {
-    const cy = Math.min(cells.height - 1, Math.floor(y / sy / CELL));
+    const cy = Math.min(sources.height - 1, Math.floor(y / sy / CELL));
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
       if (!mask.data[i]) continue;
-      const cx = Math.min(cells.width - 1, Math.floor(x / sx / CELL));
-      const source = Number(provenance[cy * cells.width + cx]);
+      const cx = Math.min(sources.width - 1, Math.floor(x / sx / CELL));
+      const source = Number(sources.data[cy * sources.width + cx]);
       if (source < 0) continue;
-      const qx = x + Math.round((source % cells.width - cx) * CELL * sx);
-      const qy = y + Math.round((Math.floor(source / cells.width) - cy) * CELL * sy);
+      const qx = x + Math.round((source % sources.width - cx) * CELL * sx);
+      const qy = y + Math.round((Math.floor(source / sources.width) - cy) * CELL * sy);
       if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
       const q = qy * width + qx;
       for (let c = 0; c < 3; c++) {

@@ -20,4 +20,4 @@ export {
 } from './inpainter.ts';
 export { MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeDebug, type StylizeOptions, type StylizeResult } from './stylize.ts';
 export { BASE_SCALE, MULTI_SCALE_FROM, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';
-export type { SourceCells } from './pipeline.ts';
+export type { SourceCells } from './pixels.ts';

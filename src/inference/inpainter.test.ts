@@ -9,7 +9,7 @@ import { EngineError, InputError, UsageError } from '../core/errors.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
-import type { SourceCells } from './pipeline.ts';
+import type { SourceCells } from './pixels.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
 
 interface Seam {

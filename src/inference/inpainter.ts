@@ -42,7 +42,8 @@ import type { ModelConfig } from '../models/config.ts';
 import { Engine } from '../runtime/engine.ts';
 import { blendRegion } from './blend.ts';
 import { Networks } from './networks.ts';
-import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews, type SourceCells } from './pipeline.ts';
+import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
+import type { SourceCells } from './pixels.ts';
 import { defaultScales, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 

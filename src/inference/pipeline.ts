@@ -17,7 +17,7 @@ import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '.
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail } from './detail.ts';
-import { composite, provenancePicture } from './pixels.ts';
+import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { workingSize } from './regions.ts';
 
 /** One scale of a region's pyramid. */
@@ -95,20 +95,8 @@ export interface RegionOutput {
   coarse?: RgbImage;
   /** The patch-provenance picture of the last swap, at the last scale (debug). */
   provenance?: RgbImage;
-  /** The last swap's provenance itself (debug): see `SourceCells`. */
+  /** The last swap's provenance itself (debug). */
   sources?: SourceCells;
-}
-
-/** Where patch-swap copied each feature cell from, on the grid of the last scale. */
-export interface SourceCells {
-  /** The feature grid, in cells; each cell is 4x4 pixels of the working image. */
-  width: number;
-  height: number;
-  /** The working image's size in pixels (the region resized to the last scale). */
-  imageWidth: number;
-  imageHeight: number;
-  /** Per cell (row-major), the flat index y * width + x of its source cell, or -1 for a known cell. */
-  data: BigInt64Array;
 }
 
 /**
@@ -132,7 +120,7 @@ export async function coarseRegion(nets: Networks, image: RgbImage, plan: ScaleP
 export async function inpaintRegion(
   nets: Networks,
   image: RgbImage,
-  mask: MaskImage,
+  hole: MaskImage,
   plans: readonly ScalePlan[],
   options: { refine: number; locality: number; debug: boolean; nativeDetail: boolean },
 ): Promise<RegionOutput> {
@@ -141,7 +129,7 @@ export async function inpaintRegion(
   let provenance: RgbImage | undefined;
   let previous: RgbImage | undefined; // the composited result at the previous scale
   let rendered: RgbImage | undefined; // G2's raw output at the current scale
-  let swap: { cells: BigInt64Array; width: number; height: number } | undefined; // the last swap's provenance
+  let sources: SourceCells | undefined; // the last swap's provenance
   for (const [i, plan] of plans.entries()) {
     const { width, height, mask } = plan;
     const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
@@ -156,7 +144,7 @@ export async function inpaintRegion(
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.features(input);
       const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality, plan.sourceMask);
-      swap = { cells, width: features.width, height: features.height };
+      sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
       rendered = await nets.render(plan.scale, swapped, width, height);
       previous = composite(rendered, known, mask);
       input = previous;
@@ -164,12 +152,12 @@ export async function inpaintRegion(
     }
   }
   const last = rendered!;
-  const sources = debug ? { width: swap!.width, height: swap!.height, imageWidth: last.width, imageHeight: last.height, data: swap!.cells } : undefined;
-  if (last.width === image.width && last.height === image.height) return { fill: last, coarse, provenance, sources };
+  const debugged = debug ? { coarse, provenance, sources } : {};
+  if (last.width === image.width && last.height === image.height) return { fill: last, ...debugged };
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = resizeImage(last, image.width, image.height, 'lanczos');
-  if (options.nativeDetail) addSourceDetail(fill, image, mask, swap!.cells, swap!, last);
-  return { fill, coarse, provenance, sources };
+  if (options.nativeDetail) addSourceDetail(fill, image, hole, sources!);
+  return { fill, ...debugged };
 }
 
 /**

@@ -78,6 +78,18 @@ export function maskToFloat(mask: MaskImage): Float32Array {
   return out;
 }
 
+/** Where patch-swap copied each feature cell from, on the grid of one scale. */
+export interface SourceCells {
+  /** The feature grid, in cells; each cell is 4x4 pixels of the working image. */
+  width: number;
+  height: number;
+  /** The working image's size in pixels (the region resized to that scale). */
+  imageWidth: number;
+  imageHeight: number;
+  /** Per cell (row-major), the flat index y * width + x of its source cell, or -1 for a known cell. */
+  data: BigInt64Array;
+}
+
 /** HSV (h in turns, s and v in [0, 1]) to RGB in [0, 1]. */
 function hsv(h: number, s: number, v: number): [number, number, number] {
   const f = (n: number) => {
