@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { readImage, type RgbImage } from '../src/core/image.ts';
 import { DEFAULT_BUNDLE_DIR, load } from '../src/inference/index.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from '../src/inference/testing.ts';
-import { median, printTable } from './util.ts';
+import { cpuSeconds, median, printTable, seconds } from './util.ts';
 
 interface Case {
   name: string;
@@ -50,18 +50,6 @@ const CASES: Case[] = [
 ];
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
-const seconds = async (f: () => Promise<unknown>) => {
-  const t = performance.now();
-  await f();
-  return (performance.now() - t) / 1000;
-};
-/** CPU seconds of the whole process (the engine's worker threads included) spent in `f`. */
-const cpuSeconds = async (f: () => Promise<unknown>) => {
-  const before = process.cpuUsage();
-  await f();
-  const { user, system } = process.cpuUsage(before);
-  return (user + system) / 1e6;
-};
 
 const installed = existsSync(join(DEFAULT_BUNDLE_DIR, 'bundle.json'));
 const scratch = await mkdtemp(join(tmpdir(), 'bench-inference-'));

@@ -28,7 +28,7 @@ import { styleSwap } from '../src/inference/stylize.ts';
 import { photoPixels, TEST_VGG_WEIGHTS, writeRandomBundle } from '../src/inference/testing.ts';
 import { readBundle } from '../src/models/bundle.ts';
 import { Engine } from '../src/runtime/engine.ts';
-import { median, printTable } from './util.ts';
+import { cpuSeconds, median, printTable, seconds } from './util.ts';
 
 interface Case {
   name: string;
@@ -47,18 +47,6 @@ const CASES: Case[] = [
   { name: 'large@256', content: [4000, 3000, 'enlightenment-data/Mountain.jpg'], style: [1024, 768, STYLE], size: 256, runs: 3 },
 ];
 
-const seconds = async (f: () => Promise<unknown>) => {
-  const t = performance.now();
-  await f();
-  return (performance.now() - t) / 1000;
-};
-/** CPU seconds of the whole process (the engine's worker threads included) spent in `f`. */
-const cpuSeconds = async (f: () => Promise<unknown>) => {
-  const before = process.cpuUsage();
-  await f();
-  const { user, system } = process.cpuUsage(before);
-  return (user + system) / 1e6;
-};
 const photo = async ([w, h, file]: [number, number, string]): Promise<RgbImage> => readImage(await photoPixels(w, h, file));
 
 const installed = existsSync(join(DEFAULT_BUNDLE_DIR, 'bundle.json'));

@@ -26,3 +26,18 @@ export async function timeMedian(fn: () => Promise<unknown>, runs: number, warmu
   }
   return median(times);
 }
+
+/** Wall-clock seconds of one call of `f`. */
+export async function seconds(f: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await f();
+  return (performance.now() - t) / 1000;
+}
+
+/** CPU seconds of the whole process (the engine's worker threads included) spent in `f`. */
+export async function cpuSeconds(f: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage();
+  await f();
+  const { user, system } = process.cpuUsage(before);
+  return (user + system) / 1e6;
+}
