@@ -468,7 +468,8 @@ export class Inpainter {
       if (enlarged > 2) {
         notices.push(
           `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
-            `${enlarged.toFixed(1)}x; add a larger scale (e.g. scales ${[...scales, 2 * scales[scales.length - 1]].join(',')}) for more detail`,
+            `${enlarged.toFixed(1)}x` +
+            (o.nativeDetail && o.stage === 'full' ? ", its finest detail taken from the photo where its patches came from" : '; expect it softer than the photo'),
         );
       }
       return { box, holeBox, scales, views, ring: Math.max(2, Math.ceil(3 * enlarged)) };
