@@ -20,6 +20,8 @@ export interface StylizeRequest {
   contentName: string;
   style: Blob;
   styleName: string;
+  /** The working size (the server's default, 256, when absent). */
+  size?: number;
 }
 
 export type Progress = { phase: 'upload'; fraction: number } | { phase: 'working' };
@@ -58,6 +60,7 @@ export function runStylize(req: StylizeRequest, onProgress: (p: Progress) => voi
   const form = new FormData();
   form.append('content', req.content, req.contentName);
   form.append('style', req.style, req.styleName);
+  if (req.size !== undefined) form.append('size', String(req.size));
   form.append('format', 'png');
   return post('/api/v1/stylize', form, onProgress, signal);
 }

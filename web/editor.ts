@@ -44,6 +44,11 @@ export interface LayerCanvas {
   readonly previewCtx: CanvasRenderingContext2D;
   /** Whether anything was painted since its last reset (erasing does not unset it). */
   painted: boolean;
+  /**
+   * Whether it was ever drawn on: an untouched 12-megapixel canvas has no pixels yet, and clearing
+   * it would allocate them (about 0.1 s each), so a layer never used costs nothing.
+   */
+  touched: boolean;
 }
 
 export class Editor {
@@ -81,7 +86,7 @@ export class Editor {
       preview.height = Math.max(1, Math.round(this.height * this.previewScale));
       const previewCtx = preview.getContext('2d')!;
       previewCtx.scale(preview.width / this.width, preview.height / this.height);
-      return { canvas, preview, ctx: canvas.getContext('2d')!, previewCtx, painted: false };
+      return { canvas, preview, ctx: canvas.getContext('2d')!, previewCtx, painted: false, touched: false };
     };
     this.layers = { hole: layer(), sampleFrom: layer(), exclude: layer() };
   }
@@ -280,15 +285,20 @@ export class Editor {
           break;
         }
       }
+      const strokes: Extract<Op, { kind: 'stroke' }>[] = [];
+      for (let i = start; i < this.#cursor; i++) {
+        const op = this.#ops[i];
+        if (op.kind === 'stroke' && op.layer === layer) strokes.push(op);
+      }
+      l.painted = base !== undefined;
+      if (!l.touched && !base && strokes.length === 0) continue;
+      l.touched = true;
       for (const ctx of [l.ctx, l.previewCtx]) {
         ctx.globalCompositeOperation = 'source-over';
         ctx.clearRect(0, 0, this.width, this.height);
         if (base) ctx.drawImage(base, 0, 0);
       }
-      l.painted = base !== undefined;
-      for (let i = start; i < this.#cursor; i++) {
-        const op = this.#ops[i];
-        if (op.kind !== 'stroke' || op.layer !== layer) continue;
+      for (const op of strokes) {
         const p = op.points;
         this.#drawSegment(op, p[0], p[1], p[0], p[1]);
         for (let k = 2; k < p.length; k += 2) this.#drawSegment(op, p[k - 2], p[k - 1], p[k], p[k + 1]);
@@ -298,6 +308,7 @@ export class Editor {
 
   #drawSegment(s: { layer: Layer; erase: boolean; size: number }, x0: number, y0: number, x1: number, y1: number): void {
     const l = this.layers[s.layer];
+    l.touched = true;
     const colour = LAYER_COLOURS[s.layer];
     for (const ctx of [l.ctx, l.previewCtx]) {
       ctx.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';

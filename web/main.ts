@@ -22,6 +22,7 @@ const ui = {
   openStyle: $<HTMLButtonElement>('open-style'),
   styleFile: $<HTMLInputElement>('style-file'),
   styleName: $('style-name'),
+  styleSize: $<HTMLSelectElement>('style-size'),
   layerHint: $('layer-hint'),
   layers: Object.fromEntries(LAYERS.map((l) => [l, $<HTMLButtonElement>(`layer-${l}`)])) as Record<Layer, HTMLButtonElement>,
   brush: $<HTMLButtonElement>('tool-brush'),
@@ -105,6 +106,8 @@ function setMode(next: 'remove' | 'stylize'): void {
   ui.modeStylize.setAttribute('aria-pressed', String(next === 'stylize'));
   ui.removeTools.hidden = next !== 'remove';
   ui.stylizeTools.hidden = next !== 'stylize';
+  // The painted layers mean nothing to a stylization: they are hidden (and kept) meanwhile.
+  view.showLayers = next === 'remove';
   if (editor) {
     if (next === 'stylize') setStatus(style ? 'Run to render the photo in the style image\'s texture.' : 'Open a style image (Style…), then Run.');
     else setStatus('Paint over what should go, then Run.');
@@ -379,7 +382,7 @@ async function run(): Promise<void> {
     let result;
     let ignored = '';
     if (mode === 'stylize') {
-      result = await runStylize({ content: ed.imageBlob, contentName: ed.name, style: style!.blob, styleName: style!.name }, onProgress, controller.signal);
+      result = await runStylize({ content: ed.imageBlob, contentName: ed.name, style: style!.blob, styleName: style!.name, size: Number(ui.styleSize.value) }, onProgress, controller.signal);
     } else {
       const mask = await ed.maskLayerPng();
       const choice = methodChoice();

@@ -15,6 +15,8 @@ export class View {
   ty = 0;
   /** The brush cursor in CSS px, and its diameter in image px; undefined hides it. */
   cursor: { x: number; y: number; size: number; erase: boolean; colour?: string } | undefined;
+  /** Draw the painted layers (off in Stylize mode). */
+  showLayers = true;
   /** Show the photo before the last run instead of the current one. */
   showBefore = false;
   /** The split view's line, as a fraction of the view's width; undefined when off. */
@@ -134,7 +136,7 @@ export class View {
       drawPhoto(before);
       ctx.restore();
     }
-    if (!this.showBefore) {
+    if (!this.showBefore && this.showLayers) {
       // The steering layers under the hole, each in its own colour.
       ctx.globalAlpha = 0.5;
       for (const layer of ['sampleFrom', 'exclude', 'hole'] as const) {
