@@ -80,6 +80,25 @@ try {
   await shoot(page, 'serve-help.png');
   await page.keyboard.press('Escape');
 
+  // The steering layers: undo the run, paint an exclude area (blue) beside the red hole.
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('3');
+  await page.locator('#size').fill('60');
+  await stroke(page, [[120, 330], [260, 320], [360, 340]]);
+  await page.mouse.move(640, 450);
+  await shoot(page, 'serve-exclude.png');
+  await page.keyboard.press('1');
+
+  // Stylize mode: the photo in the texture of a lantern festival photo.
+  await page.click('#mode-stylize');
+  const styleFile = join(scratch, 'lanterns.jpg');
+  await writeFile(styleFile, await sharp(join(TEST_PHOTOS, 'enlightenment-data/Sea-of-Lanterns.jpg')).resize(512, 512, { fit: 'inside' }).jpeg({ quality: 92 }).toBuffer());
+  await page.setInputFiles('#style-file', styleFile);
+  await page.click('#run');
+  console.log(`800x600 stylize: ${(await waitDone(page)).toFixed(1)} s`);
+  await shoot(page, 'serve-stylize.png');
+  await page.keyboard.press('r');
+
   // 4000x3000: open, paint, run; record the main thread's long tasks meanwhile.
   const big = join(scratch, 'big.jpg');
   await writeFile(big, await sharp(join(TEST_PHOTOS, 'enlightenment-data/Mountain.jpg')).resize(4000, 3000, { fit: 'fill' }).jpeg({ quality: 90 }).toBuffer());

@@ -1,6 +1,6 @@
 /**
- * The page's calls to the server: a run is one POST /api/v1/inpaint (XMLHttpRequest, for upload
- * progress), cancelled through an AbortSignal, which closes the connection: the server then drops
+ * The page's calls to the server: a run is one POST /api/v1/inpaint or /api/v1/stylize
+ * (XMLHttpRequest, for upload progress), cancelled through an AbortSignal, which closes the connection: the server then drops
  * the request from its queue, or discards its result when it is already running.
  */
 
@@ -10,6 +10,18 @@ export interface RunRequest {
   mask: Blob;
   method: string;
   ensemble?: number;
+  /** ours only: the layer ours may only copy from, and the one it must never copy from. */
+  sampleFrom?: Blob;
+  exclude?: Blob;
+}
+
+export interface StylizeRequest {
+  content: Blob;
+  contentName: string;
+  style: Blob;
+  styleName: string;
+  /** The working size (the server's default, 256, when absent). */
+  size?: number;
 }
 
 export type Progress = { phase: 'upload'; fraction: number } | { phase: 'working' };
@@ -31,16 +43,32 @@ export interface RunResult {
 }
 
 export function runInpaint(req: RunRequest, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<RunResult> {
+  const form = new FormData();
+  form.append('image', req.image, req.imageName);
+  form.append('mask', req.mask, 'mask.png');
+  if (req.sampleFrom) form.append('sampleFrom', req.sampleFrom, 'sample-from.png');
+  if (req.exclude) form.append('exclude', req.exclude, 'exclude.png');
+  form.append('method', req.method);
+  if (req.ensemble !== undefined) form.append('ensemble', String(req.ensemble));
+  // PNG whatever the input: the page keeps editing the result, and PNG keeps its pixels exact.
+  form.append('format', 'png');
+  return post('/api/v1/inpaint', form, onProgress, signal);
+}
+
+/** POST /api/v1/stylize: the photo rendered in the style image's texture, the photo's size. */
+export function runStylize(req: StylizeRequest, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<RunResult> {
+  const form = new FormData();
+  form.append('content', req.content, req.contentName);
+  form.append('style', req.style, req.styleName);
+  if (req.size !== undefined) form.append('size', String(req.size));
+  form.append('format', 'png');
+  return post('/api/v1/stylize', form, onProgress, signal);
+}
+
+function post(url: string, form: FormData, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const form = new FormData();
-    form.append('image', req.image, req.imageName);
-    form.append('mask', req.mask, 'mask.png');
-    form.append('method', req.method);
-    if (req.ensemble !== undefined) form.append('ensemble', String(req.ensemble));
-    // PNG whatever the input: the page keeps editing the result, and PNG keeps its pixels exact.
-    form.append('format', 'png');
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/v1/inpaint');
+    xhr.open('POST', url);
     xhr.responseType = 'blob';
     xhr.upload.onprogress = (e) => onProgress({ phase: 'upload', fraction: e.lengthComputable ? e.loaded / e.total : 0 });
     xhr.upload.onload = () => onProgress({ phase: 'working' });

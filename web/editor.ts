@@ -6,23 +6,50 @@
  * strokes on a 4000x3000 photo cost kilobytes, not a hundred 48 MB snapshots. The mask at any point
  * is rebuilt by replaying the strokes since the last reset (a clear, a mask file, a run). A run is
  * an operation too: undoing it brings back the photo and the mask it was run with.
+ *
+ * Three layers are painted: the hole, and the areas ours may only copy from (sample from) or must
+ * never copy from (exclude). They share the history, so undo walks strokes on any of them in
+ * order. A run resets the hole only: the steering areas stay for the next touch-up, until cleared.
  */
 
-/** The longer side of the previews the view draws when zoomed out (see `Editor.maskPreview`). */
+/** The longer side of the previews the view draws when zoomed out (see `Editor.layers`). */
 export const PREVIEW_SIDE = 2048;
 
 /**
- * The mask is painted opaque in this colour; the view shows it half transparent. Light enough
+ * The layers painted on the photo: the hole, and the two that steer where ours copies from
+ * (the API's `sampleFrom` and `exclude`).
+ */
+export type Layer = 'hole' | 'sampleFrom' | 'exclude';
+export const LAYERS: readonly Layer[] = ['hole', 'sampleFrom', 'exclude'];
+
+/**
+ * Each layer is painted opaque in its colour; the view shows it half transparent. Light enough
  * (luminance above one half) that the server reads the layer as a mask by either of its rules:
  * alpha on a transparent layer, or luminance when nothing is transparent.
  */
-export const MASK_COLOUR = '#ff6b8a';
+export const LAYER_COLOURS: Record<Layer, string> = { hole: '#ff6b8a', sampleFrom: '#4ade80', exclude: '#60a5fa' };
+export const MASK_COLOUR = LAYER_COLOURS.hole;
 
 export type Op =
-  | { kind: 'stroke'; erase: boolean; size: number; points: number[] }
-  | { kind: 'clear' }
+  | { kind: 'stroke'; layer: Layer; erase: boolean; size: number; points: number[] }
+  | { kind: 'clear'; layer: Layer }
   | { kind: 'mask'; mask: HTMLCanvasElement }
   | { kind: 'result'; image: ImageBitmap; blob: Blob; before: ImageBitmap };
+
+/** One painted layer: the photo's size, and a preview of it (see `Editor.layers`). */
+export interface LayerCanvas {
+  readonly canvas: HTMLCanvasElement;
+  readonly preview: HTMLCanvasElement;
+  readonly ctx: CanvasRenderingContext2D;
+  readonly previewCtx: CanvasRenderingContext2D;
+  /** Whether anything was painted since its last reset (erasing does not unset it). */
+  painted: boolean;
+  /**
+   * Whether it was ever drawn on: an untouched 12-megapixel canvas has no pixels yet, and clearing
+   * it would allocate them (about 0.1 s each), so a layer never used costs nothing.
+   */
+  touched: boolean;
+}
 
 export class Editor {
   readonly width: number;
@@ -31,21 +58,17 @@ export class Editor {
   /** The original file: sent as is on the first run, so the server sees the photo's own bytes. */
   readonly originalBlob: Blob;
   readonly name: string;
-  /** The live mask: opaque MASK_COLOUR where the hole is, transparent elsewhere; the photo's size. */
-  readonly mask: HTMLCanvasElement;
   /**
-   * The mask again at `previewScale`, painted alongside: drawing a 12-megapixel canvas on every
-   * frame of a stroke costs a few hundred milliseconds without a GPU, this one a few.
+   * The live layers: opaque colour where painted, transparent elsewhere; the photo's size. Each has
+   * a preview at `previewScale`, painted alongside: drawing a 12-megapixel canvas on every frame of
+   * a stroke costs a few hundred milliseconds without a GPU, the preview a few.
    */
-  readonly maskPreview: HTMLCanvasElement;
+  readonly layers: Record<Layer, LayerCanvas>;
   /** The preview's size over the photo's: its longer side is at most PREVIEW_SIDE. */
   readonly previewScale: number;
-  #ctx: CanvasRenderingContext2D;
-  #previewCtx: CanvasRenderingContext2D;
   #ops: Op[] = [];
   #cursor = 0;
-  #stroke: { erase: boolean; size: number; points: number[] } | undefined;
-  #painted = false;
+  #stroke: { layer: Layer; erase: boolean; size: number; points: number[] } | undefined;
 
   constructor(image: ImageBitmap, blob: Blob, name: string) {
     this.original = image;
@@ -53,16 +76,24 @@ export class Editor {
     this.name = name;
     this.width = image.width;
     this.height = image.height;
-    this.mask = document.createElement('canvas');
-    this.mask.width = this.width;
-    this.mask.height = this.height;
-    this.#ctx = this.mask.getContext('2d')!;
     this.previewScale = Math.min(1, PREVIEW_SIDE / Math.max(this.width, this.height));
-    this.maskPreview = document.createElement('canvas');
-    this.maskPreview.width = Math.max(1, Math.round(this.width * this.previewScale));
-    this.maskPreview.height = Math.max(1, Math.round(this.height * this.previewScale));
-    this.#previewCtx = this.maskPreview.getContext('2d')!;
-    this.#previewCtx.scale(this.maskPreview.width / this.width, this.maskPreview.height / this.height);
+    const layer = (): LayerCanvas => {
+      const canvas = document.createElement('canvas');
+      canvas.width = this.width;
+      canvas.height = this.height;
+      const preview = document.createElement('canvas');
+      preview.width = Math.max(1, Math.round(this.width * this.previewScale));
+      preview.height = Math.max(1, Math.round(this.height * this.previewScale));
+      const previewCtx = preview.getContext('2d')!;
+      previewCtx.scale(preview.width / this.width, preview.height / this.height);
+      return { canvas, preview, ctx: canvas.getContext('2d')!, previewCtx, painted: false, touched: false };
+    };
+    this.layers = { hole: layer(), sampleFrom: layer(), exclude: layer() };
+  }
+
+  /** The hole layer (the mask the server fills). */
+  get mask(): HTMLCanvasElement {
+    return this.layers.hole.canvas;
   }
 
   get canUndo(): boolean {
@@ -93,11 +124,28 @@ export class Editor {
 
   /** Whether any hole is painted (tracked, not scanned: a 12 MP scan per stroke would stall). */
   get hasMask(): boolean {
-    return this.#painted;
+    return this.layers.hole.painted;
   }
 
-  beginStroke(x: number, y: number, size: number, erase: boolean): void {
-    this.#stroke = { erase, size, points: [x, y] };
+  /** Whether `layer` holds paint (tracked, like `hasMask`: painting and then erasing it all still counts). */
+  hasPaint(layer: Layer): boolean {
+    return this.layers[layer].painted;
+  }
+
+  /**
+   * Whether `layer` holds any paint, by looking at its pixels: for the moment of a run only (it
+   * reads the preview, at most PREVIEW_SIDE across, not the full-size layer).
+   */
+  isPainted(layer: Layer): boolean {
+    const l = this.layers[layer];
+    if (!l.painted) return false;
+    const d = l.previewCtx.getImageData(0, 0, l.preview.width, l.preview.height).data;
+    for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) return true;
+    return false;
+  }
+
+  beginStroke(x: number, y: number, size: number, erase: boolean, layer: Layer = 'hole'): void {
+    this.#stroke = { layer, erase, size, points: [x, y] };
     this.#drawSegment(this.#stroke, x, y, x, y);
   }
 
@@ -125,8 +173,9 @@ export class Editor {
     this.#replay();
   }
 
-  clear(): void {
-    this.#push({ kind: 'clear' });
+  /** Empties one layer (undoable). */
+  clear(layer: Layer = 'hole'): void {
+    this.#push({ kind: 'clear', layer });
     this.#replay();
   }
 
@@ -147,7 +196,8 @@ export class Editor {
         break;
       }
     }
-    const [r, g, b] = [0xff, 0x6b, 0x8a];
+    const hex = parseInt(LAYER_COLOURS.hole.slice(1), 16);
+    const [r, g, b] = [hex >> 16, (hex >> 8) & 0xff, hex & 0xff];
     for (let i = 0; i < d.length; i += 4) {
       const hole = transparent ? d[i + 3] >= 128 : 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2] > 127.5;
       d[i] = r;
@@ -160,7 +210,7 @@ export class Editor {
     this.#replay();
   }
 
-  /** Records a run's result: it becomes the photo, and the mask starts empty. */
+  /** Records a run's result: it becomes the photo, and the hole starts empty (the other layers stay). */
   addResult(image: ImageBitmap, blob: Blob): void {
     this.#push({ kind: 'result', image, blob, before: this.image });
     this.#replay();
@@ -184,8 +234,8 @@ export class Editor {
    * The mask layer as it is, opaque colour on transparent, which the server reads as a mask (alpha
    * marks the hole): no full-size compositing, which costs hundreds of milliseconds on a large photo.
    */
-  maskLayerPng(): Promise<Blob> {
-    return toBlob(this.mask, 'image/png');
+  maskLayerPng(layer: Layer = 'hole'): Promise<Blob> {
+    return toBlob(this.layers[layer].canvas, 'image/png');
   }
 
   /** The mask as a file to keep: white hole on black, the photo's size. */
@@ -219,38 +269,51 @@ export class Editor {
     }
   }
 
-  /** Rebuilds the mask at the cursor: from the last reset, every stroke since. */
+  /** Rebuilds each layer at the cursor: from its last reset, every stroke on it since. */
   #replay(): void {
-    let start = 0;
-    let base: HTMLCanvasElement | undefined;
-    for (let i = this.#cursor - 1; i >= 0; i--) {
-      const op = this.#ops[i];
-      if (op.kind === 'clear' || op.kind === 'result' || op.kind === 'mask') {
-        start = i + 1;
-        base = op.kind === 'mask' ? op.mask : undefined;
-        break;
+    for (const layer of LAYERS) {
+      const l = this.layers[layer];
+      // A clear of the layer resets it; a mask file and a run reset the hole.
+      const resets = (op: Op) => (op.kind === 'clear' && op.layer === layer) || (layer === 'hole' && (op.kind === 'result' || op.kind === 'mask'));
+      let start = 0;
+      let base: HTMLCanvasElement | undefined;
+      for (let i = this.#cursor - 1; i >= 0; i--) {
+        const op = this.#ops[i];
+        if (resets(op)) {
+          start = i + 1;
+          base = op.kind === 'mask' ? op.mask : undefined;
+          break;
+        }
       }
-    }
-    for (const ctx of [this.#ctx, this.#previewCtx]) {
-      ctx.globalCompositeOperation = 'source-over';
-      ctx.clearRect(0, 0, this.width, this.height);
-      if (base) ctx.drawImage(base, 0, 0);
-    }
-    this.#painted = base !== undefined;
-    for (let i = start; i < this.#cursor; i++) {
-      const op = this.#ops[i];
-      if (op.kind !== 'stroke') continue;
-      const p = op.points;
-      this.#drawSegment(op, p[0], p[1], p[0], p[1]);
-      for (let k = 2; k < p.length; k += 2) this.#drawSegment(op, p[k - 2], p[k - 1], p[k], p[k + 1]);
+      const strokes: Extract<Op, { kind: 'stroke' }>[] = [];
+      for (let i = start; i < this.#cursor; i++) {
+        const op = this.#ops[i];
+        if (op.kind === 'stroke' && op.layer === layer) strokes.push(op);
+      }
+      l.painted = base !== undefined;
+      if (!l.touched && !base && strokes.length === 0) continue;
+      l.touched = true;
+      for (const ctx of [l.ctx, l.previewCtx]) {
+        ctx.globalCompositeOperation = 'source-over';
+        ctx.clearRect(0, 0, this.width, this.height);
+        if (base) ctx.drawImage(base, 0, 0);
+      }
+      for (const op of strokes) {
+        const p = op.points;
+        this.#drawSegment(op, p[0], p[1], p[0], p[1]);
+        for (let k = 2; k < p.length; k += 2) this.#drawSegment(op, p[k - 2], p[k - 1], p[k], p[k + 1]);
+      }
     }
   }
 
-  #drawSegment(s: { erase: boolean; size: number }, x0: number, y0: number, x1: number, y1: number): void {
-    for (const ctx of [this.#ctx, this.#previewCtx]) {
+  #drawSegment(s: { layer: Layer; erase: boolean; size: number }, x0: number, y0: number, x1: number, y1: number): void {
+    const l = this.layers[s.layer];
+    l.touched = true;
+    const colour = LAYER_COLOURS[s.layer];
+    for (const ctx of [l.ctx, l.previewCtx]) {
       ctx.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';
-      ctx.strokeStyle = MASK_COLOUR;
-      ctx.fillStyle = MASK_COLOUR;
+      ctx.strokeStyle = colour;
+      ctx.fillStyle = colour;
       ctx.lineWidth = s.size;
       ctx.lineCap = 'round';
       ctx.lineJoin = 'round';
@@ -265,7 +328,7 @@ export class Editor {
       }
       ctx.globalCompositeOperation = 'source-over';
     }
-    if (!s.erase) this.#painted = true;
+    if (!s.erase) l.painted = true;
   }
 }
 

@@ -1,11 +1,12 @@
 /**
- * The page of `inpaint serve`: open a photo, paint the hole, run, compare, download. The pieces:
+ * The page of `inpaint serve`: open a photo, paint the hole (and, for ours, where it may or may not
+ * copy from), run, compare, download; or, in Stylize mode, render the photo in a style image's texture. The pieces:
  * `Editor` (the photo, the mask and the undo history), `View` (drawing, zoom and pan), `runInpaint`
  * (the API call); this file wires them to the toolbar, the pointer and the keyboard.
  */
 import './style.css';
-import { type Progress, queueState, runInpaint } from './api.ts';
-import { Editor, toBlob } from './editor.ts';
+import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
+import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { View } from './view.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -14,6 +15,16 @@ const view = new View($<HTMLCanvasElement>('view'));
 const ui = {
   open: $<HTMLButtonElement>('open'),
   file: $<HTMLInputElement>('file'),
+  modeRemove: $<HTMLButtonElement>('mode-remove'),
+  modeStylize: $<HTMLButtonElement>('mode-stylize'),
+  removeTools: $('remove-tools'),
+  stylizeTools: $('stylize-tools'),
+  openStyle: $<HTMLButtonElement>('open-style'),
+  styleFile: $<HTMLInputElement>('style-file'),
+  styleName: $('style-name'),
+  styleSize: $<HTMLSelectElement>('style-size'),
+  layerHint: $('layer-hint'),
+  layers: Object.fromEntries(LAYERS.map((l) => [l, $<HTMLButtonElement>(`layer-${l}`)])) as Record<Layer, HTMLButtonElement>,
   brush: $<HTMLButtonElement>('tool-brush'),
   eraser: $<HTMLButtonElement>('tool-eraser'),
   size: $<HTMLInputElement>('size'),
@@ -41,6 +52,12 @@ const ui = {
 
 let editor: Editor | undefined;
 let erasing = false;
+/** The layer the brush paints: the hole, or where ours may (sampleFrom) or may not (exclude) copy from. */
+let layer: Layer = 'hole';
+let mode: 'remove' | 'stylize' = 'remove';
+/** The style image for Stylize mode (kept across photos). */
+let style: { blob: Blob; name: string } | undefined;
+const LAYER_NAMES: Record<Layer, string> = { hole: 'hole', sampleFrom: 'sample from', exclude: 'exclude' };
 let running: AbortController | undefined;
 let spaceDown = false;
 
@@ -68,15 +85,48 @@ function setTool(erase: boolean): void {
   view.invalidate();
 }
 
+function cursorColour(): string | undefined {
+  return layer === 'hole' ? undefined : LAYER_COLOURS[layer];
+}
+
+function setLayer(next: Layer): void {
+  if (mode !== 'remove') setMode('remove');
+  layer = next;
+  for (const l of LAYERS) ui.layers[l].setAttribute('aria-pressed', String(l === next));
+  if (view.cursor) view.cursor.colour = cursorColour();
+  if (next === 'sampleFrom') setStatus('Sample from (green): paint the only area the fill may copy from. Used by Ours.');
+  else if (next === 'exclude') setStatus('Exclude (blue): paint what the fill must never copy from, e.g. a second object like the one removed. Used by Ours.');
+  refresh();
+}
+
+function setMode(next: 'remove' | 'stylize'): void {
+  if (running) return;
+  mode = next;
+  ui.modeRemove.setAttribute('aria-pressed', String(next === 'remove'));
+  ui.modeStylize.setAttribute('aria-pressed', String(next === 'stylize'));
+  ui.removeTools.hidden = next !== 'remove';
+  ui.stylizeTools.hidden = next !== 'stylize';
+  // The painted layers mean nothing to a stylization: they are hidden (and kept) meanwhile.
+  view.showLayers = next === 'remove';
+  if (editor) {
+    if (next === 'stylize') setStatus(style ? 'Run to render the photo in the style image\'s texture.' : 'Open a style image (Style…), then Run.');
+    else setStatus('Paint over what should go, then Run.');
+  }
+  refresh();
+}
+
 /** Enables what makes sense now. */
 function refresh(): void {
   const has = editor !== undefined;
   const busy = running !== undefined;
   ui.undo.disabled = !has || busy || !editor!.canUndo;
   ui.redo.disabled = !has || busy || !editor!.canRedo;
-  ui.clear.disabled = !has || busy || !editor!.hasMask;
+  ui.clear.disabled = !has || busy || !editor!.hasPaint(layer);
+  ui.clear.textContent = `Clear ${LAYER_NAMES[layer]}`;
   ui.loadMask.disabled = !has || busy;
-  ui.run.disabled = !has || busy || !editor!.hasMask;
+  ui.openStyle.disabled = busy;
+  ui.run.disabled = !has || busy || (mode === 'remove' ? !editor!.hasMask : !style);
+  ui.layerHint.hidden = !(mode === 'remove' && has && (layer !== 'hole' || editor!.hasPaint('sampleFrom') || editor!.hasPaint('exclude')));
   ui.run.hidden = busy;
   ui.cancel.hidden = !busy;
   const before = has && editor!.lastRun !== undefined;
@@ -133,6 +183,17 @@ ui.file.onchange = () => {
   const f = ui.file.files?.[0];
   if (f) void openPhoto(f, f.name);
   ui.file.value = '';
+};
+ui.openStyle.onclick = () => ui.styleFile.click();
+ui.styleFile.onchange = () => {
+  const f = ui.styleFile.files?.[0];
+  if (f) {
+    style = { blob: f, name: f.name };
+    ui.styleName.textContent = f.name;
+    if (editor) setStatus(`Style: ${f.name}. Run to render the photo in its texture.`);
+  }
+  ui.styleFile.value = '';
+  refresh();
 };
 ui.loadMask.onclick = () => ui.maskFile.click();
 ui.maskFile.onchange = () => {
@@ -200,17 +261,17 @@ canvas.addEventListener('pointerdown', (e) => {
     stage.classList.add('panning');
   } else if (nearSplit(p.x)) {
     gesture = { kind: 'split', id: e.pointerId };
-  } else if ((e.button === 0 || e.pointerType === 'pen') && !running) {
+  } else if ((e.button === 0 || e.pointerType === 'pen') && !running && mode === 'remove') {
     gesture = { kind: 'paint', id: e.pointerId };
     const at = view.toImage(e.clientX, e.clientY);
-    editor.beginStroke(at.x, at.y, brushSize(), erasing || e.altKey || (e.buttons & 32) !== 0);
+    editor.beginStroke(at.x, at.y, brushSize(), erasing || e.altKey || (e.buttons & 32) !== 0, layer);
   }
   view.invalidate();
 });
 
 canvas.addEventListener('pointermove', (e) => {
   const p = local(e);
-  if (e.pointerType !== 'touch') view.cursor = { ...p, size: brushSize(), erase: erasing || e.altKey };
+  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: erasing || e.altKey, colour: cursorColour() } : undefined;
   stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
   if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
   const g = gesture;
@@ -281,7 +342,11 @@ function methodChoice(): { method: string; ensemble?: number } {
 
 async function run(): Promise<void> {
   if (!editor || running) return;
-  if (!editor.hasMask) {
+  if (mode === 'stylize' && !style) {
+    setStatus('Open a style image first (Style…).', 'error');
+    return;
+  }
+  if (mode === 'remove' && !editor.hasMask) {
     setStatus('Paint over what should go first.', 'error');
     return;
   }
@@ -296,7 +361,7 @@ async function run(): Promise<void> {
     const q = await queueState();
     const ahead = q && q.waiting > 0 ? ` · ${q.waiting} waiting in the server's queue` : '';
     const estimate = q && q.meanSeconds > 0 ? ` (usually ${q.meanSeconds.toFixed(1)} s)` : '';
-    if (running === controller) setStatus(`Inpainting… ${((performance.now() - started) / 1000).toFixed(0)} s${estimate}${ahead}`, 'busy');
+    if (running === controller) setStatus(`${phase}… ${((performance.now() - started) / 1000).toFixed(0)} s${estimate}${ahead}`, 'busy');
   }, 1000);
   const onProgress = (p: Progress) => {
     ui.progress.hidden = false;
@@ -306,22 +371,36 @@ async function run(): Promise<void> {
       bar.style.width = `${Math.round(p.fraction * 100)}%`;
       setStatus(`Uploading… ${Math.round(p.fraction * 100)}%`, 'busy');
     } else {
-      phase = 'Inpainting';
+      phase = mode === 'stylize' ? 'Stylizing' : 'Inpainting';
       ui.progress.classList.add('indeterminate');
       bar.style.width = '';
-      setStatus('Inpainting…', 'busy');
+      setStatus(`${phase}…`, 'busy');
     }
   };
   try {
     onProgress({ phase: 'upload', fraction: 0 });
-    const mask = await ed.maskLayerPng();
-    const result = await runInpaint({ image: ed.imageBlob, imageName: ed.name, mask, ...methodChoice() }, onProgress, controller.signal);
+    let result;
+    let ignored = '';
+    if (mode === 'stylize') {
+      result = await runStylize({ content: ed.imageBlob, contentName: ed.name, style: style!.blob, styleName: style!.name, size: Number(ui.styleSize.value) }, onProgress, controller.signal);
+    } else {
+      const mask = await ed.maskLayerPng();
+      const choice = methodChoice();
+      // The steering layers, when painted, go with ours (and its ensembles) only: nothing else copies patches.
+      const steering: { sampleFrom?: Blob; exclude?: Blob } = {};
+      for (const l of ['sampleFrom', 'exclude'] as const) {
+        if (!ed.isPainted(l)) continue;
+        if (choice.method === 'ours') steering[l] = await ed.maskLayerPng(l);
+        else ignored = ` The sample-from and exclude areas apply to Ours only: ${ui.method.selectedOptions[0]?.textContent ?? choice.method} ignored them.`;
+      }
+      result = await runInpaint({ image: ed.imageBlob, imageName: ed.name, mask, ...choice, ...steering }, onProgress, controller.signal);
+    }
     const bitmap = await createImageBitmap(result.blob);
     if (bitmap.width !== ed.width || bitmap.height !== ed.height) throw new Error(`the server answered a ${bitmap.width}×${bitmap.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(bitmap, ed.previewScale);
     ed.addResult(bitmap, result.blob);
     const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
-    setStatus(`Done in ${result.seconds.toFixed(1)} s. Hold C (or Compare) to see the before; paint again to touch up.${notes}`, 'done');
+    setStatus(`Done in ${result.seconds.toFixed(1)} s. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${ignored}${notes}`, 'done');
   } catch (err) {
     if ((err as Error).name === 'AbortError') setStatus('Cancelled. (If the server had already started, it finishes and drops the result.)');
     else setStatus((err as Error).message, 'error');
@@ -395,9 +474,12 @@ function redo(): void {
 ui.undo.onclick = undo;
 ui.redo.onclick = redo;
 ui.clear.onclick = () => {
-  editor?.clear();
+  editor?.clear(layer);
   refresh();
 };
+for (const l of LAYERS) ui.layers[l].onclick = () => setLayer(l);
+ui.modeRemove.onclick = () => setMode('remove');
+ui.modeStylize.onclick = () => setMode('stylize');
 ui.brush.onclick = () => setTool(false);
 ui.eraser.onclick = () => setTool(true);
 ui.size.oninput = () => setBrushSize(brushSize());
@@ -430,6 +512,9 @@ window.addEventListener('keydown', (e) => {
     }
   } else if (e.key === '[') setBrushSize(brushSize() / 1.2);
   else if (e.key === ']') setBrushSize(brushSize() * 1.2 + 1);
+  else if (e.key === '1' || e.key === '2' || e.key === '3') setLayer(LAYERS[Number(e.key) - 1]);
+  else if (key === 'r') setMode('remove');
+  else if (key === 'y') setMode('stylize');
   else if (key === 'b') setTool(false);
   else if (key === 'e') setTool(true);
   else if (key === 'c') holdBefore(true);
@@ -446,8 +531,8 @@ window.addEventListener('keydown', (e) => {
   } else if (e.key === 'Enter') void run();
   else if (e.key === 'Escape') running?.abort();
   else if (e.key === 'Delete' || e.key === 'Backspace') {
-    if (editor?.hasMask) {
-      editor.clear();
+    if (editor?.hasPaint(layer)) {
+      editor.clear(layer);
       refresh();
     }
   } else if (e.key === '?') ui.helpDialog.showModal();
@@ -470,6 +555,10 @@ Object.assign(window, {
     imageToClient: (x: number, y: number) => view.toClient(x, y),
     get history() {
       return { canUndo: editor?.canUndo ?? false, canRedo: editor?.canRedo ?? false, runs: editor?.lastRun ? 1 : 0 };
+    },
+    /** Whether each layer holds paint, by its pixels. */
+    get layers() {
+      return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
     },
   },
 });

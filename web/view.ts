@@ -1,6 +1,6 @@
 /**
- * The canvas view: the photo under a zoom and pan, the mask over it, the brush cursor, and the
- * before/after comparisons (the whole "before" while a key is held, or a split line to drag).
+ * The canvas view: the photo under a zoom and pan, the painted layers over it (hole, sample from,
+ * exclude), the brush cursor, and the before/after comparisons (the whole "before" while a key is held, or a split line to drag).
  * Draws only on the next animation frame after something changed.
  */
 import type { Editor } from './editor.ts';
@@ -14,7 +14,9 @@ export class View {
   tx = 0;
   ty = 0;
   /** The brush cursor in CSS px, and its diameter in image px; undefined hides it. */
-  cursor: { x: number; y: number; size: number; erase: boolean } | undefined;
+  cursor: { x: number; y: number; size: number; erase: boolean; colour?: string } | undefined;
+  /** Draw the painted layers (off in Stylize mode). */
+  showLayers = true;
   /** Show the photo before the last run instead of the current one. */
   showBefore = false;
   /** The split view's line, as a fraction of the view's width; undefined when off. */
@@ -134,10 +136,15 @@ export class View {
       drawPhoto(before);
       ctx.restore();
     }
-    if (!this.showBefore) {
+    if (!this.showBefore && this.showLayers) {
+      // The steering layers under the hole, each in its own colour.
       ctx.globalAlpha = 0.5;
-      if (small) ctx.drawImage(ed.maskPreview, 0, 0, ed.width, ed.height);
-      else ctx.drawImage(ed.mask, 0, 0);
+      for (const layer of ['sampleFrom', 'exclude', 'hole'] as const) {
+        const l = ed.layers[layer];
+        if (!l.painted) continue;
+        if (small) ctx.drawImage(l.preview, 0, 0, ed.width, ed.height);
+        else ctx.drawImage(l.canvas, 0, 0);
+      }
       ctx.globalAlpha = 1;
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -169,7 +176,7 @@ export class View {
       ctx.beginPath();
       ctx.arc(c.x, c.y, r + 1, 0, 2 * Math.PI);
       ctx.stroke();
-      ctx.strokeStyle = c.erase ? '#9ad' : '#fff';
+      ctx.strokeStyle = c.erase ? '#9ad' : (c.colour ?? '#fff');
       ctx.setLineDash(c.erase ? [4, 3] : []);
       ctx.beginPath();
       ctx.arc(c.x, c.y, r, 0, 2 * Math.PI);

@@ -157,6 +157,79 @@ describe('inpaint server API', () => {
     assert.match(String(resized.headers['x-inpaint-notices']), /the mask was resized to 120x90/);
   });
 
+  it('steers ours with sampleFrom and exclude; refuses them for other methods; answers their errors as JSON', async () => {
+    const s = await serve();
+    // Exclude everything left of the hole and the band above it: the fill must copy from elsewhere.
+    const exclude = await maskBytes(W, H, { x: 0, y: 0, width: HOLE.x, height: H }, { x: HOLE.x, y: 0, width: HOLE.width, height: HOLE.y });
+    const plain = await post(s, { image: photo, mask });
+    const steered = await post(s, { image: photo, mask, exclude });
+    assert.equal(steered.statusCode, 200, steered.body);
+    const [a, b] = [await pixels(plain.rawPayload), await pixels(steered.rawPayload)];
+    assert.deepEqual([b.width, b.height], [W, H]);
+    assert.ok(!a.data.equals(b.data), 'excluding the sources changes the fill');
+    assert.equal(knownUnchanged(await pixels(photo), b, HOLE, 2), 0, 'the known pixels are still the photo\'s');
+    // sampleFrom with the ensemble: accepted (ours' ensembles take it too).
+    const right = await maskBytes(W, H, { x: HOLE.x + HOLE.width + 4, y: 0, width: W - HOLE.x - HOLE.width - 4, height: H });
+    assert.equal((await post(s, { image: photo, mask, sampleFrom: right, ensemble: '2' })).statusCode, 200);
+
+    const cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][] = [
+      ['exclude for a baseline', { image: photo, mask, exclude, method: 'telea' }, 400, 'bad_request', /exclude applies to method ours only.*not to telea/],
+      ['sampleFrom for g1-only', { image: photo, mask, sampleFrom: right, method: 'g1-only' }, 400, 'bad_request', /sampleFrom applies to method ours only/],
+      ['exclude not an image', { image: photo, mask, exclude: Buffer.from('not an image') }, 415, 'unsupported_media_type', /^exclude: /],
+      ['exclude of another size', { image: photo, mask, exclude: await maskBytes(60, 45, { x: 0, y: 0, width: 10, height: 10 }) }, 422, 'unprocessable', /exclude mask .* is 60x45 but the image is 120x90; pass resizeMask/],
+      ['sampleFrom inside the hole', { image: photo, mask, sampleFrom: await maskBytes(W, H, { x: HOLE.x + 5, y: HOLE.y + 5, width: 10, height: 10 }) }, 422, 'unprocessable', /lies entirely in the hole/],
+      ['sampleFrom too small', { image: photo, mask, sampleFrom: await maskBytes(W, H, { x: 2, y: 2, width: 3, height: 3 }) }, 422, 'unprocessable', /region to copy from is too small/],
+    ];
+    for (const [what, parts, status, error, message] of cases) {
+      const res = await post(s, parts);
+      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+      assert.deepEqual(Object.keys(res.json()).sort(), ['error', 'message'], what);
+      assert.equal(res.json().error, error, what);
+      assert.match(res.json().message, message, what);
+    }
+    // resizeMask resizes them too, with a notice.
+    const resized = await post(s, { image: photo, mask, exclude: await maskBytes(60, 45, { x: 0, y: 0, width: 10, height: 10 }), resizeMask: 'true' });
+    assert.equal(resized.statusCode, 200, resized.body);
+    assert.match(String(resized.headers['x-inpaint-notices']), /exclude mask .* resized to 120x90/);
+  });
+
+  it('stylizes: the content\'s size in its format, in the same queue; bad input answered as JSON', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped, maxPixels: 200 * 200 });
+    const style = await photoBytes(80, 80, 'jpeg', 'python3-sklearn/flower.jpg');
+    const stylize = async (parts: Parameters<typeof formBody>[0]) => {
+      const { body, headers } = await formBody(parts);
+      return s.app.inject({ method: 'POST', url: '/api/v1/stylize', payload: body, headers });
+    };
+    const res = await stylize({ content: photo, style, size: '64', strength: '0.8' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'image/png');
+    const out = await pixels(res.rawPayload);
+    assert.deepEqual([out.width, out.height], [W, H]);
+    assert.ok(!out.data.equals((await pixels(photo)).data), 'the photo was restyled');
+    assert.equal(g.state.calls, 1, 'through the queue');
+    const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
+    assert.deepEqual(doc.paths['/api/v1/stylize'].post.requestBody.content['multipart/form-data'].schema.required, ['content', 'style']);
+
+    const cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][] = [
+      ['no style', { content: photo }, 400, 'bad_request', /missing the style part/],
+      ['an inpaint part', { content: photo, style, mask }, 400, 'bad_request', /unknown file part "mask"/],
+      ['size too small', { content: photo, style, size: '10' }, 400, 'bad_request', /size/],
+      ['strength not a number', { content: photo, style, strength: 'much' }, 400, 'bad_request', /Expected a number for strength/],
+      ['strength over 1', { content: photo, style, strength: '2' }, 400, 'bad_request', /strength/],
+      ['text as style', { content: photo, style: Buffer.from('hello') }, 415, 'unsupported_media_type', /^style: /],
+      ['content over the pixel limit', { content: await photoBytes(300, 200), style }, 413, 'payload_too_large', /^content: .*300x200/],
+      ['corrupt content', { content: photo.subarray(0, photo.length >> 1), style }, 422, 'unprocessable', /^content: .*not a readable/],
+    ];
+    for (const [what, parts, status, error, message] of cases) {
+      const bad = await stylize(parts);
+      assert.equal(bad.statusCode, status, `${what}: ${bad.body}`);
+      assert.equal(bad.json().error, error, what);
+      assert.match(bad.json().message, message, what);
+    }
+    assert.equal(g.state.calls, 1, 'no bad request reached the model');
+  });
+
   it('runs concurrent requests one at a time and answers each with its own image', async () => {
     const g = gated(methods);
     const s = await serve({ methods: g.wrapped });

@@ -2,8 +2,10 @@
  * `createServer()`: the fastify app behind `inpaint serve`: the web page and the HTTP API.
  *
  *   GET  /                       the page (built from web/ by esbuild, see page.ts)
- *   POST /api/v1/inpaint         multipart: image, mask, and the fields method, ensemble, dilate,
- *                                resizeMask, format -> the filled image
+ *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
+ *                                fields method, ensemble, dilate, resizeMask, format -> the filled image
+ *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format
+ *                                -> the stylized content (same queue and limits)
  *   GET  /api/v1/health          status, the queue, memory
  *   GET  /api/v1/methods         the methods and what they take
  *   GET  /api/v1/openapi.json    the API's OpenAPI 3.1 description
@@ -12,17 +14,17 @@
  * waiting requests (a full line answers 503 with Retry-After), a time limit per request, byte limits
  * on the form parts and a pixel limit checked from the image headers before anything is decoded.
  * Requests are decoded only when their turn comes, so at most one decoded photo is in memory; a
- * waiting request holds only its uploaded bytes (at most 2 x maxFileBytes each). Nothing is ever
- * written to disk and no field is a file-system path.
+ * waiting request holds only its uploaded bytes (at most 4 x maxFileBytes: image, mask, sampleFrom,
+ * exclude). Nothing is ever written to disk and no field is a file-system path.
  */
 import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
-import { type ImageFormat, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
+import { type ImageFormat, type MaskImage, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
-import { type FillOptions, METHODS, Methods } from './methods.ts';
+import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
 import { openApiDocument } from './openapi.ts';
 import { buildPage } from './page.ts';
 import { JobQueue } from './queue.ts';
@@ -58,15 +60,23 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 
 const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp' };
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
-const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format'] as const;
+const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format'];
+const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
+const STYLIZE_FIELDS = ['size', 'strength', 'format'];
+const STYLIZE_FILES = ['content', 'style'];
+/** A stand-in for a mask part while the request is checked, before anything is decoded. */
+const EMPTY_MASK: MaskImage = { width: 0, height: 0, data: new Uint8Array(0) };
 
 /** What the server needs of `Methods` (tests wrap it to hold or count inferences). */
-export type ServerMethods = Pick<Methods, 'fill' | 'bundleDir'>;
+export type ServerMethods = Pick<Methods, 'fill' | 'stylize' | 'bundleDir'>;
 
 /** A parsed, checked inpaint request: nothing decoded yet. */
 interface InpaintRequest {
   image: Buffer;
   mask: Buffer;
+  /** The optional sampling-region masks (ours only). */
+  sampleFrom?: Buffer;
+  exclude?: Buffer;
   method: MethodName;
   options: FillOptions;
   format: ImageFormat;
@@ -91,7 +101,7 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
 
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: 'idle', return503OnClosing: false });
   await app.register(multipart, {
-    limits: { fileSize: maxFileBytes, files: 2, fields: FIELDS.length, fieldSize: 100, parts: 2 + FIELDS.length, headerPairs: 100 },
+    limits: { fileSize: maxFileBytes, files: INPAINT_FILES.length, fields: FIELDS.length, fieldSize: 100, parts: INPAINT_FILES.length + FIELDS.length, headerPairs: 100 },
   });
 
   // While closing, every answer closes its connection: a kept-alive one would hold the close back
@@ -121,10 +131,11 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
   app.get('/api/v1/methods', async () => ({ methods: METHODS, default: 'ours' }));
   app.get('/api/v1/openapi.json', async () => openApiDocument({ maxPixels, maxFileBytes, maxQueue: queue.maxWaiting }));
 
-  app.post('/api/v1/inpaint', async (request, reply) => {
-    const t0 = performance.now();
-    const req = await parseRequest(request, maxPixels);
-    // Cancelled when the client goes away (the page's Cancel aborts its upload) or time runs out.
+  /**
+   * Runs `job` in the queue for one request: cancelled when the client goes away (the page's Cancel
+   * aborts its upload) or time runs out; answers its bytes, or throws the ApiError.
+   */
+  const answer = async (reply: FastifyReply, t0: number, what: string, format: ImageFormat, job: () => Promise<{ body: Buffer; notices: string[] }>) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TimeLimitError(`the request took longer than its limit of ${timeoutMs / 1000} s`)), timeoutMs);
     const onClose = () => {
@@ -136,27 +147,39 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
       const result = await queue.run(async () => {
         waited = performance.now() - t0;
         try {
-          return await inpaintOne(methods, req, maxPixels);
+          return await job();
         } catch (err) {
           throw toApiError(err, true);
         }
       }, controller.signal);
-      options.log?.(`200 ${req.method} ${((performance.now() - t0) / 1000).toFixed(2)} s (waited ${(waited / 1000).toFixed(2)} s)`);
+      options.log?.(`200 ${what} ${((performance.now() - t0) / 1000).toFixed(2)} s (waited ${(waited / 1000).toFixed(2)} s)`);
       return reply
         .code(200)
-        .header('content-type', MIME[req.format])
+        .header('content-type', MIME[format])
         .header('cache-control', 'no-store')
         .header('x-inpaint-seconds', ((performance.now() - t0) / 1000).toFixed(3))
         .header('x-inpaint-notices', asciiJson(result.notices))
         .send(result.body);
     } catch (err) {
       const api = toApiError(err);
-      options.log?.(`${api.status} ${req.method} ${api.code}: ${api.message}`);
+      options.log?.(`${api.status} ${what} ${api.code}: ${api.message}`);
       throw api;
     } finally {
       clearTimeout(timer);
       reply.raw.off('close', onClose);
     }
+  };
+
+  app.post('/api/v1/inpaint', async (request, reply) => {
+    const t0 = performance.now();
+    const req = await parseRequest(request, maxPixels);
+    return answer(reply, t0, req.method, req.format, () => inpaintOne(methods, req, maxPixels));
+  });
+
+  app.post('/api/v1/stylize', async (request, reply) => {
+    const t0 = performance.now();
+    const req = await parseStylize(request, maxPixels);
+    return answer(reply, t0, 'stylize', req.format, () => stylizeOne(methods, req, maxPixels));
   });
 
   if (options.page !== false) {
@@ -189,35 +212,59 @@ function sendError(reply: FastifyReply, err: ApiError): FastifyReply {
 /** JSON in a header value: only printable ASCII survives every HTTP stack. */
 const asciiJson = (value: unknown) => JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** A form's parts by name: the files' bytes and the fields' text. */
+interface Form {
+  files: Record<string, Buffer>;
+  fields: Record<string, string>;
+}
+
+/**
+ * Reads a multipart form whose file parts must be among `fileNames` and whose fields among
+ * `fieldNames`, each at most once; `required` files must be there and not empty.
+ * @throws ApiError 400 or 415
+ */
+async function readForm(request: FastifyRequest, fileNames: readonly string[], fieldNames: readonly string[], required: readonly string[]): Promise<Form> {
+  if (!request.isMultipart()) {
+    throw new ApiError('unsupported_media_type', `expected multipart/form-data with the parts ${required.join(' and ')}, but the request is ${request.headers['content-type'] ?? 'without a content type'}`);
+  }
+  const files: Record<string, Buffer> = {};
+  const fields: Record<string, string> = {};
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (!fileNames.includes(part.fieldname)) {
+        await part.toBuffer().catch(() => undefined);
+        throw new ApiError('bad_request', `unknown file part ${JSON.stringify(part.fieldname)}; expected ${fileNames.join(', ')}`);
+      }
+      if (files[part.fieldname]) throw new ApiError('bad_request', `the part ${part.fieldname} was sent twice`);
+      files[part.fieldname] = await part.toBuffer();
+    } else {
+      if (!fieldNames.includes(part.fieldname)) throw new ApiError('bad_request', `unknown field ${JSON.stringify(part.fieldname)}; expected ${fieldNames.join(', ')}`);
+      if (part.fieldname in fields) throw new ApiError('bad_request', `the field ${part.fieldname} was sent twice`);
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  for (const name of required) {
+    if (!files[name]) throw new ApiError('bad_request', `missing the ${name} part (a JPEG, PNG or WebP file)`);
+  }
+  for (const [name, bytes] of Object.entries(files)) if (bytes.length === 0) throw new ApiError('bad_request', `the ${name} part is empty`);
+  return { files, fields };
+}
+
+/** The answer's format from the field `format`, else the input's. */
+function formatField(value: string | undefined, input: ImageFormat): ImageFormat {
+  if (value === undefined) return input;
+  const format = FORMATS[value.toLowerCase()];
+  if (!format) throw new ApiError('bad_request', `Expected png, jpeg or webp for format but received ${JSON.stringify(value)}`);
+  return format;
+}
+
 /**
  * Reads the form and checks everything that needs no decoding: the parts, the options (with the
  * `inpaint run` command's rules and messages), the image types and sizes from their headers.
  * @throws ApiError 400, 413 or 415
  */
 async function parseRequest(request: FastifyRequest, maxPixels: number): Promise<InpaintRequest> {
-  if (!request.isMultipart()) {
-    throw new ApiError('unsupported_media_type', `expected multipart/form-data with the parts image and mask, but the request is ${request.headers['content-type'] ?? 'without a content type'}`);
-  }
-  const files: Record<string, Buffer> = {};
-  const fields: Record<string, string> = {};
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      if (part.fieldname !== 'image' && part.fieldname !== 'mask') {
-        await part.toBuffer().catch(() => undefined);
-        throw new ApiError('bad_request', `unknown file part ${JSON.stringify(part.fieldname)}; expected image and mask`);
-      }
-      if (files[part.fieldname]) throw new ApiError('bad_request', `the part ${part.fieldname} was sent twice`);
-      files[part.fieldname] = await part.toBuffer();
-    } else {
-      if (!(FIELDS as readonly string[]).includes(part.fieldname)) throw new ApiError('bad_request', `unknown field ${JSON.stringify(part.fieldname)}; expected ${FIELDS.join(', ')}`);
-      if (part.fieldname in fields) throw new ApiError('bad_request', `the field ${part.fieldname} was sent twice`);
-      fields[part.fieldname] = String(part.value);
-    }
-  }
-  for (const name of ['image', 'mask']) {
-    if (!files[name]) throw new ApiError('bad_request', `missing the ${name} part (a JPEG, PNG or WebP file)`);
-    if (files[name].length === 0) throw new ApiError('bad_request', `the ${name} part is empty`);
-  }
+  const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image', 'mask']);
   let method: MethodName;
   const options: FillOptions = {};
   try {
@@ -225,15 +272,51 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
     if (fields.dilate !== undefined) options.dilate = integerField(fields.dilate, 'dilate');
     if (fields.resizeMask !== undefined) options.resizeMask = booleanField(fields.resizeMask, 'resizeMask');
+    // Checked by presence here; decoded with the rest when the request's turn comes.
+    if (files.sampleFrom) options.sampleFrom = EMPTY_MASK;
+    if (files.exclude) options.exclude = EMPTY_MASK;
     Methods.check(method, options);
   } catch (err) {
     throw toApiError(err, false);
   }
-  const format = fields.format === undefined ? undefined : FORMATS[fields.format.toLowerCase()];
-  if (fields.format !== undefined && !format) throw new ApiError('bad_request', `Expected png, jpeg or webp for format but received ${JSON.stringify(fields.format)}`);
   const image = await inspect('image', files.image, maxPixels);
-  await inspect('mask', files.mask, maxPixels);
-  return { image: files.image, mask: files.mask, method, options, format: format ?? image.format, hasAlpha: image.hasAlpha };
+  for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
+  const format = formatField(fields.format, image.format);
+  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, hasAlpha: image.hasAlpha };
+}
+
+/** A parsed, checked stylize request: nothing decoded yet. */
+interface StylizeRequest {
+  content: Buffer;
+  style: Buffer;
+  options: StyleOptions;
+  format: ImageFormat;
+  hasAlpha: boolean;
+}
+
+/**
+ * Reads a stylize form (content, style, size, strength, format) and checks it without decoding.
+ * @throws ApiError 400, 413 or 415
+ */
+async function parseStylize(request: FastifyRequest, maxPixels: number): Promise<StylizeRequest> {
+  const { files, fields } = await readForm(request, STYLIZE_FILES, STYLIZE_FIELDS, STYLIZE_FILES);
+  const options: StyleOptions = {};
+  try {
+    if (fields.size !== undefined) options.size = integerField(fields.size, 'size');
+    if (fields.strength !== undefined) options.strength = numberField(fields.strength, 'strength');
+    Methods.checkStyle(options);
+  } catch (err) {
+    throw toApiError(err, false);
+  }
+  const content = await inspect('content', files.content, maxPixels);
+  await inspect('style', files.style, maxPixels);
+  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format), hasAlpha: content.hasAlpha };
+}
+
+function numberField(value: string, name: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ApiError('bad_request', `Expected a number for ${name} but received ${JSON.stringify(value)}`);
+  return n;
 }
 
 function integerField(value: string, name: string): number {
@@ -267,16 +350,30 @@ async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<
   return { format, hasAlpha: meta.hasAlpha };
 }
 
+/** Prefixes a reading error's message with the form part it is about. */
+const label = (part: string) => (err: unknown): never => {
+  if (err instanceof Error) err.message = `${part}: ${err.message}`;
+  throw err;
+};
+
 /** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
 async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
-  const label = (part: string) => (err: unknown) => {
-    if (err instanceof Error) err.message = `${part}: ${err.message}`;
-    throw err;
-  };
   const image = await readImage(req.image, { maxPixels }).catch(label('image'));
   const mask = await readMask(req.mask, { maxPixels }).catch(label('mask'));
-  const result = await methods.fill(req.method, image, mask, req.options);
+  const options = { ...req.options };
+  if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
+  if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
+  const result = await methods.fill(req.method, image, mask, options);
   const alpha = req.hasAlpha ? await alphaOf(req.image) : undefined;
+  return { body: await encode(result.image, alpha, req.format), notices: result.notices };
+}
+
+/** Decodes, stylizes and encodes one request, in the queue like an inpainting. */
+async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
+  const content = await readImage(req.content, { maxPixels }).catch(label('content'));
+  const style = await readImage(req.style, { maxPixels }).catch(label('style'));
+  const result = await methods.stylize(content, style, req.options);
+  const alpha = req.hasAlpha ? await alphaOf(req.content) : undefined;
   return { body: await encode(result.image, alpha, req.format), notices: result.notices };
 }
 

@@ -8,7 +8,7 @@
 import { UsageError } from '../core/errors.ts';
 import { dilateMask, type MaskImage, maskBoundingBox, resizeMask, type RgbImage } from '../core/image.ts';
 import { createMethod, type InpaintMethod, METHOD_NAMES, type MethodName, MODEL_STAGES } from '../baselines/index.ts';
-import { type Inpainter, load, resolveInpaintOptions } from '../inference/index.ts';
+import { type Inpainter, load, resolveInpaintOptions, resolveStylizeOptions } from '../inference/index.ts';
 
 /** Per-request options; the API's form fields of the same names. */
 export interface FillOptions {
@@ -18,6 +18,18 @@ export interface FillOptions {
   dilate?: number;
   /** Resize a mask of another size to the image instead of refusing it. Default false. */
   resizeMask?: boolean;
+  /** ours: the only pixels the fill may copy from (nonzero); the image's size unless resizeMask. */
+  sampleFrom?: MaskImage;
+  /** ours: pixels the fill must never copy from (nonzero); the image's size unless resizeMask. */
+  exclude?: MaskImage;
+}
+
+/** Per-request stylize options; the API's form fields of the same names. */
+export interface StyleOptions {
+  /** The working size (64 to 2048). Default 256. */
+  size?: number;
+  /** How much of the content's features is swapped, 0 to 1. Default 1. */
+  strength?: number;
 }
 
 export interface MethodInfo {
@@ -77,6 +89,10 @@ export class Methods {
    */
   static check(method: MethodName, options: FillOptions): void {
     if (MODEL_STAGES[method] === undefined && options.ensemble !== undefined) throw new UsageError(`ensemble does not apply to method ${method}`);
+    // Only ours' patch-swap copies patches: G1 alone and the baselines have no source to restrict.
+    for (const name of ['sampleFrom', 'exclude'] as const) {
+      if (method !== 'ours' && options[name] !== undefined) throw new UsageError(`${name} applies to method ours only (its patch-swap is what copies from the photo), not to ${method}`);
+    }
     resolveInpaintOptions({ ensemble: options.ensemble, dilate: options.dilate, resizeMask: options.resizeMask });
   }
 
@@ -88,7 +104,8 @@ export class Methods {
   async fill(method: MethodName, image: RgbImage, mask: MaskImage, options: FillOptions): Promise<{ image: RgbImage; notices: string[] }> {
     const stage = MODEL_STAGES[method];
     if (stage !== undefined) {
-      return this.#inpainter.inpaint(image, mask, { ensemble: options.ensemble, dilate: options.dilate, resizeMask: options.resizeMask, stage, inPlace: true });
+      const { ensemble, dilate, resizeMask, sampleFrom, exclude } = options;
+      return this.#inpainter.inpaint(image, mask, { ensemble, dilate, resizeMask, sampleFrom, exclude, stage, inPlace: true });
     }
     const { dilate, resizeMask: resize } = resolveInpaintOptions({ dilate: options.dilate, resizeMask: options.resizeMask });
     let hole = mask;
@@ -108,6 +125,23 @@ export class Methods {
       baseline.catch(() => this.#baselines.delete(method));
     }
     return { image: await (await baseline).inpaint(image, hole), notices };
+  }
+
+  /**
+   * Style transfer with the same networks (`Inpainter.stylize`): the content's size.
+   * @throws UsageError for a bad option
+   */
+  async stylize(content: RgbImage, style: RgbImage, options: StyleOptions): Promise<{ image: RgbImage; notices: string[] }> {
+    const { image, notices } = await this.#inpainter.stylize(content, style, { size: options.size, strength: options.strength });
+    return { image, notices };
+  }
+
+  /**
+   * Checks stylize options before any work: the library's rules and messages.
+   * @throws UsageError for a value out of range
+   */
+  static checkStyle(options: StyleOptions): void {
+    resolveStylizeOptions({ size: options.size, strength: options.strength });
   }
 
   async dispose(): Promise<void> {

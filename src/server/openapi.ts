@@ -34,6 +34,14 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                   properties: {
                     image: { type: 'string', format: 'binary', description: `JPEG, PNG or WebP; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
                     mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask' },
+                    sampleFrom: {
+                      type: 'string',
+                      format: 'binary',
+                      description:
+                        'method ours only: a mask of the image\'s size (unless resizeMask) whose white pixels are the only ones the fill may copy from, as Content-Aware Fill\'s sampling area; ' +
+                        'only the crop around each hole is searched (the whole photo up to 512 px, else about 3x the hole). 422 when it lies entirely in the hole or holds no block of known pixels large enough to copy',
+                    },
+                    exclude: { type: 'string', format: 'binary', description: 'method ours only: a mask of the image\'s size (unless resizeMask) whose white pixels the fill never copies from (e.g. a second object of the kind removed)' },
                     method: { type: 'string', enum: [...METHOD_NAMES], default: 'ours' },
                     ensemble: { type: 'integer', enum: [1, 2, 4, 8], default: 1, description: 'ours, g1-only: average the fills of this many mirrored and turned copies' },
                     dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
@@ -53,14 +61,50 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
               },
               content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {} },
             },
-            '400': error('a missing or repeated part, an unknown field, a bad option value'),
+            '400': error('a missing or repeated part, an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom or exclude for any method but ours)'),
             '413': error('a part over the byte limit, or an image over the pixel limit'),
             '415': error('not multipart/form-data, or a part that is not a JPEG, PNG or WebP image'),
-            '422': error('a corrupt image, a mask of another size (without resizeMask), or a hole that leaves nothing to copy from'),
+            '422': error(
+              'a corrupt image; a mask, sampleFrom or exclude of another size (without resizeMask); a hole that leaves nothing to copy from; a sampleFrom that lies entirely in the hole, or an allowed area too small to copy from',
+            ),
             '503': {
               ...error('the queue is full (error "busy"), the time limit passed ("timeout"), or the server is shutting down'),
               headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
             },
+          },
+        },
+      },
+      '/api/v1/stylize': {
+        post: {
+          summary: 'Render a photo in the texture of a style image',
+          description:
+            "Style transfer with the same networks (paper §4.4): every 3x3 patch of the content's VGG features is swapped for the most similar patch of the style's, and G2 renders the result. " +
+            "Answers the stylized content at the content's size (EXIF orientation applied), in the content's format (or `format`). In the same queue, with the same limits and errors, as /api/v1/inpaint.",
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['content', 'style'],
+                  properties: {
+                    content: { type: 'string', format: 'binary', description: `the photo to render; JPEG, PNG or WebP; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+                    style: { type: 'string', format: 'binary', description: 'the image whose patches are copied (a painting, a texture); any size' },
+                    size: { type: 'integer', minimum: 64, maximum: 2048, default: 256, description: "the working size: the content's longer side while matching and rendering (cost about its square)" },
+                    strength: { type: 'number', minimum: 0, maximum: 1, default: 1, description: "1: the style's patches alone; 0: the content's own features; between, their mean" },
+                    format: { type: 'string', enum: ['png', 'jpeg', 'webp'], description: "the answer's format; default the content's" },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': { description: 'the stylized content', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {} } },
+            '400': error('a missing or repeated part, an unknown field, a bad size or strength'),
+            '413': error('a part over the byte limit, or an image over the pixel limit'),
+            '415': error('not multipart/form-data, or a part that is not a JPEG, PNG or WebP image'),
+            '422': error('a corrupt image'),
+            '503': { ...error('the queue is full, the time limit passed, or the server is shutting down'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
           },
         },
       },

@@ -1,7 +1,8 @@
 /**
  * The page end to end in a real browser: Debian's chromium driven by playwright-core (`.ci/run`
  * installs it when missing; the test fails, never skips, without it). Opens a photo, paints a
- * stroke with the mouse, runs, downloads the result and checks it against the photo, undoes.
+ * stroke with the mouse, runs, downloads the result and checks it against the photo, undoes; paints
+ * an exclude layer and checks the server got it; stylizes.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -213,6 +214,66 @@ describe('the web page in Chromium', () => {
     await page.keyboard.press('[');
     await page.keyboard.press('[');
     assert.ok((await size()) < s0);
+  });
+
+  it('paints an exclude layer that goes with an ours run and undoes with the rest; stylizes in Stylize mode', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(page.locator('#info'), /photo\.png · 320×240/);
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const layers = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { layers: Record<string, boolean> } }).inpaintPage.layers);
+    const drag = async (x0: number, x1: number, y: number) => {
+      const [a, b] = [await at(x0, y), await at(x1, y)];
+      await page.mouse.move(a.x, a.y);
+      await page.mouse.down();
+      await page.mouse.move(b.x, b.y, { steps: 8 });
+      await page.mouse.up();
+    };
+    await page.locator('#size').fill(String(STROKE.size));
+    await drag(STROKE.x0, STROKE.x1, STROKE.y);
+    // 3: the exclude layer, a band across the top; the hint says what it does.
+    await page.keyboard.press('3');
+    assert.equal(await page.locator('#layer-exclude').getAttribute('aria-pressed'), 'true');
+    assert.equal(await page.locator('#layer-hint').isVisible(), true);
+    await drag(40, 280, 40);
+    assert.deepEqual(await layers(), { hole: true, sampleFrom: false, exclude: true });
+    assert.equal(await page.locator('#clear').textContent(), 'Clear exclude');
+
+    await page.selectOption('#method', 'ours');
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    // The server got the exclude layer as the library's exclude mask: the band, nothing elsewhere.
+    const [, , hole, options] = gate.state.last!;
+    assert.equal(options.sampleFrom, undefined, 'no sample-from area was painted');
+    const exclude = options.exclude;
+    assert.ok(exclude, 'the page sent the exclude layer');
+    assert.deepEqual([exclude.width, exclude.height], [W, H]);
+    assert.ok(exclude.data[40 * W + 160] && exclude.data[40 * W + 60], 'the band is excluded');
+    assert.ok(!exclude.data[STROKE.y * W + 160] && !exclude.data[200 * W + 160], 'nothing else is');
+    assert.ok(hole.data[STROKE.y * W + 160] && !hole.data[40 * W + 160], 'the hole is the hole stroke alone');
+    const result = await pixels((await download('png')).bytes);
+    assert.deepEqual([result.width, result.height], [W, H]);
+
+    // Undo the run, then the exclude stroke: the hole stays.
+    await page.keyboard.press('Control+z');
+    assert.deepEqual(await layers(), { hole: true, sampleFrom: false, exclude: true });
+    await page.keyboard.press('Control+z');
+    assert.deepEqual(await layers(), { hole: true, sampleFrom: false, exclude: false });
+
+    // Stylize mode: open a style image, run; the result replaces the photo, and undo brings it back.
+    await page.click('#mode-stylize');
+    assert.equal(await page.locator('#run').isDisabled(), true, 'no style image yet');
+    await writeFile(join(dir, 'style.png'), await photoBytes(96, 96, 'png', 'python3-sklearn/flower.jpg'));
+    await page.setInputFiles('#style-file', join(dir, 'style.png'));
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    const styled = await pixels((await download('png')).bytes);
+    assert.deepEqual([styled.width, styled.height], [W, H]);
+    assert.ok(!styled.data.equals((await pixels(await readFile(join(dir, 'photo.png')))).data), 'the photo was restyled');
+    const history = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { runs: number } } }).inpaintPage.history.runs);
+    assert.equal(await history(), 1);
+    await page.keyboard.press('Control+z');
+    assert.equal(await history(), 0);
+    await page.keyboard.press('r');
   });
 });
 

@@ -41,25 +41,33 @@ export async function pixels(bytes: Uint8Array): Promise<{ data: Buffer; width: 
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-/** Wraps the methods so a test can hold inferences back and see how many ran at once. */
+/** Wraps the methods so a test can hold inferences back, see how many ran at once and what the last fill was given. */
 export function gated(methods: Methods) {
   let open = true;
   let waiters: (() => void)[] = [];
-  const state = { running: 0, maxRunning: 0, calls: 0 };
+  const state: { running: number; maxRunning: number; calls: number; last?: Parameters<ServerMethods['fill']> } = { running: 0, maxRunning: 0, calls: 0 };
+  const held = async <T>(work: () => Promise<T>): Promise<T> => {
+    state.calls++;
+    state.running++;
+    state.maxRunning = Math.max(state.maxRunning, state.running);
+    try {
+      while (!open) await new Promise<void>((r) => waiters.push(r));
+      return await work();
+    } finally {
+      state.running--;
+    }
+  };
   const wrapped: ServerMethods = {
     get bundleDir() {
       return methods.bundleDir;
     },
-    async fill(...args) {
-      state.calls++;
-      state.running++;
-      state.maxRunning = Math.max(state.maxRunning, state.running);
-      try {
-        while (!open) await new Promise<void>((r) => waiters.push(r));
-        return await methods.fill(...args);
-      } finally {
-        state.running--;
-      }
+    fill(...args) {
+      // The last call's arguments, for a test to see what the server passed on.
+      state.last = args;
+      return held(() => methods.fill(...args));
+    },
+    stylize(...args) {
+      return held(() => methods.stylize(...args));
     },
   };
   return {
