@@ -1,14 +1,13 @@
 /**
  * The server's inpainting methods: one loaded model shared by every request ('ours' and its
  * 'g1-only' ablation run on the same sessions), and the baselines, created on first use and kept.
- * Every method fills the same pixels: the mask is resized (when asked) or refused when its size
- * differs, and dilated, as `Inpainter.inpaint` prepares its own (the `inpaint run` command does the
- * same for the baselines).
+ * Every method fills the same pixels: the baselines' mask is prepared by `prepareHole`, as
+ * `Inpainter.inpaint` prepares its own (and `inpaint run` the baselines').
  */
 import { UsageError } from '../core/errors.ts';
-import { dilateMask, type MaskImage, maskBoundingBox, resizeMask, type RgbImage } from '../core/image.ts';
+import type { MaskImage, RgbImage } from '../core/image.ts';
 import { createMethod, type InpaintMethod, METHOD_NAMES, type MethodName, MODEL_STAGES } from '../baselines/index.ts';
-import { type Inpainter, load, resolveInpaintOptions, resolveStylizeOptions } from '../inference/index.ts';
+import { type Inpainter, load, prepareHole, resolveInpaintOptions, resolveStylizeOptions } from '../inference/index.ts';
 
 /** Per-request options; the API's form fields of the same names. */
 export interface FillOptions {
@@ -107,24 +106,17 @@ export class Methods {
       const { ensemble, dilate, resizeMask, sampleFrom, exclude } = options;
       return this.#inpainter.inpaint(image, mask, { ensemble, dilate, resizeMask, sampleFrom, exclude, stage, inPlace: true });
     }
-    const { dilate, resizeMask: resize } = resolveInpaintOptions({ dilate: options.dilate, resizeMask: options.resizeMask });
-    let hole = mask;
+    const { dilate, resizeMask } = resolveInpaintOptions({ dilate: options.dilate, resizeMask: options.resizeMask });
     const notices: string[] = [];
-    if (hole.width !== image.width || hole.height !== image.height) {
-      const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${image.width}x${image.height}`;
-      if (!resize) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
-      hole = resizeMask(hole, image.width, image.height);
-      notices.push(`${sizes}: the mask was resized to ${image.width}x${image.height}`);
-    }
-    if (!maskBoundingBox(hole)) return { image, notices: [...notices, 'the mask is empty: the image is returned unchanged'] };
-    if (dilate > 0) hole = dilateMask(hole, dilate);
+    const hole = prepareHole(image, mask, undefined, { resizeMask, dilate }, notices);
+    if (!hole) return { image, notices };
     let baseline = this.#baselines.get(method);
     if (!baseline) {
       baseline = createMethod(method);
       this.#baselines.set(method, baseline);
       baseline.catch(() => this.#baselines.delete(method));
     }
-    return { image: await (await baseline).inpaint(image, hole), notices };
+    return { image: await (await baseline).inpaint(image, hole.mask), notices };
   }
 
   /**
