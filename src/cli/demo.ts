@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readImage, readMask, writeImage, type RgbImage } from '../core/image.ts';
 import { load } from '../inference/inpainter.ts';
-import type { Command } from './main.ts';
+import type { Command } from './args.ts';
 
 const ASSETS = fileURLToPath(new URL('../../assets/', import.meta.url));
 

@@ -12,9 +12,7 @@ import { loadVggWeights } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
 import { resolveInpaintOptions } from '../inference/inpainter.ts';
 import { defaultEngine } from '../runtime/engine.ts';
-import { nonNegativeNumber } from './inpaint.ts';
-import type { Command } from './main.ts';
-import { positiveInt } from './masks.ts';
+import { type Command, nonNegativeNumber, positiveInt } from './args.ts';
 
 /** The protocols run when --protocols is not given: the paper's two settings and random rectangles. */
 export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] as const;

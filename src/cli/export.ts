@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { exportBundle } from '../training/export.ts';
-import type { Command } from './main.ts';
+import type { Command } from './args.ts';
 
 export const exportCommand: Command = {
   summary: 'make a model bundle (what inpaint loads) from G1 and G2 checkpoints',

@@ -13,9 +13,7 @@ import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { formatFromPath, type ImageWithAlpha, type MaskImage, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
-import type { Command } from './main.ts';
-import { positiveInt } from './masks.ts';
-
+import { type Command, nonNegativeInt, nonNegativeNumber, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
@@ -139,10 +137,10 @@ async function runInpaint(args: string[]): Promise<void> {
   }
   const options: InpaintOptions = {
     scales: values.scales === undefined ? undefined : parseScales(values.scales),
-    refine: values.refine === undefined ? undefined : count(values.refine, '--refine'),
-    ensemble: values.ensemble === undefined ? undefined : count(values.ensemble, '--ensemble'),
+    refine: values.refine === undefined ? undefined : nonNegativeInt(values.refine, '--refine'),
+    ensemble: values.ensemble === undefined ? undefined : nonNegativeInt(values.ensemble, '--ensemble'),
     locality: values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality'),
-    dilate: values.dilate === undefined ? undefined : count(values.dilate, '--dilate'),
+    dilate: values.dilate === undefined ? undefined : nonNegativeInt(values.dilate, '--dilate'),
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,
     stage,
@@ -263,7 +261,6 @@ async function save(out: string, result: InpaintResult, debugDir: string | undef
   }
 }
 
-
 /**
  * Pairs every image of `inputDir` with its mask in `maskDir`: `<stem>_mask.<ext>` first, else
  * `<stem>.<ext>` (not the image itself when both folders are one). Files named `*_mask.<ext>` are
@@ -304,16 +301,4 @@ function parseScales(text: string): number[] {
   const scales = text.split(',').map((s) => Number(s.trim()));
   if (scales.some((s) => !Number.isInteger(s))) throw new UsageError(`Expected comma-separated integers for --scales (e.g. 256,512) but received ${JSON.stringify(text)}`);
   return scales;
-}
-
-export function nonNegativeNumber(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || value.trim() === '') throw new UsageError(`Expected a number >= 0 for ${name} but received ${JSON.stringify(value)}`);
-  return n;
-}
-
-function count(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || value.trim() === '') throw new UsageError(`Expected a non-negative integer for ${name} but received ${JSON.stringify(value)}`);
-  return n;
 }

@@ -5,6 +5,7 @@
  * process killed by the signal, so that `train && export` does not export a half-trained model.
  */
 import { InpaintError, UsageError } from '../core/errors.ts';
+import type { Command } from './args.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
@@ -15,15 +16,6 @@ import { plotCommand } from './plot.ts';
 import { serveCommand } from './serve.ts';
 import { stylizeCommand } from './stylize.ts';
 import { trainCommand } from './train.ts';
-
-export interface Command {
-  /** One line for the command list. */
-  summary: string;
-  /** Full help text (usage, options, examples). */
-  help: string;
-  /** Resolves with the exit code when it is not 0 and not an error's (e.g. 130 after SIGINT). */
-  run(args: string[]): Promise<void | number>;
-}
 
 const COMMANDS: Record<string, Command> = {
   run: inpaintCommand,

@@ -6,7 +6,7 @@ import { UsageError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { holeFraction, writeMask } from '../core/image.ts';
 import { MASK_KINDS, MaskFolder, makeMask } from '../data/masks.ts';
-import type { Command } from './main.ts';
+import { type Command, positiveInt } from './args.ts';
 
 export const masksCommand: Command = {
   summary: 'write sample masks of a mask generator (to see what training uses)',
@@ -50,9 +50,3 @@ Example:
     }
   },
 };
-
-export function positiveInt(value: string | undefined, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`Expected a positive integer for ${name} but received ${JSON.stringify(value)}`);
-  return n;
-}

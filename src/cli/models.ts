@@ -1,6 +1,6 @@
 /** `inpaint models`: parameters and GFLOPs of every network in every model configuration. */
 import { printModelSummary } from '../models/summary.ts';
-import type { Command } from './main.ts';
+import type { Command } from './args.ts';
 
 export const modelsCommand: Command = {
   summary: 'print parameters and GFLOPs of each network (G1, G2, D1, D2) per model configuration',

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { plotLog } from '../training/plot.ts';
-import type { Command } from './main.ts';
+import type { Command } from './args.ts';
 
 export const plotCommand: Command = {
   summary: 'plot the loss curves of a training log (log.jsonl) to a PNG',

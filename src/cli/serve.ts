@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { createServer, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT_SECONDS } from '../server/app.ts';
 import { Methods } from '../server/methods.ts';
-import type { Command } from './main.ts';
+import type { Command } from './args.ts';
 
 export const serveCommand: Command = {
   summary: 'paint the hole on a photo in a web page; the HTTP API (http://127.0.0.1:8080)',

@@ -10,7 +10,7 @@ import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { formatFromPath, readImage, type RgbImage, writeImage } from '../core/image.ts';
 import { load, MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeOptions } from '../inference/index.ts';
 import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, stemOf } from './files.ts';
-import type { Command } from './main.ts';
+import { type Command, integer, number } from './args.ts';
 
 export const stylizeCommand: Command = {
   summary: 'restyle a photo after another image, with the same networks (paper §4.4)',
@@ -168,16 +168,4 @@ function planJobs(contents: readonly string[], styles: readonly string[], outDir
   for (const j of jobs) uses.set(j.out, (uses.get(j.out) ?? 0) + 1);
   for (const j of jobs) if (uses.get(j.out)! > 1) j.problem = `another pair would also be written to ${j.out} (two inputs share a name stem)`;
   return jobs;
-}
-
-function integer(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || value.trim() === '') throw new UsageError(`Expected an integer for ${flag} but received ${JSON.stringify(value)}`);
-  return n;
-}
-
-function number(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || value.trim() === '') throw new UsageError(`Expected a number for ${flag} but received ${JSON.stringify(value)}`);
-  return n;
 }

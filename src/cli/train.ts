@@ -3,8 +3,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { readConfigFile, resolveTrainConfig, type TrainConfig } from '../training/config.ts';
 import { train } from '../training/loop.ts';
-import type { Command } from './main.ts';
-import { positiveInt } from './masks.ts';
+import { type Command, positiveInt } from './args.ts';
 
 const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images', 'pixel'] as const;
 
