@@ -16,11 +16,10 @@ import type { ModelConfig } from '../models/config.ts';
 import { G2_FEATURE_MODULUS } from '../models/feature2image.ts';
 import { G1_SIZE_MODULUS } from '../models/image2feature.ts';
 import { buildNetworkGraph, createNetwork } from '../models/registry.ts';
-import type { ParamStore } from '../nn/params.ts';
+import { lookup, type ParamStore } from '../nn/params.ts';
 import { PatchSwapper } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
-import { lookup } from '../training/step.ts';
 import { maskToFloat, mirrorPad, unpad } from './pixels.ts';
 
 const SYMBOLIC = { batch: 1, height: 'H', width: 'W' } as const;

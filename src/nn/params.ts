@@ -168,3 +168,11 @@ export class ParamStore {
     return copy;
   }
 }
+
+/** Looks a name up in several stores, first match wins. */
+export function lookup(...stores: ParamStore[]): (name: string) => Float32Array | undefined {
+  return (name) => {
+    for (const s of stores) if (s.has(name)) return s.get(name).data;
+    return undefined;
+  };
+}

@@ -20,7 +20,7 @@ import type { Engine, Session } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
 import { generatorValues, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { lookup } from './step.ts';
+import { lookup } from '../nn/params.ts';
 import { featureMask } from './tasks.ts';
 
 /** A trained G1's configuration and values, from a G1 checkpoint file or a model bundle folder. */

@@ -156,10 +156,3 @@ export function updateRunningStats(buffers: ParamStore, stats: ReadonlyMap<strin
   }
 }
 
-/** Looks a name up in several stores, first match wins. */
-export function lookup(...stores: ParamStore[]): (name: string) => Float32Array | undefined {
-  return (name) => {
-    for (const s of stores) if (s.has(name)) return s.get(name).data;
-    return undefined;
-  };
-}
