@@ -25,6 +25,12 @@ export interface Split {
 }
 
 /**
+ * The held-out split training uses by default (`folder.split(fraction, seed)`): evaluation's 'val'
+ * split is this one, so that it scores only photos a default training run never saw.
+ */
+export const DEFAULT_SPLIT = { fraction: 0.1, seed: 0 } as const;
+
+/**
  * The images under a folder, found recursively and sorted.
  * @example
  * const folder = await ImageFolder.open('photos');

@@ -17,22 +17,21 @@ import { performance } from 'node:perf_hooks';
 import type { InpaintMethod } from '../baselines/method.ts';
 import { expect, UsageError } from '../core/errors.ts';
 import { holeFraction, type MaskImage, readImage, type RgbImage } from '../core/image.ts';
-import { ImageFolder } from '../data/dataset.ts';
+import { DEFAULT_SPLIT, ImageFolder } from '../data/dataset.ts';
 import type { FrozenVgg } from '../features/vgg.ts';
 import { type Metric, standardMetrics } from '../metrics/index.ts';
 import type { Engine } from '../runtime/engine.ts';
-import { TRAIN_DEFAULTS } from '../training/config.ts';
 import { writeSampleGrid } from '../training/samples.ts';
 import { checkProtocols, PROTOCOLS, type ProtocolName, prepareImage, protocolMask } from './protocols.ts';
 import { pairedDifferences, type PairedRow } from './paired.ts';
 import { type GridEntry, type MetricColumn, reportHtml, type ResultRow, resultsCsv, type RunInfo, type SummaryRow, summaryMarkdown } from './report.ts';
 
 /**
- * The held-out split training used (`folder.split(valFraction, seed)` with the training defaults),
- * so that 'val' scores only images no model was trained on.
+ * The held-out split training uses by default (`DEFAULT_SPLIT`), so that 'val' scores only images
+ * no model was trained on.
  */
-export const VAL_FRACTION = TRAIN_DEFAULTS.g1.valFraction;
-export const SPLIT_SEED = TRAIN_DEFAULTS.g1.seed;
+export const VAL_FRACTION = DEFAULT_SPLIT.fraction;
+export const SPLIT_SEED = DEFAULT_SPLIT.seed;
 
 export interface EvaluateOptions {
   /** The folder of photos (listed recursively, as training lists it). */

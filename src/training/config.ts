@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, InputError, UsageError } from '../core/errors.ts';
+import { DEFAULT_SPLIT } from '../data/dataset.ts';
 import { DEFAULT_MASK_WEIGHTS, type MaskWeights } from '../data/loader.ts';
 import { type ModelConfigInput, resolveModelConfig } from '../models/config.ts';
 import type { LossWeights, TaskKind } from './tasks.ts';
@@ -61,9 +62,9 @@ const COMMON_DEFAULTS = {
   // The paper's lambdas, plus our pixel term (0 = the paper's loss exactly).
   loss: { perceptual: 10, adversarial: 1, pixel: 10 },
   masks: { ...DEFAULT_MASK_WEIGHTS },
-  valFraction: 0.1,
+  valFraction: DEFAULT_SPLIT.fraction,
   valImages: 8,
-  seed: 0,
+  seed: DEFAULT_SPLIT.seed,
   logEvery: 10,
   valEvery: 250,
   checkpointEvery: 100,
