@@ -13,7 +13,7 @@
  */
 import { UsageError } from '../core/errors.ts';
 import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
-import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../patchswap/index.ts';
+import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail } from './detail.ts';

@@ -4,12 +4,13 @@
  */
 import { expect } from '../core/errors.ts';
 import type { Dim, Tensor } from '../graph/graph.ts';
+import { FEATURE_STRIDE } from '../features/grid.ts';
 import * as op from '../graph/ops.ts';
 
 /** Channels of VGG19 relu3_1, the feature map G1's output is judged in and G2 renders from. */
 export const FEATURE_CHANNELS = 256;
-/** relu3_1 is at 1/4 of the image resolution (two 2x2 max pools). */
-export const FEATURE_STRIDE = 4;
+/** relu3_1 is at 1/4 of the image resolution (two 2x2 max pools): see features/grid.ts. */
+export { FEATURE_STRIDE };
 
 /**
  * Maps a generator's last conv to an image in [0, 1]: 0.5 tanh(x) + 0.5, pix2pix(HD)'s tanh output

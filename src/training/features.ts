@@ -15,13 +15,13 @@ import { createNetwork } from '../models/registry.ts';
 import { readBundle } from '../models/bundle.ts';
 import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
 import { Scope } from '../nn/scope.ts';
-import { hasKnownPatch, mapMaskToFeatures, patchSwap } from '../patchswap/index.ts';
+import { featureMaskGraph, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
+import { patchSwap } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
 import { generatorValues, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { lookup } from '../nn/params.ts';
-import { featureMask } from './tasks.ts';
 
 /** A trained G1's configuration and values, from a G1 checkpoint file or a model bundle folder. */
 async function readG1(path: string): Promise<{ model: ModelConfig; values: (name: string) => Float32Array | undefined }> {
@@ -55,7 +55,7 @@ export class FeatureSwapper {
       const mask = g.input('mask', [1, 1, S, S]);
       const source = fill ? fill(g, image, mask) : image;
       const features = vggRelu31(g, source, vgg);
-      g.output(patchSwap(features, featureMask(mask)).swapped, 'features');
+      g.output(patchSwap(features, featureMaskGraph(mask)).swapped, 'features');
       g.output(features, 'unswapped');
       return engine.load(toOnnx(g), name);
     };

@@ -11,6 +11,7 @@ import type { RgbImage } from '../core/image.ts';
 import { Rng } from '../core/random.ts';
 import { ImageFolder } from '../data/dataset.ts';
 import { type Batch, BatchLoader, fingerprintOf, type LoaderState, loadValidationSet } from '../data/loader.ts';
+import { featureMaskGraph } from '../features/grid.ts';
 import { loadVggWeights, sha256File, type VggWeights } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
@@ -32,7 +33,7 @@ import { FeatureSwapper } from './features.ts';
 import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
 import { writeSampleGrid } from './samples.ts';
-import { buildGanGraphs, featureMask, type GanGraphs } from './tasks.ts';
+import { buildGanGraphs, type GanGraphs } from './tasks.ts';
 import { initNetwork, type NetworkState, TrainStep, updateRunningStats } from './step.ts';
 
 export interface TrainOptions {
@@ -311,7 +312,7 @@ class Validator {
     const feeds: Record<string, HostTensor> = { image: hostTensor(batch.images, [n, 3, S, S]), mask: hostTensor(batch.masks, [n, 1, S, S]) };
     if (graphs.kind === 'g1') {
       out = net.build(scope.child('g1'), { image, mask }).composite;
-      perceptual = maskedPerceptualL1(vggRelu31(graph, out, vgg), vggRelu31(graph, image, vgg), featureMask(mask));
+      perceptual = maskedPerceptualL1(vggRelu31(graph, out, vgg), vggRelu31(graph, image, vgg), featureMaskGraph(mask));
     } else {
       const features = graph.input('features', [n, 256, S / 4, S / 4]);
       out = net.build(scope.child('g2'), { features }).image;

@@ -12,6 +12,7 @@
  */
 import type { Graph, Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
+import { featureMaskGraph } from '../features/grid.ts';
 import type { VggWeights } from '../features/vgg-weights.ts';
 import { vggRelu31 } from '../features/vgg.ts';
 import { discriminatorLoss, generatorLoss } from '../losses/adversarial.ts';
@@ -54,11 +55,6 @@ export interface GanGraphs {
   readonly d: TrainGraph;
 }
 
-/** Feature-resolution hole mask: a cell is hole if any pixel of its 4x4 block is (patch-swap's rule). */
-export function featureMask(mask: Tensor): Tensor {
-  return op.maxPool(mask, { kernel: [4, 4], strides: [4, 4], ceilMode: true });
-}
-
 export interface TaskOptions {
   kind: TaskKind;
   model: ModelConfig;
@@ -86,7 +82,7 @@ export function buildGanGraphs(o: TaskOptions): GanGraphs {
       (scope) => {
         const { image, mask } = inputs(scope);
         const { composite } = gNet.build(scope.child('g1'), { image, mask });
-        const perceptual = maskedPerceptualL1(vgg(scope.graph, composite), vgg(scope.graph, image), featureMask(mask));
+        const perceptual = maskedPerceptualL1(vgg(scope.graph, composite), vgg(scope.graph, image), featureMaskGraph(mask));
         const logits = dNet.build(scope.child('d1'), { masked: maskedInput(image, mask), image: composite }).logits;
         const adversarial = generatorLoss(logits);
         const pixel = l1(composite, image, mask);
