@@ -21,6 +21,13 @@ export function positiveInt(value: string | undefined, name: string): number {
   return n;
 }
 
+/** A flag's value as a safe integer >= `min`. @throws UsageError naming the flag and the bound */
+export function integerAtLeast(value: string, name: string, min: number): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new UsageError(`Expected an integer >= ${min} for ${name} but received ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** A flag's value as an integer >= 0. @throws UsageError naming the flag */
 export function nonNegativeInt(value: string, name: string): number {
   const n = Number(value);

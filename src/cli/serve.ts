@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { createServer, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT_SECONDS } from '../server/app.ts';
 import { Methods } from '../server/methods.ts';
-import type { Command } from './args.ts';
+import { type Command, integerAtLeast } from './args.ts';
 
 export const serveCommand: Command = {
   summary: 'paint the hole on a photo in a web page; the HTTP API (http://127.0.0.1:8080)',
@@ -35,13 +35,6 @@ Examples:
   run: runServe,
 };
 
-function positiveInteger(value: string | undefined, name: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(n) || n < min) throw new UsageError(`Expected an integer >= ${min} for ${name} but received ${JSON.stringify(value)}`);
-  return n;
-}
-
 async function runServe(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -58,13 +51,13 @@ async function runServe(args: string[]): Promise<void> {
     },
   });
   if (positionals.length > 0) throw new UsageError(`serve takes no arguments but received ${positionals.join(' ')}`);
-  const port = positiveInteger(values.port, '--port', 8080, 0);
+  const port = values.port === undefined ? 8080 : integerAtLeast(values.port, '--port', 0);
   if (port > 65535) throw new UsageError(`Expected a port from 0 to 65535 for --port but received ${port}`);
   const host = values.host ?? '127.0.0.1';
-  const maxQueue = positiveInteger(values['max-queue'], '--max-queue', DEFAULT_MAX_QUEUE, 0);
-  const maxPixels = positiveInteger(values['max-pixels'], '--max-pixels', DEFAULT_MAX_PIXELS);
-  const maxFileBytes = positiveInteger(values['max-mb'], '--max-mb', DEFAULT_MAX_FILE_BYTES / 2 ** 20) * 2 ** 20;
-  const timeoutSeconds = positiveInteger(values.timeout, '--timeout', DEFAULT_TIMEOUT_SECONDS);
+  const maxQueue = values['max-queue'] === undefined ? DEFAULT_MAX_QUEUE : integerAtLeast(values['max-queue'], '--max-queue', 0);
+  const maxPixels = values['max-pixels'] === undefined ? DEFAULT_MAX_PIXELS : integerAtLeast(values['max-pixels'], '--max-pixels', 1);
+  const maxFileBytes = values['max-mb'] === undefined ? DEFAULT_MAX_FILE_BYTES : integerAtLeast(values['max-mb'], '--max-mb', 1) * 2 ** 20;
+  const timeoutSeconds = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : integerAtLeast(values.timeout, '--timeout', 1);
 
   const methods = await Methods.load({ bundle: values.model, vggWeights: values.vgg });
   for (const n of methods.notices) console.error(`warning: ${n}`);
