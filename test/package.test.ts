@@ -120,6 +120,21 @@ describe('the packed package, installed into an empty folder', { timeout: 300_00
     assert.ok(readFileSync(join(app, 'lib.png')).equals(readFileSync(join(app, 'cli.png'))), 'the library and the CLI write the same file');
   });
 
+  it("training's batch loader starts its worker from dist", () => {
+    // Not part of the exports: imported by path, as `inpaint train` does inside the package.
+    const script = `
+      import { BatchLoader } from './node_modules/contextual-inpaint/dist/data/loader.js';
+      const loader = await BatchLoader.create({ files: ['photo.png'], batchSize: 2, size: 64, seed: 0 });
+      try {
+        const batch = await loader.next();
+        console.log(JSON.stringify({ images: batch.images.length, masks: batch.masks.length }));
+      } finally {
+        await loader.dispose();
+      }`;
+    const out = run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { images: 2 * 3 * 64 * 64, masks: 2 * 64 * 64 });
+  });
+
   it('its types resolve through the exports map and check a use of load()', () => {
     assert.ok(existsSync(join(app, 'node_modules', 'contextual-inpaint', 'dist', 'index.d.ts')));
     writeFileSync(
