@@ -11,8 +11,8 @@ import type { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
 import { Adam } from '../src/training/adam.ts';
 import { TRAIN_DEFAULTS } from '../src/training/config.ts';
-import { initNetwork, TrainStep } from '../src/training/step.ts';
-import { lookup } from '../src/nn/params.ts';
+import { TrainStep } from '../src/training/step.ts';
+import { initNetwork, lookup } from '../src/nn/params.ts';
 import { buildGanGraphs, type TaskKind } from '../src/training/tasks.ts';
 
 export interface TrainingIteration {

@@ -22,7 +22,7 @@ import { maskedPerceptualL1, perceptualL2 } from '../losses/perceptual.ts';
 import { l1 } from '../losses/pixel.ts';
 import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
 import { createNetwork, networkSpecs } from '../models/registry.ts';
-import { lookup, ParamStore } from '../nn/params.ts';
+import { initNetwork, lookup, type NetworkState, ParamStore } from '../nn/params.ts';
 import { Scope } from '../nn/scope.ts';
 import { Engine, type Session } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
@@ -34,7 +34,7 @@ import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
 import { writeSampleGrid } from './samples.ts';
 import { buildGanGraphs, type GanGraphs } from './tasks.ts';
-import { initNetwork, type NetworkState, TrainStep, updateRunningStats } from './step.ts';
+import { TrainStep, updateRunningStats } from './step.ts';
 
 export interface TrainOptions {
   /** Stops the run after the current step (with a checkpoint). SIGINT and SIGTERM do the same. */
