@@ -32,7 +32,7 @@ import type { TrainConfig } from './config.ts';
 import { FeatureSwapper } from './features.ts';
 import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
-import { writeSampleGrid } from './samples.ts';
+import { writeSampleGrid } from '../core/sample-grid.ts';
 import { buildGanGraphs, type GanGraphs } from './tasks.ts';
 import { TrainStep, updateRunningStats } from './step.ts';
 
