@@ -29,7 +29,7 @@ import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { Adam } from './adam.ts';
 import { type Checkpoint, CheckpointDir, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { FeatureSwapper } from './features.ts';
+import { FeatureSwapper } from './swapped-inputs.ts';
 import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
 import { writeSampleGrid } from '../core/sample-grid.ts';

@@ -10,7 +10,7 @@ import { TrainStep } from './step.ts';
 import { initNetwork, lookup } from '../nn/params.ts';
 import { buildGanGraphs, type LossWeights, type TaskKind } from './tasks.ts';
 import { vggRelu31 } from '../features/vgg.ts';
-import { evaluate } from '../graph/evaluate.ts';
+import { runOnce } from '../graph/run-once.ts';
 import { Graph } from '../graph/graph.ts';
 import { maskedPerceptualL1 } from '../losses/perceptual.ts';
 
@@ -85,7 +85,7 @@ describe('GAN task losses', () => {
       const image = g.input('image', [B, 3, S, S]);
       const maskFeat = g.input('mask', [B, 1, f, f]);
       g.output(maskedPerceptualL1(vggRelu31(g, fake, vgg), vggRelu31(g, image, vgg), maskFeat), 'loss');
-      const out = await evaluate(g, { fake: { data: r.extras.fake.data as Float32Array, shape: [B, 3, S, S] }, image: { data: r.image, shape: [B, 3, S, S] }, mask: { data: cells, shape: [B, 1, f, f] } });
+      const out = await runOnce(g, { fake: { data: r.extras.fake.data as Float32Array, shape: [B, 3, S, S] }, image: { data: r.image, shape: [B, 3, S, S] }, mask: { data: cells, shape: [B, 1, f, f] } });
       return out.loss.data[0];
     };
     const [onHole, onKnown] = [await reference(holeCells), await reference(knownCells)];
