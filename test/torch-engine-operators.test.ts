@@ -3,9 +3,10 @@
  * `OPS`, and fails at session creation on an operator it lacks, which on a lent GPU machine is a
  * lost call. So every operator our graphs use must be in that table. This reads the table from the
  * .py file (no Python needed) and builds the project's real graphs of the tiny model without running
- * them: both training steps of G1 and of G2 (forward, losses, D, the autodiff backward), validation,
- * G2's swapped inputs (ground truth and G1 fill), and inference's G1, G2, VGG and every patch-swap
- * variant. It lives in test/ because it reaches across the layers, from runtime/ up to training/.
+ * them: both training steps of G1 and of G2 (forward, losses, D, the autodiff backward; validation
+ * is the same task's forward pass, so its operators are among these), G2's swapped inputs (ground
+ * truth and G1 fill), and inference's G1, G2, VGG and every patch-swap variant. It lives in test/
+ * because it reaches across the layers, from runtime/ up to training/.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
