@@ -89,41 +89,35 @@ export function defineTask(kind: TaskKind, model: ModelConfig, vgg: VggWeights, 
   const dName = kind === 'g1' ? 'd1' : 'd2';
   const dNet = createNetwork(dName, model);
   const features = (g: Graph, x: Tensor) => vggRelu31(g, x, vgg);
-  const discriminate = (scope: Scope, condition: Tensor, image: Tensor) =>
-    dNet.build(scope.child(dName), kind === 'g1' ? { masked: condition, image } : { features: condition, image }).logits;
+  const common = {
+    kind,
+    gName: kind,
+    dName,
+    size,
+    discriminate: (scope: Scope, condition: Tensor, image: Tensor) =>
+      dNet.build(scope.child(dName), kind === 'g1' ? { masked: condition, image } : { features: condition, image }).logits,
+  } as const;
 
   if (kind === 'g1') {
-    const g1Data = (data: TaskData) => data as { image: Tensor; mask: Tensor };
     return {
-      kind,
-      gName: 'g1',
-      dName: 'd1',
-      size,
+      ...common,
       inputs: (graph, n) => ({ image: graph.input('image', [n, 3, S, S]), mask: graph.input('mask', [n, 1, S, S]) }),
-      generate: (scope, data) => {
-        const { image, mask } = g1Data(data);
-        const fake = gNet.build(scope.child('g1'), { image, mask }).composite;
-        return { fake, perceptual: maskedPerceptualL1(features(scope.graph, fake), features(scope.graph, image), featureMaskGraph(mask)) };
+      generate: (scope, { image, mask }) => {
+        const fake = gNet.build(scope.child('g1'), { image, mask: mask! }).composite;
+        return { fake, perceptual: maskedPerceptualL1(features(scope.graph, fake), features(scope.graph, image), featureMaskGraph(mask!)) };
       },
-      condition: (data) => maskedInput(data.image, g1Data(data).mask),
-      discriminate,
-      pixel: (fake, data) => l1(fake, data.image, g1Data(data).mask),
+      condition: (data) => maskedInput(data.image, data.mask!),
+      pixel: (fake, data) => l1(fake, data.image, data.mask!),
     };
   }
-  const g2Data = (data: TaskData) => data as { image: Tensor; features: Tensor };
   return {
-    kind,
-    gName: 'g2',
-    dName: 'd2',
-    size,
+    ...common,
     inputs: (graph, n) => ({ image: graph.input('image', [n, 3, S, S]), features: graph.input('features', [n, 256, S / 4, S / 4]) }),
-    generate: (scope, data) => {
-      const { image, features: swapped } = g2Data(data);
-      const fake = gNet.build(scope.child('g2'), { features: swapped }).image;
+    generate: (scope, { image, features: swapped }) => {
+      const fake = gNet.build(scope.child('g2'), { features: swapped! }).image;
       return { fake, perceptual: perceptualL2(features(scope.graph, fake), features(scope.graph, image)) };
     },
-    condition: (data) => g2Data(data).features,
-    discriminate,
+    condition: (data) => data.features!,
     pixel: (fake, data) => l1(fake, data.image),
   };
 }
