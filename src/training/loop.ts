@@ -78,8 +78,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   // --- weights and optimisers: fresh, or from the latest checkpoint
   const rng = new Rng(config.seed);
-  const g = trainee(graphs.gName, model, rng, config.lrG, config);
-  const d = trainee(graphs.dName, model, rng, config.lrD, config);
+  const g = trainee(graphs.task.gName, model, rng, config.lrG, config);
+  const d = trainee(graphs.task.dName, model, rng, config.lrD, config);
   const checkpoints = new CheckpointDir(config.out, config.keepLast);
   const latest =
     (await checkpoints.latest((m) => say(`warning: ${m}`))) ??

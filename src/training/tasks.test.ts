@@ -22,8 +22,8 @@ async function generatorStep(engine: Engine, vgg: VggWeights, kind: TaskKind, we
   const [B, S] = kind === 'g1' ? [2, 32] : [1, 256];
   const rng = new Rng(5);
   const graphs = buildGanGraphs({ kind, model, vgg, batch: B, size: S, weights });
-  const g = initNetwork(networkSpecs(createNetwork(graphs.gName, model)), rng);
-  const d = initNetwork(networkSpecs(createNetwork(graphs.dName, model)), rng);
+  const g = initNetwork(networkSpecs(createNetwork(graphs.task.gName, model)), rng);
+  const d = initNetwork(networkSpecs(createNetwork(graphs.task.dName, model)), rng);
   const image = hostTensor(Float32Array.from({ length: B * 3 * S * S }, () => rng.next()), [B, 3, S, S]);
   const mask = new Float32Array(B * S * S);
   for (let b = 0; b < B; b++) for (let y = 8; y < 20; y++) mask.fill(1, b * S * S + y * S + 4, b * S * S + y * S + 28);

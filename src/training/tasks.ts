@@ -123,11 +123,8 @@ export function defineTask(kind: TaskKind, model: ModelConfig, vgg: VggWeights, 
 }
 
 export interface GanGraphs {
+  /** The definition both steps are built from (names, data, losses). */
   readonly task: Task;
-  readonly kind: TaskKind;
-  /** The generator's and discriminator's parameter prefixes ('g1', 'd1' or 'g2', 'd2'). */
-  readonly gName: string;
-  readonly dName: string;
   /** Generator step: data inputs as in `Task.inputs`; metrics perceptual, adversarial, pixel; extra 'fake'. */
   readonly g: TrainGraph;
   /** Discriminator step: the same data inputs plus 'fake'; metrics real, fake (mean logits). */
@@ -169,5 +166,5 @@ export function buildGanGraphs(o: TaskOptions): GanGraphs {
     const fakeLogits = task.discriminate(scope, condition, fake);
     return { loss: discriminatorLoss(real, fakeLogits), metrics: { real: meanLogit(real), fake: meanLogit(fakeLogits) } };
   });
-  return { task, kind: task.kind, gName: task.gName, dName: task.dName, g, d };
+  return { task, g, d };
 }
