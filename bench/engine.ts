@@ -17,8 +17,8 @@ import { Scope } from '../src/nn/scope.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { hostTensor } from '../src/runtime/tensor.ts';
 import { Adam } from '../src/training/adam.ts';
-import { TrainStep, buildTrainGraph, initNetwork } from '../src/training/step.ts';
-import { lookup } from '../src/nn/params.ts';
+import { TrainStep, buildTrainGraph } from '../src/training/step.ts';
+import { initNetwork, lookup } from '../src/nn/params.ts';
 import { printTable, timeMedian } from './util.ts';
 
 const { values } = parseArgs({ options: { layers: { type: 'string', default: '4' }, runs: { type: 'string', default: '10' } } });

@@ -11,8 +11,8 @@ import type { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
 import { Adam } from '../src/training/adam.ts';
 import { TRAIN_DEFAULTS } from '../src/training/config.ts';
-import { initNetwork, TrainStep } from '../src/training/step.ts';
-import { lookup } from '../src/nn/params.ts';
+import { TrainStep } from '../src/training/step.ts';
+import { initNetwork, lookup } from '../src/nn/params.ts';
 import { buildGanGraphs, type TaskKind } from '../src/training/tasks.ts';
 
 export interface TrainingIteration {
@@ -30,8 +30,8 @@ export interface TrainingIteration {
 export async function trainingIteration(engine: Engine, vgg: VggWeights, rng: Rng, kind: TaskKind, preset: ModelPreset, batch: number, size: number): Promise<TrainingIteration> {
   const model = MODEL_PRESETS[preset];
   const graphs = buildGanGraphs({ kind, model, vgg, batch, size, weights: TRAIN_DEFAULTS[kind].loss });
-  const g = initNetwork(networkSpecs(createNetwork(graphs.gName, model)), rng);
-  const d = initNetwork(networkSpecs(createNetwork(graphs.dName, model)), rng);
+  const g = initNetwork(networkSpecs(createNetwork(graphs.task.gName, model)), rng);
+  const d = initNetwork(networkSpecs(createNetwork(graphs.task.dName, model)), rng);
   const [gAdam, dAdam] = [new Adam(g.params, { lr: 1e-4 }), new Adam(d.params, { lr: 1e-4 })];
   const [gStep, dStep] = [await TrainStep.create(engine, graphs.g), await TrainStep.create(engine, graphs.d)];
   const image = hostTensor(Float32Array.from({ length: batch * 3 * size * size }, () => rng.next()), [batch, 3, size, size]);

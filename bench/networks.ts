@@ -17,8 +17,7 @@ import { MODEL_PRESET_NAMES, MODEL_PRESETS, type ModelPreset } from '../src/mode
 import { buildNetworkGraph, createNetwork, NETWORK_KINDS, networkSpecs, parameterCount } from '../src/models/registry.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
-import { initNetwork } from '../src/training/step.ts';
-import { lookup } from '../src/nn/params.ts';
+import { initNetwork, lookup } from '../src/nn/params.ts';
 import { median } from './util.ts';
 
 const SIZES = [256, 512] as const;

@@ -84,13 +84,13 @@ try {
   const [content, style] = [await photo(CASES[0].content), await photo(CASES[0].style)];
   const stages: [string, string, () => Promise<unknown>][] = [];
   const small = { content: resizeImage(content, 256, 256), style: resizeImage(style, 256, 256) };
-  const fc = await nets.features(small.content);
-  const fs = await nets.features(small.style);
+  const fc = await nets.vggFeatures(small.content);
+  const fs = await nets.vggFeatures(small.style);
   const { swapped } = await styleSwap(nets, fc, fs);
   const rendered = await nets.render(256, { ...swapped, data: swapped.data.slice() }, 256, 256);
   stages.push(['resize both to 256', 'resize', async () => [resizeImage(content, 256, 256), resizeImage(style, 256, 256)]]);
-  stages.push(['VGG content', 'vgg_content', () => nets!.features(small.content)]);
-  stages.push(['VGG style', 'vgg_style', () => nets!.features(small.style)]);
+  stages.push(['VGG content', 'vgg_content', () => nets!.vggFeatures(small.content)]);
+  stages.push(['VGG style', 'vgg_style', () => nets!.vggFeatures(small.style)]);
   stages.push(['style-swap 64x64 vs 64x64 cells', 'swap', () => styleSwap(nets!, fc, fs)]);
   stages.push(['G2', 'g2', () => nets!.render(256, { ...swapped, data: swapped.data.slice() }, 256, 256)]);
   stages.push(['enlarge to 512', 'enlarge', async () => resizeImage(rendered, 512, 512, 'lanczos')]);

@@ -18,7 +18,7 @@ import { conv2d } from '../src/nn/layers.ts';
 import { Scope } from '../src/nn/scope.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.ts';
-import { initNetwork } from '../src/training/step.ts';
+import { initNetwork } from '../src/nn/params.ts';
 import type { TaskKind } from '../src/training/tasks.ts';
 import { trainingIteration } from './iteration.ts';
 import { printTable, timeMedian } from './util.ts';

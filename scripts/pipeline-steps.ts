@@ -10,7 +10,7 @@ import { ImageFolder } from '../src/data/dataset.ts';
 import { prepareImage } from '../src/evaluation/protocols.ts';
 import { load } from '../src/inference/inpainter.ts';
 import { rectMask, TEST_PHOTOS, TEST_VGG_WEIGHTS } from '../src/inference/testing.ts';
-import { writeSampleGrid } from '../src/training/samples.ts';
+import { writeSampleGrid } from '../src/core/sample-grid.ts';
 
 const out = process.argv[2] ?? 'docs/results/pipeline-steps.png';
 const photos = process.argv[3] ?? TEST_PHOTOS;

@@ -15,7 +15,7 @@ import { cropImage, readImage, resizeImage, type RgbImage } from '../src/core/im
 import { load } from '../src/inference/inpainter.ts';
 import type { StylizeOptions } from '../src/inference/stylize.ts';
 import { TEST_PHOTOS, TEST_VGG_WEIGHTS } from '../src/inference/testing.ts';
-import { renderSampleGrid } from '../src/training/samples.ts';
+import { renderSampleGrid } from '../src/core/sample-grid.ts';
 
 const out = process.argv[2] ?? 'docs/stylize';
 // Licences: docs/stylize.md (from ../shared/data/README.md).

@@ -21,7 +21,7 @@ import { DEFAULT_SPLIT, ImageFolder } from '../data/dataset.ts';
 import type { FrozenVgg } from '../features/vgg.ts';
 import { type Metric, standardMetrics } from '../metrics/index.ts';
 import type { Engine } from '../runtime/engine.ts';
-import { writeSampleGrid } from '../training/samples.ts';
+import { writeSampleGrid } from '../core/sample-grid.ts';
 import { checkProtocols, PROTOCOLS, type ProtocolName, prepareImage, protocolMask } from './protocols.ts';
 import { pairedDifferences, type PairedRow } from './paired.ts';
 import { type GridEntry, type MetricColumn, reportHtml, type ResultRow, resultsCsv, type RunInfo, type SummaryRow, summaryMarkdown } from './report.ts';

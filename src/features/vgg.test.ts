@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { GraphError, UsageError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { gradients } from '../graph/autodiff.ts';
-import { evaluate } from '../graph/evaluate.ts';
+import { runOnce } from '../graph/run-once.ts';
 import { Graph } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
 import { Engine } from '../runtime/engine.ts';
@@ -65,7 +65,7 @@ test('a static graph matches the float64 reference on a 32x32 photo crop', async
   const y = vggRelu31(g, x, weights);
   assert.deepEqual(y.shape, [1, 256, 8, 8]);
   g.output(y, 'y');
-  const out = await evaluate(g, { x: { data: image, shape: [1, 3, 32, 32] } });
+  const out = await runOnce(g, { x: { data: image, shape: [1, 3, 32, 32] } });
   assert.deepEqual(out.y.shape, [1, 256, 8, 8]);
   const err = relativeError(image, 32, 32, out.y.data);
   assert.ok(err < 1e-4, `max |difference| is ${err} of the largest activation`);
@@ -110,7 +110,7 @@ test('the gradient with respect to the image agrees with finite differences of t
     const r = Float32Array.from({ length: y.size }, () => rng.normal());
     const [dx] = gradients(op.reduceSum(op.mul(y, g.constant(r, y.staticShape()))), [x]);
     g.output(dx, 'dx');
-    const grad = (await evaluate(g, { x: { data: x0, shape: [1, 3, height, width] } })).dx.data;
+    const grad = (await runOnce(g, { x: { data: x0, shape: [1, 3, height, width] } })).dx.data;
     assert.ok(grad.some((v) => v !== 0), 'the gradient reaches the image');
 
     const loss = (image: Float32Array): number => vggReference(weights, image, height, width).relu3_1.data.reduce((s, v, i) => s + v * r[i], 0);

@@ -180,26 +180,26 @@ describe('gradients match finite differences', () => {
 
 describe('gradients()', () => {
   it('gives zero for an input the loss does not depend on', async () => {
-    const { evaluate } = await import('./evaluate.ts');
+    const { runOnce } = await import('./run-once.ts');
     const g = new Graph('unused');
     const x = g.input('x', [3]);
     const u = g.input('u', [2]);
     const [dx, du] = gradients(op.reduceSum(op.square(x)), [x, u]);
     g.output(dx, 'dx');
     g.output(du, 'du');
-    const out = await evaluate(g, { x: { data: Float32Array.of(1, 2, 3), shape: [3] }, u: { data: Float32Array.of(5, 6), shape: [2] } });
+    const out = await runOnce(g, { x: { data: Float32Array.of(1, 2, 3), shape: [3] }, u: { data: Float32Array.of(5, 6), shape: [2] } });
     assert.deepEqual([...out.dx.data], [2, 4, 6]);
     assert.deepEqual([...out.du.data], [0, 0]);
   });
 
   it('accumulates gradients over several uses of a tensor', async () => {
-    const { evaluate } = await import('./evaluate.ts');
+    const { runOnce } = await import('./run-once.ts');
     const g = new Graph('reuse');
     const x = g.input('x', [2]);
     const y = op.add(op.mul(x, x), op.mul(x, 3)); // x^2 + 3x, derivative 2x + 3
     const [dx] = gradients(op.reduceSum(y), [x]);
     g.output(dx, 'dx');
-    const out = await evaluate(g, { x: { data: Float32Array.of(1, -2), shape: [2] } });
+    const out = await runOnce(g, { x: { data: Float32Array.of(1, -2), shape: [2] } });
     assert.deepEqual([...out.dx.data], [5, -1]);
   });
 

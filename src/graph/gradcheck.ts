@@ -9,7 +9,7 @@
 import { Rng } from '../core/random.ts';
 import { gradients } from './autodiff.ts';
 import { type Dim, Graph, type Tensor } from './graph.ts';
-import { evaluate } from './evaluate.ts';
+import { runOnce } from './run-once.ts';
 import * as op from './ops.ts';
 
 export interface GradCheckInput {
@@ -53,8 +53,8 @@ export async function gradCheck(
   lossGraph.output(op.reduceSum(op.mul(y2, r2)), 'loss');
 
   const feeds = (vals: Float32Array[]) => Object.fromEntries(vals.map((v, i) => [`x${i}`, { data: v, shape: inputs[i].shape }]));
-  const analytic = await evaluate(g, feeds(values));
-  const lossAt = async (vals: Float32Array[]) => (await evaluate(lossGraph, feeds(vals))).loss.data[0];
+  const analytic = await runOnce(g, feeds(values));
+  const lossAt = async (vals: Float32Array[]) => (await runOnce(lossGraph, feeds(vals))).loss.data[0];
 
   const result: GradCheckResult = { maxRelError: 0, checks: [] };
   for (const [k, i] of checked.entries()) {

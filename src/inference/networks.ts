@@ -89,7 +89,7 @@ export class Networks {
   }
 
   /** VGG19 relu3_1 of the image. */
-  features(image: RgbImage): Promise<VggFeatures> {
+  vggFeatures(image: RgbImage): Promise<VggFeatures> {
     return this.#vgg.features(this.#engine, image);
   }
 

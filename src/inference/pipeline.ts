@@ -142,7 +142,7 @@ export async function inpaintRegion(
     }
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
-      const features = await nets.features(input);
+      const features = await nets.vggFeatures(input);
       const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality, plan.sourceMask);
       sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
       rendered = await nets.render(plan.scale, swapped, width, height);

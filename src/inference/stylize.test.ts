@@ -86,7 +86,7 @@ describe('stylize (random-weight tiny networks, real VGG)', () => {
   it("with the content as its own style, returns G2's reconstruction of the content", async () => {
     const content = await readImage(await photoPixels(96, 72, 'mate-backgrounds/Dune.jpg'));
     const { image, notices, debug } = await inpainter.stylize(content, content, { size: 96, debug: true });
-    const expected = await nets.render(96, await nets.features(content), 96, 72);
+    const expected = await nets.render(96, await nets.vggFeatures(content), 96, 72);
     assert.deepEqual([image.width, image.height], [96, 72]);
     const diff = meanAbs(image.data, expected.data);
     assert.ok(diff < 1e-4, `mean difference ${diff} from the reconstruction`);
@@ -105,8 +105,8 @@ describe('stylize (random-weight tiny networks, real VGG)', () => {
   it("renders strength x the swapped features + (1 - strength) x the content's", async () => {
     const content = await readImage(await photoPixels(64, 48, 'mate-backgrounds/Dune.jpg'));
     const style = await readImage(await photoPixels(64, 64, 'tuxpaint-data/ocean_waves.jpg'));
-    const fc = await nets.features(content);
-    const { swapped } = await styleSwap(nets, fc, await nets.features(style));
+    const fc = await nets.vggFeatures(content);
+    const { swapped } = await styleSwap(nets, fc, await nets.vggFeatures(style));
     const mixed = { ...fc, data: fc.data.map((v, i) => 0.3 * swapped.data[i] + 0.7 * v) };
     const expected = await nets.render(64, mixed, 64, 48);
     const { image } = await inpainter.stylize(content, style, { size: 64, strength: 0.3 });

@@ -126,11 +126,11 @@ export async function stylizeImages(nets: Networks, content: RgbImage, style: Rg
   const resized = (img: RgbImage, { width, height }: { width: number; height: number }) =>
     img.width === width && img.height === height ? img : resizeImage(img, width, height);
 
-  const contentFeatures = await nets.features(resized(content, work));
+  const contentFeatures = await nets.vggFeatures(resized(content, work));
   let features = contentFeatures;
   let debug: StylizeDebug | undefined;
   if (strength > 0) {
-    const styleFeatures = await nets.features(resized(style, styleWork));
+    const styleFeatures = await nets.vggFeatures(resized(style, styleWork));
     const { swapped, provenance } = await styleSwap(nets, contentFeatures, styleFeatures);
     features = strength === 1 ? swapped : blend(swapped, contentFeatures, strength);
     if (options.debug) {

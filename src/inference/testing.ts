@@ -11,7 +11,7 @@ import { Rng } from '../core/random.ts';
 import { mergeStores, writeBundle } from '../models/bundle.ts';
 import { type ModelPreset, resolveModelConfig } from '../models/config.ts';
 import { createNetwork, networkSpecs } from '../models/registry.ts';
-import { initNetwork } from '../training/step.ts';
+import { initNetwork } from '../nn/params.ts';
 import { VGG_SHA256 } from '../features/vgg-weights.ts';
 
 /** The shared copy of the VGG weights (tests must fail, not skip, when it is missing). */

@@ -1,6 +1,6 @@
 /** Test helpers for the loss tests: run a loss graph once, and deterministic inputs. */
 import { Rng } from '../core/random.ts';
-import { evaluate } from '../graph/evaluate.ts';
+import { runOnce } from '../graph/run-once.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 
 export interface Fed {
@@ -16,7 +16,7 @@ export async function runGraph(
   const g = new Graph('losstest');
   const xs = feeds.map((f, i) => g.input(`x${i}`, f.shape));
   for (const [name, t] of Object.entries(build(...xs))) g.output(t, name);
-  const out = await evaluate(g, Object.fromEntries(feeds.map((f, i) => [`x${i}`, f])));
+  const out = await runOnce(g, Object.fromEntries(feeds.map((f, i) => [`x${i}`, f])));
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data]));
 }
 

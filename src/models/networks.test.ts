@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../core/random.ts';
-import { evaluate, type Feeds } from '../graph/evaluate.ts';
+import { runOnce, type Feeds } from '../graph/run-once.ts';
 import { Graph, type Shape } from '../graph/graph.ts';
-import { initNetwork } from '../training/step.ts';
-import { lookup } from '../nn/params.ts';
+import { initNetwork, lookup } from '../nn/params.ts';
 import { MODEL_PRESETS } from './config.ts';
 import { HOLE_FILL, maskedInput } from './image2feature.ts';
 import { buildNetworkGraph, createNetwork, type ImageSize, NETWORK_KINDS, type NetworkKind, networkSpecs, parameterCount } from './registry.ts';
@@ -58,7 +57,7 @@ describe('networks (tiny preset)', () => {
         // Shape inference at build time, then what ONNX Runtime actually returns.
         assert.deepEqual(shapesOf(built.outputs), expected, `${kind} ${h}x${w} inferred`);
         const params = Object.fromEntries(built.scope.trainableTensors.map((t) => [t.name, { data: state.params.get(t.name).data, shape: t.shape as number[] }]));
-        const out = await evaluate(built.graph, { ...randomFeeds(network.inputShapes(size), new Rng(2)), ...params });
+        const out = await runOnce(built.graph, { ...randomFeeds(network.inputShapes(size), new Rng(2)), ...params });
         assert.deepEqual(shapesOf(out), expected, `${kind} ${h}x${w} run`);
         for (const [name, v] of Object.entries(out)) assert.ok(v.data.every(Number.isFinite), `${kind} ${name} finite`);
       }
@@ -72,7 +71,7 @@ describe('networks (tiny preset)', () => {
       const built = buildNetworkGraph(network, { batch: 'N', height: 'H', width: 'W' }, 'infer', lookup(state.params, state.buffers));
       for (const [h, w] of SIZES) {
         const size = { batch: BATCH, height: h, width: w };
-        const out = await evaluate(built.graph, randomFeeds(network.inputShapes(size), new Rng(3)));
+        const out = await runOnce(built.graph, randomFeeds(network.inputShapes(size), new Rng(3)));
         assert.deepEqual(shapesOf(out), expectedShapes(kind, BATCH, h, w), `${kind} ${h}x${w}`);
       }
     }
@@ -87,7 +86,7 @@ describe('networks (tiny preset)', () => {
     const image = Float32Array.from({ length: 3 * h * w }, () => rng.next());
     const mask = new Float32Array(h * w);
     for (let y = 16; y < 48; y++) mask.fill(1, y * w + 20, y * w + 70);
-    const out = await evaluate(built.graph, { image: { data: image, shape: [1, 3, h, w] }, mask: { data: mask, shape: [1, 1, h, w] } });
+    const out = await runOnce(built.graph, { image: { data: image, shape: [1, 3, h, w] }, mask: { data: mask, shape: [1, 1, h, w] } });
     const { prediction, composite } = { prediction: out.prediction.data, composite: out.composite.data };
     let holeDiffers = 0;
     for (let c = 0; c < 3; c++) {
@@ -110,7 +109,7 @@ describe('networks (tiny preset)', () => {
     g.output(maskedInput(g.input('image', [1, 3, 2, 2]), g.input('mask', [1, 1, 2, 2])), 'i0');
     const image = Float32Array.from({ length: 12 }, (_, i) => i / 12);
     const mask = Float32Array.of(0, 1, 1, 0);
-    const { i0 } = await evaluate(g, { image: { data: image, shape: [1, 3, 2, 2] }, mask: { data: mask, shape: [1, 1, 2, 2] } });
+    const { i0 } = await runOnce(g, { image: { data: image, shape: [1, 3, 2, 2] }, mask: { data: mask, shape: [1, 1, 2, 2] } });
     assert.deepEqual(i0.shape, [1, 4, 2, 2]);
     const expected = [...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => (mask[i % 4] ? HOLE_FILL : image[i])), ...mask];
     i0.data.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-7, `I0[${i}] = ${v}, expected ${expected[i]}`));

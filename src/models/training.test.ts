@@ -4,8 +4,8 @@ import { Rng } from '../core/random.ts';
 import * as op from '../graph/ops.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor, type HostTensor } from '../runtime/tensor.ts';
-import { buildTrainGraph, initNetwork, TrainStep } from '../training/step.ts';
-import { lookup } from '../nn/params.ts';
+import { buildTrainGraph, TrainStep } from '../training/step.ts';
+import { initNetwork, lookup } from '../nn/params.ts';
 import { MODEL_PRESETS } from './config.ts';
 import { createNetwork, NETWORK_KINDS } from './registry.ts';
 

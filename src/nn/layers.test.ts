@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../core/random.ts';
-import { evaluate } from '../graph/evaluate.ts';
+import { runOnce } from '../graph/run-once.ts';
 import { gradCheck } from '../graph/gradcheck.ts';
 import { Graph } from '../graph/graph.ts';
 import { batchNorm, batchNormTrain, conv2d, convTranspose2d } from './layers.ts';
@@ -27,7 +27,7 @@ describe('layers', () => {
     for (const s of scope.stats) g.output(s.tensor, s.buffer);
     const gamma = new Float32Array([1, 1, 1]);
     const beta = new Float32Array([0, 0, 0]);
-    const out = await evaluate(g, { x: { data: x, shape: [2, 3, 4, 4] }, 'bn.weight': { data: gamma, shape: [3] }, 'bn.bias': { data: beta, shape: [3] } });
+    const out = await runOnce(g, { x: { data: x, shape: [2, 3, 4, 4] }, 'bn.weight': { data: gamma, shape: [3] }, 'bn.bias': { data: beta, shape: [3] } });
     const y = out.y.data;
     for (let c = 0; c < 3; c++) {
       let s = 0;
@@ -48,7 +48,7 @@ describe('layers', () => {
     const values: Record<string, Float32Array> = { 'bn.weight': gamma, 'bn.bias': beta, 'bn.running_mean': mean, 'bn.running_var': biased };
     const si = Scope.root(gi, 'infer', (n) => values[n]);
     gi.output(batchNorm(si.child('bn'), gi.input('x', [2, 3, 4, 4])), 'y');
-    const yi = (await evaluate(gi, { x: { data: x, shape: [2, 3, 4, 4] } })).y.data;
+    const yi = (await runOnce(gi, { x: { data: x, shape: [2, 3, 4, 4] } })).y.data;
     for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i] - yi[i]) < 1e-4);
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { InputError, UsageError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { heNormal, ones, zeros } from './init.ts';
-import { ParamStore } from './params.ts';
+import { initNetwork, ParamStore } from './params.ts';
 
 function model(seed = 1): ParamStore {
   const store = new ParamStore(new Rng(seed));
@@ -107,4 +107,18 @@ test('clone is a deep copy', () => {
   assert.deepEqual(copy.get('conv.weight'), store.get('conv.weight'));
   copy.get('conv.weight').data[0] += 1;
   assert.notEqual(copy.get('conv.weight').data[0], store.get('conv.weight').data[0]);
+});
+
+test('initNetwork puts trainable specs in params and the others in buffers, seeded', () => {
+  const specs = [
+    { name: 'conv.weight', shape: [2, 1, 3, 3], init: heNormal(9), trainable: true },
+    { name: 'bn.running_var', shape: [2], init: ones, trainable: false },
+    { name: 'bn.bias', shape: [2], init: zeros, trainable: true },
+  ];
+  const a = initNetwork(specs, new Rng(3));
+  assert.deepEqual(a.params.names(), ['conv.weight', 'bn.bias']);
+  assert.deepEqual(a.buffers.names(), ['bn.running_var']);
+  assert.deepEqual([...a.buffers.get('bn.running_var').data], [1, 1]);
+  assert.deepEqual(a.params.get('conv.weight').data, initNetwork(specs, new Rng(3)).params.get('conv.weight').data);
+  assert.notDeepEqual(a.params.get('conv.weight').data, initNetwork(specs, new Rng(4)).params.get('conv.weight').data);
 });

@@ -9,6 +9,7 @@ import { InputError, UsageError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
 import { decodeSafetensors, encodeSafetensors, type EncodeOptions } from './safetensors.ts';
 import type { Initializer } from './init.ts';
+import type { ParamSpec } from './scope.ts';
 
 /** One parameter tensor. The shape is frozen; the data is updated in place by training. */
 export interface Param {
@@ -175,4 +176,22 @@ export function lookup(...stores: ParamStore[]): (name: string) => Float32Array 
     for (const s of stores) if (s.has(name)) return s.get(name).data;
     return undefined;
   };
+}
+
+/** Weights and batch-norm running statistics of one network. */
+export interface NetworkState {
+  params: ParamStore;
+  buffers: ParamStore;
+}
+
+/**
+ * Creates freshly initialised stores for a network's specs (seeded): trainable specs go to `params`,
+ * the others (batch-norm running statistics) to `buffers`, each in spec order.
+ * @example const { params, buffers } = initNetwork(networkSpecs(createNetwork('g1', model)), new Rng(0));
+ */
+export function initNetwork(specs: readonly ParamSpec[], rng: Rng): NetworkState {
+  const params = new ParamStore(rng);
+  const buffers = new ParamStore(rng);
+  for (const s of specs) (s.trainable ? params : buffers).add(s.name, s.shape, s.init);
+  return { params, buffers };
 }

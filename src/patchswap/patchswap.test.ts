@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GraphError, UsageError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
-import { type Feeds, evaluate } from '../graph/evaluate.ts';
+import { type Feeds, runOnce } from '../graph/run-once.ts';
 import { Graph, type Shape } from '../graph/graph.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
@@ -64,7 +64,7 @@ async function runGraph(
   const { swapped, provenance } = patchSwap(f, m, swapOptions);
   g.output(swapped, 'swapped');
   g.output(provenance, 'provenance');
-  const out = await evaluate(g, feeds);
+  const out = await runOnce(g, feeds);
   assert.deepEqual(out.swapped.shape, [1, features.channels, features.height, features.width]);
   assert.deepEqual(out.provenance.shape, [1, 1, features.height, features.width]);
   return { swapped: out.swapped.data, provenance: Array.from(out.provenance.data as unknown as BigInt64Array, Number) };

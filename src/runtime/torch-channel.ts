@@ -1,6 +1,6 @@
 /**
  * The engine's optional PyTorch back end (INPAINT_ENGINE=torch): the same requests as the ONNX Runtime
- * worker (protocol.ts), answered by tools/torch-engine/engine.py in a child process, which runs the
+ * worker (protocol.ts), answered by torch-engine.py (beside this file) in a child process, which runs the
  * graphs op by op with PyTorch on a CUDA GPU when there is one. It exists for training on a lent GPU
  * machine; everything else, tests included, uses ONNX Runtime.
  *
@@ -15,7 +15,7 @@ import type { DType } from '../graph/graph.ts';
 import { type HostTensorMap, type Op, type Protocol, RemoteError } from './protocol.ts';
 import { hostTensorFromBytes } from './tensor.ts';
 
-const SCRIPT = fileURLToPath(new URL('../../tools/torch-engine/engine.py', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('./torch-engine.py', import.meta.url));
 
 interface Part {
   name: string;

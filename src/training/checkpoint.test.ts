@@ -4,8 +4,14 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { InputError } from '../core/errors.ts';
-import { CheckpointDir, decodeCheckpoint, encodeCheckpoint } from './checkpoint.ts';
+import { InputError, UsageError } from '../core/errors.ts';
+import { Rng } from '../core/random.ts';
+import { resolveModelConfig } from '../models/config.ts';
+import { createNetwork, networkSpecs } from '../models/registry.ts';
+import { initNetwork } from '../nn/params.ts';
+import { Adam } from './adam.ts';
+import { CheckpointDir, decodeCheckpoint, encodeCheckpoint, restore, snapshot, type Trainee } from './checkpoint.ts';
+import { resolveTrainConfig } from './config.ts';
 
 const sample = (step: number) => ({
   meta: { step, config: { lr: 0.002 }, rng: [1, 2, 3, 4, Number.NaN].map(String) },
@@ -71,5 +77,45 @@ describe('checkpoints', () => {
     // Temporary files may remain from the kill, but never under a checkpoint's name.
     const names = await readdir(dir);
     assert.ok(names.filter((n) => n.endsWith('.ckpt')).length <= 3);
+  });
+});
+
+describe("a training run's checkpoint", () => {
+  const model = resolveModelConfig({ preset: 'tiny' });
+  const config = resolveTrainConfig('g1', { data: 'photos', out: 'runs/g1', model: { preset: 'tiny' }, lrG: 1e-3, lrD: 2e-3 });
+  const trainee = (kind: string, seed: number, lr: number): Trainee => {
+    const state = initNetwork(networkSpecs(createNetwork(kind, model)), new Rng(seed));
+    return { ...state, adam: new Adam(state.params, { lr }) };
+  };
+  const loader = { epoch: 1, index: 6, rng: [1, 2, 3, 4], fingerprint: 'abc' };
+
+  it('restores weights, buffers, Adam and the run state exactly, with the learning rates of the new configuration', () => {
+    const [g, d] = [trainee('g1', 1, 1e-3), trainee('d1', 2, 2e-3)];
+    g.adam.step(new Map([...g.params.entries()].map(([name, p]) => [name, p.data.map((_, i) => Math.sin(i))])));
+    g.buffers.get(g.buffers.names()[0]).data[0] = 0.25;
+    const saved = decodeCheckpoint(encodeCheckpoint(snapshot(config, model, 'sha', { step: 12, bestVal: 0.5, loader }, g, d)));
+    assert.deepEqual([saved.meta.task, saved.meta.vggSha256, saved.meta.bestVal], ['g1', 'sha', 0.5]);
+
+    const [g2, d2] = [trainee('g1', 3, 1e-3), trainee('d1', 4, 2e-3)];
+    const resumed = { ...config, lrG: 5e-4 };
+    assert.deepEqual(restore(saved, resumed, model, g2, d2), { step: 12, bestVal: 0.5, loader });
+    for (const [a, b] of [[g, g2], [d, d2]]) {
+      for (const [name, p] of a.params.entries()) assert.deepEqual(b.params.get(name).data, p.data, name);
+      for (const [name, p] of a.buffers.entries()) assert.deepEqual(b.buffers.get(name).data, p.data, name);
+    }
+    assert.equal(g2.adam.lr, 5e-4);
+    assert.equal(d2.adam.lr, 2e-3);
+    g2.adam.lr = g.adam.lr;
+    assert.deepEqual(g2.adam.toSafetensors(), g.adam.toSafetensors(), 'the moments and step count come back');
+  });
+
+  it('keeps "no validation yet" as +Infinity, and refuses a checkpoint of another task or model', () => {
+    const [g, d] = [trainee('g1', 1, 1e-3), trainee('d1', 2, 2e-3)];
+    const saved = snapshot(config, model, 'sha', { step: 3, bestVal: Number.POSITIVE_INFINITY, loader }, g, d);
+    assert.equal(saved.meta.bestVal, null);
+    assert.equal(restore(saved, config, model, g, d).bestVal, Number.POSITIVE_INFINITY);
+    const small = resolveModelConfig({ preset: 'small' });
+    assert.throws(() => restore(saved, config, small, g, d), (e) => e instanceof UsageError && /holds a checkpoint of task g1/.test(e.message));
+    assert.throws(() => restore(saved, resolveTrainConfig('g2', { data: 'photos', out: 'runs/g2', model: { preset: 'tiny' } }), model, g, d), UsageError);
   });
 });

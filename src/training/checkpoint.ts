@@ -10,14 +10,22 @@
  * old ones are pruned only after the new one is in place.
  *
  * Layout of a run folder: `step-00001200.ckpt` (the last N), `best.ckpt` (lowest validation loss).
+ *
+ * A training run's checkpoint (`snapshot`, `restore`) holds both networks' weights, batch-norm
+ * statistics and Adam states, the step, the best validation score, the data loader's position and
+ * the configuration, so a resumed run continues exactly as if never stopped.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError } from '../core/errors.ts';
+import { InputError, UsageError } from '../core/errors.ts';
+import type { LoaderState } from '../data/loader.ts';
 import { mergeStores } from '../models/bundle.ts';
-import { ParamStore } from '../nn/params.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { type NetworkState, ParamStore } from '../nn/params.ts';
 import { writeFileAtomic } from '../nn/safetensors.ts';
+import { Adam } from './adam.ts';
+import type { TrainConfig } from './config.ts';
 
 const MAGIC = 'INPCKPT1';
 
@@ -159,4 +167,63 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw new InputError(`cannot read checkpoint ${path}: ${(err as Error).message}`);
   }
   return decodeCheckpoint(bytes, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A training run's checkpoint
+
+/** Everything a network needs to train: weights, running statistics, optimiser. */
+export interface Trainee extends NetworkState {
+  adam: Adam;
+}
+
+/** Where a run stands, besides its networks. */
+export interface RunState {
+  step: number;
+  /** The best validation score so far (+Infinity before the first validation). */
+  bestVal: number;
+  loader: LoaderState;
+}
+
+/** The checkpoint of a training run: G and D (weights, buffers, Adam), the run's state and configuration. */
+export function snapshot(config: TrainConfig, model: ModelConfig, vggSha256: string, run: RunState, g: Trainee, d: Trainee): Checkpoint {
+  const { step, bestVal, loader } = run;
+  return {
+    meta: { step, task: config.task, config: { ...config, model }, model, vggSha256, bestVal: Number.isFinite(bestVal) ? bestVal : null, loader },
+    parts: {
+      'g.params': g.params.toSafetensors(),
+      'g.buffers': g.buffers.toSafetensors(),
+      'g.adam': g.adam.toSafetensors(),
+      'd.params': d.params.toSafetensors(),
+      'd.buffers': d.buffers.toSafetensors(),
+      'd.adam': d.adam.toSafetensors(),
+    },
+  };
+}
+
+/**
+ * Loads a run's checkpoint into `g` and `d` (values copied in place, Adam replaced) and returns the
+ * run's state. Learning rates come from `config`, so a resumed run may change them.
+ * @throws UsageError when the checkpoint is of another task or model than `config` asks for
+ * @throws InputError when a part does not fit the networks
+ */
+export function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, g: Trainee, d: Trainee): RunState {
+  if (c.meta.task !== config.task || JSON.stringify(c.meta.model) !== JSON.stringify(model)) {
+    throw new UsageError(
+      `the run folder ${config.out} holds a checkpoint of task ${String(c.meta.task)} with model ${JSON.stringify(c.meta.model)}; ` +
+        `this run asks for task ${config.task} with model ${JSON.stringify(model)}. Use another --out folder, or the same settings.`,
+    );
+  }
+  for (const [t, prefix] of [[g, 'g'], [d, 'd']] as const) {
+    t.params.load(ParamStore.fromSafetensors(c.parts[`${prefix}.params`]), { strict: true });
+    t.buffers.load(ParamStore.fromSafetensors(c.parts[`${prefix}.buffers`]), { strict: true });
+    t.adam = Adam.fromSafetensors(c.parts[`${prefix}.adam`], t.params);
+    // Learning rates and betas come from the current configuration (a resumed run may change them).
+    t.adam.lr = prefix === 'g' ? config.lrG : config.lrD;
+  }
+  return {
+    step: c.meta.step,
+    bestVal: typeof c.meta.bestVal === 'number' ? c.meta.bestVal : Number.POSITIVE_INFINITY,
+    loader: c.meta.loader as LoaderState,
+  };
 }

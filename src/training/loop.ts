@@ -5,36 +5,27 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EngineError, UsageError } from '../core/errors.ts';
+import { EngineError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import type { RgbImage } from '../core/image.ts';
 import { Rng } from '../core/random.ts';
 import { ImageFolder } from '../data/dataset.ts';
-import { type Batch, BatchLoader, fingerprintOf, type LoaderState, loadValidationSet } from '../data/loader.ts';
-import { featureMaskGraph } from '../features/grid.ts';
-import { loadVggWeights, sha256File, type VggWeights } from '../features/vgg-weights.ts';
+import { type Batch, BatchLoader, fingerprintOf, type LoaderState } from '../data/loader.ts';
+import { loadVggWeights, sha256File } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
-import { Graph, type Tensor } from '../graph/graph.ts';
-import { toOnnx } from '../graph/onnx.ts';
-import * as op from '../graph/ops.ts';
-import { vggRelu31 } from '../features/vgg.ts';
-import { maskedPerceptualL1, perceptualL2 } from '../losses/perceptual.ts';
-import { l1 } from '../losses/pixel.ts';
 import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
 import { createNetwork, networkSpecs } from '../models/registry.ts';
-import { lookup, ParamStore } from '../nn/params.ts';
-import { Scope } from '../nn/scope.ts';
-import { Engine, type Session } from '../runtime/engine.ts';
+import { initNetwork, lookup } from '../nn/params.ts';
+import { Engine } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { Adam } from './adam.ts';
-import { type Checkpoint, CheckpointDir, readCheckpoint } from './checkpoint.ts';
+import { CheckpointDir, readCheckpoint, restore, snapshot, type Trainee } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { FeatureSwapper } from './features.ts';
 import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
-import { writeSampleGrid } from './samples.ts';
-import { buildGanGraphs, type GanGraphs } from './tasks.ts';
-import { initNetwork, type NetworkState, TrainStep, updateRunningStats } from './step.ts';
+import { TrainStep, updateRunningStats } from './step.ts';
+import { FeatureSwapper } from './swapped-inputs.ts';
+import { buildGanGraphs } from './tasks.ts';
+import { validationChanges, Validator } from './validator.ts';
 
 export interface TrainOptions {
   /** Stops the run after the current step (with a checkpoint). SIGINT and SIGTERM do the same. */
@@ -54,11 +45,6 @@ export interface TrainResult {
   interrupted: boolean;
   /** The process signal that stopped it early, if one did (the command line exits with 128 + its number). */
   signal?: 'SIGINT' | 'SIGTERM';
-}
-
-/** Everything a network needs to train: weights, running statistics, optimiser. */
-interface Trainee extends NetworkState {
-  adam: Adam;
 }
 
 const CONFIG_FILE = 'config.json';
@@ -92,8 +78,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   // --- weights and optimisers: fresh, or from the latest checkpoint
   const rng = new Rng(config.seed);
-  const g = trainee(graphs.gName, model, rng, config.lrG, config);
-  const d = trainee(graphs.dName, model, rng, config.lrD, config);
+  const g = trainee(graphs.task.gName, model, rng, config.lrG, config);
+  const d = trainee(graphs.task.dName, model, rng, config.lrD, config);
   const checkpoints = new CheckpointDir(config.out, config.keepLast);
   const latest =
     (await checkpoints.latest((m) => say(`warning: ${m}`))) ??
@@ -102,7 +88,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   let bestVal = Number.POSITIVE_INFINITY;
   let loaderState: LoaderState | undefined;
   if (latest) {
-    ({ step, bestVal, loaderState } = restore(latest.checkpoint, config, model, g, d));
+    ({ step, bestVal, loader: loaderState } = restore(latest.checkpoint, config, model, g, d));
     say(`resuming from ${latest.path} (step ${step})`);
     const changed = validationChanges(latest.checkpoint, config);
     if (changed.length > 0 && Number.isFinite(bestVal)) {
@@ -133,7 +119,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const gStep = await TrainStep.create(engine, graphs.g);
   const dStep = await TrainStep.create(engine, graphs.d);
   const swapper = config.task === 'g2' ? await FeatureSwapper.create(engine, vgg, config) : null;
-  const validator = await Validator.create(engine, graphs, model, vgg, config, valPaths, swapper);
+  const validator = await Validator.create(engine, graphs.task, config, valPaths, swapper);
   const logger = await JsonlLogger.open(join(config.out, 'log.jsonl'), { resumeFromStep: step });
   const bar = new ProgressBar({ total: config.steps, imagesPerStep: config.batch, stream: options.progress ?? process.stderr });
 
@@ -150,7 +136,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   options.signal?.addEventListener('abort', () => stop());
 
   const save = async (best = false) => {
-    const path = await checkpoints.save(snapshot(step, config, model, vggSha256, bestVal, loader.state(), g, d), { best });
+    const path = await checkpoints.save(snapshot(config, model, vggSha256, { step, bestVal, loader: loader.state() }, g, d), { best });
     bar.message(`checkpoint ${path}${best ? ' (best so far)' : ''}`);
   };
 
@@ -217,143 +203,3 @@ async function stepData(batch: Batch, config: TrainConfig, swapper: FeatureSwapp
   if (!swapper) return { image, mask: hostTensor(batch.masks, [B, 1, S, S]) };
   return { image, features: hostTensor(await swapper.swap(batch.images, batch.masks, B, { step }), [B, 256, S / 4, S / 4]) };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Checkpoint contents
-
-function snapshot(
-  step: number,
-  config: TrainConfig,
-  model: ModelConfig,
-  vggSha256: string,
-  bestVal: number,
-  loader: LoaderState,
-  g: Trainee,
-  d: Trainee,
-): Checkpoint {
-  return {
-    meta: { step, task: config.task, config: { ...config, model }, model, vggSha256, bestVal: Number.isFinite(bestVal) ? bestVal : null, loader },
-    parts: {
-      'g.params': g.params.toSafetensors(),
-      'g.buffers': g.buffers.toSafetensors(),
-      'g.adam': g.adam.toSafetensors(),
-      'd.params': d.params.toSafetensors(),
-      'd.buffers': d.buffers.toSafetensors(),
-      'd.adam': d.adam.toSafetensors(),
-    },
-  };
-}
-
-function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, g: Trainee, d: Trainee) {
-  if (c.meta.task !== config.task || JSON.stringify(c.meta.model) !== JSON.stringify(model)) {
-    throw new UsageError(
-      `the run folder ${config.out} holds a checkpoint of task ${String(c.meta.task)} with model ${JSON.stringify(c.meta.model)}; ` +
-        `this run asks for task ${config.task} with model ${JSON.stringify(model)}. Use another --out folder, or the same settings.`,
-    );
-  }
-  for (const [t, prefix] of [[g, 'g'], [d, 'd']] as const) {
-    t.params.load(ParamStore.fromSafetensors(c.parts[`${prefix}.params`]), { strict: true });
-    t.buffers.load(ParamStore.fromSafetensors(c.parts[`${prefix}.buffers`]), { strict: true });
-    t.adam = Adam.fromSafetensors(c.parts[`${prefix}.adam`], t.params);
-    // Learning rates and betas come from the current configuration (a resumed run may change them).
-    t.adam.lr = prefix === 'g' ? config.lrG : config.lrD;
-  }
-  return {
-    step: c.meta.step,
-    bestVal: typeof c.meta.bestVal === 'number' ? c.meta.bestVal : Number.POSITIVE_INFINITY,
-    loaderState: c.meta.loader as LoaderState,
-  };
-}
-
-/** The settings that decide the validation score which differ between a checkpoint's run and this one, as `key a -> b`. */
-function validationChanges(c: Checkpoint, config: TrainConfig): string[] {
-  const before = (c.meta.config ?? {}) as Partial<TrainConfig>;
-  const keys = ['size', 'valImages', 'valFraction', 'seed'] as const;
-  return keys.filter((k) => before[k] !== undefined && before[k] !== config[k]).map((k) => `${k} ${String(before[k])} -> ${String(config[k])}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation: the generator in eval mode (running batch-norm statistics) on the fixed held-out set.
-
-interface Validation {
-  /** The task's perceptual loss (G1: masked l1; G2: l2), the early-stopping criterion. */
-  perceptual: number;
-  /** Mean absolute error inside the hole, in [0, 1]. */
-  l1Hole: number;
-}
-
-class Validator {
-  private constructor(
-    private readonly session: Session,
-    private readonly feeds: Record<string, HostTensor>,
-    private readonly batch: Batch,
-    private readonly size: number,
-  ) {}
-
-  static async create(
-    engine: Engine,
-    graphs: GanGraphs,
-    model: ModelConfig,
-    vgg: VggWeights,
-    config: TrainConfig,
-    paths: string[],
-    swapper: FeatureSwapper | null,
-  ): Promise<Validator> {
-    const S = config.size;
-    const batch = await loadValidationSet(paths, S, config.seed + 1, { masks: config.masks });
-    const n = batch.paths.length;
-    const graph = new Graph(`${graphs.gName}_validate`);
-    const scope = Scope.root(graph, 'eval');
-    const image = graph.input('image', [n, 3, S, S]);
-    const mask = graph.input('mask', [n, 1, S, S]);
-    const net = createNetwork(graphs.gName, model);
-    let out: Tensor;
-    let perceptual: Tensor;
-    const feeds: Record<string, HostTensor> = { image: hostTensor(batch.images, [n, 3, S, S]), mask: hostTensor(batch.masks, [n, 1, S, S]) };
-    if (graphs.kind === 'g1') {
-      out = net.build(scope.child('g1'), { image, mask }).composite;
-      perceptual = maskedPerceptualL1(vggRelu31(graph, out, vgg), vggRelu31(graph, image, vgg), featureMaskGraph(mask));
-    } else {
-      const features = graph.input('features', [n, 256, S / 4, S / 4]);
-      out = net.build(scope.child('g2'), { features }).image;
-      perceptual = perceptualL2(vggRelu31(graph, out, vgg), vggRelu31(graph, image, vgg));
-      // Ground-truth features only: the scores compare across runs with another mixture or G1.
-      feeds.features = hostTensor(await swapper!.swap(batch.images, batch.masks, n, { mix: 0 }), [n, 256, S / 4, S / 4]);
-    }
-    graph.output(out, 'out');
-    graph.output(perceptual, 'perceptual');
-    graph.output(l1(out, image, mask), 'l1_hole');
-    return new Validator(await engine.load(toOnnx(graph), graph.name), feeds, batch, S);
-  }
-
-  /** Scores the current weights and writes a sample grid (input | output | ground truth). */
-  async run(g: NetworkState, gridPath: string): Promise<Validation> {
-    const feeds = { ...this.feeds };
-    const values = lookup(g.params, g.buffers);
-    for (const name of this.session.inputNames) {
-      if (!(name in feeds)) {
-        const v = values(name)!;
-        feeds[name] = hostTensor(v, [...(g.params.has(name) ? g.params.get(name).shape : g.buffers.get(name).shape)]);
-      }
-    }
-    const r = await this.session.run(feeds);
-    const S = this.size;
-    const plane = S * S;
-    const rows: RgbImage[][] = [];
-    const out = r.out.data as Float32Array;
-    for (let i = 0; i < Math.min(4, this.batch.paths.length); i++) {
-      const gt = this.batch.images.slice(i * 3 * plane, (i + 1) * 3 * plane);
-      const hole = this.batch.masks.subarray(i * plane, (i + 1) * plane);
-      const input = gt.map((v, k) => (hole[k % plane] > 0.5 ? 0.5 : v));
-      rows.push([input, out.slice(i * 3 * plane, (i + 1) * 3 * plane), gt].map((data) => ({ width: S, height: S, data })));
-    }
-    await mkdir(join(gridPath, '..'), { recursive: true });
-    await writeSampleGrid(gridPath, rows, { labels: ['input', 'output', 'ground truth'] });
-    return { perceptual: (r.perceptual.data as Float32Array)[0], l1Hole: (r.l1_hole.data as Float32Array)[0] };
-  }
-
-  dispose(): void {
-    this.session.dispose();
-  }
-}
-

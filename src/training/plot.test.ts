@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { UsageError } from '../core/errors.ts';
-import type { Bitmap, Color, Rect } from './font.ts';
+import type { Bitmap, Color, Rect } from '../core/font.ts';
 import { JsonlLogger } from './log.ts';
 import { emaSmooth, formatTick, niceTicks, PALETTE, plotLog, renderPlot } from './plot.ts';
 

@@ -3,7 +3,7 @@
  * polyline per series, a legend), so that a training run can chart itself with no plotting package.
  */
 import { UsageError } from '../core/errors.ts';
-import { BLACK, Bitmap, type Color, drawText, GLYPH_HEIGHT, type Rect, textWidth, WHITE } from './font.ts';
+import { BLACK, Bitmap, type Color, drawText, GLYPH_HEIGHT, type Rect, textWidth, WHITE } from '../core/font.ts';
 import { readLog } from './log.ts';
 
 /** One curve: (x, y) points in x order. Non-finite y values leave a gap. */

@@ -5,12 +5,11 @@
  * job (a step never updates weights itself), so G and D can be stepped separately.
  */
 import { GraphError } from '../core/errors.ts';
-import type { Rng } from '../core/random.ts';
 import { gradients } from '../graph/autodiff.ts';
 import { Graph, type Shape, type Tensor } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { BN_MOMENTUM } from '../nn/layers.ts';
-import { ParamStore } from '../nn/params.ts';
+import type { ParamStore } from '../nn/params.ts';
 import { type ParamSpec, Scope } from '../nn/scope.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
@@ -82,20 +81,6 @@ export function buildTrainGraph(name: string, build: (scope: Scope) => LossOutpu
     extras: Object.keys(out.extras ?? {}),
     data,
   };
-}
-
-/** Weights and batch-norm running statistics of one network, initialised from its specs. */
-export interface NetworkState {
-  params: ParamStore;
-  buffers: ParamStore;
-}
-
-/** Creates freshly initialised stores for the given specs (seeded). */
-export function initNetwork(specs: readonly ParamSpec[], rng: Rng): NetworkState {
-  const params = new ParamStore(rng);
-  const buffers = new ParamStore(rng);
-  for (const s of specs) (s.trainable ? params : buffers).add(s.name, s.shape, s.init);
-  return { params, buffers };
 }
 
 export interface StepResult {

@@ -6,11 +6,11 @@ import { resolveModelConfig } from '../models/config.ts';
 import { createNetwork, networkSpecs } from '../models/registry.ts';
 import { Engine } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
-import { initNetwork, TrainStep } from './step.ts';
-import { lookup } from '../nn/params.ts';
+import { TrainStep } from './step.ts';
+import { initNetwork, lookup } from '../nn/params.ts';
 import { buildGanGraphs, type LossWeights, type TaskKind } from './tasks.ts';
 import { vggRelu31 } from '../features/vgg.ts';
-import { evaluate } from '../graph/evaluate.ts';
+import { runOnce } from '../graph/run-once.ts';
 import { Graph } from '../graph/graph.ts';
 import { maskedPerceptualL1 } from '../losses/perceptual.ts';
 
@@ -22,8 +22,8 @@ async function generatorStep(engine: Engine, vgg: VggWeights, kind: TaskKind, we
   const [B, S] = kind === 'g1' ? [2, 32] : [1, 256];
   const rng = new Rng(5);
   const graphs = buildGanGraphs({ kind, model, vgg, batch: B, size: S, weights });
-  const g = initNetwork(networkSpecs(createNetwork(graphs.gName, model)), rng);
-  const d = initNetwork(networkSpecs(createNetwork(graphs.dName, model)), rng);
+  const g = initNetwork(networkSpecs(createNetwork(graphs.task.gName, model)), rng);
+  const d = initNetwork(networkSpecs(createNetwork(graphs.task.dName, model)), rng);
   const image = hostTensor(Float32Array.from({ length: B * 3 * S * S }, () => rng.next()), [B, 3, S, S]);
   const mask = new Float32Array(B * S * S);
   for (let b = 0; b < B; b++) for (let y = 8; y < 20; y++) mask.fill(1, b * S * S + y * S + 4, b * S * S + y * S + 28);
@@ -85,7 +85,7 @@ describe('GAN task losses', () => {
       const image = g.input('image', [B, 3, S, S]);
       const maskFeat = g.input('mask', [B, 1, f, f]);
       g.output(maskedPerceptualL1(vggRelu31(g, fake, vgg), vggRelu31(g, image, vgg), maskFeat), 'loss');
-      const out = await evaluate(g, { fake: { data: r.extras.fake.data as Float32Array, shape: [B, 3, S, S] }, image: { data: r.image, shape: [B, 3, S, S] }, mask: { data: cells, shape: [B, 1, f, f] } });
+      const out = await runOnce(g, { fake: { data: r.extras.fake.data as Float32Array, shape: [B, 3, S, S] }, image: { data: r.image, shape: [B, 3, S, S] }, mask: { data: cells, shape: [B, 1, f, f] } });
       return out.loss.data[0];
     };
     const [onHole, onKnown] = [await reference(holeCells), await reference(knownCells)];

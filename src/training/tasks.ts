@@ -7,8 +7,10 @@
  *    patch-swap with a random hole. G loss = 10 x perceptual l2 on relu3_1 + 1 x adversarial (§3.3.3)
  *    [+ ours: pixel l1 over the image].
  *
- * Each step returns its loss and gradients; the generator step also returns its fake images, which
- * the discriminator step reads as data (so no gradient flows from D's loss into G).
+ * `defineTask` is the one definition of each (data, G's forward pass and perceptual loss, D's view,
+ * the pixel term); `buildGanGraphs` makes the training steps of it and `validator.ts` the validation
+ * graph. Each step returns its loss and gradients; the generator step also returns its fake images,
+ * which the discriminator step reads as data (so no gradient flows from D's loss into G).
  */
 import type { Graph, Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
@@ -44,12 +46,86 @@ function weighted(w: LossWeights, perceptual: Tensor, adversarial: Tensor, pixel
   return op.add(op.add(op.mul(perceptual, w.perceptual), op.mul(adversarial, w.adversarial)), op.mul(pixel, w.pixel));
 }
 
-export interface GanGraphs {
+/**
+ * One task's networks and losses, the single definition that the training steps and validation build
+ * on: the data a batch feeds, G's forward pass with the task's perceptual loss, D's view of an image,
+ * and the pixel term. Validation is `generate` in eval mode without the adversarial term or the
+ * backward pass, so the two cannot drift apart.
+ */
+export interface Task {
   readonly kind: TaskKind;
   /** The generator's and discriminator's parameter prefixes ('g1', 'd1' or 'g2', 'd2'). */
-  readonly gName: string;
-  readonly dName: string;
-  /** Generator step: data inputs as in `dataInputs`; metrics perceptual, adversarial; extra 'fake'. */
+  readonly gName: 'g1' | 'g2';
+  readonly dName: 'd1' | 'd2';
+  /** Crop size in pixels. */
+  readonly size: number;
+  /**
+   * Declares a batch of `n` as graph inputs: 'image' (the ground truth, [n, 3, S, S]) and G1's
+   * 'mask' ([n, 1, S, S], 1 = hole; I0 is derived from both inside the graph) or G2's 'features'
+   * (the ground truth's swapped relu3_1, [n, 256, S/4, S/4], computed outside per sample).
+   */
+  inputs(graph: Graph, n: number): TaskData;
+  /**
+   * G's image from the data, and the task's perceptual loss on it: G1's composite (known pixels
+   * kept) with the masked perceptual l1 on relu3_1 (hole-weighted, boundary band emphasised); G2's
+   * rendering with the perceptual l2 on relu3_1.
+   */
+  generate(scope: Scope, data: TaskData): { fake: Tensor; perceptual: Tensor };
+  /** What D sees beside the image: G1's masked input I0 (with the mask), G2's features. */
+  condition(data: TaskData): Tensor;
+  /** D's logits for `image` under `condition`. */
+  discriminate(scope: Scope, condition: Tensor, image: Tensor): Tensor;
+  /** The pixel l1 term [ours]: over the hole for G1, over the whole image for G2. */
+  pixel(fake: Tensor, data: TaskData): Tensor;
+}
+
+/** A batch as graph inputs: the ground truth, and G1's hole mask or G2's swapped features. */
+export type TaskData = { image: Tensor; mask: Tensor; features?: undefined } | { image: Tensor; features: Tensor; mask?: undefined };
+
+/** The task of training `kind` (its G with its D) on crops of `size` pixels. */
+export function defineTask(kind: TaskKind, model: ModelConfig, vgg: VggWeights, size: number): Task {
+  const S = size;
+  const gNet = createNetwork(kind, model);
+  const dName = kind === 'g1' ? 'd1' : 'd2';
+  const dNet = createNetwork(dName, model);
+  const features = (g: Graph, x: Tensor) => vggRelu31(g, x, vgg);
+  const common = {
+    kind,
+    gName: kind,
+    dName,
+    size,
+    discriminate: (scope: Scope, condition: Tensor, image: Tensor) =>
+      dNet.build(scope.child(dName), kind === 'g1' ? { masked: condition, image } : { features: condition, image }).logits,
+  } as const;
+
+  if (kind === 'g1') {
+    return {
+      ...common,
+      inputs: (graph, n) => ({ image: graph.input('image', [n, 3, S, S]), mask: graph.input('mask', [n, 1, S, S]) }),
+      generate: (scope, { image, mask }) => {
+        const fake = gNet.build(scope.child('g1'), { image, mask: mask! }).composite;
+        return { fake, perceptual: maskedPerceptualL1(features(scope.graph, fake), features(scope.graph, image), featureMaskGraph(mask!)) };
+      },
+      condition: (data) => maskedInput(data.image, data.mask!),
+      pixel: (fake, data) => l1(fake, data.image, data.mask!),
+    };
+  }
+  return {
+    ...common,
+    inputs: (graph, n) => ({ image: graph.input('image', [n, 3, S, S]), features: graph.input('features', [n, 256, S / 4, S / 4]) }),
+    generate: (scope, { image, features: swapped }) => {
+      const fake = gNet.build(scope.child('g2'), { features: swapped! }).image;
+      return { fake, perceptual: perceptualL2(features(scope.graph, fake), features(scope.graph, image)) };
+    },
+    condition: (data) => data.features!,
+    pixel: (fake, data) => l1(fake, data.image),
+  };
+}
+
+export interface GanGraphs {
+  /** The definition both steps are built from (names, data, losses). */
+  readonly task: Task;
+  /** Generator step: data inputs as in `Task.inputs`; metrics perceptual, adversarial, pixel; extra 'fake'. */
   readonly g: TrainGraph;
   /** Discriminator step: the same data inputs plus 'fake'; metrics real, fake (mean logits). */
   readonly d: TrainGraph;
@@ -67,63 +143,28 @@ export interface TaskOptions {
 
 /** Builds both step graphs of a training task. */
 export function buildGanGraphs(o: TaskOptions): GanGraphs {
+  const task = defineTask(o.kind, o.model, o.vgg, o.size);
   const [B, S] = [o.batch, o.size];
-  const gNet = createNetwork(o.kind, o.model);
-  const dName = o.kind === 'g1' ? 'd1' : 'd2';
-  const dNet = createNetwork(dName, o.model);
-  const vgg = (g: Graph, x: Tensor) => vggRelu31(g, x, o.vgg);
   const meanLogit = (t: Tensor) => op.reduceMean(t);
-
-  if (o.kind === 'g1') {
-    // Data: the ground truth and the hole mask; I0 is derived from them inside the graph.
-    const inputs = (scope: Scope) => ({ image: scope.graph.input('image', [B, 3, S, S]), mask: scope.graph.input('mask', [B, 1, S, S]) });
-    const g = buildTrainGraph(
-      'g1_step',
-      (scope) => {
-        const { image, mask } = inputs(scope);
-        const { composite } = gNet.build(scope.child('g1'), { image, mask });
-        const perceptual = maskedPerceptualL1(vgg(scope.graph, composite), vgg(scope.graph, image), featureMaskGraph(mask));
-        const logits = dNet.build(scope.child('d1'), { masked: maskedInput(image, mask), image: composite }).logits;
-        const adversarial = generatorLoss(logits);
-        const pixel = l1(composite, image, mask);
-        return { loss: weighted(o.weights, perceptual, adversarial, pixel), metrics: { perceptual, adversarial, pixel }, extras: { fake: composite } };
-      },
-      ['d1'],
-    );
-    const d = buildTrainGraph('d1_step', (scope) => {
-      const { image, mask } = inputs(scope);
-      const fake = scope.graph.input('fake', [B, 3, S, S]);
-      const masked = maskedInput(image, mask);
-      const real = dNet.build(scope.child('d1'), { masked, image }).logits;
-      const fakeLogits = dNet.build(scope.child('d1'), { masked, image: fake }).logits;
-      return { loss: discriminatorLoss(real, fakeLogits), metrics: { real: meanLogit(real), fake: meanLogit(fakeLogits) } };
-    });
-    return { kind: 'g1', gName: 'g1', dName: 'd1', g, d };
-  }
-
-  // g2: data are the ground truth and its swapped relu3_1 features (computed outside, per sample).
-  const inputs = (scope: Scope) => ({
-    image: scope.graph.input('image', [B, 3, S, S]),
-    features: scope.graph.input('features', [B, 256, S / 4, S / 4]),
-  });
   const g = buildTrainGraph(
-    'g2_step',
+    `${task.gName}_step`,
     (scope) => {
-      const { image, features } = inputs(scope);
-      const out = gNet.build(scope.child('g2'), { features }).image;
-      const perceptual = perceptualL2(vgg(scope.graph, out), vgg(scope.graph, image));
-      const adversarial = generatorLoss(dNet.build(scope.child('d2'), { features, image: out }).logits);
-      const pixel = l1(out, image);
-      return { loss: weighted(o.weights, perceptual, adversarial, pixel), metrics: { perceptual, adversarial, pixel }, extras: { fake: out } };
+      const data = task.inputs(scope.graph, B);
+      const { fake, perceptual } = task.generate(scope, data);
+      const adversarial = generatorLoss(task.discriminate(scope, task.condition(data), fake));
+      const pixel = task.pixel(fake, data);
+      return { loss: weighted(o.weights, perceptual, adversarial, pixel), metrics: { perceptual, adversarial, pixel }, extras: { fake } };
     },
-    ['d2'],
+    [task.dName],
   );
-  const d = buildTrainGraph('d2_step', (scope) => {
-    const { image, features } = inputs(scope);
+  // D reads G's images as data, so no gradient flows from D's loss into G.
+  const d = buildTrainGraph(`${task.dName}_step`, (scope) => {
+    const data = task.inputs(scope.graph, B);
     const fake = scope.graph.input('fake', [B, 3, S, S]);
-    const real = dNet.build(scope.child('d2'), { features, image }).logits;
-    const fakeLogits = dNet.build(scope.child('d2'), { features, image: fake }).logits;
+    const condition = task.condition(data);
+    const real = task.discriminate(scope, condition, data.image);
+    const fakeLogits = task.discriminate(scope, condition, fake);
     return { loss: discriminatorLoss(real, fakeLogits), metrics: { real: meanLogit(real), fake: meanLogit(fakeLogits) } };
   });
-  return { kind: 'g2', gName: 'g2', dName: 'd2', g, d };
+  return { task, g, d };
 }

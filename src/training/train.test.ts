@@ -6,11 +6,11 @@ import sharp from 'sharp';
 import { Rng } from '../core/random.ts';
 import * as op from '../graph/ops.ts';
 import { conv2d, convBnAct, convTranspose2d } from '../nn/layers.ts';
-import { lookup, ParamStore } from '../nn/params.ts';
+import { initNetwork, lookup, ParamStore } from '../nn/params.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
 import { Adam } from './adam.ts';
-import { TrainStep, buildTrainGraph, initNetwork, updateRunningStats } from './step.ts';
+import { TrainStep, buildTrainGraph, updateRunningStats } from './step.ts';
 
 const PHOTOS = new URL('../../../shared/data/photos/', import.meta.url).pathname;
 

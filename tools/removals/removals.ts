@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createMethod, type InpaintMethod } from '../../src/baselines/index.ts';
 import { type Box, cropImage, dilateMask, readImage, readMask, type RgbImage } from '../../src/core/image.ts';
 import { load } from '../../src/inference/inpainter.ts';
-import { writeSampleGrid } from '../../src/training/samples.ts';
+import { writeSampleGrid } from '../../src/core/sample-grid.ts';
 
 interface Removal {
   photo: string;

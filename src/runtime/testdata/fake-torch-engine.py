@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """
-A stand-in for tools/torch-engine/engine.py that needs only the standard library, for testing the
+A stand-in for src/runtime/torch-engine.py that needs only the standard library, for testing the
 channel (framing, ordering, errors, exits) where PyTorch is not installed. Started as INPAINT_PYTHON,
 it ignores its argument (the real script's path). Every model has inputs x (float32 [2, 3]) and
 n (int64 [N]); a run returns each feed back under the name 'echo:<feed>'. A model whose bytes are
 b'fail' cannot be created; a run whose n starts with -1 fails, with -2 the process exits. With
-FAKE_TORCH_FAIL_START=1 it exits after a moment without ever being ready (as engine.py does when
+FAKE_TORCH_FAIL_START=1 it exits after a moment without ever being ready (as torch-engine.py does when
 PyTorch is missing).
 """
 import json

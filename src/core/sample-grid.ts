@@ -1,9 +1,10 @@
 /**
- * Sample grids for watching a training run: one row per example, one column per stage (e.g. input
- * with hole | G1 | final | ground truth), labelled in the built-in bitmap font.
+ * Sample grids: one row per example, one column per stage (e.g. input with hole | G1 | final | ground
+ * truth), labelled in the built-in bitmap font. Training draws them to watch a run, evaluation and
+ * the tools to show fills side by side; it lives in core/ so that none of them imports another.
  */
-import { expect } from '../core/errors.ts';
-import type { RgbImage } from '../core/image.ts';
+import { expect } from './errors.ts';
+import type { RgbImage } from './image.ts';
 import { BLACK, Bitmap, type Color, drawText, GLYPH_HEIGHT, type Rect, textWidth, WHITE } from './font.ts';
 
 /** Width of the lines between cells, in pixels. */

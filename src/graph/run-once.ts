@@ -9,7 +9,7 @@ import { toOnnx } from './onnx.ts';
 
 export type Feeds = Record<string, { data: Float32Array | BigInt64Array; shape: readonly number[] }>;
 
-export async function evaluate(graph: Graph, feeds: Feeds): Promise<Record<string, { data: Float32Array; shape: number[] }>> {
+export async function runOnce(graph: Graph, feeds: Feeds): Promise<Record<string, { data: Float32Array; shape: number[] }>> {
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(toOnnx(graph), { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from './errors.ts';
 import { ADVANCE, BLACK, Bitmap, drawText, GLYPH_HEIGHT, GLYPH_WIDTH, textWidth, WHITE } from './font.ts';
 
 const CHARSET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.,-_:/+=()%|?';

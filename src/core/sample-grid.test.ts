@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { UsageError } from '../core/errors.ts';
-import type { RgbImage } from '../core/image.ts';
-import { Rng } from '../core/random.ts';
-import { renderSampleGrid, SEPARATOR, writeSampleGrid } from './samples.ts';
+import { UsageError } from './errors.ts';
+import type { RgbImage } from './image.ts';
+import { Rng } from './random.ts';
+import { renderSampleGrid, SEPARATOR, writeSampleGrid } from './sample-grid.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'samples-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import { Engine } from '../runtime/engine.ts';
 import { resolveTrainConfig } from './config.ts';
 import { exportBundle } from './export.ts';
 import { hasKnownPatch } from '../patchswap/index.ts';
-import { FeatureSwapper } from './features.ts';
+import { FeatureSwapper } from './swapped-inputs.ts';
 import { train } from './loop.ts';
 
 const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;

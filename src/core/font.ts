@@ -1,7 +1,7 @@
 /**
- * A tiny RGBA raster and a built-in 5x7 bitmap font, shared by the loss plots and the sample grids so
- * that neither needs a plotting or font dependency. PNG encoding goes through sharp, already used for
- * images.
+ * A tiny RGBA raster and a built-in 5x7 bitmap font, shared by training's loss plots and the sample
+ * grids (core/sample-grid.ts) so that neither needs a plotting or font dependency. PNG encoding goes
+ * through sharp, already used for images.
  *
  * Glyphs sit in a 5x9 cell: rows 0-6 hold capitals, digits and ascenders (row 6 is the baseline),
  * rows 7-8 the descenders of g, j, p, q, y and the comma. Characters without a glyph draw as '?'.
@@ -9,8 +9,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
-import { expect } from '../core/errors.ts';
-import { writeFileAtomic } from '../nn/safetensors.ts';
+import { expect } from './errors.ts';
+import { writeFileAtomic } from './files.ts';
 
 /** An opaque colour, 0..255 per channel. */
 export type Color = readonly [number, number, number];
