@@ -157,6 +157,8 @@ export class DeviceEngine {
     const bitmaps = Object.values(msg).filter((v): v is ImageBitmap => v instanceof ImageBitmap);
     if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
     await this.load(this.#onProgress);
+    // Cancelled while the model loaded: nothing was sent yet.
+    if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
     const id = this.#next++;
     const result = new Promise<DeviceResult>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     const onAbort = () => this.dispose();

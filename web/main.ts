@@ -459,7 +459,10 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
   }, 1000);
   try {
     if (deviceState.state !== 'ready') setStatus('Loading the model on this device…', 'busy');
-    await loadDevice();
+    // Cancel ends the run at once; the download goes on for the next one.
+    const cancelled = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(new DOMException('cancelled', 'AbortError')), { once: true }));
+    cancelled.catch(() => undefined);
+    await Promise.race([loadDevice(), cancelled]);
     const runStarted = performance.now();
     setStatus(`${phase} on this device…`, 'busy');
     ui.progress.hidden = false;
@@ -505,6 +508,7 @@ async function loadDevice(): Promise<void> {
   }
   try {
     const r = await device.load(showLoad);
+    deviceState.downloaded = r.downloaded;
     if (deviceState.state !== 'ready') {
       deviceState.loadSeconds = r.seconds;
       ui.engineStatus.textContent = `Model ready on this device (${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'}, ${r.seconds.toFixed(1)} s)`;
@@ -513,7 +517,7 @@ async function loadDevice(): Promise<void> {
   } catch (err) {
     deviceState.state = 'error';
     deviceState.message = (err as Error).message;
-    ui.engineStatus.textContent = `The model could not be loaded on this device: ${(err as Error).message}`;
+    ui.engineStatus.textContent = `The model could not be loaded on this device: ${(err as Error).message}${deviceConfig?.mode === 'static' ? '' : ' (the server can run it: On the server)'}`;
     throw err;
   } finally {
     ui.loadProgress.hidden = true;

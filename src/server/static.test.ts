@@ -116,8 +116,11 @@ describe('the static build in Chromium: device inference, offline, a large photo
     await page.waitForFunction(infoHas('256×192'));
     await page.setInputFiles('#mask-file', join(dir, 'mask.png'));
     await page.waitForFunction(MASK_LOADED);
+    // The longest main-thread task while it runs: the pipeline is in the worker, the page stays responsive.
+    await page.evaluate(`window.longestTask = 0; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.longestTask = Math.max(window.longestTask, e.duration); }).observe({ type: 'longtask' })`);
     await page.click('#run');
     await page.waitForFunction(RUN_ENDED, undefined, { timeout });
+    const longest = Number(await page.evaluate('window.longestTask'));
     const status = await page.locator('#status').textContent();
     assert.match(status ?? '', /Done in .* on this device/, `the fill failed: ${status}`);
     const [input, output] = [await pixels(await readFile(join(dir, 'photo.png'))), await download()];
@@ -136,6 +139,9 @@ describe('the static build in Chromium: device inference, offline, a large photo
       }
     }
     assert.ok(changed > 0.3 * HOLE.width * HOLE.height * 3, `the hole was filled: ${changed} channel values differ from the photo`);
+    // Inference on the main thread would block it for the whole fill (seconds in WASM).
+    assert.ok(longest < 1000, `the main thread was blocked for ${longest} ms during the fill`);
+    console.log(`# longest main-thread task during the fill: ${longest.toFixed(0)} ms`);
     return output;
   };
 
