@@ -23,8 +23,8 @@ export interface WorkerConfig {
   vggUrl: string;
   wasmPaths: string;
   backend?: 'auto' | 'wasm' | 'webgpu';
-  /** Every file the worker may fetch; `expected` ones count towards the bar from the start. */
-  files: { url: string; bytes: number; expected: boolean }[];
+  /** Every file the worker may fetch; `backend` says which back end's ORT files they are, if any. */
+  files: { url: string; bytes: number; backend?: 'wasm' | 'webgpu' }[];
 }
 
 export type WorkerIn =
@@ -34,17 +34,28 @@ export type WorkerIn =
 
 export type WorkerOut =
   | { type: 'progress'; loaded: number; total: number; fromCache: boolean }
-  | { type: 'ready'; seconds: number; downloaded: number }
+  | { type: 'ready'; seconds: number; downloaded: number; backend: 'wasm' | 'webgpu'; isolated: boolean }
   | { type: 'done'; id: number; image: ImageBitmap; blob: Blob; notices: string[]; seconds: number }
   | { type: 'error'; id?: number; message: string };
 
 /**
- * onnxruntime-web's binary that the library's build loads; only it counts towards the first
- * visit's total (the other builds are served too, and fetched only if the library asks for them).
+ * onnxruntime-web's files of each back end (the library imports the build, which fetches its
+ * binary): those of the back end in use count towards the first visit's total.
  */
-const EXPECTED_ORT = ['ort-wasm-simd-threaded.jsep.wasm'];
+export const ORT_BACKEND_FILES = {
+  wasm: ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'],
+  webgpu: ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'],
+} as const;
 
 export type LoadProgress = { loaded: number; total: number };
+
+/** A loaded model: how long it took, the bytes downloaded (0: all from the cache), the back end, whether WASM has threads. */
+export interface Loaded {
+  seconds: number;
+  downloaded: number;
+  backend: 'wasm' | 'webgpu';
+  threads: boolean;
+}
 
 export interface DeviceResult {
   image: ImageBitmap;
@@ -76,7 +87,7 @@ export function deviceUnsupported(config: DeviceConfigFile | undefined): string 
 export class DeviceEngine {
   readonly #config: WorkerConfig;
   #worker: Worker | undefined;
-  #ready: Promise<{ seconds: number; downloaded: number }> | undefined;
+  #ready: Promise<Loaded> | undefined;
   #next = 1;
   #pending = new Map<number, { resolve: (r: DeviceResult) => void; reject: (e: Error) => void }>();
   #onProgress: ((p: LoadProgress) => void) | undefined;
@@ -85,13 +96,13 @@ export class DeviceEngine {
 
   constructor(file: DeviceConfigFile) {
     const abs = (u: string) => new URL(u, location.href).href;
-    const expected = (u: string) => u.startsWith('model/') || u === file.vggUrl || EXPECTED_ORT.some((n) => u === `${file.wasmPaths}${n}`);
+    const backendOf = (u: string) => (['wasm', 'webgpu'] as const).find((b) => ORT_BACKEND_FILES[b].some((n) => u === `${file.wasmPaths}${n}`));
     this.#config = {
       version: file.version,
       bundleUrl: abs(file.bundleUrl),
       vggUrl: abs(file.vggUrl),
       wasmPaths: abs(file.wasmPaths),
-      files: file.files.map((f) => ({ url: abs(f.url), bytes: f.bytes, expected: expected(f.url) })),
+      files: file.files.map((f) => ({ url: abs(f.url), bytes: f.bytes, backend: backendOf(f.url) })),
     };
   }
 
@@ -100,7 +111,7 @@ export class DeviceEngine {
    * can run. `onProgress` sees the bytes downloaded of the total.
    * @throws Error when the worker cannot start or a file cannot be fetched or fails its check
    */
-  load(onProgress?: (p: LoadProgress) => void): Promise<{ seconds: number; downloaded: number }> {
+  load(onProgress?: (p: LoadProgress) => void): Promise<Loaded> {
     this.#onProgress = onProgress;
     if (this.#ready) return this.#ready;
     const worker = new Worker(new URL('inpaint-worker.js', location.href), { type: 'module', name: 'inpaint' });
@@ -115,7 +126,7 @@ export class DeviceEngine {
         if (msg.type === 'progress') this.#onProgress?.({ loaded: msg.loaded, total: msg.total });
         else if (msg.type === 'ready') {
           this.loadedOnce = true;
-          resolve({ seconds: msg.seconds, downloaded: msg.downloaded });
+          resolve({ seconds: msg.seconds, downloaded: msg.downloaded, backend: msg.backend, threads: msg.isolated });
         } else if (msg.type === 'done') {
           this.#pending.get(msg.id)?.resolve({ image: msg.image, blob: msg.blob, notices: msg.notices, seconds: msg.seconds });
           this.#pending.delete(msg.id);

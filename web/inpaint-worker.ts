@@ -97,10 +97,16 @@ async function init(config: WorkerConfig): Promise<Inpainter> {
     last = now;
     post({ type: 'progress', loaded, total, fromCache });
   });
-  // Which files are not cached yet: only those count towards the bar.
+  // The library's 'auto' rule, decided here to know which ORT binary will be fetched.
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const backend = config.backend && config.backend !== 'auto' ? config.backend : (await gpu?.requestAdapter().catch(() => null)) ? 'webgpu' : 'wasm';
+  // Which files are not cached yet: only those count towards the bar (ORT's .mjs are imported, not fetched: the service worker keeps them).
   const cache = await caches.open(CACHE_PREFIX + config.version);
   const missing: string[] = [];
-  for (const f of config.files) if (f.expected && !(await cache.match(f.url))) missing.push(f.url);
+  for (const f of config.files) {
+    const needed = f.backend === undefined || (f.backend === backend && f.url.endsWith('.wasm'));
+    if (needed && !(await cache.match(f.url))) missing.push(f.url);
+  }
   net.expect(missing);
   // onnxruntime-web fetches its .wasm itself: send its requests for the configured files through the cache too.
   const plain = scope.fetch.bind(scope);
@@ -110,10 +116,20 @@ async function init(config: WorkerConfig): Promise<Inpainter> {
     return known.has(url) && (!initArg?.method || initArg.method === 'GET') ? net.response(url) : plain(input, initArg);
   }) as typeof fetch;
   try {
-    const inpainter = await load({ bundleUrl: config.bundleUrl, vggUrl: config.vggUrl, wasmPaths: config.wasmPaths, fetchBytes: (url) => net.bytes(url), backend: config.backend });
+    const options = { bundleUrl: config.bundleUrl, vggUrl: config.vggUrl, wasmPaths: config.wasmPaths, fetchBytes: (url: string) => net.bytes(url) };
+    let inpainter: Inpainter;
+    let used: 'wasm' | 'webgpu' = backend;
+    try {
+      inpainter = await load({ ...options, backend });
+    } catch (err) {
+      // A WebGPU that refuses a graph still leaves WASM, which runs everywhere.
+      if (backend !== 'webgpu') throw err;
+      used = 'wasm';
+      inpainter = await load({ ...options, backend: 'wasm' });
+    }
     // Loaded: the older versions' files are of no more use.
     for (const name of await caches.keys()) if (name.startsWith(CACHE_PREFIX) && name !== CACHE_PREFIX + config.version) await caches.delete(name);
-    post({ type: 'ready', seconds: (performance.now() - t0) / 1000, downloaded: net.downloaded });
+    post({ type: 'ready', seconds: (performance.now() - t0) / 1000, downloaded: net.downloaded, backend: used, isolated: crossOriginIsolated });
     return inpainter;
   } catch (err) {
     // A file that failed its check must not stay cached.

@@ -76,7 +76,7 @@ let engine: 'device' | 'server' = 'server';
 let device: DeviceEngine | undefined;
 let deviceConfig: DeviceConfigFile | undefined;
 /** The model's state on the device, for the status bar and the tests. */
-const deviceState: { state: 'off' | 'idle' | 'loading' | 'ready' | 'error'; downloaded: number; total: number; loadSeconds?: number; message?: string } = { state: 'off', downloaded: 0, total: 0 };
+const deviceState: { state: 'off' | 'idle' | 'loading' | 'ready' | 'error'; downloaded: number; total: number; loadSeconds?: number; backend?: string; threads?: boolean; message?: string } = { state: 'off', downloaded: 0, total: 0 };
 /** Methods the device runs: ours and its ensembles (the baselines are the server's). */
 const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4']);
 /** The largest photo the device takes, in pixels (a tab's memory, not the pipeline, is the limit). */
@@ -509,9 +509,12 @@ async function loadDevice(): Promise<void> {
   try {
     const r = await device.load(showLoad);
     deviceState.downloaded = r.downloaded;
+    deviceState.backend = r.backend;
+    deviceState.threads = r.threads;
     if (deviceState.state !== 'ready') {
       deviceState.loadSeconds = r.seconds;
-      ui.engineStatus.textContent = `Model ready on this device (${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'}, ${r.seconds.toFixed(1)} s)`;
+      const how = r.backend === 'webgpu' ? 'WebGPU' : r.threads ? 'WASM, threads' : 'WASM, one thread';
+      ui.engineStatus.textContent = `Model ready on this device (${how}; ${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'} in ${r.seconds.toFixed(1)} s)`;
     }
     deviceState.state = 'ready';
   } catch (err) {

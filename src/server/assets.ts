@@ -109,16 +109,17 @@ export async function deviceAssets(options: { bundleDir: string; vggWeights?: st
 }
 
 /**
- * onnxruntime-web's loaders and binaries (dist/): the plain WASM build and the JSEP build (WebGPU
- * and WASM); which one runs depends on the entry the library imports and the backend chosen.
+ * onnxruntime-web's files that the library's web engine (runtime/web-engine.ts) imports from
+ * `wasmPaths`: the WASM build and its binary (14 MB), and the WebGPU build with its asyncify binary
+ * (27 MB); a browser downloads only the pair of the back end it runs.
  */
 export const ORT_FILES = [
-  'ort-wasm-simd-threaded.wasm',
+  'ort.wasm.min.mjs',
   'ort-wasm-simd-threaded.mjs',
-  'ort-wasm-simd-threaded.jsep.wasm',
-  'ort-wasm-simd-threaded.jsep.mjs',
-  'ort-wasm-simd-threaded.asyncify.wasm',
+  'ort-wasm-simd-threaded.wasm',
+  'ort.webgpu.min.mjs',
   'ort-wasm-simd-threaded.asyncify.mjs',
+  'ort-wasm-simd-threaded.asyncify.wasm',
 ];
 
 /** The headers that make the page cross-origin isolated (SharedArrayBuffer, so WASM threads). */

@@ -57,6 +57,8 @@ interface EngineState {
   total: number;
   loadSeconds?: number;
   lastRunSeconds?: number;
+  backend?: string;
+  threads?: boolean;
   message?: string;
 }
 
@@ -157,7 +159,9 @@ describe('the static build in Chromium: device inference, offline, a large photo
     state = await engine();
     assert.equal(state.state, 'ready');
     assert.ok(state.downloaded > 5e6, `the first visit downloaded the model: ${state.downloaded} bytes`);
-    console.log(`# first visit: ${(state.downloaded / 1e6).toFixed(1)} MB downloaded, model loaded in ${state.loadSeconds?.toFixed(1)} s, fill ${state.lastRunSeconds?.toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s in all`);
+    // The service worker's headers made the page cross-origin isolated: ORT's WASM runs with threads.
+    assert.equal(state.threads, true, 'WASM threads');
+    console.log(`# first visit (${state.backend}${state.threads ? ', threads' : ''}): ${(state.downloaded / 1e6).toFixed(1)} MB downloaded, model loaded in ${state.loadSeconds?.toFixed(1)} s, fill ${state.lastRunSeconds?.toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s in all`);
     assert.ok(!files.requests.some((p) => p.startsWith('/api/')), 'the page never asked for an API');
 
     // No network: the file server stops and the browser goes offline; the page still loads and fills.
