@@ -324,7 +324,19 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Done in .* on this device/, 90_000);
     const engine = await page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: { downloaded: number } } }).inpaintPage.engine);
     assert.equal(engine.downloaded, 0, 'the second load came from the cache');
+    const filled = await pixels((await download('png')).bytes);
+
+    // Stylize on the device too.
+    await page.click('#mode-stylize');
+    await page.setInputFiles('#style-file', join(dir, 'style.png'));
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    const styled = await pixels((await download('png')).bytes);
+    assert.deepEqual([styled.width, styled.height], [W, H]);
+    assert.ok(!styled.data.equals(filled.data), 'the photo was restyled');
     assert.equal(gate.state.calls, calls, 'still nothing on the server');
+    await page.keyboard.press('r');
   });
 });
 
