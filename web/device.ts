@@ -34,7 +34,7 @@ export type WorkerIn =
 
 export type WorkerOut =
   | { type: 'progress'; loaded: number; total: number; fromCache: boolean }
-  | { type: 'ready'; seconds: number; downloaded: number; backend: 'wasm' | 'webgpu'; isolated: boolean }
+  | { type: 'ready'; seconds: number; downloaded: number; backend: 'wasm' | 'webgpu'; isolated: boolean; notices: string[] }
   | { type: 'done'; id: number; image: ImageBitmap; blob: Blob; notices: string[]; seconds: number }
   | { type: 'error'; id?: number; message: string };
 
@@ -55,6 +55,8 @@ export interface Loaded {
   downloaded: number;
   backend: 'wasm' | 'webgpu';
   threads: boolean;
+  /** The library's notes from loading (e.g. a VGG file other than the model was trained with). */
+  notices: string[];
 }
 
 export interface DeviceResult {
@@ -126,7 +128,7 @@ export class DeviceEngine {
         if (msg.type === 'progress') this.#onProgress?.({ loaded: msg.loaded, total: msg.total });
         else if (msg.type === 'ready') {
           this.loadedOnce = true;
-          resolve({ seconds: msg.seconds, downloaded: msg.downloaded, backend: msg.backend, threads: msg.isolated });
+          resolve({ seconds: msg.seconds, downloaded: msg.downloaded, backend: msg.backend, threads: msg.isolated, notices: msg.notices });
         } else if (msg.type === 'done') {
           this.#pending.get(msg.id)?.resolve({ image: msg.image, blob: msg.blob, notices: msg.notices, seconds: msg.seconds });
           this.#pending.delete(msg.id);

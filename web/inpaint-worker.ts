@@ -73,7 +73,9 @@ function cachingFetch(config: WorkerConfig, onProgress: (loaded: number, total: 
         onProgress(loaded, Math.max(total, loaded), false);
       }
       const body = new Blob(chunks as BlobPart[]);
-      const headers = new Headers({ 'content-type': res.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(body.size) });
+      // WebAssembly streams only from application/wasm, whatever type a static host gave it.
+      const type = url.endsWith('.wasm') ? 'application/wasm' : (res.headers.get('content-type') ?? 'application/octet-stream');
+      const headers = new Headers({ 'content-type': type, 'content-length': String(body.size) });
       const kept = new Response(body, { headers });
       await cache.put(url, kept.clone()).catch(() => undefined); // Storage full or private mode: it still runs, uncached.
       return kept;
@@ -129,7 +131,8 @@ async function init(config: WorkerConfig): Promise<Inpainter> {
     }
     // Loaded: the older versions' files are of no more use.
     for (const name of await caches.keys()) if (name.startsWith(CACHE_PREFIX) && name !== CACHE_PREFIX + config.version) await caches.delete(name);
-    post({ type: 'ready', seconds: (performance.now() - t0) / 1000, downloaded: net.downloaded, backend: used, isolated: crossOriginIsolated });
+    const notices = [...inpainter.notices, ...(used !== backend ? ['WebGPU could not load the model; it runs on WASM'] : [])];
+    post({ type: 'ready', seconds: (performance.now() - t0) / 1000, downloaded: net.downloaded, backend: used, isolated: crossOriginIsolated, notices });
     return inpainter;
   } catch (err) {
     // A file that failed its check must not stay cached.

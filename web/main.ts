@@ -77,6 +77,8 @@ let device: DeviceEngine | undefined;
 let deviceConfig: DeviceConfigFile | undefined;
 /** The model's state on the device, for the status bar and the tests. */
 const deviceState: { state: 'off' | 'idle' | 'loading' | 'ready' | 'error'; downloaded: number; total: number; loadSeconds?: number; backend?: string; threads?: boolean; message?: string } = { state: 'off', downloaded: 0, total: 0 };
+/** The last device run's seconds as the page saw them (for the tests' measurements). */
+let lastDeviceRunSeconds: number | undefined;
 /** Methods the device runs: ours and its ensembles (the baselines are the server's). */
 const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4']);
 /** The largest photo the device takes, in pixels (a tab's memory, not the pipeline, is the limit). */
@@ -487,7 +489,6 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
     clearInterval(tick);
   }
 }
-let lastDeviceRunSeconds: number | undefined;
 
 function showLoad(p: LoadProgress): void {
   deviceState.downloaded = p.loaded;
@@ -514,7 +515,8 @@ async function loadDevice(): Promise<void> {
     if (deviceState.state !== 'ready') {
       deviceState.loadSeconds = r.seconds;
       const how = r.backend === 'webgpu' ? 'WebGPU' : r.threads ? 'WASM, threads' : 'WASM, one thread';
-      ui.engineStatus.textContent = `Model ready on this device (${how}; ${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'} in ${r.seconds.toFixed(1)} s)`;
+      const notes = r.notices.length ? ` Note: ${r.notices.join('; ')}` : '';
+      ui.engineStatus.textContent = `Model ready on this device (${how}; ${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'} in ${r.seconds.toFixed(1)} s).${notes}`;
     }
     deviceState.state = 'ready';
   } catch (err) {

@@ -30,11 +30,19 @@ const ISOLATION: Record<string, string> = {
 sw.addEventListener('install', (e) => e.waitUntil(sw.skipWaiting()));
 sw.addEventListener('activate', (e) => e.waitUntil(sw.clients.claim()));
 
+/**
+ * Types that must be right whatever the host says: a module script of another type is refused, and
+ * WebAssembly streams only from application/wasm.
+ */
+const TYPES: Record<string, string> = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+
 /** The same response with the isolation headers (a status 0 opaque or a redirect stays as it is). */
-function isolated(res: Response): Response {
+function isolated(res: Response, path: string): Response {
   if (res.status === 0 || res.type === 'opaqueredirect') return res;
   const headers = new Headers(res.headers);
   for (const [k, v] of Object.entries(ISOLATION)) headers.set(k, v);
+  const type = TYPES[/\.[a-z]+$/.exec(path)?.[0] ?? ''];
+  if (type && res.ok) headers.set('content-type', type);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
@@ -54,16 +62,16 @@ async function answer(request: Request): Promise<Response> {
         const cache = await caches.open(SHELL_CACHE);
         await cache.put(request.mode === 'navigate' ? new URL('./', sw.location.href).href : request, res.clone()).catch(() => undefined);
       }
-      return isolated(res);
+      return isolated(res, path);
     } catch (err) {
       const cached = await caches.match(request.mode === 'navigate' ? new URL('./', sw.location.href).href : request, { ignoreSearch: true });
-      if (cached) return isolated(cached);
+      if (cached) return isolated(cached, path);
       throw err;
     }
   }
   // The large files: the device worker's cache, else the network (the worker keeps them itself).
   const cached = await caches.match(request, { ignoreSearch: true });
-  return isolated(cached ?? (await fetch(request)));
+  return isolated(cached ?? (await fetch(request)), path);
 }
 
 sw.addEventListener('fetch', (e) => {

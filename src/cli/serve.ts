@@ -18,7 +18,10 @@ export const serveCommand: Command = {
 Starts a web server with a page to open a photo, paint over what should go, run, compare and
 download the result, and the HTTP API it uses (POST /api/v1/inpaint; the description is at
 /api/v1/openapi.json). One inference runs at a time on the loaded model; up to --max-queue requests
-wait and more are answered 503 with Retry-After. Nothing is written to disk.
+wait and more are answered 503 with Retry-After. Nothing is written to disk. By default the page
+runs the pipeline in the browser, on the user's device (it downloads the model's files from this
+server once and caches them); a switch on the page sends runs to this server instead.
+npm run build:web writes the page as a static folder that needs no server.
 
 Options:
   --port N            the port (default 8080; 0 picks a free one)
