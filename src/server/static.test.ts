@@ -179,6 +179,31 @@ describe('the static build in Chromium: device inference, offline, a large photo
     assert.deepEqual(errors, []);
   });
 
+  it('reports a model file that fails its sha256 check, and keeps no cache of it', async () => {
+    const bad = join(dir, 'bad-site');
+    await buildStatic({ out: bad, bundleDir: DEFAULT_BUNDLE_DIR, vggWeights: TEST_VGG_WEIGHTS });
+    const g1 = join(bad, 'model', 'g1.safetensors');
+    const bytes = await readFile(g1);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(g1, bytes);
+    const host = await staticServer(bad);
+    const other = await browser.newContext();
+    try {
+      const p = await other.newPage();
+      await p.goto(host.address);
+      await p.evaluate('window.inpaintPage.started');
+      await p.setInputFiles('#file', join(dir, 'photo.png'));
+      await p.waitForFunction(`window.inpaintPage.engine.state === 'error'`, undefined, { timeout: 60_000 });
+      const text = (await p.locator('#engine-status').textContent()) ?? '';
+      assert.match(text, /could not be loaded on this device: .*g1\.safetensors.*sha256/, text);
+      const version = JSON.parse(await readFile(join(bad, 'config.json'), 'utf8')).version;
+      assert.deepEqual(await p.evaluate(`caches.keys().then((k) => k.filter((n) => n.includes(${JSON.stringify(version)})))`), [], 'the failed version is not cached');
+    } finally {
+      await other.close();
+      host.server.close();
+    }
+  });
+
   it('opens a 4000x3000 photo without crashing the tab; a small fill completes or says why not', async () => {
     const big = join(dir, 'big.jpg');
     await writeFile(big, await photoBytes(4000, 3000, 'jpeg'));
