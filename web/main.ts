@@ -512,12 +512,11 @@ async function loadDevice(): Promise<void> {
     deviceState.downloaded = r.downloaded;
     deviceState.backend = r.backend;
     deviceState.threads = r.threads;
-    if (deviceState.state !== 'ready') {
-      deviceState.loadSeconds = r.seconds;
-      const how = r.backend === 'webgpu' ? 'WebGPU' : r.threads ? 'WASM, threads' : 'WASM, one thread';
-      const notes = r.notices.length ? ` Note: ${r.notices.join('; ')}` : '';
-      ui.engineStatus.textContent = `Model ready on this device (${how}; ${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'} in ${r.seconds.toFixed(1)} s).${notes}`;
-    }
+    deviceState.loadSeconds = r.seconds;
+    // Said again after every (re)load: a cancelled run's worker is replaced by one loading from the cache.
+    const how = r.backend === 'webgpu' ? 'WebGPU' : r.threads ? 'WASM, threads' : 'WASM, one thread';
+    const notes = r.notices.length ? ` Note: ${r.notices.join('; ')}` : '';
+    ui.engineStatus.textContent = `Model ready on this device (${how}; ${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'} in ${r.seconds.toFixed(1)} s).${notes}`;
     deviceState.state = 'ready';
   } catch (err) {
     deviceState.state = 'error';

@@ -324,6 +324,7 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Done in .* on this device/, 90_000);
     const engine = await page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: { downloaded: number } } }).inpaintPage.engine);
     assert.equal(engine.downloaded, 0, 'the second load came from the cache');
+    assert.match((await page.locator('#engine-status').textContent()) ?? '', /Model ready on this device .*from the cache/);
     const filled = await pixels((await download('png')).bytes);
 
     // Stylize on the device too.
