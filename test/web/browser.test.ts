@@ -15,22 +15,10 @@ import sharp from 'sharp';
 import { toRgba8 } from '../../src/core/raster.ts';
 import { checkoutVggWeights } from '../../src/features/weights-location.ts';
 import { DEFAULT_BUNDLE_DIR, type Inpainter, load } from '../../src/inference/inpainter.ts';
+import { compareRgba } from './compare.ts';
 import { CHROMIUM, WebHarness } from './harness.ts';
 
 const PHOTO = fileURLToPath(new URL('../../../shared/data/photos-other/jigzo-data/horse-4x3.jpg', import.meta.url));
-
-/** Largest absolute difference over every channel of every pixel, and how many bytes differ. */
-export function compareRgba(a: Uint8Array | Uint8ClampedArray, b: Uint8Array | Uint8ClampedArray): { max: number; differing: number } {
-  assert.equal(a.length, b.length, 'the two images have different sizes');
-  let max = 0;
-  let differing = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (d > 0) differing++;
-    if (d > max) max = d;
-  }
-  return { max, differing };
-}
 
 /** A crop of the photo as RGBA (alpha 255) and a rectangular hole in its middle. */
 async function testCase(width: number, height: number, left: number, top: number) {
