@@ -3,9 +3,9 @@
  * `src/web.ts` in a Web Worker of headless Chromium (onnxruntime-web, WASM, threads: the page is
  * cross-origin isolated) and by Node's `load()` (onnxruntime-node), with the default bundle and the
  * shared VGG file, agree to at most 1 level (of 255) in every channel of every pixel. Two crops of
- * a real photo: 256x256 and 384x288 (a 4:3 image: G1 and G2 pad differently). A third fill with a
+ * a real photo: 256x256 and 384x288 (a 4:3 image: G1 and G2 pad differently). Node's fill with a
  * deliberately different option (`locality: 0`) must differ by more, or the comparison proves
- * nothing. Fails, never skips, without Chromium (/usr/bin/chromium) or the VGG file.
+ * nothing. The photo given as PNG bytes (decoded by the browser) fills exactly as its raw pixels. Fails, never skips, without Chromium (/usr/bin/chromium) or the VGG file.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -35,6 +35,8 @@ describe('the browser build fills as Node does', () => {
   let harness: WebHarness;
   let node: Inpainter;
   const vgg = checkoutVggWeights();
+  /** The browser's fills of the raw test cases, by size, for the encoded case. */
+  const fills = new Map<string, Uint8Array>();
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium must be installed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
@@ -65,19 +67,27 @@ describe('the browser build fills as Node does', () => {
         node.inpaint({ data: c.rgba, width, height, channels: 4 }, { width, height, data: c.hole }),
       ]);
       assert.deepEqual(web.notices, ours.notices);
+      fills.set(`${width}x${height}`, web.rgba);
       const { max, differing } = compareRgba(web.rgba, toRgba8(ours.image));
       console.log(`# ${width}x${height}: max difference ${max} level(s), ${differing} of ${web.rgba.length} bytes differ; browser ${web.seconds.toFixed(2)} s`);
       assert.ok(max <= 1, `the browser's fill differs from Node's by ${max} levels (${differing} bytes differ)`);
     });
   }
 
-  it('tells a different fill apart (locality 0 in the browser against the default in Node)', async () => {
+  it('decodes PNG bytes in the worker (createImageBitmap, OffscreenCanvas) to the same fill as raw pixels', async () => {
     const c = await testCase(256, 256, 200, 120);
-    const [web, ours] = await Promise.all([
-      harness.inpaint(c.rgba, c.hole, 256, 256, { locality: 0 }),
-      node.inpaint({ data: c.rgba, width: 256, height: 256, channels: 4 }, { width: 256, height: 256, data: c.hole }),
-    ]);
-    const { max } = compareRgba(web.rgba, toRgba8(ours.image));
+    const png = await sharp(Buffer.from(c.rgba), { raw: { width: 256, height: 256, channels: 4 } }).png().toBuffer();
+    const maskPng = await sharp(Buffer.from(c.hole.map((v) => (v ? 255 : 0))), { raw: { width: 256, height: 256, channels: 1 } }).png().toBuffer();
+    const encoded = await harness.inpaintEncoded(png, maskPng);
+    const raw = fills.get('256x256') ?? (await harness.inpaint(c.rgba, c.hole, 256, 256)).rgba;
+    assert.equal(compareRgba(encoded.rgba, raw).max, 0);
+  });
+
+  it('tells a different fill apart (Node with locality 0 against the browser with the default)', async () => {
+    const c = await testCase(256, 256, 200, 120);
+    const web = fills.get('256x256') ?? (await harness.inpaint(c.rgba, c.hole, 256, 256)).rgba;
+    const other = await node.inpaint({ data: c.rgba, width: 256, height: 256, channels: 4 }, { width: 256, height: 256, data: c.hole }, { locality: 0 });
+    const { max } = compareRgba(web, toRgba8(other.image));
     assert.ok(max > 1, `a fill with another option must differ by more than 1 level, but differs by ${max}`);
   });
 });

@@ -162,12 +162,21 @@ export class WebHarness {
    * @param hole one byte a pixel, nonzero = hole
    */
   async inpaint(rgba: Uint8Array, hole: Uint8Array, width: number, height: number, options: InpaintOptions = {}): Promise<WebFill> {
+    return this.#inpaint({ width, height }, rgba, hole, options);
+  }
+
+  /** `inpaint()` in the worker with a photo and a mask given as image files (PNG, JPEG...), decoded by the browser. */
+  inpaintEncoded(image: Uint8Array, mask: Uint8Array, options: InpaintOptions = {}): Promise<WebFill> {
+    return this.#inpaint({ encoded: true }, image, mask, options);
+  }
+
+  async #inpaint(how: { width?: number; height?: number; encoded?: boolean }, rgba: Uint8Array, hole: Uint8Array, options: InpaintOptions): Promise<WebFill> {
     const image = `${this.#nextInput++}`;
     const mask = `${this.#nextInput++}`;
     this.#inputs.set(image, rgba);
     this.#inputs.set(mask, hole);
     try {
-      const request = { op: 'inpaint', image, mask, width, height, options };
+      const request = { op: 'inpaint', image, mask, ...how, options };
       const out = await this.#page.evaluate((r) => (globalThis as unknown as { call(r: unknown): Promise<{ seconds: number; notices: string[]; rgba: string }> }).call(r), request);
       return { seconds: out.seconds, notices: out.notices, rgba: new Uint8Array(Buffer.from(out.rgba, 'base64')) };
     } finally {

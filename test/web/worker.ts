@@ -17,7 +17,11 @@ interface Request {
   id: number;
   op: 'load' | 'inpaint' | 'dispose';
   options?: WebLoadOptions | InpaintOptions;
-  /** For inpaint: raw RGBA photo at /input/<image> and a one-byte-a-pixel mask at /input/<mask>. */
+  /**
+   * For inpaint: raw RGBA photo at /input/<image> and a one-byte-a-pixel mask at /input/<mask>; with
+   * `encoded`, both are image files (PNG, JPEG...) handed to inpaint() as bytes.
+   */
+  encoded?: boolean;
   image?: string;
   mask?: string;
   width?: number;
@@ -50,7 +54,9 @@ async function handle(req: Request): Promise<unknown> {
       const { width = 0, height = 0 } = req;
       const [rgba, hole] = await Promise.all([bytes(`/input/${req.image}`), bytes(`/input/${req.mask}`)]);
       const t0 = performance.now();
-      const { image, notices } = await inpainter.inpaint({ data: rgba, width, height, channels: 4 }, { width, height, data: hole }, req.options as InpaintOptions);
+      const { image, notices } = req.encoded
+        ? await inpainter.inpaint(rgba, hole, req.options as InpaintOptions)
+        : await inpainter.inpaint({ data: rgba, width, height, channels: 4 }, { width, height, data: hole }, req.options as InpaintOptions);
       const seconds = (performance.now() - t0) / 1000;
       return { seconds, notices, rgba: base64(imageToRgba(image)) };
     }
