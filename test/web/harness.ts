@@ -61,6 +61,8 @@ export interface WebHarnessOptions {
   bundleDir: string;
   /** The VGG file to serve at /vgg.pth. */
   vggPath: string;
+  /** Chromium's command line instead of the default (which disables the GPU). */
+  chromiumArgs?: string[];
 }
 
 export interface WebLoadResult {
@@ -129,7 +131,7 @@ export class WebHarness {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     let browser: Browser | undefined;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: options.chromiumArgs ?? CHROMIUM_ARGS, headless: true });
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (err) => errors.push(err.message));
@@ -143,6 +145,15 @@ export class WebHarness {
       await new Promise((resolve) => server.close(resolve));
       throw err;
     }
+  }
+
+  /** What the page says about WebGPU: 'no navigator.gpu', 'no adapter', or the adapter's description. */
+  webgpu(): Promise<string> {
+    return this.#page.evaluate(`(async () => {
+      if (!navigator.gpu) return 'no navigator.gpu';
+      const adapter = await navigator.gpu.requestAdapter();
+      return adapter ? 'adapter ' + JSON.stringify({ vendor: adapter.info?.vendor, architecture: adapter.info?.architecture, description: adapter.info?.description }) : 'no adapter';
+    })()`) as Promise<string>;
   }
 
   /** Whether the page is cross-origin isolated (WASM threads possible). */
