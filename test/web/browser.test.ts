@@ -87,7 +87,12 @@ describe('the browser build fills as Node does', () => {
     const c = await testCase(256, 256, 200, 120);
     const web = fills.get('256x256') ?? (await harness.inpaint(c.rgba, c.hole, 256, 256)).rgba;
     const other = await node.inpaint({ data: c.rgba, width: 256, height: 256, channels: 4 }, { width: 256, height: 256, data: c.hole }, { locality: 0 });
-    const { max } = compareRgba(web, toRgba8(other.image));
+    const { max, differing } = compareRgba(web, toRgba8(other.image));
+    console.log(`# locality 0 against the default: max difference ${max} levels, ${differing} bytes differ`);
     assert.ok(max > 1, `a fill with another option must differ by more than 1 level, but differs by ${max}`);
+  });
+
+  it('refuses a bundle file whose sha256 is not the one bundle.json records, as Node does', async () => {
+    await assert.rejects(harness.load({ backend: 'wasm', tamper: 'g2-256.safetensors' }), /InputError: bundle \/bundle\/: cannot load "g2-256.safetensors": its sha256 is [0-9a-f]{64}, bundle.json says/);
   });
 });

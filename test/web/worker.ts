@@ -46,7 +46,14 @@ async function handle(req: Request): Promise<unknown> {
   switch (req.op) {
     case 'load': {
       const t0 = performance.now();
-      inpainter = await load(req.options as WebLoadOptions);
+      const { tamper, ...options } = req.options as WebLoadOptions & { tamper?: string };
+      // `tamper`: a file whose last byte arrives changed, as from a corrupt cache or a bad mirror.
+      const fetchBytes = async (url: string) => {
+        const body = await bytes(url);
+        if (tamper && url.endsWith(`/${tamper}`)) body[body.length - 1] ^= 1;
+        return body;
+      };
+      inpainter = await load(tamper ? { ...options, fetchBytes } : options);
       return { seconds: (performance.now() - t0) / 1000, notices: inpainter.notices, crossOriginIsolated: scope.crossOriginIsolated, cores: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency };
     }
     case 'inpaint': {
