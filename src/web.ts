@@ -34,7 +34,7 @@ import {
 import { sha256Hex } from './core/sha256.ts';
 import { FrozenVgg } from './features/frozen-vgg.ts';
 import { decodeVggWeights } from './features/vgg-weights-format.ts';
-import { type Bundle, type BundleManifest, decodeBundle } from './models/bundle-format.ts';
+import { type Bundle, type BundleManifest, decodeBundle, isPlainFileName } from './models/bundle-format.ts';
 import { type ImageReader, Inpainter } from './inference/inpainter-core.ts';
 import { Networks } from './inference/networks.ts';
 import { WebEngine } from './runtime/web-engine.ts';
@@ -115,7 +115,7 @@ function fetchBundle(bundleUrl: string, fetchBytes: (url: string) => Promise<Uin
       // Start every download now rather than one after the other; names are checked before use.
       try {
         const m = JSON.parse(text) as Partial<BundleManifest>;
-        for (const name of [m.networks?.g1, ...Object.values(m.networks?.g2 ?? {})]) if (typeof name === 'string' && /^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) file(name);
+        for (const name of [m.networks?.g1, ...Object.values(m.networks?.g2 ?? {})]) if (isPlainFileName(name)) file(name);
       } catch {
         // decodeBundle reports a manifest that does not parse
       }

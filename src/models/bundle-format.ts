@@ -63,6 +63,9 @@ export function mergeStores(...stores: ParamStore[]): ParamStore {
 /** A plain file name: no folder part, not '.' or '..', nothing hidden. */
 const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
 
+/** Whether `name` may name a network file: a plain file name (no folder part, not '.' or '..', nothing hidden). */
+export const isPlainFileName = (name: unknown): name is string => typeof name === 'string' && PLAIN_NAME.test(name);
+
 /** A network file found by a `BundleSource`: its size when known before reading, and its bytes. */
 export interface LocatedFile {
   /** Its size in bytes, checked against bundle.json before it is read; undefined: checked after. */
@@ -109,7 +112,7 @@ export async function decodeBundle(source: BundleSource): Promise<Bundle> {
   }
   const load = async (file: unknown) => {
     const bad = (why: string) => new InputError(`bundle ${dir}: cannot load ${JSON.stringify(file)}: ${why}`);
-    if (typeof file !== 'string' || !PLAIN_NAME.test(file)) throw bad('a network file must be a plain file name inside the bundle folder');
+    if (!isPlainFileName(file)) throw bad('a network file must be a plain file name inside the bundle folder');
     let found: LocatedFile;
     try {
       found = await source.locate(file, bad);
