@@ -14,9 +14,10 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { VGG_SOURCE_URL } from '../features/vgg-weights.ts';
 import { VGG_FILE_NAME } from '../features/weights-location.ts';
+import { isPlainFileName } from '../models/bundle-format.ts';
 
 /** The page's device configuration, served as config.json (the page reads it at start). */
 export interface DeviceConfig {
@@ -83,8 +84,8 @@ export async function deviceAssets(options: { bundleDir: string; vggWeights?: st
   const manifest = JSON.parse(manifestBytes.toString('utf8')) as { files?: Record<string, unknown> };
   await add('model/bundle.json', manifestPath);
   for (const name of Object.keys(manifest.files ?? {})) {
-    // The bundle names its files; a name with a folder in it is not one this list serves.
-    if (basename(name) !== name || name.startsWith('.')) throw new Error(`bundle.json names ${JSON.stringify(name)}, not a file of the bundle folder`);
+    // The bundle names its files; by the library's own rule, a name with a folder in it is not one.
+    if (!isPlainFileName(name)) throw new Error(`bundle.json names ${JSON.stringify(name)}, not a file of the bundle folder`);
     await add(`model/${name}`, join(options.bundleDir, name));
   }
   let vggUrl = VGG_SOURCE_URL;
