@@ -86,6 +86,11 @@ export function deviceUnsupported(config: DeviceConfigFile | undefined): string 
   return undefined;
 }
 
+/** The worker itself could not start (no module workers, a blocked or broken script): the server can take over. */
+export class WorkerStartError extends Error {
+  override name = 'WorkerStartError';
+}
+
 export class DeviceEngine {
   readonly #config: WorkerConfig;
   #worker: Worker | undefined;
@@ -116,15 +121,24 @@ export class DeviceEngine {
   load(onProgress?: (p: LoadProgress) => void): Promise<Loaded> {
     this.#onProgress = onProgress;
     if (this.#ready) return this.#ready;
-    const worker = new Worker(new URL('inpaint-worker.js', location.href), { type: 'module', name: 'inpaint' });
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('inpaint-worker.js', location.href), { type: 'module', name: 'inpaint' });
+    } catch (err) {
+      return Promise.reject(new WorkerStartError(`this browser could not start the device worker (${(err as Error).message})`));
+    }
     this.#worker = worker;
+    let started = false;
     this.#ready = new Promise((resolve, reject) => {
       worker.onerror = (e) => {
         e.preventDefault();
-        this.#fail(worker, new Error(`the device worker failed: ${e.message || 'it could not start'}`), reject);
+        // An error before the worker said anything: its script did not load or run.
+        const message = `the device worker failed: ${e.message || 'it could not start'}`;
+        this.#fail(worker, started ? new Error(message) : new WorkerStartError(message), reject);
       };
       worker.onmessage = (e: MessageEvent<WorkerOut>) => {
         const msg = e.data;
+        started = true;
         if (msg.type === 'progress') this.#onProgress?.({ loaded: msg.loaded, total: msg.total });
         else if (msg.type === 'ready') {
           this.loadedOnce = true;

@@ -7,7 +7,7 @@
  */
 import './style.css';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
-import { DeviceEngine, type DeviceConfigFile, deviceUnsupported, type LoadProgress, readDeviceConfig } from './device.ts';
+import { DeviceEngine, type DeviceConfigFile, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { View } from './view.ts';
 
@@ -412,9 +412,13 @@ async function run(): Promise<void> {
   };
   try {
     if (engine === 'device') {
-      clearInterval(tick);
-      await runOnDevice(ed, controller, started);
-      return;
+      try {
+        await runOnDevice(ed, controller, started);
+        return;
+      } catch (err) {
+        // A worker that cannot start leaves the server (loadDevice switched to it); anything else is the run's error.
+        if (!(err instanceof WorkerStartError) || device !== undefined) throw err;
+      }
     }
     onProgress({ phase: 'upload', fraction: 0 });
     let result;
@@ -521,6 +525,14 @@ async function loadDevice(): Promise<void> {
   } catch (err) {
     deviceState.state = 'error';
     deviceState.message = (err as Error).message;
+    if (err instanceof WorkerStartError && deviceConfig?.mode !== 'static') {
+      // The browser cannot run the worker: the server takes the runs, as when the checks at start fail.
+      device = undefined;
+      engine = 'server';
+      ui.engineStatus.textContent = `Runs on the server: ${err.message}.`;
+      refresh();
+      throw err;
+    }
     ui.engineStatus.textContent = `The model could not be loaded on this device: ${(err as Error).message}${deviceConfig?.mode === 'static' ? '' : ' (the server can run it: On the server)'}`;
     throw err;
   } finally {

@@ -339,6 +339,29 @@ describe('the web page in Chromium', () => {
     assert.equal(gate.state.calls, calls, 'still nothing on the server');
     await page.keyboard.press('r');
   });
+
+  it('falls back to the server when the device worker cannot start', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      const other = await context.newPage();
+      // As a browser without module workers, or a blocked script: the worker's script never arrives.
+      await context.route('**/inpaint-worker.js', (route) => route.abort());
+      await other.goto(address);
+      await other.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+      assert.equal(await other.locator('#engine-device').getAttribute('aria-pressed'), 'true');
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await writeFile(join(dir, 'hole-2.png'), await maskBytes(W, H, { x: 40, y: 40, width: 20, height: 20 }));
+      await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      const calls = gate.state.calls;
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in/, 60_000);
+      assert.equal(gate.state.calls, calls + 1, 'the server ran it');
+      assert.equal(await other.locator('#engine-server').getAttribute('aria-pressed'), 'true');
+      assert.match((await other.locator('#engine-status').textContent()) ?? '', /Runs on the server: .*device worker/);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 async function assertText(locator: ReturnType<Page['locator']>, pattern: RegExp, timeout = 10_000): Promise<void> {
