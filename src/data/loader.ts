@@ -55,14 +55,18 @@ export interface BatchLoaderOptions {
   resume?: LoaderState;
 }
 
-const WORKER_URL = new URL('./loader-worker.ts', import.meta.url).href;
+/** True in the published package (dist/*.js, no tsx installed); false when tsx runs the sources. */
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_URL = new URL(COMPILED ? './loader-worker.js' : './loader-worker.ts', import.meta.url).href;
 /**
- * The worker's entry: one line of JavaScript that loads loader-worker.ts through tsx's API and calls
- * its `serve()`. On Node 20 a worker ignores `execArgv: ['--import', 'tsx']` (nodejs/node#47747), so
- * a .ts worker file cannot be started directly; tsx is resolved from this file, so the working
- * directory does not matter.
+ * The worker's entry: one line of JavaScript that loads loader-worker and calls its `serve()`.
+ * Compiled, it imports loader-worker.js. From the sources it goes through tsx's API: on Node 20 a
+ * worker ignores `execArgv: ['--import', 'tsx']` (nodejs/node#47747), so a .ts worker file cannot be
+ * started directly; tsx is resolved from this file, so the working directory does not matter.
  */
-const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(import.meta.url)})).then((m) => m.serve());`;
+const WORKER_BOOT = COMPILED
+  ? `import(${JSON.stringify(WORKER_URL)}).then((m) => m.serve());`
+  : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(import.meta.url)})).then((m) => m.serve());`;
 
 interface Waiter {
   resolve(batch: Batch): void;

@@ -44,14 +44,19 @@ export interface EngineOptions {
 
 export type Backend = 'onnxruntime' | 'torch';
 
-const WORKER_URL = new URL('./worker.ts', import.meta.url).href;
+/** True in the published package (dist/*.js, no tsx installed); false when tsx runs the sources. */
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_URL = new URL(COMPILED ? './worker.js' : './worker.ts', import.meta.url).href;
 /**
- * The worker's entry point: a line of JavaScript that loads worker.ts through tsx's API. On Node 20 a
- * worker ignores loader hooks given as `execArgv: ['--import', 'tsx']` (nodejs/node#47747), so a .ts
- * worker file fails with ERR_UNKNOWN_FILE_EXTENSION. tsx is resolved from this file, not from the
- * current directory, so this works whatever directory the process started in.
+ * The worker's entry point: a line of JavaScript. Compiled, it imports worker.js. From the sources it
+ * loads worker.ts through tsx's API: on Node 20 a worker ignores loader hooks given as
+ * `execArgv: ['--import', 'tsx']` (nodejs/node#47747), so a .ts worker file fails with
+ * ERR_UNKNOWN_FILE_EXTENSION. tsx is resolved from this file, not from the current directory, so this
+ * works whatever directory the process started in.
  */
-const WORKER_BOOT = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(import.meta.url)}));`;
+const WORKER_BOOT = COMPILED
+  ? `import(${JSON.stringify(WORKER_URL)});`
+  : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(import.meta.url)}));`;
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
