@@ -6,9 +6,10 @@
  * library and onnxruntime-web's JavaScript), and the service worker (sw.js: offline, and the
  * cross-origin isolation headers on hosts that cannot set them).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type BuildOptions, type BuildResult, build } from 'esbuild';
+import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
 
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
@@ -42,6 +43,21 @@ const COMMON: BuildOptions = {
   logLevel: 'silent',
 };
 
+/**
+ * The worker imports the library's browser entry from the sources (../src/web.ts); the installed
+ * package has no sources but the compiled dist/web.js, which this plugin puts in its place.
+ */
+const LIBRARY: Plugin = {
+  name: 'library-web-entry',
+  setup(b) {
+    b.onResolve({ filter: /\/src\/web\.ts$/ }, (args) => {
+      const sources = fileURLToPath(new URL('../src/web.ts', `file://${WEB_DIR}`));
+      const compiled = fileURLToPath(new URL('../dist/web.js', `file://${WEB_DIR}`));
+      return { path: existsSync(sources) || !existsSync(compiled) ? sources : compiled };
+    });
+  },
+};
+
 async function bundle(): Promise<Page> {
   const [page, sw] = await Promise.all([
     build({ ...COMMON, entryPoints: { app: `${WEB_DIR}main.ts` } }),
@@ -52,7 +68,7 @@ async function bundle(): Promise<Page> {
   let workerError: string | undefined;
   try {
     // The library and onnxruntime-web's JavaScript; ORT loads its .wasm and .mjs from the wasmPaths it is given.
-    const result = await build({ ...COMMON, entryPoints: { 'inpaint-worker': `${WEB_DIR}inpaint-worker.ts` }, target: ['chrome110', 'firefox115', 'safari16.4'] });
+    const result = await build({ ...COMMON, entryPoints: { 'inpaint-worker': `${WEB_DIR}inpaint-worker.ts` }, target: ['chrome110', 'firefox115', 'safari16.4'], plugins: [LIBRARY] });
     worker = out(result, '.js');
   } catch (err) {
     workerError = (err as Error).message.split('\n').slice(0, 3).join(' ');
