@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { VGG_SOURCE_URL } from '../features/vgg-weights.ts';
 import { DEFAULT_BUNDLE_DIR } from '../inference/inpainter.ts';
 import { TEST_VGG_WEIGHTS } from '../inference/testing.ts';
 import { buildStatic } from './static.ts';
@@ -198,6 +199,35 @@ describe('the static build in Chromium: device inference, offline, a large photo
       assert.match(text, /could not be loaded on this device: .*g1\.safetensors.*sha256/, text);
       const version = JSON.parse(await readFile(join(bad, 'config.json'), 'utf8')).version;
       assert.deepEqual(await p.evaluate(`caches.keys().then((k) => k.filter((n) => n.includes(${JSON.stringify(version)})))`), [], 'the failed version is not cached');
+    } finally {
+      await other.close();
+      host.server.close();
+    }
+  });
+
+  it('without a local VGG file, fetches it from its public origin in CORS mode (answered here by a stand-in)', async () => {
+    const site = join(dir, 'no-vgg-site');
+    await buildStatic({ out: site, bundleDir: DEFAULT_BUNDLE_DIR });
+    assert.equal(existsSync(join(site, 'vgg')), false, 'no VGG file copied');
+    const config = JSON.parse(await readFile(join(site, 'config.json'), 'utf8'));
+    assert.equal(config.vggUrl, VGG_SOURCE_URL);
+    const host = await staticServer(site);
+    const other = await browser.newContext();
+    let asked = 0;
+    // No network here: the public origin is played by a route answering as it does, with CORS allowed.
+    await other.route(VGG_SOURCE_URL, async (route) => {
+      asked++;
+      await route.fulfill({ status: 200, body: await readFile(TEST_VGG_WEIGHTS), headers: { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' } });
+    });
+    try {
+      const p = await other.newPage();
+      await p.goto(host.address);
+      await p.evaluate('window.inpaintPage.started');
+      await p.setInputFiles('#file', join(dir, 'photo.png'));
+      await p.waitForFunction(`['ready', 'error'].includes(window.inpaintPage.engine.state)`, undefined, { timeout: 60_000 });
+      const state = (await p.evaluate('window.inpaintPage.engine')) as EngineState;
+      assert.equal(state.state, 'ready', state.message);
+      assert.equal(asked, 1, 'the VGG file came from its public origin, once');
     } finally {
       await other.close();
       host.server.close();
