@@ -205,7 +205,7 @@ describe('the static build in Chromium: device inference, offline, a large photo
     }
   });
 
-  it('without a local VGG file, fetches it from its public origin in CORS mode (answered here by a stand-in)', async () => {
+  it('without a local VGG file, fetches it from its public origin (answered here by a stand-in)', async () => {
     const site = join(dir, 'no-vgg-site');
     await buildStatic({ out: site, bundleDir: DEFAULT_BUNDLE_DIR });
     assert.equal(existsSync(join(site, 'vgg')), false, 'no VGG file copied');
@@ -214,7 +214,8 @@ describe('the static build in Chromium: device inference, offline, a large photo
     const host = await staticServer(site);
     const other = await browser.newContext();
     let asked = 0;
-    // No network here: the public origin is played by a route answering as it does, with CORS allowed.
+    // No network here: the public origin is played by a route answering as it does, with CORS allowed
+    // (Playwright's interception lets a response without the header through as well: CORS is not what this checks).
     await other.route(VGG_SOURCE_URL, async (route) => {
       asked++;
       await route.fulfill({ status: 200, body: await readFile(TEST_VGG_WEIGHTS), headers: { 'content-type': 'application/octet-stream', 'access-control-allow-origin': '*' } });
