@@ -172,10 +172,16 @@ describe('the packed package, installed into an empty folder', { timeout: 300_00
       });
       const page = await fetch(address);
       assert.equal(page.status, 200);
-      assert.match(await page.text(), /<script type="module" src="\/app.js">/);
+      assert.match(await page.text(), /<script type="module" src="app.js">/);
       const js = await fetch(`${address}/app.js`);
       assert.equal(js.status, 200);
       assert.ok((await js.text()).length > 5000, 'the bundled page script');
+      // The device mode from the installed package: the worker bundled from dist/web.js, ORT's files from its dependency.
+      const worker = await fetch(`${address}/inpaint-worker.js`);
+      assert.equal(worker.status, 200, await worker.clone().text());
+      assert.ok((await worker.text()).length > 50_000, 'the bundled device worker');
+      const config = (await (await fetch(`${address}/config.json`)).json()) as { files: { url: string }[] };
+      assert.ok(config.files.some((f) => f.url === 'ort/ort-wasm-simd-threaded.wasm'), 'ORT is served');
     } finally {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

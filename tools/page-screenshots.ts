@@ -13,14 +13,19 @@ import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { TEST_PHOTOS } from '../src/inference/testing.ts';
+import { findVggWeights } from '../src/features/weights-location.ts';
 import { createServer } from '../src/server/app.ts';
+import { deviceAssets } from '../src/server/assets.ts';
 import { Methods } from '../src/server/methods.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../src/server/testing.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string', default: 'docs/images' }, model: { type: 'string' } } });
 const scratch = await mkdtemp(join(tmpdir(), 'page-shots-'));
-const methods = await Methods.load({ bundle: values.model });
-const server = await createServer({ methods });
+const vggWeights = await findVggWeights();
+const methods = await Methods.load({ bundle: values.model, vggWeights });
+// The page as `inpaint serve` gives it (the device mode's files too); the runs measured here are the server's (?engine=server).
+const device = await deviceAssets({ bundleDir: methods.bundleDir, vggWeights, mode: 'server' });
+const server = await createServer({ methods, device });
 const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 
@@ -50,7 +55,7 @@ async function shoot(page: Page, name: string): Promise<void> {
 try {
   await mkdir(values.out!, { recursive: true });
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
-  await page.goto(address);
+  await page.goto(`${address}/?engine=server`);
   await shoot(page, 'serve-empty.png');
 
   // A photo at 800x600 with a stroke over the temple roof's top.

@@ -2,10 +2,12 @@
  * The page of `inpaint serve`: open a photo, paint the hole (and, for ours, where it may or may not
  * copy from), run, compare, download; or, in Stylize mode, render the photo in a style image's texture. The pieces:
  * `Editor` (the photo, the mask and the undo history), `View` (drawing, zoom and pan), `runInpaint`
- * (the API call); this file wires them to the toolbar, the pointer and the keyboard.
+ * (the API call) or `DeviceEngine` (the same pipeline in a Web Worker on this device, the default
+ * when the browser can); this file wires them to the toolbar, the pointer and the keyboard.
  */
 import './style.css';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
+import { DeviceEngine, type DeviceConfigFile, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { View } from './view.ts';
 
@@ -48,6 +50,10 @@ const ui = {
   status: $('status'),
   info: $('info'),
   progress: $('progress'),
+  engineDevice: $<HTMLButtonElement>('engine-device'),
+  engineServer: $<HTMLButtonElement>('engine-server'),
+  engineStatus: $('engine-status'),
+  loadProgress: $('load-progress'),
 };
 
 let editor: Editor | undefined;
@@ -60,6 +66,23 @@ let style: { blob: Blob; name: string } | undefined;
 const LAYER_NAMES: Record<Layer, string> = { hole: 'hole', sampleFrom: 'sample from', exclude: 'exclude' };
 let running: AbortController | undefined;
 let spaceDown = false;
+
+/**
+ * Where runs happen: 'device' (the default when this browser can: the pipeline in a Web Worker,
+ * the photo never leaves the page) or 'server' (the HTTP API of `inpaint serve`). A static copy
+ * (`npm run build:web`) has no server.
+ */
+let engine: 'device' | 'server' = 'server';
+let device: DeviceEngine | undefined;
+let deviceConfig: DeviceConfigFile | undefined;
+/** The model's state on the device, for the status bar and the tests. */
+const deviceState: { state: 'off' | 'idle' | 'loading' | 'ready' | 'error'; downloaded: number; total: number; loadSeconds?: number; backend?: string; threads?: boolean; message?: string } = { state: 'off', downloaded: 0, total: 0 };
+/** The last device run's seconds as the page saw them (for the tests' measurements). */
+let lastDeviceRunSeconds: number | undefined;
+/** Methods the device runs: ours and its ensembles (the baselines are the server's). */
+const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4']);
+/** The largest photo the device takes, in pixels (a tab's memory, not the pipeline, is the limit). */
+const DEVICE_MAX_PIXELS = 25_000_000;
 
 function setStatus(text: string, state: 'idle' | 'busy' | 'done' | 'error' = 'idle'): void {
   ui.status.textContent = text;
@@ -135,6 +158,14 @@ function refresh(): void {
   if (!before && view.split !== undefined) toggleSplit(false);
   ui.fit.disabled = !has;
   ui.download.disabled = !has || busy;
+  ui.engineDevice.setAttribute('aria-pressed', String(engine === 'device'));
+  ui.engineServer.setAttribute('aria-pressed', String(engine === 'server'));
+  ui.engineDevice.disabled = busy || !device;
+  ui.engineServer.disabled = busy || deviceConfig?.mode === 'static';
+  for (const o of ui.method.options) {
+    o.disabled = engine === 'device' && !DEVICE_METHODS.has(o.value);
+    o.title = o.disabled ? 'on the server only' : '';
+  }
   ui.empty.hidden = has;
   stage.classList.toggle('paint', has && !spaceDown);
   stage.classList.toggle('pan', has && spaceDown);
@@ -158,6 +189,8 @@ async function openPhoto(file: Blob, name: string): Promise<void> {
     view.split = undefined;
     view.fit();
     setStatus('Paint over what should go, then Run.');
+    // First use: the model starts downloading (or loading from the cache) while the hole is painted.
+    if (engine === 'device') void loadDevice().catch(() => undefined);
   } catch {
     setStatus(`${name} is not an image this browser can read (JPEG, PNG or WebP).`, 'error');
   }
@@ -378,6 +411,15 @@ async function run(): Promise<void> {
     }
   };
   try {
+    if (engine === 'device') {
+      try {
+        await runOnDevice(ed, controller, started);
+        return;
+      } catch (err) {
+        // A worker that cannot start leaves the server (loadDevice switched to it); anything else is the run's error.
+        if (!(err instanceof WorkerStartError) || device !== undefined) throw err;
+      }
+    }
     onProgress({ phase: 'upload', fraction: 0 });
     let result;
     let ignored = '';
@@ -402,7 +444,7 @@ async function run(): Promise<void> {
     const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
     setStatus(`Done in ${result.seconds.toFixed(1)} s. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${ignored}${notes}`, 'done');
   } catch (err) {
-    if ((err as Error).name === 'AbortError') setStatus('Cancelled. (If the server had already started, it finishes and drops the result.)');
+    if ((err as Error).name === 'AbortError') setStatus(engine === 'device' ? 'Cancelled.' : 'Cancelled. (If the server had already started, it finishes and drops the result.)');
     else setStatus((err as Error).message, 'error');
   } finally {
     clearInterval(tick);
@@ -412,7 +454,147 @@ async function run(): Promise<void> {
   }
 }
 
+/** A run in the device worker: the model loads first if it has not (with the download's bar). */
+async function runOnDevice(ed: Editor, controller: AbortController, started: number): Promise<void> {
+  if (ed.width * ed.height > DEVICE_MAX_PIXELS) {
+    throw new Error(`The photo has ${((ed.width * ed.height) / 1e6).toFixed(0)} megapixels; on this device at most ${DEVICE_MAX_PIXELS / 1e6} (switch to the server, or open a smaller photo).`);
+  }
+  const phase = mode === 'stylize' ? 'Stylizing' : 'Inpainting';
+  const tick = setInterval(() => {
+    if (running === controller && deviceState.state === 'ready') setStatus(`${phase} on this device… ${((performance.now() - started) / 1000).toFixed(0)} s`, 'busy');
+  }, 1000);
+  try {
+    if (deviceState.state !== 'ready') setStatus('Loading the model on this device…', 'busy');
+    // Cancel ends the run at once; the download goes on for the next one.
+    const cancelled = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(new DOMException('cancelled', 'AbortError')), { once: true }));
+    cancelled.catch(() => undefined);
+    await Promise.race([loadDevice(), cancelled]);
+    const runStarted = performance.now();
+    setStatus(`${phase} on this device…`, 'busy');
+    ui.progress.hidden = false;
+    ui.progress.classList.add('indeterminate');
+    let result;
+    if (mode === 'stylize') {
+      result = await device!.stylize({ content: ed.image, style: style!.blob, size: Number(ui.styleSize.value) }, controller.signal);
+    } else {
+      const choice = methodChoice();
+      if (choice.method !== 'ours') throw new Error(`${ui.method.selectedOptions[0]?.textContent ?? choice.method} runs on the server only: choose Ours, or switch to the server.`);
+      const steering: { sampleFrom?: HTMLCanvasElement; exclude?: HTMLCanvasElement } = {};
+      for (const l of ['sampleFrom', 'exclude'] as const) if (ed.isPainted(l)) steering[l] = ed.layers[l].canvas;
+      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, ...steering }, controller.signal);
+    }
+    if (result.image.width !== ed.width || result.image.height !== ed.height) throw new Error(`the worker answered a ${result.image.width}×${result.image.height} image for a ${ed.width}×${ed.height} photo`);
+    await view.prepare(result.image, ed.previewScale);
+    ed.addResult(result.image, result.blob);
+    lastDeviceRunSeconds = (performance.now() - runStarted) / 1000;
+    const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
+    setStatus(`Done in ${result.seconds.toFixed(1)} s on this device. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${notes}`, 'done');
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+function showLoad(p: LoadProgress): void {
+  deviceState.downloaded = p.loaded;
+  deviceState.total = p.total;
+  const bar = ui.loadProgress.firstElementChild as HTMLElement;
+  ui.loadProgress.hidden = p.total === 0;
+  bar.style.width = `${p.total ? Math.round((100 * p.loaded) / p.total) : 0}%`;
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  ui.engineStatus.textContent = p.total ? `Downloading the model: ${mb(p.loaded)} / ${mb(p.total)} MB` : 'Loading the model…';
+}
+
+/** Loads the model in the device worker once (downloads what the cache lacks); shows its progress. */
+async function loadDevice(): Promise<void> {
+  if (!device) throw new Error('this page cannot run on the device');
+  if (deviceState.state !== 'ready') {
+    deviceState.state = 'loading';
+    ui.engineStatus.textContent = 'Loading the model…';
+  }
+  try {
+    const r = await device.load(showLoad);
+    deviceState.downloaded = r.downloaded;
+    deviceState.backend = r.backend;
+    deviceState.threads = r.threads;
+    deviceState.loadSeconds = r.seconds;
+    // Said again after every (re)load: a cancelled run's worker is replaced by one loading from the cache.
+    const how = r.backend === 'webgpu' ? 'WebGPU' : r.threads ? 'WASM, threads' : 'WASM, one thread';
+    const notes = r.notices.length ? ` Note: ${r.notices.join('; ')}` : '';
+    ui.engineStatus.textContent = `Model ready on this device (${how}; ${r.downloaded ? `${(r.downloaded / 1e6).toFixed(1)} MB downloaded` : 'from the cache'} in ${r.seconds.toFixed(1)} s).${notes}`;
+    deviceState.state = 'ready';
+  } catch (err) {
+    deviceState.state = 'error';
+    deviceState.message = (err as Error).message;
+    if (err instanceof WorkerStartError && deviceConfig?.mode !== 'static') {
+      // The browser cannot run the worker: the server takes the runs, as when the checks at start fail.
+      device = undefined;
+      engine = 'server';
+      ui.engineStatus.textContent = `Runs on the server: ${err.message}.`;
+      refresh();
+      throw err;
+    }
+    ui.engineStatus.textContent = `The model could not be loaded on this device: ${(err as Error).message}${deviceConfig?.mode === 'static' ? '' : ' (the server can run it: On the server)'}`;
+    throw err;
+  } finally {
+    ui.loadProgress.hidden = true;
+  }
+}
+
+function setEngine(next: 'device' | 'server', remember = true): void {
+  if (running || (next === 'device' && !device) || (next === 'server' && deviceConfig?.mode === 'static')) return;
+  engine = next;
+  if (remember) localStorage.setItem('inpaint-engine', next);
+  if (next === 'device' && !DEVICE_METHODS.has(ui.method.value)) ui.method.value = 'ours';
+  if (next === 'device') {
+    if (editor) void loadDevice().catch(() => undefined);
+    if (deviceState.state !== 'ready') ui.engineStatus.textContent = 'Runs on this device: the photo stays in the browser.';
+  } else ui.engineStatus.textContent = 'Runs on the server.';
+  refresh();
+}
+
+/**
+ * Chooses where runs happen: the device when config.json offers it and this browser can (the
+ * default), else the server, with a notice saying why. Registers the service worker (offline use,
+ * and isolation headers where the host sends none).
+ */
+async function startEngines(): Promise<void> {
+  deviceConfig = await readDeviceConfig();
+  const why = deviceUnsupported(deviceConfig);
+  if (deviceConfig?.mode === 'static') {
+    ui.engineServer.title = 'There is no server: this is a static copy of the page';
+  }
+  if (!why) {
+    try {
+      device = new DeviceEngine(deviceConfig!);
+      deviceState.state = 'idle';
+    } catch (err) {
+      deviceState.message = (err as Error).message;
+    }
+  }
+  if (deviceConfig && 'serviceWorker' in navigator) {
+    const controlled = navigator.serviceWorker.controller !== null;
+    navigator.serviceWorker.register('sw.js').catch(() => undefined);
+    // A static host sends no isolation headers: the service worker adds them, from the first load it controls.
+    if (!crossOriginIsolated && !controlled && deviceConfig.mode === 'static' && !sessionStorage.getItem('inpaint-isolation-reload')) {
+      navigator.serviceWorker.addEventListener('controllerchange', () => {
+        sessionStorage.setItem('inpaint-isolation-reload', '1');
+        if (!running && !editor) location.reload();
+      });
+    }
+  }
+  const wanted = new URLSearchParams(location.search).get('engine') ?? localStorage.getItem('inpaint-engine');
+  if (device) setEngine(wanted === 'server' && deviceConfig?.mode !== 'static' ? 'server' : 'device', false);
+  else {
+    engine = 'server';
+    const msg = `Runs on the server: ${why ?? deviceState.message}.`;
+    ui.engineStatus.textContent = deviceConfig?.mode === 'static' ? `This page cannot run here: ${why ?? deviceState.message}.` : msg;
+  }
+  refresh();
+}
+
 ui.run.onclick = () => void run();
+ui.engineDevice.onclick = () => setEngine('device');
+ui.engineServer.onclick = () => setEngine('server');
 ui.cancel.onclick = () => running?.abort();
 
 // ---------------------------------------------------------------------------------------------
@@ -549,6 +731,8 @@ window.addEventListener('blur', () => {
   refresh();
 });
 
+const started = startEngines();
+
 // For the browser test and for scripting the page from the console: where an image pixel is.
 Object.assign(window, {
   inpaintPage: {
@@ -560,6 +744,12 @@ Object.assign(window, {
     get layers() {
       return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
     },
+    /** Where runs happen, and the device model's state (downloaded bytes, load time). */
+    get engine() {
+      return { engine, mode: deviceConfig?.mode, isolated: crossOriginIsolated, lastRunSeconds: lastDeviceRunSeconds, ...deviceState };
+    },
+    /** Resolves once the engines are chosen (config.json read). */
+    started,
   },
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,10 +45,22 @@ describe('inpaint serve', () => {
       assert.match(address, /^http:\/\/127\.0\.0\.1:\d+$/);
       const page = await fetch(address);
       assert.equal(page.status, 200);
-      assert.match(await page.text(), /<script type="module" src="\/app.js">/);
+      assert.match(await page.text(), /<script type="module" src="app.js">/);
+      // Cross-origin isolated, so that the page's WASM can use threads.
+      assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+      assert.equal(page.headers.get('cross-origin-embedder-policy'), 'require-corp');
       const js = await fetch(`${address}/app.js`);
       assert.equal(js.status, 200);
       assert.ok((await js.text()).length > 5000, 'the bundled page script');
+      // What the device mode fetches: config.json names the bundle's files and the VGG file from --vgg.
+      const config = (await (await fetch(`${address}/config.json`)).json()) as { mode: string; vggUrl: string; bundleUrl: string; files: { url: string }[] };
+      assert.equal(config.mode, 'server');
+      const vgg = await fetch(`${address}/${config.vggUrl}`);
+      assert.equal(vgg.status, 200);
+      assert.equal(Number(vgg.headers.get('content-length')), (await stat(TEST_VGG_WEIGHTS)).size);
+      await vgg.arrayBuffer();
+      const bundle = (await (await fetch(`${address}/${config.bundleUrl}bundle.json`)).json()) as { files: Record<string, unknown> };
+      for (const name of Object.keys(bundle.files)) assert.ok(config.files.some((f) => f.url === `model/${name}`), `config.json lists ${name}`);
 
       // A request in flight (the first at its size, which also creates its patch-swap sessions:
       // over a second, many health polls), then SIGTERM.

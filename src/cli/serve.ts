@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import { createServer, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT_SECONDS } from '../server/app.ts';
+import { findVggWeights } from '../features/weights-location.ts';
+import { deviceAssets } from '../server/assets.ts';
 import { Methods } from '../server/methods.ts';
 import { type Command, integerAtLeast } from './args.ts';
 
@@ -16,7 +18,10 @@ export const serveCommand: Command = {
 Starts a web server with a page to open a photo, paint over what should go, run, compare and
 download the result, and the HTTP API it uses (POST /api/v1/inpaint; the description is at
 /api/v1/openapi.json). One inference runs at a time on the loaded model; up to --max-queue requests
-wait and more are answered 503 with Retry-After. Nothing is written to disk.
+wait and more are answered 503 with Retry-After. Nothing is written to disk. By default the page
+runs the pipeline in the browser, on the user's device (it downloads the model's files from this
+server once and caches them); a switch on the page sends runs to this server instead.
+npm run build:web writes the page as a static folder that needs no server.
 
 Options:
   --port N            the port (default 8080; 0 picks a free one)
@@ -59,9 +64,15 @@ async function runServe(args: string[]): Promise<void> {
   const maxFileBytes = values['max-mb'] === undefined ? DEFAULT_MAX_FILE_BYTES : integerAtLeast(values['max-mb'], '--max-mb', 1) * 2 ** 20;
   const timeoutSeconds = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : integerAtLeast(values.timeout, '--timeout', 1);
 
-  const methods = await Methods.load({ bundle: values.model, vggWeights: values.vgg });
+  // Resolved once: the server's own inference and the page's device mode use the same file.
+  const vggWeights = await findVggWeights(values.vgg);
+  const methods = await Methods.load({ bundle: values.model, vggWeights });
   for (const n of methods.notices) console.error(`warning: ${n}`);
-  const server = await createServer({ methods, maxQueue, maxPixels, maxFileBytes, timeoutSeconds, log: (line) => console.log(`${new Date().toISOString()} ${line}`) });
+  const device = await deviceAssets({ bundleDir: methods.bundleDir, vggWeights, mode: 'server' }).catch((err: Error) => {
+    console.error(`warning: the page cannot run on the device (it runs on the server): ${err.message}`);
+    return undefined;
+  });
+  const server = await createServer({ methods, device, maxQueue, maxPixels, maxFileBytes, timeoutSeconds, log: (line) => console.log(`${new Date().toISOString()} ${line}`) });
   try {
     const address = await server.app.listen({ port, host });
     console.log(`inpaint serve: open ${address.replace('[::1]', 'localhost')} (model ${methods.bundleDir}); Ctrl-C to stop`);

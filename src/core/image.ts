@@ -1,75 +1,36 @@
 /**
- * Images and masks in memory, and their reading, writing and pixel helpers.
+ * Images and masks: reading and writing them through sharp, and files. The images in memory and
+ * every pixel helper live in `raster.ts` (no platform in it, shared with the browser build) and are
+ * re-exported here, so this stays the one module Node code imports for images.
  *
- * An `RgbImage` is planar CHW float RGB in [0, 1] — the layout the networks take — so handing one
- * to a tensor needs no reshuffle. A `MaskImage` is one byte a pixel, 1 = hole (to be filled),
- * 0 = known. Decoding and encoding go through sharp; everything that must be exact about geometry
- * (resampling, mask resizing, dilation) is plain TypeScript.
+ * Decoding and encoding go through sharp; everything that must be exact about geometry
+ * (resampling, mask resizing, dilation) is plain TypeScript in raster.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import { expect, InputError, UsageError } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
+import {
+  DEFAULT_MAX_PIXELS,
+  checkImage,
+  checkMask,
+  type DecodedPixels,
+  decodeRawPixels,
+  describeSource,
+  type ImageFormat,
+  type ImageSource,
+  type ImageWithAlpha,
+  imageFromPixels,
+  isRawPixels,
+  type MaskImage,
+  maskFromPixels,
+  type ReadOptions,
+  type RgbImage,
+  toRgba8,
+} from './raster.ts';
 
-/** Planar (CHW) RGB: `data[c * height * width + y * width + x]`, values in [0, 1]. */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Float32Array;
-}
-
-/** One byte a pixel, row-major: 1 = hole, 0 = known. */
-export interface MaskImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-/** An axis-aligned pixel rectangle: columns x..x+width-1, rows y..y+height-1. */
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/** Decoded 8-bit pixels already in memory (e.g. a canvas's ImageData), interleaved RGB or RGBA. */
-export interface RawPixels {
-  data: Uint8Array | Uint8ClampedArray;
-  width: number;
-  height: number;
-  channels: 3 | 4;
-}
-
-/** A file path, encoded bytes (JPEG/PNG/WebP), or raw pixels. */
-export type ImageSource = string | Uint8Array | RawPixels;
-
-export interface ReadOptions {
-  /**
-   * Refuse images with more pixels than this, before decoding them. Default `DEFAULT_MAX_PIXELS`;
-   * `--max-pixels` on the command line.
-   */
-  maxPixels?: number;
-  /**
-   * Told about conversions made silently otherwise: an animated image (only the first frame is
-   * read), a 16-bit image (written back with 8 bits), a mask with grey pixels (thresholded at 50%).
-   */
-  onNotice?: (message: string) => void;
-}
-
-/** A photo and, when it has one that is not fully opaque, its alpha channel. */
-export interface ImageWithAlpha {
-  image: RgbImage;
-  /** One value a pixel in [0, 1] (0 = fully transparent), row-major; absent when the image is opaque. */
-  alpha?: Float32Array;
-}
-
-export type ImageFormat = 'png' | 'jpeg' | 'webp';
-export type ResizeKernel = 'bilinear' | 'lanczos';
-
-/** 100 megapixels: far above most photos we inpaint, far below what would exhaust memory as float. */
-export const DEFAULT_MAX_PIXELS = 100_000_000;
+export * from './raster.ts';
 
 /**
  * The limit when a reader is given none: env INPAINT_MAX_PIXELS when set (the `--max-pixels` of
@@ -90,29 +51,8 @@ const READABLE_FORMATS = new Set(['jpeg', 'png', 'webp']);
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-/** Interleaved pixels straight from the decoder: 3 (RGB) or 4 (RGBA) channels, 0..max. */
-interface Decoded {
-  width: number;
-  height: number;
-  channels: number;
-  data: ArrayLike<number>;
-  max: number;
-}
-
-function describeSource(source: ImageSource): string {
-  if (typeof source === 'string') return source;
-  return source instanceof Uint8Array ? `image buffer (${source.byteLength} bytes)` : `raw pixels (${source.width}x${source.height})`;
-}
-
-async function decode(source: ImageSource, options: ReadOptions, keep16Bit: boolean): Promise<Decoded> {
-  if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
-    const { data, width, height, channels } = source;
-    expect(Number.isInteger(width) && width > 0, 'raw pixels width', 'a positive integer', width);
-    expect(Number.isInteger(height) && height > 0, 'raw pixels height', 'a positive integer', height);
-    expect(channels === 3 || channels === 4, 'raw pixels channels', '3 or 4', channels);
-    expect(data.length === width * height * channels, 'raw pixels data', `${width * height * channels} bytes (width*height*channels)`, data);
-    return { width, height, channels, data, max: 255 };
-  }
+async function decode(source: ImageSource, options: ReadOptions, keep16Bit: boolean): Promise<DecodedPixels> {
+  if (isRawPixels(source)) return decodeRawPixels(source);
   const maxPixels = options.maxPixels ?? defaultMaxPixels();
   expect(Number.isInteger(maxPixels) && maxPixels > 0, 'maxPixels', 'a positive integer', maxPixels);
   const label = describeSource(source);
@@ -172,45 +112,7 @@ export async function readImage(source: ImageSource, options: ReadOptions = {}):
  * @throws as `readImage`
  */
 export async function readImageWithAlpha(source: ImageSource, options: ReadOptions = {}): Promise<ImageWithAlpha> {
-  const { width, height, channels, data, max } = await decode(source, options, true);
-  const plane = width * height;
-  const out = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) {
-    const p = i * channels;
-    out[i] = data[p] / max;
-    out[plane + i] = data[p + 1] / max;
-    out[2 * plane + i] = data[p + 2] / max;
-  }
-  const image = { width, height, data: out };
-  if (channels !== 4) return { image };
-  let opaque = true;
-  const alpha = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) {
-    const a = data[4 * i + 3];
-    if (a !== max) opaque = false;
-    alpha[i] = a / max;
-  }
-  return opaque ? { image } : { image, alpha };
-}
-
-/**
- * The hole grown by the fully transparent pixels (alpha 0) of the photo: their colour is whatever
- * the editor stored (usually black), not content to fill from, so they are filled too. A caller
- * that keeps the alpha for the output (`writeImage(path, image, { alpha })`) keeps them transparent.
- * @returns the mask (the same object when nothing was added) and how many pixels were added
- * @throws UsageError alpha of another size than the mask
- */
-export function withTransparentAsHole(hole: MaskImage, alpha: Float32Array): { mask: MaskImage; added: number } {
-  expect(alpha instanceof Float32Array && alpha.length === hole.width * hole.height, 'alpha', `a Float32Array of ${hole.width}*${hole.height}`, alpha);
-  let data: Uint8Array | undefined;
-  let added = 0;
-  for (let i = 0; i < alpha.length; i++) {
-    if (alpha[i] !== 0 || hole.data[i]) continue;
-    data ??= hole.data.slice();
-    data[i] = 1;
-    added++;
-  }
-  return { mask: data ? { ...hole, data } : hole, added };
+  return imageFromPixels(await decode(source, options, true));
 }
 
 /**
@@ -224,50 +126,7 @@ export function withTransparentAsHole(hole: MaskImage, alpha: Float32Array): { m
  * @throws InputError / UsageError as `readImage`
  */
 export async function readMask(source: ImageSource, options: ReadOptions = {}): Promise<MaskImage> {
-  const { width, height, channels, data, max } = await decode(source, options, false);
-  const n = width * height;
-  const out = new Uint8Array(n);
-  let grey = 0;
-  const byAlpha = channels === 4 && alphaIsTheMask(data, n, max);
-  if (byAlpha) {
-    for (let i = 0; i < n; i++) {
-      const a = data[4 * i + 3];
-      out[i] = 2 * a > max ? 1 : 0;
-      if (a !== 0 && a !== max) grey++;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const p = i * channels;
-      const lum = 0.2126 * data[p] + 0.7152 * data[p + 1] + 0.0722 * data[p + 2];
-      out[i] = 2 * lum > max ? 1 : 0;
-      const black = data[p] === 0 && data[p + 1] === 0 && data[p + 2] === 0;
-      if (!black && !(data[p] === max && data[p + 1] === max && data[p + 2] === max)) grey++;
-    }
-  }
-  if (grey > 0) {
-    const what = byAlpha ? 'partly transparent pixels: those more than 50% opaque' : 'grey pixels (neither black nor white): those lighter than 50%';
-    options.onNotice?.(`the mask ${describeSource(source)} has ${grey} ${what} are taken as hole`);
-  }
-  return { width, height, data: out };
-}
-
-function alphaIsTheMask(rgba: ArrayLike<number>, n: number, max: number): boolean {
-  const lo = [Infinity, Infinity, Infinity];
-  const hi = [-Infinity, -Infinity, -Infinity];
-  let transparent = false;
-  for (let i = 0; i < n; i++) {
-    if (2 * rgba[4 * i + 3] <= max) {
-      transparent = true;
-      continue;
-    }
-    for (let c = 0; c < 3; c++) {
-      const v = rgba[4 * i + c];
-      if (v < lo[c]) lo[c] = v;
-      if (v > hi[c]) hi[c] = v;
-    }
-  }
-  // With no opaque pixel at all the loops leave hi < lo: uniform, and the mask is empty.
-  return transparent && [0, 1, 2].every((c) => hi[c] - lo[c] <= 0.1 * max);
+  return maskFromPixels(await decode(source, options, false), source, options);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,301 +200,4 @@ export async function writeMask(path: string, mask: MaskImage): Promise<void> {
   const bytes = await encodeRaw(grey, mask.width, mask.height, 1, formatFromPath(path));
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, bytes);
-}
-
-/** Interleaved 8-bit RGBA (alpha 255), rounded and clamped: the layout of canvas ImageData. */
-export function toRgba8(img: RgbImage): Uint8ClampedArray {
-  const plane = img.width * img.height;
-  const out = new Uint8ClampedArray(4 * plane);
-  for (let i = 0; i < plane; i++) {
-    // Uint8ClampedArray rounds half to even and clamps, which is what we want here.
-    out[4 * i] = img.data[i] * 255;
-    out[4 * i + 1] = img.data[plane + i] * 255;
-    out[4 * i + 2] = img.data[2 * plane + i] * 255;
-    out[4 * i + 3] = 255;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation
-
-function checkSize(width: number, height: number, name: string): void {
-  expect(Number.isInteger(width) && width > 0, `${name}.width`, 'a positive integer', width);
-  expect(Number.isInteger(height) && height > 0, `${name}.height`, 'a positive integer', height);
-}
-
-function checkImage(img: RgbImage, name: string): void {
-  checkSize(img.width, img.height, name);
-  expect(img.data instanceof Float32Array && img.data.length === 3 * img.width * img.height, `${name}.data`, `a Float32Array of 3*${img.width}*${img.height}`, img.data);
-}
-
-function checkMask(mask: MaskImage, name: string): void {
-  checkSize(mask.width, mask.height, name);
-  expect(mask.data instanceof Uint8Array && mask.data.length === mask.width * mask.height, `${name}.data`, `a Uint8Array of ${mask.width}*${mask.height}`, mask.data);
-}
-
-function checkBoxInside(box: Box, width: number, height: number, name: string): void {
-  const { x, y, width: w, height: h } = box;
-  const ok = [x, y, w, h].every(Number.isInteger) && x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= width && y + h <= height;
-  expect(ok, name, `a non-empty integer box inside ${width}x${height}`, `{x: ${x}, y: ${y}, width: ${w}, height: ${h}}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Geometry
-
-const KERNELS: Record<ResizeKernel, { support: number; weight: (x: number) => number }> = {
-  bilinear: { support: 1, weight: (x) => Math.max(0, 1 - Math.abs(x)) },
-  lanczos: {
-    support: 3,
-    weight: (x) => {
-      if (x === 0) return 1;
-      if (Math.abs(x) >= 3) return 0;
-      const px = Math.PI * x;
-      return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px);
-    },
-  },
-};
-
-/** Per output index: the first input index, how many taps, and their normalised weights. */
-function resampleTaps(inSize: number, outSize: number, kernel: ResizeKernel) {
-  const { support, weight } = KERNELS[kernel];
-  const scale = inSize / outSize;
-  // When shrinking, stretch the kernel over the input so it also low-passes (no aliasing).
-  const stretch = Math.max(scale, 1);
-  const reach = support * stretch;
-  const stride = Math.ceil(2 * reach) + 1;
-  const first = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float32Array(outSize * stride);
-  for (let o = 0; o < outSize; o++) {
-    // Pixel centres at i + 0.5 in both grids: corners align, nothing shifts.
-    const centre = (o + 0.5) * scale;
-    const lo = Math.max(0, Math.floor(centre - reach + 0.5));
-    const hi = Math.min(inSize, Math.floor(centre + reach + 0.5));
-    let sum = 0;
-    for (let i = lo; i < hi; i++) {
-      const wgt = weight((i + 0.5 - centre) / stretch);
-      weights[o * stride + i - lo] = wgt;
-      sum += wgt;
-    }
-    for (let k = 0; k < hi - lo; k++) weights[o * stride + k] /= sum;
-    first[o] = lo;
-    count[o] = hi - lo;
-  }
-  return { first, count, weights, stride };
-}
-
-/**
- * Resizes with a separable bilinear (triangle) or Lanczos-3 filter, antialiased when shrinking and
- * with pixel centres aligned (as PIL does), in float. Done here rather than in sharp because libvips
- * shifts enlarged images by half a pixel, which would misalign them with `resizeMask`'s masks.
- * Lanczos overshoot is clamped to [0, 1].
- * @throws UsageError bad sizes or a malformed image
- */
-export function resizeImage(img: RgbImage, width: number, height: number, kernel: ResizeKernel = 'bilinear'): RgbImage {
-  checkImage(img, 'img');
-  checkSize(width, height, 'resize');
-  expect(Object.hasOwn(KERNELS, kernel), 'kernel', "'bilinear' or 'lanczos'", kernel);
-  const { width: w0, height: h0, data } = img;
-  const tx = resampleTaps(w0, width, kernel);
-  const ty = resampleTaps(h0, height, kernel);
-  // Horizontal pass into rows of the new width, then vertical.
-  const mid = new Float32Array(3 * h0 * width);
-  for (let row = 0; row < 3 * h0; row++) {
-    for (let o = 0; o < width; o++) {
-      let acc = 0;
-      const base = row * w0 + tx.first[o];
-      for (let k = 0; k < tx.count[o]; k++) acc += tx.weights[o * tx.stride + k] * data[base + k];
-      mid[row * width + o] = acc;
-    }
-  }
-  const out = new Float32Array(3 * height * width);
-  for (let c = 0; c < 3; c++) {
-    for (let o = 0; o < height; o++) {
-      const dst = (c * height + o) * width;
-      for (let k = 0; k < ty.count[o]; k++) {
-        const wgt = ty.weights[o * ty.stride + k];
-        const src = (c * h0 + ty.first[o] + k) * width;
-        for (let x = 0; x < width; x++) out[dst + x] += wgt * mid[src + x];
-      }
-    }
-  }
-  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]));
-  return { width, height, data: out };
-}
-
-/**
- * Resizes a mask conservatively: an output pixel is a hole when the source area it covers holds any
- * hole pixel, so shrinking never loses a thin stroke; enlarging by an integer factor is exactly
- * nearest-neighbour.
- * @throws UsageError bad sizes or a malformed mask
- */
-export function resizeMask(mask: MaskImage, width: number, height: number): MaskImage {
-  checkMask(mask, 'mask');
-  checkSize(width, height, 'resize');
-  const { width: w0, height: h0, data } = mask;
-  // Source span [lo, hi) covered by output index o; integer arithmetic keeps the bounds exact.
-  const span = (o: number, inSize: number, outSize: number): [number, number] => {
-    const lo = Math.floor((o * inSize) / outSize);
-    return [lo, Math.max(lo + 1, Math.ceil(((o + 1) * inSize) / outSize))];
-  };
-  const cols = new Uint8Array(h0 * width);
-  for (let x = 0; x < width; x++) {
-    const [lo, hi] = span(x, w0, width);
-    for (let y = 0; y < h0; y++) {
-      for (let s = lo; s < hi; s++) {
-        if (data[y * w0 + s]) {
-          cols[y * width + x] = 1;
-          break;
-        }
-      }
-    }
-  }
-  const out = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const [lo, hi] = span(y, h0, height);
-    for (let s = lo; s < hi; s++) {
-      for (let x = 0; x < width; x++) out[y * width + x] |= cols[s * width + x];
-    }
-  }
-  return { width, height, data: out };
-}
-
-/**
- * Grows the hole by `radius` pixels: with a disc (x² + y² <= r²) or a square structuring element.
- * Row prefix counts make each row test O(1), so the cost is O(pixels * (2r + 1)).
- * @throws UsageError radius not a non-negative integer, or a malformed mask
- */
-export function dilateMask(mask: MaskImage, radius: number, shape: 'disc' | 'square' = 'disc'): MaskImage {
-  checkMask(mask, 'mask');
-  expect(Number.isInteger(radius) && radius >= 0, 'radius', 'a non-negative integer', radius);
-  expect(shape === 'disc' || shape === 'square', 'shape', "'disc' or 'square'", shape);
-  const { width: w, height: h, data } = mask;
-  const prefix = new Int32Array(h * (w + 1));
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) prefix[y * (w + 1) + x + 1] = prefix[y * (w + 1) + x] + data[y * w + x];
-  }
-  // Half-width of the element on row offset dy.
-  const half = Array.from({ length: radius + 1 }, (_, dy) => (shape === 'square' ? radius : Math.floor(Math.sqrt(radius * radius - dy * dy))));
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let dy = Math.max(-radius, -y); dy <= Math.min(radius, h - 1 - y); dy++) {
-        const r = (y + dy) * (w + 1);
-        const hw = half[Math.abs(dy)];
-        if (prefix[r + Math.min(w, x + hw + 1)] > prefix[r + Math.max(0, x - hw)]) {
-          out[y * w + x] = 1;
-          break;
-        }
-      }
-    }
-  }
-  return { width: w, height: h, data: out };
-}
-
-/** The smallest box holding every hole pixel, or null when the mask has no hole. */
-export function maskBoundingBox(mask: MaskImage): Box | null {
-  const { width: w, height: h, data } = mask;
-  let x0 = w;
-  let y0 = h;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      if (!data[y * w + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  return x1 < 0 ? null : { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
-}
-
-/** The fraction of pixels that are holes, in [0, 1]. */
-export function holeFraction(mask: MaskImage): number {
-  let n = 0;
-  for (let i = 0; i < mask.data.length; i++) n += mask.data[i];
-  return n / mask.data.length;
-}
-
-type Planar = RgbImage | MaskImage;
-
-function planesOf(img: Planar): number {
-  return img.data.length / (img.width * img.height);
-}
-
-/**
- * Copies out a box of an image or a mask (same type back), e.g. the region around a hole.
- * @throws UsageError the box is not inside the image
- */
-export function cropImage<T extends Planar>(img: T, box: Box): T {
-  checkBoxInside(box, img.width, img.height, 'box');
-  const planes = planesOf(img);
-  const out = img.data.slice(0, planes * box.width * box.height) as T['data'];
-  for (let p = 0; p < planes; p++) {
-    for (let y = 0; y < box.height; y++) {
-      const src = (p * img.height + box.y + y) * img.width + box.x;
-      out.set(img.data.subarray(src, src + box.width), (p * box.height + y) * box.width);
-    }
-  }
-  return { ...img, width: box.width, height: box.height, data: out };
-}
-
-/**
- * A copy of `dst` with `src` pasted at (x, y): the inverse of `cropImage`. Works on images or masks.
- * @throws UsageError `src` does not fit inside `dst` there, or the two differ in channels
- */
-export function pasteImage<T extends Planar>(dst: T, src: T, x: number, y: number): T {
-  checkBoxInside({ x, y, width: src.width, height: src.height }, dst.width, dst.height, 'paste position');
-  const planes = planesOf(dst);
-  expect(planesOf(src) === planes, 'src', `${planes} channel(s) like dst`, `${planesOf(src)} channel(s)`);
-  const out = dst.data.slice() as T['data'];
-  for (let p = 0; p < planes; p++) {
-    for (let r = 0; r < src.height; r++) {
-      const from = (p * src.height + r) * src.width;
-      out.set(src.data.subarray(from, from + src.width), (p * dst.height + y + r) * dst.width + x);
-    }
-  }
-  return { ...dst, data: out };
-}
-
-/**
- * One of the 8 orientations of the square's symmetry group: transpose (swap rows and columns)
- * first when `transpose`, then mirror left-right when `flipX`, then top-bottom when `flipY`.
- */
-export interface Orientation {
-  transpose: boolean;
-  flipX: boolean;
-  flipY: boolean;
-}
-
-/**
- * An image or a mask seen in orientation `o` (same type back; a transposed image has its width and
- * height swapped), or with `inverse`, the image that seen in `o` gives `img`.
- * @example
- * const back = orientImage(orientImage(mask, o), o, true); // equal to mask
- */
-export function orientImage<T extends Planar>(img: T, o: Orientation, inverse = false): T {
-  const planes = planesOf(img);
-  // The oriented picture's size; pixel (x, y) of it is pixel (sx, sy) of the original.
-  const [srcW, srcH] = inverse ? (o.transpose ? [img.height, img.width] : [img.width, img.height]) : [img.width, img.height];
-  const [w, h] = o.transpose ? [srcH, srcW] : [srcW, srcH];
-  const out = img.data.slice() as T['data'];
-  for (let y = 0; y < h; y++) {
-    const ty = o.flipY ? h - 1 - y : y;
-    for (let x = 0; x < w; x++) {
-      const tx = o.flipX ? w - 1 - x : x;
-      const sx = o.transpose ? ty : tx;
-      const sy = o.transpose ? tx : ty;
-      for (let p = 0; p < planes; p++) {
-        const oriented = (p * h + y) * w + x;
-        const original = (p * srcH + sy) * srcW + sx;
-        if (inverse) out[original] = img.data[oriented];
-        else out[oriented] = img.data[original];
-      }
-    }
-  }
-  return { ...img, width: inverse ? srcW : w, height: inverse ? srcH : h, data: out };
 }

@@ -20,7 +20,7 @@
  *    change is spread over the band instead of being an edge. The user's own stroke is always
  *    filled completely.
  */
-import type { Box, MaskImage, RgbImage } from '../core/image.ts';
+import type { Box, MaskImage, RgbImage } from '../core/raster.ts';
 
 export interface BlendOptions {
   /** Hole pixels within this distance (px) of the known region are cross-faded; 0 = none. */

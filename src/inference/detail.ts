@@ -17,7 +17,7 @@
  * the pixels keeps the brightness and colour the networks chose, and where neighbouring cells came
  * from different places the seam between them is a change of texture, not a step.
  */
-import type { MaskImage, RgbImage } from '../core/image.ts';
+import type { MaskImage, RgbImage } from '../core/raster.ts';
 import { smooth } from './blend.ts';
 import type { SourceCells } from './pixels.ts';
 

@@ -8,17 +8,17 @@
  * patch-swap, the expensive steps, a quarter less than padding it square would. Padding mirrors the
  * content (see `mirrorPad`), and is cut off again before anything is returned.
  */
-import type { MaskImage, RgbImage } from '../core/image.ts';
-import type { FrozenVgg, VggFeatures } from '../features/vgg.ts';
+import type { MaskImage, RgbImage } from '../core/raster.ts';
+import type { FrozenVgg, VggFeatures } from '../features/frozen-vgg.ts';
 import { toOnnx } from '../graph/onnx.ts';
-import type { Bundle } from '../models/bundle.ts';
+import type { Bundle } from '../models/bundle-format.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { G2_FEATURE_MODULUS } from '../models/feature2image.ts';
 import { G1_SIZE_MODULUS } from '../models/image2feature.ts';
 import { buildNetworkGraph, createNetwork } from '../models/registry.ts';
 import { lookup, type ParamStore } from '../nn/params.ts';
 import { PatchSwapper } from '../patchswap/index.ts';
-import type { Engine, Session } from '../runtime/engine.ts';
+import type { InferenceEngine as Engine, Session } from '../runtime/session.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { maskToFloat, mirrorPad, unpad } from './pixels.ts';
 

@@ -12,7 +12,7 @@
  * part included: blending measures the tone drift there.
  */
 import { UsageError } from '../core/errors.ts';
-import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
+import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';

@@ -2,7 +2,7 @@
  * Pixel plumbing of the inference pipeline: padding to the networks' size modulus, compositing a
  * fill into the known pixels, and the patch-provenance picture of the debug output.
  */
-import type { MaskImage, RgbImage } from '../core/image.ts';
+import type { MaskImage, RgbImage } from '../core/raster.ts';
 
 /**
  * The index that position `i` (possibly past either end) reads from when a line of `n` values is

@@ -18,7 +18,7 @@
  * enlarged instead: rendering 512 with the G2 trained at 256 measured worse on every metric
  * (docs/results.md), since that G2 has only seen features of 256-pixel images.
  */
-import type { Box, MaskImage } from '../core/image.ts';
+import type { Box, MaskImage } from '../core/raster.ts';
 
 /** The scale G1 and the first G2 were trained at (paper: 256). */
 export const BASE_SCALE = 256;

@@ -19,8 +19,8 @@
  * a cell's value depends only on the original features of the patches covering it).
  */
 import { expect, UsageError } from '../core/errors.ts';
-import { resizeImage, type RgbImage } from '../core/image.ts';
-import type { VggFeatures } from '../features/vgg.ts';
+import { resizeImage, type RgbImage } from '../core/raster.ts';
+import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { hostTensor, type HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { workingSize } from './regions.ts';

@@ -7,7 +7,7 @@
  */
 import { InputError, UsageError } from '../core/errors.ts';
 import type { Rng } from '../core/random.ts';
-import { decodeSafetensors, encodeSafetensors, type EncodeOptions } from './safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, type EncodeOptions } from './safetensors-format.ts';
 import type { Initializer } from './init.ts';
 import type { ParamSpec } from './scope.ts';
 

@@ -5,7 +5,7 @@
 import { UsageError, expect } from '../core/errors.ts';
 import { Graph } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
-import type { Engine, Session } from '../runtime/engine.ts';
+import type { InferenceEngine as Engine, Session } from '../runtime/session.ts';
 import { type HostTensor, checkHostTensor, hostTensor } from '../runtime/tensor.ts';
 import { FEATURE_STRIDE, hasKnownPatch } from '../features/grid.ts';
 import { patchSwap } from './patchswap.ts';

@@ -1,9 +1,8 @@
 /**
  * Host tensors: plain `{ dtype, shape, data }` records that cross the worker boundary by structured
- * clone (or transfer), plus conversion to and from ONNX Runtime's `Tensor` for the worker side.
+ * clone (or transfer), plus conversion to and from an ONNX Runtime `Tensor` (onnxruntime-node's in
+ * the worker: ort-node.ts; onnxruntime-web's in the browser: web-engine.ts). No platform here.
  */
-import { createRequire } from 'node:module';
-import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { EngineError, UsageError, describe } from '../core/errors.ts';
 import type { DType, TensorData } from '../graph/graph.ts';
 
@@ -114,25 +113,23 @@ export function hostTensorFromBytes(bytes: Uint8Array, shape: readonly number[],
   return hostTensor(new Type(copy, 0, bytes.byteLength / Type.BYTES_PER_ELEMENT), shape, dtype);
 }
 
-type Ort = typeof import('onnxruntime-node');
-let ortModule: Ort | undefined;
-
-/**
- * Loaded on first conversion rather than imported, so that the main thread, which only validates
- * host tensors and hands them to the worker, never loads the native library.
- */
-function ort(): Ort {
-  ortModule ??= createRequire(import.meta.url)('onnxruntime-node') as Ort;
-  return ortModule;
+/** What the host side needs of an ONNX Runtime tensor (onnxruntime-node's and onnxruntime-web's alike). */
+export interface OrtTensorLike {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: unknown;
 }
 
+/** An ONNX Runtime `Tensor` constructor (`ort.Tensor` of either package). */
+export type OrtTensorClass<T> = new (type: DType, data: TensorData, dims: readonly number[]) => T;
+
 /**
- * Wraps a host tensor as an ONNX Runtime tensor, sharing its data.
+ * Wraps a host tensor as an ONNX Runtime tensor of the given package, sharing its data.
  * @example
- * const feed = toOrt(hostTensor(new Float32Array(6), [2, 3]));
+ * const feed = toOrtTensor(ort.Tensor, hostTensor(new Float32Array(6), [2, 3]));
  */
-export function toOrt(t: HostTensor): OrtTensor {
-  return new (ort().Tensor)(t.dtype, t.data, t.shape);
+export function toOrtTensor<T>(Tensor: OrtTensorClass<T>, t: HostTensor): T {
+  return new Tensor(t.dtype, t.data, t.shape);
 }
 
 /**
@@ -142,7 +139,7 @@ export function toOrt(t: HostTensor): OrtTensor {
  * const y = fromOrt((await ortSession.run(feeds)).y);
  * @throws EngineError if the tensor's type has no HostTensor dtype (string, int8, ...)
  */
-export function fromOrt(t: OrtTensor): HostTensor {
+export function fromOrt(t: OrtTensorLike): HostTensor {
   const dtype = t.type;
   if (!isDType(dtype)) {
     throw new EngineError(`ONNX Runtime returned a ${dtype} tensor; host tensors support ${Object.keys(ARRAY_TYPE).join(', ')}`);

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { READY, type HostTensorMap, type Reply, type Request, type ValueInfo, type WorkerConfig } from './protocol.ts';
-import { fromOrt, toOrt } from './tensor.ts';
+import { fromOrt, toOrt } from './ort-node.ts';
 
 interface Entry {
   session: ort.InferenceSession;

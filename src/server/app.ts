@@ -1,7 +1,9 @@
 /**
  * `createServer()`: the fastify app behind `inpaint serve`: the web page and the HTTP API.
  *
- *   GET  /                       the page (built from web/ by esbuild, see page.ts)
+ *   GET  /                       the page (built from web/ by esbuild, see page.ts), its worker
+ *                                and service worker, config.json and the device mode's fixed list
+ *                                of files (model/, vgg/, ort/: see assets.ts)
  *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
  *                                fields method, ensemble, dilate, resizeMask, format -> the filled image
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format
@@ -17,6 +19,7 @@
  * waiting request holds only its uploaded bytes (at most 4 x maxFileBytes: image, mask, sampleFrom,
  * exclude). Nothing is ever written to disk and no field is a file-system path.
  */
+import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -26,6 +29,7 @@ import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
 import { openApiDocument } from './openapi.ts';
+import { type DeviceAssets, ISOLATION_HEADERS } from './assets.ts';
 import { buildPage } from './page.ts';
 import { JobQueue } from './queue.ts';
 
@@ -42,6 +46,11 @@ export interface ServerOptions {
   timeoutSeconds?: number;
   /** Serve the web page at /. Default true. */
   page?: boolean;
+  /**
+   * The files the page needs to run on the user's device (`deviceAssets()`): served from this fixed
+   * list with config.json. Without it the page runs on the server only.
+   */
+  device?: DeviceAssets;
   /** Called with one line per answered inpaint request. */
   log?: (line: string) => void;
 }
@@ -111,6 +120,8 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
+    // Cross-origin isolated: onnxruntime-web's WASM threads need SharedArrayBuffer.
+    reply.headers(ISOLATION_HEADERS);
     return payload;
   });
   app.setErrorHandler((err, _request, reply) => sendError(reply, toApiError(err)));
@@ -190,6 +201,32 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     app.get('/', asset('text/html; charset=utf-8', (p) => p.html));
     app.get('/app.js', asset('text/javascript; charset=utf-8', (p) => p.js));
     app.get('/app.css', asset('text/css; charset=utf-8', (p) => p.css));
+    app.get('/sw.js', asset('text/javascript; charset=utf-8', (p) => p.sw));
+    const device = options.device;
+    if (device) {
+      app.get('/inpaint-worker.js', async (_request, reply) => {
+        const p = await page;
+        if (!p.worker) throw new ApiError('not_found', `the device worker could not be built: ${p.workerError}`);
+        return reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(p.worker);
+      });
+      app.get('/config.json', async (_request, reply) => {
+        const p = await page;
+        // Without a worker there is no device mode: the page runs on the server.
+        const config = p.worker ? device.config : { ...device.config, files: [], workerError: p.workerError };
+        return reply.header('cache-control', 'no-cache').send(config);
+      });
+      // One route per folder, each file looked up by name in the fixed list: no client path reaches the disk.
+      for (const folder of ['model', 'vgg', 'ort']) {
+        app.get(`/${folder}/:name`, async (request, reply) => {
+          const file = device.files.get(`${folder}/${(request.params as { name: string }).name}`);
+          if (!file) throw new ApiError('not_found', `no route GET ${request.url.split('?')[0]}`);
+          const etag = `"${file.bytes.toString(36)}-${device.config.version}"`;
+          reply.header('etag', etag).header('cache-control', 'no-cache').header('content-type', file.type);
+          if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+          return reply.header('content-length', file.bytes).send(createReadStream(file.path));
+        });
+      }
+    }
   }
 
   return {

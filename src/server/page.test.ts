@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
+import { deviceAssets } from './assets.ts';
 import { Methods } from './methods.ts';
 import { CHROMIUM, CHROMIUM_ARGS, gated, maskBytes, photoBytes, pixels } from './testing.ts';
 
@@ -38,7 +39,9 @@ describe('the web page in Chromium', () => {
     methods = await Methods.load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS });
     // Gated, so that a test can hold a run in the server and cancel it from the page.
     gate = gated(methods);
-    server = await createServer({ methods: gate.wrapped });
+    // With the device mode's files: the page runs on the device by default, and these tests switch it to the server first.
+    const device = await deviceAssets({ bundleDir: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS, mode: 'server' });
+    server = await createServer({ methods: gate.wrapped, device });
     address = await server.app.listen({ port: 0, host: '127.0.0.1' });
     // launch() gives every run a fresh, temporary user-data-dir.
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -69,6 +72,11 @@ describe('the web page in Chromium', () => {
 
   it('opens a photo, paints a stroke, runs, downloads the result at the photo size, undoes', async () => {
     await page.goto(address);
+    await page.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+    assert.equal(await page.locator('#engine-device').getAttribute('aria-pressed'), 'true', 'the device is the default where the browser can');
+    // The server's path first: the gate sees its runs.
+    await page.click('#engine-server');
+    assert.equal(await page.locator('#engine-server').getAttribute('aria-pressed'), 'true');
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
     assert.equal(await page.locator('#run').isDisabled(), true, 'nothing to run before painting');
@@ -274,6 +282,96 @@ describe('the web page in Chromium', () => {
     await page.keyboard.press('Control+z');
     assert.equal(await history(), 0);
     await page.keyboard.press('r');
+  });
+
+  it('runs on the device: no request reaches the server, the result fills the hole only; Cancel stops the worker and the next run loads from the cache', async () => {
+    await page.reload();
+    await page.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+    assert.equal(await page.locator('#engine-server').getAttribute('aria-pressed'), 'true', 'the choice is remembered');
+    await page.click('#engine-device');
+    // The baselines are the server's: not offered on the device.
+    assert.equal(await page.locator('#method option[value="telea"]').isDisabled(), true);
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(page.locator('#info'), /photo\.png · 320×240/);
+    await writeFile(join(dir, 'hole.png'), await maskBytes(W, H, { x: 140, y: 100, width: 30, height: 24 }));
+    await page.setInputFiles('#mask-file', join(dir, 'hole.png'));
+    await assertText(status(), /Mask loaded/);
+    const calls = gate.state.calls;
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    assert.equal(gate.state.calls, calls, 'the server ran nothing');
+    const [input, output] = [await pixels(await readFile(join(dir, 'photo.png'))), await pixels((await download('png')).bytes)];
+    let changed = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const near = x >= 136 && x < 174 && y >= 96 && y < 128;
+        for (let c = 0; c < 3; c++) {
+          const [a, b] = [input.data[(y * W + x) * input.channels + c], output.data[(y * W + x) * output.channels + c]];
+          if (!near) assert.equal(b, a, `pixel (${x}, ${y}) outside the hole changed`);
+          else if (a !== b) changed++;
+        }
+      }
+    }
+    assert.ok(changed > 30 * 24, `the hole was filled (${changed} values changed)`);
+
+    // Cancel a run while the worker has it: the worker stops; the next run starts another, which loads
+    // from the cache. Esc is pressed right as the fill is handed to the worker (a tiny model could
+    // finish before a key from outside arrives).
+    await page.setInputFiles('#mask-file', join(dir, 'hole.png'));
+    await page.evaluate(`(() => {
+      const post = Worker.prototype.postMessage;
+      Worker.prototype.postMessage = function (message, transfer) {
+        post.call(this, message, transfer);
+        if (message && message.type === 'fill') {
+          Worker.prototype.postMessage = post;
+          window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+        }
+      };
+    })()`);
+    await page.click('#run');
+    await assertText(status(), /Cancelled/);
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device/, 90_000);
+    const engine = await page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: { downloaded: number } } }).inpaintPage.engine);
+    assert.equal(engine.downloaded, 0, 'the second load came from the cache');
+    assert.match((await page.locator('#engine-status').textContent()) ?? '', /Model ready on this device .*from the cache/);
+    const filled = await pixels((await download('png')).bytes);
+
+    // Stylize on the device too.
+    await page.click('#mode-stylize');
+    await page.setInputFiles('#style-file', join(dir, 'style.png'));
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    const styled = await pixels((await download('png')).bytes);
+    assert.deepEqual([styled.width, styled.height], [W, H]);
+    assert.ok(!styled.data.equals(filled.data), 'the photo was restyled');
+    assert.equal(gate.state.calls, calls, 'still nothing on the server');
+    await page.keyboard.press('r');
+  });
+
+  it('falls back to the server when the device worker cannot start', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      const other = await context.newPage();
+      // As a browser without module workers, or a blocked script: the worker's script never arrives.
+      await context.route('**/inpaint-worker.js', (route) => route.abort());
+      await other.goto(address);
+      await other.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+      assert.equal(await other.locator('#engine-device').getAttribute('aria-pressed'), 'true');
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await writeFile(join(dir, 'hole-2.png'), await maskBytes(W, H, { x: 40, y: 40, width: 20, height: 20 }));
+      await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      const calls = gate.state.calls;
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in/, 60_000);
+      assert.equal(gate.state.calls, calls + 1, 'the server ran it');
+      assert.equal(await other.locator('#engine-server').getAttribute('aria-pressed'), 'true');
+      assert.match((await other.locator('#engine-status').textContent()) ?? '', /Runs on the server: .*device worker/);
+    } finally {
+      await context.close();
+    }
   });
 });
 

@@ -1,10 +1,15 @@
 /**
  * The web page: TypeScript and CSS under web/ in this repository, bundled by esbuild when the server
- * starts (about 0.1 s; no build step to forget, nothing fetched from a CDN), kept in memory.
+ * starts (no build step to forget, nothing fetched from a CDN), kept in memory; `npm run build:web`
+ * writes the same bundles to a static folder. Three entries: the page (app.js, app.css), the Web
+ * Worker that runs the pipeline on the device (inpaint-worker.js, a module worker that bundles the
+ * library and onnxruntime-web's JavaScript), and the service worker (sw.js: offline, and the
+ * cross-origin isolation headers on hosts that cannot set them).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
 
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
@@ -12,28 +17,61 @@ export interface Page {
   html: string;
   js: string;
   css: string;
+  /** The device worker's bundle; empty when it cannot be built (the page then runs on the server). */
+  worker: string;
+  /** Why the worker could not be built, if it could not. */
+  workerError?: string;
+  sw: string;
 }
 
 let built: Promise<Page> | undefined;
 
-/** Bundles web/main.ts (and the CSS it imports) once per process. */
+/** Bundles web/main.ts (and the CSS it imports), the worker and the service worker once per process. */
 export function buildPage(): Promise<Page> {
   built ??= bundle();
   return built;
 }
 
+const COMMON: BuildOptions = {
+  bundle: true,
+  write: false,
+  outdir: '/virtual',
+  format: 'esm',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  minify: true,
+  sourcemap: false,
+  logLevel: 'silent',
+};
+
+/**
+ * The worker imports the library's browser entry from the sources (../src/web.ts); the installed
+ * package has no sources but the compiled dist/web.js, which this plugin puts in its place.
+ */
+const LIBRARY: Plugin = {
+  name: 'library-web-entry',
+  setup(b) {
+    b.onResolve({ filter: /\/src\/web\.ts$/ }, (args) => {
+      const sources = fileURLToPath(new URL('../src/web.ts', `file://${WEB_DIR}`));
+      const compiled = fileURLToPath(new URL('../dist/web.js', `file://${WEB_DIR}`));
+      return { path: existsSync(sources) || !existsSync(compiled) ? sources : compiled };
+    });
+  },
+};
+
 async function bundle(): Promise<Page> {
-  const result = await build({
-    entryPoints: { app: `${WEB_DIR}main.ts` },
-    bundle: true,
-    write: false,
-    outdir: '/virtual',
-    format: 'esm',
-    target: ['chrome100', 'firefox100', 'safari15'],
-    minify: true,
-    sourcemap: false,
-    logLevel: 'silent',
-  });
-  const out = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
-  return { html: await readFile(`${WEB_DIR}index.html`, 'utf8'), js: out('.js'), css: out('.css') };
+  const [page, sw] = await Promise.all([
+    build({ ...COMMON, entryPoints: { app: `${WEB_DIR}main.ts` } }),
+    build({ ...COMMON, entryPoints: { sw: `${WEB_DIR}sw.ts` } }),
+  ]);
+  const out = (result: BuildResult, ext: string) => result.outputFiles?.find((f) => f.path.endsWith(ext))?.text ?? '';
+  let worker = '';
+  let workerError: string | undefined;
+  try {
+    // The library and onnxruntime-web's JavaScript; ORT loads its .wasm and .mjs from the wasmPaths it is given.
+    const result = await build({ ...COMMON, entryPoints: { 'inpaint-worker': `${WEB_DIR}inpaint-worker.ts` }, target: ['chrome110', 'firefox115', 'safari16.4'], plugins: [LIBRARY] });
+    worker = out(result, '.js');
+  } catch (err) {
+    workerError = (err as Error).message.split('\n').slice(0, 3).join(' ');
+  }
+  return { html: await readFile(`${WEB_DIR}index.html`, 'utf8'), js: out(page, '.js'), css: out(page, '.css'), worker, workerError, sw: out(sw, '.js') };
 }

@@ -1,0 +1,472 @@
+/**
+ * The inference API: `load()` a model bundle, then `inpainter.inpaint(image, mask)` any photo. This
+ * module is the `Inpainter` itself, with no platform in it: `load()` is inpainter.ts's in Node (files,
+ * sharp, a worker thread) and web.ts's in the browser (fetch, canvas, onnxruntime-web).
+ *
+ * What `inpaint` does, in order:
+ *  1. reads the image and the mask (paths, encoded bytes, raw pixels or decoded images) and checks
+ *     that their sizes agree (or resizes the mask when asked);
+ *  2. dilates the mask (people brush imprecisely; the dilation band is also the feathered seam);
+ *  3. plans regions: the whole image when it is small, else a context crop per group of holes
+ *     (`regions.ts`), and the scales of each; refuses a hole that leaves nothing to copy from
+ *     before any network runs;
+ *  4. runs the pyramid on each region (`pipeline.ts`): G1 at the base scale, then VGG, patch-swap
+ *     and G2 at every scale (with `stage: 'g1'`, G1 alone: the "w/o Feature2Image" ablation), once
+ *     per orientation of the self-ensemble, and averages the fills;
+ *  5. blends each region's fill into a copy of the input (`blend.ts`): known pixels keep their exact
+ *     values, the fill's tone is aligned at the boundary and the seam is feathered.
+ */
+import { expect, UsageError } from '../core/errors.ts';
+import {
+  type Box,
+  cropImage,
+  dilateMask,
+  type ImageSource,
+  type ImageWithAlpha,
+  type MaskImage,
+  maskBoundingBox,
+  pasteImage,
+  type ReadOptions,
+  resizeMask,
+  type RgbImage,
+  withTransparentAsHole,
+} from '../core/raster.ts';
+import type { ModelConfig } from '../models/config.ts';
+import type { InferenceEngine } from '../runtime/session.ts';
+import { blendRegion } from './blend.ts';
+import type { Networks } from './networks.ts';
+import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
+import type { SourceCells } from './pixels.ts';
+import { defaultScales, planRegions } from './regions.ts';
+import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
+
+/**
+ * How a platform decodes images given as paths, URLs or encoded bytes (raw pixels too, with the
+ * same checks everywhere: `decodeRawPixels`): sharp in Node (core/image.ts), the browser's decoders
+ * in web.ts.
+ */
+export interface ImageReader {
+  readImageWithAlpha(source: ImageSource, options: ReadOptions): Promise<ImageWithAlpha>;
+  readMask(source: ImageSource, options: ReadOptions): Promise<MaskImage>;
+}
+
+/**
+ * A photo: a file path, encoded JPEG/PNG/WebP bytes (a Buffer is one), raw 8-bit pixels (RGBA keeps
+ * its alpha), a decoded `RgbImage`, or one with its alpha as `readImageWithAlpha` gives.
+ */
+export type ImageInput = ImageSource | RgbImage | ImageWithAlpha;
+
+/**
+ * A mask (hole = white, or opaque on a transparent layer): a file path, encoded bytes, raw 8-bit
+ * pixels, or a `MaskImage` (one byte a pixel, nonzero = hole).
+ */
+export type MaskInput = ImageSource | MaskImage;
+
+export interface InpaintOptions {
+  /**
+   * The pyramid: each region is resized so that its longer side is the first scale for G1 and
+   * G2, then each later scale refines it. Strictly increasing integers in [64, 4096]. Default per
+   * region: [256], plus 512 when the region's longer side is at least 384 px and the model has a
+   * G2 trained at 512.
+   */
+  scales?: readonly number[];
+  /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
+  refine?: number;
+  /**
+   * The self-ensemble: fill each region in this many orientations (1, 2, 4 or 8: the identity; a
+   * mirror; a transpose and a quarter turn; all eight) and average the fills. Each costs one run
+   * of the networks. More is closer to the original (hole l1, SSIM) and smoother: 8 is as smooth
+   * as diffusion inpainting; 1, the paper's method, keeps the most texture (see
+   * `ENSEMBLE_ORIENTATIONS`). Default 1.
+   */
+  ensemble?: number;
+  /**
+   * How strongly patch-swap prefers nearby patches among near-equal matches [ours]: each hole
+   * patch's match scores, relative to its best one, lose `locality` x distance / the feature map's
+   * longer side. 0 is the paper's patch-swap. Default 1: on the validation split it lowers hole l1
+   * and raises SSIM with the texture unchanged (docs/decisions/patch-locality.md).
+   */
+  locality?: number;
+  /**
+   * When a region is larger than its last working scale, add the full-resolution detail of each
+   * hole patch's patch-swap source to the enlarged fill [ours; `detail.ts`]: the fill keeps the
+   * photo's own grain instead of looking blurred. Default true; false gives the enlarged rendering.
+   */
+  nativeDetail?: boolean;
+  /**
+   * Where the fill may copy from [ours; as in Content-Aware Fill]: a mask of the image's size whose
+   * white (nonzero) pixels are the only ones patch-swap may take patches from, at every scale and
+   * in every view. Default: every known pixel. Only the crop around each hole is searched (the
+   * whole photo up to 512 px; about 3x the hole beyond).
+   */
+  sampleFrom?: MaskInput;
+  /** Pixels the fill must never copy from (white), e.g. a second object of the kind removed. Default none. */
+  exclude?: MaskInput;
+  /** Grow the hole by this many pixels (a disc) before filling; the band is also the feathered seam. Default 2. */
+  dilate?: number;
+  /** Resize a mask of another size to the image's (nearest, hole-preserving) instead of refusing it. Default false. */
+  resizeMask?: boolean;
+  /** Also return the intermediate images (`InpaintResult.debug`); not with `stage: 'g1'`, which has none. Default false. */
+  debug?: boolean;
+  /**
+   * 'full': the whole pipeline. 'g1': G1's coarse fill alone, at the first scale, blended like the
+   * full result: the paper's "w/o Feature2Image" ablation (`refine` does not apply). Default 'full'.
+   */
+  stage?: InpaintStage;
+  /**
+   * Write the result into the `RgbImage` given as `image` (which then becomes `result.image`)
+   * instead of into a copy of it: for a caller that no longer needs the original, such as the
+   * command line. Saves a copy of the whole photo, 0.4 s for a 4000x3000 one here. Images given
+   * as paths, bytes or raw pixels are decoded into memory of the call's own and never copied.
+   * Default false.
+   */
+  inPlace?: boolean;
+  /** Refuse photos and masks given as files or bytes with more pixels than this, before decoding them. Default 100 million (`DEFAULT_MAX_PIXELS`). */
+  maxPixels?: number;
+}
+
+/** What the caller is told when transparent pixels joined the hole. */
+export const transparentNotice = (n: number) =>
+  `${n} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`;
+
+/** How far the pipeline runs: see `InpaintOptions.stage`. */
+export type InpaintStage = 'full' | 'g1';
+
+/** The intermediate images of one region, for looking at what each step did. */
+export interface DebugRegion {
+  /** The crop of the input the networks worked on. */
+  box: Box;
+  /** The scales it was processed at. */
+  scales: number[];
+  /** G1's coarse fill, composited into the known pixels, at the base scale. */
+  coarse: RgbImage;
+  /** G2's final image of the crop at full resolution, before blending. */
+  beforeBlend: RgbImage;
+  /** Where each hole pixel's patch came from (a colour wheel over the source position; known pixels dimmed), at the last scale. */
+  provenance: RgbImage;
+  /** The same as numbers: each feature cell's source cell at the last scale. */
+  sources: SourceCells;
+}
+
+export interface InpaintResult {
+  /** The completed image, the input's size: known pixels exactly the input's. */
+  image: RgbImage;
+  /** Things the caller should know about this call (mask resized or empty, a scale without its own G2...). */
+  notices: string[];
+  /** With `debug: true`: the intermediates of every region. */
+  debug?: { regions: DebugRegion[] };
+  /**
+   * The input's alpha channel (one value a pixel in [0, 1]) when it had one that is not fully
+   * opaque; write it with the image: `writeImage(path, image, { alpha })`.
+   */
+  alpha?: Float32Array;
+}
+
+const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
+
+type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
+
+/**
+ * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
+ * images, such as the CLI's batch mode, can check once up front).
+ * @example
+ * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, locality: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * @throws UsageError for an unknown option or a value out of range
+ */
+export function resolveInpaintOptions(options: InpaintOptions): Resolved {
+  expect(typeof options === 'object' && options !== null, 'options', 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw new UsageError(`Unknown inpaint option ${JSON.stringify(key)}; expected ${OPTION_KEYS.join(', ')}`);
+  }
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Resolved;
+  const { scales } = o;
+  if (scales !== undefined) {
+    const ok =
+      Array.isArray(scales) &&
+      scales.length > 0 &&
+      scales.every((s, i) => Number.isSafeInteger(s) && s >= 64 && s <= 4096 && (i === 0 || s > scales[i - 1]));
+    expect(ok, 'options.scales', 'a non-empty, strictly increasing list of integers in [64, 4096] (e.g. [256, 512])', scales);
+  }
+  expect(Number.isSafeInteger(o.refine) && o.refine >= 0 && o.refine <= 8, 'options.refine', 'an integer from 0 to 8', o.refine);
+  expect(typeof o.ensemble === 'number' && o.ensemble in ENSEMBLE_ORIENTATIONS, 'options.ensemble', `one of ${Object.keys(ENSEMBLE_ORIENTATIONS).join(', ')}`, o.ensemble);
+  expect(typeof o.locality === 'number' && o.locality >= 0 && o.locality <= 100, 'options.locality', 'a number from 0 to 100', o.locality);
+  expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
+  expect(typeof o.nativeDetail === 'boolean', 'options.nativeDetail', 'a boolean', o.nativeDetail);
+  expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
+  expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
+  expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);
+  expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
+  expect(o.maxPixels === undefined || (Number.isSafeInteger(o.maxPixels) && o.maxPixels > 0), 'options.maxPixels', 'a positive integer', o.maxPixels);
+  if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
+  return o;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/**
+ * Decodes or checks an image argument (`name` is how error messages call it).
+ * @returns the image, and whether it was decoded here (so that no caller holds its pixels)
+ */
+async function toImage(reader: ImageReader, input: ImageInput, read: ReadOptions, name = 'image'): Promise<{ image: RgbImage; decoded: boolean; alpha?: Float32Array }> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) {
+    return { ...(await reader.readImageWithAlpha(input as ImageSource, read)), decoded: true };
+  }
+  const what = 'a file path, encoded image bytes, raw pixels { data, width, height, channels }, an RgbImage or { image, alpha }';
+  expect(isObject(input), name, what, input);
+  if ('image' in input) {
+    const { image, alpha } = input as ImageWithAlpha;
+    const checked = await toImage(reader, image, read, name);
+    expect(alpha === undefined || (alpha instanceof Float32Array && alpha.length === checked.image.width * checked.image.height), 'alpha', 'a Float32Array of one value a pixel', alpha);
+    return { ...checked, ...(alpha ? { alpha } : {}) };
+  }
+  const { width, height, data } = input as RgbImage;
+  expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, `${name} width and height`, 'positive integers', [width, height]);
+  expect(data instanceof Float32Array && data.length === 3 * width * height, `${name}.data`, `a Float32Array of 3 * ${width} * ${height} values (planar RGB)`, data);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // Written so that NaN fails too.
+    if (!(v >= 0 && v <= 1)) throw new UsageError(`Expected RGB values in [0, 1] for ${name}.data but received ${v} at index ${i}`);
+  }
+  return { image: input as RgbImage, decoded: false };
+}
+
+/** Decodes or checks the mask argument; a MaskImage is normalised to 0/1. */
+async function toMask(reader: ImageReader, input: MaskInput, read: ReadOptions): Promise<MaskImage> {
+  if (typeof input === 'string' || input instanceof Uint8Array || (isObject(input) && 'channels' in input)) return reader.readMask(input as ImageSource, read);
+  expect(isObject(input), 'mask', 'a file path, encoded image bytes, raw pixels { data, width, height, channels } or a MaskImage', input);
+  const { width, height, data } = input as MaskImage;
+  expect(Number.isSafeInteger(width) && width > 0 && Number.isSafeInteger(height) && height > 0, 'mask width and height', 'positive integers', [width, height]);
+  expect(data instanceof Uint8Array && data.length === width * height, 'mask.data', `a Uint8Array of ${width} * ${height} bytes (nonzero = hole)`, data);
+  const hole = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) if (data[i]) hole[i] = 1;
+  return { width, height, data: hole };
+}
+
+/**
+ * The pixels the fill may not copy from besides the hole, from `sampleFrom` and `exclude` (each the
+ * image's size, or resized with `resizeMask`); undefined when neither is given.
+ * @throws UsageError a mask of another size, or an allowed region that lies entirely in the hole
+ */
+async function sourceRestriction(reader: ImageReader, o: Resolved, hole: MaskImage, reading: ReadOptions, notices: string[]): Promise<MaskImage | undefined> {
+  if (o.sampleFrom === undefined && o.exclude === undefined) return undefined;
+  const read = async (input: MaskInput, name: string, flag: string): Promise<MaskImage> => {
+    let m = await toMask(reader, input, reading);
+    if (m.width !== hole.width || m.height !== hole.height) {
+      const sizes = `the ${name} mask (${flag}) is ${m.width}x${m.height} but the image is ${hole.width}x${hole.height}`;
+      if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize it to the image`);
+      m = resizeMask(m, hole.width, hole.height);
+      notices.push(`${sizes}: it was resized to ${hole.width}x${hole.height}`);
+    }
+    return m;
+  };
+  const data = new Uint8Array(hole.data.length);
+  if (o.sampleFrom !== undefined) {
+    const allowed = await read(o.sampleFrom, 'sample-from', '--sample-from');
+    let usable = 0;
+    for (let i = 0; i < data.length; i++) {
+      if (!allowed.data[i]) data[i] = 1;
+      else if (!hole.data[i]) usable++;
+    }
+    if (usable === 0) {
+      throw new UsageError('the region to sample from (--sample-from) lies entirely in the hole (or is empty): paint where the fill may copy from, outside what is removed');
+    }
+  }
+  if (o.exclude !== undefined) {
+    const excluded = await read(o.exclude, 'exclude', '--exclude');
+    for (let i = 0; i < data.length; i++) if (excluded.data[i]) data[i] = 1;
+  }
+  return { width: hole.width, height: hole.height, data };
+}
+
+/**
+ * The hole every method fills, from the user's mask: resized to the image (with `resizeMask`) or
+ * refused when its size differs; grown by the image's fully transparent pixels (their stored colour,
+ * usually black, is nobody's content: they are filled too, and the output keeps the alpha, so they
+ * stay transparent); dilated by `dilate`. Shared by `inpaint` and the callers of the baselines, so
+ * that every method fills the same pixels with the same messages.
+ * @returns the hole and the box it lies in, or null for an empty mask (with a notice)
+ * @throws UsageError when the mask's size differs from the image's and `resizeMask` is false
+ */
+export function prepareHole(
+  image: { width: number; height: number },
+  mask: MaskImage,
+  alpha: Float32Array | undefined,
+  options: { resizeMask: boolean; dilate: number },
+  notices: string[],
+): { mask: MaskImage; box: Box } | null {
+  let hole = mask;
+  if (hole.width !== image.width || hole.height !== image.height) {
+    const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${image.width}x${image.height}`;
+    if (!options.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
+    hole = resizeMask(hole, image.width, image.height);
+    notices.push(`${sizes}: the mask was resized to ${image.width}x${image.height}`);
+  }
+  if (!maskBoundingBox(hole)) {
+    notices.push('the mask is empty: the image is returned unchanged');
+    return null;
+  }
+  if (alpha) {
+    const grown = withTransparentAsHole(hole, alpha);
+    hole = grown.mask;
+    if (grown.added > 0) notices.push(transparentNotice(grown.added));
+  }
+  return dilateAround(hole, maskBoundingBox(hole)!, options.dilate);
+}
+
+/**
+ * dilateMask on the hole's neighbourhood only (the same result, without a pass over a whole large
+ * photo); returns the grown mask and the box it can hold holes in.
+ */
+function dilateAround(mask: MaskImage, hole: Box, radius: number): { mask: MaskImage; box: Box } {
+  const x = Math.max(0, hole.x - radius);
+  const y = Math.max(0, hole.y - radius);
+  const box = { x, y, width: Math.min(mask.width, hole.x + hole.width + radius) - x, height: Math.min(mask.height, hole.y + hole.height + radius) - y };
+  return { mask: radius === 0 ? mask : pasteImage(mask, dilateMask(cropImage(mask, box), radius), box.x, box.y), box };
+}
+
+/** What an `Inpainter` is made of; a platform's `load()` assembles it. */
+export interface InpainterState {
+  networks: Networks;
+  engine: InferenceEngine;
+  /** Decodes the images and masks given as paths, URLs or bytes. */
+  reader: ImageReader;
+  ownsEngine: boolean;
+  bundleDir: string;
+  model: ModelConfig;
+  notices: string[];
+}
+
+/** A loaded model; make one with `load()`. */
+export class Inpainter {
+  /** The bundle folder (or URL) it was loaded from. */
+  readonly bundleDir: string;
+  /** The networks' configuration. */
+  readonly model: ModelConfig;
+  /** Warnings from loading (e.g. VGG weights other than the ones the model was trained with). */
+  readonly notices: readonly string[];
+  readonly #state: InpainterState;
+  #disposed = false;
+
+  /** @internal Inpainters come from `load()` (Node's inpainter.ts, or web.ts). */
+  constructor(state: InpainterState) {
+    this.#state = state;
+    this.bundleDir = state.bundleDir;
+    this.model = state.model;
+    this.notices = Object.freeze([...state.notices]);
+  }
+
+  /** The scales the bundle has a G2 trained at, ascending. */
+  get trainedScales(): number[] {
+    return this.#state.networks.trainedScales;
+  }
+
+  /**
+   * Fills the holes of `mask` in `image`.
+   * @returns the completed image (the input's size, known pixels bit-identical to the input's),
+   *   notices, and with `debug` the intermediates
+   * @example
+   * const { image } = await inpainter.inpaint('photo.jpg', 'mask.png', { dilate: 4 });
+   * await writeImage('filled.png', image);
+   * @example
+   * // Raw RGBA from a canvas, a mask drawn as a MaskImage, the paper's two scales:
+   * const out = await inpainter.inpaint({ data: rgba, width, height, channels: 4 }, { width, height, data: hole }, { scales: [256, 512] });
+   * @throws UsageError when the mask's size differs from the image's (without `resizeMask`), the
+   *   hole leaves no complete known patch to copy from (the message gives the hole's fraction), an
+   *   option is invalid, or the inpainter was disposed
+   * @throws InputError when the image or the mask cannot be read
+   * @throws EngineError when ONNX Runtime fails
+   */
+  async inpaint(image: ImageInput, mask: MaskInput, options: InpaintOptions = {}): Promise<InpaintResult> {
+    this.#checkOpen();
+    const o = resolveInpaintOptions(options);
+    const notices: string[] = [];
+    const read: ReadOptions = { maxPixels: o.maxPixels, onNotice: (n) => notices.push(n) };
+    const { reader } = this.#state;
+    const { image: photo, decoded, alpha } = await toImage(reader, image, read);
+    const prepared = prepareHole(photo, await toMask(reader, mask, read), alpha, o, notices);
+    // The result is the photo with its holes filled. A photo decoded here is nobody else's, and with
+    // inPlace the caller gives theirs up, so the fill is written into it; otherwise it is copied
+    // first. (Copying a 4000x3000 photo costs 0.4 s here, most of it the operating system providing
+    // 144 MB of fresh memory.) Writing in place is safe: each region reads the photo only inside its
+    // own box, the boxes do not overlap, and blendRegion reads what it needs of a pixel before
+    // writing it.
+    const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
+    const kept = alpha ? { alpha } : {};
+    if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
+    const { mask: hole, box: holeArea } = prepared;
+    const noSource = await sourceRestriction(reader, o, hole, read, notices);
+
+    const { networks } = this.#state;
+    const regions = planRegions(hole, holeArea);
+    const whole = regions.length === 1 && regions[0].box.width === photo.width && regions[0].box.height === photo.height;
+    // Plan and check everything before the first network runs.
+    const jobs = regions.map(({ box, holeBox }) => {
+      const mask = whole ? hole : cropImage(hole, box);
+      // G1 runs at the first scale only: the later ones are G2's.
+      const scales = (o.scales ?? defaultScales(box, networks.trainedScales)).slice(0, o.stage === 'g1' ? 1 : undefined);
+      const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
+      for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
+      const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
+      if (enlarged > 2) {
+        notices.push(
+          `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
+            `${enlarged.toFixed(1)}x` +
+            (o.nativeDetail && o.stage === 'full' ? ", its finest detail taken from the photo where its patches came from" : '; expect it softer than the photo'),
+        );
+      }
+      return { box, holeBox, scales, views, ring: Math.max(2, Math.ceil(3 * enlarged)) };
+    });
+    for (const s of o.stage === 'g1' ? [] : new Set(jobs.flatMap((j) => j.scales))) {
+      const used = networks.g2ScaleFor(s);
+      if (used !== s) notices.push(`the model has no G2 trained at ${s} px: the one trained at ${used} px renders that scale`);
+    }
+
+    const debugRegions: DebugRegion[] = [];
+    for (const job of jobs) {
+      const crop = whole ? photo : cropImage(photo, job.box);
+      const result = await fillRegion(networks, crop, job.views, o);
+      blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
+      if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
+    }
+    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...kept };
+  }
+
+  /**
+   * Style transfer with the same networks (paper §4.4): every 3x3 patch of the content's VGG
+   * features is swapped for the most similar patch of the style's, and G2 renders the result
+   * (`stylize.ts`). Any sizes: the content is worked on at `options.size` (default 256) and the
+   * result resized to the content's size.
+   * @returns the stylized image (the content's size) and notices
+   * @example
+   * const { image } = await inpainter.stylize('photo.jpg', 'painting.jpg', { size: 512, strength: 0.8 });
+   * await writeImage('styled.png', image);
+   * @throws UsageError when an option is invalid, or the inpainter was disposed
+   * @throws InputError when the content or the style cannot be read
+   * @throws EngineError when ONNX Runtime fails
+   */
+  async stylize(content: ImageInput, style: ImageInput, options: StylizeOptions = {}): Promise<StylizeResult> {
+    this.#checkOpen();
+    const o = resolveStylizeOptions(options);
+    const read: ReadOptions = {};
+    const { image: contentImage } = await toImage(this.#state.reader, content, read, 'content');
+    const { image: styleImage } = await toImage(this.#state.reader, style, read, 'style');
+    return stylizeImages(this.#state.networks, contentImage, styleImage, o);
+  }
+
+  /**
+   * Releases the sessions (and the engine, when `load` created it). Idempotent; `inpaint` fails afterwards.
+   * @example
+   * await inpainter.dispose();
+   */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#state.networks.dispose();
+    if (this.#state.ownsEngine) await this.#state.engine.dispose();
+  }
+
+  #checkOpen(): void {
+    if (this.#disposed) throw new UsageError('this inpainter was disposed; load() a new one');
+  }
+}
