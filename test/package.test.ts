@@ -69,7 +69,7 @@ describe('the packed package, installed into an empty folder', { timeout: 300_00
 
   it('holds the compiled library, its runtime files and nothing of the repository besides', () => {
     const files = run('tar', ['-tzf', tarball], {}).split('\n').filter(Boolean);
-    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runtime/worker.js', 'dist/data/loader-worker.js', 'bin/inpaint.mjs', 'models/default/bundle.json', 'assets/demo.jpg', 'web/main.ts', 'web/index.html', 'tools/torch-engine/engine.py', 'README.md']) {
+    for (const f of ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/runtime/worker.js', 'dist/data/loader-worker.js', 'bin/inpaint.mjs', 'models/default/bundle.json', 'assets/demo.jpg', 'web/main.ts', 'web/index.html', 'dist/runtime/torch-engine.py', 'dist/web.js', 'dist/web.d.ts', 'README.md']) {
       assert.ok(files.includes(`package/${f}`), `${f} in the tarball`);
     }
     const unwanted = files.filter((f) => /\.test\.|\/testing\.|\.ckpt$|\.ts$(?<!\.d\.ts)|^package\/(src|test|bench|training|docs|scripts|\.ci)\//.test(f) && !f.startsWith('package/web/'));

@@ -26,7 +26,7 @@ export interface EngineOptions {
   /** ONNX Runtime intra-op threads per run; default `os.availableParallelism()`. */
   threads?: number;
   /**
-   * Where graphs run: 'onnxruntime' (default), or 'torch' for tools/torch-engine/engine.py (PyTorch,
+   * Where graphs run: 'onnxruntime' (default), or 'torch' for torch-engine.py beside torch-channel.ts (PyTorch,
    * on a CUDA GPU when there is one; for training on a lent GPU machine). Default env INPAINT_ENGINE.
    */
   backend?: Backend;
