@@ -4,15 +4,10 @@
  * terminates the worker; the next call starts a fresh one, which loads the model again from Cache
  * Storage (a few seconds, no network).
  */
+import type { DeviceConfig } from '../src/server/device-config.ts';
 
-/** config.json, as `inpaint serve` and `npm run build:web` write it (src/server/assets.ts). */
-export interface DeviceConfigFile {
-  mode: 'server' | 'static';
-  version: string;
-  bundleUrl: string;
-  vggUrl: string;
-  wasmPaths: string;
-  files: { url: string; bytes: number }[];
+/** config.json as the page reads it: the server adds why it could not build the device worker, if it could not. */
+export interface DeviceConfigFile extends DeviceConfig {
   workerError?: string;
 }
 

@@ -18,20 +18,9 @@ import { dirname, join } from 'node:path';
 import { VGG_SOURCE_URL } from '../features/vgg-weights.ts';
 import { VGG_FILE_NAME } from '../features/weights-location.ts';
 import { isPlainFileName } from '../models/bundle-format.ts';
+import type { DeviceConfig } from './device-config.ts';
 
-/** The page's device configuration, served as config.json (the page reads it at start). */
-export interface DeviceConfig {
-  /** 'server': `inpaint serve` answers the API too; 'static': a static host, device only. */
-  mode: 'server' | 'static';
-  /** Changes when any file changes: the page keys its Cache Storage on it. */
-  version: string;
-  /** URLs relative to the page: the bundle folder (ends with /), the VGG file, ORT's files' prefix. */
-  bundleUrl: string;
-  vggUrl: string;
-  wasmPaths: string;
-  /** Every file the device mode may fetch, with its size: the progress bar's total. */
-  files: { url: string; bytes: number }[];
-}
+export type { DeviceConfig } from './device-config.ts';
 
 export interface DeviceFile {
   /** The URL path relative to the page's folder, e.g. 'model/g1.safetensors'. */
