@@ -35,7 +35,7 @@ import { sha256Hex } from './core/sha256.ts';
 import { FrozenVgg } from './features/frozen-vgg.ts';
 import { decodeVggWeights } from './features/vgg-weights-format.ts';
 import { type Bundle, type BundleManifest, decodeBundle, isPlainFileName } from './models/bundle-format.ts';
-import { type ImageReader, Inpainter } from './inference/inpainter-core.ts';
+import { type ImageReader, Inpainter, vggMismatchNotice } from './inference/inpainter-core.ts';
 import { Networks } from './inference/networks.ts';
 import { WebEngine } from './runtime/web-engine.ts';
 
@@ -197,14 +197,7 @@ export async function load(options: WebLoadOptions): Promise<Inpainter> {
   try {
     const bundle = await fetchBundle(bundleUrl, fetchBytes);
     const bytes = await vggBytes;
-    const notices: string[] = [];
-    const digest = await sha256Hex(bytes);
-    if (digest !== bundle.manifest.vggSha256) {
-      notices.push(
-        `the VGG19 weights ${vggUrl} (sha256 ${digest.slice(0, 12)}...) are not the file the model was trained with ` +
-          `(sha256 ${bundle.manifest.vggSha256.slice(0, 12)}...); results may suffer unless it holds the same tensors`,
-      );
-    }
+    const notices = vggMismatchNotice(vggUrl, await sha256Hex(bytes), bundle.manifest.vggSha256);
     vgg = new FrozenVgg(decodeVggWeights(bytes, vggUrl));
     engine = await starting;
     const networks = await Networks.create(engine, bundle, vgg);

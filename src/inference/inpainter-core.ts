@@ -125,6 +125,18 @@ export interface InpaintOptions {
   maxPixels?: number;
 }
 
+/**
+ * What `load()` is told when the VGG19 file (`where`, sha256 `digest`) is not the one the bundle was
+ * trained with (`expected`), else nothing.
+ */
+export const vggMismatchNotice = (where: string, digest: string, expected: string): string[] =>
+  digest === expected
+    ? []
+    : [
+        `the VGG19 weights ${where} (sha256 ${digest.slice(0, 12)}...) are not the file the model was trained with ` +
+          `(sha256 ${expected.slice(0, 12)}...); results may suffer unless it holds the same tensors`,
+      ];
+
 /** What the caller is told when transparent pixels joined the hole. */
 export const transparentNotice = (n: number) =>
   `${n} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`;

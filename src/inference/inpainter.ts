@@ -14,7 +14,7 @@ import { FrozenVgg } from '../features/vgg.ts';
 import { findVggWeights } from '../features/weights-location.ts';
 import { readBundle } from '../models/bundle.ts';
 import { Engine } from '../runtime/engine.ts';
-import { type ImageReader, Inpainter } from './inpainter-core.ts';
+import { type ImageReader, Inpainter, vggMismatchNotice } from './inpainter-core.ts';
 import { Networks } from './networks.ts';
 
 export {
@@ -81,14 +81,7 @@ export async function load(options: LoadOptions = {}): Promise<Inpainter> {
   expect(given === undefined || given instanceof Engine, 'options.engine', 'an Engine', given);
   const bundle = await readBundle(resolveBundleDir(bundleOption));
   const vggPath = await findVggWeights(vggWeights);
-  const notices: string[] = [];
-  const digest = await sha256File(vggPath);
-  if (digest !== bundle.manifest.vggSha256) {
-    notices.push(
-      `the VGG19 weights ${vggPath} (sha256 ${digest.slice(0, 12)}...) are not the file the model was trained with ` +
-        `(sha256 ${bundle.manifest.vggSha256.slice(0, 12)}...); results may suffer unless it holds the same tensors`,
-    );
-  }
+  const notices = vggMismatchNotice(vggPath, await sha256File(vggPath), bundle.manifest.vggSha256);
   const vgg = new FrozenVgg(await loadVggWeights(vggPath));
   const engine = given ?? (await Engine.create());
   try {
