@@ -57,6 +57,8 @@ const ui = {
 };
 
 let editor: Editor | undefined;
+/** Photos being decoded: the isolation reload waits (a photo being opened would be lost). */
+let opening = 0;
 let erasing = false;
 /** The layer the brush paints: the hole, or where ours may (sampleFrom) or may not (exclude) copy from. */
 let layer: Layer = 'hole';
@@ -179,6 +181,7 @@ function refresh(): void {
 async function openPhoto(file: Blob, name: string): Promise<void> {
   if (running) return;
   setStatus(`Opening ${name}…`, 'busy');
+  opening++;
   try {
     // Decoded off the main thread, EXIF orientation applied as the server applies it.
     const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
@@ -193,6 +196,8 @@ async function openPhoto(file: Blob, name: string): Promise<void> {
     if (engine === 'device') void loadDevice().catch(() => undefined);
   } catch {
     setStatus(`${name} is not an image this browser can read (JPEG, PNG or WebP).`, 'error');
+  } finally {
+    opening--;
   }
   refresh();
 }
@@ -578,7 +583,7 @@ async function startEngines(): Promise<void> {
     if (!crossOriginIsolated && !controlled && deviceConfig.mode === 'static' && !sessionStorage.getItem('inpaint-isolation-reload')) {
       navigator.serviceWorker.addEventListener('controllerchange', () => {
         sessionStorage.setItem('inpaint-isolation-reload', '1');
-        if (!running && !editor) location.reload();
+        if (!running && !editor && !opening) location.reload();
       });
     }
   }

@@ -95,13 +95,16 @@ describe('the static build in Chromium: device inference, offline, a large photo
   });
 
   const engine = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: EngineState } }).inpaintPage.engine);
-  /** Waits for the page to settle (the service worker's one reload included) and be isolated. */
-  const settle = async () => {
+  /**
+   * Waits for a page to settle (the service worker's one reload included) and be isolated. A photo
+   * opened before that reload would race it (the page then keeps the photo and skips the reload).
+   */
+  const settle = async (p: Page = page) => {
     const end = Date.now() + 30_000;
     for (;;) {
       try {
-        await page.waitForFunction('window.inpaintPage !== undefined && crossOriginIsolated', undefined, { timeout: 2000 });
-        await page.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+        await p.waitForFunction('window.inpaintPage !== undefined && crossOriginIsolated', undefined, { timeout: 2000 });
+        await p.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
         return;
       } catch (err) {
         if (Date.now() > end) throw new Error(`the page did not become cross-origin isolated: ${(err as Error).message}`);
@@ -192,7 +195,7 @@ describe('the static build in Chromium: device inference, offline, a large photo
     try {
       const p = await other.newPage();
       await p.goto(host.address);
-      await p.evaluate('window.inpaintPage.started');
+      await settle(p);
       await p.setInputFiles('#file', join(dir, 'photo.png'));
       await p.waitForFunction(`window.inpaintPage.engine.state === 'error'`, undefined, { timeout: 60_000 });
       const text = (await p.locator('#engine-status').textContent()) ?? '';
@@ -223,9 +226,12 @@ describe('the static build in Chromium: device inference, offline, a large photo
     try {
       const p = await other.newPage();
       await p.goto(host.address);
-      await p.evaluate('window.inpaintPage.started');
+      await settle(p);
       await p.setInputFiles('#file', join(dir, 'photo.png'));
-      await p.waitForFunction(`['ready', 'error'].includes(window.inpaintPage.engine.state)`, undefined, { timeout: 60_000 });
+      await p.waitForFunction(`['ready', 'error'].includes(window.inpaintPage.engine.state)`, undefined, { timeout: 60_000 }).catch(async (err) => {
+        const now = await p.evaluate(`JSON.stringify({ engine: window.inpaintPage.engine, status: document.querySelector('#status').textContent, isolated: crossOriginIsolated })`);
+        throw new Error(`${(err as Error).message}; the page: ${now}; the VGG URL was asked ${asked} time(s)`);
+      });
       const state = (await p.evaluate('window.inpaintPage.engine')) as EngineState;
       assert.equal(state.state, 'ready', state.message);
       assert.equal(asked, 1, 'the VGG file came from its public origin, once');
