@@ -53,6 +53,7 @@ describe('inpaint eval', () => {
     await reject(/integer for --seed/, '--seed', 'x');
     await reject(/one of 1, 2, 4, 8 for options.ensemble/, '--ensemble', '3');
     await reject(/a number >= 0 for --locality/, '--locality=-1');
+    await reject(/a number >= 0 for --match-colour/, '--match-colour', 'blue');
     await reject(/--reference patchmatch is not among --methods \(telea\)/, '--methods', 'telea', '--reference', 'patchmatch');
     await reject(/Unknown inpainting method "gimp"/, '--reference', 'gimp');
     await assert.rejects(run(t, '-o', out), /missing --data DIR/);

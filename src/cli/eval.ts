@@ -20,8 +20,8 @@ export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] 
 export const evalCommand: Command = {
   summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, detail, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
-                    [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--seed N] [--grids N]
-                    [--reference METHOD] -o OUT_DIR
+                    [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--match-colour W] [--seed N]
+                    [--grids N] [--reference METHOD] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
 mean l1 error in % over the hole and over the whole image, PSNR (dB), SSIM over the whole image and
@@ -55,6 +55,8 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     (default 1, as inpaint)
   --locality X      patch-swap's preference for nearby patches in ours (default 1, as inpaint;
                     0 is the paper's patch-swap)
+  --match-colour W  the weight of colour in ours' match (default 60, as inpaint; 0 is the paper's
+                    colour-blind match)
   --seed N          the mask seed (default 0)
   --grids N         photos per protocol shown as grids in index.html (default 4)
   --reference M     the method the others are compared with, image by image (default: telea when
@@ -89,6 +91,7 @@ async function runEval(args: string[]): Promise<void> {
       vgg: { type: 'string' },
       ensemble: { type: 'string' },
       locality: { type: 'string' },
+      'match-colour': { type: 'string' },
       seed: { type: 'string', default: '0' },
       grids: { type: 'string', default: '4' },
       reference: { type: 'string' },
@@ -111,7 +114,8 @@ async function runEval(args: string[]): Promise<void> {
   const grids = values.grids === '0' ? 0 : positiveInt(values.grids, '--grids');
   const ensemble = values.ensemble === undefined ? undefined : positiveInt(values.ensemble, '--ensemble');
   const locality = values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality');
-  resolveInpaintOptions({ ensemble, locality });
+  const matchColour = values['match-colour'] === undefined ? undefined : nonNegativeNumber(values['match-colour'], '--match-colour');
+  resolveInpaintOptions({ ensemble, locality, matchColour });
   const reference = values.reference === undefined ? undefined : values.reference === 'none' ? null : checkMethodName(values.reference);
   if (reference && !names.includes(reference)) throw new UsageError(`--reference ${reference} is not among --methods (${names.join(', ')})`);
 
@@ -121,7 +125,7 @@ async function runEval(args: string[]): Promise<void> {
   try {
     for (const name of names) {
       console.log(`loading ${name}`);
-      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, locality } }));
+      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, locality, matchColour } }));
     }
     await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, reference, perceptual: { vgg, engine: await defaultEngine() } });
   } finally {

@@ -51,7 +51,7 @@ describe('inpaint run', () => {
 
   it('inpaints one photo: same size, known pixels unchanged after the PNG round trip, debug images written', async (t) => {
     const out = join(dir, 'out', 'filled.png');
-    const lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, ...model, '--dilate', '0', '--ensemble', '2', '--locality', '0.5', '--debug', join(dir, 'debug'));
+    const lines = await run(t, join(dir, 'photo.png'), '--mask', join(dir, 'mask.png'), '-o', out, ...model, '--dilate', '0', '--ensemble', '2', '--locality', '0.5', '--match-colour', '30', '--debug', join(dir, 'debug'));
     assert.match(lines.join('\n'), /photo\.png -> .*filled\.png/);
     const [input, output] = [await readImage(join(dir, 'photo.png')), await readImage(out)];
     assert.deepEqual([output.width, output.height], [200, 150]);
@@ -78,6 +78,8 @@ describe('inpaint run', () => {
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--ensemble', '3'), (err: Error) => err instanceof UsageError && /one of 1, 2, 4, 8/.test(err.message));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--locality', 'near'), (err: Error) => err instanceof UsageError && /a number >= 0 for --locality/.test(err.message));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--locality', '101'), (err: Error) => err instanceof UsageError && /from 0 to 100 for options.locality/.test(err.message));
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--match-colour=-5'), (err: Error) => err instanceof UsageError && /a number >= 0 for --match-colour/.test(err.message));
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--match-colour', '1e6'), (err: Error) => err instanceof UsageError && /from 0 to 1000 for options.matchColour/.test(err.message));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', out, '--bogus'), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
     await writeMask(join(dir, 'small-mask.png'), rectMask(100, 75, { x: 10, y: 10, width: 10, height: 10 }));
     await assert.rejects(run(t, photo, '--mask', join(dir, 'small-mask.png'), '-o', out, ...model), (err: Error) => err instanceof UsageError && /100x75.*200x150/.test(err.message));
@@ -202,6 +204,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     await assert.rejects(run(t, ...args, '--method', 'navier-stokes', '--scales', '256'), /--scales does not apply/);
     await assert.rejects(run(t, ...args, '--method', 'telea', '--ensemble', '2'), /--ensemble does not apply to --method telea/);
     await assert.rejects(run(t, ...args, '--method', 'g1-only', '--refine', '1'), /--refine does not apply to --method g1-only/);
+    await assert.rejects(run(t, ...args, '--method', 'g1-only', '--match-colour', '0'), /--match-colour does not apply to --method g1-only/);
     await assert.rejects(run(t, ...args, '--method', 'g1-only', '--debug', join(dir, 'debug')), UsageError);
     await writeMask(join(dir, 'small-mask.png'), rectMask(60, 45, { x: 10, y: 10, width: 10, height: 10 }));
     await assert.rejects(run(t, join(dir, 'photo.png'), '--mask', join(dir, 'small-mask.png'), '-o', join(dir, 'x.png'), '--method', 'telea'), (err: Error) => err instanceof UsageError && /60x45.*120x90/.test(err.message));

@@ -30,7 +30,7 @@ photos are processed as crops around the holes, so they cost about as much as sm
 coarse fill alone, from the same model), or a baseline that needs no model at all: patchmatch
 (PatchMatch completion, like Content-Aware Fill), telea or navier-stokes (OpenCV's diffusion
 inpainting). The baselines take only --dilate and --resize-mask of the model's options; g1-only
-takes all but --refine, --locality, --sample-from, --exclude, --no-native-detail and --debug.
+takes all but --refine, --locality, --match-colour, --sample-from, --exclude, --no-native-detail and --debug.
 
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
@@ -61,6 +61,8 @@ Options:
                       as smooth as diffusion inpainting); 1 keeps the most texture (default 1)
   --locality X        how strongly patch-swap prefers nearby patches among near-equal matches; 0 is
                       the paper's patch-swap (default 1, see docs/decisions/patch-locality.md)
+  --match-colour W    how much patch-swap's match weighs the guide's colour beside the features'
+                      pattern; 0 is the paper's colour-blind match (default 60, see docs/results.md)
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it
   --overwrite         allow -o to be the input photo or mask (batch: the --input or --masks folder)
@@ -113,6 +115,7 @@ async function runInpaint(args: string[]): Promise<void> {
       refine: { type: 'string' },
       ensemble: { type: 'string' },
       locality: { type: 'string' },
+      'match-colour': { type: 'string' },
       dilate: { type: 'string' },
       'resize-mask': { type: 'boolean' },
       overwrite: { type: 'boolean' },
@@ -130,7 +133,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (!values.out) throw new UsageError('missing -o OUT');
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
-  const matchFlags = ['locality', 'sample-from', 'exclude', 'no-native-detail'];
+  const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail'];
   const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'debug', ...matchFlags] : stage === 'g1' ? ['refine', ...matchFlags] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
@@ -140,6 +143,7 @@ async function runInpaint(args: string[]): Promise<void> {
     refine: values.refine === undefined ? undefined : nonNegativeInt(values.refine, '--refine'),
     ensemble: values.ensemble === undefined ? undefined : nonNegativeInt(values.ensemble, '--ensemble'),
     locality: values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality'),
+    matchColour: values['match-colour'] === undefined ? undefined : nonNegativeNumber(values['match-colour'], '--match-colour'),
     dilate: values.dilate === undefined ? undefined : nonNegativeInt(values.dilate, '--dilate'),
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,

@@ -34,6 +34,7 @@ import {
 import type { ModelConfig } from '../models/config.ts';
 import type { InferenceEngine } from '../runtime/session.ts';
 import { blendRegion } from './blend.ts';
+import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
@@ -87,6 +88,14 @@ export interface InpaintOptions {
    * and raises SSIM with the texture unchanged (docs/decisions/patch-locality.md).
    */
   locality?: number;
+  /**
+   * How much patch-swap's match weighs colour [ours; `match-colour.ts`]: the guide's mean colour per
+   * feature cell, times this weight, joins the relu3_1 features for the match only, so that among
+   * patches of a similar pattern the one of the guide's colour wins. 0 is the paper's colour-blind
+   * match. Default 60: on photos-other it takes hole l1 below Telea's and halves the SSIM gap
+   * (docs/results.md, "Colour in the match").
+   */
+  matchColour?: number;
   /**
    * When a region is larger than its last working scale, add the full-resolution detail of each
    * hole patch's patch-swap source to the enlarged fill [ours; `detail.ts`]: the fill keeps the
@@ -174,8 +183,8 @@ export interface InpaintResult {
   alpha?: Float32Array;
 }
 
-const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
+const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
 
@@ -183,7 +192,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, locality: 1, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -203,6 +212,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(Number.isSafeInteger(o.refine) && o.refine >= 0 && o.refine <= 8, 'options.refine', 'an integer from 0 to 8', o.refine);
   expect(typeof o.ensemble === 'number' && o.ensemble in ENSEMBLE_ORIENTATIONS, 'options.ensemble', `one of ${Object.keys(ENSEMBLE_ORIENTATIONS).join(', ')}`, o.ensemble);
   expect(typeof o.locality === 'number' && o.locality >= 0 && o.locality <= 100, 'options.locality', 'a number from 0 to 100', o.locality);
+  expect(typeof o.matchColour === 'number' && o.matchColour >= 0 && o.matchColour <= 1000, 'options.matchColour', 'a number from 0 to 1000', o.matchColour);
   expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
   expect(typeof o.nativeDetail === 'boolean', 'options.nativeDetail', 'a boolean', o.nativeDetail);
   expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);

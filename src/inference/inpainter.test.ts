@@ -330,6 +330,7 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     await assert.rejects(inpainter.inpaint(photo, mask, { ensemble: 3 }), /one of 1, 2, 4, 8 for options.ensemble/);
     await assert.rejects(inpainter.inpaint(photo, mask, { inPlace: 'yes' as never }), /a boolean for options.inPlace/);
     await assert.rejects(inpainter.inpaint(photo, mask, { locality: -1 }), /a number from 0 to 100 for options.locality/);
+    await assert.rejects(inpainter.inpaint(photo, mask, { matchColour: Number.NaN }), /a number from 0 to 1000 for options.matchColour/);
     await assert.rejects(inpainter.inpaint({ ...photo, data: photo.data.map(() => Number.NaN) }, mask), /\[0, 1\]/);
   });
 });

@@ -17,6 +17,7 @@ import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '.
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail } from './detail.ts';
+import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { workingSize } from './regions.ts';
 
@@ -111,20 +112,25 @@ export async function coarseRegion(nets: Networks, image: RgbImage, plan: ScaleP
   return width === image.width && height === image.height ? coarse : resizeImage(coarse, image.width, image.height, 'lanczos');
 }
 
+/** How `inpaintRegion` runs (the `InpaintOptions` of the same names). */
+export interface RegionOptions {
+  /** Extra VGG -> swap -> G2 passes at the last scale. */
+  refine: number;
+  /** Patch-swap's preference for nearby patches. */
+  locality: number;
+  /** The weight of the guide's colour in patch-swap's match (`match-colour.ts`); 0: none. */
+  matchColour: number;
+  debug: boolean;
+  nativeDetail: boolean;
+}
+
 /**
  * Runs the pyramid on one region.
  * @param image the region of the photo at full resolution
  * @param plans from `planScales`, already checked with `checkHoleSize`
- * @param refine extra VGG -> swap -> G2 passes at the last scale
  */
-export async function inpaintRegion(
-  nets: Networks,
-  image: RgbImage,
-  hole: MaskImage,
-  plans: readonly ScalePlan[],
-  options: { refine: number; locality: number; debug: boolean; nativeDetail: boolean },
-): Promise<RegionOutput> {
-  const { refine, locality, debug } = options;
+export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskImage, plans: readonly ScalePlan[], options: RegionOptions): Promise<RegionOutput> {
+  const { refine, locality, matchColour, debug } = options;
   let coarse: RgbImage | undefined;
   let provenance: RgbImage | undefined;
   let previous: RgbImage | undefined; // the composited result at the previous scale
@@ -143,7 +149,9 @@ export async function inpaintRegion(
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.vggFeatures(input);
-      const { swapped, provenance: cells } = await nets.swap(features, plan.featureMask, locality, plan.sourceMask);
+      const matched = matchColour > 0 ? withCellColour(features, input, matchColour) : features;
+      const { swapped: out, provenance: cells } = await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
+      const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
       sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
       rendered = await nets.render(plan.scale, swapped, width, height);
       previous = composite(rendered, known, mask);
@@ -227,7 +235,7 @@ export async function fillRegion(
   nets: Networks,
   image: RgbImage,
   views: readonly RegionView[],
-  options: { stage: 'full' | 'g1'; refine: number; locality: number; debug: boolean; nativeDetail: boolean },
+  options: RegionOptions & { stage: 'full' | 'g1' },
 ): Promise<RegionOutput> {
   let output: RegionOutput | undefined;
   for (const [i, { orientation, mask, plans }] of views.entries()) {
