@@ -81,6 +81,13 @@ export function deviceUnsupported(config: DeviceConfigFile | undefined): string 
   return undefined;
 }
 
+/**
+ * How long a loaded model may sit unused before its worker is stopped: the worker holds the model
+ * and ONNX Runtime's WASM memory (hundreds of MB) for as long as the tab is open. The next run
+ * loads it again from Cache Storage (a second or two, no network).
+ */
+export const DEVICE_IDLE_MS = 10 * 60_000;
+
 /** The worker itself could not start (no module workers, a blocked or broken script): the server can take over. */
 export class WorkerStartError extends Error {
   override name = 'WorkerStartError';
@@ -95,6 +102,10 @@ export class DeviceEngine {
   #onProgress: ((p: LoadProgress) => void) | undefined;
   /** Whether the model was loaded once in this page (later loads come from the cache). */
   loadedOnce = false;
+  /** Unused this long (ms) after its last run or load, the worker is stopped; then `onUnload` is called. */
+  idleMs = DEVICE_IDLE_MS;
+  onUnload: (() => void) | undefined;
+  #idle: ReturnType<typeof setTimeout> | undefined;
 
   constructor(file: DeviceConfigFile) {
     const abs = (u: string) => new URL(u, location.href).href;
@@ -115,7 +126,8 @@ export class DeviceEngine {
    */
   load(onProgress?: (p: LoadProgress) => void): Promise<Loaded> {
     this.#onProgress = onProgress;
-    if (this.#ready) return this.#ready;
+    clearTimeout(this.#idle);
+    if (this.#ready) return this.#ready.finally(() => this.#idleLater());
     let worker: Worker;
     try {
       worker = new Worker(new URL('inpaint-worker.js', location.href), { type: 'module', name: 'inpaint' });
@@ -152,7 +164,18 @@ export class DeviceEngine {
     });
     this.#ready.catch(() => undefined);
     worker.postMessage({ type: 'init', config: this.#config } satisfies WorkerIn);
-    return this.#ready;
+    return this.#ready.finally(() => this.#idleLater());
+  }
+
+  /** Stops the worker once it has been unused for `idleMs` (restarted by every load and run). */
+  #idleLater(): void {
+    clearTimeout(this.#idle);
+    if (!this.#worker || this.#pending.size > 0) return;
+    this.#idle = setTimeout(() => {
+      if (!this.#worker || this.#pending.size > 0) return;
+      this.dispose();
+      this.onUnload?.();
+    }, this.idleMs);
   }
 
   /** Fills the hole: the pictures are copied to the worker (the page keeps its own). */
@@ -168,6 +191,7 @@ export class DeviceEngine {
 
   /** Stops the worker; the next call starts another. */
   dispose(): void {
+    clearTimeout(this.#idle);
     this.#worker?.terminate();
     this.#worker = undefined;
     this.#ready = undefined;
@@ -190,6 +214,7 @@ export class DeviceEngine {
       return await result;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      this.#idleLater();
     }
   }
 

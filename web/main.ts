@@ -572,6 +572,10 @@ async function startEngines(): Promise<void> {
     try {
       device = new DeviceEngine(deviceConfig!);
       deviceState.state = 'idle';
+      device.onUnload = () => {
+        deviceState.state = 'idle';
+        if (engine === 'device') ui.engineStatus.textContent = 'The model was unloaded after a while unused, to free memory; the next run loads it again from the cache.';
+      };
     } catch (err) {
       deviceState.message = (err as Error).message;
     }
@@ -755,6 +759,10 @@ Object.assign(window, {
     },
     /** Resolves once the engines are chosen (config.json read). */
     started,
+    /** Stops the device worker after this many ms unused (default DEVICE_IDLE_MS). */
+    set deviceIdleMs(ms: number) {
+      if (device) device.idleMs = ms;
+    },
   },
 });
 

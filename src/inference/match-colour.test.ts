@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RgbImage } from '../core/raster.ts';
-import type { VggFeatures } from '../features/vgg.ts';
+import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { PatchSwapper } from '../patchswap/index.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';

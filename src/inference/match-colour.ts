@@ -20,7 +20,7 @@
  */
 import type { RgbImage } from '../core/raster.ts';
 import { FEATURE_STRIDE } from '../features/grid.ts';
-import type { VggFeatures } from '../features/vgg.ts';
+import type { VggFeatures } from '../features/frozen-vgg.ts';
 
 /** The weight of the colour channels by default (see above). */
 export const DEFAULT_MATCH_COLOUR = 60;

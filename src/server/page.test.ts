@@ -284,7 +284,7 @@ describe('the web page in Chromium', () => {
     await page.keyboard.press('r');
   });
 
-  it('runs on the device: no request reaches the server, the result fills the hole only; Cancel stops the worker and the next run loads from the cache', async () => {
+  it('runs on the device: no request reaches the server, the result fills the hole only; Cancel stops the worker, so does a while unused, and the next run loads from the cache', async () => {
     await page.reload();
     await page.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
     assert.equal(await page.locator('#engine-server').getAttribute('aria-pressed'), 'true', 'the choice is remembered');
@@ -347,6 +347,17 @@ describe('the web page in Chromium', () => {
     const styled = await pixels((await download('png')).bytes);
     assert.deepEqual([styled.width, styled.height], [W, H]);
     assert.ok(!styled.data.equals(filled.data), 'the photo was restyled');
+
+    // Unused for a while (here 300 ms), the worker is stopped to free its memory; the next run loads
+    // the model again, from the cache.
+    await page.evaluate('window.inpaintPage.deviceIdleMs = 300');
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device/, 90_000);
+    await page.waitForFunction(`window.inpaintPage.engine.state === 'idle'`, undefined, { timeout: 10_000 });
+    assert.match((await page.locator('#engine-status').textContent()) ?? '', /unloaded after a while unused/);
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device/, 90_000);
+    assert.match((await page.locator('#engine-status').textContent()) ?? '', /Model ready on this device .*from the cache/);
     assert.equal(gate.state.calls, calls, 'still nothing on the server');
     await page.keyboard.press('r');
   });
