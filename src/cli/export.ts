@@ -11,9 +11,12 @@ export const exportCommand: Command = {
 Writes BUNDLE_DIR/bundle.json and one safetensors file per network (weights and batch-norm
 statistics; --fp16 stores them as float16, half the size). bundle.json records each file's size
 and sha256, which loading checks. Use the best.ckpt of each run for the best validation loss.
+Each of --g1, --g2 and --g2-512 may also be a bundle folder, to take that network from it: a G2
+trained at 512 joins a shipped bundle with --g1 BUNDLE --g2 BUNDLE --g2-512 G2_512.ckpt.
 
 Example:
   inpaint export --g1 runs/g1/best.ckpt --g2 runs/g2/best.ckpt -o my-model --fp16
+  inpaint export --g1 models/default --g2 models/default --g2-512 runs/g2-512/best.ckpt -o my-model --fp16
   inpaint run photo.jpg --mask mask.png --model my-model -o out.png`,
   async run(args) {
     const { values } = parseArgs({

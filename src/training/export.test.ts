@@ -86,6 +86,22 @@ describe('exporting a bundle', () => {
     assert.deepEqual(dtypes, { '--fp16:g1.safetensors': ['F16'], '--fp16:g2-256.safetensors': ['F16'], ':g1.safetensors': ['F32'], ':g2-256.safetensors': ['F32'] });
   });
 
+  it("takes networks from a bundle folder: a new G2 at 512 joins a bundle's G1 and G2, values unchanged", async () => {
+    const first = mkdtempSync(join(tmpdir(), 'export-first-'));
+    await exportBundle({ g1, g2: { 256: g2 }, out: first, dtype: 'float16' });
+    const joined = mkdtempSync(join(tmpdir(), 'export-joined-'));
+    await exportBundle({ g1: first, g2: { 256: first, 512: g2 }, out: joined, dtype: 'float16' });
+    const [a, b] = [await readBundle(first), await readBundle(joined)];
+    assert.deepEqual([...b.g2.keys()].sort(), [256, 512]);
+    // Same bytes: float16 values read and written again as float16 are exact.
+    for (const f of ['g1.safetensors', 'g2-256.safetensors']) assert.equal(b.manifest.files![f].sha256, a.manifest.files![f].sha256, f);
+    assert.equal(b.manifest.files!['g2-512.safetensors'].sha256, a.manifest.files!['g2-256.safetensors'].sha256, 'the 512 G2 is the checkpoint given');
+    assert.deepEqual(b.manifest.info?.g1, { from: first, step: 2 });
+    assert.deepEqual(b.manifest.info?.g2, { 256: { from: first, step: 2 }, 512: { from: g2, step: 2 } });
+    await assert.rejects(exportBundle({ g1: first, g2: { 512: first }, out: joined }), (e: Error) => e instanceof InputError && /has no G2 trained at 512 \(it has 256\)/.test(e.message));
+    await assert.rejects(exportBundle({ g1: first, g2: { 256: g2Other }, out: joined }), (e: Error) => e instanceof InputError && /different model configurations/.test(e.message));
+  });
+
   it('refuses checkpoints of the wrong task or of different model sizes', async () => {
     const out = mkdtempSync(join(tmpdir(), 'export-bad-'));
     await assert.rejects(exportBundle({ g1: g2, g2: { 256: g2 }, out }), (e: Error) => e instanceof InputError && /not g1/.test(e.message));
