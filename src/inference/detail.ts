@@ -25,10 +25,12 @@ import type { SourceCells } from './pixels.ts';
  * How much of the source's detail is added. The sources are the match's guesses, not the truth, so
  * their detail is as likely out of phase as in: all of it (gain 1) doubled the fill's pixel-to-pixel
  * variation to 104% of the original's and cost hole l1 0.5% and SSIM 0.013 on photos-other's
- * 512 protocol; 0.3 brings the fill from 41% to 53% of the original's detail for 0.08% of l1 and
- * 0.0026 of SSIM (docs/results.md).
+ * 512 protocol. With colour in the match (`match-colour.ts`), whose patches are a little smoother,
+ * gains 0.3 / 0.36 / 0.4 / 0.45 give detail 46 / 50 / 52 / 55% of the original's at SSIM 0.0051 /
+ * 0.0059 / 0.0065 / 0.0072 below Telea's (hole l1 within 0.06% of each other): 0.4 keeps the fill
+ * above half the photo's detail with a margin (docs/results.md).
  */
-export const DETAIL_GAIN = 0.3;
+export const DETAIL_GAIN = 0.4;
 
 /** The feature stride the provenance's cells are counted in (relu3_1: 4 working pixels). */
 const CELL = 4;
