@@ -13,6 +13,7 @@ import { expect, UsageError } from '../core/errors.ts';
 import type { Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
+import { VGG_CHANNELS } from './frozen-vgg.ts';
 
 /** Pixels per feature cell along each axis at relu3_1. */
 export const FEATURE_STRIDE = 4;
@@ -24,6 +25,15 @@ export const FEATURE_STRIDE = 4;
  */
 export function featureSize(pixels: number): number {
   return Math.ceil(Math.ceil(pixels / 2) / 2);
+}
+
+/**
+ * The relu3_1 features' shape for a batch of `n` images of `height` x `width` pixels.
+ * @example
+ * featureShape(2, 256, 256); // [2, 256, 64, 64]
+ */
+export function featureShape(n: number, height: number, width: number): [number, number, number, number] {
+  return [n, VGG_CHANNELS, featureSize(height), featureSize(width)];
 }
 
 /**

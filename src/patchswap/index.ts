@@ -2,6 +2,6 @@
  * Patch-swap (paper §3.3.2): the graph (`patchswap.ts`), `PatchSwapper` that runs it on an Engine
  * (`swapper.ts`), and the relu3_1 grid its masks are read on (`features/grid.ts`).
  */
-export { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
+export { FEATURE_STRIDE, featureShape, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 export { matchFlops, patchSwap, type PatchSwapOptions, type PatchSwapResult } from './patchswap.ts';
 export { PatchSwapper, type PatchSwapperOptions, type SwapInput, type SwapOutput } from './swapper.ts';

@@ -6,7 +6,7 @@ import { type Feeds, runOnce } from '../graph/run-once.ts';
 import { Graph, type Shape } from '../graph/graph.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
-import { PatchSwapper, featureSize, mapMaskToFeatures } from './index.ts';
+import { PatchSwapper, featureShape, featureSize, mapMaskToFeatures } from './index.ts';
 import { type PatchSwapOptions, patchSwap } from './patchswap.ts';
 import { type FeatureMap, type ReferenceResult, referencePatchSwap } from './reference.ts';
 
@@ -313,6 +313,7 @@ describe('source map', () => {
 describe('mapMaskToFeatures', () => {
   test('feature size follows two ceil-mode 2x2 pools', () => {
     assert.deepEqual([256, 255, 254, 253, 5, 4, 1].map(featureSize), [64, 64, 64, 64, 2, 1, 1]);
+    assert.deepEqual(featureShape(3, 255, 512), [3, 256, 64, 128]);
   });
 
   test('a cell is a hole if any pixel of its 4x4 block is', () => {

@@ -201,5 +201,5 @@ async function stepData(batch: Batch, config: TrainConfig, swapper: FeatureSwapp
   const [B, S] = [config.batch, config.size];
   const image = hostTensor(batch.images, [B, 3, S, S]);
   if (!swapper) return { image, mask: hostTensor(batch.masks, [B, 1, S, S]) };
-  return { image, features: hostTensor(await swapper.swap(batch.images, batch.masks, B, { step }), [B, 256, S / 4, S / 4]) };
+  return { image, features: await swapper.swap(batch.images, batch.masks, B, { step }) };
 }

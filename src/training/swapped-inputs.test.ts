@@ -47,11 +47,13 @@ describe('G2 training features', () => {
       const config = (g1Mix: number) => resolveTrainConfig('g2', { ...base, out: g1Run, g1Mix, g1From: g1Mix > 0 ? g1From : undefined });
       const gt = await FeatureSwapper.create(engine, vgg, config(0));
       const mixed = await FeatureSwapper.create(engine, vgg, config(1));
-      const a = await gt.swap(images, masks, 1);
-      const b = await mixed.swap(images, masks, 1);
+      const swapped = await gt.swap(images, masks, 1);
+      assert.deepEqual(swapped.shape, [1, 256, S / 4, S / 4]);
+      const a = swapped.data as Float32Array;
+      const b = (await mixed.swap(images, masks, 1)).data as Float32Array;
       const again = await gt.swap(images, masks, 1);
-      assert.deepEqual(a, again, 'deterministic');
-      assert.deepEqual(await mixed.swap(images, masks, 1, { mix: 0 }), a, 'a mix of 0 (validation) swaps the ground truth');
+      assert.deepEqual(again.data, a, 'deterministic');
+      assert.deepEqual((await mixed.swap(images, masks, 1, { mix: 0 })).data, a, 'a mix of 0 (validation) swaps the ground truth');
       let diff = 0;
       for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
       assert.ok(diff / a.length > 1e-3, `features from G1's fill differ from the ground truth's (${diff / a.length})`);
@@ -62,7 +64,7 @@ describe('G2 training features', () => {
       const bundle = join(g1Run, 'bundle');
       await exportBundle({ g1: g1From, g2: { 256: g2From }, out: bundle });
       const fromBundle = await FeatureSwapper.create(engine, vgg, resolveTrainConfig('g2', { ...base, out: g1Run, g1Mix: 1, g1From: bundle }));
-      assert.deepEqual(await fromBundle.swap(images, masks, 1), b);
+      assert.deepEqual((await fromBundle.swap(images, masks, 1)).data, b);
       fromBundle.dispose();
       const wrong = resolveTrainConfig('g2', { ...base, out: g1Run, g1Mix: 1, g1From: g2From });
       await assert.rejects(FeatureSwapper.create(engine, vgg, wrong), (e: Error) => e instanceof InputError && /give a G1 checkpoint or a model bundle/.test(e.message));

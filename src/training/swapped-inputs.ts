@@ -15,10 +15,10 @@ import { createNetwork } from '../models/registry.ts';
 import { readBundle } from '../models/bundle.ts';
 import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
 import { Scope } from '../nn/scope.ts';
-import { featureMaskGraph, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
+import { featureMaskGraph, featureShape, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import { patchSwap } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
-import { hostTensor } from '../runtime/tensor.ts';
+import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { generatorValues, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { lookup } from '../nn/params.ts';
@@ -70,17 +70,18 @@ export class FeatureSwapper {
   }
 
   /**
-   * Swapped relu3_1 features [n, 256, S/4, S/4] for a batch of images and pixel masks. A sample whose
+   * Swapped relu3_1 features (`featureShape(n, S, S)`) for a batch of images and pixel masks. A sample whose
    * mask leaves no complete known patch keeps its unswapped features (patch-swap has nothing to copy).
    * @param options.step seeds the choice between ground truth and G1 fill, so a resumed run chooses alike
    * @param options.mix the share of G1 fills (default the configured `g1Mix`); validation passes 0, so
    *   that its score measures the same task whatever the mixture or the G1 of a run
    */
-  async swap(images: Float32Array, masks: Float32Array, n: number, { step = 0, mix = this.g1Mix }: { step?: number; mix?: number } = {}): Promise<Float32Array> {
+  async swap(images: Float32Array, masks: Float32Array, n: number, { step = 0, mix = this.g1Mix }: { step?: number; mix?: number } = {}): Promise<HostTensor> {
     const S = this.size;
-    const f = S / 4;
+    const shape = featureShape(n, S, S);
+    const [, channels, f] = shape;
     const plane = S * S;
-    const out = new Float32Array(n * 256 * f * f);
+    const out = new Float32Array(n * channels * f * f);
     const rng = new Rng((this.seed * 7919 + step) >>> 0);
     for (let i = 0; i < n; i++) {
       const mask = masks.slice(i * plane, (i + 1) * plane);
@@ -92,9 +93,9 @@ export class FeatureSwapper {
         { image: hostTensor(images.slice(i * 3 * plane, (i + 1) * 3 * plane), [1, 3, S, S]), mask: hostTensor(mask, [1, 1, S, S]) },
         [name],
       );
-      out.set(r[name].data as Float32Array, i * 256 * f * f);
+      out.set(r[name].data as Float32Array, i * channels * f * f);
     }
-    return out;
+    return hostTensor(out, shape);
   }
 
   dispose(): void {

@@ -14,7 +14,7 @@
  */
 import type { Graph, Tensor } from '../graph/graph.ts';
 import * as op from '../graph/ops.ts';
-import { featureMaskGraph } from '../features/grid.ts';
+import { featureMaskGraph, featureShape } from '../features/grid.ts';
 import type { VggWeights } from '../features/vgg-weights.ts';
 import { vggRelu31 } from '../features/vgg.ts';
 import { discriminatorLoss, generatorLoss } from '../losses/adversarial.ts';
@@ -62,7 +62,7 @@ export interface Task {
   /**
    * Declares a batch of `n` as graph inputs: 'image' (the ground truth, [n, 3, S, S]) and G1's
    * 'mask' ([n, 1, S, S], 1 = hole; I0 is derived from both inside the graph) or G2's 'features'
-   * (the ground truth's swapped relu3_1, [n, 256, S/4, S/4], computed outside per sample).
+   * (the ground truth's swapped relu3_1, `featureShape(n, S, S)`, computed outside per sample).
    */
   inputs(graph: Graph, n: number): TaskData;
   /**
@@ -112,7 +112,7 @@ export function defineTask(kind: TaskKind, model: ModelConfig, vgg: VggWeights, 
   }
   return {
     ...common,
-    inputs: (graph, n) => ({ image: graph.input('image', [n, 3, S, S]), features: graph.input('features', [n, 256, S / 4, S / 4]) }),
+    inputs: (graph, n) => ({ image: graph.input('image', [n, 3, S, S]), features: graph.input('features', featureShape(n, S, S)) }),
     generate: (scope, { image, features: swapped }) => {
       const fake = gNet.build(scope.child('g2'), { features: swapped! }).image;
       return { fake, perceptual: perceptualL2(features(scope.graph, fake), features(scope.graph, image)) };

@@ -62,7 +62,7 @@ export class Validator {
     graph.output(perceptual, 'perceptual');
     graph.output(l1(fake, data.image, mask), 'l1_hole');
     const feeds: Record<string, HostTensor> = { image: hostTensor(batch.images, [n, 3, S, S]), mask: hostTensor(batch.masks, [n, 1, S, S]) };
-    if (data.features) feeds.features = hostTensor(await swapper!.swap(batch.images, batch.masks, n, { mix: 0 }), [n, 256, S / 4, S / 4]);
+    if (data.features) feeds.features = await swapper!.swap(batch.images, batch.masks, n, { mix: 0 });
     return new Validator(await engine.load(toOnnx(graph), graph.name), feeds, batch, S);
   }
 
