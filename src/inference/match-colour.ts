@@ -14,8 +14,8 @@
  * "Colour in the match"), against Telea: at weight 60 (where the colour channels are about as
  * strong per cell as the relu3_1 features, mean norms 22.6 and 22.8) hole l1 went from above
  * Telea's to below it on all three protocols and the SSIM gap halved (centre-256: -0.0096 to
- * -0.0049; rectangles-256: -0.0077 to -0.0046; centre-512: -0.0090 to -0.0051); 15 and 30 gained
- * less, 120 no more. The price is some texture (detail 57% to 51% at centre-256): patches of the
+ * -0.0049; rectangles-256: -0.0077 to -0.0046; centre-512, at the earlier native-detail gain of 0.3:
+ * -0.0090 to -0.0051); 15 and 30 gained less, 120 no more. The price is some texture (detail 57% to 51% at centre-256): patches of the
  * guide's colour are also a little smoother.
  */
 import type { RgbImage } from '../core/raster.ts';
