@@ -170,8 +170,10 @@ describe('the static build in Chromium: device inference, offline, a large photo
     assert.ok(!files.requests.some((p) => p.startsWith('/api/')), 'the page never asked for an API');
 
     // No network: the file server stops and the browser goes offline; the page still loads and fills.
-    await new Promise((r) => files.server.close(r));
+    // close() waits for every open connection to end: the browser's are cut first, or it may wait forever.
+    const closed = new Promise((r) => files.server.close(r));
     files.server.closeAllConnections();
+    await closed;
     await context.setOffline(true);
     const t1 = Date.now();
     await page.reload();
