@@ -178,7 +178,15 @@ function refresh(): void {
 // ---------------------------------------------------------------------------------------------
 // Opening photos and masks
 
-async function openPhoto(file: Blob, name: string): Promise<void> {
+/** The photo being opened, if one is: a mask given meanwhile waits for it instead of being dropped. */
+let photoOpening: Promise<void> = Promise.resolve();
+
+function openPhoto(file: Blob, name: string): Promise<void> {
+  photoOpening = openPhotoNow(file, name);
+  return photoOpening;
+}
+
+async function openPhotoNow(file: Blob, name: string): Promise<void> {
   if (running) return;
   setStatus(`Opening ${name}…`, 'busy');
   opening++;
@@ -203,6 +211,7 @@ async function openPhoto(file: Blob, name: string): Promise<void> {
 }
 
 async function openMask(file: Blob): Promise<void> {
+  await photoOpening;
   if (!editor) return;
   try {
     const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });

@@ -371,9 +371,20 @@ describe('the web page in Chromium', () => {
       await other.goto(address);
       await other.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
       assert.equal(await other.locator('#engine-device').getAttribute('aria-pressed'), 'true');
-      await other.setInputFiles('#file', join(dir, 'photo.png'));
       await writeFile(join(dir, 'hole-2.png'), await maskBytes(W, H, { x: 40, y: 40, width: 20, height: 20 }));
+      // The mask right behind the photo, while the photo is still decoding (held back 0.5 s here): it
+      // waits for the photo instead of being dropped.
+      await other.evaluate(`(() => {
+        const decode = window.createImageBitmap;
+        let first = true;
+        window.createImageBitmap = async (...args) => {
+          if (first) { first = false; await new Promise((r) => setTimeout(r, 500)); }
+          return decode(...args);
+        };
+      })()`);
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
       await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      await assertText(other.locator('#status'), /Mask loaded/);
       const calls = gate.state.calls;
       await other.click('#run');
       await assertText(other.locator('#status'), /Done in/, 60_000);
