@@ -10,7 +10,8 @@
  * similar pattern, those whose colour is also the guide's; G2 is given the swapped features
  * without the extra channels.
  *
- * Measured on photos-other (38 photos from other sources than the training set, docs/results.md,
+ * Measured on photos-other (38 photos from other sources than the training set, for validation only
+ * and never trained on; docs/results.md,
  * "Colour in the match"), against Telea: at weight 60 (where the colour channels are about as
  * strong per cell as the relu3_1 features, mean norms 22.6 and 22.8) hole l1 went from above
  * Telea's to below it on all three protocols and the SSIM gap halved (centre-256: -0.0096 to

@@ -16,11 +16,11 @@
  * the configuration, so a resumed run continues exactly as if never stopped.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
 import type { LoaderState } from '../data/loader.ts';
-import { mergeStores } from '../models/bundle.ts';
+import { mergeStores, readBundle } from '../models/bundle.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { type NetworkState, ParamStore } from '../nn/params.ts';
 import { writeFileAtomic } from '../nn/safetensors.ts';
@@ -226,4 +226,41 @@ export function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, 
     bestVal: typeof c.meta.bestVal === 'number' ? c.meta.bestVal : Number.POSITIVE_INFINITY,
     loader: c.meta.loader as LoaderState,
   };
+}
+
+/** One network's values, the configuration and VGG weights it was trained with, and its origin. */
+export interface Generator {
+  values: ParamStore;
+  model: unknown;
+  vggSha256: string;
+  info: { from: string; step: unknown };
+}
+
+/**
+ * A generator from a checkpoint file, or from a model bundle folder (its G1, or its G2 of `scale`):
+ * what export joins into a bundle and what G2's mixture fine-tuning takes its G1 from.
+ * @throws InputError when a checkpoint is of another task or the bundle lacks the network
+ */
+export async function readGenerator(path: string, task: 'g1' | 'g2', scale?: number): Promise<Generator> {
+  if (await isFolder(path)) {
+    const bundle = await readBundle(path);
+    const values = task === 'g1' ? bundle.g1 : bundle.g2.get(scale!);
+    if (!values) throw new InputError(`the bundle ${path} has no G2 trained at ${scale} (it has ${[...bundle.g2.keys()].join(', ')})`);
+    const earlier = (bundle.manifest.info?.[task] ?? {}) as Record<string, unknown>;
+    const step = task === 'g1' ? earlier.step : (earlier[String(scale)] as { step?: unknown } | undefined)?.step;
+    return { values, model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256, info: { from: path, step } };
+  }
+  const c = await readCheckpoint(path);
+  if (c.meta.task !== task) {
+    throw new InputError(`${path} is a checkpoint of ${String(c.meta.task)}, not ${task}: give a ${task.toUpperCase()} checkpoint or a model bundle folder`);
+  }
+  return { values: generatorValues(c), model: c.meta.model, vggSha256: String(c.meta.vggSha256), info: { from: path, step: c.meta.step } };
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false; // reading it as a checkpoint says what is wrong
+  }
 }

@@ -3,9 +3,6 @@
  * features, not G1's, because G1's noisy output makes G2 train badly. For the paper's fine-tuning,
  * a share of the samples (`g1Mix`) instead swaps the features of a trained G1's fill.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { InputError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import type { VggWeights } from '../features/vgg-weights.ts';
 import { vggRelu31 } from '../features/vgg.ts';
@@ -13,29 +10,15 @@ import { Graph, type Tensor } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { createNetwork } from '../models/registry.ts';
 import { readBundle } from '../models/bundle.ts';
-import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
+import { resolveModelConfig } from '../models/config.ts';
 import { Scope } from '../nn/scope.ts';
 import { featureMaskGraph, featureShape, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import { patchSwap } from '../patchswap/index.ts';
 import type { Engine, Session } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
-import { generatorValues, readCheckpoint } from './checkpoint.ts';
+import { readGenerator } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { lookup } from '../nn/params.ts';
-
-/** A trained G1's configuration and values, from a G1 checkpoint file or a model bundle folder. */
-async function readG1(path: string): Promise<{ model: ModelConfig; values: (name: string) => Float32Array | undefined }> {
-  if (existsSync(join(path, 'bundle.json'))) {
-    const bundle = await readBundle(path);
-    return { model: bundle.manifest.model, values: lookup(bundle.g1) };
-  }
-  const ckpt = await readCheckpoint(path);
-  if (ckpt.meta.task !== 'g1') throw new InputError(`--g1-from ${path} is a checkpoint of ${String(ckpt.meta.task)}; give a G1 checkpoint or a model bundle`);
-  return {
-    model: resolveModelConfig(ckpt.meta.model as object),
-    values: lookup(generatorValues(ckpt)),
-  };
-}
 
 export class FeatureSwapper {
   private constructor(
@@ -62,8 +45,9 @@ export class FeatureSwapper {
     const fromImage = await build('swap_gt');
     let fromG1: Session | null = null;
     if (config.g1Mix > 0 && config.g1From) {
-      const { model, values } = await readG1(config.g1From);
-      const g1 = createNetwork('g1', model);
+      const trained = await readGenerator(config.g1From, 'g1');
+      const g1 = createNetwork('g1', resolveModelConfig(trained.model as object));
+      const values = lookup(trained.values);
       fromG1 = await build('swap_g1', (g, image, mask) => g1.build(Scope.root(g, 'infer', values).child('g1'), { image, mask }).composite);
     }
     return new FeatureSwapper(S, fromImage, fromG1, config.g1Mix, config.seed);
