@@ -49,7 +49,7 @@ describe('network registry', () => {
   it('reports each size modulus and rejects static sizes that break it', () => {
     assert.deepEqual(
       NETWORK_KINDS.map((k) => createNetwork(k, tiny).sizeModulus),
-      [8, 256, 8, 8],
+      [8, 256, 8, 8, 4],
     );
     assert.throws(
       () => buildNetworkGraph(createNetwork('g2', tiny), { batch: 1, height: 256, width: 320 }, 'train'),

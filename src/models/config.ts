@@ -34,6 +34,14 @@ export interface G2Config {
   readonly width: number;
 }
 
+/** The feature guide (ours): dilated residual blocks at relu3_1's resolution (`feature-guide.ts`). */
+export interface GuideConfig {
+  /** Channels of every block. */
+  readonly width: number;
+  /** Residual blocks (dilations 1, 2, 4, 8, 16, then again). */
+  readonly blocks: number;
+}
+
 /** A PatchGAN discriminator (pix2pix's NLayerDiscriminator). */
 export interface PatchGanConfig {
   /** Channels of the first conv; doubled by each later strided conv, capped at 8 x width. */
@@ -49,6 +57,8 @@ export interface ModelConfig {
   readonly d1: PatchGanConfig;
   /** D2 runs its first two strided convs on the image alone (to reach feature resolution), so `layers` >= 2. */
   readonly d2: PatchGanConfig;
+  /** The feature guide, an optional fifth network of a bundle (ours). */
+  readonly guide: GuideConfig;
 }
 
 export const MODEL_PRESET_NAMES = ['paper', 'small', 'tiny'] as const;
@@ -58,9 +68,9 @@ const patchGan = (width: number): PatchGanConfig => ({ width, layers: 3 });
 
 /** The named configurations (see the module comment for the reasoning behind each). */
 export const MODEL_PRESETS: Readonly<Record<ModelPreset, ModelConfig>> = {
-  paper: { g1: { width: 64, resBlocks: 9, dilation: 2 }, g2: { width: 64 }, d1: patchGan(64), d2: patchGan(64) },
-  small: { g1: { width: 16, resBlocks: 9, dilation: 2 }, g2: { width: 16 }, d1: patchGan(16), d2: patchGan(16) },
-  tiny: { g1: { width: 4, resBlocks: 2, dilation: 2 }, g2: { width: 4 }, d1: patchGan(4), d2: patchGan(4) },
+  paper: { g1: { width: 64, resBlocks: 9, dilation: 2 }, g2: { width: 64 }, d1: patchGan(64), d2: patchGan(64), guide: { width: 96, blocks: 8 } },
+  small: { g1: { width: 16, resBlocks: 9, dilation: 2 }, g2: { width: 16 }, d1: patchGan(16), d2: patchGan(16), guide: { width: 96, blocks: 8 } },
+  tiny: { g1: { width: 4, resBlocks: 2, dilation: 2 }, g2: { width: 4 }, d1: patchGan(4), d2: patchGan(4), guide: { width: 4, blocks: 2 } },
 };
 
 /** What `resolveModelConfig` accepts: a preset name and per-network overrides of any of its fields. */
@@ -71,9 +81,10 @@ export interface ModelConfigInput {
   g2?: Partial<G2Config>;
   d1?: Partial<PatchGanConfig>;
   d2?: Partial<PatchGanConfig>;
+  guide?: Partial<GuideConfig>;
 }
 
-const NETWORK_KEYS = ['g1', 'g2', 'd1', 'd2'] as const;
+const NETWORK_KEYS = ['g1', 'g2', 'd1', 'd2', 'guide'] as const;
 
 /** The least value of every field; D2 needs two strided convs to bring the image to feature resolution. */
 const MINIMUM: { readonly [K in keyof ModelConfig]: { readonly [F in keyof ModelConfig[K]]: number } } = {
@@ -81,6 +92,7 @@ const MINIMUM: { readonly [K in keyof ModelConfig]: { readonly [F in keyof Model
   g2: { width: 1 },
   d1: { width: 1, layers: 1 },
   d2: { width: 1, layers: 2 },
+  guide: { width: 1, blocks: 0 },
 };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -119,5 +131,5 @@ export function resolveModelConfig(input: ModelConfigInput = {}): ModelConfig {
     }
     return merged as unknown as ModelConfig[K];
   };
-  return { g1: merge('g1'), g2: merge('g2'), d1: merge('d1'), d2: merge('d2') };
+  return { g1: merge('g1'), g2: merge('g2'), d1: merge('d1'), d2: merge('d2'), guide: merge('guide') };
 }

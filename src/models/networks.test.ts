@@ -27,6 +27,8 @@ function expectedShapes(kind: NetworkKind, n: number, h: number, w: number): Rec
     case 'd1':
     case 'd2':
       return { logits: [n, 1, h / 8, w / 8] };
+    case 'guide':
+      return { features: [n, 256, h / 4, w / 4], colour: [n, 3, h / 4, w / 4] };
   }
 }
 
@@ -35,7 +37,7 @@ function randomFeeds(shapes: Record<string, Shape>, rng: Rng): Feeds {
   return Object.fromEntries(
     Object.entries(shapes).map(([name, shape]) => {
       const dims = shape as number[];
-      const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (name === 'mask' ? (rng.next() < 0.3 ? 1 : 0) : rng.next()));
+      const data = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => (name === 'mask' || name === 'cells' ? (rng.next() < 0.3 ? 1 : 0) : rng.next()));
       return [name, { data, shape: dims }];
     }),
   );
@@ -152,11 +154,17 @@ describe('paper-size networks', () => {
     for (const [cin, cout] of decoder) g2 += conv(cin, cout, 3, false) + bn(cout);
     g2 += conv(64, 3, 3, true);
     assert.equal(parameterCount(networkSpecs(createNetwork('g2', MODEL_PRESETS.paper))), g2);
+
+    // The guide, w = 96, 8 blocks: 1x1 in-conv 257->96; 8 blocks of two 3x3 convs at 96; 1x1
+    // out-conv of [block, input] 352->259; every conv with a bias, no BN.
+    const guide = conv(257, 96, 1, true) + 16 * conv(96, 96, 3, true) + conv(352, 259, 1, true);
+    assert.equal(guide, 1_444_835);
+    assert.equal(parameterCount(networkSpecs(createNetwork('guide', MODEL_PRESETS.paper))), guide);
   });
 
   it('the summary counts D1 FLOPs as written out, scales 4x from 256 to 512, and prints every preset', () => {
     const rows = modelSummary(MODEL_PRESETS.paper);
-    assert.deepEqual(rows.map((r) => r.kind), ['g1', 'g2', 'd1', 'd2']);
+    assert.deepEqual(rows.map((r) => r.kind), ['g1', 'g2', 'd1', 'd2', 'guide']);
     // D1 at 256: 4x4 convs 7->64 (128²), 64->128 (64²), 128->256 (32²), 256->512 stride 1 (32²), 512->1 (32²).
     const mac = (hw: number, cin: number, cout: number) => 2 * hw * hw * cin * cout * 16;
     const d1 = mac(128, 7, 64) + mac(64, 64, 128) + mac(32, 128, 256) + mac(32, 256, 512) + mac(32, 512, 1);
@@ -166,7 +174,7 @@ describe('paper-size networks', () => {
     assert.equal(rows[0].params, 45_607_107);
 
     const table = formatSummaryTable(rows).split('\n');
-    assert.equal(table.length, 2 + 4);
+    assert.equal(table.length, 2 + 5);
     assert.match(table[2], /^G1 Image2Feature +45\.61 +104\.35 +417\.38$/);
     let printed = '';
     printModelSummary((t) => (printed += t));

@@ -1,5 +1,5 @@
 /**
- * The network registry: `createNetwork(kind, config)` gives one uniform handle on each of the four
+ * The network registry: `createNetwork(kind, config)` gives one uniform handle on each of the five
  * networks — its graph inputs for an image size, its builder, its size modulus — so that training,
  * inference, the summary and the benchmark treat them alike. `buildNetworkGraph` turns a handle into
  * a complete graph (training or inference mode, see `nn/scope.ts`).
@@ -9,7 +9,8 @@
  *   g2  features [N,256,H/4,W/4]                -> image [N,3,H,W]
  *   d1  masked [N,4,H,W], image [N,3,H,W]       -> logits [N,1,H/8,W/8]
  *   d2  features [N,256,H/4,W/4], image [N,3,H,W] -> logits [N,1,H/8,W/8]
- * Parameter names start with the kind ('g1.res0.a.conv.weight'), so the four stores never collide.
+ *   guide  masked [N,256,H/4,W/4] (relu3_1 of I0), cells [N,1,H/4,W/4] -> features [N,256,H/4,W/4], colour [N,3,H/4,W/4]
+ * Parameter names start with the kind ('g1.res0.a.conv.weight'), so the stores never collide.
  */
 import { expect, UsageError } from '../core/errors.ts';
 import { type Dim, Graph, type Shape, type Tensor } from '../graph/graph.ts';
@@ -18,9 +19,10 @@ import { divDim, FEATURE_CHANNELS, FEATURE_STRIDE } from './common.ts';
 import { MODEL_PRESETS, type ModelConfig } from './config.ts';
 import { featureDiscriminator, pairDiscriminator, patchGanSizeModulus } from './discriminators.ts';
 import { feature2Image, G2_SIZE_MODULUS } from './feature2image.ts';
+import { featureGuide } from './feature-guide.ts';
 import { G1_SIZE_MODULUS, image2Feature } from './image2feature.ts';
 
-export const NETWORK_KINDS = ['g1', 'g2', 'd1', 'd2'] as const;
+export const NETWORK_KINDS = ['g1', 'g2', 'd1', 'd2', 'guide'] as const;
 export type NetworkKind = (typeof NETWORK_KINDS)[number];
 
 /** The image size a graph is built for; dims may be symbolic ('N', 'H') in inference graphs. */
@@ -102,6 +104,17 @@ export function createNetwork(kind: string, config: ModelConfig = MODEL_PRESETS.
         build: (scope, inputs) => ({
           logits: featureDiscriminator(scope, config.d2, take(inputs, 'features', kind), take(inputs, 'image', kind)),
         }),
+      };
+    case 'guide':
+      return {
+        kind,
+        title: 'Feature guide (relu3_1 of I0 -> relu3_1)',
+        sizeModulus: FEATURE_STRIDE,
+        inputShapes: (s) => ({ masked: featureShape(s), cells: [s.batch, 1, divDim(s.height, FEATURE_STRIDE), divDim(s.width, FEATURE_STRIDE)] }),
+        build: (scope, inputs) => {
+          const { features, colour } = featureGuide(scope, config.guide, take(inputs, 'masked', kind), take(inputs, 'cells', kind));
+          return { features, colour };
+        },
       };
     default:
       throw new UsageError(`Unknown network kind ${JSON.stringify(kind)}; expected one of ${NETWORK_KINDS.join(', ')}`);
