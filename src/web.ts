@@ -115,7 +115,7 @@ function fetchBundle(bundleUrl: string, fetchBytes: (url: string) => Promise<Uin
       // Start every download now rather than one after the other; names are checked before use.
       try {
         const m = JSON.parse(text) as Partial<BundleManifest>;
-        for (const name of [m.networks?.g1, ...Object.values(m.networks?.g2 ?? {})]) if (isPlainFileName(name)) file(name);
+        for (const name of [m.networks?.g1, ...Object.values(m.networks?.g2 ?? {}), m.networks?.guide]) if (isPlainFileName(name)) file(name);
       } catch {
         // decodeBundle reports a manifest that does not parse
       }

@@ -4,10 +4,12 @@
  * which network, and each file's size and sha256) and one safetensors file per network (weights and
  * batch-norm running statistics, float32 or float16). Bundles are exported from training checkpoints.
  *
- *   bundle.json            { format, version, model, vggSha256, networks: { g1, g2: { "256", "512"? } },
+ *   bundle.json            { format, version, model, vggSha256, networks: { g1, g2: { "256", "512"? }, guide? },
  *                            files: { "g1.safetensors": { bytes, sha256 }, ... } }
  *   g1.safetensors         G1's parameters and buffers ('g1.*')
  *   g2-256.safetensors     G2 trained at 256 ('g2.*'); g2-512.safetensors for the next scale, if any
+ *   guide.safetensors      the feature guide ('guide.*'), if any: optional, so bundles without one
+ *                          load as before and fill with G1's guide
  *
  * Bundles get shared, and a server may load one it was sent, so reading one trusts nothing in it:
  * a network's file must be a plain name (no folder, no '..') of a regular file inside the bundle
@@ -32,7 +34,7 @@ export interface BundleManifest {
   model: ModelConfig;
   /** sha256 of the VGG weights file the networks were trained with. */
   vggSha256: string;
-  networks: { g1: string; g2: Record<string, string> };
+  networks: { g1: string; g2: Record<string, string>; guide?: string };
   /** Size in bytes and hex sha256 of each network file, by file name (absent in older bundles). */
   files?: Record<string, BundleFile>;
   /** Free-form provenance: data, steps, date. */
@@ -51,6 +53,8 @@ export interface Bundle {
   readonly g1: ParamStore;
   /** G2 values by training scale (pixels), e.g. 256 and 512. */
   readonly g2: ReadonlyMap<number, ParamStore>;
+  /** The feature guide's values ('guide.*'), if the bundle has one. */
+  readonly guide?: ParamStore;
 }
 
 /** The values of one network as a checkpoint part pair (params + buffers) merged into one store. */
@@ -147,5 +151,6 @@ export async function decodeBundle(source: BundleSource): Promise<Bundle> {
   const g2 = new Map<number, ParamStore>();
   for (const [scale, file] of Object.entries(manifest.networks.g2 ?? {})) g2.set(Number(scale), await load(file));
   if (g2.size === 0) throw new InputError(`bundle ${dir} has no G2 network`);
-  return { dir, manifest: { ...manifest, model }, g1: await load(manifest.networks.g1), g2 };
+  const guide = manifest.networks.guide === undefined ? undefined : await load(manifest.networks.guide);
+  return { dir, manifest: { ...manifest, model }, g1: await load(manifest.networks.g1), g2, ...(guide ? { guide } : {}) };
 }

@@ -53,6 +53,20 @@ describe('bundle files', () => {
     assert.deepEqual(Array.from((await readBundle(dir)).g1.get('g1.w').data), [1, 2, 3]);
   });
 
+  test('the feature guide is optional: written and read back when given, absent (and not required) otherwise', async () => {
+    const dir = join(root, `b${count++}`);
+    const networks = { g1: store('g1', [1]), g2: new Map([[256, store('g2', [2])]]), guide: store('guide', [7, 8]) };
+    await writeBundle(dir, { model: resolveModelConfig({ preset: 'tiny' }), vggSha256: 'ab'.repeat(32) }, networks);
+    assert.equal((await manifestOf(dir)).networks.guide, 'guide.safetensors');
+    assert.deepEqual(Array.from((await readBundle(dir)).guide!.get('guide.w').data), [7, 8]);
+    // Its file gets the same checks as the others'.
+    await appendFile(join(dir, 'guide.safetensors'), 'x');
+    await refused(dir, /guide\.safetensors.*bundle\.json says/);
+    const without = await bundle();
+    assert.equal((await manifestOf(without)).networks.guide, undefined);
+    assert.equal((await readBundle(without)).guide, undefined);
+  });
+
   test('names that leave the bundle folder are refused before anything is read', async () => {
     for (const name of ['../../../../dev/zero', '../etc/passwd', '/etc/passwd', 'sub/g1.safetensors', '..', '.hidden']) {
       const dir = await bundle();

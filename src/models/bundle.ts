@@ -16,12 +16,12 @@ export * from './bundle-format.ts';
 
 /**
  * Writes a bundle folder.
- * @param networks G1's values and G2's values per scale (each: params and buffers merged)
+ * @param networks G1's values, G2's values per scale and the feature guide's if any (each: params and buffers merged)
  */
 export async function writeBundle(
   dir: string,
   manifest: Omit<BundleManifest, 'format' | 'version' | 'networks' | 'files'>,
-  networks: { g1: ParamStore; g2: ReadonlyMap<number, ParamStore> },
+  networks: { g1: ParamStore; g2: ReadonlyMap<number, ParamStore>; guide?: ParamStore },
   options: { dtype?: 'float32' | 'float16' } = {},
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -36,6 +36,10 @@ export async function writeBundle(
   for (const [scale, store] of networks.g2) {
     names.g2[String(scale)] = `g2-${scale}.safetensors`;
     await write(names.g2[String(scale)], store);
+  }
+  if (networks.guide) {
+    names.guide = 'guide.safetensors';
+    await write(names.guide, networks.guide);
   }
   const full: BundleManifest = { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, ...manifest, networks: names, files };
   await writeFileAtomic(join(dir, 'bundle.json'), new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`));
