@@ -30,7 +30,8 @@ photos are processed as crops around the holes, so they cost about as much as sm
 coarse fill alone, from the same model), or a baseline that needs no model at all: patchmatch
 (PatchMatch completion, like Content-Aware Fill), telea or navier-stokes (OpenCV's diffusion
 inpainting). The baselines take only --dilate and --resize-mask of the model's options; g1-only
-takes all but --refine, --locality, --match-colour, --sample-from, --exclude, --no-native-detail and --debug.
+takes all but --refine, --locality, --match-colour, --sample-from, --exclude, --no-native-detail,
+--no-guide and --debug.
 
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
@@ -75,6 +76,8 @@ Options:
   --no-native-detail  where a fill is enlarged from its working scale, leave it as rendered instead
                       of adding the photo's own detail from where its patches came
                       (docs/decisions/native-detail.md)
+  --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
+                      the model has a feature guide (docs/decisions/feature-guide.md)
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
                       .before-blend.png (G2's result) and .provenance.png (where patches came from)
 
@@ -123,6 +126,7 @@ async function runInpaint(args: string[]): Promise<void> {
       'sample-from': { type: 'string' },
       exclude: { type: 'string' },
       'no-native-detail': { type: 'boolean' },
+      'no-guide': { type: 'boolean' },
       debug: { type: 'string' },
     },
   });
@@ -133,7 +137,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (!values.out) throw new UsageError('missing -o OUT');
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
-  const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail'];
+  const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail', 'no-guide'];
   const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'debug', ...matchFlags] : stage === 'g1' ? ['refine', ...matchFlags] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
@@ -150,6 +154,7 @@ async function runInpaint(args: string[]): Promise<void> {
     stage,
     maxPixels: values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels'),
     nativeDetail: values['no-native-detail'] ? false : undefined,
+    guide: values['no-guide'] ? false : undefined,
   };
   const overwrite = values.overwrite ?? false;
   resolveInpaintOptions(options);

@@ -103,6 +103,13 @@ export interface InpaintOptions {
    */
   nativeDetail?: boolean;
   /**
+   * Match the hole on the bundle's feature guide, when it has one [ours;
+   * docs/decisions/feature-guide.md]: relu3_1 of the hole predicted from VGG features of the photo
+   * itself, instead of VGG of G1's coarse fill (the paper's guide, which `false` restores). No
+   * effect with a bundle that has no guide. Default true.
+   */
+  guide?: boolean;
+  /**
    * Where the fill may copy from [ours; as in Content-Aware Fill]: a mask of the image's size whose
    * white (nonzero) pixels are the only ones patch-swap may take patches from, at every scale and
    * in every view. Default: every known pixel. Only the crop around each hole is searched (the
@@ -183,8 +190,8 @@ export interface InpaintResult {
   alpha?: Float32Array;
 }
 
-const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
+const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
 
@@ -192,7 +199,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -215,6 +222,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(typeof o.matchColour === 'number' && o.matchColour >= 0 && o.matchColour <= 1000, 'options.matchColour', 'a number from 0 to 1000', o.matchColour);
   expect(Number.isSafeInteger(o.dilate) && o.dilate >= 0 && o.dilate <= 256, 'options.dilate', 'an integer from 0 to 256', o.dilate);
   expect(typeof o.nativeDetail === 'boolean', 'options.nativeDetail', 'a boolean', o.nativeDetail);
+  expect(typeof o.guide === 'boolean', 'options.guide', 'a boolean', o.guide);
   expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
   expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);

@@ -1,6 +1,6 @@
 /**
  * The trained networks of a bundle as sessions on one Engine: G1, one G2 per training scale, the
- * frozen VGG and patch-swap. Every graph is built with symbolic height and width and its weights
+ * feature guide when the bundle has one, the frozen VGG and patch-swap. Every graph is built with symbolic height and width and its weights
  * as initializers, so one session serves every image size; the sessions live until `dispose()`.
  *
  * Each network is padded only as far as it needs: G1 to a multiple of 8 pixels, G2 to a multiple of
@@ -14,7 +14,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import type { Bundle } from '../models/bundle-format.ts';
 import type { ModelConfig } from '../models/config.ts';
 import { G2_FEATURE_MODULUS } from '../models/feature2image.ts';
-import { G1_SIZE_MODULUS } from '../models/image2feature.ts';
+import { G1_SIZE_MODULUS, HOLE_FILL } from '../models/image2feature.ts';
 import { buildNetworkGraph, createNetwork } from '../models/registry.ts';
 import { lookup, type ParamStore } from '../nn/params.ts';
 import { PatchSwapper } from '../patchswap/index.ts';
@@ -33,14 +33,16 @@ export class Networks {
   readonly #model: ModelConfig;
   readonly #g1: Session;
   readonly #g2: ReadonlyMap<number, Session>;
+  readonly #guide: Session | undefined;
   readonly #vgg: FrozenVgg;
   readonly #swapper: PatchSwapper;
 
-  private constructor(engine: Engine, model: ModelConfig, g1: Session, g2: ReadonlyMap<number, Session>, vgg: FrozenVgg, swapper: PatchSwapper) {
+  private constructor(engine: Engine, model: ModelConfig, g1: Session, g2: ReadonlyMap<number, Session>, guide: Session | undefined, vgg: FrozenVgg, swapper: PatchSwapper) {
     this.#engine = engine;
     this.#model = model;
     this.#g1 = g1;
     this.#g2 = g2;
+    this.#guide = guide;
     this.#vgg = vgg;
     this.#swapper = swapper;
   }
@@ -52,17 +54,18 @@ export class Networks {
    */
   static async create(engine: Engine, bundle: Bundle, vgg: FrozenVgg): Promise<Networks> {
     const { model } = bundle.manifest;
-    const session = (kind: 'g1' | 'g2', values: ParamStore, name: string) => {
+    const session = (kind: 'g1' | 'g2' | 'guide', values: ParamStore, name: string) => {
       const { graph } = buildNetworkGraph(createNetwork(kind, model), SYMBOLIC, 'infer', lookup(values));
       return engine.load(toOnnx(graph), name);
     };
     const g1 = await session('g1', bundle.g1, 'g1');
     const g2 = new Map<number, Session>();
     for (const [scale, values] of bundle.g2) g2.set(scale, await session('g2', values, `g2_${scale}`));
+    const guide = bundle.guide && (await session('guide', bundle.guide, 'guide'));
     // Bands of 2^20 scores (4 MiB) rather than the default 2^18: a 512-pixel image with a 224-pixel
     // hole then needs 64 bands instead of 256, and ONNX Runtime creates that graph's session in
     // about a second instead of ten (measured), while runs stay as fast.
-    return new Networks(engine, model, g1, g2, vgg, await PatchSwapper.create(engine, { bandSize: 1 << 20 }));
+    return new Networks(engine, model, g1, g2, guide, vgg, await PatchSwapper.create(engine, { bandSize: 1 << 20 }));
   }
 
   /** The scales the bundle has a G2 for, ascending. */
@@ -86,6 +89,35 @@ export class Networks {
     };
     const out = await this.#g1.run(feeds, ['composite']);
     return unpad({ width, height, data: out.composite.data as Float32Array }, image.width, image.height);
+  }
+
+  /** Whether the bundle has a feature guide (`guided`). */
+  get hasGuide(): boolean {
+    return this.#guide !== undefined;
+  }
+
+  /**
+   * `features` with the hole's cells (> 0.5 in `cells`, feature resolution) replaced by the feature
+   * guide's prediction (clamped at 0, as relu3_1 is), made from VGG relu3_1 of `known` with the
+   * hole's pixels (`mask`) set to mid grey, as the guide was trained.
+   * @throws Error when the bundle has no guide (see `hasGuide`)
+   */
+  async guided(features: VggFeatures, known: RgbImage, mask: MaskImage, cells: HostTensor): Promise<VggFeatures> {
+    if (!this.#guide) throw new Error('this bundle has no feature guide');
+    const grey = new Float32Array(known.data);
+    const plane = known.width * known.height;
+    for (let i = 0; i < plane; i++) if (mask.data[i]) for (let c = 0; c < 3; c++) grey[c * plane + i] = HOLE_FILL;
+    const masked = await this.vggFeatures({ ...known, data: grey });
+    const { channels, height, width } = masked;
+    const out = await this.#guide.run({ masked: hostTensor(masked.data, [1, channels, height, width]), cells }, ['features']);
+    const predicted = out.features.data as Float32Array;
+    const hole = cells.data as Float32Array;
+    const data = new Float32Array(features.data);
+    for (let k = 0; k < hole.length; k++) {
+      if (hole[k] <= 0.5) continue;
+      for (let c = 0; c < channels; c++) data[c * hole.length + k] = Math.max(0, predicted[c * hole.length + k]);
+    }
+    return { ...features, data };
   }
 
   /** VGG19 relu3_1 of the image. */
@@ -133,6 +165,7 @@ export class Networks {
   async dispose(): Promise<void> {
     this.#g1.dispose();
     for (const s of this.#g2.values()) s.dispose();
+    this.#guide?.dispose();
     this.#swapper.dispose();
     await this.#vgg.dispose();
   }

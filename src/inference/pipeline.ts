@@ -2,6 +2,7 @@
  * The multi-scale orchestrator for one region (paper §3.4, Fig. 4):
  *
  *   base scale s0:   I0 -> G1 -> I1 (composited) -> VGG -> patch-swap -> G2_s0 -> I^s0
+ *                    (with a feature guide [ours]: the hole's cells of VGG(I1) are its prediction)
  *   each next s_i:   upsample(I^s(i-1)), composited with the known pixels at s_i -> VGG -> patch-swap -> G2_si -> I^si
  *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference)
  *   self-ensemble:   all of the above on the region mirrored and turned (up to the 8 orientations
@@ -16,7 +17,7 @@ import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
-import { addSourceDetail } from './detail.ts';
+import { addSourceDetail, DETAIL_GAIN, GUIDED_DETAIL_GAIN } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { workingSize } from './regions.ts';
@@ -122,6 +123,8 @@ export interface RegionOptions {
   matchColour: number;
   debug: boolean;
   nativeDetail: boolean;
+  /** Match the first scale on the bundle's feature guide (when it has one) instead of VGG of G1's fill. */
+  guide: boolean;
 }
 
 /**
@@ -131,6 +134,7 @@ export interface RegionOptions {
  */
 export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskImage, plans: readonly ScalePlan[], options: RegionOptions): Promise<RegionOutput> {
   const { refine, locality, matchColour, debug } = options;
+  const guided = options.guide && nets.hasGuide;
   let coarse: RgbImage | undefined;
   let provenance: RgbImage | undefined;
   let previous: RgbImage | undefined; // the composited result at the previous scale
@@ -149,7 +153,9 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.vggFeatures(input);
-      const matched = matchColour > 0 ? withCellColour(features, input, matchColour) : features;
+      // The guide predicts the hole's features from the photo alone: for the first match only.
+      const guide = guided && i === 0 && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
+      const matched = matchColour > 0 ? withCellColour(guide, input, matchColour) : guide;
       const { swapped: out, provenance: cells } = await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
       const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
       sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
@@ -161,10 +167,14 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   }
   const last = rendered!;
   const debugged = debug ? { coarse, provenance, sources } : {};
-  if (last.width === image.width && last.height === image.height) return { fill: last, ...debugged };
+  if (last.width === image.width && last.height === image.height) {
+    // A guided fill is smoother than the photo even at its own resolution.
+    if (options.nativeDetail && guided) addSourceDetail(last, image, hole, sources!, GUIDED_DETAIL_GAIN.native);
+    return { fill: last, ...debugged };
+  }
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = resizeImage(last, image.width, image.height, 'lanczos');
-  if (options.nativeDetail) addSourceDetail(fill, image, hole, sources!);
+  if (options.nativeDetail) addSourceDetail(fill, image, hole, sources!, guided ? GUIDED_DETAIL_GAIN.enlarged : DETAIL_GAIN);
   return { fill, ...debugged };
 }
 

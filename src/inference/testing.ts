@@ -21,20 +21,25 @@ export const TEST_VGG_WEIGHTS = fileURLToPath(new URL('../../../shared/models/vg
 export const TEST_PHOTOS = fileURLToPath(new URL('../../../shared/data/photos/', import.meta.url));
 
 /**
- * Writes a bundle whose G1 and G2 (one per scale) hold freshly initialised weights.
+ * Writes a bundle whose G1 and G2 (one per scale), and feature guide if asked, hold freshly
+ * initialised weights. G1 and G2 do not depend on `guide`: the same seed gives the same ones.
  * @example
  * await writeRandomBundle('/tmp/bundle', { preset: 'tiny', g2Scales: [256] });
  */
-export async function writeRandomBundle(dir: string, options: { preset: ModelPreset; g2Scales: readonly number[]; seed?: number; vggSha256?: string }): Promise<void> {
+export async function writeRandomBundle(
+  dir: string,
+  options: { preset: ModelPreset; g2Scales: readonly number[]; seed?: number; vggSha256?: string; guide?: boolean },
+): Promise<void> {
   const model = resolveModelConfig({ preset: options.preset });
   const rng = new Rng(options.seed ?? 1);
-  const values = (kind: 'g1' | 'g2') => {
+  const values = (kind: 'g1' | 'g2' | 'guide') => {
     const { params, buffers } = initNetwork(networkSpecs(createNetwork(kind, model)), rng);
     return mergeStores(params, buffers);
   };
   const g1 = values('g1');
   const g2 = new Map(options.g2Scales.map((s) => [s, values('g2')] as const));
-  await writeBundle(dir, { model, vggSha256: options.vggSha256 ?? VGG_SHA256, info: { random: true } }, { g1, g2 });
+  const guide = options.guide ? { guide: values('guide') } : {};
+  await writeBundle(dir, { model, vggSha256: options.vggSha256 ?? VGG_SHA256, info: { random: true } }, { g1, g2, ...guide });
 }
 
 /** A real photo resized (stretched) to exactly `width` x `height`, as raw 8-bit RGB. */
