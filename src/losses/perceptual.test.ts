@@ -4,7 +4,7 @@ import { GraphError, UsageError } from '../core/errors.ts';
 import { Rng } from '../core/random.ts';
 import { gradCheck } from '../graph/gradcheck.ts';
 import { Graph } from '../graph/graph.ts';
-import { boundaryWeights, DEFAULT_BOUNDARY_WEIGHT, maskedPerceptualL1, perceptualL2 } from './perceptual.ts';
+import { boundaryWeights, DEFAULT_BOUNDARY_WEIGHT, maskedPerceptualL1, PATCH_NORM_WEIGHT, patchCosineLoss, perceptualL2 } from './perceptual.ts';
 import { awayFrom, type Fed, maskFrom, normals, runGraph, scalar } from './testing.ts';
 
 /** M_F in plain TS: hole 1, hole within `band` cells (Chebyshev) of a known cell `weight`, known 0. */
@@ -200,5 +200,112 @@ describe('perceptualL2', () => {
   it('rejects mismatched shapes', () => {
     const g = new Graph('bad');
     assert.throws(() => perceptualL2(g.input('a', [1, 2, 3, 3]), g.input('b', [1, 3, 3, 3])), GraphError);
+  });
+});
+
+/** The feature guide's loss in plain TS (float64): 1 - cosine of the 3x3 patches + the norm term, averaged over hole cells. */
+function refPatchCosine(pred: Fed, truth: Fed, cells: Fed): number {
+  const [n, c, h, w] = pred.shape;
+  const perCell = (x: Fed, y: Fed) => {
+    const out = new Float64Array(n * h * w);
+    for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[b * h * w + p] += x.data[(b * c + ch) * h * w + p] * y.data[(b * c + ch) * h * w + p];
+    return out;
+  };
+  const [pp, tt, pt] = [perCell(pred, pred), perCell(truth, truth), perCell(pred, truth)];
+  const patch = (v: Float64Array, b: number, y: number, x: number) => {
+    let sum = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) if (y + dy >= 0 && y + dy < h && x + dx >= 0 && x + dx < w) sum += v[b * h * w + (y + dy) * w + x + dx];
+    return sum / 9;
+  };
+  let num = 0;
+  let den = 0;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = b * h * w + y * w + x;
+        const cosine = patch(pt, b, y, x) / Math.sqrt(patch(pp, b, y, x) * patch(tt, b, y, x) + 1e-6);
+        const norm = Math.abs(Math.sqrt(pp[i] + 1e-6) - Math.sqrt(tt[i] + 1e-6));
+        num += cells.data[i] * (1 - cosine + PATCH_NORM_WEIGHT * norm);
+        den += cells.data[i];
+      }
+    }
+  }
+  return num / Math.max(den, 1);
+}
+
+describe('patchCosineLoss', () => {
+  const HOLE = ['0000000', '0000000', '0011100', '0011100', '0000000', '0000000'];
+  const loss = (pred: Fed, truth: Fed, cells: Fed) => scalar([pred, truth, cells], patchCosineLoss);
+  /** rectified normals: relu3_1-like features, sparse and non-negative */
+  const features = (seed: number): Fed => {
+    const x = normals([2, 5, 6, 7], seed);
+    return { shape: x.shape, data: x.data.map((v) => Math.max(0, v)) };
+  };
+
+  it('matches the plain-TS reference on random inputs', async () => {
+    const [pred, truth] = [normals([2, 5, 6, 7], 21), features(22)];
+    const cells = maskFrom(RING, HOLE);
+    const got = await loss(pred, truth, cells);
+    assert.ok(got > 0.5, `unrelated features score far from 0: ${got}`);
+    close(got, refPatchCosine(pred, truth, cells), 1e-5, 'patch cosine');
+  });
+
+  it('is about 0 for the truth itself, 2 for its negation, and only the norm term for a scaled copy', async () => {
+    const truth = features(23);
+    const cells = maskFrom(RING, HOLE);
+    assert.ok(Math.abs(await loss(truth, truth, cells)) < 1e-4);
+    const negated = { shape: truth.shape, data: truth.data.map((v) => -v) };
+    close(await loss(negated, truth, cells), 2, 1e-4, 'negated');
+    // Twice the truth points the same way: the cosine term vanishes; each cell's norms differ by |t|.
+    const doubled = { shape: truth.shape, data: truth.data.map((v) => 2 * v) };
+    const [, c, h, w] = truth.shape;
+    let normTerm = 0;
+    for (let b = 0; b < 2; b++) {
+      for (let p = 0; p < h * w; p++) {
+        let tt = 0;
+        for (let ch = 0; ch < c; ch++) tt += truth.data[(b * c + ch) * h * w + p] ** 2;
+        normTerm += cells.data[b * h * w + p] * PATCH_NORM_WEIGHT * Math.sqrt(tt);
+      }
+    }
+    normTerm /= cells.data.reduce((a, v) => a + v, 0);
+    assert.ok(normTerm > 0.01);
+    close(await loss(doubled, truth, cells), normTerm, 1e-3, 'doubled');
+  });
+
+  it('grows when the prediction is shifted by a cell', async () => {
+    const truth = features(24);
+    const w = truth.shape[3];
+    const shifted = { shape: truth.shape, data: truth.data.map((_, i) => (i % w === 0 ? 0 : truth.data[i - 1])) };
+    const cells = maskFrom(RING, HOLE);
+    const [same, moved] = [await loss(truth, truth, cells), await loss(shifted, truth, cells)];
+    assert.ok(moved > same + 0.1, `shifted ${moved} vs identical ${same}`);
+  });
+
+  it('ignores cells whose patches do not reach the hole, and is 0 without a hole', async () => {
+    const [pred, truth] = [features(25), features(26)];
+    const cells = maskFrom(HOLE, HOLE);
+    const base = await loss(pred, truth, cells);
+    const changedAt = (y: number, x: number) => ({ shape: pred.shape, data: pred.data.map((v, i) => (i % 42 === y * 7 + x ? v + 3 : v)) });
+    // (0, 0) is two cells from the nearest hole cell (2, 2): outside every hole cell's 3x3 patch.
+    assert.equal(await loss(changedAt(0, 0), truth, cells), base);
+    assert.notEqual(await loss(changedAt(2, 3), truth, cells), base);
+    assert.notEqual(await loss(changedAt(1, 1), truth, cells), base, 'a known cell inside a hole cell\'s patch counts');
+    assert.equal(await loss(pred, truth, { shape: cells.shape, data: new Float32Array(84) }), 0);
+  });
+
+  it('has the gradient of finite differences w.r.t. the prediction', async () => {
+    const pred = normals([1, 3, 5, 6], 27);
+    const cells = maskFrom(['000000', '011100', '011110', '001100', '000000']);
+    const res = await gradCheck((p, t, m) => patchCosineLoss(p, t, m), [
+      { shape: pred.shape, values: pred.data },
+      { shape: pred.shape, values: awayFrom(pred, 28).data, differentiate: false },
+      { shape: cells.shape, values: cells.data, differentiate: false },
+    ]);
+    assert.ok(res.maxRelError < 1e-2, `max relative error ${res.maxRelError}`);
+  });
+
+  it('rejects mismatched shapes', () => {
+    const g = new Graph('bad');
+    assert.throws(() => patchCosineLoss(g.input('p', [1, 4, 3, 3]), g.input('t', [1, 5, 3, 3]), g.input('m', [1, 1, 3, 3])), GraphError);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Perceptual losses on VGG19 relu3_1 features (NCHW), for the two generators of the paper.
+ * Perceptual losses on VGG19 relu3_1 features (NCHW), for the two generators of the paper and the
+ * feature guide (ours, `patchCosineLoss` at the end).
  *
  * G1 (Image2Feature, §3.3.1, eq. 2): L = || M_F o (F_1 - vgg(I_gt)) ||_1, where M_F "are the weighted
  * masks yielding the loss to be computed only on the hole r", with "higher weight to the overlapping
@@ -117,4 +118,46 @@ export function maskedPerceptualL1(fPred: Tensor, fGt: Tensor, maskFeat: Tensor,
 export function perceptualL2(fPred: Tensor, fGt: Tensor): Tensor {
   sameShape('perceptualL2', fPred, fGt);
   return op.reduceMean(op.square(op.sub(fPred, fGt)));
+}
+
+/**
+ * Weight of the feature guide's per-cell norm term. The cosine alone leaves each cell's feature norm
+ * free; the norm sets how much a cell's features weigh against the colour channels in patch-swap's
+ * match, so a small pull towards the truth's norm keeps it sensible (the session-12 prototype's value,
+ * docs/decisions/feature-guide.md).
+ */
+export const PATCH_NORM_WEIGHT = 0.02;
+
+/** Keeps the square roots and the cosine's denominator away from 0 (all-zero cells: relu3_1 is sparse). */
+const PATCH_EPSILON = 1e-6;
+
+/**
+ * The feature guide's loss (ours): what patch-swap reads of a prediction. Patch-swap picks, for each
+ * hole cell, the known 3x3 patch of highest normalised cross-correlation, so only the direction of a
+ * predicted patch decides the match; an l1 in relu3_1 (sparse, so nearly minimised by predicting 0)
+ * did not teach it (docs/decisions/feature-guide.md). Per hole cell:
+ *   1 - <P, T> / (|P| |T|) over the 3x3 patches P, T of prediction and truth centred on it
+ *   + PATCH_NORM_WEIGHT x | |p| - |t| |, the difference of the cell's own feature norms,
+ * averaged over the hole cells of `cells` (a batch with no hole gives 0). Patches are box sums with
+ * zero padding, as patch-swap's are.
+ *
+ * @param predicted the guide's relu3_1, [N, C, h, w]
+ * @param truth relu3_1 of the ground truth, same shape
+ * @param cells the hole at feature resolution, [N, 1, h, w], 1 = hole
+ * @throws GraphError on mismatched shapes
+ * @example
+ *   const loss = op.add(patchCosineLoss(guide.features, vgg(gt), cells), op.mul(colourLoss, 10));
+ */
+export function patchCosineLoss(predicted: Tensor, truth: Tensor, cells: Tensor): Tensor {
+  sameShape('patchCosineLoss', predicted, truth);
+  const sumChannels = (x: Tensor) => op.reduceSum(x, [1], true);
+  const box = op.full(predicted.graph, [1, 1, 3, 3], 1 / 9);
+  const patch = (x: Tensor) => op.conv(x, box, null, { pads: [1, 1, 1, 1] });
+  const pp = sumChannels(op.mul(predicted, predicted));
+  const tt = sumChannels(op.mul(truth, truth));
+  const dot = patch(sumChannels(op.mul(predicted, truth)));
+  const cosine = op.div(dot, op.sqrt(op.add(op.mul(patch(pp), patch(tt)), PATCH_EPSILON)));
+  const norm = op.abs(op.sub(op.sqrt(op.add(pp, PATCH_EPSILON)), op.sqrt(op.add(tt, PATCH_EPSILON))));
+  const perCell = op.add(op.sub(1, cosine), op.mul(norm, PATCH_NORM_WEIGHT));
+  return op.div(op.reduceSum(op.mul(perCell, cells)), op.max(op.reduceSum(cells), 1));
 }
