@@ -10,7 +10,7 @@ import { resolveModelConfig } from '../models/config.ts';
 import { createNetwork, networkSpecs } from '../models/registry.ts';
 import { initNetwork } from '../nn/params.ts';
 import { Adam } from './adam.ts';
-import { CheckpointDir, decodeCheckpoint, encodeCheckpoint, restore, snapshot, type Trainee } from './checkpoint.ts';
+import { CheckpointDir, decodeCheckpoint, encodeCheckpoint, readCheckpoint, restore, snapshot, type Trainee } from './checkpoint.ts';
 import { resolveTrainConfig } from './config.ts';
 
 const sample = (step: number) => ({
@@ -117,5 +117,45 @@ describe("a training run's checkpoint", () => {
     const small = resolveModelConfig({ preset: 'small' });
     assert.throws(() => restore(saved, config, small, g, d), (e) => e instanceof UsageError && /holds a checkpoint of task g1/.test(e.message));
     assert.throws(() => restore(saved, resolveTrainConfig('g2', { data: 'photos', out: 'runs/g2', model: { preset: 'tiny' } }), model, g, d), UsageError);
+  });
+
+  it('resumes a checkpoint written before the guide existed (its model has no `guide` key)', () => {
+    const [g, d] = [trainee('g1', 1, 1e-3), trainee('d1', 2, 2e-3)];
+    const saved = snapshot(config, model, 'sha', { step: 5, bestVal: 0.5, loader }, g, d);
+    const { guide, ...before } = model;
+    assert.ok(guide, 'the current model has a guide');
+    const old = decodeCheckpoint(encodeCheckpoint({ ...saved, meta: { ...saved.meta, model: before } }));
+    assert.equal(JSON.stringify(old.meta.model).includes('guide'), false);
+    const [g2, d2] = [trainee('g1', 3, 1e-3), trainee('d1', 4, 2e-3)];
+    assert.equal(restore(old, config, model, g2, d2).step, 5);
+    for (const [name, p] of g.params.entries()) assert.deepEqual(g2.params.get(name).data, p.data, name);
+    // Still refused when a network it trained is of another size.
+    const wider = { ...before, g1: { ...before.g1, width: before.g1.width + 1 } };
+    assert.throws(() => restore({ ...old, meta: { ...old.meta, model: wider } }, config, model, g2, d2), UsageError);
+  });
+
+  it("resumes the committed runs of the shipped model (training/g1-small, g2-small), whose model has no `guide`", async () => {
+    const small = resolveModelConfig({ preset: 'small' });
+    for (const [task, dName] of [['g1', 'd1'], ['g2', 'd2']] as const) {
+      const c = await readCheckpoint(new URL(`../../training/${task}-small/latest.ckpt`, import.meta.url).pathname);
+      assert.equal('guide' in (c.meta.model as object), false, 'written before the guide');
+      const run = resolveTrainConfig(task, { data: 'photos', out: `training/${task}-small`, model: { preset: 'small' } });
+      const [g, d] = [initNetwork(networkSpecs(createNetwork(task, small)), new Rng(1)), initNetwork(networkSpecs(createNetwork(dName, small)), new Rng(2))];
+      const [gt, dt] = [{ ...g, adam: new Adam(g.params, { lr: 1e-4 }) }, { ...d, adam: new Adam(d.params, { lr: 1e-4 }) }];
+      assert.equal(restore(c, run, small, gt, dt).step, c.meta.step);
+    }
+  });
+
+  it("a guide run's checkpoint has no discriminator and restores exactly", () => {
+    const guideConfig = resolveTrainConfig('guide', { data: 'photos', out: 'runs/guide', model: { preset: 'tiny' } });
+    const g = trainee('guide', 5, 5e-4);
+    g.adam.step(new Map([...g.params.entries()].map(([name, p]) => [name, p.data.map((_, i) => Math.cos(i))])));
+    const saved = decodeCheckpoint(encodeCheckpoint(snapshot(guideConfig, model, 'sha', { step: 7, bestVal: 0.9, loader }, g)));
+    assert.deepEqual(Object.keys(saved.parts).sort(), ['g.adam', 'g.buffers', 'g.params']);
+    const back = trainee('guide', 6, 5e-4);
+    assert.deepEqual(restore(saved, guideConfig, model, back), { step: 7, bestVal: 0.9, loader });
+    for (const [name, p] of g.params.entries()) assert.deepEqual(back.params.get(name).data, p.data, name);
+    assert.deepEqual(back.adam.toSafetensors(), g.adam.toSafetensors());
+    assert.throws(() => restore(saved, config, model, trainee('g1', 1, 1e-3), trainee('d1', 2, 2e-3)), /holds a checkpoint of task guide/);
   });
 });

@@ -11,9 +11,10 @@
  *
  * Layout of a run folder: `step-00001200.ckpt` (the last N), `best.ckpt` (lowest validation loss).
  *
- * A training run's checkpoint (`snapshot`, `restore`) holds both networks' weights, batch-norm
- * statistics and Adam states, the step, the best validation score, the data loader's position and
- * the configuration, so a resumed run continues exactly as if never stopped.
+ * A training run's checkpoint (`snapshot`, `restore`) holds the trained network's weights, batch-norm
+ * statistics and Adam state (and its discriminator's, where the task has one), the step, the best
+ * validation score, the data loader's position and the configuration, so a resumed run continues
+ * exactly as if never stopped.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -21,11 +22,12 @@ import { join } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
 import type { LoaderState } from '../data/loader.ts';
 import { mergeStores, readBundle } from '../models/bundle.ts';
-import type { ModelConfig } from '../models/config.ts';
+import { type ModelConfig, resolveModelConfig } from '../models/config.ts';
 import { type NetworkState, ParamStore } from '../nn/params.ts';
 import { writeFileAtomic } from '../nn/safetensors.ts';
 import { Adam } from './adam.ts';
 import type { TrainConfig } from './config.ts';
+import type { TrainTask } from './tasks.ts';
 
 const MAGIC = 'INPCKPT1';
 
@@ -185,36 +187,58 @@ export interface RunState {
   loader: LoaderState;
 }
 
-/** The checkpoint of a training run: G and D (weights, buffers, Adam), the run's state and configuration. */
-export function snapshot(config: TrainConfig, model: ModelConfig, vggSha256: string, run: RunState, g: Trainee, d: Trainee): Checkpoint {
+/**
+ * The checkpoint of a training run: G and D (weights, buffers, Adam; no D parts for a task without
+ * one), the run's state and configuration.
+ */
+export function snapshot(config: TrainConfig, model: ModelConfig, vggSha256: string, run: RunState, g: Trainee, d?: Trainee): Checkpoint {
   const { step, bestVal, loader } = run;
+  const parts: Record<string, Uint8Array> = {};
+  for (const [t, prefix] of trainees(g, d)) {
+    parts[`${prefix}.params`] = t.params.toSafetensors();
+    parts[`${prefix}.buffers`] = t.buffers.toSafetensors();
+    parts[`${prefix}.adam`] = t.adam.toSafetensors();
+  }
   return {
     meta: { step, task: config.task, config: { ...config, model }, model, vggSha256, bestVal: Number.isFinite(bestVal) ? bestVal : null, loader },
-    parts: {
-      'g.params': g.params.toSafetensors(),
-      'g.buffers': g.buffers.toSafetensors(),
-      'g.adam': g.adam.toSafetensors(),
-      'd.params': d.params.toSafetensors(),
-      'd.buffers': d.buffers.toSafetensors(),
-      'd.adam': d.adam.toSafetensors(),
-    },
+    parts,
   };
+}
+
+/** The networks of a run by their checkpoint prefix: 'g', and 'd' where the task has a discriminator. */
+function trainees(g: Trainee, d?: Trainee): [Trainee, 'g' | 'd'][] {
+  return d ? [[g, 'g'], [d, 'd']] : [[g, 'g']];
+}
+
+/** The networks whose sizes a run's checkpoint depends on: the trained one and its discriminator. */
+const TASK_NETWORKS: Record<TrainTask, readonly (keyof ModelConfig)[]> = { g1: ['g1', 'd1'], g2: ['g2', 'd2'], guide: ['guide'] };
+
+/**
+ * Whether two model configurations give `networks` the same sizes. Both are resolved first: a
+ * configuration saved before a network kind existed (checkpoints and bundles before the guide have
+ * no `guide` key) still matches in the networks it has, and nothing else is compared, as no other
+ * network's size changes a parameter of these.
+ */
+export function sameNetworkSizes(a: unknown, b: unknown, networks: readonly (keyof ModelConfig)[]): boolean {
+  const [x, y] = [resolveModelConfig(a as object), resolveModelConfig(b as object)];
+  return networks.every((n) => JSON.stringify(x[n]) === JSON.stringify(y[n]));
 }
 
 /**
  * Loads a run's checkpoint into `g` and `d` (values copied in place, Adam replaced) and returns the
  * run's state. Learning rates come from `config`, so a resumed run may change them.
- * @throws UsageError when the checkpoint is of another task or model than `config` asks for
+ * @throws UsageError when the checkpoint is of another task than `config` asks for, or its networks
+ *   are of other sizes than `model` gives them
  * @throws InputError when a part does not fit the networks
  */
-export function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, g: Trainee, d: Trainee): RunState {
-  if (c.meta.task !== config.task || JSON.stringify(c.meta.model) !== JSON.stringify(model)) {
+export function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, g: Trainee, d?: Trainee): RunState {
+  if (c.meta.task !== config.task || !sameNetworkSizes(c.meta.model, model, TASK_NETWORKS[config.task])) {
     throw new UsageError(
       `the run folder ${config.out} holds a checkpoint of task ${String(c.meta.task)} with model ${JSON.stringify(c.meta.model)}; ` +
         `this run asks for task ${config.task} with model ${JSON.stringify(model)}. Use another --out folder, or the same settings.`,
     );
   }
-  for (const [t, prefix] of [[g, 'g'], [d, 'd']] as const) {
+  for (const [t, prefix] of trainees(g, d)) {
     t.params.load(ParamStore.fromSafetensors(c.parts[`${prefix}.params`]), { strict: true });
     t.buffers.load(ParamStore.fromSafetensors(c.parts[`${prefix}.buffers`]), { strict: true });
     t.adam = Adam.fromSafetensors(c.parts[`${prefix}.adam`], t.params);
@@ -236,23 +260,28 @@ export interface Generator {
   info: { from: string; step: unknown };
 }
 
+/** How messages name the network of each task. */
+const TASK_TITLES: Record<TrainTask, string> = { g1: 'G1', g2: 'G2', guide: 'feature guide' };
+
 /**
- * A generator from a checkpoint file, or from a model bundle folder (its G1, or its G2 of `scale`):
- * what export joins into a bundle and what G2's mixture fine-tuning takes its G1 from.
+ * A trained network from a checkpoint file, or from a model bundle folder (its G1, its G2 of
+ * `scale`, or its feature guide): what export joins into a bundle and what G2's mixture
+ * fine-tuning takes its G1 from.
  * @throws InputError when a checkpoint is of another task or the bundle lacks the network
  */
-export async function readGenerator(path: string, task: 'g1' | 'g2', scale?: number): Promise<Generator> {
+export async function readGenerator(path: string, task: TrainTask, scale?: number): Promise<Generator> {
   if (await isFolder(path)) {
     const bundle = await readBundle(path);
-    const values = task === 'g1' ? bundle.g1 : bundle.g2.get(scale!);
+    const values = task === 'g1' ? bundle.g1 : task === 'guide' ? bundle.guide : bundle.g2.get(scale!);
+    if (!values && task === 'guide') throw new InputError(`the bundle ${path} has no feature guide: give a guide checkpoint or a bundle exported with --guide`);
     if (!values) throw new InputError(`the bundle ${path} has no G2 trained at ${scale} (it has ${[...bundle.g2.keys()].join(', ')})`);
     const earlier = (bundle.manifest.info?.[task] ?? {}) as Record<string, unknown>;
-    const step = task === 'g1' ? earlier.step : (earlier[String(scale)] as { step?: unknown } | undefined)?.step;
+    const step = task === 'g2' ? (earlier[String(scale)] as { step?: unknown } | undefined)?.step : earlier.step;
     return { values, model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256, info: { from: path, step } };
   }
   const c = await readCheckpoint(path);
   if (c.meta.task !== task) {
-    throw new InputError(`${path} is a checkpoint of ${String(c.meta.task)}, not ${task}: give a ${task.toUpperCase()} checkpoint or a model bundle folder`);
+    throw new InputError(`${path} is a checkpoint of task ${String(c.meta.task)}, not ${task}: give a ${TASK_TITLES[task]} checkpoint or a model bundle folder`);
   }
   return { values: generatorValues(c), model: c.meta.model, vggSha256: String(c.meta.vggSha256), info: { from: path, step: c.meta.step } };
 }

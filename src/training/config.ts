@@ -7,11 +7,11 @@ import { expect, InputError, UsageError } from '../core/errors.ts';
 import { DEFAULT_SPLIT } from '../data/dataset.ts';
 import { DEFAULT_MASK_WEIGHTS, type MaskWeights } from '../data/loader.ts';
 import { type ModelConfigInput, resolveModelConfig } from '../models/config.ts';
-import type { LossWeights, TaskKind } from './tasks.ts';
+import { type LossWeights, TRAIN_TASKS, type TrainTask } from './tasks.ts';
 
 export interface TrainConfig {
-  /** Which generator to train: 'g1' (Image2Feature + D1) or 'g2' (Feature2Image + D2). */
-  task: TaskKind;
+  /** What to train: 'g1' (Image2Feature + D1), 'g2' (Feature2Image + D2) or 'guide' (the feature guide, no D). */
+  task: TrainTask;
   /** Folder of training images (searched recursively). */
   data: string;
   /** Run folder: checkpoints, log, samples, config. */
@@ -23,7 +23,10 @@ export interface TrainConfig {
   batch: number;
   /** Total generator steps. */
   steps: number;
-  /** Learning rates and Adam's betas (paper: lr_G 2e-3 for G1, 2e-4 for G2; lr_D 2e-4; beta1 0.5). */
+  /**
+   * Learning rates and Adam's betas (paper: lr_G 2e-3 for G1, 2e-4 for G2; lr_D 2e-4; beta1 0.5).
+   * `lrG` is the trained network's (the guide's too); `lrD` goes unused without a discriminator.
+   */
   lrG: number;
   lrD: number;
   beta1: number;
@@ -52,7 +55,7 @@ export interface TrainConfig {
   resumeFrom?: string;
 }
 
-/** Settings both trainings share; the task-specific ones follow. */
+/** Settings the trainings share; the task-specific ones follow. */
 const COMMON_DEFAULTS = {
   model: { preset: 'small' },
   steps: 20000,
@@ -72,12 +75,19 @@ const COMMON_DEFAULTS = {
   g1Mix: 0,
 } as const;
 
-export const TRAIN_DEFAULTS: Record<TaskKind, Omit<TrainConfig, 'data' | 'out'>> = {
+export const TRAIN_DEFAULTS: Record<TrainTask, Omit<TrainConfig, 'data' | 'out'>> = {
   // G1 learns a coarse fill: small crops suffice and its learning rate is the paper's 2e-3.
   g1: { ...COMMON_DEFAULTS, task: 'g1', size: 128, batch: 4, lrG: 2e-3 },
   // G2's U-Net needs multiples of 256 pixels (64 feature cells down to 1x1).
   g2: { ...COMMON_DEFAULTS, task: 'g2', size: 256, batch: 2, lrG: 2e-4 },
+  // The session-12 prototype's settings (docs/decisions/feature-guide.md), so its numbers carry over:
+  // 256 crops (its dilations reach 16 cells), Adam 5e-4 with PyTorch's default betas (no adversary
+  // to keep slow), the patch cosine at 1 and the cell colours at 10, no adversarial term.
+  guide: { ...COMMON_DEFAULTS, task: 'guide', size: 256, batch: 4, lrG: 5e-4, beta1: 0.9, beta2: 0.999, loss: { perceptual: 1, adversarial: 0, pixel: 10 } },
 };
+
+/** Crop sizes must be multiples of this: G1's three stride-2 convs, G2's U-Net, the guide's feature cells. */
+const SIZE_MODULUS: Record<TrainTask, number> = { g1: 8, g2: 256, guide: 4 };
 
 /** Reads a JSON configuration file (any subset of TrainConfig). */
 export async function readConfigFile(path: string): Promise<Partial<TrainConfig>> {
@@ -98,8 +108,8 @@ export async function readConfigFile(path: string): Promise<Partial<TrainConfig>
  * Merges defaults (for the task), a file's values and overrides, then validates everything.
  * @throws UsageError naming the first invalid field
  */
-export function resolveTrainConfig(task: TaskKind, ...layers: Partial<TrainConfig>[]): TrainConfig {
-  expect(task === 'g1' || task === 'g2', 'task', "'g1' or 'g2'", task);
+export function resolveTrainConfig(task: TrainTask, ...layers: Partial<TrainConfig>[]): TrainConfig {
+  expect(TRAIN_TASKS.includes(task), 'task', TRAIN_TASKS.map((t) => `'${t}'`).join(', '), task);
   const merged = { ...TRAIN_DEFAULTS[task] } as Record<string, unknown>;
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) {
@@ -118,7 +128,7 @@ export function resolveTrainConfig(task: TaskKind, ...layers: Partial<TrainConfi
   const posInt = (name: keyof TrainConfig) =>
     expect(Number.isSafeInteger(c[name]) && (c[name] as number) > 0, name, 'a positive integer', c[name]);
   for (const k of ['size', 'batch', 'steps', 'valImages', 'logEvery', 'valEvery', 'checkpointEvery', 'keepLast'] as const) posInt(k);
-  const modulus = task === 'g2' ? 256 : 8;
+  const modulus = SIZE_MODULUS[task];
   expect(c.size % modulus === 0, 'size', `a multiple of ${modulus} for ${task}`, c.size);
   for (const k of ['lrG', 'lrD'] as const) expect(Number.isFinite(c[k]) && c[k] > 0, k, 'a positive number', c[k]);
   for (const k of ['beta1', 'beta2'] as const) expect(c[k] >= 0 && c[k] < 1, k, 'a number in [0, 1)', c[k]);
@@ -126,6 +136,7 @@ export function resolveTrainConfig(task: TaskKind, ...layers: Partial<TrainConfi
     expect(k in COMMON_DEFAULTS.loss, `loss.${k}`, `one of ${Object.keys(COMMON_DEFAULTS.loss).join(', ')}`, k);
     expect(Number.isFinite(v) && v >= 0, `loss.${k}`, 'a number >= 0', v);
   }
+  if (task === 'guide') expect(c.loss.adversarial === 0, 'loss.adversarial', '0 for the guide (it trains without a discriminator)', c.loss.adversarial);
   expect(c.valFraction > 0 && c.valFraction < 1, 'valFraction', 'a number in (0, 1)', c.valFraction);
   expect(c.g1Mix >= 0 && c.g1Mix <= 1, 'g1Mix', 'a probability in [0, 1]', c.g1Mix);
   if (c.g1Mix > 0) expect(task === 'g2' && typeof c.g1From === 'string', 'g1From', 'a G1 checkpoint or bundle (needed with g1Mix > 0, task g2)', c.g1From);

@@ -1,7 +1,8 @@
 /**
  * The training loop, top to bottom: set up (data, graphs, weights, optimisers, or all of that from the
- * latest checkpoint), then step G and D, log, validate, checkpoint, until the step budget is spent or
- * the process is asked to stop (SIGINT / SIGTERM / an AbortSignal), which ends with a checkpoint.
+ * latest checkpoint), then step G and D (G alone for a task without a discriminator, the guide), log,
+ * validate, checkpoint, until the step budget is spent or the process is asked to stop (SIGINT /
+ * SIGTERM / an AbortSignal), which ends with a checkpoint.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
 import { TrainStep, updateRunningStats } from './step.ts';
 import { FeatureSwapper } from './swapped-inputs.ts';
-import { buildGanGraphs } from './tasks.ts';
+import { buildTaskGraphs } from './tasks.ts';
 import { validationChanges, Validator } from './validator.ts';
 
 export interface TrainOptions {
@@ -50,9 +51,10 @@ export interface TrainResult {
 const CONFIG_FILE = 'config.json';
 
 /**
- * Trains G1 (with D1) or G2 (with D2) as configured, resuming from the run folder's latest checkpoint
- * if it has one. A checkpoint holds weights, batch-norm statistics, both optimisers, the step, the data
- * loader's position and the configuration, so a resumed run continues exactly as if never stopped.
+ * Trains G1 (with D1), G2 (with D2) or the feature guide (alone) as configured, resuming from the run
+ * folder's latest checkpoint if it has one. A checkpoint holds weights, batch-norm statistics, the
+ * optimisers, the step, the data loader's position and the configuration, so a resumed run continues
+ * exactly as if never stopped.
  * @throws UsageError when the run folder holds a checkpoint of another task or model
  * @throws EngineError when the loss stops being finite (the last checkpoint is kept)
  */
@@ -70,16 +72,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const split = folder.split(config.valFraction, config.seed);
   const valPaths = split.val.slice(0, config.valImages);
 
-  // --- the frozen VGG and the two step graphs
+  // --- the frozen VGG and the step graphs
   const vggPath = await findVggWeights(config.vggWeights);
   const vgg = await loadVggWeights(vggPath);
   const vggSha256 = await sha256File(vggPath);
-  const graphs = buildGanGraphs({ kind: config.task, model, vgg, batch: config.batch, size: config.size, weights: config.loss });
+  const graphs = buildTaskGraphs({ kind: config.task, model, vgg, batch: config.batch, size: config.size, weights: config.loss });
 
   // --- weights and optimisers: fresh, or from the latest checkpoint
   const rng = new Rng(config.seed);
   const g = trainee(graphs.task.gName, model, rng, config.lrG, config);
-  const d = trainee(graphs.task.dName, model, rng, config.lrD, config);
+  const d = graphs.task.dName ? trainee(graphs.task.dName, model, rng, config.lrD, config) : undefined;
   const checkpoints = new CheckpointDir(config.out, config.keepLast);
   const latest =
     (await checkpoints.latest((m) => say(`warning: ${m}`))) ??
@@ -117,7 +119,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     onWarning: (m) => say(`warning: ${m}`),
   });
   const gStep = await TrainStep.create(engine, graphs.g);
-  const dStep = await TrainStep.create(engine, graphs.d);
+  const dStep = graphs.d && (await TrainStep.create(engine, graphs.d));
   const swapper = config.task === 'g2' ? await FeatureSwapper.create(engine, vgg, config) : null;
   const validator = await Validator.create(engine, graphs.task, config, valPaths, swapper);
   const logger = await JsonlLogger.open(join(config.out, 'log.jsonl'), { resumeFromStep: step });
@@ -145,24 +147,32 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     while (step < config.steps && !stopRequested) {
       const batch = await loader.next();
       const data = await stepData(batch, config, swapper, step);
-      const gr = await gStep.run(lookup(g.params, d.params), data);
-      const dr = await dStep.run(lookup(d.params), { ...data, fake: gr.extras.fake });
-      if (!Number.isFinite(gr.loss) || !Number.isFinite(dr.loss)) {
+      const gr = await gStep.run(lookup(g.params, ...(d ? [d.params] : [])), data);
+      const dr = dStep && (await dStep.run(lookup(d!.params), { ...data, fake: gr.extras.fake }));
+      if (!Number.isFinite(gr.loss) || (dr && !Number.isFinite(dr.loss))) {
         throw new EngineError(
-          `the loss is no longer finite at step ${step + 1} (G ${gr.loss}, D ${dr.loss}); the last checkpoint is kept. Try lower learning rates.`,
+          `the loss is no longer finite at step ${step + 1} (G ${gr.loss}${dr ? `, D ${dr.loss}` : ''}); the last checkpoint is kept. Try lower learning rates.`,
         );
       }
       g.adam.step(gr.grads);
-      d.adam.step(dr.grads);
       updateRunningStats(g.buffers, gr.stats);
-      updateRunningStats(d.buffers, dr.stats);
+      if (d && dr) {
+        d.adam.step(dr.grads);
+        updateRunningStats(d.buffers, dr.stats);
+      }
       step++;
       lastLoss = gr.loss;
 
-      const scalars = { g: gr.loss, d: dr.loss, perc: gr.metrics.perceptual, adv: gr.metrics.adversarial, pix: gr.metrics.pixel };
+      const scalars = {
+        g: gr.loss,
+        ...(dr ? { d: dr.loss } : {}),
+        perc: gr.metrics.perceptual,
+        ...(dr ? { adv: gr.metrics.adversarial } : {}),
+        pix: gr.metrics.pixel,
+      };
       bar.update(step, scalars);
       if (step % config.logEvery === 0) {
-        logger.append({ step, ...scalars, d_real: dr.metrics.real, d_fake: dr.metrics.fake });
+        logger.append({ step, ...scalars, ...(dr ? { d_real: dr.metrics.real, d_fake: dr.metrics.fake } : {}) });
       }
       let best = false;
       if (step % config.valEvery === 0 || step === config.steps) {
@@ -181,7 +191,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     bar.finish();
     logger.close();
     gStep.dispose();
-    dStep.dispose();
+    dStep?.dispose();
     validator.dispose();
     swapper?.dispose();
     await loader.dispose();

@@ -3,7 +3,9 @@
  * Its graph is the task's own forward pass and perceptual loss (`Task.generate` in tasks.ts), the
  * same definition the training step differentiates, without the adversarial term and the backward
  * pass; it adds the l1 inside the hole, a score in pixels one can read. Each run also writes a
- * sample grid (input | output | ground truth).
+ * sample grid (input | output | ground truth). For the feature guide, whose output is features, the
+ * 'output' is its predicted cell colours painted into the hole (`Generated.fake` in tasks.ts): the
+ * l1 and the grid show what it predicts, its patch cosine is the score.
  */
 import type { RgbImage } from '../core/image.ts';
 import { writeSampleGrid } from '../core/sample-grid.ts';
@@ -21,7 +23,7 @@ import type { FeatureSwapper } from './swapped-inputs.ts';
 import type { Task } from './tasks.ts';
 
 export interface Validation {
-  /** The task's perceptual loss (G1: masked l1; G2: l2), the early-stopping criterion. */
+  /** The task's perceptual loss (G1: masked l1; G2: l2; the guide: patch cosine), the early-stopping criterion. */
   perceptual: number;
   /** Mean absolute error inside the hole, in [0, 1]. */
   l1Hole: number;
