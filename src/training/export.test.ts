@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -10,31 +10,35 @@ import { readBundle } from '../models/bundle.ts';
 import { ParamStore } from '../nn/params.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../nn/safetensors.ts';
 import { exportCommand } from '../cli/export.ts';
-import { readCheckpoint } from './checkpoint.ts';
+import { encodeCheckpoint, generatorValues, readCheckpoint } from './checkpoint.ts';
 import { resolveTrainConfig } from './config.ts';
 import { exportBundle } from './export.ts';
 import { train } from './loop.ts';
 
 const VGG = new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url).pathname;
 const PHOTOS = new URL('../../../shared/data/photos/enlightenment-data/', import.meta.url).pathname;
+const SHIPPED = new URL('../../models/default', import.meta.url).pathname;
 const quiet = { log: () => {}, progress: Object.assign(new PassThrough(), { isTTY: false }) };
 
 describe('exporting a bundle', () => {
   let g1: string;
   let g2: string;
   let g2Other: string;
+  let guide: string;
   before(async () => {
     const data = mkdtempSync(join(tmpdir(), 'export-data-'));
     for (const f of readdirSync(PHOTOS).sort().slice(0, 3)) copyFileSync(join(PHOTOS, f), join(data, f));
     const base = { data, vggWeights: VGG, valImages: 1, valEvery: 1000, batch: 1, steps: 2, checkpointEvery: 2 };
-    const run = async (task: 'g1' | 'g2', size: number, preset: string) => {
+    const run = async (task: 'g1' | 'g2' | 'guide', size: number, model: object) => {
       const out = mkdtempSync(join(tmpdir(), `export-${task}-`));
-      await train(resolveTrainConfig(task, { ...base, out, size, model: { preset } }), quiet);
+      await train(resolveTrainConfig(task, { ...base, out, size, model }), quiet);
       return join(out, 'step-00000002.ckpt');
     };
-    g1 = await run('g1', 64, 'tiny');
-    g2 = await run('g2', 256, 'tiny');
-    g2Other = await run('g2', 256, 'small');
+    g1 = await run('g1', 64, { preset: 'tiny' });
+    g2 = await run('g2', 256, { preset: 'tiny' });
+    g2Other = await run('g2', 256, { preset: 'small' });
+    // A guide of its own size, not the tiny preset's: the bundle must record the guide's.
+    guide = await run('guide', 32, { preset: 'tiny', guide: { width: 3, blocks: 1 } });
   });
 
   it('writes the generators (float16) with their provenance, and inference reads them back', async () => {
@@ -108,5 +112,43 @@ describe('exporting a bundle', () => {
     await assert.rejects(exportBundle({ g1, g2: { 256: g1 }, out }), (e: Error) => e instanceof InputError && /not g2/.test(e.message));
     await assert.rejects(exportBundle({ g1, g2: { 256: g2Other }, out }), (e: Error) => e instanceof InputError && /different model configurations/.test(e.message));
     await assert.rejects(exportBundle({ g1, g2: {}, out }), (e: Error) => e instanceof InputError && /at least one G2/.test(e.message));
+  });
+
+  it("adds the feature guide with its own size, beside the shipped bundle's G1 and G2 (written before the guide existed)", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'export-guide-'));
+    const log = mock.method(console, 'log', () => {});
+    try {
+      await exportCommand.run(['--g1', SHIPPED, '--g2', SHIPPED, '--guide', guide, '-o', out, '--fp16']);
+    } finally {
+      log.mock.restore();
+    }
+    const [bundle, shipped] = [await readBundle(out), await readBundle(SHIPPED)];
+    assert.deepEqual(bundle.manifest.model, { ...shipped.manifest.model, guide: { width: 3, blocks: 1 } });
+    assert.deepEqual(bundle.manifest.info?.guide, { from: guide, step: 2 });
+    for (const f of ['g1.safetensors', 'g2-256.safetensors']) assert.equal(bundle.manifest.files![f].sha256, shipped.manifest.files![f].sha256, f);
+    // Every value of the guide checkpoint (rounded to float16, as the shipped bundle is), and nothing else.
+    const trained = generatorValues(await readCheckpoint(guide));
+    assert.deepEqual([...bundle.guide!.entries()].map(([n]) => n).sort(), [...trained.entries()].map(([n]) => n).sort());
+    assert.ok(trained.names().length > 0 && [...trained.entries()].every(([n]) => n.startsWith('guide.')));
+    for (const [name, p] of trained.entries()) assert.deepEqual(bundle.guide!.get(name).data, p.data.map((v) => float16BitsToFloat32(float32ToFloat16Bits(v))), name);
+    // A bundle with a guide gives it on: the same bytes again.
+    const again = mkdtempSync(join(tmpdir(), 'export-guide-again-'));
+    await exportBundle({ g1: out, g2: { 256: out }, guide: out, out: again, dtype: 'float16' });
+    assert.equal((await readBundle(again)).manifest.files!['guide.safetensors'].sha256, bundle.manifest.files!['guide.safetensors'].sha256);
+    assert.deepEqual((await readBundle(again)).manifest.model.guide, { width: 3, blocks: 1 });
+  });
+
+  it('refuses as --guide a checkpoint of another task, a bundle without a guide, and a guide of other VGG weights', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'export-guide-bad-'));
+    const refused = (guidePath: string, pattern: RegExp) =>
+      assert.rejects(exportBundle({ g1, g2: { 256: g2 }, guide: guidePath, out }), (e: Error) => e instanceof InputError && pattern.test(e.message));
+    await refused(g1, /is a checkpoint of task g1, not guide: give a feature guide checkpoint/);
+    await refused(SHIPPED, /bundle .*models\/default has no feature guide/);
+    const c = await readCheckpoint(guide);
+    const otherVgg = join(mkdtempSync(join(tmpdir(), 'export-guide-vgg-')), 'guide.ckpt');
+    writeFileSync(otherVgg, encodeCheckpoint({ ...c, meta: { ...c.meta, vggSha256: '0'.repeat(64) } }));
+    await refused(otherVgg, /different VGG weights/);
+    // A guide is no G1 or G2 either.
+    await assert.rejects(exportBundle({ g1: guide, g2: { 256: g2 }, out }), /task guide, not g1/);
   });
 });
