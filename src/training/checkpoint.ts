@@ -276,8 +276,10 @@ export async function readGenerator(path: string, task: TrainTask, scale?: numbe
     if (!values && task === 'guide') throw new InputError(`the bundle ${path} has no feature guide: give a guide checkpoint or a bundle exported with --guide`);
     if (!values) throw new InputError(`the bundle ${path} has no G2 trained at ${scale} (it has ${[...bundle.g2.keys()].join(', ')})`);
     const earlier = (bundle.manifest.info?.[task] ?? {}) as Record<string, unknown>;
-    const step = task === 'g2' ? (earlier[String(scale)] as { step?: unknown } | undefined)?.step : earlier.step;
-    return { values, model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256, info: { from: path, step } };
+    const recorded = (task === 'g2' ? earlier[String(scale)] : earlier) as { from?: unknown; step?: unknown } | undefined;
+    // A bundle re-exported keeps where its networks were trained, when it says.
+    const from = typeof recorded?.from === 'string' ? recorded.from : path;
+    return { values, model: bundle.manifest.model, vggSha256: bundle.manifest.vggSha256, info: { from, step: recorded?.step } };
   }
   const c = await readCheckpoint(path);
   if (c.meta.task !== task) {

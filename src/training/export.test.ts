@@ -100,8 +100,9 @@ describe('exporting a bundle', () => {
     // Same bytes: float16 values read and written again as float16 are exact.
     for (const f of ['g1.safetensors', 'g2-256.safetensors']) assert.equal(b.manifest.files![f].sha256, a.manifest.files![f].sha256, f);
     assert.equal(b.manifest.files!['g2-512.safetensors'].sha256, a.manifest.files!['g2-256.safetensors'].sha256, 'the 512 G2 is the checkpoint given');
-    assert.deepEqual(b.manifest.info?.g1, { from: first, step: 2 });
-    assert.deepEqual(b.manifest.info?.g2, { 256: { from: first, step: 2 }, 512: { from: g2, step: 2 } });
+    // Where each network was trained carries over from the first bundle.
+    assert.deepEqual(b.manifest.info?.g1, { from: g1, step: 2 });
+    assert.deepEqual(b.manifest.info?.g2, { 256: { from: g2, step: 2 }, 512: { from: g2, step: 2 } });
     await assert.rejects(exportBundle({ g1: first, g2: { 512: first }, out: joined }), (e: Error) => e instanceof InputError && /has no G2 trained at 512 \(it has 256\)/.test(e.message));
     await assert.rejects(exportBundle({ g1: first, g2: { 256: g2Other }, out: joined }), (e: Error) => e instanceof InputError && /different model configurations/.test(e.message));
   });
@@ -125,6 +126,7 @@ describe('exporting a bundle', () => {
     const [bundle, shipped] = [await readBundle(out), await readBundle(SHIPPED)];
     assert.deepEqual(bundle.manifest.model, { ...shipped.manifest.model, guide: { width: 3, blocks: 1 } });
     assert.deepEqual(bundle.manifest.info?.guide, { from: guide, step: 2 });
+    assert.deepEqual(bundle.manifest.info?.g1, shipped.manifest.info?.g1, "the shipped G1's origin carries over");
     for (const f of ['g1.safetensors', 'g2-256.safetensors']) assert.equal(bundle.manifest.files![f].sha256, shipped.manifest.files![f].sha256, f);
     // Every value of the guide checkpoint (rounded to float16, as the shipped bundle is), and nothing else.
     const trained = generatorValues(await readCheckpoint(guide));
