@@ -7,6 +7,8 @@
  *   large  4000x3000 photo (a real photo enlarged), 300x200 hole (a 900x800 crop, scales 256 + 512)
  *   256_e2, 256_e4, 256_e8   the 256 case with the self-ensemble at 2, 4 and 8 orientations (the
  *                    others run the default, 1)
+ *   256_noguide      the 256 case matched on G1's guide (`guide: false`), the paper's: what the
+ *                    bundle's feature guide costs, as a ratio within one run
  *
  * The scales are given explicitly: the paper's multi-scale path, which a bundle with a G2 trained at
  * 512 runs by default (one without, like today's default, runs 256 alone and is faster).
@@ -38,10 +40,13 @@ interface Case {
   photo: string;
   /** The self-ensemble; default inpaint's. */
   ensemble?: number;
+  /** Whether the match uses the bundle's feature guide; default inpaint's. */
+  guide?: boolean;
 }
 
 const CASES: Case[] = [
   { name: '256', width: 256, height: 256, hole: [128, 128], runs: 5, scales: [256], photo: 'python3-sklearn/china.jpg' },
+  { name: '256_noguide', width: 256, height: 256, hole: [128, 128], runs: 5, scales: [256], photo: 'python3-sklearn/china.jpg', guide: false },
   { name: '256_e2', width: 256, height: 256, hole: [128, 128], runs: 5, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 2 },
   { name: '256_e4', width: 256, height: 256, hole: [128, 128], runs: 3, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 4 },
   { name: '256_e8', width: 256, height: 256, hole: [128, 128], runs: 3, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 8 },
@@ -75,12 +80,12 @@ try {
     const mask = rectMask(c.width, c.height, { x: (c.width - hw) >> 1, y: (c.height - hh) >> 1, width: hw, height: hh });
     let regions = '';
     const cold = await seconds(async () => {
-      const { debug } = await inpainter!.inpaint(image, mask, { scales: c.scales, ensemble: c.ensemble, debug: true });
+      const { debug } = await inpainter!.inpaint(image, mask, { scales: c.scales, ensemble: c.ensemble, guide: c.guide, debug: true });
       regions = debug!.regions.map((r) => `${r.box.width}x${r.box.height}@${r.scales.join('+')}`).join(' ');
     });
     const times: number[] = [];
     const cpu: number[] = [];
-    for (let i = 0; i < c.runs; i++) cpu.push(await cpuSeconds(async () => times.push(await seconds(() => inpainter!.inpaint(image, mask, { scales: c.scales, ensemble: c.ensemble })))));
+    for (let i = 0; i < c.runs; i++) cpu.push(await cpuSeconds(async () => times.push(await seconds(() => inpainter!.inpaint(image, mask, { scales: c.scales, ensemble: c.ensemble, guide: c.guide })))));
     const warm = median(times);
     figures[`e2e_${c.name}_s`] = +warm.toFixed(3);
     figures[`cold_${c.name}_s`] = +cold.toFixed(3);
