@@ -16,12 +16,12 @@ export const trainCommand: Command = {
   help: `Usage: inpaint train g1|g2|guide --data DIR --out RUN_DIR [options]
        inpaint train --task g1|g2|guide --data DIR --out RUN_DIR [options]
 
-Trains one generator of the paper with its discriminator, or the feature guide, on every image under DIR (JPEG, PNG, WebP,
-searched recursively; a held-out share is used for validation only). Running the same command again
-resumes from RUN_DIR's latest checkpoint exactly where it stopped; Ctrl-C (or SIGTERM) stops after
-the current step, writes a checkpoint and exits with 130 (143 for SIGTERM), so that
-'train && export' does not export a half-trained model. Temporary files left by a run killed while
-writing a checkpoint are removed when the next run starts.
+Trains one generator of the paper with its discriminator, or the feature guide, on every image
+under DIR (JPEG, PNG, WebP, searched recursively; a held-out share is used for validation only).
+Running the same command again resumes from RUN_DIR's latest checkpoint exactly where it stopped;
+Ctrl-C (or SIGTERM) stops after the current step, writes a checkpoint and exits with 130 (143 for
+SIGTERM), so that 'train && export' does not export a half-trained model. Temporary files left by
+a run killed while writing a checkpoint are removed when the next run starts.
 
   g1  Image2Feature: fills the hole coarsely; loss 10 x masked perceptual l1 + adversarial
       + 10 x pixel l1 over the hole

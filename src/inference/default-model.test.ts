@@ -4,14 +4,14 @@ import { blurredFill, holeError, meanColourFill } from '../baselines/testing.ts'
 import { readImage } from '../core/image.ts';
 import { ImageFolder } from '../data/dataset.ts';
 import { prepareImage } from '../evaluation/protocols.ts';
-import { TEST_PHOTOS, TEST_VGG_WEIGHTS, rectMask } from './testing.ts';
+import { TEST_VGG_WEIGHTS, VALIDATION_PHOTOS, rectMask } from './testing.ts';
 import { load } from './inpainter.ts';
 
 describe('the shipped default model', () => {
-  it('loads with no flags and fills the validation images closer to the truth than a mean-colour or a blurred fill', async (t) => {
-    // Validation images are the ones training never saw (the training runs' split).
-    const folder = await ImageFolder.open(TEST_PHOTOS);
-    const { val } = folder.split(0.1, 0);
+  it('loads with no flags and fills the validation photos closer to the truth than a mean-colour or a blurred fill', async (t) => {
+    // photos-other: no network of the bundle trained on them. (The old split of the training
+    // photos no longer is that: the feature guide trained on all of them.)
+    const val = (await ImageFolder.open(VALIDATION_PHOTOS)).paths;
     const inpainter = await load({ vggWeights: TEST_VGG_WEIGHTS });
     try {
       const results: { file: string; ours: number; mean: number; blurred: number }[] = [];
@@ -29,9 +29,9 @@ describe('the shipped default model', () => {
       const avg = (k: 'ours' | 'mean' | 'blurred') => results.reduce((a, r) => a + r[k], 0) / results.length;
       t.diagnostic(`hole l1: ours ${avg('ours').toFixed(4)}, blurred fill ${avg('blurred').toFixed(4)}, mean fill ${avg('mean').toFixed(4)}`);
       assert.ok(avg('ours') < avg('mean'), `hole l1: ours ${avg('ours')}, mean fill ${avg('mean')}`);
-      // The blurred fill (sigma 8, the best sigma on the validation split) is the harder bar, close
-      // to ours on these smooth photos: the mean over the whole split, not a few photos, decides
-      // (docs/results.md has the figures).
+      // The blurred fill (sigma 8, the best sigma on the old validation split) is the harder bar,
+      // close to ours: the mean over all 38 photos, not a few, decides (12.61% against 12.77% when
+      // written; docs/results.md has the figures).
       assert.ok(avg('ours') < avg('blurred'), `hole l1: ours ${avg('ours')}, blurred fill ${avg('blurred')}`);
     } finally {
       inpainter.dispose();

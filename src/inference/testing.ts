@@ -20,6 +20,9 @@ export const TEST_VGG_WEIGHTS = fileURLToPath(new URL('../../../shared/models/vg
 /** The folder of real photos the end-to-end tests and the benchmark read. */
 export const TEST_PHOTOS = fileURLToPath(new URL('../../../shared/data/photos/', import.meta.url));
 
+/** Photos from other sources than the training photos, never trained on: the validation photos. */
+export const VALIDATION_PHOTOS = fileURLToPath(new URL('../../../shared/data/photos-other/', import.meta.url));
+
 /**
  * Writes a bundle whose G1 and G2 (one per scale), and feature guide if asked, hold freshly
  * initialised weights. G1 and G2 do not depend on `guide`: the same seed gives the same ones.

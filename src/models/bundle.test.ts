@@ -120,6 +120,7 @@ describe('bundle files', () => {
 
   test('the shipped default bundle records its files and loads under the checks', async () => {
     const loaded = await readBundle(DEFAULT_BUNDLE);
-    assert.deepEqual(Object.keys(loaded.manifest.files ?? {}).sort(), ['g1.safetensors', 'g2-256.safetensors']);
+    assert.deepEqual(Object.keys(loaded.manifest.files ?? {}).sort(), ['g1.safetensors', 'g2-256.safetensors', 'guide.safetensors']);
+    assert.ok(loaded.guide && loaded.guide.names().length > 0, 'the default bundle has the feature guide');
   });
 });

@@ -45,14 +45,16 @@ async function generatorStep(engine: Engine, vgg: VggWeights, kind: TaskKind, we
   }
 }
 
+// One engine and one copy of VGG's weights for every test of the file.
+let engine: Engine;
+let vgg: VggWeights;
+before(async () => {
+  engine = await Engine.create();
+  vgg = await loadVggWeights(VGG);
+});
+after(() => engine.dispose());
+
 describe('GAN task losses', () => {
-  let engine: Engine;
-  let vgg: VggWeights;
-  before(async () => {
-    engine = await Engine.create();
-    vgg = await loadVggWeights(VGG);
-  });
-  after(() => engine.dispose());
 
   it("G1's pixel term is the mean l1 over the hole, weighted into the loss", async () => {
     const weights = { perceptual: 10, adversarial: 1, pixel: 7 };
@@ -109,14 +111,6 @@ describe('GAN task losses', () => {
 });
 
 describe('the feature guide task', () => {
-  let engine: Engine;
-  let vgg: VggWeights;
-  before(async () => {
-    engine = await Engine.create();
-    vgg = await loadVggWeights(VGG);
-  });
-  after(() => engine.dispose());
-
   const [B, S, f] = [2, 32, 8];
   const rng = new Rng(9);
   const image = Float32Array.from({ length: B * 3 * S * S }, () => rng.next());
