@@ -145,7 +145,9 @@ describe('exporting a bundle', () => {
     const refused = (guidePath: string, pattern: RegExp) =>
       assert.rejects(exportBundle({ g1, g2: { 256: g2 }, guide: guidePath, out }), (e: Error) => e instanceof InputError && pattern.test(e.message));
     await refused(g1, /is a checkpoint of task g1, not guide: give a feature guide checkpoint/);
-    await refused(SHIPPED, /bundle .*models\/default has no feature guide/);
+    const plain = mkdtempSync(join(tmpdir(), 'export-no-guide-'));
+    await exportBundle({ g1, g2: { 256: g2 }, out: plain });
+    await refused(plain, /bundle .*export-no-guide-.* has no feature guide/);
     const c = await readCheckpoint(guide);
     const otherVgg = join(mkdtempSync(join(tmpdir(), 'export-guide-vgg-')), 'guide.ckpt');
     writeFileSync(otherVgg, encodeCheckpoint({ ...c, meta: { ...c.meta, vggSha256: '0'.repeat(64) } }));
