@@ -151,10 +151,13 @@ test('downloads into the cache once, verified, with progress, leaving no temp fi
   try {
     await withEnv({ INPAINT_VGG_URL: server.url }, async () => {
       const progress: [number, number | undefined][] = [];
+      const heard: [number, number | undefined][] = [];
+      // Either caller may start the download (both first look in the cache): both hear its progress.
       const [first, second] = await Promise.all([
         resolveVggWeights({ cacheDir: cache, onProgress: (bytes, total) => progress.push([bytes, total]) }),
-        resolveVggWeights({ cacheDir: cache }),
+        resolveVggWeights({ cacheDir: cache, onProgress: (bytes, total) => heard.push([bytes, total]) }),
       ]);
+      assert.deepEqual(heard.at(-1), [served.length, served.length]);
       const target = join(cache, VGG_FILE_NAME);
       assert.deepEqual([first, second], [target, target]);
       assert.equal(server.requests(), 1, 'concurrent callers share one download');

@@ -37,8 +37,12 @@ export interface ResolveVggWeightsOptions {
 
 /** Cached files already hashed in this process, keyed by path, size and mtime (a replaced file is hashed again). */
 const verifiedFiles = new Map<string, Promise<void>>();
-/** Downloads in progress, by target path: concurrent callers share one. */
-const downloads = new Map<string, Promise<string>>();
+/**
+ * Downloads in progress, by target path: concurrent callers share one, and each caller's progress
+ * callback hears it (whichever caller happened to start it).
+ */
+type ProgressListener = NonNullable<ResolveVggWeightsOptions['onProgress']>;
+const downloads = new Map<string, { done: Promise<string>; listeners: Set<ProgressListener> }>();
 
 /**
  * Returns the path of the VGG19 weights file, looking in this order: `options.path`;
@@ -84,10 +88,13 @@ export async function resolveVggWeights(options: ResolveVggWeightsOptions = {}):
   let pending = downloads.get(target);
   if (!pending) {
     const url = process.env.INPAINT_VGG_URL || VGG_SOURCE_URL;
-    pending = downloadTo(url, dir, target, options.fetch ?? fetch, onProgress).finally(() => downloads.delete(target));
+    const listeners = new Set<ProgressListener>();
+    const tell = (bytes: number, total: number | undefined) => listeners.forEach((f) => f(bytes, total));
+    pending = { done: downloadTo(url, dir, target, options.fetch ?? fetch, tell).finally(() => downloads.delete(target)), listeners };
     downloads.set(target, pending);
   }
-  return pending;
+  if (onProgress) pending.listeners.add(onProgress);
+  return pending.done;
 }
 
 function defaultCacheDir(): string {
