@@ -9,8 +9,8 @@ import { load } from './inpainter.ts';
 
 describe('the shipped default model', () => {
   it('loads with no flags and fills the validation photos closer to the truth than a mean-colour or a blurred fill', async (t) => {
-    // photos-other: no network of the bundle trained on them. (The old split of the training
-    // photos no longer is that: the feature guide trained on all of them.)
+    // The validation photos: no network of the bundle has seen them. (The held-out split of
+    // shared/data/photos no longer is that: the feature guide learned from all of those.)
     const val = (await ImageFolder.open(VALIDATION_PHOTOS)).paths;
     const inpainter = await load({ vggWeights: TEST_VGG_WEIGHTS });
     try {
