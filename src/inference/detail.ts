@@ -69,16 +69,14 @@ export function detailLayer(image: RgbImage, mask: MaskImage, radius: number): F
 }
 
 /**
- * Adds the full-resolution detail of each hole cell's patch-swap source to an enlarged fill, in
- * place. A source in the hole adds nothing: the detail layer is zero there.
- * @param fill the enlarged rendering, `image`'s size
+ * Adds the full-resolution detail of each hole cell's patch-swap source to a fill (enlarged, or
+ * guided at its own resolution), in place. A source in the hole adds nothing: the detail layer is
+ * zero there.
+ * @param fill the rendering, `image`'s size
  * @param image the region at full resolution (its known pixels are read)
  * @param mask the region's hole at full resolution (1 = hole): only these pixels change
  * @param sources the last swap's provenance, at the working scale
- */
-/**
- * Adds to the hole of `fill` (at `image`'s size) the detail layer of `image` at each hole cell's
- * patch-swap source, times `gain`.
+ * @param gain the share of the detail added (`DETAIL_GAIN`, `GUIDED_DETAIL_GAIN`)
  */
 export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage, sources: SourceCells, gain = DETAIL_GAIN): void {
   const { width, height } = image;

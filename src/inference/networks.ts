@@ -1,7 +1,8 @@
 /**
  * The trained networks of a bundle as sessions on one Engine: G1, one G2 per training scale, the
- * feature guide when the bundle has one, the frozen VGG and patch-swap. Every graph is built with symbolic height and width and its weights
- * as initializers, so one session serves every image size; the sessions live until `dispose()`.
+ * feature guide when the bundle has one, the frozen VGG and patch-swap. Every graph is built with
+ * symbolic height and width and its weights as initializers, so one session serves every image
+ * size; the sessions live until `dispose()`.
  *
  * Each network is padded only as far as it needs: G1 to a multiple of 8 pixels, G2 to a multiple of
  * 64 feature cells (256 pixels); VGG and patch-swap take any size. So a 4:3 image costs VGG and
