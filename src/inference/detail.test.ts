@@ -66,6 +66,31 @@ describe('addSourceDetail', () => {
     assert.ok(fill.data[20 * W + 33] < 0.5 && fill.data[20 * W + 35] > 0.5);
   });
 
+  it('adds none of it near the known region under a ramp, all of it deep in the hole, linear between', () => {
+    const image = stripes();
+    const mask = hole();
+    const cells = { width: 8, height: 6 };
+    const provenance = new BigInt64Array(cells.width * cells.height).fill(-1n);
+    for (let cy = 2; cy < 4; cy++) for (let cx = 4; cx < 6; cx++) provenance[cy * cells.width + cx] = BigInt(cy * cells.width + cx - 3);
+    const fill = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.5) };
+    // Half-size working scale: the ramp's 1 and 3 working pixels are 2 and 6 image pixels.
+    addSourceDetail(fill, image, mask, { ...cells, imageWidth: 32, imageHeight: 24, data: provenance }, 0.8, { from: 1, to: 3 });
+    const detail = detailLayer(image, mask, 2);
+    let [none, full] = [0, 0];
+    for (let y = 16; y < 32; y++) {
+      for (let x = 32; x < 48; x++) {
+        const depth = Math.min(x - 31, 48 - x, y - 15, 32 - y); // to the nearest known pixel
+        const weight = Math.min(1, Math.max(0, (depth / 2 - 1) / 2));
+        none += weight === 0 ? 1 : 0;
+        full += weight === 1 ? 1 : 0;
+        const i = y * W + x;
+        const expected = 0.5 + 0.8 * weight * detail[i - 24];
+        assert.ok(Math.abs(fill.data[i] - expected) < 1e-6, `(${x}, ${y}): ${fill.data[i]} vs ${expected}`);
+      }
+    }
+    assert.ok(none > 0 && full > 0, 'the hole has pixels on both ends of the ramp');
+  });
+
   it('skips sources that fall in the hole or outside the region', () => {
     const image = stripes();
     const mask = hole();

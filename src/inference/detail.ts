@@ -18,7 +18,7 @@
  * from different places the seam between them is a change of texture, not a step.
  */
 import type { MaskImage, RgbImage } from '../core/raster.ts';
-import { smooth } from './blend.ts';
+import { chamferDistance, smooth } from './blend.ts';
 import type { SourceCells } from './pixels.ts';
 
 /**
@@ -33,13 +33,26 @@ import type { SourceCells } from './pixels.ts';
 export const DETAIL_GAIN = 0.4;
 
 /**
- * The gains with the feature guide (`Networks.guided`), whose fills are smoother than G1-guided
- * ones (its predictions average what the hole could hold): 0.5 for fills made at the region's own
- * resolution, 0.6 for enlarged ones. Measured with the session-12 prototype on photos-other
- * (docs/decisions/feature-guide.md): detail 52 / 61 / 53% of the original's on the three
- * protocols, SSIM 0.0005 to 0.0010 above G1's guide at equal or more detail.
+ * The sources' detail with the feature guide (`Networks.guided`), whose fills are smoother than
+ * G1-guided ones (its predictions average what the hole could hold): a gain of 0.6 for fills made
+ * at the region's own resolution, 0.75 for enlarged ones, and none of it near the known region
+ * (`ramp`). Near the seam G2's rendering already continues the photo's texture, and the truth
+ * follows its surroundings, so copied detail there is noise: a thin hole (a painted stroke) needs
+ * none. Measured on photos-other (docs/results.md, "Session 14"): the ramp with these gains leaves
+ * the three large-hole protocols where a uniform 0.5 / 0.6 had them (detail 52 / 59 / 52% of the
+ * original's, SSIM within 0.0004) and takes strokes from 7.00 / 0.9291 / 75 (hole l1 % / SSIM /
+ * detail %) to 6.92 / 0.9301 / 67.
  */
-export const GUIDED_DETAIL_GAIN = { native: 0.5, enlarged: 0.6 } as const;
+export const GUIDED_DETAIL = { native: 0.6, enlarged: 0.75, ramp: { from: 4, to: 12 } } as const;
+
+/**
+ * How the detail is weighted by the distance of each hole pixel from the known region, in working
+ * pixels: none up to `from`, all of it from `to` on, linear between.
+ */
+export interface DetailRamp {
+  from: number;
+  to: number;
+}
 
 /** The feature stride the provenance's cells are counted in (relu3_1: 4 working pixels). */
 const CELL = 4;
@@ -76,14 +89,16 @@ export function detailLayer(image: RgbImage, mask: MaskImage, radius: number): F
  * @param image the region at full resolution (its known pixels are read)
  * @param mask the region's hole at full resolution (1 = hole): only these pixels change
  * @param sources the last swap's provenance, at the working scale
- * @param gain the share of the detail added (`DETAIL_GAIN`, `GUIDED_DETAIL_GAIN`)
+ * @param gain the share of the detail added (`DETAIL_GAIN`, `GUIDED_DETAIL`)
+ * @param ramp where it is added (`DetailRamp`); everywhere in the hole when absent
  */
-export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage, sources: SourceCells, gain = DETAIL_GAIN): void {
+export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage, sources: SourceCells, gain = DETAIL_GAIN, ramp?: DetailRamp): void {
   const { width, height } = image;
   const plane = width * height;
   const [sx, sy] = [width / sources.imageWidth, height / sources.imageHeight];
   // The band the enlargement lacks: finer than about one working pixel.
   const detail = detailLayer(image, mask, Math.max(1, Math.round((sx + sy) / 2 - 0.5)));
+  const weight = ramp ? rampWeights(mask, ramp, (sx + sy) / 2) : undefined;
   for (let y = 0; y < height; y++) {
     const cy = Math.min(sources.height - 1, Math.floor(y / sy / CELL));
     for (let x = 0; x < width; x++) {
@@ -96,10 +111,21 @@ export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage
       const qy = y + Math.round((Math.floor(source / sources.width) - cy) * CELL * sy);
       if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
       const q = qy * width + qx;
+      const g = weight ? gain * weight[i] : gain;
       for (let c = 0; c < 3; c++) {
         const k = c * plane + i;
-        fill.data[k] = Math.min(1, Math.max(0, fill.data[k] + gain * detail[c * plane + q]));
+        fill.data[k] = Math.min(1, Math.max(0, fill.data[k] + g * detail[c * plane + q]));
       }
     }
   }
+}
+
+/** Each pixel's weight under `ramp`, from its distance to the nearest known pixel (`scale` image pixels a working pixel). */
+function rampWeights(mask: MaskImage, ramp: DetailRamp, scale: number): Float32Array {
+  const { width, height } = mask;
+  const known = new Uint8Array(width * height);
+  for (let i = 0; i < known.length; i++) known[i] = mask.data[i] ? 0 : 1;
+  const weight = chamferDistance(known, width, height);
+  for (let i = 0; i < weight.length; i++) weight[i] = Math.min(1, Math.max(0, (weight[i] / scale - ramp.from) / (ramp.to - ramp.from)));
+  return weight;
 }

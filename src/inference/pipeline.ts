@@ -17,7 +17,7 @@ import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
-import { addSourceDetail, DETAIL_GAIN, GUIDED_DETAIL_GAIN } from './detail.ts';
+import { addSourceDetail, DETAIL_GAIN, GUIDED_DETAIL } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { workingSize } from './regions.ts';
@@ -169,12 +169,15 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   const debugged = debug ? { coarse, provenance, sources } : {};
   if (last.width === image.width && last.height === image.height) {
     // A guided fill is smoother than the photo even at its own resolution.
-    if (options.nativeDetail && guided) addSourceDetail(last, image, hole, sources!, GUIDED_DETAIL_GAIN.native);
+    if (options.nativeDetail && guided) addSourceDetail(last, image, hole, sources!, GUIDED_DETAIL.native, GUIDED_DETAIL.ramp);
     return { fill: last, ...debugged };
   }
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = resizeImage(last, image.width, image.height, 'lanczos');
-  if (options.nativeDetail) addSourceDetail(fill, image, hole, sources!, guided ? GUIDED_DETAIL_GAIN.enlarged : DETAIL_GAIN);
+  if (options.nativeDetail) {
+    if (guided) addSourceDetail(fill, image, hole, sources!, GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp);
+    else addSourceDetail(fill, image, hole, sources!, DETAIL_GAIN);
+  }
   return { fill, ...debugged };
 }
 
