@@ -434,11 +434,12 @@ export class Inpainter {
     const jobs = regions.map(({ box, holeBox }) => {
       const mask = whole ? hole : cropImage(hole, box);
       // G1 runs at the first scale only: the later ones are G2's.
-      const scales = (o.scales ?? defaultScales(box, networks.trainedScales)).slice(0, o.stage === 'g1' ? 1 : undefined);
+      const scales = (o.scales ?? defaultScales(box)).slice(0, o.stage === 'g1' ? 1 : undefined);
       const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
-      if (enlarged > 2) {
+      // The default scales enlarge no more than this, but for regions over 768 px (`defaultScales`).
+      if (enlarged > 1.5) {
         notices.push(
           `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
             `${enlarged.toFixed(1)}x` +

@@ -4,6 +4,8 @@
  *   base scale s0:   I0 -> G1 -> I1 (composited) -> VGG -> patch-swap -> G2_s0 -> I^s0
  *                    (with a feature guide [ours]: the hole's cells of VGG(I1) are its prediction)
  *   each next s_i:   upsample(I^s(i-1)), composited with the known pixels at s_i -> VGG -> patch-swap -> G2_si -> I^si
+ *                    (with no G2 trained finer than s(i-1) [ours]: the query gets its sources'
+ *                    detail, and the rendering keeps only its fine band, `keepCoarseBand`)
  *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference)
  *   self-ensemble:   all of the above on the region mirrored and turned (up to the 8 orientations
  *                    of a square), each fill turned back, and the fills averaged [ours]
@@ -17,7 +19,8 @@ import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
-import { addSourceDetail, DETAIL_GAIN, GUIDED_DETAIL } from './detail.ts';
+import { smooth } from './blend.ts';
+import { addSourceDetail, DETAIL_GAIN, type DetailRamp, GUIDED_DETAIL } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { workingSize } from './regions.ts';
@@ -127,6 +130,43 @@ export interface RegionOptions {
   guide: boolean;
 }
 
+/** The sources' detail an enlarged fill gets: its gain, and where (`detail.ts`). */
+function enlargedDetail(guided: boolean): [number, DetailRamp | undefined] {
+  return guided ? [GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
+}
+
+/**
+ * The blur that splits a rendering into its coarse and fine bands: box passes of radius 1 (sigma
+ * about 1.5 px), the band a scale twice as coarse cannot hold.
+ */
+const BAND_RADIUS = 1;
+
+/**
+ * `rendered`'s fine band over `coarse`'s coarse band: coarse's blur + rendered - rendered's blur
+ * [ours]. A scale rendered by a G2 trained at a coarser one (the default bundle has G2 at 256
+ * only) gets wrong colours and blotches (docs/results.md: the paper's pyramid rendered that way
+ * scored 1.5 points of hole l1 worse than enlarging), but its fine band is new detail at the
+ * region's own resolution; the coarse band is kept from the coarser scale's result, enlarged, as
+ * a Laplacian pyramid builds each level on the one below.
+ */
+export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage): RgbImage {
+  const { width, height } = rendered;
+  const plane = width * height;
+  const data = new Float32Array(rendered.data);
+  // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps the blur
+  // of a constant that constant there too.
+  const norm = new Float32Array(plane).fill(1);
+  smooth(norm, width, height, BAND_RADIUS);
+  for (let c = 0; c < 3; c++) {
+    const low = coarse.data.slice(c * plane, (c + 1) * plane);
+    const blurred = rendered.data.slice(c * plane, (c + 1) * plane);
+    smooth(low, width, height, BAND_RADIUS);
+    smooth(blurred, width, height, BAND_RADIUS);
+    for (let i = 0; i < plane; i++) data[c * plane + i] += (low[i] - blurred[i]) / norm[i];
+  }
+  return { width, height, data };
+}
+
 /**
  * Runs the pyramid on one region.
  * @param image the region of the photo at full resolution
@@ -144,9 +184,18 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     const { width, height, mask } = plan;
     const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
     let input: RgbImage;
+    // With no G2 trained finer than the previous scale, this one adds only a fine band over the
+    // previous result, enlarged.
+    let coarseBand: RgbImage | undefined;
     if (!previous) {
       input = await nets.coarse(known, mask);
       if (debug) coarse = input;
+    } else if (nets.g2ScaleFor(plan.scale) <= plans[i - 1].scale) {
+      coarseBand = resizeImage(previous, width, height, 'lanczos');
+      // The match looks for the texture the result should have, not for its blur.
+      const query = { ...coarseBand, data: coarseBand.data.slice() };
+      if (options.nativeDetail) addSourceDetail(query, known, mask, sources!, ...enlargedDetail(guided));
+      input = composite(query, known, mask);
     } else {
       input = composite(resizeImage(previous, width, height), known, mask);
     }
@@ -160,6 +209,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
       sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
       rendered = await nets.render(plan.scale, swapped, width, height);
+      if (coarseBand) rendered = keepCoarseBand(rendered, coarseBand);
       previous = composite(rendered, known, mask);
       input = previous;
       if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, cells, features.width, features.height);
@@ -174,10 +224,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   }
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = resizeImage(last, image.width, image.height, 'lanczos');
-  if (options.nativeDetail) {
-    if (guided) addSourceDetail(fill, image, hole, sources!, GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp);
-    else addSourceDetail(fill, image, hole, sources!, DETAIL_GAIN);
-  }
+  if (options.nativeDetail) addSourceDetail(fill, image, hole, sources!, ...enlargedDetail(guided));
   return { fill, ...debugged };
 }
 

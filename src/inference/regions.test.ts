@@ -61,11 +61,11 @@ describe('planRegions', () => {
 });
 
 describe('scales', () => {
-  it('adds the 512 refinement only for regions of at least 384 px, with a G2 trained at 512', () => {
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 300, height: 217 }, [256, 512]), [256]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 100 }, [256, 512]), [256, 512]);
-    // No G2 trained at 512: the base result is enlarged rather than rendered by the 256 one.
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 100 }, [256]), [256]);
+  it("adds a second scale, the region's own size up to 512, for regions of at least 384 px", () => {
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 300, height: 217 }), [256]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 100 }), [256, 384]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 450, height: 500 }), [256, 500]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 800, height: 600 }), [256, 512]);
   });
 
   it('maps the longer side of a region to the scale', () => {

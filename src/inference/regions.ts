@@ -12,19 +12,21 @@
  *
  * Scales. A scale s means: the region is resized so that its longer side is s pixels (then padded
  * to the networks' modulus). G1 runs at the first scale; each later one refines (paper §3.4).
- * Default: `BASE_SCALE` alone, plus `REFINE_SCALE` when the region's longer side is at least
- * `MULTI_SCALE_FROM` pixels (a 256-pixel version would throw away at least a third of its
- * resolution) and the model has a G2 trained at `REFINE_SCALE`. Without one, the base result is
- * enlarged instead: rendering 512 with the G2 trained at 256 measured worse on every metric
- * (docs/results.md), since that G2 has only seen features of 256-pixel images.
+ * Default: `BASE_SCALE` alone, plus the region's own size up to `REFINE_SCALE` when its longer
+ * side is at least `MULTI_SCALE_FROM` pixels (a 256-pixel version would throw away at least a third
+ * of its resolution, and its fill be enlarged more than 1.5x). A model with no G2 trained at the
+ * finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its G2 trained
+ * at 256 has only seen features of 256-pixel images, and rendering 512 with it whole measured
+ * worse than enlarging (docs/results.md). A region larger than `REFINE_SCALE` x 1.5 is still
+ * enlarged from `REFINE_SCALE`.
  */
 import type { Box, MaskImage } from '../core/raster.ts';
 
 /** The scale G1 and the first G2 were trained at (paper: 256). */
 export const BASE_SCALE = 256;
-/** The refinement scale added by default for larger regions (paper: F2I is also trained at 512). */
+/** The finest scale added by default for larger regions (paper: F2I is also trained at 512). */
 export const REFINE_SCALE = 512;
-/** Regions whose longer side is at least this get `REFINE_SCALE` by default. */
+/** Regions whose longer side is at least this get a second scale by default. */
 export const MULTI_SCALE_FROM = 384;
 /** Images whose longer side is at most this are processed whole, without cropping. */
 export const WHOLE_IMAGE_MAX = 512;
@@ -159,12 +161,10 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
   return regions;
 }
 
-/**
- * The default scales for a region (see the file comment).
- * @param g2Scales the scales the model has a G2 trained at
- */
-export function defaultScales(box: Box, g2Scales: readonly number[]): number[] {
-  return Math.max(box.width, box.height) >= MULTI_SCALE_FROM && g2Scales.includes(REFINE_SCALE) ? [BASE_SCALE, REFINE_SCALE] : [BASE_SCALE];
+/** The default scales for a region (see the file comment). */
+export function defaultScales(box: Box): number[] {
+  const side = Math.max(box.width, box.height);
+  return side >= MULTI_SCALE_FROM ? [BASE_SCALE, Math.min(side, REFINE_SCALE)] : [BASE_SCALE];
 }
 
 /** The least side of a working image: VGG's two pools leave 4 cells, room for a 3x3 patch. */
