@@ -54,8 +54,9 @@ Options:
   --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
-  --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus 512 when the
-                      area around the hole is at least 384 px and the model has a G2 trained at 512)
+  --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus the size of
+                      the area around the hole, up to 512, when it is at least 384 px; without a G2
+                      trained there, that scale renders only the finest detail)
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
   --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
                       fills, at N times the work: more is closer to the original but smoother (8 is
@@ -73,9 +74,9 @@ Options:
                       copied the wrong thing (docs/sampling-region.md); one IMAGE only
   --exclude MASK      never copy from the white pixels of MASK, e.g. a second object of the kind
                       removed; one IMAGE only
-  --no-native-detail  where a fill is enlarged from its working scale, leave it as rendered instead
-                      of adding the photo's own detail from where its patches came
-                      (docs/decisions/native-detail.md)
+  --no-native-detail  never add the photo's own detail from where the fill's patches came (to fills
+                      enlarged from their working scale, to guided fills, and to what the second
+                      scale matches on): leave the fill as rendered (docs/decisions/native-detail.md)
   --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
                       the model has a feature guide (docs/decisions/feature-guide.md)
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),

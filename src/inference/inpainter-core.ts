@@ -67,8 +67,8 @@ export interface InpaintOptions {
   /**
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
    * G2, then each later scale refines it. Strictly increasing integers in [64, 4096]. Default per
-   * region: [256], plus 512 when the region's longer side is at least 384 px and the model has a
-   * G2 trained at 512.
+   * region: [256], plus the region's longer side up to 512 when it is at least 384 px; a scale with
+   * no G2 trained at it renders only its fine band (`keepCoarseBand`).
    */
   scales?: readonly number[];
   /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
@@ -97,9 +97,10 @@ export interface InpaintOptions {
    */
   matchColour?: number;
   /**
-   * When a region is larger than its last working scale, add the full-resolution detail of each
-   * hole patch's patch-swap source to the enlarged fill [ours; `detail.ts`]: the fill keeps the
-   * photo's own grain instead of looking blurred. Default true; false gives the enlarged rendering.
+   * Add the full-resolution detail of each hole patch's patch-swap source [ours; `detail.ts`] to
+   * a fill enlarged from its last working scale, to a guided fill, and to the enlarged fill a
+   * second scale without its own G2 matches on: the fill keeps the photo's own grain instead of
+   * looking blurred. Default true; false leaves every fill as rendered.
    */
   nativeDetail?: boolean;
   /**
