@@ -45,6 +45,22 @@ describe('keepCoarseBand', () => {
   });
 });
 
+describe('keepCoarseBand with a weight', () => {
+  it("scales the rendering's fine band per pixel: 1 is the default, 0 leaves the coarse image's blur", () => {
+    const coarse = image((c, x, y) => 0.3 + 0.2 * ((x >> 2) % 2) + 0.05 * c + 0.01 * y);
+    const rendered = image((c, x, y) => 0.5 + ((x + y) % 2 ? 0.1 : -0.1));
+    const ones = new Float32Array(W * H).fill(1);
+    assert.ok(maxDifference(keepCoarseBand(rendered, coarse, ones), keepCoarseBand(rendered, coarse)) < 1e-6);
+    const zeros = new Float32Array(W * H);
+    const blurOnly = keepCoarseBand(rendered, coarse, zeros);
+    // The same as the band of a rendering with no detail of its own (a constant).
+    assert.ok(maxDifference(blurOnly, keepCoarseBand(image(() => 0.5), coarse)) < 1e-5);
+    const half = keepCoarseBand(rendered, coarse, new Float32Array(W * H).fill(0.5));
+    const full = keepCoarseBand(rendered, coarse);
+    for (let i = 0; i < half.data.length; i++) assert.ok(Math.abs(half.data[i] - (blurOnly.data[i] + full.data[i]) / 2) < 1e-5);
+  });
+});
+
 describe('a second scale without a G2 trained at it (random-weight tiny networks, a real photo)', () => {
   let dir: string;
   before(async () => {

@@ -121,7 +121,7 @@ export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage
 }
 
 /** Each pixel's weight under `ramp`, from its distance to the nearest known pixel (`scale` image pixels a working pixel). */
-function rampWeights(mask: MaskImage, ramp: DetailRamp, scale: number): Float32Array {
+export function rampWeights(mask: MaskImage, ramp: DetailRamp, scale: number): Float32Array {
   const { width, height } = mask;
   const known = new Uint8Array(width * height);
   for (let i = 0; i < known.length; i++) known[i] = mask.data[i] ? 0 : 1;

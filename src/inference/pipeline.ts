@@ -20,7 +20,7 @@ import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '.
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { smooth } from './blend.ts';
-import { addSourceDetail, DETAIL_GAIN, type DetailRamp, GUIDED_DETAIL } from './detail.ts';
+import { addSourceDetail, DETAIL_GAIN, type DetailRamp, GUIDED_DETAIL, rampWeights } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { workingSize } from './regions.ts';
@@ -148,11 +148,13 @@ const BAND_RADIUS = 1;
  * scored 1.5 points of hole l1 worse than enlarging), but its fine band is new detail at the
  * region's own resolution; the coarse band is kept from the coarser scale's result, enlarged, as
  * a Laplacian pyramid builds each level on the one below.
+ * @param weight of the fine band per pixel (default 1): the guided fills spare the seam, as the
+ *   sources' detail does (`GUIDED_DETAIL.ramp`)
  */
-export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage): RgbImage {
+export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage, weight?: Float32Array): RgbImage {
   const { width, height } = rendered;
   const plane = width * height;
-  const data = new Float32Array(rendered.data);
+  const data = new Float32Array(3 * plane);
   // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps the blur
   // of a constant that constant there too.
   const norm = new Float32Array(plane).fill(1);
@@ -162,7 +164,7 @@ export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage): RgbImage {
     const blurred = rendered.data.slice(c * plane, (c + 1) * plane);
     smooth(low, width, height, BAND_RADIUS);
     smooth(blurred, width, height, BAND_RADIUS);
-    for (let i = 0; i < plane; i++) data[c * plane + i] += (low[i] - blurred[i]) / norm[i];
+    for (let i = 0, k = c * plane; i < plane; i++, k++) data[k] = (low[i] + (weight ? weight[i] : 1) * (rendered.data[k] * norm[i] - blurred[i])) / norm[i];
   }
   return { width, height, data };
 }
@@ -180,6 +182,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   let previous: RgbImage | undefined; // the composited result at the previous scale
   let rendered: RgbImage | undefined; // G2's raw output at the current scale
   let sources: SourceCells | undefined; // the last swap's provenance
+  let banded = false; // whether the last scale rendered only a fine band
   for (const [i, plan] of plans.entries()) {
     const { width, height, mask } = plan;
     const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
@@ -187,6 +190,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     // With no G2 trained finer than the previous scale, this one adds only a fine band over the
     // previous result, enlarged.
     let coarseBand: RgbImage | undefined;
+    let bandWeight: Float32Array | undefined;
     if (!previous) {
       input = await nets.coarse(known, mask);
       if (debug) coarse = input;
@@ -194,11 +198,15 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       coarseBand = resizeImage(previous, width, height, 'lanczos');
       // The match looks for the texture the result should have, not for its blur.
       const query = { ...coarseBand, data: coarseBand.data.slice() };
-      if (options.nativeDetail) addSourceDetail(query, known, mask, sources!, ...enlargedDetail(guided));
+      const [gain, ramp] = enlargedDetail(guided);
+      if (options.nativeDetail) addSourceDetail(query, known, mask, sources!, gain, ramp);
       input = composite(query, known, mask);
+      // The ramp is in the first scale's working pixels, as the sources' detail counts them.
+      bandWeight = ramp && rampWeights(mask, ramp, width / plans[0].width);
     } else {
       input = composite(resizeImage(previous, width, height), known, mask);
     }
+    banded = coarseBand !== undefined;
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
       const features = await nets.vggFeatures(input);
@@ -209,7 +217,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
       sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
       rendered = await nets.render(plan.scale, swapped, width, height);
-      if (coarseBand) rendered = keepCoarseBand(rendered, coarseBand);
+      if (coarseBand) rendered = keepCoarseBand(rendered, coarseBand, bandWeight);
       previous = composite(rendered, known, mask);
       input = previous;
       if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, cells, features.width, features.height);
@@ -218,8 +226,10 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   const last = rendered!;
   const debugged = debug ? { coarse, provenance, sources } : {};
   if (last.width === image.width && last.height === image.height) {
-    // A guided fill is smoother than the photo even at its own resolution.
-    if (options.nativeDetail && guided) addSourceDetail(last, image, hole, sources!, GUIDED_DETAIL.native, GUIDED_DETAIL.ramp);
+    // A guided fill is smoother than the photo even at its own resolution; one whose coarse band
+    // was enlarged gets what an enlarged fill gets.
+    const detail: [number, DetailRamp | undefined] | undefined = banded ? enlargedDetail(guided) : guided ? [GUIDED_DETAIL.native, GUIDED_DETAIL.ramp] : undefined;
+    if (options.nativeDetail && detail) addSourceDetail(last, image, hole, sources!, ...detail);
     return { fill: last, ...debugged };
   }
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
