@@ -15,7 +15,9 @@
  * detail layer (the photo minus its blur over the known pixels, a band-pass of about the working
  * scale's pixel) is copied with the cell's offset and added. Copying the detail layer rather than
  * the pixels keeps the brightness and colour the networks chose, and where neighbouring cells came
- * from different places the seam between them is a change of texture, not a step.
+ * from different places the seam between them is a change of texture, not a step. A fill enlarged
+ * at the end first has its sources searched again at full resolution, around those offsets
+ * (`refineSources` in refine.ts), as PatchMatch refines its field at each finer level.
  */
 import type { MaskImage, RgbImage } from '../core/raster.ts';
 import { chamferDistance, smooth } from './blend.ts';
@@ -42,8 +44,14 @@ export const DETAIL_GAIN = 0.4;
  * the three large-hole protocols where a uniform 0.5 / 0.6 had them (detail 52 / 59 / 52% of the
  * original's, SSIM within 0.0004) and takes strokes from 7.00 / 0.9291 / 75 (hole l1 % / SSIM /
  * detail %) to 6.92 / 0.9301 / 67.
+ *
+ * `refined`: a fill enlarged at the end, whose sources were searched again at the region's own
+ * resolution (`refineSources`), gets 0.65. Aligned to the fill's structure, the same gain adds
+ * more visible detail: at 0.75 the 512 protocol filled at 256 and enlarged went from 52 to 57% of
+ * the original's detail, SSIM -0.0006; at 0.65 it keeps 52% and gains SSIM +0.0005 [-0.0001,
+ * +0.0010] and hole l1 -0.02 (docs/results.md, "Session 15").
  */
-export const GUIDED_DETAIL = { native: 0.6, enlarged: 0.75, ramp: { from: 4, to: 12 } } as const;
+export const GUIDED_DETAIL = { native: 0.6, enlarged: 0.75, refined: 0.65, ramp: { from: 4, to: 12 } } as const;
 
 /**
  * How the detail is weighted by the distance of each hole pixel from the known region, in working
@@ -53,9 +61,6 @@ export interface DetailRamp {
   from: number;
   to: number;
 }
-
-/** The feature stride the provenance's cells are counted in (relu3_1: 4 working pixels). */
-const CELL = 4;
 
 /**
  * The photo's detail layer: each plane minus its blur over the known pixels only (normalised
@@ -81,24 +86,28 @@ export function detailLayer(image: RgbImage, mask: MaskImage, radius: number): F
   return out;
 }
 
+/** The feature stride the provenance's cells are counted in (relu3_1: 4 working pixels). */
+export const CELL = 4;
+
+/** Where each pixel of a region's hole takes its detail from, at the region's resolution. */
+export interface PixelSources {
+  width: number;
+  height: number;
+  /** The region's pixels per working pixel of the match (1: the match was made at this size). */
+  scale: number;
+  /** Per pixel (row-major), the flat index of its source pixel, or -1 for none (known pixels too). */
+  data: Int32Array;
+}
+
 /**
- * Adds the full-resolution detail of each hole cell's patch-swap source to a fill (enlarged, or
- * guided at its own resolution), in place. A source in the hole adds nothing: the detail layer is
- * zero there.
- * @param fill the rendering, `image`'s size
- * @param image the region at full resolution (its known pixels are read)
- * @param mask the region's hole at full resolution (1 = hole): only these pixels change
- * @param sources the last swap's provenance, at the working scale
- * @param gain the share of the detail added (`DETAIL_GAIN`, `GUIDED_DETAIL`)
- * @param ramp where it is added (`DetailRamp`); everywhere in the hole when absent
+ * The provenance of the working scale, carried to the region's pixels as it is: each hole pixel
+ * takes the offset of the feature cell it lies in.
+ * @param mask the region's hole at full resolution (1 = hole)
  */
-export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage, sources: SourceCells, gain = DETAIL_GAIN, ramp?: DetailRamp): void {
-  const { width, height } = image;
-  const plane = width * height;
+export function pixelSources(sources: SourceCells, mask: MaskImage): PixelSources {
+  const { width, height } = mask;
   const [sx, sy] = [width / sources.imageWidth, height / sources.imageHeight];
-  // The band the enlargement lacks: finer than about one working pixel.
-  const detail = detailLayer(image, mask, Math.max(1, Math.round((sx + sy) / 2 - 0.5)));
-  const weight = ramp ? rampWeights(mask, ramp, (sx + sy) / 2) : undefined;
+  const data = new Int32Array(width * height).fill(-1);
   for (let y = 0; y < height; y++) {
     const cy = Math.min(sources.height - 1, Math.floor(y / sy / CELL));
     for (let x = 0; x < width; x++) {
@@ -109,13 +118,55 @@ export function addSourceDetail(fill: RgbImage, image: RgbImage, mask: MaskImage
       if (source < 0) continue;
       const qx = x + Math.round((source % sources.width - cx) * CELL * sx);
       const qy = y + Math.round((Math.floor(source / sources.width) - cy) * CELL * sy);
-      if (qx < 0 || qy < 0 || qx >= width || qy >= height) continue;
-      const q = qy * width + qx;
-      const g = weight ? gain * weight[i] : gain;
-      for (let c = 0; c < 3; c++) {
-        const k = c * plane + i;
-        fill.data[k] = Math.min(1, Math.max(0, fill.data[k] + g * detail[c * plane + q]));
-      }
+      if (qx >= 0 && qy >= 0 && qx < width && qy < height) data[i] = qy * width + qx;
+    }
+  }
+  return { width, height, scale: (sx + sy) / 2, data };
+}
+
+/**
+ * The blur radius that splits a region `scale` times its working size into the band its fill has
+ * and the band only the photo has (`addSourceDetail` copies the second).
+ */
+export function bandRadius(scale: number): number {
+  return Math.max(1, Math.round(scale - 0.5));
+}
+
+/**
+ * Adds the full-resolution detail of each hole cell's patch-swap source to a fill (enlarged, or
+ * guided at its own resolution), in place. A source in the hole adds nothing: the detail layer is
+ * zero there.
+ * @param fill the rendering, `image`'s size
+ * @param image the region at full resolution (its known pixels are read)
+ * @param mask the region's hole at full resolution (1 = hole): only these pixels change
+ * @param sources the last swap's provenance, at the working scale, or already carried to the
+ *   region's pixels (`pixelSources`, `refineSources` in refine.ts)
+ * @param gain the share of the detail added (`DETAIL_GAIN`, `GUIDED_DETAIL`)
+ * @param ramp where it is added (`DetailRamp`); everywhere in the hole when absent
+ * @param detail `image`'s detail layer at `bandRadius(scale)`, when the caller has it already
+ */
+export function addSourceDetail(
+  fill: RgbImage,
+  image: RgbImage,
+  mask: MaskImage,
+  sources: SourceCells | PixelSources,
+  gain = DETAIL_GAIN,
+  ramp?: DetailRamp,
+  detail?: Float32Array,
+): void {
+  const { width, height } = image;
+  const plane = width * height;
+  const field = 'imageWidth' in sources ? pixelSources(sources, mask) : sources;
+  // The band the enlargement lacks: finer than about one working pixel.
+  detail ??= detailLayer(image, mask, bandRadius(field.scale));
+  const weight = ramp ? rampWeights(mask, ramp, field.scale) : undefined;
+  for (let i = 0; i < plane; i++) {
+    const q = field.data[i];
+    if (!mask.data[i] || q < 0) continue;
+    const g = weight ? gain * weight[i] : gain;
+    for (let c = 0; c < 3; c++) {
+      const k = c * plane + i;
+      fill.data[k] = Math.min(1, Math.max(0, fill.data[k] + g * detail[c * plane + q]));
     }
   }
 }

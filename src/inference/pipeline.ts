@@ -20,9 +20,10 @@ import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '.
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { smooth } from './blend.ts';
-import { addSourceDetail, DETAIL_GAIN, type DetailRamp, GUIDED_DETAIL, rampWeights } from './detail.ts';
+import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, pixelSources, rampWeights } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
+import { refineSources } from './refine.ts';
 import { workingSize } from './regions.ts';
 
 /** One scale of a region's pyramid. */
@@ -130,9 +131,12 @@ export interface RegionOptions {
   guide: boolean;
 }
 
-/** The sources' detail an enlarged fill gets: its gain, and where (`detail.ts`). */
-function enlargedDetail(guided: boolean): [number, DetailRamp | undefined] {
-  return guided ? [GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
+/**
+ * The sources' detail an enlarged fill gets: its gain, and where (`detail.ts`).
+ * @param refined whether its sources were searched again at the region's resolution (`refine.ts`)
+ */
+function enlargedDetail(guided: boolean, refined = false): [number, DetailRamp | undefined] {
+  return guided ? [refined ? GUIDED_DETAIL.refined : GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
 }
 
 /**
@@ -234,7 +238,12 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   }
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
   const fill = resizeImage(last, image.width, image.height, 'lanczos');
-  if (options.nativeDetail) addSourceDetail(fill, image, hole, sources!, ...enlargedDetail(guided));
+  if (options.nativeDetail) {
+    // Each source is searched again at the region's resolution, around where the match put it.
+    const initial = pixelSources(sources!, hole);
+    const detail = detailLayer(image, hole, bandRadius(initial.scale));
+    addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided, true), detail);
+  }
   return { fill, ...debugged };
 }
 
