@@ -63,10 +63,7 @@ export class Networks {
     const g2 = new Map<number, Session>();
     for (const [scale, values] of bundle.g2) g2.set(scale, await session('g2', values, `g2_${scale}`));
     const guide = bundle.guide && (await session('guide', bundle.guide, 'guide'));
-    // Bands of 2^20 scores (4 MiB) rather than the default 2^18: a 512-pixel image with a 224-pixel
-    // hole then needs 64 bands instead of 256, and ONNX Runtime creates that graph's session in
-    // about a second instead of ten (measured), while runs stay as fast.
-    return new Networks(engine, model, g1, g2, guide, vgg, await PatchSwapper.create(engine, { bandSize: 1 << 20 }));
+    return new Networks(engine, model, g1, g2, guide, vgg, await PatchSwapper.create(engine));
   }
 
   /** The scales the bundle has a G2 for, ascending. */

@@ -169,6 +169,9 @@ interface Band {
   dxEnds: Tensor[];
   /** [2]: the band's scores as a matrix, [rows, N]. */
   shape: Tensor;
+  /** [1] each: the band's first box position and the one past its last. */
+  rowStart: Tensor;
+  rowEnd: Tensor;
 }
 
 /**
@@ -191,13 +194,13 @@ function bandRanges(bh: Tensor, stride: Tensor, N: Tensor, dyStep: Tensor, dxSte
   const dxStarts = op.mul(steps, dxStep);
   const dxEnds = op.add(column(length), dxStarts);
   const shape = op.concat([column(rows), op.expand(op.unsqueeze(N, [0, 1]), [bands, 1])], 1);
-  const table = op.reshape(op.concat([dyStarts, dyEnds, dxEnds, shape], 1), [-1]);
-  const sizes = Array.from({ length: bands }, () => [1, 1, 1, 1, 1, 1, 1, 1, 1, 2]).flat(); // per band: 9 bounds, the shape
+  const table = op.reshape(op.concat([dyStarts, dyEnds, dxEnds, shape, column(first), column(op.add(first, rows))], 1), [-1]);
+  const sizes = Array.from({ length: bands }, () => [1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1]).flat(); // per band: 9 bounds, the shape, the rows
   const parts = g.addNode('Split', [table, g.ints(sizes)], { axis: { i: 0 } }, sizes.map((n) => ({ shape: [n], dtype: 'int64' as const })));
   return {
     bands: Array.from({ length: bands }, (_, k) => {
-      const p = parts.slice(k * 10, k * 10 + 10);
-      return { dyStarts: p.slice(0, 3), dyEnds: p.slice(3, 6), dxEnds: p.slice(6, 9), shape: p[9] };
+      const p = parts.slice(k * 12, k * 12 + 12);
+      return { dyStarts: p.slice(0, 3), dyEnds: p.slice(3, 6), dxEnds: p.slice(6, 9), shape: p[9], rowStart: p[10], rowEnd: p[11] };
     }),
     dxStarts: g.addNode('Split', [dxStarts, g.ints([1, 1, 1])], { axis: { i: 0 } }, [0, 1, 2].map(() => ({ shape: [1], dtype: 'int64' as const }))),
   };
@@ -214,16 +217,27 @@ function extent(any: Tensor, n: Tensor): [Tensor, Tensor] {
 }
 
 /**
- * The source positions for the locality penalty, [4, N]: rows 1, |q|^2, qy, qx of every source
- * cell q = qy * Ws + qx (see `localised`).
+ * The locality penalty's terms that do not depend on the band (see `localised`): the source
+ * positions [4, N], rows 1, |q|^2, qy, qx of every source cell q = qy * Ws + qx; the query side
+ * [box positions, 4], rows |p|^2, 1, -2 py, -2 px of every box position p (row r of the box is
+ * the patch at (y0 + r / stride, x0 + r % stride)); and weight / side.
  */
-function sourcePositions(N: Tensor, Ws: Tensor): Tensor {
-  const cells = range(N.graph, N, 'source_cells');
-  const rowI = op.div(cells, Ws);
-  const [qy, qx] = [op.cast(rowI, 'float32'), op.cast(op.sub(cells, op.mul(rowI, Ws)), 'float32')];
-  const squared = op.add(op.mul(qy, qy), op.mul(qx, qx));
-  const ones = op.add(op.mul(qy, 0), 1);
-  return op.concat([ones, squared, qy, qx].map((v) => op.unsqueeze(v, [0])), 0);
+function localityTerms(at: { N: Tensor; Ws: Tensor; positions: Tensor; stride: Tensor; y0: Scalar; x0: Scalar; side: Tensor }, weight: number) {
+  const g = at.N.graph;
+  const cells = range(g, at.N, 'source_cells');
+  const rowI = op.div(cells, at.Ws);
+  const [qy, qx] = [op.cast(rowI, 'float32'), op.cast(op.sub(cells, op.mul(rowI, at.Ws)), 'float32')];
+  const columns = (vs: Tensor[], axis: number) => op.concat(vs.map((v) => op.unsqueeze(v, [axis])), axis);
+  const box = range(g, at.positions, 'box_positions');
+  const boxRow = op.div(box, at.stride);
+  const py = op.cast(op.add(boxRow, at.y0), 'float32');
+  const px = op.cast(op.add(op.sub(box, op.mul(boxRow, at.stride)), at.x0), 'float32');
+  const ones = (x: Tensor) => op.add(op.mul(x, 0), 1);
+  return {
+    sources: columns([ones(qy), op.add(op.mul(qy, qy), op.mul(qx, qx)), qy, qx], 0),
+    queries: columns([op.add(op.mul(py, py), op.mul(px, px)), ones(py), op.mul(py, -2), op.mul(px, -2)], 1),
+    perSide: op.div(g.constant(weight, [], 'float32'), op.cast(at.side, 'float32')),
+  };
 }
 
 /**
@@ -232,24 +246,18 @@ function sourcePositions(N: Tensor, Ws: Tensor): Tensor {
  * scores - (weight / side) x |best| x distance, which ranks every row the same (it is the
  * definition times the row's positive scale) in fewer passes over the band: the squared
  * distances of all pairs come from one product, [|p|^2, 1, -2 py, -2 px] x [1, |q|^2, qy, qx],
- * with the row's factor squared folded into its left side.
- * Row r of the band is box position first + r, the patch at (y0 + r / stride, x0 + r % stride);
- * the rows of the box's 2 padding columns are scored too and dropped with the rest of them.
+ * with the row's factor squared folded into its left side. The rows of the box's 2 padding
+ * columns are scored too and dropped with the rest of them.
+ * Only the scale and the product are per band: the rest is `localityTerms`, once per graph (the
+ * nodes of every band make the session slower to create, more than in proportion).
  */
-function localised(scores: Tensor, band: Band, at: { N: Tensor; stride: Tensor; y0: Scalar; x0: Scalar; side: Tensor; sources: Tensor }, weight: number): Tensor {
-  const g = scores.graph;
-  const first = op.div(band.dyStarts[0], at.N); // the band's first box position: its first dy slice starts at first * N
-  const box = op.add(range(g, op.gather(band.shape, int(g, 0)), 'band_rows'), first);
-  const boxRow = op.div(box, at.stride);
-  const py = op.cast(op.add(boxRow, at.y0), 'float32');
-  const px = op.cast(op.add(op.sub(box, op.mul(boxRow, at.stride)), at.x0), 'float32');
+function localised(scores: Tensor, band: Band, terms: ReturnType<typeof localityTerms>): Tensor {
   // Non-candidates score -inf and keep it. The 1e-6 ranks a row of zero scores by distance alone
   // (and keeps its squared factor far from float32's underflow).
   const scale = op.add(op.abs(op.reduceMax(scores, [1], true)), 1e-6); // [rows, 1]
-  const factor = op.mul(scale, op.div(g.constant(weight, [], 'float32'), op.cast(at.side, 'float32')));
-  const ones = op.add(op.mul(py, 0), 1);
-  const left = op.concat([op.add(op.mul(py, py), op.mul(px, px)), ones, op.mul(py, -2), op.mul(px, -2)].map((v) => op.unsqueeze(v, [1])), 1);
-  const squared = op.matMul(op.mul(left, op.mul(factor, factor)), at.sources); // (factor x distance)^2, [rows, N]
+  const factor = op.mul(scale, terms.perSide);
+  const left = dynSlice(terms.queries, band.rowStart, band.rowEnd, [0], ['band_rows', 4]);
+  const squared = op.matMul(op.mul(left, op.mul(factor, factor)), terms.sources); // (factor x distance)^2, [rows, N]
   return op.sub(scores, op.sqrt(op.relu(squared))); // relu: rounding may take a zero distance below 0
 }
 
@@ -344,14 +352,14 @@ export function patchSwap(features: Tensor, mask: Tensor | null, options: PatchS
   if (!Number.isSafeInteger(bands) || bands < 1) throw new GraphError(`patchSwap: bands must be a positive integer but is ${bands}`);
   const ranges = bandRanges(bh, stride, N, dyStep, dxStep, bands);
   const best: Tensor[] = [];
-  const sources = locality > 0 ? sourcePositions(N, Ws) : null;
+  const terms = locality > 0 ? localityTerms({ N, Ws, positions: op.mul(bh, stride), stride, y0, x0, side: op.max(H, W) }, locality) : null;
   for (const band of ranges.bands) {
     const slices = (x: Tensor, starts: readonly Tensor[], ends: readonly Tensor[], name: string) =>
       sum(starts.map((start, t) => dynSlice(x, start, ends[t], [0], [name])));
     const partial = slices(gram, band.dyStarts, band.dyEnds, 'band_partial');
     const correlation = dynReshape(slices(partial, ranges.dxStarts, band.dxEnds, 'band_scores'), band.shape, ['band_rows', 'source_cells']);
     const scores = op.add(op.mul(correlation, inverse), penalty);
-    best.push(op.argMax(locality > 0 ? localised(scores, band, { N, stride, y0, x0, side: op.max(H, W), sources: sources! }, locality) : scores, 1));
+    best.push(op.argMax(terms ? localised(scores, band, terms) : scores, 1));
   }
   const chosenRows = bands === 1 ? best[0] : op.concat(best, 0);
   const chosen = op.slice(dynReshape(chosenRows, vec(g, [bh, stride]), ['box_ph', 'stride']), [0], [-2], [1]); // drop the 2 padding columns of each box row

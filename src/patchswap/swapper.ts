@@ -15,8 +15,12 @@ export interface PatchSwapperOptions {
   epsilon?: number;
   /**
    * Target number of scores per band of the matching (see `PatchSwapOptions.bands`): the band
-   * count is the power of two that brings a band to about this size. Default 2^18 (1 MiB of
-   * float32, so a band's working set stays in the CPU caches).
+   * count is the power of two that brings a band to about this size. Default 2^20 (4 MiB of
+   * float32): small enough for the CPU caches, and few enough bands that ONNX Runtime creates the
+   * graph's session quickly (its allocation planner takes time growing faster than the node count:
+   * a 128x128 map with a 56x56 hole, locality on, is created in 0.8 s as 64 bands, 2.9 s as 128, and
+   * took about 30 s as 256 before each band's nodes were cut from 49 to 24). `npm run bench --
+   * patchswap` reports the first run with its session as "cold s".
    */
   bandSize?: number;
 }
@@ -80,12 +84,12 @@ export class PatchSwapper {
   /**
    * Makes a swapper that runs on `engine`; its graphs are built and loaded on first use.
    * @example
-   * const swapper = await PatchSwapper.create(engine, { bandSize: 1 << 18 });
+   * const swapper = await PatchSwapper.create(engine, { bandSize: 1 << 18 }); // more, smaller bands
    * @throws UsageError if an option is out of range
    */
   static async create(engine: Engine, options: PatchSwapperOptions = {}): Promise<PatchSwapper> {
     const epsilon = options.epsilon ?? 1e-6;
-    const bandSize = options.bandSize ?? 1 << 18;
+    const bandSize = options.bandSize ?? 1 << 20;
     expect(Number.isFinite(epsilon) && epsilon > 0, 'options.epsilon', 'a positive number', epsilon);
     expect(Number.isSafeInteger(bandSize) && bandSize > 0, 'options.bandSize', 'a positive integer', bandSize);
     return new PatchSwapper(engine, epsilon, bandSize);
