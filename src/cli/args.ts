@@ -55,3 +55,10 @@ export function number(value: string, flag: string): number {
   if (!Number.isFinite(n) || value.trim() === '') throw new UsageError(`Expected a number for ${flag} but received ${JSON.stringify(value)}`);
   return n;
 }
+
+/** "256,512" -> [256, 512]; `resolveInpaintOptions` checks the values. */
+export function parseScales(text: string): number[] {
+  const scales = text.split(',').map((s) => Number(s.trim()));
+  if (scales.some((s) => !Number.isInteger(s))) throw new UsageError(`Expected comma-separated integers for --scales (e.g. 256,512) but received ${JSON.stringify(text)}`);
+  return scales;
+}

@@ -12,7 +12,7 @@ import { loadVggWeights } from '../features/vgg-weights.ts';
 import { findVggWeights } from '../features/weights-location.ts';
 import { resolveInpaintOptions } from '../inference/inpainter.ts';
 import { defaultEngine } from '../runtime/engine.ts';
-import { type Command, nonNegativeNumber, positiveInt } from './args.ts';
+import { type Command, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 /** The protocols run when --protocols is not given: the paper's two settings and random rectangles. */
 export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] as const;
@@ -20,7 +20,7 @@ export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] 
 export const evalCommand: Command = {
   summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, detail, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
-                    [--model DIR] [--vgg FILE] [--ensemble N] [--locality X] [--match-colour W] [--seed N]
+                    [--model DIR] [--vgg FILE] [--ensemble N] [--scales LIST] [--locality X] [--match-colour W] [--seed N]
                     [--grids N] [--reference METHOD] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
@@ -53,6 +53,9 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     downloaded once)
   --ensemble N      the self-ensemble of ours and g1-only: 1, 2, 4 or 8 orientations averaged
                     (default 1, as inpaint)
+  --scales LIST     the working scales of ours and g1-only, e.g. 256 (default: as inpaint, 256 plus
+                    each region's own size up to 512 from 384 px on); 256 on centre-512 scores
+                    a fill made at 256 and enlarged
   --locality X      patch-swap's preference for nearby patches in ours (default 1, as inpaint;
                     0 is the paper's patch-swap)
   --match-colour W  the weight of colour in ours' match (default 60, as inpaint; 0 is the paper's
@@ -90,6 +93,7 @@ async function runEval(args: string[]): Promise<void> {
       model: { type: 'string' },
       vgg: { type: 'string' },
       ensemble: { type: 'string' },
+      scales: { type: 'string' },
       locality: { type: 'string' },
       'match-colour': { type: 'string' },
       seed: { type: 'string', default: '0' },
@@ -115,7 +119,8 @@ async function runEval(args: string[]): Promise<void> {
   const ensemble = values.ensemble === undefined ? undefined : positiveInt(values.ensemble, '--ensemble');
   const locality = values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality');
   const matchColour = values['match-colour'] === undefined ? undefined : nonNegativeNumber(values['match-colour'], '--match-colour');
-  resolveInpaintOptions({ ensemble, locality, matchColour });
+  const scales = values.scales === undefined ? undefined : parseScales(values.scales);
+  resolveInpaintOptions({ ensemble, scales, locality, matchColour });
   const reference = values.reference === undefined ? undefined : values.reference === 'none' ? null : checkMethodName(values.reference);
   if (reference && !names.includes(reference)) throw new UsageError(`--reference ${reference} is not among --methods (${names.join(', ')})`);
 
@@ -125,7 +130,7 @@ async function runEval(args: string[]): Promise<void> {
   try {
     for (const name of names) {
       console.log(`loading ${name}`);
-      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, locality, matchColour } }));
+      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, scales, locality, matchColour } }));
     }
     await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, reference, perceptual: { vgg, engine: await defaultEngine() } });
   } finally {

@@ -13,7 +13,7 @@ import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { formatFromPath, type ImageWithAlpha, type MaskImage, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
-import { type Command, nonNegativeInt, nonNegativeNumber, positiveInt } from './args.ts';
+import { type Command, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
@@ -306,9 +306,3 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string): Pr
   });
 }
 
-/** "256,512" -> [256, 512]; `resolveInpaintOptions` checks the values. */
-function parseScales(text: string): number[] {
-  const scales = text.split(',').map((s) => Number(s.trim()));
-  if (scales.some((s) => !Number.isInteger(s))) throw new UsageError(`Expected comma-separated integers for --scales (e.g. 256,512) but received ${JSON.stringify(text)}`);
-  return scales;
-}

@@ -444,7 +444,7 @@ export class Inpainter {
         notices.push(
           `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
             `${enlarged.toFixed(1)}x` +
-            (o.nativeDetail && o.stage === 'full' ? ", its finest detail taken from the photo where its patches came from" : '; expect it softer than the photo'),
+            (o.nativeDetail && o.stage === 'full' ? ', its finest detail taken from the photo where its patches came from, matched again at full resolution' : '; expect it softer than the photo'),
         );
       }
       return { box, holeBox, scales, views, ring: Math.max(2, Math.ceil(3 * enlarged)) };

@@ -18,7 +18,8 @@
  * finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its G2 trained
  * at 256 has only seen features of 256-pixel images, and rendering 512 with it whole measured
  * worse than enlarging (docs/results.md). A region larger than `REFINE_SCALE` x 1.5 is still
- * enlarged from `REFINE_SCALE`.
+ * enlarged from `REFINE_SCALE`: its fine detail is its sources' own, searched again at its
+ * resolution (`refine.ts`), but its coarse band is the 512 rendering's.
  */
 import type { Box, MaskImage } from '../core/raster.ts';
 
