@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MaskImage, RgbImage } from '../core/image.ts';
-import { addSourceDetail, DETAIL_GAIN, detailLayer } from './detail.ts';
+import { addSourceDetail, DETAIL_GAIN, detailLayer, removeMidBand } from './detail.ts';
 
 const W = 64;
 const H = 48;
@@ -102,5 +102,45 @@ describe('addSourceDetail', () => {
     addSourceDetail(fill, image, mask, { ...cells, imageWidth: 32, imageHeight: 24, data: provenance });
     for (let y = 16; y < 24; y++) for (let x = 32; x < 40; x++) assert.equal(fill.data[y * W + x], 0.5, 'a source in the hole adds nothing');
     assert.notEqual(fill.data[16 * W + 41], 0.5, 'a known source inside the region adds its detail');
+  });
+});
+
+describe('removeMidBand', () => {
+  /** A fill of vertical waves of `period` pixels (0.5 +- 0.15) in every plane. */
+  const striped = (period: number) => {
+    const data = new Float32Array(3 * plane);
+    for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[c * plane + y * W + x] = 0.5 + 0.15 * Math.cos((2 * Math.PI * x) / period);
+    return { width: W, height: H, data };
+  };
+  /** The root mean square of the first plane about 0.5 in the hole's inner part (away from its edge). */
+  const contrast = (img: RgbImage) => {
+    let [sum, n] = [0, 0];
+    for (let y = 20; y < 28; y++) for (let x = 36; x < 44; x++) [sum, n] = [sum + (img.data[y * W + x] - 0.5) ** 2, n + 1];
+    return Math.sqrt(sum / n);
+  };
+
+  it('takes out waves a few pixels long, keeps the finest detail, and changes nothing outside the hole', () => {
+    const mask = hole();
+    for (const [period, kept] of [
+      [8, (ratio: number) => ratio < 0.75],
+      [2, (ratio: number) => ratio > 0.95],
+    ] as const) {
+      const fill = striped(period);
+      const before = contrast(fill);
+      removeMidBand(fill, mask);
+      assert.ok(kept(contrast(fill) / before), `stripes ${period} px wide: contrast ${before} -> ${contrast(fill)}`);
+      const original = striped(period);
+      for (let k = 0; k < 3 * plane; k++) if (!mask.data[k % plane]) assert.equal(fill.data[k], original.data[k]);
+    }
+    const flat = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.4) };
+    removeMidBand(flat, mask);
+    assert.ok(flat.data.every((v) => Math.abs(v - 0.4) < 1e-6), 'a flat fill stays flat');
+  });
+
+  it('weights the removal per pixel', () => {
+    const mask = hole();
+    const fill = striped(8);
+    removeMidBand(fill, mask, new Float32Array(plane));
+    assert.deepEqual(fill, striped(8), 'weight 0 changes nothing');
   });
 });

@@ -36,22 +36,52 @@ export const DETAIL_GAIN = 0.4;
 
 /**
  * The sources' detail with the feature guide (`Networks.guided`), whose fills are smoother than
- * G1-guided ones (its predictions average what the hole could hold): a gain of 0.6 for fills made
- * at the region's own resolution, 0.75 for enlarged ones, and none of it near the known region
- * (`ramp`). Near the seam G2's rendering already continues the photo's texture, and the truth
- * follows its surroundings, so copied detail there is noise: a thin hole (a painted stroke) needs
- * none. Measured on photos-other (docs/results.md, "Session 14"): the ramp with these gains leaves
- * the three large-hole protocols where a uniform 0.5 / 0.6 had them (detail 52 / 59 / 52% of the
- * original's, SSIM within 0.0004) and takes strokes from 7.00 / 0.9291 / 75 (hole l1 % / SSIM /
- * detail %) to 6.92 / 0.9301 / 67.
- *
- * `refined`: a fill enlarged at the end, whose sources were searched again at the region's own
- * resolution (`refineSources`), gets 0.65. Aligned to the fill's structure, the same gain adds
- * more visible detail: at 0.75 the 512 protocol filled at 256 and enlarged went from 52 to 57% of
- * the original's detail, SSIM -0.0006; at 0.65 it keeps 52% and gains SSIM +0.0005 [-0.0001,
- * +0.0010] and hole l1 -0.02 (docs/results.md, "Session 15").
+ * G1-guided ones (its predictions average what the hole could hold), and which also lose their
+ * mid band (`removeMidBand`): a gain of 0.7 for fills made at the region's own resolution, 0.75 for
+ * enlarged ones, 0.85 for those rendered at their size over an enlarged coarse band (the 512 pass
+ * of `keepCoarseBand`), and none of it near the known region (`ramp`). Near the seam G2's
+ * rendering already continues the photo's texture, and the truth follows its surroundings, so
+ * copied detail there is noise: a thin hole (a painted stroke) needs none. Measured on
+ * photos-other (docs/results.md, "Session 14" and "Session 15"): the ramp took strokes from 7.00
+ * / 0.9291 / 75 (hole l1 % / SSIM / detail %) to 6.92 / 0.9301 / 67 and left the large holes as
+ * they were; the gains, raised from 0.6 / 0.75 / 0.75 with the mid band's removal, keep the
+ * detail where it was.
  */
-export const GUIDED_DETAIL = { native: 0.6, enlarged: 0.75, refined: 0.65, ramp: { from: 4, to: 12 } } as const;
+export const GUIDED_DETAIL = { native: 0.7, enlarged: 0.75, banded: 0.85, ramp: { from: 4, to: 12 } } as const;
+
+/**
+ * The band `removeMidBand` takes out of a guided fill: its blur with box passes of radius 1
+ * (sigma about 1.5 px) minus its blur with radius 2 (about 2.5 px), in the fill's own pixels.
+ */
+export const MID_BAND = { from: 1, to: 2 } as const;
+
+/**
+ * Takes the mid band (`MID_BAND`) out of a fill's hole, in place [ours]. Patch-swap's fill is a
+ * collage of 3x3-cell patches, 4 working pixels a cell, from different places: where two meet, the
+ * tone steps. Those steps are blotches a few pixels across: the band between the fill's finest
+ * detail (the sources' detail, G2's grain) and its coarse shapes and colours, which carry the hole
+ * l1. SSIM counts every bit of texture out of phase with the truth as lost structure, but the
+ * pixel-to-pixel detail a fill shows lies mostly in the finest band. So the mid band goes and the
+ * sources' detail is raised to keep the detail where it was: on photos-other, at equal detail,
+ * SSIM +0.0007 to +0.0008 and hole l1 -0.04 to -0.07 on the three protocols, beyond the noise
+ * (docs/results.md, "Session 15").
+ * @param fill changed in its hole only
+ * @param mask the hole (1 = hole)
+ * @param weight per pixel (default 1): guided fills spare the seam as their sources' detail does
+ */
+export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32Array): void {
+  const { width, height } = fill;
+  const plane = width * height;
+  for (let c = 0; c < 3; c++) {
+    const values = fill.data.subarray(c * plane, (c + 1) * plane);
+    const [fine, coarse] = [values.slice(), values.slice()];
+    smooth(fine, width, height, MID_BAND.from);
+    smooth(coarse, width, height, MID_BAND.to);
+    for (let i = 0; i < plane; i++) {
+      if (mask.data[i]) values[i] = Math.min(1, Math.max(0, values[i] - (weight ? weight[i] : 1) * (fine[i] - coarse[i])));
+    }
+  }
+}
 
 /**
  * How the detail is weighted by the distance of each hole pixel from the known region, in working

@@ -20,7 +20,7 @@ import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '.
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { smooth } from './blend.ts';
-import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, pixelSources, rampWeights } from './detail.ts';
+import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { refineSources } from './refine.ts';
@@ -131,12 +131,9 @@ export interface RegionOptions {
   guide: boolean;
 }
 
-/**
- * The sources' detail an enlarged fill gets: its gain, and where (`detail.ts`).
- * @param refined whether its sources were searched again at the region's resolution (`refine.ts`)
- */
-function enlargedDetail(guided: boolean, refined = false): [number, DetailRamp | undefined] {
-  return guided ? [refined ? GUIDED_DETAIL.refined : GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
+/** The sources' detail an enlarged fill gets: its gain, and where (`detail.ts`). */
+function enlargedDetail(guided: boolean): [number, DetailRamp | undefined] {
+  return guided ? [GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
 }
 
 /**
@@ -229,11 +226,16 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   }
   const last = rendered!;
   const debugged = debug ? { coarse, provenance, sources } : {};
+  // The ramps count working pixels of the first scale.
+  const rampScale = image.width / plans[0].width;
   if (last.width === image.width && last.height === image.height) {
     // A guided fill is smoother than the photo even at its own resolution; one whose coarse band
-    // was enlarged gets what an enlarged fill gets.
-    const detail: [number, DetailRamp | undefined] | undefined = banded ? enlargedDetail(guided) : guided ? [GUIDED_DETAIL.native, GUIDED_DETAIL.ramp] : undefined;
-    if (options.nativeDetail && detail) addSourceDetail(last, image, hole, sources!, ...detail);
+    // was enlarged gets more.
+    const gain = banded ? (guided ? GUIDED_DETAIL.banded : DETAIL_GAIN) : guided ? GUIDED_DETAIL.native : undefined;
+    if (options.nativeDetail && gain !== undefined) {
+      addSourceDetail(last, image, hole, sources!, gain, guided ? GUIDED_DETAIL.ramp : undefined);
+      if (guided) removeMidBand(last, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale));
+    }
     return { fill: last, ...debugged };
   }
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
@@ -242,7 +244,8 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     // Each source is searched again at the region's resolution, around where the match put it.
     const initial = pixelSources(sources!, hole);
     const detail = detailLayer(image, hole, bandRadius(initial.scale));
-    addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided, true), detail);
+    addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided), detail);
+    if (guided) removeMidBand(fill, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale));
   }
   return { fill, ...debugged };
 }
