@@ -44,8 +44,9 @@ export const DETAIL_GAIN = 0.4;
  * copied detail there is noise: a thin hole (a painted stroke) needs none. Measured on
  * photos-other (docs/results.md, "Session 14" and "Session 15"): the ramp took strokes from 7.00
  * / 0.9291 / 75 (hole l1 % / SSIM / detail %) to 6.92 / 0.9301 / 67 and left the large holes as
- * they were; the gains, raised from 0.6 / 0.75 / 0.75 with the mid band's removal, keep the
- * detail where it was.
+ * they were. With the mid band's removal the gains of fills rendered at their own size rose from
+ * 0.6 and 0.75 to 0.7 and 0.85, and the enlarged fills' (whose sources are also refined,
+ * `refineSources`) stayed at 0.75: each keeps the detail where it was.
  */
 export const GUIDED_DETAIL = { native: 0.7, enlarged: 0.75, banded: 0.85, ramp: { from: 4, to: 12 } } as const;
 
