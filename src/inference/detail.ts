@@ -64,7 +64,7 @@ export const MID_BAND = { from: 1, to: 2 } as const;
  * l1. SSIM counts every bit of texture out of phase with the truth as lost structure, but the
  * pixel-to-pixel detail a fill shows lies mostly in the finest band. So the mid band goes and the
  * sources' detail is raised to keep the detail where it was: on photos-other, at equal detail,
- * SSIM +0.0007 to +0.0008 and hole l1 -0.04 to -0.07 on the three protocols, beyond the noise
+ * SSIM +0.0004 to +0.0007 and hole l1 -0.04 to -0.07 on the three protocols, beyond the noise
  * (docs/results.md, "Session 15").
  * @param fill changed in its hole only
  * @param mask the hole (1 = hole)
