@@ -94,4 +94,23 @@ describe('refineSources', () => {
     }
     assert.ok(moved > 0);
   });
+  it('keeps to the image at its borders: a hole in a corner, sources off the edge', () => {
+    const image = wave();
+    const mask: MaskImage = { width: W, height: H, data: new Uint8Array(plane) };
+    for (let y = 0; y < 12; y++) for (let x = 0; x < 20; x++) mask.data[y * W + x] = 1;
+    // Every hole pixel copies from 44 px to its right, same row; the refinement may look past the
+    // top and left edges of the image, where no source can be.
+    const data = new Int32Array(plane).fill(-1);
+    for (let i = 0; i < plane; i++) if (mask.data[i]) data[i] = i + 44;
+    const initial = { width: W, height: H, scale: 2, data };
+    const refined = refineSources(initial, image, image, mask, detailLayer(image, mask, bandRadius(2)));
+    for (let i = 0; i < plane; i++) {
+      const s = refined.data[i];
+      if (!mask.data[i]) continue;
+      assert.ok(s >= 0 && s < plane && mask.data[s] === 0, `pixel (${i % W}, ${Math.floor(i / W)}) has source ${s}`);
+      // 40 px to the right is in phase with the wave, and within reach (but where the blur's
+      // window is cut by the image's left edge, and shifts the wave's phase).
+      if (i % W >= 8) assert.equal(((s % W) - (i % W) + PERIOD) % PERIOD, 0, `pixel (${i % W}, ${Math.floor(i / W)}) has source ${s}`);
+    }
+  });
 });

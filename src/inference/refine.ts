@@ -57,6 +57,10 @@ export function refineSources(
   const qh = Math.min(height, holeBox.y + holeBox.height + grow) - y0;
   const qPlane = qw * qh;
   const query = new Float32Array(3 * qPlane);
+  // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps the
+  // image's borders as bright as the photo's low band there.
+  const norm = new Float32Array(qPlane).fill(1);
+  smooth(norm, qw, qh, radius);
   for (let c = 0; c < 3; c++) {
     const q = query.subarray(c * qPlane, (c + 1) * qPlane);
     for (let y = 0; y < qh; y++) {
@@ -66,6 +70,7 @@ export function refineSources(
       }
     }
     smooth(q, qw, qh, radius);
+    for (let k = 0; k < qPlane; k++) q[k] /= norm[k];
   }
   const pixels = image.data;
 
