@@ -137,6 +137,18 @@ describe('removeMidBand', () => {
     assert.ok(flat.data.every((v) => Math.abs(v - 0.4) < 1e-6), 'a flat fill stays flat');
   });
 
+  it("also takes out the first scale's blotches, as many times larger, from a fill whose coarse band was enlarged", () => {
+    const mask = hole();
+    const [own, enlarged] = [striped(16), striped(16)];
+    removeMidBand(own, mask);
+    removeMidBand(enlarged, mask, undefined, 2);
+    const before = contrast(striped(16));
+    assert.ok(contrast(enlarged) < contrast(own) - 0.1 * before, `16-px waves: ${before} -> ${contrast(own)} (scale 1), ${contrast(enlarged)} (scale 2)`);
+    const fine = striped(2);
+    removeMidBand(fine, mask, undefined, 2);
+    assert.ok(contrast(fine) > 0.95 * contrast(striped(2)), 'the finest detail stays');
+  });
+
   it('weights the removal per pixel', () => {
     const mask = hole();
     const fill = striped(8);

@@ -226,7 +226,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   }
   const last = rendered!;
   const debugged = debug ? { coarse, provenance, sources } : {};
-  // The ramps count working pixels of the first scale.
+  // The ramps, and the blotches of the first scale's collage, count its working pixels.
   const rampScale = image.width / plans[0].width;
   if (last.width === image.width && last.height === image.height) {
     // A guided fill is smoother than the photo even at its own resolution; one whose coarse band
@@ -234,7 +234,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     const gain = banded ? (guided ? GUIDED_DETAIL.banded : DETAIL_GAIN) : guided ? GUIDED_DETAIL.native : undefined;
     if (options.nativeDetail && gain !== undefined) {
       addSourceDetail(last, image, hole, sources!, gain, guided ? GUIDED_DETAIL.ramp : undefined);
-      if (guided) removeMidBand(last, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale));
+      if (guided) removeMidBand(last, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale), rampScale);
     }
     return { fill: last, ...debugged };
   }
@@ -245,7 +245,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     const initial = pixelSources(sources!, hole);
     const detail = detailLayer(image, hole, bandRadius(initial.scale));
     addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided), detail);
-    if (guided) removeMidBand(fill, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale));
+    if (guided) removeMidBand(fill, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale), rampScale);
   }
   return { fill, ...debugged };
 }
