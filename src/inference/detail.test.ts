@@ -135,6 +135,14 @@ describe('removeMidBand', () => {
     const flat = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.4) };
     removeMidBand(flat, mask);
     assert.ok(flat.data.every((v) => Math.abs(v - 0.4) < 1e-6), 'a flat fill stays flat');
+    // So does one whose hole touches the image's corner, at either scale.
+    const corner: MaskImage = { width: W, height: H, data: new Uint8Array(plane) };
+    for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) corner.data[y * W + x] = 1;
+    for (const scale of [1, 2]) {
+      const edge = { width: W, height: H, data: new Float32Array(3 * plane).fill(0.4) };
+      removeMidBand(edge, corner, undefined, scale);
+      assert.ok(edge.data.every((v) => Math.abs(v - 0.4) < 1e-6), `a flat fill stays flat at the image's border (scale ${scale})`);
+    }
   });
 
   it("also takes out the first scale's blotches, as many times larger, from a fill whose coarse band was enlarged", () => {

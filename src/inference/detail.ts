@@ -19,7 +19,7 @@
  * at the end first has its sources searched again at full resolution, around those offsets
  * (`refineSources` in refine.ts), as PatchMatch refines its field at each finer level.
  */
-import type { MaskImage, RgbImage } from '../core/raster.ts';
+import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
 import { chamferDistance, smooth } from './blend.ts';
 import type { SourceCells } from './pixels.ts';
 
@@ -78,14 +78,34 @@ export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32A
   const { width, height } = fill;
   const plane = width * height;
   const bands = scale < 1.5 ? [MID_BAND] : [MID_BAND, { from: Math.round(MID_BAND.from * scale), to: Math.round(MID_BAND.to * scale) }];
+  const hole = maskBoundingBox(mask);
+  if (!hole) return;
+  // Only the hole changes: the blurs run on its box grown by their reach (3 box passes of the
+  // largest radius), which gives the hole the values a blur of the whole fill would.
+  const reach = 3 * bands[bands.length - 1].to + 1;
+  const [x0, y0] = [Math.max(0, hole.x - reach), Math.max(0, hole.y - reach)];
+  const [bw, bh] = [Math.min(width, hole.x + hole.width + reach) - x0, Math.min(height, hole.y + hole.height + reach) - y0];
+  const values = new Float32Array(bw * bh);
+  // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps a flat
+  // fill flat up to the photo's border, where a hole may lie.
+  const blur = (plane: Float32Array, radius: number, norm: Float32Array) => {
+    smooth(plane, bw, bh, radius);
+    for (let k = 0; k < plane.length; k++) plane[k] /= norm[k];
+    return plane;
+  };
   for (const band of bands) {
+    const [fineNorm, coarseNorm] = [new Float32Array(bw * bh).fill(1), new Float32Array(bw * bh).fill(1)];
+    smooth(fineNorm, bw, bh, band.from);
+    smooth(coarseNorm, bw, bh, band.to);
     for (let c = 0; c < 3; c++) {
-      const values = fill.data.subarray(c * plane, (c + 1) * plane);
-      const [fine, coarse] = [values.slice(), values.slice()];
-      smooth(fine, width, height, band.from);
-      smooth(coarse, width, height, band.to);
-      for (let i = 0; i < plane; i++) {
-        if (mask.data[i]) values[i] = Math.min(1, Math.max(0, values[i] - (weight ? weight[i] : 1) * (fine[i] - coarse[i])));
+      for (let y = 0; y < bh; y++) values.set(fill.data.subarray(c * plane + (y + y0) * width + x0, c * plane + (y + y0) * width + x0 + bw), y * bw);
+      const fine = blur(values.slice(), band.from, fineNorm);
+      const coarse = blur(values.slice(), band.to, coarseNorm);
+      for (let y = 0; y < bh; y++) {
+        for (let x = 0; x < bw; x++) {
+          const [i, k] = [(y + y0) * width + x + x0, y * bw + x];
+          if (mask.data[i]) fill.data[c * plane + i] = Math.min(1, Math.max(0, values[k] - (weight ? weight[i] : 1) * (fine[k] - coarse[k])));
+        }
       }
     }
   }
