@@ -107,6 +107,17 @@ export function smooth(plane: Float32Array, width: number, height: number, r: nu
   }
 }
 
+/**
+ * `smooth` of a plane of ones: how much of each pixel's window lies inside the plane (the box
+ * passes' windows are clipped at its edges). Dividing a blur by it keeps a constant that constant
+ * up to the edges.
+ */
+export function smoothedOnes(width: number, height: number, r: number): Float32Array {
+  const norm = new Float32Array(width * height).fill(1);
+  smooth(norm, width, height, r);
+  return norm;
+}
+
 /** Pixel updates per plane the relaxation may spend: a 1200x800 hole takes 0.1 to 0.2 s here. */
 const RELAX_BUDGET = 3e6;
 

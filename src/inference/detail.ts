@@ -20,7 +20,7 @@
  * (`refineSources` in refine.ts), as PatchMatch refines its field at each finer level.
  */
 import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
-import { chamferDistance, smooth } from './blend.ts';
+import { chamferDistance, smooth, smoothedOnes } from './blend.ts';
 import type { SourceCells } from './pixels.ts';
 
 /**
@@ -94,9 +94,7 @@ export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32A
     return plane;
   };
   for (const band of bands) {
-    const [fineNorm, coarseNorm] = [new Float32Array(bw * bh).fill(1), new Float32Array(bw * bh).fill(1)];
-    smooth(fineNorm, bw, bh, band.from);
-    smooth(coarseNorm, bw, bh, band.to);
+    const [fineNorm, coarseNorm] = [smoothedOnes(bw, bh, band.from), smoothedOnes(bw, bh, band.to)];
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < bh; y++) values.set(fill.data.subarray(c * plane + (y + y0) * width + x0, c * plane + (y + y0) * width + x0 + bw), y * bw);
       const fine = blur(values.slice(), band.from, fineNorm);

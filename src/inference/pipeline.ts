@@ -19,7 +19,7 @@ import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
-import { smooth } from './blend.ts';
+import { smooth, smoothedOnes } from './blend.ts';
 import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
@@ -158,8 +158,7 @@ export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage, weight?: Fl
   const data = new Float32Array(3 * plane);
   // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps the blur
   // of a constant that constant there too.
-  const norm = new Float32Array(plane).fill(1);
-  smooth(norm, width, height, BAND_RADIUS);
+  const norm = smoothedOnes(width, height, BAND_RADIUS);
   for (let c = 0; c < 3; c++) {
     const low = coarse.data.slice(c * plane, (c + 1) * plane);
     const blurred = rendered.data.slice(c * plane, (c + 1) * plane);

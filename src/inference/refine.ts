@@ -16,7 +16,7 @@
  * aligned to the fill's structure at the photo's resolution.
  */
 import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
-import { smooth } from './blend.ts';
+import { smooth, smoothedOnes } from './blend.ts';
 import { bandRadius, CELL, type PixelSources } from './detail.ts';
 
 /** The side of the blocks that share one offset, and the margin around each that is compared. */
@@ -59,8 +59,7 @@ export function refineSources(
   const query = new Float32Array(3 * qPlane);
   // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps the
   // image's borders as bright as the photo's low band there.
-  const norm = new Float32Array(qPlane).fill(1);
-  smooth(norm, qw, qh, radius);
+  const norm = smoothedOnes(qw, qh, radius);
   for (let c = 0; c < 3; c++) {
     const q = query.subarray(c * qPlane, (c + 1) * qPlane);
     for (let y = 0; y < qh; y++) {
