@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blendRegion, chamferDistance } from './blend.ts';
+import { blendRegion, chamferDistance, smooth, smoothedOnes } from './blend.ts';
 import { rectMask } from './testing.ts';
 
 const W = 64;
@@ -23,6 +23,38 @@ describe('chamferDistance', () => {
     source[4] = 1;
     const d = chamferDistance(source, 3, 3);
     assert.deepEqual([...d].map((v) => +v.toFixed(4)), [1.4142, 1, 1.4142, 1, 0, 1, 1.4142, 1, 1.4142]);
+  });
+});
+
+describe('smooth', () => {
+  /** Vertical waves of `period` pixels about 0.5, amplitude 1, and their amplitude inside (the edges cut off). */
+  const waves = (period: number) => Float32Array.from({ length: plane }, (_, i) => 0.5 + Math.cos((2 * Math.PI * (i % W)) / period));
+  const amplitude = (p: Float32Array) => {
+    let most = 0;
+    for (let y = 8; y < H - 8; y++) for (let x = 8; x < W - 8; x++) most = Math.max(most, Math.abs(p[y * W + x] - 0.5));
+    return most;
+  };
+
+  it('at radius 0 is the [1 2 1] kernel: the checkerboard goes, 4-px waves keep half, and a constant stays up to the edges', () => {
+    for (const [period, kept] of [[2, 0], [4, 0.5], [8, Math.cos(Math.PI / 8) ** 2]] as const) {
+      const p = waves(period);
+      smooth(p, W, H, 0);
+      assert.ok(Math.abs(amplitude(p) - kept) < 1e-5, `${period}-px waves: amplitude ${amplitude(p)}, expected ${kept}`);
+    }
+    const ones = smoothedOnes(W, H, 0);
+    assert.equal(ones[0], 0.75 * 0.75, 'a corner pixel has three quarters of its window each way');
+    assert.equal(ones[10 * W + 10], 1);
+  });
+
+  it('with a radius, is three box passes, which take out more the wider they are', () => {
+    const p = waves(2);
+    smooth(p, W, H, 1);
+    // Each box of radius 1 turns the checkerboard over at a third of its amplitude.
+    assert.ok(Math.abs(amplitude(p) - 1 / 27) < 1e-5, `${amplitude(p)}`);
+    const [narrow, wide] = [waves(16), waves(16)];
+    smooth(narrow, W, H, 1);
+    smooth(wide, W, H, 4);
+    assert.ok(amplitude(wide) < amplitude(narrow), `${amplitude(wide)} vs ${amplitude(narrow)}`);
   });
 });
 

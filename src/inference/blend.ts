@@ -99,8 +99,29 @@ function boxColumns(plane: Float32Array, width: number, height: number, r: numbe
   }
 }
 
-/** Three box passes each way, in place: close to a Gaussian of sigma sqrt(r (r + 1)). */
+/** One pass of the [1 2 1] / 4 kernel each way, in place, windows clipped at the edges (the sum is still divided by 4). */
+function binomial(plane: Float32Array, width: number, height: number): void {
+  const line = new Float32Array(Math.max(width, height));
+  for (let y = 0; y < height; y++) {
+    const base = y * width;
+    line.set(plane.subarray(base, base + width));
+    for (let x = 0; x < width; x++) plane[base + x] = (2 * line[x] + (x > 0 ? line[x - 1] : 0) + (x + 1 < width ? line[x + 1] : 0)) / 4;
+  }
+  const source = plane.slice();
+  for (let y = 0; y < height; y++) {
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      plane[i] = (2 * source[i] + (y > 0 ? source[i - width] : 0) + (y + 1 < height ? source[i + width] : 0)) / 4;
+    }
+  }
+}
+
+/**
+ * Three box passes each way, in place: close to a Gaussian of sigma sqrt(r (r + 1)). Radius 0 is
+ * the finest blur, one pass of [1 2 1] / 4 each way (sigma 0.71): it takes out the checkerboard and
+ * passes 4-pixel waves at half strength (a box of radius 1 would turn the checkerboard over).
+ */
 export function smooth(plane: Float32Array, width: number, height: number, r: number): void {
+  if (r === 0) return binomial(plane, width, height);
   for (let pass = 0; pass < 3; pass++) {
     boxRows(plane, width, height, r);
     boxColumns(plane, width, height, r);

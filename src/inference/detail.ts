@@ -37,38 +37,38 @@ export const DETAIL_GAIN = 0.4;
 /**
  * The sources' detail with the feature guide (`Networks.guided`), whose fills are smoother than
  * G1-guided ones (its predictions average what the hole could hold), and which also lose their
- * mid band (`removeMidBand`): a gain of 0.7 for fills made at the region's own resolution, 0.75 for
- * enlarged ones, 0.85 for those rendered at their size over an enlarged coarse band (the 512 pass
- * of `keepCoarseBand`), and none of it near the known region (`ramp`). Near the seam G2's
- * rendering already continues the photo's texture, and the truth follows its surroundings, so
- * copied detail there is noise: a thin hole (a painted stroke) needs none. Measured on
- * photos-other (docs/results.md, "Session 14" and "Session 15"): the ramp took strokes from 7.00
- * / 0.9291 / 75 (hole l1 % / SSIM / detail %) to 6.92 / 0.9301 / 67 and left the large holes as
- * they were. With the mid band's removal the gains of fills rendered at their own size rose from
- * 0.6 and 0.75 to 0.7 and 0.85, and the enlarged fills' (whose sources are also refined,
- * `refineSources`) stayed at 0.75: each keeps the detail where it was.
+ * mid band (`removeMidBand`): for fills made at the region's own resolution, a gain of 1.4 of the
+ * photo's finest band (`bandRadius`: the [1 2 1] kernel passes 4-pixel waves at half strength, so
+ * a gain over 1 brings them back to about their own); 1.65 for those rendered at their size over an
+ * enlarged coarse band (the 512 pass of `keepCoarseBand`); 1.05 for enlarged fills, whose band is
+ * wider; 0.75 for the query of that 512 pass (what its match looks for); and none of it near the
+ * known region (`ramp`). Near the seam G2's rendering already continues the photo's texture, and
+ * the truth follows its surroundings, so copied detail there is noise: a thin hole (a painted
+ * stroke) needs none. Each gain keeps about half the original's detail on photos-other
+ * (docs/results.md, "Session 16"; the ramp, "Session 14").
  */
-export const GUIDED_DETAIL = { native: 0.7, enlarged: 0.75, banded: 0.85, ramp: { from: 4, to: 12 } } as const;
+export const GUIDED_DETAIL = { native: 1.4, banded: 1.65, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
 
 /**
- * The band `removeMidBand` takes out of a guided fill: its blur with box passes of radius 1
- * (sigma about 1.5 px) minus its blur with radius 2 (about 2.5 px), in the fill's own pixels.
+ * The band `removeMidBand` takes out of a guided fill, as box radii of `smooth` in working pixels of
+ * the first scale: between its finest blur (radius 0, the [1 2 1] kernel) and its blur with box
+ * passes of radius 10 (sigma about 10.5 px).
  */
-export const MID_BAND = { from: 1, to: 2 } as const;
+export const MID_BAND = { from: 0, to: 10 } as const;
 
 /**
  * Takes the mid band (`MID_BAND`) out of a fill's hole, in place [ours]. Patch-swap's fill is a
  * collage of 3x3-cell patches, 4 working pixels a cell, from different places: where two meet, the
- * tone steps. Those steps are blotches a few pixels across: the band between the fill's finest
- * detail (the sources' detail, G2's grain) and its coarse shapes and colours, which carry the hole
- * l1. SSIM counts every bit of texture out of phase with the truth as lost structure, but the
- * pixel-to-pixel detail a fill shows lies mostly in the finest band. So the mid band goes and the
- * sources' detail is raised to keep the detail where it was: on photos-other, at equal detail,
- * SSIM +0.0007 and hole l1 -0.06 to -0.07 on the 256 protocols, beyond the noise
- * (docs/results.md, "Session 15"). A fill whose coarse band was enlarged from the first working
- * scale (the 512 pass over the 256 fill, an enlarged fill) has that scale's blotches too, as many
- * times larger: their band goes as well. On the 512 protocol the two bands gain SSIM +0.0008 and
- * hole l1 -0.11 at a little more detail (+0.7).
+ * tone steps, in blotches and edges a few to a few tens of pixels across. What the truth holds at
+ * those sizes the fill rarely guesses, and SSIM counts every bit of texture out of phase with the
+ * truth as lost structure. The pixel-to-pixel detail a fill shows, though, lies mostly in its
+ * finest band (G2's grain, the sources' detail), which costs SSIM least for the detail it gives.
+ * So the fill keeps its coarse band (the colours and shapes, which carry the hole l1) and its
+ * finest band, loses what lies between, and gets more of its sources' finest band: on
+ * photos-other, at equal detail, SSIM +0.002 to +0.0025 and hole l1 -0.3 to -0.35 on the three
+ * protocols, beyond the noise (docs/results.md, "Session 16"). A fill whose coarse band was
+ * enlarged from the first working scale (the 512 pass over the 256 fill, an enlarged fill) has that
+ * scale's blotches as many times larger: its band reaches as many times further.
  * @param fill changed in its hole only
  * @param mask the hole (1 = hole)
  * @param weight per pixel (default 1): guided fills spare the seam as their sources' detail does
@@ -77,33 +77,31 @@ export const MID_BAND = { from: 1, to: 2 } as const;
 export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32Array, scale = 1): void {
   const { width, height } = fill;
   const plane = width * height;
-  const bands = scale < 1.5 ? [MID_BAND] : [MID_BAND, { from: Math.round(MID_BAND.from * scale), to: Math.round(MID_BAND.to * scale) }];
+  const [from, to] = [MID_BAND.from, Math.round(MID_BAND.to * Math.max(1, scale))];
   const hole = maskBoundingBox(mask);
   if (!hole) return;
   // Only the hole changes: the blurs run on its box grown by their reach (3 box passes of the
-  // largest radius), which gives the hole the values a blur of the whole fill would.
-  const reach = 3 * bands[bands.length - 1].to + 1;
+  // coarse radius), which gives the hole the values a blur of the whole fill would.
+  const reach = 3 * to + 1;
   const [x0, y0] = [Math.max(0, hole.x - reach), Math.max(0, hole.y - reach)];
   const [bw, bh] = [Math.min(width, hole.x + hole.width + reach) - x0, Math.min(height, hole.y + hole.height + reach) - y0];
+  // The blurs' windows are clipped at the edges: dividing by the blurred ones keeps a flat fill
+  // flat up to the photo's border, where a hole may lie.
+  const [fineNorm, coarseNorm] = [smoothedOnes(bw, bh, from), smoothedOnes(bw, bh, to)];
   const values = new Float32Array(bw * bh);
-  // The box passes' windows are clipped at the edges: dividing by the blurred ones keeps a flat
-  // fill flat up to the photo's border, where a hole may lie.
-  const blur = (plane: Float32Array, radius: number, norm: Float32Array) => {
+  const blur = (radius: number, norm: Float32Array) => {
+    const plane = values.slice();
     smooth(plane, bw, bh, radius);
     for (let k = 0; k < plane.length; k++) plane[k] /= norm[k];
     return plane;
   };
-  for (const band of bands) {
-    const [fineNorm, coarseNorm] = [smoothedOnes(bw, bh, band.from), smoothedOnes(bw, bh, band.to)];
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < bh; y++) values.set(fill.data.subarray(c * plane + (y + y0) * width + x0, c * plane + (y + y0) * width + x0 + bw), y * bw);
-      const fine = blur(values.slice(), band.from, fineNorm);
-      const coarse = blur(values.slice(), band.to, coarseNorm);
-      for (let y = 0; y < bh; y++) {
-        for (let x = 0; x < bw; x++) {
-          const [i, k] = [(y + y0) * width + x + x0, y * bw + x];
-          if (mask.data[i]) fill.data[c * plane + i] = Math.min(1, Math.max(0, values[k] - (weight ? weight[i] : 1) * (fine[k] - coarse[k])));
-        }
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < bh; y++) values.set(fill.data.subarray(c * plane + (y + y0) * width + x0, c * plane + (y + y0) * width + x0 + bw), y * bw);
+    const [fine, coarse] = [blur(from, fineNorm), blur(to, coarseNorm)];
+    for (let y = 0; y < bh; y++) {
+      for (let x = 0; x < bw; x++) {
+        const [i, k] = [(y + y0) * width + x + x0, y * bw + x];
+        if (mask.data[i]) fill.data[c * plane + i] = Math.min(1, Math.max(0, values[k] - (weight ? weight[i] : 1) * (fine[k] - coarse[k])));
       }
     }
   }
@@ -182,10 +180,13 @@ export function pixelSources(sources: SourceCells, mask: MaskImage): PixelSource
 
 /**
  * The blur radius that splits a region `scale` times its working size into the band its fill has
- * and the band only the photo has (`addSourceDetail` copies the second).
+ * and the band only the photo has (`addSourceDetail` copies the second). A fill made at the
+ * region's own size (scale 1) gets the photo's finest band, radius 0 (the [1 2 1] blur): its own
+ * mid band is taken out (`removeMidBand`), and the finest band gives the most detail for what it
+ * costs SSIM.
  */
 export function bandRadius(scale: number): number {
-  return Math.max(1, Math.round(scale - 0.5));
+  return scale <= 1 ? 0 : Math.max(1, Math.round(scale - 0.5));
 }
 
 /**

@@ -131,9 +131,9 @@ export interface RegionOptions {
   guide: boolean;
 }
 
-/** The sources' detail an enlarged fill gets: its gain, and where (`detail.ts`). */
-function enlargedDetail(guided: boolean): [number, DetailRamp | undefined] {
-  return guided ? [GUIDED_DETAIL.enlarged, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
+/** The sources' detail an enlarged image gets, `gain` of it when guided: the gain, and where (`detail.ts`). */
+function enlargedDetail(guided: boolean, gain: number): [number, DetailRamp | undefined] {
+  return guided ? [gain, GUIDED_DETAIL.ramp] : [DETAIL_GAIN, undefined];
 }
 
 /**
@@ -198,7 +198,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       coarseBand = resizeImage(previous, width, height, 'lanczos');
       // The match looks for the texture the result should have, not for its blur.
       const query = { ...coarseBand, data: coarseBand.data.slice() };
-      const [gain, ramp] = enlargedDetail(guided);
+      const [gain, ramp] = enlargedDetail(guided, GUIDED_DETAIL.query);
       if (options.nativeDetail) addSourceDetail(query, known, mask, sources!, gain, ramp);
       input = composite(query, known, mask);
       // The ramp is in the first scale's working pixels, as the sources' detail counts them.
@@ -243,7 +243,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     // Each source is searched again at the region's resolution, around where the match put it.
     const initial = pixelSources(sources!, hole);
     const detail = detailLayer(image, hole, bandRadius(initial.scale));
-    addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided), detail);
+    addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided, GUIDED_DETAIL.enlarged), detail);
     if (guided) removeMidBand(fill, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale), rampScale);
   }
   return { fill, ...debugged };
