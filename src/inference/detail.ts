@@ -38,13 +38,13 @@ export const DETAIL_GAIN = 0.4;
  * The sources' detail with the feature guide (`Networks.guided`), whose fills are smoother than
  * G1-guided ones (its predictions average what the hole could hold), and which also lose their
  * mid band (`removeMidBand`): for fills made at the region's own resolution, a gain of 1.4 of the
- * photo's finest band (`bandRadius`: the [1 2 1] kernel passes 4-pixel waves at half strength, so
- * a gain over 1 brings them back to about their own); 1.65 for those rendered at their size over an
- * enlarged coarse band (the 512 pass of `keepCoarseBand`); 1.05 for enlarged fills, whose band is
- * wider; 0.75 for the query of that 512 pass (what its match looks for); and none of it near the
- * known region (`ramp`). Near the seam G2's rendering already continues the photo's texture, and
- * the truth follows its surroundings, so copied detail there is noise: a thin hole (a painted
- * stroke) needs none. Each gain keeps about half the original's detail on photos-other
+ * photo's finest band (`bandRadius`: the photo minus its [1 2 1] blur, which holds all of its
+ * 2-pixel waves but half of its 4-pixel ones, hence gains over 1); 1.65 for those rendered at
+ * their size over an enlarged coarse band (the 512 pass of `keepCoarseBand`); 1.05 for enlarged
+ * fills, whose band is wider; 0.75 for the query of that 512 pass (what its match looks for); and
+ * none of it near the known region (`ramp`). Near the seam G2's rendering already continues the
+ * photo's texture, and the truth follows its surroundings, so copied detail there is noise: a thin
+ * hole (a painted stroke) needs none. Each gain keeps about half the original's detail on photos-other
  * (docs/results.md, "Session 16"; the ramp, "Session 14").
  */
 export const GUIDED_DETAIL = { native: 1.4, banded: 1.65, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
@@ -65,8 +65,8 @@ export const MID_BAND = { from: 0, to: 10 } as const;
  * finest band (G2's grain, the sources' detail), which costs SSIM least for the detail it gives.
  * So the fill keeps its coarse band (the colours and shapes, which carry the hole l1) and its
  * finest band, loses what lies between, and gets more of its sources' finest band: on
- * photos-other, at equal detail, SSIM +0.002 to +0.0025 and hole l1 -0.3 to -0.35 on the three
- * protocols, beyond the noise (docs/results.md, "Session 16"). A fill whose coarse band was
+ * photos-other, at about equal detail, SSIM +0.0018 to +0.0026 and hole l1 -0.24 to -0.30 on the
+ * three protocols, beyond the noise (docs/results.md, "Session 16"). A fill whose coarse band was
  * enlarged from the first working scale (the 512 pass over the 256 fill, an enlarged fill) has that
  * scale's blotches as many times larger: its band reaches as many times further.
  * @param fill changed in its hole only
