@@ -76,8 +76,9 @@ Options:
                       removed; one IMAGE only
   --no-native-detail  never add the photo's own detail from where the fill's patches came (to fills
                       enlarged from their working scale, to guided fills, and to what the second
-                      scale matches on), nor take the patches' blotches out of guided fills: leave
-                      the fill as rendered (docs/decisions/native-detail.md)
+                      scale matches on), nor take the patch collage's mid band (its blotches and
+                      edges) out of guided fills: leave the fill as rendered
+                      (docs/decisions/native-detail.md)
   --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
                       the model has a feature guide (docs/decisions/feature-guide.md)
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),

@@ -100,8 +100,9 @@ export interface InpaintOptions {
    * Add the full-resolution detail of each hole patch's patch-swap source [ours; `detail.ts`] to
    * a fill enlarged from its last working scale, to a guided fill, and to the enlarged fill a
    * second scale without its own G2 matches on: the fill keeps the photo's own grain instead of
-   * looking blurred. A guided fill then loses its mid band, the blotches of the patch collage
-   * (`removeMidBand`). Default true; false leaves every fill as rendered.
+   * looking blurred. A guided fill then loses its mid band, the blotches and edges of the patch
+   * collage, a few to a few tens of pixels across (`removeMidBand`). Default true; false leaves
+   * every fill as rendered.
    */
   nativeDetail?: boolean;
   /**
