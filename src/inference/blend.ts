@@ -101,7 +101,7 @@ function boxColumns(plane: Float32Array, width: number, height: number, r: numbe
 
 /** One pass of the [1 2 1] / 4 kernel each way, in place, windows clipped at the edges (the sum is still divided by 4). */
 function binomial(plane: Float32Array, width: number, height: number): void {
-  const line = new Float32Array(Math.max(width, height));
+  const line = new Float32Array(width);
   for (let y = 0; y < height; y++) {
     const base = y * width;
     line.set(plane.subarray(base, base + width));
