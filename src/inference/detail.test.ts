@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MaskImage, RgbImage } from '../core/image.ts';
-import { addSourceDetail, DETAIL_GAIN, detailLayer, removeMidBand } from './detail.ts';
+import { addSourceDetail, DETAIL_GAIN, DIFFUSION_MIX, detailLayer, mixDiffusion, removeMidBand } from './detail.ts';
 
 const W = 64;
 const H = 48;
@@ -105,20 +105,21 @@ describe('addSourceDetail', () => {
   });
 });
 
-describe('removeMidBand', () => {
-  /** A fill of vertical waves of `period` pixels (0.5 +- 0.15) in every plane. */
-  const striped = (period: number) => {
-    const data = new Float32Array(3 * plane);
-    for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[c * plane + y * W + x] = 0.5 + 0.15 * Math.cos((2 * Math.PI * x) / period);
-    return { width: W, height: H, data };
-  };
-  /** The root mean square of the first plane about 0.5 in the hole's inner part (away from its edge). */
-  const contrast = (img: RgbImage) => {
-    let [sum, n] = [0, 0];
-    for (let y = 20; y < 28; y++) for (let x = 36; x < 44; x++) [sum, n] = [sum + (img.data[y * W + x] - 0.5) ** 2, n + 1];
-    return Math.sqrt(sum / n);
-  };
+/** Vertical waves of `period` pixels (mean + 0.15 cos) in every plane. */
+function striped(period: number, mean = 0.5): RgbImage {
+  const data = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[c * plane + y * W + x] = mean + 0.15 * Math.cos((2 * Math.PI * x) / period);
+  return { width: W, height: H, data };
+}
 
+/** The root mean square of the first plane about 0.5 in the hole's inner part (away from its edge). */
+function contrast(img: RgbImage): number {
+  let [sum, n] = [0, 0];
+  for (let y = 20; y < 28; y++) for (let x = 36; x < 44; x++) [sum, n] = [sum + (img.data[y * W + x] - 0.5) ** 2, n + 1];
+  return Math.sqrt(sum / n);
+}
+
+describe('removeMidBand', () => {
   it('takes out waves a few to a few tens of pixels long, keeps the finest detail, and changes nothing outside the hole', () => {
     const mask = hole();
     for (const [period, kept] of [
@@ -164,5 +165,51 @@ describe('removeMidBand', () => {
     const fill = striped(8);
     removeMidBand(fill, mask, new Float32Array(plane));
     assert.deepEqual(fill, striped(8), 'weight 0 changes nothing');
+  });
+});
+
+describe('mixDiffusion', () => {
+  const flat = (value: number): RgbImage => ({ width: W, height: H, data: new Float32Array(3 * plane).fill(value) });
+
+  it("moves the fill's coarse band towards the diffusion's, everywhere, and keeps the fill's finest band", () => {
+    const fill = striped(2, 0.6);
+    const diffusion = flat(0.4);
+    mixDiffusion(fill, diffusion);
+    assert.deepEqual(diffusion, flat(0.4), 'the diffusion fill is only read');
+    // Half of the coarse band's difference: the mean from 0.6 to 0.5, the 2-px waves as they were
+    // (away from the image's edge, where the finest blur's window is clipped).
+    const expected = striped(2, 0.6 - DIFFUSION_MIX.coarse * 0.2);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < H; y++) {
+        for (let x = 2; x < W - 2; x++) {
+          const k = c * plane + y * W + x;
+          assert.ok(Math.abs(fill.data[k] - expected.data[k]) < 0.005, `(${x}, ${y}): ${fill.data[k]}, expected ${expected.data[k]}`);
+        }
+      }
+    }
+  });
+
+  it("adds its share of the diffusion's mid band, more at the seam, and at a larger scale counts longer waves in it", () => {
+    // Deep in the hole (no depth given), and at the seam (depth 0).
+    for (const [depth, share] of [
+      [undefined, DIFFUSION_MIX.mid.deep],
+      [new Float32Array(plane), DIFFUSION_MIX.mid.seam],
+    ] as const) {
+      const fill = flat(0.5);
+      mixDiffusion(fill, striped(16), 1, depth);
+      const ratio = contrast(fill) / contrast(striped(16));
+      assert.ok(Math.abs(ratio - share) < 0.05, `16-px waves: ${ratio} of the diffusion's, expected ${share}`);
+      // The fill's own mid band gives way as much.
+      const waves = striped(16);
+      mixDiffusion(waves, flat(0.5), 1, depth);
+      const left = contrast(waves) / contrast(striped(16));
+      assert.ok(Math.abs(left - (1 - share)) < 0.05, `16-px waves: ${left} of the fill's own kept, expected ${1 - share}`);
+    }
+    // 48-px waves lie partly in the coarse band at scale 1 (which gets the larger share), in the
+    // mid band at scale 2.
+    const [own, enlarged] = [flat(0.5), flat(0.5)];
+    mixDiffusion(own, striped(48));
+    mixDiffusion(enlarged, striped(48), 2);
+    assert.ok(contrast(enlarged) < contrast(own) - 0.05 * contrast(striped(48)), `48-px waves: ${contrast(own)} (scale 1), ${contrast(enlarged)} (scale 2)`);
   });
 });

@@ -20,11 +20,12 @@ import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '.
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { smooth, smoothedOnes } from './blend.ts';
-import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, pixelSources, rampWeights, removeMidBand } from './detail.ts';
+import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { refineSources } from './refine.ts';
 import { workingSize } from './regions.ts';
+import { teleaFill } from './telea.ts';
 
 /** One scale of a region's pyramid. */
 export interface ScalePlan {
@@ -170,6 +171,17 @@ export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage, weight?: Fl
 }
 
 /**
+ * A guided fill's last step, in place: its mid band out (`removeMidBand`, sparing the seam), and
+ * Telea's diffusion fill of the hole mixed into its coarse and mid bands (`mixDiffusion`).
+ * @param scale the fill's pixels per pixel of the first working scale
+ */
+function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number): void {
+  const depth = rampWeights(hole, GUIDED_DETAIL.ramp, scale);
+  removeMidBand(fill, hole, depth, scale);
+  mixDiffusion(fill, teleaFill(image, hole), scale, depth);
+}
+
+/**
  * Runs the pyramid on one region.
  * @param image the region of the photo at full resolution
  * @param plans from `planScales`, already checked with `checkHoleSize`
@@ -233,7 +245,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     const gain = banded ? (guided ? GUIDED_DETAIL.banded : DETAIL_GAIN) : guided ? GUIDED_DETAIL.native : undefined;
     if (options.nativeDetail && gain !== undefined) {
       addSourceDetail(last, image, hole, sources!, gain, guided ? GUIDED_DETAIL.ramp : undefined);
-      if (guided) removeMidBand(last, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale), rampScale);
+      if (guided) reband(last, image, hole, rampScale);
     }
     return { fill: last, ...debugged };
   }
@@ -244,7 +256,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     const initial = pixelSources(sources!, hole);
     const detail = detailLayer(image, hole, bandRadius(initial.scale));
     addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided, GUIDED_DETAIL.enlarged), detail);
-    if (guided) removeMidBand(fill, hole, rampWeights(hole, GUIDED_DETAIL.ramp, rampScale), rampScale);
+    if (guided) reband(fill, image, hole, rampScale);
   }
   return { fill, ...debugged };
 }
