@@ -133,15 +133,15 @@ export function mixDiffusion(fill: RgbImage, diffusion: RgbImage, scale = 1, dep
   const to = Math.round(MID_BAND.to * Math.max(1, scale));
   const [fineNorm, coarseNorm] = [smoothedOnes(width, height, MID_BAND.from), smoothedOnes(width, height, to)];
   const { coarse: coarseShare, mid } = DIFFUSION_MIX;
+  const difference = new Float32Array(plane);
   for (let c = 0; c < 3; c++) {
     const [own, other] = [fill.data.subarray(c * plane, (c + 1) * plane), diffusion.data.subarray(c * plane, (c + 1) * plane)];
-    const [ownFine, ownCoarse] = [blurred(own, width, height, MID_BAND.from, fineNorm), blurred(own, width, height, to, coarseNorm)];
-    const [otherFine, otherCoarse] = [blurred(other, width, height, MID_BAND.from, fineNorm), blurred(other, width, height, to, coarseNorm)];
+    // The blurs are linear: the bands of the difference are the differences of the bands.
+    for (let i = 0; i < plane; i++) difference[i] = other[i] - own[i];
+    const [fine, coarse] = [blurred(difference, width, height, MID_BAND.from, fineNorm), blurred(difference, width, height, to, coarseNorm)];
     for (let i = 0; i < plane; i++) {
-      const coarse = otherCoarse[i] - ownCoarse[i];
-      const midBand = otherFine[i] - otherCoarse[i] - (ownFine[i] - ownCoarse[i]);
       const midShare = depth ? mid.seam + (mid.deep - mid.seam) * depth[i] : mid.deep;
-      own[i] = Math.min(1, Math.max(0, own[i] + coarseShare * coarse + midShare * midBand));
+      own[i] = Math.min(1, Math.max(0, own[i] + coarseShare * coarse[i] + midShare * (fine[i] - coarse[i])));
     }
   }
 }
