@@ -30,9 +30,9 @@
 import { expect, UsageError } from '../core/errors.ts';
 import { checkImage, checkMask, type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
 
-// Cell states. Bit 0 set = the cell has a value (known, or filled); OFF cells lie off the image or on
-// the work grid's outer ring, which keeps every neighbour access inside the grid without bounds checks.
-const OFF = 0;
+// Cell states. Bit 0 set = the cell has a value (known, or filled). 0 (the grid's initial value): off
+// the image or on the work grid's outer ring, which keeps every neighbour access inside the grid
+// without bounds checks.
 const KNOWN = 1;
 const INSIDE = 2;
 const BAND = 3;
@@ -160,7 +160,7 @@ export function teleaFill(image: RgbImage, mask: MaskImage, radius = 3): RgbImag
   }
 
   // The work grid: the hole's box grown by the reach of a neighbourhood, plus one pixel for the
-  // gradients taken at its edge, plus the OFF ring.
+  // gradients taken at its edge, plus the outer ring of state 0.
   const reach = Math.floor(radius);
   const margin = reach + 2;
   const gx0 = hole.x - margin;
