@@ -56,6 +56,35 @@ describe('smooth', () => {
     smooth(wide, W, H, 4);
     assert.ok(amplitude(wide) < amplitude(narrow), `${amplitude(wide)} vs ${amplitude(narrow)}`);
   });
+
+  it('equals the kernels applied directly, each way, for radii up to and past the plane', () => {
+    /** One pass of `kernel` (centred, clipped at the edges, never renormalised) along rows or columns. */
+    const pass = (p: Float32Array, w: number, h: number, kernel: number[], rows: boolean) => {
+      const out = new Float32Array(p.length);
+      const r = (kernel.length - 1) / 2;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          let sum = 0;
+          for (let k = -r; k <= r; k++) {
+            const [u, v] = rows ? [x + k, y] : [x, y + k];
+            if (u >= 0 && v >= 0 && u < w && v < h) sum += kernel[k + r] * p[v * w + u];
+          }
+          out[y * w + x] = sum;
+        }
+      }
+      return out;
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (const [w, h, r] of [[13, 11, 0], [13, 11, 1], [9, 17, 3], [7, 5, 4], [6, 4, 9]]) {
+      const p = Float32Array.from({ length: w * h }, random);
+      let expected = p;
+      const kernel = r === 0 ? [0.25, 0.5, 0.25] : new Array(2 * r + 1).fill(1 / (2 * r + 1));
+      for (let k = 0; k < (r === 0 ? 1 : 3); k++) expected = pass(pass(expected, w, h, kernel, true), w, h, kernel, false);
+      smooth(p, w, h, r);
+      for (let i = 0; i < p.length; i++) assert.ok(Math.abs(p[i] - expected[i]) < 1e-5, `${w}x${h} radius ${r}, pixel ${i}: ${p[i]} vs ${expected[i]}`);
+    }
+  });
 });
 
 describe('blendRegion', () => {

@@ -67,8 +67,7 @@ export function chamferDistance(source: Uint8Array, width: number, height: numbe
 }
 
 /** Box mean of radius r along each row, windows clipped at the edges (the sum is still divided by 2r + 1). */
-function boxRows(plane: Float32Array, width: number, height: number, r: number): void {
-  const line = new Float32Array(width);
+function boxRows(plane: Float32Array, width: number, height: number, r: number, line: Float32Array): void {
   const scale = 1 / (2 * r + 1);
   for (let y = 0; y < height; y++) {
     const base = y * width;
@@ -83,19 +82,21 @@ function boxRows(plane: Float32Array, width: number, height: number, r: number):
   }
 }
 
-/** The same down each column, a whole row at a time (cache-friendly). */
-function boxColumns(plane: Float32Array, width: number, height: number, r: number): void {
-  const source = plane.slice();
-  const sum = new Float32Array(width);
+/**
+ * The same down each column, a whole row at a time (cache-friendly). The rows the window leaves
+ * have been overwritten by then: the last r + 1 of them are kept in `ring` ((r + 1) x width), not
+ * a copy of the plane (fresh memory costs its page faults, more than the sums here).
+ */
+function boxColumns(plane: Float32Array, width: number, height: number, r: number, ring: Float32Array, sum: Float32Array): void {
   const scale = 1 / (2 * r + 1);
-  const addRow = (y: number, sign: number) => {
-    for (let x = 0, o = y * width; x < width; x++) sum[x] += sign * source[o + x];
-  };
-  for (let y = 0; y <= Math.min(r, height - 1); y++) addRow(y, 1);
+  sum.fill(0);
+  for (let y = 0; y <= Math.min(r, height - 1); y++) for (let x = 0, o = y * width; x < width; x++) sum[x] += plane[o + x];
   for (let y = 0; y < height; y++) {
-    for (let x = 0, o = y * width; x < width; x++) plane[o + x] = sum[x] * scale;
-    if (y + r + 1 < height) addRow(y + r + 1, 1);
-    if (y - r >= 0) addRow(y - r, -1);
+    const o = y * width;
+    ring.set(plane.subarray(o, o + width), (y % (r + 1)) * width);
+    for (let x = 0; x < width; x++) plane[o + x] = sum[x] * scale;
+    if (y + r + 1 < height) for (let x = 0, q = (y + r + 1) * width; x < width; x++) sum[x] += plane[q + x];
+    if (y - r >= 0) for (let x = 0, q = ((y - r) % (r + 1)) * width; x < width; x++) sum[x] -= ring[q + x];
   }
 }
 
@@ -107,11 +108,15 @@ function binomial(plane: Float32Array, width: number, height: number): void {
     line.set(plane.subarray(base, base + width));
     for (let x = 0; x < width; x++) plane[base + x] = (2 * line[x] + (x > 0 ? line[x - 1] : 0) + (x + 1 < width ? line[x + 1] : 0)) / 4;
   }
-  const source = plane.slice();
+  // The row above, before it was overwritten: two lines, not a copy of the plane.
+  let [above, current] = [new Float32Array(width), line];
   for (let y = 0; y < height; y++) {
-    for (let x = 0, i = y * width; x < width; x++, i++) {
-      plane[i] = (2 * source[i] + (y > 0 ? source[i - width] : 0) + (y + 1 < height ? source[i + width] : 0)) / 4;
+    const base = y * width;
+    current.set(plane.subarray(base, base + width));
+    for (let x = 0, i = base; x < width; x++, i++) {
+      plane[i] = (2 * current[x] + (y > 0 ? above[x] : 0) + (y + 1 < height ? plane[i + width] : 0)) / 4;
     }
+    [above, current] = [current, above];
   }
 }
 
@@ -122,9 +127,10 @@ function binomial(plane: Float32Array, width: number, height: number): void {
  */
 export function smooth(plane: Float32Array, width: number, height: number, r: number): void {
   if (r === 0) return binomial(plane, width, height);
+  const [line, ring, sum] = [new Float32Array(width), new Float32Array((r + 1) * width), new Float32Array(width)];
   for (let pass = 0; pass < 3; pass++) {
-    boxRows(plane, width, height, r);
-    boxColumns(plane, width, height, r);
+    boxRows(plane, width, height, r, line);
+    boxColumns(plane, width, height, r, ring, sum);
   }
 }
 
