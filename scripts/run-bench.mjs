@@ -2,6 +2,7 @@
 // `npm run bench -- <name>` runs bench/<name>.ts. Each benchmark prints a table and ends with one JSON line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { hugePagesEnv } from '../bin/huge-pages.mjs';
 
 const [name, ...rest] = process.argv.slice(2);
 const available = readdirSync('bench').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
@@ -11,5 +12,6 @@ if (!name || !available.includes(name)) {
 }
 const file = `bench/${name}.ts`;
 if (!existsSync(file)) process.exit(2);
-const res = spawnSync(process.execPath, ['--import', 'tsx', file, ...rest], { stdio: 'inherit' });
+// With huge pages, as the `inpaint` command runs (INPAINT_HUGE_PAGES=0: without).
+const res = spawnSync(process.execPath, ['--import', 'tsx', file, ...rest], { stdio: 'inherit', env: hugePagesEnv() ?? process.env });
 process.exit(res.status ?? 1);

@@ -1,0 +1,2 @@
+/** See huge-pages.mjs. */
+export function hugePagesEnv(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv | undefined;
