@@ -67,12 +67,39 @@ describe('inpaint serve', () => {
       const { body, headers } = await formBody({ image: await photoBytes(256, 192), mask: await maskBytes(256, 192, { x: 100, y: 70, width: 50, height: 40 }), ensemble: '2' });
       const inFlight = fetch(`${address}/api/v1/inpaint`, { method: 'POST', body, headers });
       while (!/"running":true/.test(await (await fetch(`${address}/api/v1/health`)).text())) await new Promise((r) => setTimeout(r, 20));
+      // Twice, 0.1 s apart, as a service manager and bin/inpaint.mjs deliver it: still one stop
+      // request (sent at the same moment, the two would merge into one delivery).
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGTERM');
       const res = await inFlight;
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'image/png');
       assert.equal(await exited, 0);
       assert.match(output(), /SIGTERM: finishing 1 request\(s\), then exiting[\s\S]*stopped/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('dies at once by a second signal that comes later, dropping the request in flight', async () => {
+    const { child, address, output } = await serve(['--port', '0', '--model', join(dir, 'bundle'), '--vgg', TEST_VGG_WEIGHTS]);
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+    try {
+      const { body, headers } = await formBody({ image: await photoBytes(256, 192), mask: await maskBytes(256, 192, { x: 100, y: 70, width: 50, height: 40 }), ensemble: '8' });
+      const inFlight = fetch(`${address}/api/v1/inpaint`, { method: 'POST', body, headers }).then(
+        (res) => res.status,
+        () => 'dropped',
+      );
+      while (!/"running":true/.test(await (await fetch(`${address}/api/v1/health`)).text())) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 700));
+      child.kill('SIGINT');
+      // Killed by SIGINT, as a Ctrl-C kills (the shell's status 130), with no abort from a running
+      // inference's native code.
+      assert.equal(await exited, 'SIGINT', output());
+      assert.equal(await inFlight, 'dropped');
+      assert.doesNotMatch(output(), /stopped|terminate called|Napi/);
     } finally {
       child.kill('SIGKILL');
     }

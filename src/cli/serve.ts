@@ -11,6 +11,9 @@ import { deviceAssets } from '../server/assets.ts';
 import { Methods } from '../server/methods.ts';
 import { type Command, integerAtLeast } from './args.ts';
 
+/** A second stop signal sooner than this after the first is the first delivered twice (`serve`). */
+const SAME_SIGNAL_MS = 500;
+
 export const serveCommand: Command = {
   summary: 'paint the hole on a photo in a web page; the HTTP API (http://127.0.0.1:8080)',
   help: `Usage: inpaint serve [--port N] [--host ADDR] [--model DIR] [options]
@@ -80,12 +83,22 @@ async function runServe(args: string[]): Promise<void> {
     await methods.dispose();
     throw new UsageError(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
   }
-  // Finish what was accepted, then exit. A second signal exits at once.
+  // Finish what was accepted, then exit. A second signal exits at once, unless it comes within half
+  // a second: then it is the first one delivered twice, as when a service manager signals every
+  // process of the service and bin/inpaint.mjs passes its copy on as well.
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       console.log(`${signal}: finishing ${server.queue.stats.waiting + (server.queue.stats.running ? 1 : 0)} request(s), then exiting`);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
+      const first = Date.now();
+      const again = (signal: NodeJS.Signals) => () => {
+        if (Date.now() - first <= SAME_SIGNAL_MS) return;
+        // Die by the signal itself: process.exit would tear the engine's worker thread down under a
+        // running inference, which aborts in ONNX Runtime's native code.
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+      };
+      process.on('SIGINT', again('SIGINT'));
+      process.on('SIGTERM', again('SIGTERM'));
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));
