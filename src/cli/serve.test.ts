@@ -86,7 +86,8 @@ describe('inpaint serve', () => {
     const { child, address, output } = await serve(['--port', '0', '--model', join(dir, 'bundle'), '--vgg', TEST_VGG_WEIGHTS]);
     const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
     try {
-      const { body, headers } = await formBody({ image: await photoBytes(256, 192), mask: await maskBytes(256, 192, { x: 100, y: 70, width: 50, height: 40 }), ensemble: '8' });
+      // A request that runs for seconds (two scales, eight orientations), well past the second signal.
+      const { body, headers } = await formBody({ image: await photoBytes(512, 384), mask: await maskBytes(512, 384, { x: 200, y: 140, width: 100, height: 80 }), ensemble: '8' });
       const inFlight = fetch(`${address}/api/v1/inpaint`, { method: 'POST', body, headers }).then(
         (res) => res.status,
         () => 'dropped',

@@ -90,12 +90,12 @@ async function runServe(args: string[]): Promise<void> {
     const stop = (signal: string) => {
       console.log(`${signal}: finishing ${server.queue.stats.waiting + (server.queue.stats.running ? 1 : 0)} request(s), then exiting`);
       const first = Date.now();
-      const again = (signal: NodeJS.Signals) => () => {
+      const again = (name: NodeJS.Signals) => () => {
         if (Date.now() - first <= SAME_SIGNAL_MS) return;
         // Die by the signal itself: process.exit would tear the engine's worker thread down under a
         // running inference, which aborts in ONNX Runtime's native code.
-        process.removeAllListeners(signal);
-        process.kill(process.pid, signal);
+        process.removeAllListeners(name);
+        process.kill(process.pid, name);
       };
       process.on('SIGINT', again('SIGINT'));
       process.on('SIGTERM', again('SIGTERM'));
