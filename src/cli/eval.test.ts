@@ -83,4 +83,16 @@ describe('inpaint eval', () => {
     assert.match(summary, /## Paired differences to navier-stokes[\s\S]*\| centre-256 \| telea − navier-stokes \| 1 \|/);
     assert.ok(existsSync(join(out, 'index.html')) && existsSync(join(out, 'grids', 'centre-256-0000.png')) && existsSync(join(out, 'masks', 'centre-256', '0000-seed0.png')));
   });
+
+  it("passes ours' switches to it: --no-guide and --no-native-detail each change its fill", async (t) => {
+    const l1 = async (name: string, ...flags: string[]) => {
+      const out = join(dir, name);
+      await run(t, '--data', data, '--methods', 'ours', '--reference', 'none', '--protocols', 'centre-256', '--split', 'all', '--limit', '1', '--vgg', TEST_VGG_WEIGHTS, '--grids', '0', '-o', out, ...flags);
+      const [header, row] = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\n').map((line) => line.split(','));
+      return Number(row[header.indexOf('l1_hole')]);
+    };
+    const fills = [await l1('default'), await l1('no-guide', '--no-guide'), await l1('no-native-detail', '--no-native-detail')];
+    assert.ok(fills.every(Number.isFinite), String(fills));
+    assert.equal(new Set(fills).size, 3, String(fills));
+  });
 });

@@ -20,7 +20,8 @@ export const DEFAULT_PROTOCOLS = ['centre-256', 'rectangles-256', 'centre-512'] 
 export const evalCommand: Command = {
   summary: 'compare inpainting methods on a folder of photos (l1, PSNR, SSIM, detail, perceptual; CSV, markdown and HTML report)',
   help: `Usage: inpaint eval --data DIR [--methods LIST] [--protocols LIST] [--split val|all] [--limit N]
-                    [--model DIR] [--vgg FILE] [--ensemble N] [--scales LIST] [--locality X] [--match-colour W] [--seed N]
+                    [--model DIR] [--vgg FILE] [--ensemble N] [--scales LIST] [--locality X] [--match-colour W]
+                    [--no-guide] [--no-native-detail] [--seed N]
                     [--grids N] [--reference METHOD] -o OUT_DIR
 
 Runs every method on exactly the same inputs and scores each output against the ground truth:
@@ -60,6 +61,12 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     0 is the paper's patch-swap)
   --match-colour W  the weight of colour in ours' match (default 60, as inpaint; 0 is the paper's
                     colour-blind match)
+  --no-guide        match ours' hole on VGG features of G1's coarse fill (the paper's guide), as
+                    inpaint --no-guide
+  --no-native-detail
+                    leave ours' fill as G2 renders it, as inpaint --no-native-detail: none of the
+                    photo's own detail, mid band or Telea's diffusion added (with --no-guide,
+                    --locality 0 and --match-colour 0: the paper's pipeline)
   --seed N          the mask seed (default 0)
   --grids N         photos per protocol shown as grids in index.html (default 4)
   --reference M     the method the others are compared with, image by image (default: telea when
@@ -96,6 +103,8 @@ async function runEval(args: string[]): Promise<void> {
       scales: { type: 'string' },
       locality: { type: 'string' },
       'match-colour': { type: 'string' },
+      'no-guide': { type: 'boolean' },
+      'no-native-detail': { type: 'boolean' },
       seed: { type: 'string', default: '0' },
       grids: { type: 'string', default: '4' },
       reference: { type: 'string' },
@@ -120,7 +129,10 @@ async function runEval(args: string[]): Promise<void> {
   const locality = values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality');
   const matchColour = values['match-colour'] === undefined ? undefined : nonNegativeNumber(values['match-colour'], '--match-colour');
   const scales = values.scales === undefined ? undefined : parseScales(values.scales);
-  resolveInpaintOptions({ ensemble, scales, locality, matchColour });
+  const guide = values['no-guide'] ? false : undefined;
+  const nativeDetail = values['no-native-detail'] ? false : undefined;
+  const inpaint = { ensemble, scales, locality, matchColour, guide, nativeDetail };
+  resolveInpaintOptions(inpaint);
   const reference = values.reference === undefined ? undefined : values.reference === 'none' ? null : checkMethodName(values.reference);
   if (reference && !names.includes(reference)) throw new UsageError(`--reference ${reference} is not among --methods (${names.join(', ')})`);
 
@@ -130,7 +142,7 @@ async function runEval(args: string[]): Promise<void> {
   try {
     for (const name of names) {
       console.log(`loading ${name}`);
-      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint: { ensemble, scales, locality, matchColour } }));
+      methods.push(await createMethod(name, { bundle: values.model, vggWeights: vggPath, inpaint }));
     }
     await evaluate({ folder: values.data, methods, protocols, out: values.out, seed, split, limit, gridImages: grids, reference, perceptual: { vgg, engine: await defaultEngine() } });
   } finally {
