@@ -56,13 +56,17 @@ Options (defaults in parentheses: g1 / g2 / guide):
                            in F, a G1 checkpoint or a model bundle folder (0)
   --vgg FILE               VGG19 weights (default: see README, downloaded once if needed)
   --resume-from FILE       start from this checkpoint when RUN_DIR has none (continue a run elsewhere)
+  --init-from F            fine-tune: start the network from the weights in F, a checkpoint of the
+                           same task or a model bundle folder (e.g. models/default), when RUN_DIR has
+                           none; step 0, fresh optimiser, this run's data and settings
   --max-pixels N           read training photos of up to N pixels (default 100000000; larger ones
                            are reported and skipped)
 
 Examples:
   inpaint train g1 --data ../shared/data/photos --out runs/g1 --steps 2000
   inpaint plot runs/g1/log.jsonl -o runs/g1/curves.png
-  inpaint train --task guide --data ../shared/data/photos --out runs/guide --steps 3300`,
+  inpaint train --task guide --data ../shared/data/photos --out runs/guide --steps 3300
+  inpaint train guide --init-from models/default --data my-photos --out runs/my-guide --steps 1000 --lr-g 2e-4`,
   async run(args) {
     const { values, positionals } = parseArgs({
       args,
@@ -75,6 +79,7 @@ Examples:
         preset: { type: 'string' },
         'g1-from': { type: 'string' },
         'resume-from': { type: 'string' },
+        'init-from': { type: 'string' },
         vgg: { type: 'string' },
         'max-pixels': { type: 'string' },
         ...Object.fromEntries(NUMERIC.map((k) => [k, { type: 'string' as const }])),
@@ -111,6 +116,7 @@ Examples:
       g1From: values['g1-from'],
       vggWeights: values.vgg,
       resumeFrom: values['resume-from'],
+      initFrom: values['init-from'],
     };
     const config = resolveTrainConfig(task, fromFile, flags);
     const result = await train(config);

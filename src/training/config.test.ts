@@ -30,6 +30,11 @@ describe('training configuration', () => {
     assert.equal(c.steps, 20);
   });
 
+  it('refuses both resumeFrom and initFrom: continuing a run and starting one from its weights differ', () => {
+    assert.throws(() => resolveTrainConfig('g1', { data: 'd', out: 'o', resumeFrom: 'a.ckpt', initFrom: 'models/default' }), /either resumeFrom .* or initFrom/);
+    assert.equal(resolveTrainConfig('g1', { data: 'd', out: 'o', initFrom: 'models/default' }).initFrom, 'models/default');
+  });
+
   it('names the invalid field', () => {
     const bad = (task: 'g1' | 'g2' | 'guide', layer: object, pattern: RegExp) => assert.throws(() => resolveTrainConfig(task, base, layer), (e: Error) => e instanceof UsageError && pattern.test(e.message));
     bad('g1', { loss: { pixel: -1 } }, /loss\.pixel/);

@@ -53,6 +53,13 @@ export interface TrainConfig {
   vggWeights?: string;
   /** A checkpoint file to start from when the run folder has none yet (continuing a run elsewhere). */
   resumeFrom?: string;
+  /**
+   * Weights to start the trained network from when the run folder has no checkpoint yet (fine-tuning):
+   * a checkpoint of the same task or a model bundle folder (e.g. models/default). Unlike `resumeFrom`
+   * the run starts at step 0 with fresh optimiser state, on its own data and settings; a
+   * discriminator starts fresh.
+   */
+  initFrom?: string;
 }
 
 /** Settings the trainings share; the task-specific ones follow. */
@@ -114,7 +121,7 @@ export function resolveTrainConfig(task: TrainTask, ...layers: Partial<TrainConf
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue;
-      if (!(k in TRAIN_DEFAULTS.g1) && !['data', 'out', 'g1From', 'vggWeights', 'resumeFrom'].includes(k)) {
+      if (!(k in TRAIN_DEFAULTS.g1) && !['data', 'out', 'g1From', 'vggWeights', 'resumeFrom', 'initFrom'].includes(k)) {
         throw new UsageError(`unknown training option ${JSON.stringify(k)}`);
       }
       merged[k] = k === 'loss' ? { ...(merged.loss as object), ...(v as object) } : v;
@@ -139,6 +146,9 @@ export function resolveTrainConfig(task: TrainTask, ...layers: Partial<TrainConf
   if (task === 'guide') expect(c.loss.adversarial === 0, 'loss.adversarial', '0 for the guide (it trains without a discriminator)', c.loss.adversarial);
   expect(c.valFraction > 0 && c.valFraction < 1, 'valFraction', 'a number in (0, 1)', c.valFraction);
   expect(c.g1Mix >= 0 && c.g1Mix <= 1, 'g1Mix', 'a probability in [0, 1]', c.g1Mix);
+  if (c.initFrom !== undefined && c.resumeFrom !== undefined) {
+    throw new UsageError('give either resumeFrom (--resume-from: continue a run, its step, optimiser and data order) or initFrom (--init-from: start a new run from its weights), not both');
+  }
   if (c.g1Mix > 0) expect(task === 'g2' && typeof c.g1From === 'string', 'g1From', 'a G1 checkpoint or bundle (needed with g1Mix > 0, task g2)', c.g1From);
   return c;
 }

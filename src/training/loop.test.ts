@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeSafetensors } from '../nn/safetensors.ts';
-import { encodeCheckpoint, readCheckpoint } from './checkpoint.ts';
+import { Rng } from '../core/random.ts';
+import { readBundle } from '../models/bundle.ts';
+import { resolveModelConfig } from '../models/config.ts';
+import { createNetwork, networkSpecs } from '../models/registry.ts';
+import { initNetwork } from '../nn/params.ts';
+import { encodeCheckpoint, initialise, readCheckpoint } from './checkpoint.ts';
 import { resolveTrainConfig, type TrainConfig } from './config.ts';
 import { readLog } from './log.ts';
 import { train } from './loop.ts';
@@ -137,6 +142,48 @@ describe('training loop', () => {
     const out = mkdtempSync(join(tmpdir(), 'run-other-'));
     await train(tinyG1(data, out, { steps: 4 }), quiet);
     await assert.rejects(train(tinyG1(data, out, { model: { preset: 'tiny', g1: { resBlocks: 1 } } }), quiet), /holds a checkpoint of task g1 with model/);
+  });
+
+  it('fine-tunes from a checkpoint (initFrom): its weights, at step 0, with a fresh optimiser', async () => {
+    const data = dataset();
+    const source = mkdtempSync(join(tmpdir(), 'run-source-'));
+    await train(tinyG1(data, source, { steps: 4 }), quiet);
+    const from = join(source, 'step-00000004.ckpt');
+    // A learning rate this small leaves the weights where they started: the source's, not a fresh draw.
+    const lines: string[] = [];
+    const tuned = mkdtempSync(join(tmpdir(), 'run-tuned-'));
+    await train(tinyG1(data, tuned, { steps: 1, checkpointEvery: 1, lrG: 1e-12, initFrom: from, seed: 7 }), { ...quiet, log: (m: string) => lines.push(m) });
+    assert.ok(lines.some((l) => l.includes(`starting the G1 from the weights in ${from} (step 4) at step 0`)), lines.join('\n'));
+    const fresh = mkdtempSync(join(tmpdir(), 'run-fresh-'));
+    await train(tinyG1(data, fresh, { steps: 1, checkpointEvery: 1, lrG: 1e-12, seed: 7 }), quiet);
+    const worst = (a: Uint8Array, b: Uint8Array) => {
+      const [x, y] = [a, b].map((p) => decodeSafetensors(p).tensors);
+      let w = 0;
+      for (const [name, t] of x) for (let i = 0; i < t.data.length; i++) w = Math.max(w, Math.abs(t.data[i] - y.get(name)!.data[i]));
+      return w;
+    };
+    const [src, tun, frs] = await Promise.all([from, join(tuned, 'step-00000001.ckpt'), join(fresh, 'step-00000001.ckpt')].map(readCheckpoint));
+    assert.equal(tun.meta.step, 1, 'counted from 0');
+    // (Its buffers, batch norm's running statistics, move with every batch whatever the learning rate.)
+    assert.ok(worst(src.parts['g.params'], tun.parts['g.params']) < 1e-6, "the parameters are the source's");
+    assert.ok(worst(src.parts['g.params'], frs.parts['g.params']) > 1e-3, 'a fresh run differs');
+    // A later run in the same folder resumes it, whatever initFrom says.
+    const r = await train(tinyG1(data, tuned, { steps: 2, checkpointEvery: 1, initFrom: from, seed: 7 }), quiet);
+    assert.equal(r.step, 2);
+  });
+
+  it("starts the feature guide from a model bundle's, and refuses weights of another size", async () => {
+    const bundle = new URL('../../models/default', import.meta.url).pathname;
+    const shipped = (await readBundle(bundle)).guide!;
+    const guide = (preset: 'small' | 'tiny') => initNetwork(networkSpecs(createNetwork('guide', resolveModelConfig({ preset }))), new Rng(0));
+    const g = guide('small');
+    const config = { task: 'guide', size: 256 } as const;
+    const said = await initialise(bundle, config, resolveModelConfig({ preset: 'small' }), 'sha', g);
+    assert.match(said, /^starting the feature guide from the weights in .*models\/default .*at step 0, with a fresh optimiser \(warning: it was trained with other VGG weights/);
+    assert.ok(g.params.names().length > 0);
+    assert.deepEqual(g.params.names(), shipped.names());
+    for (const [name, p] of g.params.entries()) assert.deepEqual(p.data, shipped.get(name).data, name);
+    await assert.rejects(initialise(bundle, config, resolveModelConfig({ preset: 'tiny' }), 'sha', guide('tiny')), /holds a feature guide of sizes \{"width":96,"blocks":8\}; this run's is \{"width":4,"blocks":2\}/);
   });
 
   it('CLI: SIGTERM stops after a checkpoint and the command exits with 143, so `train && export` stops', async (t) => {

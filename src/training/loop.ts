@@ -19,7 +19,7 @@ import { initNetwork, lookup } from '../nn/params.ts';
 import { Engine } from '../runtime/engine.ts';
 import { type HostTensor, hostTensor } from '../runtime/tensor.ts';
 import { Adam } from './adam.ts';
-import { CheckpointDir, readCheckpoint, restore, snapshot, type Trainee } from './checkpoint.ts';
+import { CheckpointDir, initialise, readCheckpoint, restore, snapshot, type Trainee } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { JsonlLogger } from './log.ts';
 import { ProgressBar } from './progress.ts';
@@ -103,6 +103,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       say(`warning: the training images differ from those the checkpoint was trained on; the model continues from step ${step}, the data order starts afresh`);
       loaderState = undefined;
     }
+  } else if (config.initFrom) {
+    // Fine-tuning: the weights only; the step, optimiser and data order start afresh.
+    say(await initialise(config.initFrom, config, model, vggSha256, g));
   }
   await writeFile(join(config.out, CONFIG_FILE), `${JSON.stringify({ ...config, model }, null, 2)}\n`);
 
