@@ -45,7 +45,7 @@ export const DETAIL_GAIN = 0.4;
  * none of it near the known region (`ramp`). Near the seam G2's rendering already continues the
  * photo's texture, and the truth follows its surroundings, so copied detail there is noise: a thin
  * hole (a painted stroke) needs none. Each gain keeps about half the original's detail on photos-other
- * (docs/results.md, "Session 16"; the ramp, "Session 14").
+ * (docs/results-history.md, "Session 16"; the ramp, "Session 14").
  */
 export const GUIDED_DETAIL = { native: 1.4, banded: 1.65, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
 
@@ -66,7 +66,7 @@ export const MID_BAND = { from: 0, to: 10 } as const;
  * So the fill keeps its coarse band (the colours and shapes, which carry the hole l1) and its
  * finest band, loses what lies between, and gets more of its sources' finest band: on
  * photos-other, at about equal detail, SSIM +0.0018 to +0.0026 and hole l1 -0.24 to -0.30 on the
- * three protocols, beyond the noise (docs/results.md, "Session 16"). A fill whose coarse band was
+ * three protocols, beyond the noise (docs/results-history.md, "Session 16"). A fill whose coarse band was
  * enlarged from the first working scale (the 512 pass over the 256 fill, an enlarged fill) has that
  * scale's blotches as many times larger: its band reaches as many times further.
  * @param fill changed in its hole only
@@ -117,7 +117,7 @@ export const DIFFUSION_MIX = { coarse: 0.5, mid: { seam: 0.75, deep: 0.15 } } as
  * colours, its isophotes), so their errors are largely independent; the diffusion's mid band is in
  * phase with the truth near the edge (the structures that cross the seam) and a smear deep inside.
  * On photos-other, at equal detail: hole l1 -0.13 to -0.34 and SSIM +0.0013 to +0.0025 on the three
- * protocols (docs/results.md, "Session 17").
+ * protocols (docs/results-history.md, "Session 17").
  * Every pixel is mixed, the known ones too: the diffusion's known pixels are the photo's, so the
  * fill's tone drift there (what blending carries into the hole, blend.ts) shrinks as the hole's
  * does, and is not added twice.
