@@ -261,20 +261,20 @@ export function restore(c: Checkpoint, config: TrainConfig, model: ModelConfig, 
  */
 export async function initialise(path: string, config: Pick<TrainConfig, 'task' | 'size'>, model: ModelConfig, vggSha256: string, g: NetworkState): Promise<string> {
   const from = await readGenerator(path, config.task, config.size);
-  const net = TASK_NETWORKS[config.task][0];
+  const [net, title] = [TASK_NETWORKS[config.task][0], TASK_TITLES[config.task]];
   if (!sameNetworkSizes(from.model, model, [net])) {
     const theirs = resolveModelConfig(from.model as object)[net];
     throw new UsageError(
-      `${path} holds a ${TASK_TITLES[config.task]} of sizes ${JSON.stringify(theirs)}; this run's is ${JSON.stringify(model[net])}. Give the model sizes it was trained with (--preset or --config).`,
+      `${path} holds a ${title} of sizes ${JSON.stringify(theirs)}; this run's is ${JSON.stringify(model[net])}. Give the model sizes it was trained with (--preset or --config).`,
     );
   }
   for (const store of [g.params, g.buffers]) {
     const { missing } = store.load(from.values, { strict: false });
-    if (missing.length > 0) throw new InputError(`${path} lacks ${missing.join(', ')} of the ${TASK_TITLES[config.task]}`);
+    if (missing.length > 0) throw new InputError(`${path} lacks ${missing.join(', ')} of the ${title}`);
   }
-  const title = TASK_TITLES[config.task];
+  const step = typeof from.info.step === 'number' ? ` (step ${from.info.step})` : '';
   const note = from.vggSha256 === vggSha256 ? '' : ` (warning: it was trained with other VGG weights, sha256 ${from.vggSha256})`;
-  return `starting the ${title} from the weights in ${path}${typeof from.info.step === 'number' ? ` (step ${from.info.step})` : ''} at step 0, with a fresh optimiser${note}`;
+  return `starting the ${title} from the weights in ${path}${step} at step 0, with a fresh optimiser${note}`;
 }
 
 /** One network's values, the configuration and VGG weights it was trained with, and its origin. */
