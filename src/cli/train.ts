@@ -9,7 +9,7 @@ import { train } from '../training/loop.ts';
 import { TRAIN_TASKS, type TrainTask } from '../training/tasks.ts';
 import { type Command, positiveInt } from './args.ts';
 
-const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images', 'pixel'] as const;
+const NUMERIC = ['size', 'batch', 'steps', 'lr-g', 'lr-d', 'seed', 'val-every', 'checkpoint-every', 'keep-last', 'g1-mix', 'val-images', 'pixel', 'jitter'] as const;
 
 export const trainCommand: Command = {
   summary: 'train G1 (Image2Feature + D1), G2 (Feature2Image + D2) or the feature guide on a folder of images',
@@ -46,6 +46,9 @@ Options (defaults in parentheses: g1 / g2 / guide):
   --lr-g X, --lr-d X       learning rates (2e-3, 2e-4 / 2e-4, 2e-4 / 5e-4, none); Adam beta1 0.5
                            (guide: 0.9)
   --seed N                 (0)
+  --jitter Z               scale jitter: each photo's short side is resized to the crop size times
+                           a uniform draw from 1 to Z (never past the photo's own pixels) before
+                           cropping; larger Z shows closer views of each photo (1.5)
   --val-every N            validation + sample grid every N steps (250)
   --val-images N           validation images scored (8)
   --checkpoint-every N     (100)
@@ -107,6 +110,7 @@ Examples:
       lrG: num('lr-g'),
       lrD: num('lr-d'),
       seed: num('seed'),
+      jitter: num('jitter'),
       valEvery: num('val-every'),
       valImages: num('val-images'),
       checkpointEvery: num('checkpoint-every'),

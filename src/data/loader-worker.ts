@@ -162,14 +162,16 @@ export function pickKind(masks: RenderOptions['masks'], u: number): string {
 
 /**
  * Reads a photo, resizes it so its short side is `size * zoom` (never below the crop, so small
- * photos are enlarged), and crops `size` x `size` at fractions `x`, `y` of the free width and
- * height (0.5, 0.5 is the centre), flipped horizontally if asked. Planar RGB in [0, 1].
+ * photos are enlarged; never above the photo's own, so a larger zoom crops at full resolution),
+ * and crops `size` x `size` at fractions `x`, `y` of the free width and height (0.5, 0.5 is the centre), flipped horizontally if asked. Planar RGB in [0, 1].
  * @example
  * const centre = await cropPhoto('photo.jpg', 256, 1, 0.5, 0.5, false); // 3*256*256 floats
  * @throws InputError the photo cannot be read
  */
 export async function cropPhoto(path: string, size: number, zoom: number, x: number, y: number, flip: boolean): Promise<Float32Array> {
   const decoded = await readImage(path);
+  // Enlarging past the photo's own pixels adds no detail, only blur unlike any photo's.
+  zoom = Math.min(zoom, Math.max(1, Math.min(decoded.width, decoded.height) / size));
   // resizeImage costs a few multiply-adds per input pixel when shrinking (its antialiasing kernel
   // widens with the ratio), and photos are often shrunk 3x or more here. Averaging k x k blocks
   // first, down to no less than twice the target, divides that by k² at no visible loss: PIL's

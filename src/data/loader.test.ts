@@ -247,6 +247,14 @@ describe('cropPhoto', () => {
     assert.ok(meanAbs > 0 && meanAbs < 0.01, `mean |difference| ${meanAbs}`);
   });
 
+  test("a zoom past the photo's own pixels crops at full resolution, not enlarged further", async () => {
+    const path = join(PHOTOS, 'python3-skimage/astronaut.jpg'); // 512x512: full resolution at zoom 8 for S = 64
+    const full = await cropPhoto(path, 64, 8, 0.3, 0.6, false);
+    assert.deepEqual(await cropPhoto(path, 64, 20, 0.3, 0.6, false), full);
+    const closer = await cropPhoto(path, 64, 7, 0.3, 0.6, false);
+    assert.ok(closer.some((v, i) => Math.abs(v - full[i]) > 0.05), 'zooms below full resolution differ');
+  });
+
   test('a photo smaller than the crop is enlarged to it', async () => {
     const crop = await cropPhoto(good.find((p) => p.endsWith('HappyFish.jpg')) as string, 256, 1.2, 0.9, 0.1, true);
     assert.equal(crop.length, 3 * 256 * 256);

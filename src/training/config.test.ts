@@ -30,6 +30,11 @@ describe('training configuration', () => {
     assert.equal(c.steps, 20);
   });
 
+  it('takes the scale jitter of the training crops, 1.5 unless given', () => {
+    assert.equal(resolveTrainConfig('guide', base).jitter, 1.5);
+    assert.equal(resolveTrainConfig('guide', base, { jitter: 4 }).jitter, 4);
+  });
+
   it('refuses both resumeFrom and initFrom: continuing a run and starting one from its weights differ', () => {
     assert.throws(() => resolveTrainConfig('g1', { data: 'd', out: 'o', resumeFrom: 'a.ckpt', initFrom: 'models/default' }), /either resumeFrom .* or initFrom/);
     assert.equal(resolveTrainConfig('g1', { data: 'd', out: 'o', initFrom: 'models/default' }).initFrom, 'models/default');
@@ -43,6 +48,7 @@ describe('training configuration', () => {
     bad('g2', { size: 128 }, /multiple of 256/);
     bad('g2', { g1Mix: 0.5 }, /g1From/);
     bad('g1', { g1Mix: 1.5 }, /g1Mix/);
+    bad('guide', { jitter: 0.5 }, /a number >= 1 for jitter/);
     bad('guide', { loss: { adversarial: 1 } }, /0 for the guide \(it trains without a discriminator\) for loss\.adversarial/);
     bad('guide', { size: 66 }, /multiple of 4 for guide/);
     assert.throws(() => resolveTrainConfig('d1' as never, base), (e: Error) => e instanceof UsageError && /'g1', 'g2', 'guide'/.test(e.message));

@@ -32,6 +32,11 @@ export interface TrainConfig {
   beta1: number;
   beta2: number;
   loss: LossWeights;
+  /**
+   * Scale jitter: before cropping, a photo's short side is resized to size x uniform(1, jitter),
+   * at most to its own (1: every crop shows as much of the photo as fits; larger: closer views too).
+   */
+  jitter: number;
   /** Mask kinds drawn for training holes, with relative weights. */
   masks: MaskWeights;
   /** Fraction of the folder held out for validation (never trained on). */
@@ -71,6 +76,7 @@ const COMMON_DEFAULTS = {
   beta2: 0.999,
   // The paper's lambdas, plus our pixel term (0 = the paper's loss exactly).
   loss: { perceptual: 10, adversarial: 1, pixel: 10 },
+  jitter: 1.5,
   masks: { ...DEFAULT_MASK_WEIGHTS },
   valFraction: DEFAULT_SPLIT.fraction,
   valImages: 8,
@@ -144,6 +150,7 @@ export function resolveTrainConfig(task: TrainTask, ...layers: Partial<TrainConf
     expect(Number.isFinite(v) && v >= 0, `loss.${k}`, 'a number >= 0', v);
   }
   if (task === 'guide') expect(c.loss.adversarial === 0, 'loss.adversarial', '0 for the guide (it trains without a discriminator)', c.loss.adversarial);
+  expect(Number.isFinite(c.jitter) && c.jitter >= 1, 'jitter', 'a number >= 1', c.jitter);
   expect(c.valFraction > 0 && c.valFraction < 1, 'valFraction', 'a number in (0, 1)', c.valFraction);
   expect(c.g1Mix >= 0 && c.g1Mix <= 1, 'g1Mix', 'a probability in [0, 1]', c.g1Mix);
   if (c.initFrom !== undefined && c.resumeFrom !== undefined) {

@@ -117,6 +117,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     batchSize: config.batch,
     size: config.size,
     seed: config.seed,
+    jitterMax: config.jitter,
     masks: config.masks,
     resume: loaderState,
     onWarning: (m) => say(`warning: ${m}`),
