@@ -163,7 +163,8 @@ export function pickKind(masks: RenderOptions['masks'], u: number): string {
 /**
  * Reads a photo, resizes it so its short side is `size * zoom` (never below the crop, so small
  * photos are enlarged; never above the photo's own, so a larger zoom crops at full resolution),
- * and crops `size` x `size` at fractions `x`, `y` of the free width and height (0.5, 0.5 is the centre), flipped horizontally if asked. Planar RGB in [0, 1].
+ * and crops `size` x `size` at fractions `x`, `y` of the free width and height (0.5, 0.5 is the
+ * centre), flipped horizontally if asked. Planar RGB in [0, 1].
  * @example
  * const centre = await cropPhoto('photo.jpg', 256, 1, 0.5, 0.5, false); // 3*256*256 floats
  * @throws InputError the photo cannot be read

@@ -29,6 +29,9 @@ export type SyntheticMaskKind = Exclude<(typeof MASK_KINDS)[number], 'folder'>;
 /** Relative weights of mask kinds; kinds left out (or weighted 0) are never drawn. */
 export type MaskWeights = Partial<Record<SyntheticMaskKind, number>>;
 
+/** The largest scale jitter by default: crops of photos whose short side is 1 to 1.5 times the crop's. */
+export const DEFAULT_JITTER_MAX = 1.5;
+
 /** Half rectangles, some free-form strokes, and the paper's centre hole. */
 export const DEFAULT_MASK_WEIGHTS: Readonly<MaskWeights> = { rectangles: 0.5, 'strokes-medium': 0.3, centre: 0.2 };
 
@@ -41,7 +44,10 @@ export interface BatchLoaderOptions {
   size: number;
   /** Seeds the file order, the augmentation and the masks. */
   seed: number;
-  /** Before cropping, the short side is resized to S * uniform(1, jitterMax). Default 1.5. */
+  /**
+   * Before cropping, the short side is resized to S * uniform(1, jitterMax), at most to the
+   * photo's own. Default `DEFAULT_JITTER_MAX`.
+   */
   jitterMax?: number;
   /** Random horizontal flips. Default true. */
   flip?: boolean;
@@ -144,7 +150,7 @@ export class BatchLoader {
     expect(Number.isSafeInteger(batchSize) && batchSize >= 1, 'options.batchSize', 'a positive integer', batchSize);
     expect(Number.isSafeInteger(size) && size >= 1, 'options.size', 'a positive integer', size);
     expect(Number.isSafeInteger(seed), 'options.seed', 'a safe integer', seed);
-    const jitterMax = options.jitterMax ?? 1.5;
+    const jitterMax = options.jitterMax ?? DEFAULT_JITTER_MAX;
     expect(Number.isFinite(jitterMax) && jitterMax >= 1, 'options.jitterMax', 'a number >= 1', jitterMax);
     const flip = options.flip ?? true;
     expect(typeof flip === 'boolean', 'options.flip', 'a boolean', flip);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, InputError, UsageError } from '../core/errors.ts';
 import { DEFAULT_SPLIT } from '../data/dataset.ts';
-import { DEFAULT_MASK_WEIGHTS, type MaskWeights } from '../data/loader.ts';
+import { DEFAULT_JITTER_MAX, DEFAULT_MASK_WEIGHTS, type MaskWeights } from '../data/loader.ts';
 import { type ModelConfigInput, resolveModelConfig } from '../models/config.ts';
 import { type LossWeights, TRAIN_TASKS, type TrainTask } from './tasks.ts';
 
@@ -76,7 +76,7 @@ const COMMON_DEFAULTS = {
   beta2: 0.999,
   // The paper's lambdas, plus our pixel term (0 = the paper's loss exactly).
   loss: { perceptual: 10, adversarial: 1, pixel: 10 },
-  jitter: 1.5,
+  jitter: DEFAULT_JITTER_MAX,
   masks: { ...DEFAULT_MASK_WEIGHTS },
   valFraction: DEFAULT_SPLIT.fraction,
   valImages: 8,
