@@ -19,8 +19,9 @@
  * at the end first has its sources searched again at full resolution, around those offsets
  * (`refineSources` in refine.ts), as PatchMatch refines its field at each finer level.
  */
+import { smooth, smoothedOnes } from '../core/blur.ts';
 import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
-import { chamferDistance, smooth, smoothedOnes } from './blend.ts';
+import { chamferDistance } from './blend.ts';
 import type { SourceCells } from './pixels.ts';
 
 /**

@@ -14,12 +14,12 @@
  * each network what it needs). The result is G2's last image at the region's own resolution, known
  * part included: blending measures the tone drift there.
  */
+import { smooth, smoothedOnes } from '../core/blur.ts';
 import { UsageError } from '../core/errors.ts';
 import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
-import { smooth, smoothedOnes } from './blend.ts';
 import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';

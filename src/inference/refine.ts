@@ -15,8 +15,8 @@
  * around it, every source pixel known. The detail then copied is the source's own fine band, now
  * aligned to the fill's structure at the photo's resolution.
  */
+import { smooth, smoothedOnes } from '../core/blur.ts';
 import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
-import { smooth, smoothedOnes } from './blend.ts';
 import { bandRadius, CELL, type PixelSources } from './detail.ts';
 
 /** The side of the blocks that share one offset, and the margin around each that is compared. */
