@@ -75,7 +75,7 @@ describe('inpaint eval', () => {
     assert.match(lines.join('\n'), /\[1\/1\] centre-256 one\.png: telea l1_hole \d+\.\d\d%/);
     const csv = (await readFile(join(out, 'results.csv'), 'utf8')).trim().split('\n');
     assert.equal(csv.length, 3);
-    assert.match(csv[0], /,ssim_hole,detail_hole,perceptual,error$/);
+    assert.match(csv[0], /,ssim_hole,detail_hole,texture_hole,perceptual,error$/);
     const perceptual = Number(csv[1].split(',').at(-2));
     assert.ok(perceptual > 0, csv[1]);
     const summary = await readFile(join(out, 'summary.md'), 'utf8');

@@ -119,10 +119,12 @@ describe('evaluate', () => {
     assert.equal(rows[8].image, 'sub/c.png');
     for (const r of rows.filter((r) => r.method === 'oracle')) {
       assert.deepEqual([r.l1_hole, r.l1_image, r.psnr, r.ssim, r.ssim_hole, r.detail_hole, r.error], ['0', '0', 'inf', '1', '1', '100', '']);
+      assert.ok(Math.abs(Number(r.texture_hole) - 100) < 1e-9, r.texture_hole);
     }
     for (const r of rows.filter((r) => r.method === 'mean-fill')) {
       assert.ok(Number(r.l1_hole) > 1 && Number(r.l1_image) < Number(r.l1_hole) && Number(r.ssim_hole) < 0.99 && Number(r.psnr) < 40, JSON.stringify(r));
       assert.equal(r.detail_hole, '0', 'a flat fill has no detail');
+      assert.ok(Number(r.texture_hole) < 0.01, `nor texture: ${r.texture_hole}`);
       assert.equal('perceptual' in r, false, 'no perceptual column without a VGG');
     }
     // The centre hole is 128x128 of 256x256.
@@ -130,9 +132,9 @@ describe('evaluate', () => {
 
     const md = await readFile(join(out, 'summary.md'), 'utf8');
     assert.match(md, /^# Evaluation\n\n3 images from .*photos \(split: all\), mask seed 3\./);
-    assert.match(md, /\| protocol \| method \| images \| l1_hole \(%\) ↓ \| l1_image \(%\) ↓ \| psnr \(dB\) ↑ \| ssim ↑ \| ssim_hole ↑ \| detail_hole \(%\) \| s \/ image \|/);
-    assert.match(md, /\| centre-256 \| oracle \| 3 \| \*\*0\.00\*\* \| \*\*0\.00\*\* \| \*\*∞\*\* \| \*\*1\.0000\*\* \| \*\*1\.0000\*\* \| 100\.00 \| [0-9.e-]+ \|/);
-    assert.match(md, /\| rectangles-256 \| mean-fill \| 3 \| \d+\.\d\d \| \d\.\d\d \| \d+\.\d\d \| 0\.\d{4} \| 0\.\d{4} \| 0\.00 \| [0-9.e-]+ \|/);
+    assert.match(md, /\| protocol \| method \| images \| l1_hole \(%\) ↓ \| l1_image \(%\) ↓ \| psnr \(dB\) ↑ \| ssim ↑ \| ssim_hole ↑ \| detail_hole \(%\) \| texture_hole \(%\) \| s \/ image \|/);
+    assert.match(md, /\| centre-256 \| oracle \| 3 \| \*\*0\.00\*\* \| \*\*0\.00\*\* \| \*\*∞\*\* \| \*\*1\.0000\*\* \| \*\*1\.0000\*\* \| 100\.00 \| 100\.00 \| [0-9.e-]+ \|/);
+    assert.match(md, /\| rectangles-256 \| mean-fill \| 3 \| \d+\.\d\d \| \d\.\d\d \| \d+\.\d\d \| 0\.\d{4} \| 0\.\d{4} \| 0\.00 \| 0\.00 \| [0-9.e-]+ \|/);
     assert.equal(md.match(/^\| (centre|rectangles)-256 \|/gm)?.length, 4);
     assert.equal(result.summary.length, 4);
     assert.deepEqual(result.paired, [], 'no comparison by default when telea is not among the methods');

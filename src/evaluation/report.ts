@@ -189,6 +189,7 @@ function runLines(info: RunInfo): { about: string[]; protocols: string[] } {
       'ssim_hole is SSIM over the bounding box of the hole (scikit-image settings: 11x11 Gaussian window, sigma 1.5); ' +
       'detail_hole is the variation between neighbouring hole pixels in % of the original\'s (not ranked: 100 is as detailed as the original, ' +
       'smooth fills score low, noise or artefacts can score over 100); ' +
+      'texture_hole is the hole\'s band between blurs of sigma about 1.4 and 4.5 px in % of the original\'s (not ranked: texture 3 to 10 px across, which fine grain over a smooth fill lacks; a diffusion\'s streaks count too); ' +
       'perceptual is the mean squared difference of VGG19 relu3_1 features; s / image is the wall-clock time of the method alone.',
   ];
   return { about, protocols: Object.entries(info.protocols).map(([name, d]) => `${name}: ${d}`) };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../core/errors.ts';
 import type { MaskImage, RgbImage } from '../core/image.ts';
-import { HoleDetail } from './detail.ts';
+import { HoleDetail, HoleTexture } from './detail.ts';
 
 /** An image whose every plane is f(x, y). */
 function image(width: number, height: number, f: (x: number, y: number) => number): RgbImage {
@@ -56,5 +56,44 @@ describe('HoleDetail', () => {
     assert.throws(() => detail.update(stripes, stripes, box(12, 10, 0, 0, 0, 0)), /no hole pixel/);
     assert.throws(() => detail.update(image(10, 10, () => 0), stripes, mask), UsageError);
     assert.equal(detail.count, 0);
+  });
+});
+
+describe('HoleTexture', () => {
+  const [w, h] = [64, 64];
+  const mask = box(w, h, 16, 16, 48, 48);
+  // Bars 8 px wide: texture a few pixels across.
+  const bars = image(w, h, (x) => (Math.floor(x / 8) % 2 ? 0.8 : 0.2));
+
+  it('is 100 for the original, 0 for a flat fill, and scales with the contrast of the texture', () => {
+    const texture = new HoleTexture();
+    assert.ok(Math.abs(texture.update(bars, bars, mask) - 100) < 1e-9);
+    assert.equal(texture.update(image(w, h, () => 0.5), bars, mask), 0);
+    const half = image(w, h, (x) => (Math.floor(x / 8) % 2 ? 0.65 : 0.35));
+    assert.ok(Math.abs(texture.update(half, bars, mask) - 50) < 1e-3);
+    assert.equal(texture.higherIsBetter, null);
+  });
+
+  it('does not count the pixel grain that detail_hole counts, nor smooth shading', () => {
+    // Noise of +-0.15 on each pixel of a flat fill: far more pixel-to-pixel variation than the bars, none of it a few pixels across.
+    const noise = (x: number, y: number) => (((x * 73856093) ^ (y * 19349663)) >>> 0) % 1000 / 1000;
+    const grain = image(w, h, (x, y) => 0.5 + 0.3 * (noise(x, y) - 0.5));
+    assert.ok(new HoleDetail().update(grain, bars, mask) > 300, 'detail_hole counts the grain');
+    // About 7 (12 if the band reached down to the [1 2 1] blur).
+    assert.ok(new HoleTexture().update(grain, bars, mask) < 10, 'texture_hole does not');
+    // A steep ramp across the hole (0 to 1 over the photo): box blurs keep a linear ramp, so its band
+    // is empty but near the hole's edge, where the windows hold hole pixels on one side only (about 9).
+    const ramp = image(w, h, (x) => x / w);
+    assert.ok(new HoleTexture().update(ramp, bars, mask) < 10);
+  });
+
+  it('looks at the hole only, and refuses a missing mask', () => {
+    // Wild outside the hole, the bars inside: the blurs average hole pixels only.
+    const fill = image(w, h, (x, y) => (mask.data[y * w + x] ? (Math.floor(x / 8) % 2 ? 0.8 : 0.2) : ((x * 7 + y * 3) % 5) / 5));
+    assert.ok(Math.abs(new HoleTexture().update(fill, bars, mask) - 100) < 1e-9);
+    // A flat fill in a wild photo: no texture, whatever the step at the seam.
+    const flat = image(w, h, (x, y) => (mask.data[y * w + x] ? 0.5 : ((x * 7 + y * 3) % 5) / 5));
+    assert.equal(new HoleTexture().update(flat, bars, mask), 0);
+    assert.throws(() => new HoleTexture().update(bars, bars), UsageError);
   });
 });
