@@ -1,8 +1,8 @@
 /**
  * Draws the grids of docs/removals.md and docs/sampling-region.md: each photo of removals.json with
  * its hand-drawn mask, cropped to the part worth looking at, filled by
- *  - ours (every default of `inpaint run`), Telea and PatchMatch (the mask dilated as ours dilates
- *    it), or
+ *  - ours (every default of `inpaint run`, but the entry's `dilate` if it has one), Telea and
+ *    PatchMatch (the mask dilated as ours dilates it), or
  *  - for an entry with `exclude` or `sampleFrom` masks: ours by default and ours steered by them.
  *
  *   npx tsx tools/removals/removals.ts [../shared/data/photos-other] [docs/removals]
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMethod, type InpaintMethod } from '../../src/baselines/index.ts';
 import { type Box, cropImage, dilateMask, readImage, readMask, type RgbImage } from '../../src/core/image.ts';
-import { load } from '../../src/inference/inpainter.ts';
+import { type InpaintOptions, load } from '../../src/inference/inpainter.ts';
 import { writeSampleGrid } from '../../src/core/sample-grid.ts';
 
 interface Removal {
@@ -22,12 +22,14 @@ interface Removal {
   exclude?: string;
   grid: string;
   crop: Box;
+  /** How far to grow the hole (`inpaint run --dilate`), for a mask that leaves the object's edge; default 2. */
+  dilate?: number;
 }
 
 const [photos = '../shared/data/photos-other', out = 'docs/removals'] = process.argv.slice(2);
 const removals: Removal[] = JSON.parse(readFileSync(new URL('./removals.json', import.meta.url), 'utf8'));
 const DILATE = 2; // `inpaint run`'s default
-const methods = [await createMethod('ours', { inpaint: { dilate: DILATE } }), await createMethod('telea'), await createMethod('patchmatch')];
+const baselines = [await createMethod('telea'), await createMethod('patchmatch')];
 
 /** The input as shown: each mask's pixels tinted with its colour (red: the hole). */
 function tinted(img: RgbImage, masks: readonly (readonly [Uint8Array, readonly number[]])[]): RgbImage {
@@ -44,22 +46,24 @@ const inpainter = await load();
 for (const r of removals) {
   const photo = await readImage(join(photos, r.photo));
   const mask = await readMask(join(out, r.mask));
-  const fill = async (method: InpaintMethod) =>
-    // Ours dilates the mask itself; the baselines fill exactly the pixels they are given.
-    cropImage(await method.inpaint({ ...photo, data: photo.data.slice() }, method.name === 'ours' ? mask : dilateMask(mask, DILATE)), r.crop);
+  const dilate = r.dilate ?? DILATE;
+  // Ours dilates the mask itself (and feathers its seam as wide); the baselines fill exactly the pixels they are given.
+  const ours = async (steer: InpaintOptions = {}) => cropImage((await inpainter.inpaint(photo, mask, { dilate, ...steer })).image, r.crop);
+  const hole = dilateMask(mask, dilate);
+  const baseline = async (method: InpaintMethod) => cropImage(await method.inpaint({ ...photo, data: photo.data.slice() }, hole), r.crop);
   if (r.sampleFrom || r.exclude) {
     const sampleFrom = r.sampleFrom ? await readMask(join(out, r.sampleFrom)) : undefined;
     const exclude = r.exclude ? await readMask(join(out, r.exclude)) : undefined;
     const shown = tinted(photo, [[mask.data, RED], ...(sampleFrom ? [[sampleFrom.data, GREEN] as const] : []), ...(exclude ? [[exclude.data, BLUE] as const] : [])]);
-    const steered = await inpainter.inpaint(photo, mask, { sampleFrom, exclude });
     const label = `ours, ${sampleFrom ? 'sampling from green' : 'excluding blue'}`;
-    await writeSampleGrid(join(out, r.grid), [[cropImage(shown, r.crop), await fill(methods[0]), cropImage(steered.image, r.crop)]], { labels: ['input', 'ours', label] });
+    await writeSampleGrid(join(out, r.grid), [[cropImage(shown, r.crop), await ours(), await ours({ sampleFrom, exclude })]], { labels: ['input', 'ours', label] });
   } else {
-    const row = [cropImage(tinted(photo, [[mask.data, RED]]), r.crop)];
-    for (const method of methods) row.push(await fill(method));
-    await writeSampleGrid(join(out, r.grid), [row], { labels: ['input (hole in red)', 'ours', 'Telea', 'PatchMatch'] });
+    const row = [cropImage(tinted(photo, [[mask.data, RED]]), r.crop), await ours()];
+    for (const method of baselines) row.push(await baseline(method));
+    const input = r.dilate === undefined ? 'input (hole in red)' : `input (hole in red, grown ${r.dilate} px)`;
+    await writeSampleGrid(join(out, r.grid), [row], { labels: [input, 'ours', 'Telea', 'PatchMatch'] });
   }
   console.log(`wrote ${join(out, r.grid)}`);
 }
-for (const method of methods) await method.dispose();
+for (const method of baselines) await method.dispose();
 await inpainter.dispose();
