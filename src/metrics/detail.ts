@@ -1,7 +1,8 @@
 /**
- * How much fine detail a fill has, against the original's: l1 and SSIM reward a fill for being
- * smooth where the content cannot be predicted, so a report needs a figure that shows what that
- * smoothness costs (docs/results.md, "What the averaging costs").
+ * How much fine detail and texture a fill has, against the original's: l1 and SSIM reward a fill
+ * for being smooth where the content cannot be predicted, so a report needs figures that show what
+ * that smoothness costs (docs/results.md, "What the averaging costs"), at the scale of a pixel
+ * (`detail_hole`) and of a few (`texture_hole`).
  */
 import { smooth } from '../core/blur.ts';
 import type { MaskImage, RgbImage } from '../core/image.ts';
