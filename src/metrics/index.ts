@@ -11,7 +11,7 @@ import { PerceptualDistance } from './perceptual.ts';
 import { MeanL1Error, Psnr } from './pixel.ts';
 import { Ssim } from './ssim.ts';
 
-export { HoleDetail, HoleTexture, TEXTURE_BAND } from './detail.ts';
+export { HoleDetail, HoleTexture } from './detail.ts';
 export { checkPair, MeanMetric, type Metric, type MetricRegion, requireHole } from './metric.ts';
 export { PerceptualDistance } from './perceptual.ts';
 export { MeanL1Error, Psnr } from './pixel.ts';

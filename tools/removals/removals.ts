@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMethod, type InpaintMethod } from '../../src/baselines/index.ts';
 import { type Box, cropImage, dilateMask, readImage, readMask, type RgbImage } from '../../src/core/image.ts';
-import { type InpaintOptions, load } from '../../src/inference/inpainter.ts';
+import { type InpaintOptions, load, resolveInpaintOptions } from '../../src/inference/inpainter.ts';
 import { writeSampleGrid } from '../../src/core/sample-grid.ts';
 
 interface Removal {
@@ -28,7 +28,7 @@ interface Removal {
 
 const [photos = '../shared/data/photos-other', out = 'docs/removals'] = process.argv.slice(2);
 const removals: Removal[] = JSON.parse(readFileSync(new URL('./removals.json', import.meta.url), 'utf8'));
-const DILATE = 2; // `inpaint run`'s default
+const DILATE = resolveInpaintOptions({}).dilate; // `inpaint run`'s default
 const baselines = [await createMethod('telea'), await createMethod('patchmatch')];
 
 /** The input as shown: each mask's pixels tinted with its colour (red: the hole). */
