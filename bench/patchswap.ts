@@ -2,7 +2,9 @@
  * Patch-swap speed: 64x64x256 with a 32x32 centre hole (the paper's setting, target <= 0.1 s on this
  * CPU) and 128x128x256 with a 56x56 hole, run through `PatchSwapper` on an Engine, each as the
  * paper defines it and with the locality penalty the inpainter uses (`locality` 1), one after the
- * other in the same run. Prints a table and ends with one JSON line.
+ * other in the same run; then the 128 case as the inpainter's later scales swap it, searched near
+ * the choices of a 64x64 swap of the same map halved (`localPatchSwap`, TypeScript, no engine).
+ * Prints a table and ends with one JSON line.
  *
  *   npm run bench -- patchswap [runs]
  */
@@ -10,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Rng } from '../src/core/random.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { hostTensor } from '../src/runtime/tensor.ts';
-import { PatchSwapper, matchFlops } from '../src/patchswap/index.ts';
+import { localPatchSwap, matchFlops, offsetsFrom, PatchSwapper } from '../src/patchswap/index.ts';
 
 const CHANNELS = 256;
 const WARMUP = 3;
@@ -96,6 +98,46 @@ for (const [size, hole] of [
 ]) {
   for (const locality of [0, 1]) rows.push(await measure(swapper, size, hole, locality));
 }
+
+/** The 128 case of `measure` (same features), swapped near a 64x64 swap's choices: cold and median seconds. */
+async function measureLocal(size: number, hole: number): Promise<{ coldS: number; medianS: number }> {
+  const rng = new Rng(size);
+  const data = Float32Array.from({ length: CHANNELS * size * size }, () => Math.max(0, rng.normal()));
+  const mask = new Float32Array(size * size);
+  const o = (size - hole) / 2;
+  for (let y = o; y < o + hole; y++) mask.fill(1, y * size + o, y * size + o + hole);
+  // The coarser scale: the map and its hole halved (2x2 means; a cell is hole if any of its 4 is).
+  const half = size / 2;
+  const coarse = new Float32Array(CHANNELS * half * half);
+  const coarseMask = new Float32Array(half * half);
+  for (let c = 0; c < CHANNELS; c++) {
+    for (let y = 0; y < half; y++) {
+      for (let x = 0; x < half; x++) {
+        let [sum, holed] = [0, 0];
+        for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+          sum += data[c * size * size + (2 * y + dy) * size + 2 * x + dx];
+          holed = Math.max(holed, mask[(2 * y + dy) * size + 2 * x + dx]);
+        }
+        coarse[c * half * half + y * half + x] = sum / 4;
+        coarseMask[y * half + x] = holed;
+      }
+    }
+  }
+  const first = await swapper.swap({ features: hostTensor(coarse, [1, CHANNELS, half, half]), mask: hostTensor(coarseMask, [1, 1, half, half]), locality: 1 });
+  const offsets = offsetsFrom({ width: half, height: half, data: first.provenance.data as BigInt64Array }, size, size);
+  const input = { features: { channels: CHANNELS, height: size, width: size, data }, hole: mask, locality: 1, offsets };
+  const t0 = performance.now();
+  localPatchSwap(input);
+  const coldS = (performance.now() - t0) / 1000;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    localPatchSwap(input);
+    times.push((performance.now() - t) / 1000);
+  }
+  return { coldS, medianS: median(times) };
+}
+const local = await measureLocal(128, 56);
 swapper.dispose();
 await engine.dispose();
 
@@ -109,6 +151,8 @@ for (const r of rows) {
     `${map} ${hole} ${String(r.locality).padStart(8)} ${r.coldS.toFixed(2).padStart(7)} ${r.medianS.toFixed(4).padStart(9)} ${r.minS.toFixed(4).padStart(7)} ${r.gflop.toFixed(2).padStart(12)} ${(r.gflop / r.medianS).toFixed(0).padStart(8)} ${r.directGflop.toFixed(1).padStart(17)} ${load.padStart(11)}`,
   );
 }
+console.log(`${'128x128x256'.padEnd(13)} ${'56x56'.padEnd(7)} ${'1 local'.padStart(8)} ${local.coldS.toFixed(2).padStart(7)} ${local.medianS.toFixed(4).padStart(9)}`);
+console.log('local: searched near a 64x64 swap\'s choices, as the inpainter\'s later scales are (src/patchswap/local.ts).');
 console.log('match GFLOP: the Gram product and shifted sums done here; style-swap GFLOP: one convolution of the');
 console.log('hole\'s patches with the known candidates as filters, the classic fast form, for comparison.');
 console.log('cold s: the first run, with the creation of its session (one per band count and locality).');
@@ -120,6 +164,8 @@ console.log(
     patchswap_128_s: rows[2].medianS,
     patchswap_128_locality_s: rows[3].medianS,
     patchswap_128_locality_cold_s: rows[3].coldS,
+    local_128_s: local.medianS,
+    local_128_cold_s: local.coldS,
     patchswap_64_min_s: rows[0].minS,
     patchswap_128_min_s: rows[2].minS,
     match_gflop_64: rows[0].gflop,

@@ -57,6 +57,9 @@ export interface LocalSwapOutput {
   provenance: BigInt64Array;
 }
 
+/** The most cell products kept at once (float32 values, 64 MB). */
+const PRODUCT_BUDGET = 1 << 24;
+
 /** The 4 neighbours of a patch, as (dy, dx); the forward sweep reads the first 2, the backward the last 2. */
 const NEIGHBOURS = [
   [0, -1],
@@ -122,26 +125,38 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
     [by0, by1, bx0, bx1] = [Math.min(by0, y), Math.max(by1, y + 3), Math.min(bx0, x), Math.max(bx1, x + 3)];
   }
   const boxWidth = bx1 - bx0;
+  const boxCells = (by1 - by0) * boxWidth;
+  /** <F[i], F[i + offset]>: one cell's product at a flat offset. */
+  const directProduct = (i: number, offset: number): number => {
+    const [a, b] = [i * C, (i + offset) * C];
+    let v = 0;
+    for (let c = 0; c < C; c++) v += cells[a + c] * cells[b + c];
+    return v;
+  };
   const products = new Map<number, Float32Array>();
   const cellProduct = (i: number, offset: number): number => {
     let row = products.get(offset);
-    if (!row) products.set(offset, (row = new Float32Array((by1 - by0) * boxWidth).fill(Number.NaN)));
+    if (!row) {
+      // Queries run in raster order, so the offsets that pay are recent ones: past the budget,
+      // start again rather than grow (a 512 fill keeps about 2,500 offsets of a 62x62 box, 38 MB).
+      if ((products.size + 1) * boxCells > PRODUCT_BUDGET) products.clear();
+      products.set(offset, (row = new Float32Array(boxCells).fill(Number.NaN)));
+    }
     const k = (Math.floor(i / W) - by0) * boxWidth + (i % W) - bx0;
     let v = row[k];
-    if (Number.isNaN(v)) {
-      const [a, b] = [i * C, (i + offset) * C];
-      v = 0;
-      for (let c = 0; c < C; c++) v += cells[a + c] * cells[b + c];
-      row[k] = v;
-    }
+    if (Number.isNaN(v)) row[k] = v = directProduct(i, offset);
     return v;
   };
-  /** <p, q> / (|q| + eps) for query patch p and candidate q (flat patch indices). */
-  const score = (p: number, q: number): number => {
+  /**
+   * <p, q> / (|q| + eps) for query patch p and candidate q (flat patch indices).
+   * @param cached keep the cell products for other queries (not for a widened window's far offsets)
+   */
+  const score = (p: number, q: number, cached = true): number => {
     const [py, px, qy, qx] = [Math.floor(p / PW), p % PW, Math.floor(q / PW), q % PW];
     const offset = (qy - py) * W + qx - px;
+    const product = cached ? cellProduct : directProduct;
     let s = 0;
-    for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) s += cellProduct((py + dy) * W + px + dx, offset);
+    for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) s += product((py + dy) * W + px + dx, offset);
     return s * inverse[q];
   };
   const side = Math.max(H, W);
@@ -188,7 +203,7 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
       for (let y = Math.max(0, gy - r); y <= Math.min(PH - 1, gy + r); y++) {
         for (let x = Math.max(0, gx - r); x <= Math.min(PW - 1, gx + r); x++) {
           const q = y * PW + x;
-          if (inverse[q] > 0) found.push([q, score(p, q)]);
+          if (inverse[q] > 0) found.push([q, score(p, q, r === radius)]);
         }
       }
       for (const [, s] of found) if (s > bestScore[p]) bestScore[p] = s;
