@@ -126,12 +126,12 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
   }
   const boxWidth = bx1 - bx0;
   const boxCells = (by1 - by0) * boxWidth;
-  /** <F[i], F[i + offset]>: one cell's product at a flat offset. */
+  /** <F[i], F[i + offset]>: one cell's product at a flat offset, rounded to float32 as the cache keeps it. */
   const directProduct = (i: number, offset: number): number => {
     const [a, b] = [i * C, (i + offset) * C];
     let v = 0;
     for (let c = 0; c < C; c++) v += cells[a + c] * cells[b + c];
-    return v;
+    return Math.fround(v);
   };
   const products = new Map<number, Float32Array>();
   const cellProduct = (i: number, offset: number): number => {
