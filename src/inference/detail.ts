@@ -40,7 +40,7 @@ export const DETAIL_GAIN = 0.4;
  * G1-guided ones (its predictions average what the hole could hold), and which also lose their
  * mid band (`removeMidBand`): for fills made at the region's own resolution, a gain of 1.4 of the
  * photo's finest band (`bandRadius`: the photo minus its [1 2 1] blur, which holds all of its
- * 2-pixel waves but half of its 4-pixel ones, hence gains over 1); 1.55 for those rendered at
+ * 2-pixel waves but half of its 4-pixel ones, hence gains over 1); 1.5 for those rendered at
  * their size over an enlarged coarse band (the 512 pass of `keepCoarseBand`; 1.65 until its match
  * searched near the 256 one's, whose more coherent patches render more detail); 1.05 for enlarged
  * fills, whose band is wider; 0.75 for the query of that 512 pass (what its match looks for); and
@@ -49,7 +49,7 @@ export const DETAIL_GAIN = 0.4;
  * hole (a painted stroke) needs none. Each gain keeps about half the original's detail on photos-other
  * (docs/results-history.md, "Session 16"; the ramp, "Session 14").
  */
-export const GUIDED_DETAIL = { native: 1.4, banded: 1.55, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
+export const GUIDED_DETAIL = { native: 1.4, banded: 1.5, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
 
 /**
  * The band `removeMidBand` takes out of a guided fill, as box radii of `smooth` in working pixels of
