@@ -50,13 +50,19 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function measure(swapper: PatchSwapper, size: number, hole: number, locality: number): Promise<Row> {
+/** A case's features (relu3_1-like: non-negative, about half zeros; seeded by the size) and its centred square hole. */
+function benchCase(size: number, hole: number): { data: Float32Array; mask: Float32Array } {
   const rng = new Rng(size);
-  // relu3_1-like: non-negative, about half zeros.
-  const features = hostTensor(Float32Array.from({ length: CHANNELS * size * size }, () => Math.max(0, rng.normal())), [1, CHANNELS, size, size]);
+  const data = Float32Array.from({ length: CHANNELS * size * size }, () => Math.max(0, rng.normal()));
   const mask = new Float32Array(size * size);
   const o = (size - hole) / 2;
   for (let y = o; y < o + hole; y++) mask.fill(1, y * size + o, y * size + o + hole);
+  return { data, mask };
+}
+
+async function measure(swapper: PatchSwapper, size: number, hole: number, locality: number): Promise<Row> {
+  const { data, mask } = benchCase(size, hole);
+  const features = hostTensor(data, [1, CHANNELS, size, size]);
   const input = { features, mask: hostTensor(mask, [1, 1, size, size]), locality };
   const times: number[] = [];
   const t0 = performance.now();
@@ -99,13 +105,9 @@ for (const [size, hole] of [
   for (const locality of [0, 1]) rows.push(await measure(swapper, size, hole, locality));
 }
 
-/** The 128 case of `measure` (same features), swapped near a 64x64 swap's choices: cold and median seconds. */
+/** The case of `measure` (same features), swapped near a 64x64 swap's choices: cold and median seconds. */
 async function measureLocal(size: number, hole: number): Promise<{ coldS: number; medianS: number }> {
-  const rng = new Rng(size);
-  const data = Float32Array.from({ length: CHANNELS * size * size }, () => Math.max(0, rng.normal()));
-  const mask = new Float32Array(size * size);
-  const o = (size - hole) / 2;
-  for (let y = o; y < o + hole; y++) mask.fill(1, y * size + o, y * size + o + hole);
+  const { data, mask } = benchCase(size, hole);
   // The coarser scale: the map and its hole halved (2x2 means; a cell is hole if any of its 4 is).
   const half = size / 2;
   const coarse = new Float32Array(CHANNELS * half * half);
