@@ -4,14 +4,16 @@
  * Cases (the paper's two settings and a large photo):
  *   256    256x256 photo, 128x128 centre hole (scale 256)
  *   512    512x512 photo, 224x224 centre hole (scales 256 + 512)
- *   large  4000x3000 photo (a real photo enlarged), 300x200 hole (a 900x800 crop, scales 256 + 512)
+ *   large  4000x3000 photo (a real photo enlarged), 300x200 hole (a 912x812 crop, scales 256 + 512
+ *          + 912: the crop at its own size)
+ *   large_512        the large case at 256 + 512 alone, its crop's fill enlarged 1.78x (the default
+ *                    before session 25): what the third scale costs, as a ratio within one run
  *   256_e2, 256_e4, 256_e8   the 256 case with the self-ensemble at 2, 4 and 8 orientations (the
  *                    others run the default, 1)
  *   256_noguide      the 256 case matched on G1's guide (`guide: false`), the paper's: what the
  *                    bundle's feature guide costs, as a ratio within one run
  *
- * The scales are given explicitly: the paper's multi-scale path, which a bundle with a G2 trained at
- * 512 runs by default (one without, like today's default, runs 256 alone and is faster).
+ * The scales are written out: those `inpaint` picks by default for each case (`defaultScales`).
  * The model is the default bundle when one is installed, else a random-weight bundle of the `small`
  * configuration (same cost as trained weights of that size); the output says which. Images are
  * decoded beforehand; a case's time is one `inpaint()` call, as `cold` (the first call at that size,
@@ -51,7 +53,8 @@ const CASES: Case[] = [
   { name: '256_e4', width: 256, height: 256, hole: [128, 128], runs: 3, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 4 },
   { name: '256_e8', width: 256, height: 256, hole: [128, 128], runs: 3, scales: [256], photo: 'python3-sklearn/china.jpg', ensemble: 8 },
   { name: '512', width: 512, height: 512, hole: [224, 224], runs: 3, scales: [256, 512], photo: 'python3-sklearn/china.jpg' },
-  { name: 'large', width: 4000, height: 3000, hole: [300, 200], runs: 2, scales: [256, 512], photo: 'enlightenment-data/Mountain.jpg' },
+  { name: 'large', width: 4000, height: 3000, hole: [300, 200], runs: 2, scales: [256, 512, 912], photo: 'enlightenment-data/Mountain.jpg' },
+  { name: 'large_512', width: 4000, height: 3000, hole: [300, 200], runs: 2, scales: [256, 512], photo: 'enlightenment-data/Mountain.jpg' },
 ];
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;

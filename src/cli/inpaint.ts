@@ -54,9 +54,10 @@ Options:
   --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
-  --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, plus the size of
-                      the area around the hole, up to 512, when it is at least 384 px; without a G2
-                      trained there, that scale renders only the finest detail)
+  --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, then more, each
+                      at most twice the last, until the area around the hole is less than 1.5x
+                      the last: 256,512 for a 600 px area, 256,512,900 for a 900 px one, up to
+                      2048; without a G2 trained there, a scale renders only the finest detail)
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
   --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
                       fills, at N times the work: more is closer to the original but smoother (8 is

@@ -34,7 +34,7 @@ describe('prepareImage', () => {
 describe('checkProtocols', () => {
   it('accepts known names and refuses unknown, repeated or no names', () => {
     assert.deepEqual(checkProtocols(['strokes-256', 'centre-512']), ['strokes-256', 'centre-512']);
-    assert.throws(() => checkProtocols(['centre-256', 'centre-1024']), /Unknown protocol "centre-1024": use one of centre-512, centre-256/);
+    assert.throws(() => checkProtocols(['centre-256', 'centre-2048']), /Unknown protocol "centre-2048": use one of centre-512, centre-256/);
     assert.throws(() => checkProtocols(['centre-256', 'centre-256']), UsageError);
     assert.throws(() => checkProtocols([]), UsageError);
   });

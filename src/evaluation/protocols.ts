@@ -22,8 +22,9 @@ export interface Protocol {
 }
 
 /**
- * The protocols. The two centre ones are the paper's settings (a 128 hole at 256, a 224 hole at
- * 512); the others test holes the paper's network was not built around. Strokes cycle through
+ * The protocols. centre-256 and centre-512 are the paper's settings (a 128 hole at 256, a 224 hole
+ * at 512); centre-1024 a large photo's large region, with the paper's hole to photo ratio at 512
+ * (smaller photos enlarged to it); the others test holes the paper's network was not built around. Strokes cycle through
  * the thin, medium and thick families so that each is a third of the images.
  */
 export const PROTOCOLS = {
@@ -31,6 +32,7 @@ export const PROTOCOLS = {
   'centre-256': { size: 256, maskKinds: ['centre'], description: '256x256, centre 128x128 hole (the paper\'s setting)' },
   'rectangles-256': { size: 256, maskKinds: ['rectangles'], description: '256x256, 1 to 4 random rectangles with sides 32 to 128' },
   'strokes-256': { size: 256, maskKinds: ['strokes-thin', 'strokes-medium', 'strokes-thick'], description: '256x256, free-form brush strokes (thin, medium, thick in turn)' },
+  'centre-1024': { size: 1024, maskKinds: ['centre'], description: '1024x1024, centre 448x448 hole (a region larger than 768 px, filled at its own size)' },
 } as const satisfies Record<string, Protocol>;
 
 export type ProtocolName = keyof typeof PROTOCOLS;

@@ -105,4 +105,44 @@ describe('a second scale without a G2 trained at it (random-weight tiny networks
       await inpainter.dispose();
     }
   });
+
+  it('fills a region of 768 px or more at its own size by default, with the colours of its 512 fill', async () => {
+    const inpainter = await load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS });
+    try {
+      const [w, h] = [1200, 1000];
+      const photo = await readImage(await photoPixels(w, h, 'enlightenment-data/Mountain.jpg'));
+      // A 260x200 hole, 264x204 once dilated: a 792x732 region around it.
+      const mask = rectMask(w, h, { x: 470, y: 400, width: 260, height: 200 });
+      const three = await inpainter.inpaint(photo, mask, { debug: true });
+      const region = three.debug!.regions[0];
+      assert.deepEqual([region.box.width, region.box.height, ...region.scales], [792, 732, 256, 512, 792]);
+      assert.ok(!three.notices.some((n) => /enlarged/.test(n)), three.notices.join('; '));
+      const two = await inpainter.inpaint(photo, mask, { debug: true, scales: [256, 512] });
+      assert.ok(two.notices.some((n) => /enlarged 1\.5x/.test(n)), two.notices.join('; '));
+      // Every hole cell of the last scale's grid, one cell a 4x4 block of the region, has a known source.
+      const { sources } = region;
+      const hole = dilateMask(rectMask(792, 732, { x: 266, y: 266, width: 260, height: 200 }), 2);
+      const inHole = (k: number) => hole.data[(4 * Math.floor(k / sources.width) + 2) * 792 + 4 * (k % sources.width) + 2] === 1;
+      assert.deepEqual([sources.width, sources.height], [198, 183]);
+      for (let k = 0; k < sources.width * sources.height; k++) {
+        const s = Number(sources.data[k]);
+        if (inHole(k)) assert.ok(s >= 0 && !inHole(s), `cell ${k}: source ${s}`);
+      }
+      const mean = (img: RgbImage) => {
+        const plane = img.width * img.height;
+        const sums = [0, 0, 0];
+        let n = 0;
+        for (let i = 0; i < plane; i++) {
+          if (!hole.data[i]) continue;
+          n++;
+          for (let c = 0; c < 3; c++) sums[c] += img.data[c * plane + i];
+        }
+        return sums.map((v) => v / n);
+      };
+      const [a, b] = [mean(region.beforeBlend), mean(two.debug!.regions[0].beforeBlend)];
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(a[c] - b[c]) < 0.02, `channel ${c}: ${a[c]} vs ${b[c]}`);
+    } finally {
+      await inpainter.dispose();
+    }
+  });
 });

@@ -42,14 +42,16 @@ export const DETAIL_GAIN = 0.4;
  * photo's finest band (`bandRadius`: the photo minus its [1 2 1] blur, which holds all of its
  * 2-pixel waves but half of its 4-pixel ones, hence gains over 1); 1.5 for those rendered at
  * their size over an enlarged coarse band (the 512 pass of `keepCoarseBand`; 1.65 until its match
- * searched near the 256 one's, whose more coherent patches render more detail); 1.05 for enlarged
+ * searched near the 256 one's, whose more coherent patches render more detail); 1.35 for those
+ * rendered so at a third scale or later (a region of 768 px or more, rendered at its own size or at
+ * 1024, over the 512 pass enlarged; docs/results-history.md, "Session 25"); 1.05 for enlarged
  * fills, whose band is wider; 0.75 for the query of that 512 pass (what its match looks for); and
  * none of it near the known region (`ramp`). Near the seam G2's rendering already continues the
  * photo's texture, and the truth follows its surroundings, so copied detail there is noise: a thin
  * hole (a painted stroke) needs none. Each gain keeps about half the original's detail on photos-other
  * (docs/results-history.md, "Session 16"; the ramp, "Session 14").
  */
-export const GUIDED_DETAIL = { native: 1.4, banded: 1.5, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
+export const GUIDED_DETAIL = { native: 1.4, banded: 1.5, bandedAgain: 1.35, enlarged: 1.05, query: 0.75, ramp: { from: 4, to: 12 } } as const;
 
 /**
  * The band `removeMidBand` takes out of a guided fill, as box radii of `smooth` in working pixels of

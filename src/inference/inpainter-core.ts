@@ -38,7 +38,7 @@ import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
-import { defaultScales, planRegions } from './regions.ts';
+import { defaultScales, MAX_ENLARGEMENT, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /**
@@ -442,8 +442,8 @@ export class Inpainter {
       const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
-      // The default scales enlarge no more than this, but for regions over 768 px (`defaultScales`).
-      if (enlarged > 1.5) {
+      // The default scales enlarge less, but for regions of 1.5 x MAX_SCALE or more (`defaultScales`).
+      if (enlarged >= MAX_ENLARGEMENT) {
         notices.push(
           `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
             `${enlarged.toFixed(1)}x` +

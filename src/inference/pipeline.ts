@@ -6,7 +6,7 @@
  *   each next s_i:   upsample(I^s(i-1)), composited with the known pixels at s_i -> VGG -> patch-swap -> G2_si -> I^si
  *                    (with no G2 trained finer than s(i-1) [ours]: the query gets its sources'
  *                    detail, and the rendering keeps only its fine band, `keepCoarseBand`;
- *                    the swap searches near the previous scale's choices [ours], `swapNear`)
+ *                    the swap searches near the previous scale's choices [ours], `renderNear`)
  *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference)
  *   self-ensemble:   all of the above on the region mirrored and turned (up to the 8 orientations
  *                    of a square), each fill turned back, and the fills averaged [ours]
@@ -17,10 +17,10 @@
  */
 import { smooth, smoothedOnes } from '../core/blur.ts';
 import { UsageError } from '../core/errors.ts';
-import { dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
+import { type Box, cropImage, dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, pasteImage, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { VggFeatures } from '../features/frozen-vgg.ts';
-import { localPatchSwap, offsetsFrom } from '../patchswap/index.ts';
+import { localPatchSwapIn, offsetsFrom, swapWindow } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
@@ -173,20 +173,66 @@ export function keepCoarseBand(rendered: RgbImage, coarse: RgbImage, weight?: Fl
   return { width, height, data };
 }
 
+/** The pixels of `box` of a plane `width` pixels wide. */
+function cropPlane(plane: Float32Array, width: number, box: Box): Float32Array {
+  const out = new Float32Array(box.width * box.height);
+  for (let y = 0; y < box.height; y++) out.set(plane.subarray((y + box.y) * width + box.x, (y + box.y) * width + box.x + box.width), y * box.width);
+  return out;
+}
+
+/** How far the local swap of a later scale searches around each guess, in cells. */
+const NEAR_RADIUS = 2;
+
 /**
- * Patch-swap of a later scale searched near the previous scale's choices (`localPatchSwap`) [ours]:
- * each hole patch is compared with the patches within 2 cells of where the previous scale took it
- * from, enlarged to this scale, and with its neighbours' choices, instead of with every known
- * patch. On photos-other's 512 protocol the fills score as the full swap's (hole l1 within 0.01;
- * SSIM and detail on the trade-off line), and the 512 pass costs less than half (no Gram matrix of
- * the whole map, and no ONNX session to plan at each new size: docs/results-history.md,
- * "Session 24").
+ * The cells along a cut edge of VGG's input whose relu3_1 the cut changes: its receptive field
+ * reaches about 13 pixels, 4 pixels a cell.
  */
-function swapNear(features: VggFeatures, plan: ScalePlan, locality: number, previous: SourceCells): { swapped: VggFeatures; provenance: BigInt64Array } {
-  const { featureMask, sourceMask } = plan;
-  const offsets = offsetsFrom(previous, features.height, features.width);
-  const out = localPatchSwap({ features, hole: featureMask.data as Float32Array, excluded: sourceMask?.data as Float32Array | undefined, locality, offsets });
-  return { swapped: { ...features, data: out.swapped }, provenance: out.provenance };
+const VGG_EDGE_CELLS = 4;
+
+/** A later scale's window is cut out where it holds at most this share of the map's cells. */
+const WINDOW_AT_MOST = 0.5;
+
+/**
+ * A later scale's match and rendering, searched near the previous scale's choices
+ * (`localPatchSwap`) [ours]: each hole patch is compared with the patches within `NEAR_RADIUS`
+ * cells of where the previous scale took it from, enlarged to this scale, and with its neighbours'
+ * choices, instead of with every known patch. On photos-other's 512 protocol the fills score as
+ * the full swap's (hole l1 within 0.01; SSIM and detail on the trade-off line), and the 512 pass
+ * costs less than half (no Gram matrix of the whole map, and no ONNX session to plan at each new
+ * size: docs/results-history.md, "Session 24").
+ * Where the window the swap reads (`swapWindow`) is at most half the map, VGG, the swap and G2 run
+ * on it alone, its cut edges' cells no sources: VGG at a region's own size costs about 0.2 s a
+ * megapixel here, and the hole with its sources is a third of a large region or less (a 512
+ * photo's 224 hole and its sources are two thirds of it, and keep the whole map;
+ * docs/decisions/local-swap.md).
+ * @param input the query at this scale, the plan's size
+ * @returns G2's rendering of the window, the window in pixels, and the provenance on the plan's whole grid
+ */
+async function renderNear(
+  nets: Networks,
+  input: RgbImage,
+  plan: ScalePlan,
+  previous: SourceCells,
+  { locality, matchColour }: Pick<RegionOptions, 'locality' | 'matchColour'>,
+): Promise<{ rendered: RgbImage; at: Box; sources: SourceCells }> {
+  const { featureMask, sourceMask, width, height } = plan;
+  const [, , fh, fw] = featureMask.shape;
+  const hole = featureMask.data as Float32Array;
+  const offsets = offsetsFrom(previous, fh, fw);
+  const window = swapWindow(hole, offsets, fh, fw, NEAR_RADIUS, VGG_EDGE_CELLS);
+  // A cut costs its edges' cells as sources, and changes G2's context: made where it halves the work.
+  const small = (window.y1 - window.y0) * (window.x1 - window.x0) <= WINDOW_AT_MOST * fh * fw;
+  const cells = small ? window : { y0: 0, y1: fh, x0: 0, x1: fw };
+  const [x, y] = [FEATURE_STRIDE * cells.x0, FEATURE_STRIDE * cells.y0];
+  const at = { x, y, width: Math.min(width, FEATURE_STRIDE * cells.x1) - x, height: Math.min(height, FEATURE_STRIDE * cells.y1) - y };
+  const crop = at.width === width && at.height === height ? input : cropImage(input, at);
+  const features = await nets.vggFeatures(crop);
+  const matched = matchColour > 0 ? withCellColour(features, crop, matchColour) : features;
+  const whole = { height: fh, width: fw, hole, excluded: sourceMask?.data as Float32Array | undefined, offsets };
+  const out = localPatchSwapIn(matched, cells, whole, { locality, radius: NEAR_RADIUS, margin: VGG_EDGE_CELLS });
+  const swapped = matchColour > 0 ? withoutCellColour({ ...matched, data: out.swapped }, features.channels) : { ...features, data: out.swapped };
+  const rendered = await nets.render(plan.scale, swapped, at.width, at.height);
+  return { rendered, at, sources: { width: fw, height: fh, imageWidth: width, imageHeight: height, data: out.provenance } };
 }
 
 /**
@@ -240,20 +286,29 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     banded = coarseBand !== undefined;
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
-      const features = await nets.vggFeatures(input);
-      // The guide predicts the hole's features from the photo alone: for the first match only.
-      const guide = guided && i === 0 && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
-      const matched = matchColour > 0 ? withCellColour(guide, input, matchColour) : guide;
-      // A later scale's match starts from where the previous scale's took each patch.
-      const { swapped: out, provenance: cells } =
-        i > 0 && pass === 0 ? swapNear(matched, plan, locality, sources!) : await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
-      const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
-      sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
-      rendered = await nets.render(plan.scale, swapped, width, height);
-      if (coarseBand) rendered = keepCoarseBand(rendered, coarseBand, bandWeight);
+      if (i > 0 && pass === 0) {
+        // A later scale's match starts from where the previous scale's took each patch.
+        const near = await renderNear(nets, input, plan, sources!, options);
+        const { at } = near;
+        sources = near.sources;
+        // Outside the window, the previous scale's result: only the hole's surroundings are read there.
+        const base = coarseBand ?? input;
+        const window = coarseBand ? keepCoarseBand(near.rendered, cropImage(coarseBand, at), bandWeight && cropPlane(bandWeight, width, at)) : near.rendered;
+        rendered = at.width === width && at.height === height ? window : pasteImage(base, window, at.x, at.y);
+      } else {
+        const features = await nets.vggFeatures(input);
+        // The guide predicts the hole's features from the photo alone: for the first match only.
+        const guide = guided && i === 0 && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
+        const matched = matchColour > 0 ? withCellColour(guide, input, matchColour) : guide;
+        const { swapped: out, provenance: cells } = await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
+        const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
+        sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
+        rendered = await nets.render(plan.scale, swapped, width, height);
+        if (coarseBand) rendered = keepCoarseBand(rendered, coarseBand, bandWeight);
+      }
       previous = composite(rendered, known, mask);
       input = previous;
-      if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, cells, features.width, features.height);
+      if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, sources.data, sources.width, sources.height);
     }
   }
   const last = rendered!;
@@ -263,7 +318,8 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   if (last.width === image.width && last.height === image.height) {
     // A guided fill is smoother than the photo even at its own resolution; one whose coarse band
     // was enlarged gets more.
-    const gain = banded ? (guided ? GUIDED_DETAIL.banded : DETAIL_GAIN) : guided ? GUIDED_DETAIL.native : undefined;
+    const guidedGain = !banded ? GUIDED_DETAIL.native : plans.length > 2 ? GUIDED_DETAIL.bandedAgain : GUIDED_DETAIL.banded;
+    const gain = guided ? guidedGain : banded ? DETAIL_GAIN : undefined;
     if (options.nativeDetail && gain !== undefined) {
       addSourceDetail(last, image, hole, sources!, gain, guided ? GUIDED_DETAIL.ramp : undefined);
       if (guided) reband(last, image, hole, rampScale);

@@ -65,7 +65,21 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 300, height: 217 }), [256]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 100 }), [256, 384]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 450, height: 500 }), [256, 500]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 800, height: 600 }), [256, 512]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 767, height: 600 }), [256, 512]);
+  });
+
+  it('adds scales, each at most twice the last, until the fill is enlarged less than 1.5x, up to 2048', () => {
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 768, height: 600 }), [256, 512, 768]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 900, height: 800 }), [256, 512, 900]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1513, height: 1024 }), [256, 512, 1024]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1536, height: 1024 }), [256, 512, 1024, 1536]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 3000, height: 2000 }), [256, 512, 1024, 2048]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }), [256, 512, 1024, 2048]);
+    for (let side = 100; side < 3072; side += 7) {
+      const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
+      assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);
+      for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= 2 * scales[k - 1], `${side}: ${scales}`);
+    }
   });
 
   it('maps the longer side of a region to the scale', () => {

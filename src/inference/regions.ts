@@ -12,23 +12,27 @@
  *
  * Scales. A scale s means: the region is resized so that its longer side is s pixels (then padded
  * to the networks' modulus). G1 runs at the first scale; each later one refines (paper §3.4).
- * Default: `BASE_SCALE` alone, plus the region's own size up to `REFINE_SCALE` when its longer
- * side is at least `MULTI_SCALE_FROM` pixels (a 256-pixel version would throw away at least a third
- * of its resolution, and its fill be enlarged more than 1.5x). A model with no G2 trained at the
- * finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its G2 trained
- * at 256 has only seen features of 256-pixel images, and rendering 512 with it whole measured
- * worse than enlarging (docs/results.md). A region larger than `REFINE_SCALE` x 1.5 is still
- * enlarged from `REFINE_SCALE`: its fine detail is its sources' own, searched again at its
- * resolution (`refine.ts`), but its coarse band is the 512 rendering's.
+ * Default: `BASE_SCALE`, then, while the last scale would leave the fill enlarged `MAX_ENLARGEMENT`
+ * times or more, one more at most twice the last, up to the region's own size: 256 below 384 px;
+ * 256 and the region's size up to 512, then 512; 256, 512 and the region's size from 768 to 1024
+ * px; then 256, 512 and 1024 below 1536; and so on to `MAX_SCALE`. A model with no G2 trained at a finer scale renders there only the
+ * fine band (`keepCoarseBand` in pipeline.ts): its G2 trained at 256 has only seen features of
+ * 256-pixel images, and rendering 512 with it whole measured worse than enlarging
+ * (docs/results.md). Scales past 512 cost about what 512 does, as their match searches near the
+ * previous scale's and reads only the hole's window (`renderNear` in pipeline.ts). A region over
+ * 1.5 x `MAX_SCALE` is enlarged from `MAX_SCALE`: its fine detail is its sources' own, searched
+ * again at its resolution (`refine.ts`).
  */
 import type { Box, MaskImage } from '../core/raster.ts';
 
 /** The scale G1 and the first G2 were trained at (paper: 256). */
 export const BASE_SCALE = 256;
-/** The finest scale added by default for larger regions (paper: F2I is also trained at 512). */
+/** The second scale for larger regions (paper: F2I is also trained at 512). */
 export const REFINE_SCALE = 512;
-/** Regions whose longer side is at least this get a second scale by default. */
-export const MULTI_SCALE_FROM = 384;
+/** A default fill is enlarged from its last scale to the region's size less than this (issue 23). */
+export const MAX_ENLARGEMENT = 1.5;
+/** The finest scale added by default: VGG at 2048 pixels holds about 1 GB a layer. */
+export const MAX_SCALE = 2048;
 /** Images whose longer side is at most this are processed whole, without cropping. */
 export const WHOLE_IMAGE_MAX = 512;
 /** Holes are grouped on a grid of tiles this many pixels wide (cheap on a 12-megapixel mask). */
@@ -165,7 +169,12 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
 /** The default scales for a region (see the file comment). */
 export function defaultScales(box: Box): number[] {
   const side = Math.max(box.width, box.height);
-  return side >= MULTI_SCALE_FROM ? [BASE_SCALE, Math.min(side, REFINE_SCALE)] : [BASE_SCALE];
+  const scales = [BASE_SCALE];
+  for (let last = BASE_SCALE; side >= MAX_ENLARGEMENT * last && last < MAX_SCALE; ) {
+    last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, MAX_SCALE);
+    scales.push(last);
+  }
+  return scales;
 }
 
 /** The least side of a working image: VGG's two pools leave 4 cells, room for a 3x3 patch. */

@@ -4,6 +4,6 @@
  * relu3_1 grid its masks are read on (`features/grid.ts`).
  */
 export { FEATURE_STRIDE, featureShape, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
-export { type LocalSwapInput, type LocalSwapOutput, localPatchSwap, offsetsFrom } from './local.ts';
+export { type CellBox, type LocalSwapInput, type LocalSwapOutput, localPatchSwap, localPatchSwapIn, offsetsFrom, swapWindow, type WholeMap } from './local.ts';
 export { matchFlops, patchSwap, type PatchSwapOptions, type PatchSwapResult } from './patchswap.ts';
 export { PatchSwapper, type PatchSwapperOptions, type SwapInput, type SwapOutput } from './swapper.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Rng } from '../core/random.ts';
-import { localPatchSwap, offsetsFrom } from './local.ts';
+import { localPatchSwap, localPatchSwapIn, offsetsFrom, swapWindow } from './local.ts';
 import { referencePatchSwap } from './reference.ts';
 
 const rng = new Rng(20261204);
@@ -63,6 +63,62 @@ describe('localPatchSwap', () => {
         assert.equal(hole[s], 0, `cell ${i} copies from the hole`);
         assert.equal(excluded[s], 0, `cell ${i} copies from an excluded cell`);
       }
+    }
+  });
+});
+
+describe('swapWindow and localPatchSwapIn', () => {
+  test("a window holds the hole and each guess's reach, clipped to the map", () => {
+    const [H, W] = [40, 40];
+    const hole = rectMask(H, W, 20, 20, 4, 4);
+    const offsets = noGuess(H, W);
+    for (let i = 0; i < H * W; i++) if (hole[i]) [offsets[2 * i], offsets[2 * i + 1]] = [-12, 0];
+    // Reach: radius 2, the patch's 2, the margin 4. Sources at rows 8 to 11: 0 after clipping.
+    assert.deepEqual(swapWindow(hole, offsets, H, W, 2, 4), { y0: 0, y1: 32, x0: 12, x1: 32 });
+  });
+
+  for (const locality of [0, 1]) {
+    test(`a window's swap on the window's features alone is the whole map's (locality ${locality})`, () => {
+      const [C, H, W] = [6, 48, 48];
+      const features = randomMap(C, H, W);
+      const hole = rectMask(H, W, 24, 24, 8, 8);
+      // Guesses as a coarser scale's give them: the same for each 2x2 block, sources up and right.
+      const offsets = noGuess(H, W);
+      for (let i = 0; i < H * W; i++) {
+        const [y, x] = [Math.floor(i / W), i % W];
+        const jitter = ((y >> 1) * 7 + (x >> 1) * 3) % 3;
+        [offsets[2 * i], offsets[2 * i + 1]] = [-14 + jitter, 3 - jitter];
+      }
+      const whole = localPatchSwap({ features, hole, locality, offsets, radius: 2 });
+      const window = swapWindow(hole, offsets, H, W, 2, 4);
+      const [h, w] = [window.y1 - window.y0, window.x1 - window.x0];
+      assert.ok(h * w < (H * W) / 2, `the window is ${h}x${w} cells`);
+      const cut = new Float32Array(C * h * w);
+      for (let c = 0; c < C; c++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) cut[(c * h + y) * w + x] = features.data[(c * H + y + window.y0) * W + x + window.x0];
+      const out = localPatchSwapIn({ channels: C, height: h, width: w, data: cut }, window, { height: H, width: W, hole, offsets }, { locality, radius: 2, margin: 4 });
+      assert.deepEqual([...out.provenance].map(Number), [...whole.provenance].map(Number));
+      for (let c = 0; c < C; c++) {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) assert.equal(out.swapped[(c * h + y) * w + x], whole.swapped[(c * H + y + window.y0) * W + x + window.x0]);
+        }
+      }
+    });
+  }
+
+  test('takes no source within the margin of a cut edge', () => {
+    const [C, H, W] = [4, 40, 40];
+    const features = randomMap(C, H, W);
+    const hole = rectMask(H, W, 16, 16, 8, 8);
+    const offsets = noGuess(H, W); // every guess inside the hole: the windows widen to the cut edges
+    const window = { y0: 10, y1: 30, x0: 10, x1: 30 };
+    const cut = new Float32Array(C * 400);
+    for (let c = 0; c < C; c++) for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) cut[(c * 20 + y) * 20 + x] = features.data[(c * H + y + 10) * W + x + 10];
+    const out = localPatchSwapIn({ channels: C, height: 20, width: 20, data: cut }, window, { height: H, width: W, hole, offsets }, { locality: 1, radius: 1, margin: 3 });
+    for (let i = 0; i < H * W; i++) {
+      const s = Number(out.provenance[i]);
+      if (!hole[i]) continue;
+      const [sy, sx] = [Math.floor(s / W), s % W];
+      assert.ok(sy >= 13 && sy < 27 && sx >= 13 && sx < 27 && !hole[s], `cell ${i} copies from (${sy}, ${sx})`);
     }
   });
 });

@@ -48,6 +48,11 @@ export interface LocalSwapInput {
   radius?: number;
   /** Added to |q| before dividing. Default 1e-6, as `patchSwap`. */
   epsilon?: number;
+  /**
+   * The longer side, in cells, of the map the locality penalty is counted against (`PatchSwapOptions.locality`
+   * divides by it). Default: this map's. A window cut from a larger map (`swapWindow`) passes that map's.
+   */
+  side?: number;
 }
 
 export interface LocalSwapOutput {
@@ -160,7 +165,7 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
     return s * inverse[q];
   };
   const side = Math.max(H, W);
-  const weight = locality / side;
+  const weight = locality / (input.side ?? side);
   const distance = (p: number, q: number) => Math.hypot(Math.floor(p / PW) - Math.floor(q / PW), (p % PW) - (q % PW));
 
   // Per query: the chosen candidate, its raw score, and the best raw score seen (the locality's scale).
@@ -257,6 +262,77 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
     }
   }
   return { swapped, provenance };
+}
+
+/** A box of cells: rows y0 <= y < y1, columns x0 <= x < x1. */
+export interface CellBox {
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+}
+
+/**
+ * The cells a local swap of `hole` reads, grown by `margin` on each side and clipped to the map:
+ * the hole's cells and, for each, the window of `radius` around its guessed source, with the 3x3
+ * patch around each. Run on that window alone (its cells within `margin` of a cut edge excluded as
+ * sources, and `side` the whole map's), the swap compares the patches it would on the whole map,
+ * but for a guess so deep in the hole that its window widens, and a neighbour's choice carried past
+ * the window's edge by propagation [ours]. Its cost, and that of the features under it, follows
+ * the hole and its sources rather than the region.
+ * @param offsets per cell, from `offsetsFrom`
+ */
+export function swapWindow(hole: Float32Array, offsets: Float32Array, height: number, width: number, radius: number, margin: number): CellBox {
+  let [y0, y1, x0, x1] = [height, 0, width, 0];
+  const reach = radius + 2 + margin; // the window around a guessed centre, the patch around that, and the margin
+  for (let i = 0; i < height * width; i++) {
+    if (hole[i] <= 0.5) continue;
+    const [y, x] = [Math.floor(i / width), i % width];
+    const [dy, dx] = [offsets[2 * i], offsets[2 * i + 1]];
+    for (const [cy, cx] of Number.isNaN(dy) ? [[y, x]] : [[y, x], [Math.round(y + dy), Math.round(x + dx)]]) {
+      [y0, y1, x0, x1] = [Math.min(y0, cy - reach), Math.max(y1, cy + reach + 1), Math.min(x0, cx - reach), Math.max(x1, cx + reach + 1)];
+    }
+  }
+  return { y0: Math.max(0, y0), y1: Math.min(height, y1), x0: Math.max(0, x0), x1: Math.min(width, x1) };
+}
+
+/** A map's hole, sources and guesses, as `LocalSwapInput` takes them (`features` aside). */
+export type WholeMap = Pick<LocalSwapInput, 'hole' | 'excluded' | 'offsets'> & { height: number; width: number };
+
+/**
+ * `localPatchSwap` of a window of a larger map (`swapWindow`): `features` are the window's alone
+ * (VGG of that part of the image), the hole, the sources and the guesses the whole map's. The
+ * window's cells within `margin` of a cut edge are no sources, and the locality counts against
+ * the whole map's side.
+ * @returns the window's swapped features, and the provenance on the whole map's grid
+ */
+export function localPatchSwapIn(
+  features: CellMap,
+  window: CellBox,
+  whole: WholeMap,
+  options: Pick<LocalSwapInput, 'locality' | 'radius'> & { margin: number },
+): LocalSwapOutput {
+  const { y0, y1, x0, x1 } = window;
+  const [h, w] = [y1 - y0, x1 - x0];
+  if (features.height !== h || features.width !== w) throw new Error(`localPatchSwapIn: features are ${features.height}x${features.width} cells, the window ${h}x${w}`);
+  const { margin, ...search } = options;
+  const nearCut = (v: number, from: number, to: number, size: number) => (from > 0 && v < margin) || (to < size && v >= to - from - margin);
+  const [hole, excluded, offsets] = [new Float32Array(h * w), new Float32Array(h * w), new Float32Array(2 * h * w)];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const [k, i] = [y * w + x, (y + y0) * whole.width + x + x0];
+      hole[k] = whole.hole[i];
+      excluded[k] = nearCut(y, y0, y1, whole.height) || nearCut(x, x0, x1, whole.width) ? 1 : whole.excluded ? whole.excluded[i] : 0;
+      [offsets[2 * k], offsets[2 * k + 1]] = [whole.offsets[2 * i], whole.offsets[2 * i + 1]];
+    }
+  }
+  const out = localPatchSwap({ ...search, features, hole, excluded, offsets, side: Math.max(whole.height, whole.width) });
+  const provenance = new BigInt64Array(whole.height * whole.width).fill(-1n);
+  for (let k = 0; k < h * w; k++) {
+    const s = Number(out.provenance[k]);
+    if (s >= 0) provenance[(Math.floor(k / w) + y0) * whole.width + (k % w) + x0] = BigInt((Math.floor(s / w) + y0) * whole.width + (s % w) + x0);
+  }
+  return { swapped: out.swapped, provenance };
 }
 
 /**
