@@ -203,7 +203,7 @@ const WINDOW_AT_MOST = 0.5;
  * Where the window the swap reads (`swapWindow`) is at most half the map, VGG, the swap and G2 run
  * on it alone, its cut edges' cells no sources: VGG at a region's own size costs about 0.2 s a
  * megapixel here, and the hole with its sources is a third of a large region or less (a 512
- * photo's 224 hole and its sources are two thirds of it, and keep the whole map;
+ * photo's 224 hole and its sources are about two thirds of it, which keeps the whole map;
  * docs/decisions/local-swap.md).
  * @param input the query at this scale, the plan's size
  * @returns G2's rendering of the window, the window in pixels, and the provenance on the plan's whole grid
