@@ -56,8 +56,8 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     (default 1, as inpaint)
   --scales LIST     the working scales of ours and g1-only, e.g. 256 (default: as inpaint, 256 plus
                     each region's own size up to 512 from 384 px on, and past 512 up to 2048 so
-                    that no fill is enlarged 1.5x); 256 on centre-512 scores a fill made at 256
-                    and enlarged
+                    that no fill is enlarged 1.5x or more); 256 on centre-512 scores a fill made
+                    at 256 and enlarged
   --locality X      patch-swap's preference for nearby patches in ours (default 1, as inpaint;
                     0 is the paper's patch-swap)
   --match-colour W  the weight of colour in ours' match (default 60, as inpaint; 0 is the paper's

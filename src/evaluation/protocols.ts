@@ -24,8 +24,8 @@ export interface Protocol {
 /**
  * The protocols. centre-256 and centre-512 are the paper's settings (a 128 hole at 256, a 224 hole
  * at 512); centre-1024 a large photo's large region, with the paper's hole to photo ratio at 512
- * (smaller photos enlarged to it); the others test holes the paper's network was not built around. Strokes cycle through
- * the thin, medium and thick families so that each is a third of the images.
+ * (smaller photos enlarged to it); the others test holes the paper's network was not built around.
+ * Strokes cycle through the thin, medium and thick families so that each is a third of the images.
  */
 export const PROTOCOLS = {
   'centre-512': { size: 512, maskKinds: ['centre'], description: '512x512, centre 224x224 hole (the paper\'s high-resolution setting)' },

@@ -15,13 +15,14 @@
  * Default: `BASE_SCALE`, then, while the last scale would leave the fill enlarged `MAX_ENLARGEMENT`
  * times or more, one more at most twice the last, up to the region's own size: 256 below 384 px;
  * 256 and the region's size up to 512, then 512; 256, 512 and the region's size from 768 to 1024
- * px; then 256, 512 and 1024 below 1536; and so on to `MAX_SCALE`. A model with no G2 trained at a finer scale renders there only the
- * fine band (`keepCoarseBand` in pipeline.ts): its G2 trained at 256 has only seen features of
- * 256-pixel images, and rendering 512 with it whole measured worse than enlarging
- * (docs/results.md). Scales past 512 cost about what 512 does, as their match searches near the
- * previous scale's and reads only the hole's window (`renderNear` in pipeline.ts). A region over
- * 1.5 x `MAX_SCALE` is enlarged from `MAX_SCALE`: its fine detail is its sources' own, searched
- * again at its resolution (`refine.ts`).
+ * px; then 256, 512 and 1024 below 1536; and so on to `MAX_SCALE`. A model with no G2 trained at
+ * a finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its G2 trained
+ * at 256 has only seen features of 256-pixel images, and rendering 512 with it whole measured
+ * worse than enlarging (docs/results.md). A scale past 512 costs less than the scales before it
+ * (the bench's 4000x3000 photo with a 300x200 hole: 1.56 times the time of 256 and 512 alone), as
+ * its match searches near the previous scale's and reads only the hole's window (`renderNear` in
+ * pipeline.ts). A region of 1.5 x `MAX_SCALE` (3072 px) or more is enlarged from `MAX_SCALE`: its
+ * fine detail is its sources' own, searched again at its resolution (`refine.ts`).
  */
 import type { Box, MaskImage } from '../core/raster.ts';
 
