@@ -146,6 +146,10 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual(r.scales, [256, 512]);
     assert.deepEqual([r.coarse.width, r.coarse.height], [256, 192]);
     assert.deepEqual([r.beforeBlend.width, r.beforeBlend.height, r.provenance.width, r.provenance.height], [512, 384, 512, 384]);
+    // A refinement pass at 512 searches near the first pass's choices: the fill changes, the invariants hold.
+    const refined = await inpainter.inpaint(raw, mask, { dilate: 3, refine: 1 });
+    checkResult(await readImage(raw), refined.image, mask, 3);
+    assert.notDeepEqual(refined.image.data, image.data);
   });
 
   it('adds the full-resolution detail of the sources to a fill enlarged from its working scale, in the hole only', async () => {

@@ -7,7 +7,8 @@
  *                    (with no G2 trained finer than s(i-1) [ours]: the query gets its sources'
  *                    detail, and the rendering keeps only its fine band, `keepCoarseBand`;
  *                    the swap searches near the previous scale's choices [ours], `renderNear`)
- *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference)
+ *   refine passes:   VGG -> patch-swap -> G2 again at the last scale (§4.3, iterative inference;
+ *                    past the first scale, the swap searches near the last pass's choices)
  *   self-ensemble:   all of the above on the region mirrored and turned (up to the 8 orientations
  *                    of a square), each fill turned back, and the fills averaged [ours]
  *
@@ -286,8 +287,8 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     banded = coarseBand !== undefined;
     const passes = i === plans.length - 1 ? 1 + refine : 1;
     for (let pass = 0; pass < passes; pass++) {
-      if (i > 0 && pass === 0) {
-        // A later scale's match starts from where the previous scale's took each patch.
+      if (i > 0) {
+        // A later scale's match starts from where the previous scale's (or pass's) took each patch.
         const near = await renderNear(nets, input, plan, sources!, options);
         const { at } = near;
         sources = near.sources;
@@ -298,7 +299,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       } else {
         const features = await nets.vggFeatures(input);
         // The guide predicts the hole's features from the photo alone: for the first match only.
-        const guide = guided && i === 0 && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
+        const guide = guided && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
         const matched = matchColour > 0 ? withCellColour(guide, input, matchColour) : guide;
         const { swapped: out, provenance: cells } = await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
         const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
