@@ -38,7 +38,7 @@ import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
-import { defaultScales, MAX_ENLARGEMENT, planRegions } from './regions.ts';
+import { defaultScales, MAX_ENLARGEMENT, MAX_SCALE, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /**
@@ -67,10 +67,20 @@ export interface InpaintOptions {
   /**
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
    * G2, then each later scale refines it. Strictly increasing integers in [64, 4096]. Default per
-   * region: [256], plus the region's longer side up to 512 when it is at least 384 px; a scale with
-   * no G2 trained at it renders only its fine band (`keepCoarseBand`).
+   * region (`defaultScales`): [256], then more, each at most twice the last, until the region's
+   * longer side is less than 1.5 times the last, up to `maxScale`: [256, 512] for a 600 px region,
+   * [256, 512, 900] for a 900 px one. A scale with no G2 trained at it renders only its fine band
+   * (`keepCoarseBand`).
    */
   scales?: readonly number[];
+  /**
+   * The largest scale of the default pyramid (ignored with `scales`): a region larger than 1.5
+   * times it is enlarged from it. A lower one bounds a large region's time and memory: a 3012x2712
+   * region (a 1000x700 hole in a 4000x3000 photo) took 2.9 GB and 1.45 times as long at the
+   * default, 2048, as at 1024 (1.8 GB) or 512 (1.6 GB). An integer in [256, 4096]; default
+   * `MAX_SCALE` (2048); the browser worker's is 1024.
+   */
+  maxScale?: number;
   /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
   refine?: number;
   /**
@@ -194,8 +204,8 @@ export interface InpaintResult {
   alpha?: Float32Array;
 }
 
-const DEFAULTS = { refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
+const DEFAULTS = { maxScale: MAX_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
 
@@ -203,7 +213,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 2048, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -220,6 +230,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
       scales.every((s, i) => Number.isSafeInteger(s) && s >= 64 && s <= 4096 && (i === 0 || s > scales[i - 1]));
     expect(ok, 'options.scales', 'a non-empty, strictly increasing list of integers in [64, 4096] (e.g. [256, 512])', scales);
   }
+  expect(Number.isSafeInteger(o.maxScale) && o.maxScale >= 256 && o.maxScale <= 4096, 'options.maxScale', 'an integer from 256 to 4096', o.maxScale);
   expect(Number.isSafeInteger(o.refine) && o.refine >= 0 && o.refine <= 8, 'options.refine', 'an integer from 0 to 8', o.refine);
   expect(typeof o.ensemble === 'number' && o.ensemble in ENSEMBLE_ORIENTATIONS, 'options.ensemble', `one of ${Object.keys(ENSEMBLE_ORIENTATIONS).join(', ')}`, o.ensemble);
   expect(typeof o.locality === 'number' && o.locality >= 0 && o.locality <= 100, 'options.locality', 'a number from 0 to 100', o.locality);
@@ -438,11 +449,11 @@ export class Inpainter {
     const jobs = regions.map(({ box, holeBox }) => {
       const mask = whole ? hole : cropImage(hole, box);
       // G1 runs at the first scale only: the later ones are G2's.
-      const scales = (o.scales ?? defaultScales(box)).slice(0, o.stage === 'g1' ? 1 : undefined);
+      const scales = (o.scales ?? defaultScales(box, o.maxScale)).slice(0, o.stage === 'g1' ? 1 : undefined);
       const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
-      // The default scales enlarge less, but for regions of 1.5 x MAX_SCALE or more (`defaultScales`).
+      // The default scales enlarge less, but for regions of 1.5 x maxScale or more (`defaultScales`).
       if (enlarged >= MAX_ENLARGEMENT) {
         notices.push(
           `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +

@@ -75,6 +75,9 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1536, height: 1024 }), [256, 512, 1024, 1536]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 3000, height: 2000 }), [256, 512, 1024, 2048]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }), [256, 512, 1024, 2048]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 900, height: 800 }, 600), [256, 512, 600]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 900, height: 800 }, 256), [256]);
     for (let side = 100; side < 3072; side += 7) {
       const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
       assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);

@@ -167,12 +167,15 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
   return regions;
 }
 
-/** The default scales for a region (see the file comment). */
-export function defaultScales(box: Box): number[] {
+/**
+ * The default scales for a region (see the file comment).
+ * @param maxScale the largest (`InpaintOptions.maxScale`), at least `BASE_SCALE`
+ */
+export function defaultScales(box: Box, maxScale = MAX_SCALE): number[] {
   const side = Math.max(box.width, box.height);
   const scales = [BASE_SCALE];
-  for (let last = BASE_SCALE; side >= MAX_ENLARGEMENT * last && last < MAX_SCALE; ) {
-    last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, MAX_SCALE);
+  for (let last = BASE_SCALE; side >= MAX_ENLARGEMENT * last && last < maxScale; ) {
+    last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, maxScale);
     scales.push(last);
   }
   return scales;
