@@ -305,7 +305,6 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
         const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
         sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
         rendered = await nets.render(plan.scale, swapped, width, height);
-        if (coarseBand) rendered = keepCoarseBand(rendered, coarseBand, bandWeight);
       }
       previous = composite(rendered, known, mask);
       input = previous;
