@@ -28,6 +28,20 @@ export const VGG_MIN_SIDE = 5;
 /** Channels of relu3_1. */
 export const VGG_CHANNELS = 256;
 
+/**
+ * An image of more pixels than this is run in tiles (`features`): VGG's first layers hold 64
+ * channels at full resolution, 2.6 GB of memory for a 2048x1800 image in one go.
+ */
+export const VGG_TILE_AREA = 1024 * 1024;
+/** A tile's own part, in pixels across (a multiple of 4, as relu3_1's cells are). */
+export const VGG_TILE = 768;
+/**
+ * Pixels read past each side of a tile's own part: a multiple of 4, well past the 12 pixels over
+ * which the reflection padding at a cut changes relu3_1, so that tiles give the whole image's
+ * features.
+ */
+const TILE_MARGIN = 32;
+
 /** How far pixels may stray outside [0,1] (rounding in resampling, say) before `features` refuses them. */
 export const VGG_RANGE_TOLERANCE = 1e-3;
 
@@ -179,7 +193,10 @@ export class FrozenVgg {
 
   /**
    * relu3_1 features of one image, computed on `engine` (the session is made on first use and kept).
+   * An image of more than `tileArea` pixels is computed in tiles of `VGG_TILE` pixels across, each
+   * read with a margin, so that the memory is a tile's and the features are the whole image's.
    * @param image planar RGB in [0,1], [3, height, width]; each side at least VGG_MIN_SIDE.
+   * @param tile the tiles' side and the area from which to tile (tests use small ones)
    * @returns [256, ceil(ceil(height/2)/2), ceil(ceil(width/2)/2)]
    * @example
    *   const { data, height, width } = await vgg.features(engine, { width: 32, height: 32, data });
@@ -188,7 +205,7 @@ export class FrozenVgg {
    *   than VGG_RANGE_TOLERANCE (the message gives the minimum and maximum found).
    * @throws EngineError when ONNX Runtime fails.
    */
-  async features(engine: Engine, image: VggImage): Promise<VggFeatures> {
+  async features(engine: Engine, image: VggImage, tile = { side: VGG_TILE, area: VGG_TILE_AREA }): Promise<VggFeatures> {
     if (this.#disposed) throw new UsageError('this FrozenVgg was disposed; make a new one with FrozenVgg.load()');
     expect(typeof image === 'object' && image !== null, 'image', '{ width, height, data }', image);
     const { width, height, data } = image;
@@ -198,9 +215,13 @@ export class FrozenVgg {
     checkRange(data);
 
     const session = await this.#session(engine);
-    const out = (await session.run({ [FrozenVgg.INPUT]: hostTensor(data, [1, 3, height, width]) }))[FrozenVgg.OUTPUT];
-    const [, channels, h, w] = out.shape;
-    return { channels, height: h, width: w, data: out.data as Float32Array };
+    const run = async (pixels: Float32Array, w: number, h: number): Promise<VggFeatures> => {
+      const out = (await session.run({ [FrozenVgg.INPUT]: hostTensor(pixels, [1, 3, h, w]) }))[FrozenVgg.OUTPUT];
+      const [, channels, fh, fw] = out.shape;
+      return { channels, height: fh, width: fw, data: out.data as Float32Array };
+    };
+    if (width * height <= tile.area) return run(data, width, height);
+    return tiledFeatures(image, tile.side, run);
   }
 
   /**
@@ -229,6 +250,45 @@ export class FrozenVgg {
     }
     return session;
   }
+}
+
+/**
+ * relu3_1 of `image` assembled from tiles: each tile's own part of `side` pixels (the last one in
+ * a row or column runs to the image's edge) is read with `TILE_MARGIN` more pixels on every side
+ * where the image has them, and only its own cells are kept. Tiles start at multiples of 4, so
+ * their pools pair the pixels the whole image's do; a tile that reaches the image's edge pads it
+ * as the whole image does.
+ */
+async function tiledFeatures(image: VggImage, side: number, run: (pixels: Float32Array, w: number, h: number) => Promise<VggFeatures>): Promise<VggFeatures> {
+  const { width, height, data } = image;
+  const cells = (n: number) => Math.ceil(Math.ceil(n / 2) / 2);
+  const [fw, fh] = [cells(width), cells(height)];
+  const out = new Float32Array(VGG_CHANNELS * fw * fh);
+  for (let y0 = 0; y0 < height; y0 += side) {
+    for (let x0 = 0; x0 < width; x0 += side) {
+      const [cx, cy] = [Math.max(0, x0 - TILE_MARGIN), Math.max(0, y0 - TILE_MARGIN)];
+      const [cw, ch] = [Math.min(width, x0 + side + TILE_MARGIN) - cx, Math.min(height, y0 + side + TILE_MARGIN) - cy];
+      const crop = new Float32Array(3 * cw * ch);
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < ch; y++) {
+          const from = (c * height + cy + y) * width + cx;
+          crop.set(data.subarray(from, from + cw), (c * ch + y) * cw);
+        }
+      }
+      const f = await run(crop, cw, ch);
+      // This tile's own cells, and where they lie in the tile's map.
+      const [gx, gy] = [x0 / 4, y0 / 4];
+      const [gw, gh] = [Math.min(fw, (x0 + side) / 4) - gx, Math.min(fh, (y0 + side) / 4) - gy];
+      const [ox, oy] = [(x0 - cx) / 4, (y0 - cy) / 4];
+      for (let c = 0; c < VGG_CHANNELS; c++) {
+        for (let y = 0; y < gh; y++) {
+          const from = (c * f.height + oy + y) * f.width + ox;
+          out.set(f.data.subarray(from, from + gw), (c * fh + gy + y) * fw + gx);
+        }
+      }
+    }
+  }
+  return { channels: VGG_CHANNELS, height: fh, width: fw, data: out };
 }
 
 /** The network was trained on [0,1] inputs; anything else (0..255 bytes, [-1,1]) gives wrong features silently. */

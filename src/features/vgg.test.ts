@@ -91,6 +91,24 @@ test('FrozenVgg matches the reference at 32x32 and at the odd size 37x45 with on
   assert.equal(await engine.sessionCount(), 0, 'dispose releases the session');
 });
 
+test("FrozenVgg in tiles gives the whole image's features, odd sizes and edge tiles of a few pixels included", async () => {
+  const vgg = new FrozenVgg(weights);
+  try {
+    const [height, width] = [69, 77];
+    const image = await photoCrop('opencv-doc/building.jpg', height, width);
+    const whole = await vgg.features(engine, { width, height, data: image });
+    // Tiles of 24 px: the last column's own part is 5 px wide, the last row's 21.
+    const tiled = await vgg.features(engine, { width, height, data: image }, { side: 24, area: 0 });
+    assert.deepEqual([tiled.channels, tiled.height, tiled.width], [whole.channels, whole.height, whole.width]);
+    let worst = 0;
+    for (let i = 0; i < whole.data.length; i++) worst = Math.max(worst, Math.abs(tiled.data[i] - whole.data[i]));
+    const err = relativeError(image, height, width, tiled.data);
+    assert.ok(err < 1e-4, `tiled: max |difference| to the reference is ${err} of the largest activation (to the whole run: ${worst})`);
+  } finally {
+    await vgg.dispose();
+  }
+});
+
 /**
  * The gradient of L = sum(relu3_1 * R) with respect to the image, from `gradients()` through the graph,
  * against central differences of the float64 reference. `gradCheck` (float32 finite differences) is
