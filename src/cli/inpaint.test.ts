@@ -149,6 +149,21 @@ describe('inpaint run', () => {
     assert.match(inpaintCommand.help, /--input DIR --masks DIR -o OUT_DIR/);
     assert.match(inpaintCommand.help, /--method NAME +ours, g1-only, patchmatch, telea, navier-stokes \(default ours\)/);
   });
+  it('--max-scale caps the default scales: the area is then enlarged, with a note', async (t) => {
+    // A 400x300 photo is one area, filled by default at 256 and 400 px.
+    await writePhoto(join(dir, 'wide.png'), 400, 300);
+    await writeMask(join(dir, 'wide-mask.png'), rectMask(400, 300, { x: 150, y: 100, width: 80, height: 70 }));
+    const files = [join(dir, 'wide.png'), '--mask', join(dir, 'wide-mask.png'), '-o', join(dir, 'wide-out.png')];
+    const args = [...files, ...model];
+    assert.doesNotMatch((await run(t, ...args)).join('\n'), /enlarged/);
+    const capped = (await run(t, ...args, '--max-scale', '256')).join('\n');
+    assert.match(capped, /the 400x300 area at \(0, 0\) was inpainted at 256 px and enlarged 1\.6x/);
+    await assert.rejects(run(t, ...args, '--max-scale', '128'), (e: Error) => e instanceof UsageError && /an integer from 256 to 4096 for options\.maxScale/.test(e.message));
+    await assert.rejects(run(t, ...args, '--max-scale', '1k'), (e: Error) => e instanceof UsageError && /an integer for --max-scale/.test(e.message));
+    for (const method of ['telea', 'g1-only']) {
+      await assert.rejects(run(t, ...files, '--method', method, '--max-scale', '1024'), new RegExp(`--max-scale does not apply to --method ${method}`));
+    }
+  });
 });
 
 describe('inpaint run --method (baselines: no model is loaded)', () => {

@@ -13,7 +13,7 @@ import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { formatFromPath, type ImageWithAlpha, type MaskImage, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
-import { type Command, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
+import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
@@ -30,8 +30,8 @@ photos are processed as crops around the holes, so they cost about as much as sm
 coarse fill alone, from the same model), or a baseline that needs no model at all: patchmatch
 (PatchMatch completion, like Content-Aware Fill), telea or navier-stokes (OpenCV's diffusion
 inpainting). The baselines take only --dilate and --resize-mask of the model's options; g1-only
-takes all but --refine, --locality, --match-colour, --sample-from, --exclude, --no-native-detail,
---no-guide and --debug.
+takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, --exclude,
+--no-native-detail, --no-guide and --debug.
 
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
@@ -58,6 +58,10 @@ Options:
                       at most twice the last, until the area around the hole is less than 1.5x
                       the last: 256,512 for a 600 px area, 256,512,900 for a 900 px one, up to
                       2048; without a G2 trained there, a scale renders only the finest detail)
+  --max-scale N       the largest default scale, 256 to 4096 (default 2048): an area of 1.5 x N px
+                      or more is enlarged from N (with a note). 4096 fills such areas nearer their
+                      own size at more time and memory: a 4000x3000 area about 3.5 times the time
+                      of 2048, and 5 GB; a lower N bounds both
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
   --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
                       fills, at N times the work: more is closer to the original but smoother (8 is
@@ -120,6 +124,7 @@ async function runInpaint(args: string[]): Promise<void> {
       model: { type: 'string' },
       vgg: { type: 'string' },
       scales: { type: 'string' },
+      'max-scale': { type: 'string' },
       refine: { type: 'string' },
       ensemble: { type: 'string' },
       locality: { type: 'string' },
@@ -143,12 +148,13 @@ async function runInpaint(args: string[]): Promise<void> {
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
   const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail', 'no-guide'];
-  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'refine', 'ensemble', 'debug', ...matchFlags] : stage === 'g1' ? ['refine', ...matchFlags] : [];
+  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'max-scale', 'refine', 'ensemble', 'debug', ...matchFlags] : stage === 'g1' ? ['max-scale', 'refine', ...matchFlags] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
   }
   const options: InpaintOptions = {
     scales: values.scales === undefined ? undefined : parseScales(values.scales),
+    maxScale: values['max-scale'] === undefined ? undefined : integer(values['max-scale'], '--max-scale'),
     refine: values.refine === undefined ? undefined : nonNegativeInt(values.refine, '--refine'),
     ensemble: values.ensemble === undefined ? undefined : nonNegativeInt(values.ensemble, '--ensemble'),
     locality: values.locality === undefined ? undefined : nonNegativeNumber(values.locality, '--locality'),

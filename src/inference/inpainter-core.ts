@@ -38,7 +38,7 @@ import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
-import { defaultScales, MAX_ENLARGEMENT, MAX_SCALE, planRegions } from './regions.ts';
+import { BASE_SCALE, defaultScales, LARGEST_SCALE, MAX_ENLARGEMENT, MAX_SCALE, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /**
@@ -74,11 +74,13 @@ export interface InpaintOptions {
    */
   scales?: readonly number[];
   /**
-   * The largest scale of the default pyramid (ignored with `scales`): a region larger than 1.5
-   * times it is enlarged from it. A lower one bounds a large region's time and memory: a 3012x2712
-   * region (a 1000x700 hole in a 4000x3000 photo) took 2.9 GB and 1.45 times as long at the
-   * default, 2048, as at 1024 (1.8 GB) or 512 (1.6 GB). An integer in [256, 4096]; default
-   * `MAX_SCALE` (2048); the browser worker's is 1024.
+   * The largest scale of the default pyramid (ignored with `scales`): a region of 1.5 times it or
+   * more is enlarged from it (with a notice). A lower one bounds a large region's time and memory: a
+   * 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 2.9 GB and 1.45 times as long at
+   * the default, 2048, as at 1024 (1.8 GB) or 512 (1.6 GB). A higher one fills the largest regions
+   * nearer their own size: a 4000x3000 region (a 1400x1000 hole) took 3.5 times as long at 4096 as
+   * at 2048, and 5.1 GB against 3.0. An integer in [256, 4096]; default `MAX_SCALE` (2048); the
+   * browser worker's is 1024. `--max-scale` on the command line.
    */
   maxScale?: number;
   /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
@@ -171,6 +173,20 @@ export const vggMismatchNotice = (where: string, digest: string, expected: strin
 export const transparentNotice = (n: number) =>
   `${n} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`;
 
+/**
+ * What the caller is told when a region (`box`) is filled at `scales` and enlarged 1.5x or more
+ * from the last: the default scales do that only to regions of 1.5 x `maxScale` or more
+ * (`defaultScales`), and at the default `maxScale` the notice says how to fill it nearer its size.
+ */
+export function enlargedNotice(box: Box, scales: readonly number[], o: Pick<Resolved, 'scales' | 'maxScale' | 'nativeDetail' | 'stage'>): string[] {
+  const last = scales[scales.length - 1];
+  const enlarged = Math.max(box.width, box.height) / last;
+  if (enlarged < MAX_ENLARGEMENT) return [];
+  const detail = o.nativeDetail && o.stage === 'full' ? ', its finest detail taken from the photo where its patches came from, matched again at full resolution' : '; expect it softer than the photo';
+  const larger = o.scales === undefined && o.maxScale === MAX_SCALE && o.stage === 'full' ? `; maxScale ${LARGEST_SCALE} (--max-scale ${LARGEST_SCALE} on the command line) fills it nearer its own size, at more time and memory` : '';
+  return [`the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${last} px and enlarged ${enlarged.toFixed(1)}x${detail}${larger}`];
+}
+
 /** How far the pipeline runs: see `InpaintOptions.stage`. */
 export type InpaintStage = 'full' | 'g1';
 
@@ -227,10 +243,10 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
     const ok =
       Array.isArray(scales) &&
       scales.length > 0 &&
-      scales.every((s, i) => Number.isSafeInteger(s) && s >= 64 && s <= 4096 && (i === 0 || s > scales[i - 1]));
-    expect(ok, 'options.scales', 'a non-empty, strictly increasing list of integers in [64, 4096] (e.g. [256, 512])', scales);
+      scales.every((s, i) => Number.isSafeInteger(s) && s >= 64 && s <= LARGEST_SCALE && (i === 0 || s > scales[i - 1]));
+    expect(ok, 'options.scales', `a non-empty, strictly increasing list of integers in [64, ${LARGEST_SCALE}] (e.g. [256, 512])`, scales);
   }
-  expect(Number.isSafeInteger(o.maxScale) && o.maxScale >= 256 && o.maxScale <= 4096, 'options.maxScale', 'an integer from 256 to 4096', o.maxScale);
+  expect(Number.isSafeInteger(o.maxScale) && o.maxScale >= BASE_SCALE && o.maxScale <= LARGEST_SCALE, 'options.maxScale', `an integer from ${BASE_SCALE} to ${LARGEST_SCALE}`, o.maxScale);
   expect(Number.isSafeInteger(o.refine) && o.refine >= 0 && o.refine <= 8, 'options.refine', 'an integer from 0 to 8', o.refine);
   expect(typeof o.ensemble === 'number' && o.ensemble in ENSEMBLE_ORIENTATIONS, 'options.ensemble', `one of ${Object.keys(ENSEMBLE_ORIENTATIONS).join(', ')}`, o.ensemble);
   expect(typeof o.locality === 'number' && o.locality >= 0 && o.locality <= 100, 'options.locality', 'a number from 0 to 100', o.locality);
@@ -453,14 +469,7 @@ export class Inpainter {
       const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
-      // The default scales enlarge less, but for regions of 1.5 x maxScale or more (`defaultScales`).
-      if (enlarged >= MAX_ENLARGEMENT) {
-        notices.push(
-          `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${scales[scales.length - 1]} px and enlarged ` +
-            `${enlarged.toFixed(1)}x` +
-            (o.nativeDetail && o.stage === 'full' ? ', its finest detail taken from the photo where its patches came from, matched again at full resolution' : '; expect it softer than the photo'),
-        );
-      }
+      notices.push(...enlargedNotice(box, scales, o));
       return { box, holeBox, scales, views, ring: Math.max(2, Math.ceil(3 * enlarged)) };
     });
     for (const s of o.stage === 'g1' ? [] : new Set(jobs.flatMap((j) => j.scales))) {

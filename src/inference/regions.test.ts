@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Box } from '../core/image.ts';
+import { enlargedNotice } from './inpainter-core.ts';
 import { contextBox, defaultScales, planRegions, workingSize } from './regions.ts';
 import { rectMask } from './testing.ts';
 
@@ -89,5 +90,28 @@ describe('scales', () => {
     assert.deepEqual(workingSize(900, 800, 512), { width: 512, height: 455 });
     assert.deepEqual(workingSize(300, 217, 256), { width: 256, height: 185 });
     assert.deepEqual(contextBox({ x: 0, y: 0, width: 10, height: 10 }, 100, 50), { x: 0, y: 0, width: 100, height: 50 });
+  });
+});
+
+describe('enlargedNotice', () => {
+  const photo = { x: 0, y: 0, width: 4000, height: 3000 };
+  const defaults = { scales: undefined, maxScale: 2048, nativeDetail: true, stage: 'full' as const };
+
+  it('says nothing of a region filled near its own size', () => {
+    assert.deepEqual(enlargedNotice({ x: 5, y: 5, width: 600, height: 500 }, defaultScales({ x: 5, y: 5, width: 600, height: 500 }), defaults), []);
+    assert.deepEqual(defaultScales(photo, 4096), [256, 512, 1024, 2048, 4000]);
+    assert.deepEqual(enlargedNotice(photo, defaultScales(photo, 4096), { ...defaults, maxScale: 4096 }), []);
+  });
+
+  it('names the enlargement, and at the default cap how to fill nearer the own size', () => {
+    const [note] = enlargedNotice(photo, defaultScales(photo), defaults);
+    assert.match(note, /^the 4000x3000 area at \(0, 0\) was inpainted at 2048 px and enlarged 2\.0x, its finest detail taken from the photo/);
+    assert.match(note, /maxScale 4096 \(--max-scale 4096 on the command line\) fills it nearer its own size/);
+    // A cap the caller chose (the browser's 1024), or scales given outright: no advice.
+    const [capped] = enlargedNotice(photo, defaultScales(photo, 1024), { ...defaults, maxScale: 1024 });
+    assert.match(capped, /inpainted at 1024 px and enlarged 3\.9x/);
+    assert.doesNotMatch(capped, /maxScale/);
+    assert.doesNotMatch(enlargedNotice(photo, [256, 512], { ...defaults, scales: [256, 512] })[0], /maxScale/);
+    assert.match(enlargedNotice(photo, [256], { ...defaults, nativeDetail: false })[0], /enlarged 15\.6x; expect it softer than the photo/);
   });
 });
