@@ -1,7 +1,8 @@
 #!/bin/bash
 # One device call (packed by pack.sh): resume G1 and G2 from the packed checkpoints, train both side
 # by side on the GPU through the PyTorch back end for TRAIN_S seconds, and leave their best
-# checkpoints and logs under $OUT, split in 15 MB parts (`cat result.tar.part-* | tar -x`).
+# checkpoints (weights only) and logs under $OUT, split in 15 MB parts
+# (`cat result.tar.xz.part-* | xz -d | tar -x`).
 # Session 6 ran it with TRAIN_S=510 in a 600 s call (setup and packing take about 40 s).
 # TASKS=guide trains a feature guide from scratch instead, of GUIDE_WIDTH channels and GUIDE_BLOCKS
 # blocks (default 192 and 12, larger than the shipped 96 and 8: docs/decisions/feature-guide.md,
@@ -53,8 +54,14 @@ done
 codes=(); for p in "${pids[@]}"; do wait $p; codes+=($?); done
 say "trainers exited: ${names[*]}: ${codes[*]}"
 for n in "${names[@]}"; do tail -5 $OUT/$n.log; done
+# Only the weights come back: Adam's two moments would triple a checkpoint (the default guide's
+# best.ckpt is 98 MB with them), past the 64 MiB a call returns; zeroed, xz takes them to nothing.
+for n in "${names[@]}"; do
+  f=/tmp/runs/$n/best.ckpt
+  [ -f $f ] && node --import tsx tools/torch-engine/device/zero-adam.ts $f $f
+done
 cd /tmp/runs && ls -la "${names[@]}"
 files=(); for n in "${names[@]}"; do files+=($n/best.ckpt $n/log.jsonl $n/config.json); done
-tar -cf /tmp/result.tar "${files[@]}" 2>/dev/null
-split -b 15M /tmp/result.tar $OUT/result.tar.part-
+tar -cf - "${files[@]}" 2>/dev/null | xz -3 -T0 > /tmp/result.tar.xz
+split -b 15M /tmp/result.tar.xz $OUT/result.tar.xz.part-
 say "done: $(ls -la $OUT | tail -n +2 | awk '{print $5, $9}' | tr '\n' ' ')"
