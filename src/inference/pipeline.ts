@@ -185,8 +185,9 @@ function cropPlane(plane: Float32Array, width: number, box: Box): Float32Array {
 const NEAR_RADIUS = 2;
 
 /**
- * The cells along a cut edge of VGG's input whose relu3_1 the cut changes: its receptive field
- * reaches about 13 pixels, 4 pixels a cell.
+ * The cells along a cut edge of VGG's input whose relu3_1 the cut changes: the reflection padding
+ * at a cut reaches about 12 pixels in (`FrozenVgg`'s tiles are exact from a 12-pixel margin, not
+ * at 8), 4 pixels a cell.
  */
 const VGG_EDGE_CELLS = 4;
 
