@@ -56,12 +56,12 @@ Options:
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
   --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, then more, each
                       at most twice the last, until the area around the hole is less than 1.5x
-                      the last: 256,512 for a 600 px area, 256,512,900 for a 900 px one, up to
-                      2048; without a G2 trained there, a scale renders only the finest detail)
-  --max-scale N       the largest default scale, 256 to 4096 (default 2048): an area of 1.5 x N px
-                      or more is enlarged from N (with a note). 4096 fills such areas nearer their
-                      own size at more time and memory: a 4000x3000 area about 3.5 times the time
-                      of 2048, and 5 GB; a lower N bounds both
+                      the last: 256,512 for a 600 px area, 256,512,900 for a 900 px one; past
+                      2048 only as far as that needs: 256,512,1024,2667 for 4000 px; without a
+                      G2 trained there, a scale renders only the finest detail)
+  --max-scale N       the largest default scale, 256 to 4096 (default 4096): an area of 1.5 x N px
+                      or more is enlarged from N (with a note). A lower N bounds the time and
+                      memory of large areas: a 3000 px area takes 2.9 GB at 2048, 1.8 at 1024
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
   --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
                       fills, at N times the work: more is closer to the original but smoother (8 is

@@ -19,5 +19,5 @@ export {
   resolveInpaintOptions,
 } from './inpainter.ts';
 export { MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeDebug, type StylizeOptions, type StylizeResult } from './stylize.ts';
-export { BASE_SCALE, MAX_ENLARGEMENT, MAX_SCALE, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';
+export { BASE_SCALE, DOUBLED_SCALE, LARGEST_SCALE, MAX_ENLARGEMENT, REFINE_SCALE, WHOLE_IMAGE_MAX } from './regions.ts';
 export type { SourceCells } from './pixels.ts';

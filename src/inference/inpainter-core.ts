@@ -38,7 +38,7 @@ import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
-import { BASE_SCALE, defaultScales, LARGEST_SCALE, MAX_ENLARGEMENT, MAX_SCALE, planRegions } from './regions.ts';
+import { BASE_SCALE, defaultScales, LARGEST_SCALE, MAX_ENLARGEMENT, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /**
@@ -68,19 +68,18 @@ export interface InpaintOptions {
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
    * G2, then each later scale refines it. Strictly increasing integers in [64, 4096]. Default per
    * region (`defaultScales`): [256], then more, each at most twice the last, until the region's
-   * longer side is less than 1.5 times the last, up to `maxScale`: [256, 512] for a 600 px region,
-   * [256, 512, 900] for a 900 px one. A scale with no G2 trained at it renders only its fine band
-   * (`keepCoarseBand`).
+   * longer side is less than 1.5 times the last: [256, 512] for a 600 px region, [256, 512, 900]
+   * for a 900 px one; past 2048 only as far as that needs ([256, 512, 1024, 2667] for 4000 px), up
+   * to `maxScale`. A scale with no G2 trained at it renders only its fine band (`keepCoarseBand`).
    */
   scales?: readonly number[];
   /**
    * The largest scale of the default pyramid (ignored with `scales`): a region of 1.5 times it or
-   * more is enlarged from it (with a notice). A lower one bounds a large region's time and memory: a
-   * 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 2.9 GB and 1.45 times as long at
-   * the default, 2048, as at 1024 (1.8 GB) or 512 (1.6 GB). A higher one fills the largest regions
-   * nearer their own size: a 4000x3000 region (a 1400x1000 hole) took 3.5 times as long at 4096 as
-   * at 2048, and 5.1 GB against 3.0. An integer in [256, 4096]; default `MAX_SCALE` (2048); the
-   * browser worker's is 1024. `--max-scale` on the command line.
+   * more is enlarged from it (with a notice). A lower one bounds a large region's time and memory:
+   * a 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 2.9 GB and 1.45 times as long
+   * at 2048 as at 1024 (1.8 GB) or 512 (1.6 GB). An integer in [256, 4096]; default
+   * `LARGEST_SCALE` (4096), which only regions of 4608 px or more reach; the browser worker's is
+   * 1024. `--max-scale` on the command line.
    */
   maxScale?: number;
   /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
@@ -176,15 +175,14 @@ export const transparentNotice = (n: number) =>
 /**
  * What the caller is told when a region (`box`) is filled at `scales` and enlarged 1.5x or more
  * from the last: the default scales do that only to regions of 1.5 x `maxScale` or more
- * (`defaultScales`), and at the default `maxScale` the notice says how to fill it nearer its size.
+ * (`defaultScales`).
  */
-export function enlargedNotice(box: Box, scales: readonly number[], o: Pick<Resolved, 'scales' | 'maxScale' | 'nativeDetail' | 'stage'>): string[] {
+export function enlargedNotice(box: Box, scales: readonly number[], o: Pick<Resolved, 'nativeDetail' | 'stage'>): string[] {
   const last = scales[scales.length - 1];
   const enlarged = Math.max(box.width, box.height) / last;
   if (enlarged < MAX_ENLARGEMENT) return [];
   const detail = o.nativeDetail && o.stage === 'full' ? ', its finest detail taken from the photo where its patches came from, matched again at full resolution' : '; expect it softer than the photo';
-  const larger = o.scales === undefined && o.maxScale === MAX_SCALE && o.stage === 'full' ? `; maxScale ${LARGEST_SCALE} (--max-scale ${LARGEST_SCALE} on the command line) fills it nearer its own size, at more time and memory` : '';
-  return [`the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${last} px and enlarged ${enlarged.toFixed(1)}x${detail}${larger}`];
+  return [`the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at ${last} px and enlarged ${enlarged.toFixed(1)}x${detail}`];
 }
 
 /** How far the pipeline runs: see `InpaintOptions.stage`. */
@@ -220,7 +218,7 @@ export interface InpaintResult {
   alpha?: Float32Array;
 }
 
-const DEFAULTS = { maxScale: MAX_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
+const DEFAULTS = { maxScale: LARGEST_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
 const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
@@ -229,7 +227,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 2048, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 4096, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {

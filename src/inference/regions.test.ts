@@ -69,20 +69,33 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 767, height: 600 }), [256, 512]);
   });
 
-  it('adds scales, each at most twice the last, until the fill is enlarged less than 1.5x, up to 2048', () => {
+  it('adds scales, each at most twice the last, until the fill is enlarged less than 1.5x, doubling up to 2048', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 768, height: 600 }), [256, 512, 768]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 900, height: 800 }), [256, 512, 900]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1513, height: 1024 }), [256, 512, 1024]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1536, height: 1024 }), [256, 512, 1024, 1536]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 3000, height: 2000 }), [256, 512, 1024, 2048]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }), [256, 512, 1024, 2048]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 900, height: 800 }, 600), [256, 512, 600]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 900, height: 800 }, 256), [256]);
-    for (let side = 100; side < 3072; side += 7) {
+  });
+
+  it("past 2048 only as far as the fill needs: instead of 2048 up to 3 times 1024, else after it", () => {
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 3072, height: 2000 }), [256, 512, 1024, 2049]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }), [256, 512, 1024, 2667]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4607, height: 3000 }), [256, 512, 1024, 3072]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 6000, height: 4000 }), [256, 512, 1024, 2048, 4001]);
+    // Capped at 4096 (an area of 6144 px or more is enlarged), or lower at the caller's cap.
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }), [256, 512, 1024, 2048, 4096]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 3000), [256, 512, 1024, 2667]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2500), [256, 512, 1024, 2500]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2048), [256, 512, 1024, 2048]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
+    for (let side = 100; side < 6144; side += 7) {
       const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
       assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);
-      for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= 2 * scales[k - 1], `${side}: ${scales}`);
+      for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= (k < scales.length - 1 ? 2 : 3) * scales[k - 1], `${side}: ${scales}`);
+      // No more than the fill needs: without its last scale, it would be enlarged 1.5x or more.
+      if (scales.length > 1) assert.ok(side / scales.at(-2)! >= 1.5, `${side}: ${scales}`);
     }
   });
 
@@ -94,24 +107,21 @@ describe('scales', () => {
 });
 
 describe('enlargedNotice', () => {
-  const photo = { x: 0, y: 0, width: 4000, height: 3000 };
-  const defaults = { scales: undefined, maxScale: 2048, nativeDetail: true, stage: 'full' as const };
+  const photo = { x: 0, y: 0, width: 8000, height: 6000 };
+  const o = { nativeDetail: true, stage: 'full' as const };
 
   it('says nothing of a region filled near its own size', () => {
-    assert.deepEqual(enlargedNotice({ x: 5, y: 5, width: 600, height: 500 }, defaultScales({ x: 5, y: 5, width: 600, height: 500 }), defaults), []);
-    assert.deepEqual(defaultScales(photo, 4096), [256, 512, 1024, 2048, 4000]);
-    assert.deepEqual(enlargedNotice(photo, defaultScales(photo, 4096), { ...defaults, maxScale: 4096 }), []);
+    const box = { x: 5, y: 5, width: 600, height: 500 };
+    assert.deepEqual(enlargedNotice(box, defaultScales(box), o), []);
+    const large = { x: 0, y: 0, width: 6143, height: 3000 };
+    assert.deepEqual(enlargedNotice(large, defaultScales(large), o), []);
   });
 
-  it('names the enlargement, and at the default cap how to fill nearer the own size', () => {
-    const [note] = enlargedNotice(photo, defaultScales(photo), defaults);
-    assert.match(note, /^the 4000x3000 area at \(0, 0\) was inpainted at 2048 px and enlarged 2\.0x, its finest detail taken from the photo/);
-    assert.match(note, /maxScale 4096 \(--max-scale 4096 on the command line\) fills it nearer its own size/);
-    // A cap the caller chose (the browser's 1024), or scales given outright: no advice.
-    const [capped] = enlargedNotice(photo, defaultScales(photo, 1024), { ...defaults, maxScale: 1024 });
-    assert.match(capped, /inpainted at 1024 px and enlarged 3\.9x/);
-    assert.doesNotMatch(capped, /maxScale/);
-    assert.doesNotMatch(enlargedNotice(photo, [256, 512], { ...defaults, scales: [256, 512] })[0], /maxScale/);
-    assert.match(enlargedNotice(photo, [256], { ...defaults, nativeDetail: false })[0], /enlarged 15\.6x; expect it softer than the photo/);
+  it('names the enlargement past the largest scale, or a cap the caller chose', () => {
+    const [note] = enlargedNotice(photo, defaultScales(photo), o);
+    assert.match(note, /^the 8000x6000 area at \(0, 0\) was inpainted at 4096 px and enlarged 2\.0x, its finest detail taken from the photo where its patches came from/);
+    const [capped] = enlargedNotice(photo, defaultScales(photo, 1024), o);
+    assert.match(capped, /inpainted at 1024 px and enlarged 7\.8x/);
+    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 31\.3x; expect it softer than the photo/);
   });
 });

@@ -15,14 +15,21 @@
  * Default: `BASE_SCALE`, then, while the last scale would leave the fill enlarged `MAX_ENLARGEMENT`
  * times or more, one more at most twice the last, up to the region's own size: 256 below 384 px;
  * 256 and the region's size up to 512, then 512; 256, 512 and the region's size from 768 to 1024
- * px; then 256, 512 and 1024 below 1536; and so on to `MAX_SCALE`. A model with no G2 trained at
- * a finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its G2 trained
- * at 256 has only seen features of 256-pixel images, and rendering 512 with it whole measured
- * worse than enlarging (docs/results.md). A scale past 512 costs less than the scales before it
- * (the bench's 4000x3000 photo with a 300x200 hole: 1.56 times the time of 256 and 512 alone), as
- * its match searches near the previous scale's and reads only the hole's window (`renderNear` in
- * pipeline.ts). A region of 1.5 x `MAX_SCALE` (3072 px) or more is enlarged from `MAX_SCALE`: its
- * fine detail is its sources' own, searched again at its resolution (`refine.ts`).
+ * px; then 256, 512 and 1024 below 1536; and so on to `DOUBLED_SCALE` (2048). A region of 1.5 x
+ * 2048 (3072 px) or more gets instead, or after 2048, the least scale that leaves it enlarged less
+ * than 1.5x: 256, 512, 1024 and 2667 for 4000 px (at most 3 times the one before; past 4608 px
+ * 2048 stays in between), up to `LARGEST_SCALE`. Each doubling costs about 4 times the pixels, and
+ * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
+ * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
+ * times (5.1 GB). `maxScale` caps all of it (the browser's worker: 1024). A model with no G2
+ * trained at a finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its
+ * G2 trained at 256 has only seen features of 256-pixel images, and rendering 512 with it whole
+ * measured worse than enlarging (docs/results.md). A scale past 512 costs less than the scales
+ * before it (the bench's 4000x3000 photo with a 300x200 hole: 1.56 times the time of 256 and 512
+ * alone), as its match searches near the previous scale's and reads only the hole's window
+ * (`renderNear` in pipeline.ts). A fill enlarged anyway (a region of 6144 px or more, or under a
+ * caller's cap) gets its fine detail from its sources' own pixels, searched again at the region's
+ * resolution (`refine.ts`).
  */
 import type { Box, MaskImage } from '../core/raster.ts';
 
@@ -32,12 +39,9 @@ export const BASE_SCALE = 256;
 export const REFINE_SCALE = 512;
 /** A default fill is enlarged from its last scale to the region's size less than this (issue 23). */
 export const MAX_ENLARGEMENT = 1.5;
-/**
- * The finest scale added by default. Past it, time and memory grow with the region: a 4000x3000
- * region filled up to 4000 px took 3.5 times as long as up to 2048, and 5.1 GB against 3.0.
- */
-export const MAX_SCALE = 2048;
-/** The finest working scale accepted (`InpaintOptions.scales` and `maxScale`). */
+/** The default pyramid doubles up to this scale; past it, one more only as far as the fill needs. */
+export const DOUBLED_SCALE = 2048;
+/** The finest working scale accepted (`InpaintOptions.scales` and `maxScale`), and the default cap. */
 export const LARGEST_SCALE = 4096;
 /** Images whose longer side is at most this are processed whole, without cropping. */
 export const WHOLE_IMAGE_MAX = 512;
@@ -174,14 +178,22 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
 
 /**
  * The default scales for a region (see the file comment).
- * @param maxScale the largest (`InpaintOptions.maxScale`), at least `BASE_SCALE`
+ * @param maxScale the largest (`InpaintOptions.maxScale`), from `BASE_SCALE` to `LARGEST_SCALE`
  */
-export function defaultScales(box: Box, maxScale = MAX_SCALE): number[] {
+export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
   const side = Math.max(box.width, box.height);
+  const enlarged = (scale: number) => side >= MAX_ENLARGEMENT * scale;
   const scales = [BASE_SCALE];
-  for (let last = BASE_SCALE; side >= MAX_ENLARGEMENT * last && last < maxScale; ) {
-    last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, maxScale);
+  const doubledTo = Math.min(maxScale, DOUBLED_SCALE);
+  for (let last = BASE_SCALE; enlarged(last) && last < doubledTo; ) {
+    last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, doubledTo);
     scales.push(last);
+  }
+  const last = scales[scales.length - 1];
+  if (enlarged(last) && last < maxScale) {
+    const least = Math.min(Math.floor(side / MAX_ENLARGEMENT) + 1, maxScale);
+    if (least <= 3 * scales[scales.length - 2]) scales[scales.length - 1] = least;
+    else scales.push(least);
   }
   return scales;
 }
