@@ -12,6 +12,13 @@
  *                    others run the default, 1)
  *   256_noguide      the 256 case matched on G1's guide (`guide: false`), the paper's: what the
  *                    bundle's feature guide costs, as a ratio within one run
+ *   huge   (asked for by name only: a minute a call) 4000x3000 photo, 1400x1000 hole: the whole
+ *          photo one region, scales 256 + 512 + 1024 + 2667 (the least that leaves it enlarged
+ *          under 1.5x)
+ *   huge_2048        the huge case at 256 + 512 + 1024 + 2048, enlarged 1.95x (the default before
+ *                    session 27)
+ *
+ * `npm run bench -- inference [CASE...]` runs the cases named, else all but the huge ones.
  *
  * The scales are written out: those `inpaint` picks by default for each case (`defaultScales`).
  * The model is the default bundle when one is installed, else a random-weight bundle of the `small`
@@ -44,6 +51,8 @@ interface Case {
   ensemble?: number;
   /** Whether the match uses the bundle's feature guide; default inpaint's. */
   guide?: boolean;
+  /** Run only when asked for by name. */
+  byName?: boolean;
 }
 
 const CASES: Case[] = [
@@ -55,7 +64,16 @@ const CASES: Case[] = [
   { name: '512', width: 512, height: 512, hole: [224, 224], runs: 3, scales: [256, 512], photo: 'python3-sklearn/china.jpg' },
   { name: 'large', width: 4000, height: 3000, hole: [300, 200], runs: 2, scales: [256, 512, 912], photo: 'enlightenment-data/Mountain.jpg' },
   { name: 'large_512', width: 4000, height: 3000, hole: [300, 200], runs: 2, scales: [256, 512], photo: 'enlightenment-data/Mountain.jpg' },
+  { name: 'huge', width: 4000, height: 3000, hole: [1400, 1000], runs: 1, scales: [256, 512, 1024, 2667], photo: 'enlightenment-data/Mountain.jpg', byName: true },
+  { name: 'huge_2048', width: 4000, height: 3000, hole: [1400, 1000], runs: 1, scales: [256, 512, 1024, 2048], photo: 'enlightenment-data/Mountain.jpg', byName: true },
 ];
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !CASES.some((c) => c.name === name));
+if (unknown.length) {
+  console.error(`unknown case ${unknown.join(', ')}; the cases: ${CASES.map((c) => c.name).join(', ')}`);
+  process.exit(2);
+}
+const cases = asked.length ? CASES.filter((c) => asked.includes(c.name)) : CASES.filter((c) => !c.byName);
 
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
@@ -76,7 +94,7 @@ const loadSeconds = await seconds(async () => {
 const rows: string[][] = [];
 const figures: Record<string, number> = {};
 try {
-  for (const c of CASES) {
+  for (const c of cases) {
     // Decode the photo at its real size, then enlarge it: the pixels of a photo, at any size.
     const image: RgbImage = await readImage(await photoPixels(c.width, c.height, c.photo));
     const [hw, hh] = c.hole;
