@@ -10,7 +10,7 @@ import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, writeMask } from '../core/image.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
-import { inpaintCommand } from './inpaint.ts';
+import { inpaintCommand, progressLine } from './inpaint.ts';
 import { main } from './main.ts';
 
 // main() maps UsageError to exit code 2 and any other InpaintError to 1 (see main.test.ts); these
@@ -329,5 +329,34 @@ describe('inpaint run: the originals are never lost, numbers are checked (issue 
       assert.match(errors.join('\n'), named);
       assert.ok(!existsSync(out));
     }
+  });
+});
+
+describe('inpaint run: the progress line', () => {
+  const stream = (isTTY: boolean) => {
+    const written: string[] = [];
+    return { written, stream: { isTTY, write: (chunk: string) => written.push(chunk) > 0 } as unknown as NodeJS.WritableStream & { isTTY: boolean } };
+  };
+
+  it('rewrites one line on a terminal at each step and erases it when the fill ends', () => {
+    const { written, stream: tty } = stream(true);
+    const line = progressLine(tty);
+    line.onProgress!({ done: 0, total: 3, region: 1, regions: 1, scale: 256 });
+    line.onProgress!({ done: 2, total: 3, region: 2, regions: 2, scale: 1024 });
+    line.onProgress!({ done: 3, total: 3, region: 2, regions: 2, scale: 1024 });
+    line.clear();
+    assert.deepEqual(written, ['\r\x1b[Kinpainting: 256 px, step 1 of 3', '\r\x1b[Kinpainting: area 2 of 2, 1024 px, step 3 of 3', '\r\x1b[K']);
+    // A fill that failed half-way: the line is erased before the error is printed.
+    line.onProgress!({ done: 1, total: 3, region: 1, regions: 1, scale: 512 });
+    line.clear();
+    assert.equal(written.at(-1), '\r\x1b[K');
+  });
+
+  it('writes nothing where the stream is not a terminal', () => {
+    const { written, stream: log } = stream(false);
+    const line = progressLine(log);
+    assert.equal(line.onProgress, undefined);
+    line.clear();
+    assert.deepEqual(written, []);
   });
 });

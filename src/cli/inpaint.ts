@@ -11,7 +11,7 @@ import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { formatFromPath, type ImageWithAlpha, type MaskImage, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
-import { type InpaintOptions, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
+import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
@@ -35,7 +35,8 @@ takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, 
 
 Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
 <stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
-past a failed pair and exits with 1 if any failed.
+past a failed pair and exits with 1 if any failed. On a terminal, a line on stderr shows where a
+fill of the networks stands (the scale, step 3 of 4), erased when it ends.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
@@ -255,8 +256,16 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
   if (options.stage !== undefined) {
     const inpainter = await load({ bundle: model, vggWeights: vgg });
     for (const n of inpainter.notices) console.error(`warning: ${n}`);
-    // The command reads each image for this one call: the result may be written into it.
-    return { fill: (image, mask) => inpainter.inpaint(image, mask, { ...options, inPlace: true }), dispose: () => inpainter.dispose() };
+    const progress = progressLine(process.stderr);
+    const fill = async (image: string | ImageWithAlpha, mask: string | MaskImage) => {
+      try {
+        // The command reads each image for this one call: the result may be written into it.
+        return await inpainter.inpaint(image, mask, { ...options, inPlace: true, onProgress: progress.onProgress });
+      } finally {
+        progress.clear();
+      }
+    };
+    return { fill, dispose: () => inpainter.dispose() };
   }
   const { dilate, resizeMask: resize, maxPixels } = resolveInpaintOptions(options);
   const baseline: InpaintMethod = await createMethod(method);
@@ -268,6 +277,27 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
     return { image: hole ? await baseline.inpaint(photo, hole.mask) : photo, notices, ...(alpha ? { alpha } : {}) };
   };
   return { fill, dispose: () => baseline.dispose() };
+}
+
+/**
+ * A long fill's progress on a terminal: one line on `stream` ("inpainting: 1024 px, step 3 of 4"),
+ * rewritten at each step and erased when the fill ends, so that what is printed after it starts on
+ * a clean line. Nothing where `stream` is not a terminal (a log file, a pipe).
+ */
+export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }): { onProgress?: (p: InpaintProgress) => void; clear: () => void } {
+  let shown = false;
+  const clear = () => {
+    if (shown) stream.write('\r\x1b[K');
+    shown = false;
+  };
+  if (!stream.isTTY) return { clear };
+  const onProgress = (p: InpaintProgress) => {
+    if (p.done === p.total) return clear();
+    const area = p.regions > 1 ? ` area ${p.region} of ${p.regions},` : '';
+    stream.write(`\r\x1b[Kinpainting:${area} ${p.scale} px, step ${p.done + 1} of ${p.total}`);
+    shown = true;
+  };
+  return { onProgress, clear };
 }
 
 async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string): Promise<void> {

@@ -9,6 +9,7 @@ export {
   type DebugRegion,
   type ImageInput,
   type InpaintOptions,
+  type InpaintProgress,
   type InpaintResult,
   Inpainter,
   load,

@@ -154,6 +154,23 @@ export interface InpaintOptions {
   inPlace?: boolean;
   /** Refuse photos and masks given as files or bytes with more pixels than this, before decoding them. Default 100 million (`DEFAULT_MAX_PIXELS`). */
   maxPixels?: number;
+  /**
+   * Told before each step of the work (one scale of one region, per orientation of the
+   * self-ensemble) and once when every step is done (`done` = `total`): what a long fill shows
+   * while it runs (the command line's progress line). Default none.
+   */
+  onProgress?: (progress: InpaintProgress) => void;
+}
+
+/** Where an `inpaint` call stands (`InpaintOptions.onProgress`). */
+export interface InpaintProgress {
+  /** Steps finished, of `total`. */
+  done: number;
+  total: number;
+  /** The region (1-based) of `regions` being filled, and the scale (px) of the step starting. */
+  region: number;
+  regions: number;
+  scale: number;
 }
 
 /**
@@ -219,9 +236,9 @@ export interface InpaintResult {
 }
 
 const DEFAULTS = { maxScale: LARGEST_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels'];
+const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels', 'onProgress'];
 
-type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels'>;
+type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress'>;
 
 /**
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
@@ -257,6 +274,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);
   expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
   expect(o.maxPixels === undefined || (Number.isSafeInteger(o.maxPixels) && o.maxPixels > 0), 'options.maxPixels', 'a positive integer', o.maxPixels);
+  expect(o.onProgress === undefined || typeof o.onProgress === 'function', 'options.onProgress', 'a function', o.onProgress);
   if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
   return o;
 }
@@ -476,12 +494,16 @@ export class Inpainter {
     }
 
     const debugRegions: DebugRegion[] = [];
-    for (const job of jobs) {
+    const total = jobs.reduce((n, job) => n + job.views.length * (o.stage === 'g1' ? 1 : job.scales.length), 0);
+    let done = 0;
+    for (const [r, job] of jobs.entries()) {
       const crop = whole ? photo : cropImage(photo, job.box);
-      const result = await fillRegion(networks, crop, job.views, o);
+      const onScale = o.onProgress && ((k: number) => o.onProgress!({ done: done++, total, region: r + 1, regions: jobs.length, scale: job.scales[k] }));
+      const result = await fillRegion(networks, crop, job.views, { ...o, onScale });
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
+    o.onProgress?.({ done, total, region: jobs.length, regions: jobs.length, scale: jobs[jobs.length - 1].scales.at(-1)! });
     return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...kept };
   }
 

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { EngineError, InputError, UsageError } from '../core/errors.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
-import { type Inpainter, load, resolveBundleDir } from './inpainter.ts';
+import { type Inpainter, type InpaintProgress, load, resolveBundleDir } from './inpainter.ts';
 import type { SourceCells } from './pixels.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
 
@@ -255,6 +255,21 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     const inPlace = await inpainter.inpaint(given, mask, { inPlace: true });
     assert.equal(inPlace.image.data, given.data, 'written into the given pixels');
     assert.deepEqual(inPlace.image.data, fromCopy.image.data);
+  });
+
+  it('tells onProgress before each scale of each region and orientation, and when done', async () => {
+    const photo = await readImage(await photoPixels(1600, 1000, 'enlightenment-data/Peaks.jpg'));
+    // Two crops: 372x342 px (scale 256) and 462x412 px (256, then its own size).
+    const mask = rectMask(1600, 1000, { x: 100, y: 100, width: 120, height: 90 }, { x: 1300, y: 800, width: 150, height: 100 });
+    const seen: InpaintProgress[] = [];
+    const { debug } = await inpainter.inpaint(photo, mask, { ensemble: 2, debug: true, onProgress: (p) => seen.push(p) });
+    assert.deepEqual(debug!.regions.map((r) => r.scales), [[256], [256, 462]]);
+    const step = (done: number, region: number, scale: number) => ({ done, total: 6, region, regions: 2, scale });
+    assert.deepEqual(seen, [step(0, 1, 256), step(1, 1, 256), step(2, 2, 256), step(3, 2, 462), step(4, 2, 256), step(5, 2, 462), step(6, 2, 462)]);
+    const g1: number[] = [];
+    await inpainter.inpaint(photo, mask, { stage: 'g1', onProgress: (p) => g1.push(p.done) });
+    assert.deepEqual(g1, [0, 1, 2]);
+    await assert.rejects(inpainter.inpaint(photo, mask, { onProgress: 'yes' as never }), /a function for options.onProgress/);
   });
 
   it('ensemble 2 averages the fill of the photo and the fill of its mirror image, mirrored back', async () => {

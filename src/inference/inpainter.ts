@@ -22,6 +22,7 @@ export {
   type ImageInput,
   type ImageReader,
   type InpaintOptions,
+  type InpaintProgress,
   type InpaintResult,
   type InpaintStage,
   Inpainter,

@@ -134,6 +134,8 @@ export interface RegionOptions {
   nativeDetail: boolean;
   /** Match the first scale on the bundle's feature guide (when it has one) instead of VGG of G1's fill. */
   guide: boolean;
+  /** Told as each scale starts, with its index in the plans (`InpaintOptions.onProgress`). */
+  onScale?: (scaleIndex: number) => void;
 }
 
 /** The sources' detail an enlarged image gets, `gain` of it when guided: the gain, and where (`detail.ts`). */
@@ -263,6 +265,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   let sources: SourceCells | undefined; // the last swap's provenance
   let banded = false; // whether the last scale rendered only a fine band
   for (const [i, plan] of plans.entries()) {
+    options.onScale?.(i);
     const { width, height, mask } = plan;
     const known = width === image.width && height === image.height ? image : resizeImage(image, width, height);
     let input: RgbImage;
@@ -411,6 +414,7 @@ export async function fillRegion(
   let output: RegionOutput | undefined;
   for (const [i, { orientation, mask, plans }] of views.entries()) {
     const seen = orient(image, orientation);
+    if (options.stage === 'g1') options.onScale?.(0);
     const result =
       options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, mask, plans, { ...options, debug: options.debug && i === 0 });
     const fill = orient(result.fill, orientation, true);
