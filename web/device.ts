@@ -30,6 +30,7 @@ export type WorkerIn =
 export type WorkerOut =
   | { type: 'progress'; loaded: number; total: number; fromCache: boolean }
   | { type: 'ready'; seconds: number; downloaded: number; backend: 'wasm' | 'webgpu'; isolated: boolean; notices: string[] }
+  | ({ type: 'step'; id: number } & DeviceStep)
   | { type: 'done'; id: number; image: ImageBitmap; blob: Blob; notices: string[]; seconds: number }
   | { type: 'error'; id?: number; message: string };
 
@@ -43,6 +44,9 @@ export const ORT_BACKEND_FILES = {
 } as const;
 
 export type LoadProgress = { loaded: number; total: number };
+
+/** Where a fill stands: steps done of `total`, and the scale (px) of the step starting (`InpaintProgress`). */
+export type DeviceStep = { done: number; total: number; scale: number };
 
 /** A loaded model: how long it took, the bytes downloaded (0: all from the cache), the back end, whether WASM has threads. */
 export interface Loaded {
@@ -98,7 +102,7 @@ export class DeviceEngine {
   #worker: Worker | undefined;
   #ready: Promise<Loaded> | undefined;
   #next = 1;
-  #pending = new Map<number, { resolve: (r: DeviceResult) => void; reject: (e: Error) => void }>();
+  #pending = new Map<number, { resolve: (r: DeviceResult) => void; reject: (e: Error) => void; onStep?: (s: DeviceStep) => void }>();
   #onProgress: ((p: LoadProgress) => void) | undefined;
   /** Whether the model was loaded once in this page (later loads come from the cache). */
   loadedOnce = false;
@@ -147,6 +151,7 @@ export class DeviceEngine {
         const msg = e.data;
         started = true;
         if (msg.type === 'progress') this.#onProgress?.({ loaded: msg.loaded, total: msg.total });
+        else if (msg.type === 'step') this.#pending.get(msg.id)?.onStep?.({ done: msg.done, total: msg.total, scale: msg.scale });
         else if (msg.type === 'ready') {
           this.loadedOnce = true;
           resolve({ seconds: msg.seconds, downloaded: msg.downloaded, backend: msg.backend, threads: msg.isolated, notices: msg.notices });
@@ -178,10 +183,10 @@ export class DeviceEngine {
     }, this.idleMs);
   }
 
-  /** Fills the hole: the pictures are copied to the worker (the page keeps its own). */
-  async fill(req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number }, signal: AbortSignal): Promise<DeviceResult> {
+  /** Fills the hole: the pictures are copied to the worker (the page keeps its own); `onStep` is told where the fill stands. */
+  async fill(req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number }, signal: AbortSignal, onStep?: (s: DeviceStep) => void): Promise<DeviceResult> {
     const [image, mask, sampleFrom, exclude] = await Promise.all([req.image, req.mask, req.sampleFrom, req.exclude].map((s) => (s ? createImageBitmap(s as ImageBitmapSource) : undefined)));
-    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble }, signal);
+    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble }, signal, onStep);
   }
 
   async stylize(req: { content: ImageBitmap; style: Blob; size?: number }, signal: AbortSignal): Promise<DeviceResult> {
@@ -199,14 +204,14 @@ export class DeviceEngine {
     this.#pending.clear();
   }
 
-  async #call(msg: Extract<WorkerIn, { id: number }>, signal: AbortSignal): Promise<DeviceResult> {
+  async #call(msg: Extract<WorkerIn, { id: number }>, signal: AbortSignal, onStep?: (s: DeviceStep) => void): Promise<DeviceResult> {
     const bitmaps = Object.values(msg).filter((v): v is ImageBitmap => v instanceof ImageBitmap);
     if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
     await this.load(this.#onProgress);
     // Cancelled while the model loaded: nothing was sent yet.
     if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
     const id = this.#next++;
-    const result = new Promise<DeviceResult>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const result = new Promise<DeviceResult>((resolve, reject) => this.#pending.set(id, { resolve, reject, onStep }));
     const onAbort = () => this.dispose();
     signal.addEventListener('abort', onAbort, { once: true });
     this.#worker!.postMessage({ ...msg, id }, bitmaps);

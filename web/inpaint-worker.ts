@@ -12,9 +12,10 @@
  * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble? },
  *               stylize { id, content, style, size }   (pictures as ImageBitmaps, transferred)
  * Messages out: progress { loaded, total, fromCache }, ready { seconds, downloaded },
- *               done { id, image: ImageBitmap, blob: PNG, notices, seconds }, error { id?, message }
+ *               step { id, done, total, scale } (where a fill stands), done { id, image: ImageBitmap,
+ *               blob: PNG, notices, seconds }, error { id?, message }
  */
-import { imageToRgba, load, rgbaToImage } from '../src/web.ts';
+import { imageToRgba, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
 import type { WorkerConfig, WorkerIn, WorkerOut } from './device.ts';
 
 /**
@@ -197,7 +198,8 @@ async function handle(msg: WorkerIn): Promise<void> {
       const mask = maskOf(msg.mask);
       const sampleFrom = msg.sampleFrom && maskOf(msg.sampleFrom);
       const exclude = msg.exclude && maskOf(msg.exclude);
-      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, maxScale: DEVICE_MAX_SCALE });
+      const onProgress = ({ done, total, scale }: InpaintProgress) => post({ type: 'step', id, done, total, scale });
+      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, maxScale: DEVICE_MAX_SCALE, onProgress });
       await answer(id, result.image, [...result.notices], t0);
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });

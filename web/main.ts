@@ -7,7 +7,7 @@
  */
 import './style.css';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
-import { DeviceEngine, type DeviceConfigFile, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
+import { DeviceEngine, type DeviceConfigFile, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { View } from './view.ts';
 
@@ -81,6 +81,8 @@ let deviceConfig: DeviceConfigFile | undefined;
 const deviceState: { state: 'off' | 'idle' | 'loading' | 'ready' | 'error'; downloaded: number; total: number; loadSeconds?: number; backend?: string; threads?: boolean; message?: string } = { state: 'off', downloaded: 0, total: 0 };
 /** The last device run's seconds as the page saw them (for the tests' measurements). */
 let lastDeviceRunSeconds: number | undefined;
+/** The last step the last device fill reported (for the tests). */
+let lastDeviceStep: DeviceStep | undefined;
 /** Methods the device runs: ours and its ensembles (the baselines are the server's). */
 const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4']);
 /** The largest photo the device takes, in pixels (a tab's memory, not the pipeline, is the limit). */
@@ -474,8 +476,19 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
     throw new Error(`The photo has ${((ed.width * ed.height) / 1e6).toFixed(0)} megapixels; on this device at most ${DEVICE_MAX_PIXELS / 1e6} (switch to the server, or open a smaller photo).`);
   }
   const phase = mode === 'stylize' ? 'Stylizing' : 'Inpainting';
+  // Where a fill stands: its steps (one scale of the pyramid each) fill the progress bar.
+  let step = '';
+  const busy = () => setStatus(`${phase} on this device…${step} ${((performance.now() - started) / 1000).toFixed(0)} s`, 'busy');
+  const onStep = (s: DeviceStep) => {
+    lastDeviceStep = s;
+    if (running !== controller || s.done === s.total) return;
+    step = ` step ${s.done + 1} of ${s.total} (${s.scale} px),`;
+    ui.progress.classList.remove('indeterminate');
+    (ui.progress.firstElementChild as HTMLElement).style.width = `${Math.round((100 * s.done) / s.total)}%`;
+    busy();
+  };
   const tick = setInterval(() => {
-    if (running === controller && deviceState.state === 'ready') setStatus(`${phase} on this device… ${((performance.now() - started) / 1000).toFixed(0)} s`, 'busy');
+    if (running === controller && deviceState.state === 'ready') busy();
   }, 1000);
   try {
     if (deviceState.state !== 'ready') setStatus('Loading the model on this device…', 'busy');
@@ -495,7 +508,8 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
       if (choice.method !== 'ours') throw new Error(`${ui.method.selectedOptions[0]?.textContent ?? choice.method} runs on the server only: choose Ours, or switch to the server.`);
       const steering: { sampleFrom?: HTMLCanvasElement; exclude?: HTMLCanvasElement } = {};
       for (const l of ['sampleFrom', 'exclude'] as const) if (ed.isPainted(l)) steering[l] = ed.layers[l].canvas;
-      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, ...steering }, controller.signal);
+      lastDeviceStep = undefined;
+      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, ...steering }, controller.signal, onStep);
     }
     if (result.image.width !== ed.width || result.image.height !== ed.height) throw new Error(`the worker answered a ${result.image.width}×${result.image.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(result.image, ed.previewScale);
@@ -762,9 +776,9 @@ Object.assign(window, {
     get layers() {
       return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
     },
-    /** Where runs happen, and the device model's state (downloaded bytes, load time). */
+    /** Where runs happen, and the device model's state (downloaded bytes, load time, the last fill's last step). */
     get engine() {
-      return { engine, mode: deviceConfig?.mode, isolated: crossOriginIsolated, lastRunSeconds: lastDeviceRunSeconds, ...deviceState };
+      return { engine, mode: deviceConfig?.mode, isolated: crossOriginIsolated, lastRunSeconds: lastDeviceRunSeconds, lastStep: lastDeviceStep, ...deviceState };
     },
     /** Resolves once the engines are chosen (config.json read). */
     started,

@@ -301,6 +301,9 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
     assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
     assert.equal(gate.state.calls, calls, 'the server ran nothing');
+    // The worker told the page where the fill stood: one step (a 320x240 photo is filled at 256), then done.
+    const { lastStep } = await page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: { lastStep: unknown } } }).inpaintPage.engine);
+    assert.deepEqual(lastStep, { done: 1, total: 1, scale: 256 });
     const [input, output] = [await pixels(await readFile(join(dir, 'photo.png'))), await pixels((await download('png')).bytes)];
     let changed = 0;
     for (let y = 0; y < H; y++) {
