@@ -17,6 +17,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import * as op from '../graph/ops.ts';
 import type { InferenceEngine as Engine, Session } from '../runtime/session.ts';
 import { hostTensor } from '../runtime/tensor.ts';
+import { FEATURE_STRIDE, featureSize } from './grid.ts';
 import { VGG_LAYER_TABLE, type VggLayerName, type VggWeights } from './vgg-weights-format.ts';
 
 /**
@@ -261,8 +262,7 @@ export class FrozenVgg {
  */
 async function tiledFeatures(image: VggImage, side: number, run: (pixels: Float32Array, w: number, h: number) => Promise<VggFeatures>): Promise<VggFeatures> {
   const { width, height, data } = image;
-  const cells = (n: number) => Math.ceil(Math.ceil(n / 2) / 2);
-  const [fw, fh] = [cells(width), cells(height)];
+  const [fw, fh] = [featureSize(width), featureSize(height)];
   const out = new Float32Array(VGG_CHANNELS * fw * fh);
   for (let y0 = 0; y0 < height; y0 += side) {
     for (let x0 = 0; x0 < width; x0 += side) {
@@ -277,9 +277,9 @@ async function tiledFeatures(image: VggImage, side: number, run: (pixels: Float3
       }
       const f = await run(crop, cw, ch);
       // This tile's own cells, and where they lie in the tile's map.
-      const [gx, gy] = [x0 / 4, y0 / 4];
-      const [gw, gh] = [Math.min(fw, (x0 + side) / 4) - gx, Math.min(fh, (y0 + side) / 4) - gy];
-      const [ox, oy] = [(x0 - cx) / 4, (y0 - cy) / 4];
+      const [gx, gy] = [x0 / FEATURE_STRIDE, y0 / FEATURE_STRIDE];
+      const [gw, gh] = [Math.min(fw, (x0 + side) / FEATURE_STRIDE) - gx, Math.min(fh, (y0 + side) / FEATURE_STRIDE) - gy];
+      const [ox, oy] = [(x0 - cx) / FEATURE_STRIDE, (y0 - cy) / FEATURE_STRIDE];
       for (let c = 0; c < VGG_CHANNELS; c++) {
         for (let y = 0; y < gh; y++) {
           const from = (c * f.height + oy + y) * f.width + ox;
