@@ -84,7 +84,8 @@ export async function load(options: LoadOptions = {}): Promise<Inpainter> {
   const vggPath = await findVggWeights(vggWeights);
   const notices = vggMismatchNotice(vggPath, await sha256File(vggPath), bundle.manifest.vggSha256);
   const vgg = new FrozenVgg(await loadVggWeights(vggPath));
-  const engine = given ?? (await Engine.create());
+  // Each photo runs the networks at new sizes: an arena would keep the largest run's memory.
+  const engine = given ?? (await Engine.create({ memoryArena: false }));
   try {
     const networks = await Networks.create(engine, bundle, vgg);
     return new Inpainter({ networks, engine, reader: NODE_READER, ownsEngine: given === undefined, bundleDir: bundle.dir, model: bundle.manifest.model, notices });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { EngineError, UsageError } from '../core/errors.ts';
 import { type DType, Graph } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
-import { add, matMul, mul, reshape } from '../graph/ops.ts';
+import { add, matMul, mul, reduceSum, reshape } from '../graph/ops.ts';
 import { Engine, type HostTensor, type Session, defaultEngine, hostTensor } from './index.ts';
 
 /** y = (a + b) * a, z = a + b, for a: float32[2, 3] and b: float32[3] (broadcast). */
@@ -220,6 +220,32 @@ describe('dispose', () => {
     for (let i = 0; i < 2; i++) assert.deepEqual(Array.from((await session.run({ a: A(), b: B() })).y.data as Float32Array), [11, 44, 99, 56, 125, 216]);
     await engine.dispose();
     await assert.rejects(Engine.create({ keepSpinning: 'yes' as unknown as boolean }), (e: Error) => e instanceof UsageError && /keepSpinning/.test(e.message));
+  });
+
+  test("without the memory arena, a run's memory goes back once it ends; with it (the default), it stays held", async () => {
+    // a [8192, 1] + b [1, 12288] broadcast: a 400 MB intermediate, summed to one number.
+    const g = new Graph('big');
+    g.output(reduceSum(add(g.input('a', [8192, 1]), g.input('b', [1, 12288]))), 's');
+    const [rows, cols] = [8192, 12288];
+    const held = async (memoryArena?: boolean) => {
+      const engine = await Engine.create({ threads: 1, ...(memoryArena === undefined ? {} : { memoryArena }) });
+      try {
+        const session = await engine.load(toOnnx(g), 'big');
+        const before = process.memoryUsage().rss; // the worker thread's allocations count in the process
+        const { s } = await session.run({ a: hostTensor(new Float32Array(rows).fill(1), [rows, 1]), b: hostTensor(new Float32Array(cols).fill(1), [1, cols]) });
+        assert.equal((s.data as Float32Array)[0], 2 * rows * cols);
+        return { arena: engine.memoryArena, mb: (process.memoryUsage().rss - before) / 2 ** 20 };
+      } finally {
+        await engine.dispose();
+      }
+    };
+    const kept = await held();
+    const returned = await held(false);
+    assert.equal(kept.arena, true);
+    assert.equal(returned.arena, false);
+    assert.ok(kept.mb > 300, `with the arena, ${kept.mb.toFixed(0)} MB held after the run`);
+    assert.ok(returned.mb < 100, `without it, ${returned.mb.toFixed(0)} MB held after the run`);
+    await assert.rejects(Engine.create({ memoryArena: 1 as unknown as boolean }), (e: Error) => e instanceof UsageError && /memoryArena/.test(e.message));
   });
 
   test('defaultEngine is shared, and replaced once disposed', async () => {

@@ -40,6 +40,15 @@ export interface EngineOptions {
    * back end only.
    */
   keepSpinning?: boolean;
+  /**
+   * Let each session keep ONNX Runtime's CPU memory arena, its default: memory freed in a run is
+   * kept for the next, so a session holds what its largest run needed (growing by powers of two)
+   * until it is released. Default true: training steps, the same shapes again and again, run 3 to
+   * 7% faster with it (`npm run bench -- engine`). `load()`, whose runs change size with every
+   * photo, creates its engine without it: an inpainting's peak memory is a third lower at the same
+   * speed (`npm run bench -- inference`; docs/decisions/memory-arena.md). ONNX Runtime back end only.
+   */
+  memoryArena?: boolean;
 }
 
 export type Backend = 'onnxruntime' | 'torch';
@@ -154,10 +163,13 @@ class Channel implements EngineChannel {
 export class Engine extends EngineCore {
   /** The back end the engine was created with. */
   readonly backend: Backend;
+  /** Whether its sessions keep ONNX Runtime's CPU memory arena (`EngineOptions.memoryArena`). */
+  readonly memoryArena: boolean;
 
-  private constructor(channel: EngineChannel, threads: number, backend: Backend, description: string) {
+  private constructor(channel: EngineChannel, threads: number, backend: Backend, memoryArena: boolean, description: string) {
     super(channel, threads, description, (bytes) => createHash('sha256').update(bytes).digest('hex'));
     this.backend = backend;
+    this.memoryArena = memoryArena;
   }
 
   /**
@@ -178,15 +190,17 @@ export class Engine extends EngineCore {
     expect(backend === 'onnxruntime' || backend === 'torch', 'options.backend (or env INPAINT_ENGINE)', "'onnxruntime' or 'torch'", backend);
     const keepSpinning = options.keepSpinning ?? false;
     expect(typeof keepSpinning === 'boolean', 'options.keepSpinning', 'a boolean', keepSpinning);
+    const memoryArena = options.memoryArena ?? true;
+    expect(typeof memoryArena === 'boolean', 'options.memoryArena', 'a boolean', memoryArena);
     const torch = backend === 'torch' ? new TorchChannel() : null;
-    const channel: EngineChannel = torch ?? new Channel(new Worker(WORKER_BOOT, { eval: true, workerData: { threads, keepSpinning } satisfies WorkerConfig }));
+    const channel: EngineChannel = torch ?? new Channel(new Worker(WORKER_BOOT, { eval: true, workerData: { threads, keepSpinning, memoryArena } satisfies WorkerConfig }));
     try {
       await channel.ready;
     } catch (err) {
       await channel.close(); // ends the worker or the process
       throw new EngineError(`could not start the engine: ${messageOf(err)}`, { cause: err });
     }
-    return new Engine(channel, threads, backend, torch ? torch.device : `ONNX Runtime (${threads} thread${threads === 1 ? '' : 's'})`);
+    return new Engine(channel, threads, backend, memoryArena, torch ? torch.device : `ONNX Runtime (${threads} thread${threads === 1 ? '' : 's'})`);
   }
 }
 

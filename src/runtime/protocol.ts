@@ -11,6 +11,8 @@ export interface WorkerConfig {
   threads: number;
   /** See `EngineOptions.keepSpinning`. */
   keepSpinning: boolean;
+  /** See `EngineOptions.memoryArena`. */
+  memoryArena: boolean;
 }
 
 /** A model input or output as ONNX Runtime describes it; symbolic dims are strings. */

@@ -16,7 +16,7 @@ interface Entry {
 
 const port = parentPort;
 if (!port) throw new Error('worker.ts must be started as a worker thread by engine.ts');
-const { threads, keepSpinning } = workerData as WorkerConfig;
+const { threads, keepSpinning, memoryArena } = workerData as WorkerConfig;
 const sessions = new Map<number, Entry>();
 let closing = false;
 
@@ -44,6 +44,7 @@ async function handle(req: Request): Promise<{ value: unknown; transfer: ArrayBu
         intraOpNumThreads: threads,
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
+        enableCpuMemArena: memoryArena,
         // Failures reach the caller as EngineErrors carrying ORT's message; its own log line (severity
         // 3) would only repeat them on stderr.
         logSeverityLevel: 4,
