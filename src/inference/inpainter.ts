@@ -46,7 +46,10 @@ export interface LoadOptions {
   bundle?: string;
   /** The VGG19 weights file; default: INPAINT_VGG_WEIGHTS, the cache, else a verified download. */
   vggWeights?: string;
-  /** Run on this engine (it stays the caller's to dispose); default a new one, disposed with the inpainter. */
+  /**
+   * Run on this engine (it stays the caller's to dispose, its options its own); default a new one
+   * without ONNX Runtime's memory arena (`EngineOptions.memoryArena`), disposed with the inpainter.
+   */
   engine?: Engine;
 }
 
