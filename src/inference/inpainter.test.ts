@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { EngineError, InputError, UsageError } from '../core/errors.ts';
+import { Engine } from '../runtime/engine.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, type InpaintProgress, load, resolveBundleDir } from './inpainter.ts';
@@ -357,6 +358,24 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
 });
 
 describe('load', () => {
+  it("creates its own engine without ONNX Runtime's memory arena, and runs on a caller's engine as it is", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'inpainter-engine-'));
+    const own = await Engine.create();
+    try {
+      await writeRandomBundle(dir, { preset: 'tiny', g2Scales: [256] });
+      const create = t.mock.method(Engine, 'create');
+      await (await load({ bundle: dir, vggWeights: TEST_VGG_WEIGHTS })).dispose();
+      assert.deepEqual(create.mock.calls.map((c) => c.arguments), [[{ memoryArena: false }]]);
+      assert.equal((await create.mock.calls[0].result)!.memoryArena, false);
+      await (await load({ bundle: dir, vggWeights: TEST_VGG_WEIGHTS, engine: own })).dispose();
+      assert.equal(create.mock.callCount(), 1);
+      assert.equal(own.disposed, false);
+    } finally {
+      await own.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says how to pass a model when none is installed', () => {
     assert.throws(() => resolveBundleDir(undefined, join(tmpdir(), 'no-such-model-dir')), (err: Error) => err instanceof InputError && /No default model is installed.*--model DIR/.test(err.message));
     assert.equal(resolveBundleDir('/some/bundle', join(tmpdir(), 'no-such-model-dir')), '/some/bundle');
