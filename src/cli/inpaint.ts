@@ -62,7 +62,7 @@ Options:
                       G2 trained there, a scale renders only the finest detail)
   --max-scale N       the largest default scale, 256 to 4096 (default 4096): an area of 1.5 x N px
                       or more is enlarged from N (with a note). A lower N bounds the time and
-                      memory of large areas: a 3000 px area takes 2.9 GB at 2048, 1.8 at 1024
+                      memory of large areas: a 3000 px area takes 1.9 GB at 2048, 1.6 at 1024
   --refine N          extra VGG -> patch-swap -> G2 passes at the last scale (default 0)
   --ensemble N        fill in N orientations (1, 2, 4 or 8: mirrored and turned) and average the
                       fills, at N times the work: more is closer to the original but smoother (8 is

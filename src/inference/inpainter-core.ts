@@ -76,8 +76,8 @@ export interface InpaintOptions {
   /**
    * The largest scale of the default pyramid (ignored with `scales`): a region of 1.5 times it or
    * more is enlarged from it (with a notice). A lower one bounds a large region's time and memory:
-   * a 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 2.9 GB and 1.45 times as long
-   * at 2048 as at 1024 (1.8 GB) or 512 (1.6 GB). An integer in [256, 4096]; default
+   * a 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 1.9 GB and 1.5 times as long
+   * at 2048 as at 1024 (1.6 GB) or 512 (1.5 GB). An integer in [256, 4096]; default
    * `LARGEST_SCALE` (4096), which only regions of about 6144 px or more reach; the browser worker's is
    * 1024. `--max-scale` on the command line.
    */
