@@ -278,6 +278,21 @@ describe('resizeImage', () => {
       }
     }
   });
+
+  test('a window of the resized image is that part of the whole one, to the bit', async () => {
+    const img = await readImage(CHELSEA);
+    for (const kernel of ['bilinear', 'lanczos'] as const) {
+      for (const [w, h, box] of [
+        [1.7 * img.width, 1.7 * img.height, { x: 101, y: 37, width: 203, height: 150 }],
+        [img.width / 2, img.height / 2, { x: 0, y: 60, width: 40, height: 13 }],
+        [img.width, img.height, { x: img.width - 9, y: img.height - 1, width: 9, height: 1 }],
+      ] as const) {
+        const [W, H] = [Math.round(w), Math.round(h)];
+        assert.deepEqual(resizeImage(img, W, H, kernel, box), cropImage(resizeImage(img, W, H, kernel), box), `${kernel} ${W}x${H}`);
+      }
+    }
+    assert.throws(() => resizeImage(img, 10, 10, 'lanczos', { x: 5, y: 0, width: 6, height: 1 }), /window/);
+  });
 });
 
 describe('resizeMask', () => {

@@ -298,38 +298,51 @@ function resampleTaps(inSize: number, outSize: number, kernel: ResizeKernel) {
  * with pixel centres aligned (as PIL does), in float. Done here rather than in sharp because libvips
  * shifts enlarged images by half a pixel, which would misalign them with `resizeMask`'s masks.
  * Lanczos overshoot is clamped to [0, 1].
+ * @param window only this part of the resized image, computed as the whole one would be (default
+ *   all of it): a large enlargement whose caller needs a part of it costs that part
  * @throws UsageError bad sizes or a malformed image
  */
-export function resizeImage(img: RgbImage, width: number, height: number, kernel: ResizeKernel = 'bilinear'): RgbImage {
+export function resizeImage(img: RgbImage, width: number, height: number, kernel: ResizeKernel = 'bilinear', window?: Box): RgbImage {
   checkImage(img, 'img');
   checkSize(width, height, 'resize');
   expect(Object.hasOwn(KERNELS, kernel), 'kernel', "'bilinear' or 'lanczos'", kernel);
+  const win = window ?? { x: 0, y: 0, width, height };
+  checkBoxInside(win, width, height, 'window');
   const { width: w0, height: h0, data } = img;
   const tx = resampleTaps(w0, width, kernel);
   const ty = resampleTaps(h0, height, kernel);
-  // Horizontal pass into rows of the new width, then vertical.
-  const mid = new Float32Array(3 * h0 * width);
-  for (let row = 0; row < 3 * h0; row++) {
-    for (let o = 0; o < width; o++) {
-      let acc = 0;
-      const base = row * w0 + tx.first[o];
-      for (let k = 0; k < tx.count[o]; k++) acc += tx.weights[o * tx.stride + k] * data[base + k];
-      mid[row * width + o] = acc;
+  // The input rows the window's output rows read (the taps move monotonically).
+  const r0 = ty.first[win.y];
+  const rows = ty.first[win.y + win.height - 1] + ty.count[win.y + win.height - 1] - r0;
+  const w = win.width;
+  // Horizontal pass into those rows at the window's columns, then vertical.
+  const mid = new Float32Array(3 * rows * w);
+  for (let c = 0; c < 3; c++) {
+    for (let r = 0; r < rows; r++) {
+      const row = c * h0 + r0 + r;
+      for (let o = 0; o < w; o++) {
+        const ox = win.x + o;
+        let acc = 0;
+        const base = row * w0 + tx.first[ox];
+        for (let k = 0; k < tx.count[ox]; k++) acc += tx.weights[ox * tx.stride + k] * data[base + k];
+        mid[(c * rows + r) * w + o] = acc;
+      }
     }
   }
-  const out = new Float32Array(3 * height * width);
+  const out = new Float32Array(3 * win.height * w);
   for (let c = 0; c < 3; c++) {
-    for (let o = 0; o < height; o++) {
-      const dst = (c * height + o) * width;
-      for (let k = 0; k < ty.count[o]; k++) {
-        const wgt = ty.weights[o * ty.stride + k];
-        const src = (c * h0 + ty.first[o] + k) * width;
-        for (let x = 0; x < width; x++) out[dst + x] += wgt * mid[src + x];
+    for (let o = 0; o < win.height; o++) {
+      const oy = win.y + o;
+      const dst = (c * win.height + o) * w;
+      for (let k = 0; k < ty.count[oy]; k++) {
+        const wgt = ty.weights[oy * ty.stride + k];
+        const src = (c * rows + ty.first[oy] + k - r0) * w;
+        for (let x = 0; x < w; x++) out[dst + x] += wgt * mid[src + x];
       }
     }
   }
   for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]));
-  return { width, height, data: out };
+  return { width: w, height: win.height, data: out };
 }
 
 /**

@@ -31,6 +31,14 @@ export interface BlendOptions {
 }
 
 /**
+ * The ring of a region's blend (`BlendOptions.ring`) when its fill was enlarged `enlargement` times
+ * from its last working scale: 3 working pixels, and at least 2 of the photo's.
+ */
+export function blendRing(enlargement: number): number {
+  return Math.max(2, Math.ceil(3 * enlargement));
+}
+
+/**
  * Distance (chamfer, steps 1 and sqrt 2) from every pixel to the nearest pixel where `source` is 1;
  * Infinity when there is none.
  */

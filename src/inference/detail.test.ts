@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MaskImage, RgbImage } from '../core/image.ts';
-import { addSourceDetail, DETAIL_GAIN, DIFFUSION_MIX, detailLayer, mixDiffusion, removeMidBand } from './detail.ts';
+import { addSourceDetail, DETAIL_GAIN, DIFFUSION_MIX, detailLayer, mixDiffusion, pixelSources, removeMidBand } from './detail.ts';
 
 const W = 64;
 const H = 48;
@@ -118,6 +118,34 @@ function contrast(img: RgbImage): number {
   for (let y = 20; y < 28; y++) for (let x = 36; x < 44; x++) [sum, n] = [sum + (img.data[y * W + x] - 0.5) ** 2, n + 1];
   return Math.sqrt(sum / n);
 }
+
+describe('pixelSources', () => {
+  it("gives a box's pixels the whole region's sources, counted from the box's corner, and none outside it", () => {
+    // A 40x24 region at a 20x12 working scale (5x3 cells of 8x8 pixels); the hole is cells 2 to 3 of row 1.
+    const [w, h] = [40, 24];
+    const mask: MaskImage = { width: w, height: h, data: new Uint8Array(w * h) };
+    for (let y = 8; y < 16; y++) for (let x = 16; x < 32; x++) mask.data[y * w + x] = 1;
+    const data = new BigInt64Array(15).fill(-1n);
+    [data[7], data[8]] = [0n, 12n]; // from the top-left cell, and from the cell below-right
+    const cells = { width: 5, height: 3, imageWidth: 20, imageHeight: 12, data };
+    const whole = pixelSources(cells, mask);
+    const box = { x: 4, y: 2, width: 30, height: 20 };
+    const part = pixelSources(cells, mask, box);
+    assert.equal(part.scale, whole.scale);
+    let moved = 0;
+    for (let y = 0; y < box.height; y++) {
+      for (let x = 0; x < box.width; x++) {
+        const q = whole.data[(y + box.y) * w + x + box.x];
+        const [qx, qy] = [(q % w) - box.x, Math.floor(q / w) - box.y];
+        const inside = q >= 0 && qx >= 0 && qy >= 0 && qx < box.width && qy < box.height;
+        assert.equal(part.data[y * box.width + x], inside ? qy * box.width + qx : -1, `(${x}, ${y})`);
+        if (inside) moved++;
+      }
+    }
+    // The top-left cell's sources lie partly outside the box: both cases were checked.
+    assert.ok(moved > 0 && moved < 128);
+  });
+});
 
 describe('removeMidBand', () => {
   it('takes out waves a few to a few tens of pixels long, keeps the finest detail, and changes nothing outside the hole', () => {

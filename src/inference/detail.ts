@@ -20,7 +20,7 @@
  * (`refineSources` in refine.ts), as PatchMatch refines its field at each finer level.
  */
 import { smooth, smoothedOnes } from '../core/blur.ts';
-import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
+import { type Box, type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
 import { chamferDistance } from './blend.ts';
 import type { SourceCells } from './pixels.ts';
 
@@ -208,25 +208,26 @@ export interface PixelSources {
  * The provenance of the working scale, carried to the region's pixels as it is: each hole pixel
  * takes the offset of the feature cell it lies in.
  * @param mask the region's hole at full resolution (1 = hole)
+ * @param box only this part of the region (default all of it), its pixels counted from its corner: a
+ *   source outside it counts as none
  */
-export function pixelSources(sources: SourceCells, mask: MaskImage): PixelSources {
+export function pixelSources(sources: SourceCells, mask: MaskImage, box: Box = { x: 0, y: 0, width: mask.width, height: mask.height }): PixelSources {
   const { width, height } = mask;
   const [sx, sy] = [width / sources.imageWidth, height / sources.imageHeight];
-  const data = new Int32Array(width * height).fill(-1);
-  for (let y = 0; y < height; y++) {
+  const data = new Int32Array(box.width * box.height).fill(-1);
+  for (let y = box.y; y < box.y + box.height; y++) {
     const cy = Math.min(sources.height - 1, Math.floor(y / sy / CELL));
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!mask.data[i]) continue;
+    for (let x = box.x; x < box.x + box.width; x++) {
+      if (!mask.data[y * width + x]) continue;
       const cx = Math.min(sources.width - 1, Math.floor(x / sx / CELL));
       const source = Number(sources.data[cy * sources.width + cx]);
       if (source < 0) continue;
-      const qx = x + Math.round((source % sources.width - cx) * CELL * sx);
-      const qy = y + Math.round((Math.floor(source / sources.width) - cy) * CELL * sy);
-      if (qx >= 0 && qy >= 0 && qx < width && qy < height) data[i] = qy * width + qx;
+      const qx = x + Math.round((source % sources.width - cx) * CELL * sx) - box.x;
+      const qy = y + Math.round((Math.floor(source / sources.width) - cy) * CELL * sy) - box.y;
+      if (qx >= 0 && qy >= 0 && qx < box.width && qy < box.height) data[(y - box.y) * box.width + x - box.x] = qy * box.width + qx;
     }
   }
-  return { width, height, scale: (sx + sy) / 2, data };
+  return { width: box.width, height: box.height, scale: (sx + sy) / 2, data };
 }
 
 /**

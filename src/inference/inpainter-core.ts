@@ -33,7 +33,7 @@ import {
 } from '../core/raster.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { InferenceEngine } from '../runtime/session.ts';
-import { blendRegion } from './blend.ts';
+import { blendRegion, blendRing } from './blend.ts';
 import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
@@ -213,7 +213,7 @@ export interface DebugRegion {
   scales: number[];
   /** G1's coarse fill, composited into the known pixels, at the base scale. */
   coarse: RgbImage;
-  /** G2's final image of the crop at full resolution, before blending. */
+  /** G2's final image of the crop at full resolution, before blending (enlarged: the photo beyond the part the fill's last steps needed). */
   beforeBlend: RgbImage;
   /** Where each hole pixel's patch came from (a colour wheel over the source position; known pixels dimmed), at the last scale. */
   provenance: RgbImage;
@@ -486,7 +486,7 @@ export class Inpainter {
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
       notices.push(...enlargedNotice(box, scales, o));
-      return { box, holeBox, scales, views, ring: Math.max(2, Math.ceil(3 * enlarged)) };
+      return { box, holeBox, scales, views, ring: blendRing(enlarged) };
     });
     for (const s of o.stage === 'g1' ? [] : new Set(jobs.flatMap((j) => j.scales))) {
       const used = networks.g2ScaleFor(s);

@@ -18,16 +18,17 @@
  */
 import { smooth, smoothedOnes } from '../core/blur.ts';
 import { UsageError } from '../core/errors.ts';
-import { type Box, cropImage, dilateMask, holeFraction, type MaskImage, type Orientation, orientImage, pasteImage, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
+import { type Box, cropImage, dilateMask, holeFraction, type MaskImage, maskBoundingBox, type Orientation, orientImage, pasteImage, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
 import { FEATURE_STRIDE, featureSize, hasKnownPatch, mapMaskToFeatures } from '../features/grid.ts';
 import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { localPatchSwapIn, offsetsFrom, swapWindow } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
+import { blendRing } from './blend.ts';
 import type { Networks } from './networks.ts';
-import { addSourceDetail, bandRadius, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
+import { addSourceDetail, bandRadius, CELL, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, MID_BAND, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
-import { refineSources } from './refine.ts';
+import { BLOCK as REFINE_BLOCK, refineReach, refineSources } from './refine.ts';
 import { workingSize } from './regions.ts';
 import { teleaFill } from './telea.ts';
 
@@ -100,7 +101,10 @@ export function checkHoleSize(mask: MaskImage, plans: readonly ScalePlan[], dila
 
 /** What the pipeline returns for a region. */
 export interface RegionOutput {
-  /** G2's last image at the region's full resolution (known part included, not yet blended). */
+  /**
+   * G2's last image at the region's full resolution, not yet blended: known part included, except
+   * that an enlarged one holds the photo beyond the part its last steps needed (`finishFill`).
+   */
   fill: RgbImage;
   /** G1's composite at the base scale (debug). */
   coarse?: RgbImage;
@@ -315,31 +319,99 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, sources.data, sources.width, sources.height);
     }
   }
-  const last = rendered!;
   const debugged = debug ? { coarse, provenance, sources } : {};
+  const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail };
+  return { fill: finishFill(rendered!, image, hole, sources!, finish), ...debugged };
+}
+
+/** How a region's pyramid ended, for `finishFill`. */
+export interface FinishOptions {
+  /** Whether the first scale's match was steered by the feature guide. */
+  guided: boolean;
+  /** Whether the last scale rendered only a fine band over the previous result, enlarged. */
+  banded: boolean;
+  /** How many scales the pyramid had. */
+  scaleCount: number;
+  /** The first working scale's width, and the last scale. */
+  firstWidth: number;
+  lastScale: number;
+  nativeDetail: boolean;
+}
+
+/**
+ * A region's last steps, after its last scale: the rendering enlarged to the region's size (Lanczos)
+ * where it is smaller, the sources' own detail added (searched again at the region's resolution
+ * when enlarged), and a guided fill's bands reworked (`reband`). They run on `box` alone
+ * (`finishingBox`); outside it the fill is the rendering or, enlarged, the photo.
+ * @param last G2's rendering at the last scale (the region's size, or smaller)
+ * @param image the region at full resolution
+ * @param hole the region's hole at full resolution
+ * @param sources the last scale's provenance
+ */
+export function finishFill(last: RgbImage, image: RgbImage, hole: MaskImage, sources: SourceCells, options: FinishOptions, box?: Box): RgbImage {
+  const { guided, banded, nativeDetail } = options;
   // The ramps, and the blotches of the first scale's collage, count its working pixels.
-  const rampScale = image.width / plans[0].width;
-  if (last.width === image.width && last.height === image.height) {
-    // A guided fill is smoother than the photo even at its own resolution; one whose coarse band
-    // was enlarged gets more.
-    const guidedGain = !banded ? GUIDED_DETAIL.native : plans.length > 2 ? GUIDED_DETAIL.bandedAgain : GUIDED_DETAIL.banded;
-    const gain = guided ? guidedGain : banded ? DETAIL_GAIN : undefined;
-    if (options.nativeDetail && gain !== undefined) {
-      addSourceDetail(last, image, hole, sources!, gain, guided ? GUIDED_DETAIL.ramp : undefined);
-      if (guided) reband(last, image, hole, rampScale);
-    }
-    return { fill: last, ...debugged };
-  }
+  const rampScale = image.width / options.firstWidth;
+  const native = last.width === image.width && last.height === image.height;
+  // A guided fill is smoother than the photo even at its own resolution; one whose coarse band was
+  // enlarged gets more.
+  const guidedGain = !banded ? GUIDED_DETAIL.native : options.scaleCount > 2 ? GUIDED_DETAIL.bandedAgain : GUIDED_DETAIL.banded;
+  const nativeGain = guided ? guidedGain : banded ? DETAIL_GAIN : undefined;
+  if (native && (!nativeDetail || nativeGain === undefined)) return last;
+  box ??= finishingBox(hole, sources, rampScale, Math.max(image.width, image.height) / options.lastScale);
+  const [known, mask] = [cropImage(image, box), cropImage(hole, box)];
   // Lanczos when enlarging: the fill is the part of the result whose sharpness shows.
-  const fill = resizeImage(last, image.width, image.height, 'lanczos');
-  if (options.nativeDetail) {
-    // Each source is searched again at the region's resolution, around where the match put it.
-    const initial = pixelSources(sources!, hole);
-    const detail = detailLayer(image, hole, bandRadius(initial.scale));
-    addSourceDetail(fill, image, hole, refineSources(initial, fill, image, hole, detail), ...enlargedDetail(guided, GUIDED_DETAIL.enlarged), detail);
-    if (guided) reband(fill, image, hole, rampScale);
+  const fill = native ? cropImage(last, box) : resizeImage(last, image.width, image.height, 'lanczos', box);
+  if (nativeDetail) {
+    const initial = pixelSources(sources, hole, box);
+    if (native) addSourceDetail(fill, known, mask, initial, nativeGain!, guided ? GUIDED_DETAIL.ramp : undefined);
+    else {
+      // Each source is searched again at the region's resolution, around where the match put it.
+      const detail = detailLayer(known, mask, bandRadius(initial.scale));
+      addSourceDetail(fill, known, mask, refineSources(initial, fill, known, mask, detail), ...enlargedDetail(guided, GUIDED_DETAIL.enlarged), detail);
+    }
+    if (guided) reband(fill, known, mask, rampScale);
   }
-  return { fill, ...debugged };
+  return pasteImage(native ? last : image, fill, box.x, box.y);
+}
+
+/**
+ * The part of a region its last steps need [ours]. They change the hole alone, and blending reads
+ * the fill only within its ring of the hole (`blendRing`), so they run on a box that holds the hole
+ * grown by the mid band's reach (`removeMidBand`, `mixDiffusion`: three box passes) and that ring,
+ * and every pixel that `refineSources` and the sources' detail may read: the hole's box moved by
+ * each of the match's offsets, grown by their reach (`refineReach`). Its corner stays on
+ * `refineSources`' grid of blocks. On it each step gives the hole what it gives on the whole region,
+ * up to the rounding of the blurs' running sums, at the cost of the box.
+ * @param hole the region's hole at full resolution
+ * @param sources the last scale's provenance
+ * @param rampScale the region's pixels per pixel of the first working scale
+ * @param enlargement the region's pixels per pixel of the last working scale
+ */
+function finishingBox(hole: MaskImage, sources: SourceCells, rampScale: number, enlargement: number): Box {
+  const { width, height } = hole;
+  const holeBox = maskBoundingBox(hole);
+  if (!holeBox) return { x: 0, y: 0, width, height };
+  const [sx, sy] = [width / sources.imageWidth, height / sources.imageHeight];
+  const columns = sources.width;
+  let [dx0, dx1, dy0, dy1] = [0, 0, 0, 0];
+  for (let cell = 0; cell < sources.data.length; cell++) {
+    const source = Number(sources.data[cell]);
+    if (source < 0) continue;
+    const dx = ((source % columns) - (cell % columns)) * CELL * sx;
+    const dy = (Math.floor(source / columns) - Math.floor(cell / columns)) * CELL * sy;
+    [dx0, dx1, dy0, dy1] = [Math.min(dx0, dx), Math.max(dx1, dx), Math.min(dy0, dy), Math.max(dy1, dy)];
+  }
+  const around = 3 * Math.round(MID_BAND.to * Math.max(1, rampScale)) + 1 + blendRing(enlargement) + 1;
+  // One more pixel for the rounding of the offsets (`pixelSources`).
+  const reach = refineReach((sx + sy) / 2) + 1;
+  const [right, bottom] = [holeBox.x + holeBox.width, holeBox.y + holeBox.height];
+  const x0 = Math.max(0, Math.min(holeBox.x - around, holeBox.x + Math.floor(dx0) - reach));
+  const y0 = Math.max(0, Math.min(holeBox.y - around, holeBox.y + Math.floor(dy0) - reach));
+  const x1 = Math.min(width, Math.max(right + around, right + Math.ceil(dx1) + reach));
+  const y1 = Math.min(height, Math.max(bottom + around, bottom + Math.ceil(dy1) + reach));
+  const [x, y] = [x0 - (x0 % REFINE_BLOCK), y0 - (y0 % REFINE_BLOCK)];
+  return { x, y, width: x1 - x, height: y1 - y };
 }
 
 /**

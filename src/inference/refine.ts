@@ -19,9 +19,18 @@ import { smooth, smoothedOnes } from '../core/blur.ts';
 import { type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
 import { bandRadius, CELL, type PixelSources } from './detail.ts';
 
-/** The side of the blocks that share one offset, and the margin around each that is compared. */
-const BLOCK = 4;
+/** The side of the blocks that share one offset (on a grid from the region's corner), and the margin around each that is compared. */
+export const BLOCK = 4;
 const MARGIN = 2;
+
+/**
+ * How far `refineSources` reads the photo past the hole's box and past where the sources it starts
+ * from lie: a block's compared margin and its offset's search window, and the detail layer's blur
+ * at `scale` (`bandRadius`).
+ */
+export function refineReach(scale: number): number {
+  return BLOCK + MARGIN + Math.ceil((scale * CELL) / 2) + 1 + 3 * bandRadius(scale) + 1;
+}
 
 /**
  * Searches again around each block's source, then propagates the better offsets to neighbouring
