@@ -84,13 +84,18 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }), [256, 512, 1024, 2667]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4607, height: 3000 }), [256, 512, 1024, 3072]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 6000, height: 4000 }), [256, 512, 1024, 2048, 4001]);
-    // Capped at 4096 (an area of 6144 px or more is enlarged), or lower at the caller's cap.
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }), [256, 512, 1024, 2048, 4096]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }), [256, 512, 1024, 2048, 5334]);
+    // Past 9216 px, 4096 stays in between (each step at most 3 times the one before).
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }), [256, 512, 1024, 2048, 4096, 7699]);
+    // Capped at 8192 (an area of 12288 px or more is enlarged), or lower at the caller's cap.
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 9000 }), [256, 512, 1024, 2048, 4096, 8192]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }, 4096), [256, 512, 1024, 2048, 4096]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }, 5000), [256, 512, 1024, 2048, 5000]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 3000), [256, 512, 1024, 2667]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2500), [256, 512, 1024, 2500]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2048), [256, 512, 1024, 2048]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
-    for (let side = 100; side < 6144; side += 7) {
+    for (let side = 100; side < 12288; side += 7) {
       const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
       assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);
       for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= (k < scales.length - 1 ? 2 : 3) * scales[k - 1], `${side}: ${scales}`);
@@ -107,21 +112,21 @@ describe('scales', () => {
 });
 
 describe('enlargedNotice', () => {
-  const photo = { x: 0, y: 0, width: 8000, height: 6000 };
+  const photo = { x: 0, y: 0, width: 16000, height: 9000 };
   const o = { nativeDetail: true, stage: 'full' as const };
 
   it('says nothing of a region filled near its own size', () => {
     const box = { x: 5, y: 5, width: 600, height: 500 };
     assert.deepEqual(enlargedNotice(box, defaultScales(box), o), []);
-    const large = { x: 0, y: 0, width: 6143, height: 3000 };
+    const large = { x: 0, y: 0, width: 12287, height: 3000 };
     assert.deepEqual(enlargedNotice(large, defaultScales(large), o), []);
   });
 
   it('names the enlargement past the largest scale, or a cap the caller chose', () => {
     const [note] = enlargedNotice(photo, defaultScales(photo), o);
-    assert.match(note, /^the 8000x6000 area at \(0, 0\) was inpainted at 4096 px and enlarged 2\.0x, its finest detail taken from the photo where its patches came from/);
+    assert.match(note, /^the 16000x9000 area at \(0, 0\) was inpainted at 8192 px and enlarged 2\.0x, its finest detail taken from the photo where its patches came from/);
     const [capped] = enlargedNotice(photo, defaultScales(photo, 1024), o);
-    assert.match(capped, /inpainted at 1024 px and enlarged 7\.8x/);
-    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 31\.3x; expect it softer than the photo/);
+    assert.match(capped, /inpainted at 1024 px and enlarged 15\.6x/);
+    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 62\.5x; expect it softer than the photo/);
   });
 });

@@ -18,7 +18,8 @@
  * px; then 256, 512 and 1024 below 1536; and so on to `DOUBLED_SCALE` (2048). A region of 1.5 x
  * 2048 (3072 px) or more gets instead, or after 2048, the least scale that leaves it enlarged less
  * than 1.5x: 256, 512, 1024 and 2667 for 4000 px (at most 3 times the one before; past 4608 px
- * 2048 stays in between), up to `LARGEST_SCALE`. Each doubling costs about 4 times the pixels, and
+ * 2048 stays in between, past 9216 px 4096 too), up to `LARGEST_SCALE`: regions up to 12288 px, all
+ * a 100-megapixel photo of 4:3 holds. Each doubling costs about 4 times the pixels, and
  * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
  * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
  * times (5.1 GB). `maxScale` caps all of it (the browser's worker: 1024). A model with no G2
@@ -27,7 +28,7 @@
  * measured worse than enlarging (docs/results.md). A scale past 512 costs less than the scales
  * before it (the bench's 4000x3000 photo with a 300x200 hole: 1.56 times the time of 256 and 512
  * alone), as its match searches near the previous scale's and reads only the hole's window
- * (`renderNear` in pipeline.ts). A fill enlarged anyway (a region of 6144 px or more, or under a
+ * (`renderNear` in pipeline.ts). A fill enlarged anyway (a region of 12288 px or more, or under a
  * caller's cap) gets its fine detail from its sources' own pixels, searched again at the region's
  * resolution (`refine.ts`).
  */
@@ -39,10 +40,10 @@ export const BASE_SCALE = 256;
 export const REFINE_SCALE = 512;
 /** A default fill is enlarged from its last scale to the region's size less than this (issue 23). */
 export const MAX_ENLARGEMENT = 1.5;
-/** The default pyramid doubles up to this scale; past it, one more only as far as the fill needs. */
+/** The default pyramid doubles up to this scale; past it, it goes only as far as the fill needs. */
 export const DOUBLED_SCALE = 2048;
 /** The finest working scale accepted (`InpaintOptions.scales` and `maxScale`), and the default cap. */
-export const LARGEST_SCALE = 4096;
+export const LARGEST_SCALE = 8192;
 /** Images whose longer side is at most this are processed whole, without cropping. */
 export const WHOLE_IMAGE_MAX = 512;
 /** Holes are grouped on a grid of tiles this many pixels wide (cheap on a 12-megapixel mask). */
@@ -189,11 +190,12 @@ export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
     last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, doubledTo);
     scales.push(last);
   }
-  const last = scales[scales.length - 1];
-  if (enlarged(last) && last < maxScale) {
+  // Past it, the least scale that leaves the fill enlarged less than 1.5x, each step at most 3 times
+  // the one before: in the last doubling's place where that allows, else after it, else after 2x.
+  for (let last = scales[scales.length - 1]; enlarged(last) && last < maxScale; last = scales[scales.length - 1]) {
     const least = Math.min(Math.floor(side / MAX_ENLARGEMENT) + 1, maxScale);
     if (least <= 3 * scales[scales.length - 2]) scales[scales.length - 1] = least;
-    else scales.push(least);
+    else scales.push(least <= 3 * last ? least : 2 * last);
   }
   return scales;
 }
