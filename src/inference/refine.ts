@@ -29,7 +29,12 @@ const MARGIN = 2;
  * at `scale` (`bandRadius`).
  */
 export function refineReach(scale: number): number {
-  return BLOCK + MARGIN + Math.ceil((scale * CELL) / 2) + 1 + 3 * bandRadius(scale) + 1;
+  return BLOCK + MARGIN + searchWindow(scale) + 1 + 3 * bandRadius(scale) + 1;
+}
+
+/** How far `refineSources` searches each way by default, in pixels: half a working cell. */
+function searchWindow(scale: number): number {
+  return Math.ceil((scale * CELL) / 2);
 }
 
 /**
@@ -50,7 +55,7 @@ export function refineSources(
   image: RgbImage,
   mask: MaskImage,
   detail: Float32Array,
-  window = Math.ceil((initial.scale * CELL) / 2),
+  window = searchWindow(initial.scale),
 ): PixelSources {
   const { width, height } = image;
   const plane = width * height;
