@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Box, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { blendRing } from './blend.ts';
+import { CELL } from './detail.ts';
 import { finishFill, type FinishOptions } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
 import { photoPixels, rectMask } from './testing.ts';
@@ -12,12 +13,12 @@ async function setting(scale: number) {
   const holeBox = { x: 500, y: 300, width: 150, height: 120 };
   const hole = rectMask(1200, 800, holeBox);
   const [iw, ih] = [scale, Math.round((scale * 800) / 1200)];
-  const cells = { width: iw / 4, height: Math.floor(ih / 4), imageWidth: iw, imageHeight: ih };
+  const cells = { width: iw / CELL, height: Math.floor(ih / CELL), imageWidth: iw, imageHeight: ih };
   // Each hole cell copies from a cell well to its left (past the mid band's reach), above or below.
   const data = new BigInt64Array(cells.width * cells.height).fill(-1n);
-  const [k, f] = [iw / 1200, 4];
-  for (let cy = Math.floor((holeBox.y * k) / f); cy <= Math.floor(((holeBox.y + holeBox.height) * k) / f); cy++) {
-    for (let cx = Math.floor((holeBox.x * k) / f); cx <= Math.floor(((holeBox.x + holeBox.width) * k) / f); cx++) {
+  const k = iw / 1200; // working pixels per pixel of the photo
+  for (let cy = Math.floor((holeBox.y * k) / CELL); cy <= Math.floor(((holeBox.y + holeBox.height) * k) / CELL); cy++) {
+    for (let cx = Math.floor((holeBox.x * k) / CELL); cx <= Math.floor(((holeBox.x + holeBox.width) * k) / CELL); cx++) {
       const [sx, sy] = [cx - 60 - (cy % 7), cy + ((cx % 5) - 2) * 6];
       data[cy * cells.width + cx] = BigInt(sy * cells.width + sx);
     }
