@@ -319,29 +319,36 @@ export function resizeImage(img: RgbImage, width: number, height: number, kernel
   const mid = new Float32Array(3 * rows * w);
   for (let c = 0; c < 3; c++) {
     for (let r = 0; r < rows; r++) {
-      const row = c * h0 + r0 + r;
+      const src = (c * h0 + r0 + r) * w0;
+      const dst = (c * rows + r) * w;
       for (let o = 0; o < w; o++) {
         const ox = win.x + o;
+        const base = src + tx.first[ox];
+        const taps = ox * tx.stride;
+        const n = tx.count[ox];
         let acc = 0;
-        const base = row * w0 + tx.first[ox];
-        for (let k = 0; k < tx.count[ox]; k++) acc += tx.weights[ox * tx.stride + k] * data[base + k];
-        mid[(c * rows + r) * w + o] = acc;
+        for (let k = 0; k < n; k++) acc += tx.weights[taps + k] * data[base + k];
+        mid[dst + o] = acc;
       }
     }
   }
+  // Each output pixel's taps in one sum, rounded to float32 at each step as a Float32Array would:
+  // the same bits as summing row by row into the output, in one pass over it.
   const out = new Float32Array(3 * win.height * w);
   for (let c = 0; c < 3; c++) {
     for (let o = 0; o < win.height; o++) {
       const oy = win.y + o;
+      const src = (c * rows + ty.first[oy] - r0) * w;
       const dst = (c * win.height + o) * w;
-      for (let k = 0; k < ty.count[oy]; k++) {
-        const wgt = ty.weights[oy * ty.stride + k];
-        const src = (c * rows + ty.first[oy] + k - r0) * w;
-        for (let x = 0; x < w; x++) out[dst + x] += wgt * mid[src + x];
+      const taps = oy * ty.stride;
+      const n = ty.count[oy];
+      for (let x = 0; x < w; x++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc = Math.fround(acc + ty.weights[taps + k] * mid[src + k * w + x]);
+        out[dst + x] = Math.min(1, Math.max(0, acc));
       }
     }
   }
-  for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, out[i]));
   return { width: w, height: win.height, data: out };
 }
 
