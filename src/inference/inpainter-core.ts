@@ -38,7 +38,7 @@ import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
-import { BASE_SCALE, defaultScales, LARGEST_SCALE, MAX_ENLARGEMENT, planRegions } from './regions.ts';
+import { BASE_SCALE, defaultScales, LARGEST_SCALE, MAX_ENLARGEMENT, memoryCap, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /**
@@ -66,7 +66,7 @@ export type MaskInput = ImageSource | MaskImage;
 export interface InpaintOptions {
   /**
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
-   * G2, then each later scale refines it. Strictly increasing integers in [64, 8192]. Default per
+   * G2, then each later scale refines it. Strictly increasing integers in [64, 16384]. Default per
    * region (`defaultScales`): [256], then more, each at most twice the last, until the region's
    * longer side is less than 1.5 times the last: [256, 512] for a 600 px region, [256, 512, 900]
    * for a 900 px one; past 2048 only as far as that needs ([256, 512, 1024, 2667] for 4000 px), up
@@ -78,9 +78,11 @@ export interface InpaintOptions {
    * more is enlarged from it (with a notice). A lower one bounds a large region's time and memory:
    * a 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 1.9 GB and 1.5 times as long
    * at 2048 as at 1024 (1.6 GB) or 512 (1.5 GB); an 8000x6000 one (a 2700x2000 hole) 6.9 GB in 1.5
-   * times as long at 5334, its default, as at 4096 (5.8 GB). An integer in [256, 8192]; default
-   * `LARGEST_SCALE` (8192), which only regions of about 12288 px or more reach; the browser worker's
-   * is 1024. `--max-scale` on the command line.
+   * times as long at 5334, its default, as at 4096 (5.8 GB). An integer in [256, 16384]; default
+   * `LARGEST_SCALE` (16384), which only regions of 24576 px or more reach, lowered for a region
+   * whose fill would take more than the inpainter's memory budget (`LoadOptions.memoryBudget` in
+   * Node, three quarters of the machine's memory; with a notice); the browser worker's is 1024.
+   * `--max-scale` on the command line.
    */
   maxScale?: number;
   /** Extra VGG -> patch-swap -> G2 passes at the last scale: sharper texture, sometimes at the boundary's cost. Default 0. */
@@ -245,7 +247,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 8192, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 16384, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -413,6 +415,12 @@ export interface InpainterState {
   bundleDir: string;
   model: ModelConfig;
   notices: string[];
+  /**
+   * About how many bytes a fill may take (`fillMemory`): without the caller's `maxScale`, a large
+   * region's last scale is lowered to fit (with a notice). Absent: no bound (the browser's worker
+   * caps the scale instead).
+   */
+  memoryBudget?: number;
 }
 
 /** A loaded model; make one with `load()`. */
@@ -432,6 +440,25 @@ export class Inpainter {
     this.bundleDir = state.bundleDir;
     this.model = state.model;
     this.notices = Object.freeze([...state.notices]);
+  }
+
+  /**
+   * The largest default scale of a region: the caller's, or without one the largest at which its
+   * fill stays within the memory budget (`InpainterState.memoryBudget`, `memoryCap`), said in a
+   * notice when that is less than the region needs.
+   */
+  #scaleCap(photo: RgbImage, box: Box, maxScale: number, automatic: boolean, notices: string[]): number {
+    const budget = this.#state.memoryBudget;
+    if (!automatic || budget === undefined) return maxScale;
+    const cap = memoryCap(photo.width * photo.height, box, budget, maxScale);
+    const needed = defaultScales(box, maxScale).at(-1)!;
+    if (cap < needed) {
+      notices.push(
+        `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at up to ${cap} px, not ${needed}, to stay within about ` +
+          `${(budget / 1e9).toFixed(1)} GB of memory; a larger maxScale (--max-scale) fills it nearer its own size`,
+      );
+    }
+    return cap;
   }
 
   /** The scales the bundle has a G2 trained at, ascending. */
@@ -482,7 +509,8 @@ export class Inpainter {
     const jobs = regions.map(({ box, holeBox }) => {
       const mask = whole ? hole : cropImage(hole, box);
       // G1 runs at the first scale only: the later ones are G2's.
-      const scales = (o.scales ?? defaultScales(box, o.maxScale)).slice(0, o.stage === 'g1' ? 1 : undefined);
+      const automatic = options.maxScale === undefined && o.stage === 'full';
+      const scales = (o.scales ?? defaultScales(box, this.#scaleCap(photo, box, o.maxScale, automatic, notices))).slice(0, o.stage === 'g1' ? 1 : undefined);
       const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];

@@ -11,6 +11,7 @@ import { readBundle, writeBundle } from '../models/bundle.ts';
 import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { type Inpainter, type InpaintProgress, load, resolveBundleDir } from './inpainter.ts';
 import type { SourceCells } from './pixels.ts';
+import { defaultScales, fillMemory } from './regions.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
 
 interface Seam {
@@ -340,6 +341,31 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     }
   });
 
+  it("fills a region at a smaller scale where its own would not fit the memory budget, unless the caller sets maxScale", async () => {
+    const photo = await readImage(await photoPixels(800, 600));
+    const mask = rectMask(800, 600, { x: 270, y: 200, width: 260, height: 200 });
+    const { debug } = await inpainter.inpaint(photo, mask, { debug: true });
+    const [{ box, scales }] = debug!.regions;
+    assert.deepEqual(scales, defaultScales(box));
+    assert.ok(scales.at(-1)! > 600, `${scales}`);
+    const budget = fillMemory(800 * 600, box, 600);
+    const bounded = await load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS, memoryBudget: budget });
+    try {
+      const fitted = await bounded.inpaint(photo, mask, { debug: true });
+      assert.deepEqual(fitted.debug!.regions.map((r) => r.scales), [[...scales.slice(0, -1), 600]]);
+      const where = `the ${box.width}x${box.height} area at \\(${box.x}, ${box.y}\\)`;
+      const said = new RegExp(`${where} was inpainted at up to 600 px, not ${scales.at(-1)}, to stay within about ${(budget / 1e9).toFixed(1)} GB of memory; a larger maxScale \\(--max-scale\\)`);
+      assert.match(fitted.notices.join('\n'), said);
+      checkResult(photo, fitted.image, mask);
+      const chosen = await bounded.inpaint(photo, mask, { debug: true, maxScale: 16384 });
+      assert.deepEqual(chosen.debug!.regions.map((r) => r.scales), [scales]);
+      assert.doesNotMatch(chosen.notices.join('\n'), /memory/);
+    } finally {
+      await bounded.dispose();
+    }
+    await assert.rejects(load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS, memoryBudget: 0 }), /a positive number of bytes for options.memoryBudget/);
+  });
+
   it('reports unreadable images and bad options with typed errors', async () => {
     const corrupt = join(dir, 'corrupt.png');
     await writeFile(corrupt, 'not a png at all');
@@ -347,7 +373,7 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     const photo = await readImage(await photoPixels(64, 64));
     const mask = rectMask(64, 64, { x: 20, y: 20, width: 10, height: 10 });
     await assert.rejects(inpainter.inpaint(photo, mask, { scales: [512, 256] }), /strictly increasing/);
-    await assert.rejects(inpainter.inpaint(photo, mask, { maxScale: 128 }), /an integer from 256 to 8192 for options.maxScale/);
+    await assert.rejects(inpainter.inpaint(photo, mask, { maxScale: 128 }), /an integer from 256 to 16384 for options.maxScale/);
     await assert.rejects(inpainter.inpaint(photo, mask, { dilation: 3 } as never), /Unknown inpaint option "dilation"/);
     await assert.rejects(inpainter.inpaint(photo, mask, { ensemble: 3 }), /one of 1, 2, 4, 8 for options.ensemble/);
     await assert.rejects(inpainter.inpaint(photo, mask, { inPlace: 'yes' as never }), /a boolean for options.inPlace/);

@@ -5,6 +5,7 @@
  * weights read from files, images decoded by sharp, ONNX Runtime in a worker thread.
  */
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, InputError } from '../core/errors.ts';
@@ -51,6 +52,18 @@ export interface LoadOptions {
    * without ONNX Runtime's memory arena (`EngineOptions.memoryArena`), disposed with the inpainter.
    */
   engine?: Engine;
+  /**
+   * About how many bytes one fill may take: a large region's fill without the caller's `maxScale`
+   * is made at a smaller scale to fit, with a notice (`memoryCap` in regions.ts). Default
+   * `defaultMemoryBudget()`, three quarters of the machine's memory (or of the container's limit).
+   */
+  memoryBudget?: number;
+}
+
+/** Three quarters of the memory this process can have: the machine's, or its container's limit where lower. */
+export function defaultMemoryBudget(): number {
+  const limit = process.constrainedMemory?.() ?? 0;
+  return 0.75 * (limit > 0 && limit < totalmem() ? limit : totalmem());
 }
 
 /**
@@ -79,10 +92,11 @@ export function resolveBundleDir(explicit: string | undefined, fallback: string 
  */
 export async function load(options: LoadOptions = {}): Promise<Inpainter> {
   expect(isObject(options), 'options', 'an object', options);
-  const { bundle: bundleOption, vggWeights, engine: given } = options;
+  const { bundle: bundleOption, vggWeights, engine: given, memoryBudget = defaultMemoryBudget() } = options;
   expect(bundleOption === undefined || (typeof bundleOption === 'string' && bundleOption.length > 0), 'options.bundle', 'a folder path', bundleOption);
   expect(vggWeights === undefined || (typeof vggWeights === 'string' && vggWeights.length > 0), 'options.vggWeights', 'a file path', vggWeights);
   expect(given === undefined || given instanceof Engine, 'options.engine', 'an Engine', given);
+  expect(typeof memoryBudget === 'number' && Number.isFinite(memoryBudget) && memoryBudget > 0, 'options.memoryBudget', 'a positive number of bytes', memoryBudget);
   const bundle = await readBundle(resolveBundleDir(bundleOption));
   const vggPath = await findVggWeights(vggWeights);
   const notices = vggMismatchNotice(vggPath, await sha256File(vggPath), bundle.manifest.vggSha256);
@@ -91,7 +105,7 @@ export async function load(options: LoadOptions = {}): Promise<Inpainter> {
   const engine = given ?? (await Engine.create({ memoryArena: false }));
   try {
     const networks = await Networks.create(engine, bundle, vgg);
-    return new Inpainter({ networks, engine, reader: NODE_READER, ownsEngine: given === undefined, bundleDir: bundle.dir, model: bundle.manifest.model, notices });
+    return new Inpainter({ networks, engine, reader: NODE_READER, ownsEngine: given === undefined, bundleDir: bundle.dir, model: bundle.manifest.model, notices, memoryBudget });
   } catch (err) {
     await vgg.dispose();
     if (!given) await engine.dispose();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Box } from '../core/image.ts';
 import { enlargedNotice } from './inpainter-core.ts';
-import { contextBox, defaultScales, planRegions, workingSize } from './regions.ts';
+import { BASE_SCALE, contextBox, defaultScales, fillMemory, memoryCap, planRegions, workingSize } from './regions.ts';
 import { rectMask } from './testing.ts';
 
 const inside = (inner: Box, outer: Box) =>
@@ -87,15 +87,19 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }), [256, 512, 1024, 2048, 5334]);
     // Past 9216 px, 4096 stays in between (each step at most 3 times the one before).
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }), [256, 512, 1024, 2048, 4096, 7699]);
-    // Capped at 8192 (an area of 12288 px or more is enlarged), or lower at the caller's cap.
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 9000 }), [256, 512, 1024, 2048, 4096, 8192]);
+    // A panorama: past 18432 px, 8192 stays in between too.
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 4000 }), [256, 512, 1024, 2048, 4096, 10667]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 20000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 13334]);
+    // Capped at 16384 (an area of 24576 px or more is enlarged), or lower at the caller's cap.
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 16384]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 9000 }, 8192), [256, 512, 1024, 2048, 4096, 8192]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }, 4096), [256, 512, 1024, 2048, 4096]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }, 5000), [256, 512, 1024, 2048, 5000]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 3000), [256, 512, 1024, 2667]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2500), [256, 512, 1024, 2500]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2048), [256, 512, 1024, 2048]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
-    for (let side = 100; side < 12288; side += 7) {
+    for (let side = 100; side < 24576; side += 7) {
       const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
       assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);
       for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= (k < scales.length - 1 ? 2 : 3) * scales[k - 1], `${side}: ${scales}`);
@@ -111,22 +115,66 @@ describe('scales', () => {
   });
 });
 
+describe('fillMemory and memoryCap', () => {
+  // Peaks measured with `/usr/bin/time -v` (docs/results-history.md, sessions 28 to 30): the photo,
+  // its region (the whole photo but for the first and the person), the last scale, the peak in GB.
+  const measured: [number, number, Box, number, number][] = [
+    [4000, 3000, { x: 0, y: 0, width: 912, height: 812 }, 912, 1.1],
+    [4000, 3000, { x: 0, y: 0, width: 2012, height: 2412 }, 2048, 1.8],
+    [4000, 3000, { x: 0, y: 0, width: 4000, height: 3000 }, 2667, 2.4],
+    [6000, 4500, { x: 0, y: 0, width: 6000, height: 4500 }, 4001, 4.5],
+    [8000, 6000, { x: 0, y: 0, width: 8000, height: 6000 }, 4096, 5.77],
+    [8000, 6000, { x: 0, y: 0, width: 8000, height: 6000 }, 5334, 6.86],
+    [16000, 4000, { x: 0, y: 0, width: 13512, height: 4000 }, 8192, 8.25],
+    [16000, 4000, { x: 0, y: 0, width: 13512, height: 4000 }, 9009, 9.05],
+  ];
+
+  it('is at most 1.1 GB above each peak measured, and never below one', () => {
+    for (const [w, h, box, scale, peak] of measured) {
+      const gb = fillMemory(w * h, box, scale) / 1e9;
+      assert.ok(gb >= peak && gb <= peak + 1.1, `${w}x${h}, ${box.width}x${box.height} at ${scale}: ${gb.toFixed(2)} GB against ${peak}`);
+    }
+  });
+
+  it('lowers the largest scale until the fill fits the budget, never below the base scale', () => {
+    const box = { x: 0, y: 0, width: 8000, height: 6000 };
+    const photo = 8000 * 6000;
+    assert.equal(memoryCap(photo, box, 1e12, 16384), 16384);
+    assert.equal(memoryCap(photo, box, 1e12, 4096), 4096);
+    assert.equal(memoryCap(photo, box, 1e3, 16384), BASE_SCALE);
+    let previous = 0;
+    for (let budget = 4e9; budget <= 12e9; budget += 0.25e9) {
+      const cap = memoryCap(photo, box, budget, 16384);
+      const last = defaultScales(box, cap).at(-1)!;
+      // Under what the photo and the region take at full resolution, no scale fits: the base one.
+      if (fillMemory(photo, box, BASE_SCALE) > budget) assert.equal(cap, BASE_SCALE);
+      else assert.ok(fillMemory(photo, box, last) <= budget, `${budget}: ${last}`);
+      // The largest that fits: one more pixel of scale would not.
+      if (cap > BASE_SCALE && cap < 16384) assert.ok(fillMemory(photo, box, cap + 1) > budget, `${budget}: ${cap}`);
+      assert.ok(cap >= previous);
+      previous = cap;
+    }
+    // Three quarters of 8 GB: the 8000x6000 region at 3277 px, not 5334.
+    assert.deepEqual(defaultScales(box, memoryCap(photo, box, 6e9, 16384)), [256, 512, 1024, 2048, 3277]);
+  });
+});
+
 describe('enlargedNotice', () => {
-  const photo = { x: 0, y: 0, width: 16000, height: 9000 };
+  const photo = { x: 0, y: 0, width: 30000, height: 9000 };
   const o = { nativeDetail: true, stage: 'full' as const };
 
   it('says nothing of a region filled near its own size', () => {
     const box = { x: 5, y: 5, width: 600, height: 500 };
     assert.deepEqual(enlargedNotice(box, defaultScales(box), o), []);
-    const large = { x: 0, y: 0, width: 12287, height: 3000 };
+    const large = { x: 0, y: 0, width: 24575, height: 3000 };
     assert.deepEqual(enlargedNotice(large, defaultScales(large), o), []);
   });
 
   it('names the enlargement past the largest scale, or a cap the caller chose', () => {
     const [note] = enlargedNotice(photo, defaultScales(photo), o);
-    assert.match(note, /^the 16000x9000 area at \(0, 0\) was inpainted at 8192 px and enlarged 2\.0x, its finest detail taken from the photo where its patches came from/);
+    assert.match(note, /^the 30000x9000 area at \(0, 0\) was inpainted at 16384 px and enlarged 1\.8x, its finest detail taken from the photo where its patches came from/);
     const [capped] = enlargedNotice(photo, defaultScales(photo, 1024), o);
-    assert.match(capped, /inpainted at 1024 px and enlarged 15\.6x/);
-    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 62\.5x; expect it softer than the photo/);
+    assert.match(capped, /inpainted at 1024 px and enlarged 29\.3x/);
+    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 117\.2x; expect it softer than the photo/);
   });
 });

@@ -18,8 +18,8 @@
  * px; then 256, 512 and 1024 below 1536; and so on to `DOUBLED_SCALE` (2048). A region of 1.5 x
  * 2048 (3072 px) or more gets instead, or after 2048, the least scale that leaves it enlarged less
  * than 1.5x: 256, 512, 1024 and 2667 for 4000 px (at most 3 times the one before; past 4608 px
- * 2048 stays in between, past 9216 px 4096 too), up to `LARGEST_SCALE`: regions up to 12288 px, all
- * a 100-megapixel photo of 4:3 holds. Each doubling costs about 4 times the pixels, and
+ * 2048 stays in between, past 9216 px 4096 too, past 18432 px 8192), up to `LARGEST_SCALE`: regions
+ * up to 24576 px, all that a 100-megapixel photo holds up to a 6:1 panorama. Each doubling costs about 4 times the pixels, and
  * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
  * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
  * times (5.1 GB). `maxScale` caps all of it (the browser's worker: 1024). A model with no G2
@@ -28,7 +28,7 @@
  * measured worse than enlarging (docs/results.md). A scale past 512 costs less than the scales
  * before it (the bench's 4000x3000 photo with a 300x200 hole: 1.56 times the time of 256 and 512
  * alone), as its match searches near the previous scale's and reads only the hole's window
- * (`renderNear` in pipeline.ts). A fill enlarged anyway (a region of 12288 px or more, or under a
+ * (`renderNear` in pipeline.ts). A fill enlarged anyway (a region of 24576 px or more, or under a
  * caller's cap) gets its fine detail from its sources' own pixels, searched again at the region's
  * resolution (`refine.ts`).
  */
@@ -43,7 +43,7 @@ export const MAX_ENLARGEMENT = 1.5;
 /** The default pyramid doubles up to this scale; past it, it goes only as far as the fill needs. */
 export const DOUBLED_SCALE = 2048;
 /** The finest working scale accepted (`InpaintOptions.scales` and `maxScale`), and the default cap. */
-export const LARGEST_SCALE = 8192;
+export const LARGEST_SCALE = 16384;
 /** Images whose longer side is at most this are processed whole, without cropping. */
 export const WHOLE_IMAGE_MAX = 512;
 /** Holes are grouped on a grid of tiles this many pixels wide (cheap on a 12-megapixel mask). */
@@ -198,6 +198,38 @@ export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
     else scales.push(least <= 3 * last ? least : 2 * last);
   }
   return scales;
+}
+
+/**
+ * About how much memory a fill takes at its peak, in bytes [ours]: a base (the networks and the
+ * process), and per pixel of the photo (its float copies), of the region at full resolution (its
+ * planes and the last steps' box) and of the region at its last scale (VGG's features, the swap
+ * and G2 there). Fitted to the peaks measured without ONNX Runtime's arena, at or above each and
+ * at most 1.1 GB above: a 300x200 and a 1400x1000 hole in a 4000x3000 photo (1.1 and 2.4 GB), a
+ * person's 400x800 in it (1.6 to 1.8), 2000x1500 in 6000x4500 (4.5), 2700x2000 in 8000x6000 (5.8
+ * at 4096, 6.9 at 5334) and 4500x1500 in a 16000x4000 panorama (8.25 at 8192, 9.05 at 9009; docs/results-history.md,
+ * "Session 30").
+ */
+export function fillMemory(photoPixels: number, box: Box, lastScale: number): number {
+  const work = workingSize(box.width, box.height, lastScale);
+  return fullResolutionMemory(photoPixels, box) + 145 * work.width * work.height;
+}
+
+const fullResolutionMemory = (photoPixels: number, box: Box) => 0.8e9 + 24 * photoPixels + 60 * box.width * box.height;
+
+/**
+ * The largest scale up to `maxScale` at which a region's fill stays within `budget` bytes by
+ * `fillMemory`; at least `BASE_SCALE`, whatever the budget (the region must be filled at some
+ * scale, and below it the memory hardly falls).
+ */
+export function memoryCap(photoPixels: number, box: Box, budget: number, maxScale: number): number {
+  const [long, short] = [Math.max(box.width, box.height), Math.min(box.width, box.height)];
+  const left = Math.max(0, budget - fullResolutionMemory(photoPixels, box));
+  let fits = Math.min(maxScale, Math.floor(Math.sqrt((left / 145) * (long / short))));
+  // The working size's rounding (and its least side) moves the answer by a pixel or so.
+  while (fits > BASE_SCALE && fillMemory(photoPixels, box, fits) > budget) fits--;
+  while (fits < maxScale && fillMemory(photoPixels, box, fits + 1) <= budget) fits++;
+  return Math.max(BASE_SCALE, fits);
 }
 
 /** The least side of a working image: VGG's two pools leave 4 cells, room for a 3x3 patch. */
