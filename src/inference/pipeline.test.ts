@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Box, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { blendRing } from './blend.ts';
-import { CELL } from './detail.ts';
-import { finishFill, type FinishOptions } from './pipeline.ts';
+import { addSourceDetail, CELL, GUIDED_DETAIL } from './detail.ts';
+import { addSourceDetailNear, finishFill, type FinishOptions } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
 import { photoPixels, rectMask } from './testing.ts';
 
@@ -71,4 +71,24 @@ describe('finishFill', () => {
     assert.deepEqual(fill.data.subarray(0, 1200), image.data.subarray(0, 1200));
     assert.ok(maxDifference(finishFill(last, image, hole, sources, options, whole), image, { x: 0, y: 0, width: 1200, height: 1 }) > 0);
   });
+});
+
+describe('addSourceDetailNear', () => {
+  for (const scale of [800, 600]) {
+    it(`gives the hole what addSourceDetail on the whole region would (sources matched at ${scale} px)`, async () => {
+      const { image, hole, holeBox, sources } = await setting(scale);
+      // The query of a later scale: the region enlarged from the previous one, the hole grey.
+      const fill = { ...image, data: image.data.slice() };
+      for (let c = 0; c < 3; c++) for (let i = 0; i < 1200 * 800; i++) if (hole.data[i]) fill.data[c * 1200 * 800 + i] = 0.45;
+      // With the ramp (none near the known pixels) and without it (the hole's edge reads the sources farthest out).
+      for (const ramp of [GUIDED_DETAIL.ramp, undefined]) {
+        const [near, whole] = [{ ...fill, data: fill.data.slice() }, { ...fill, data: fill.data.slice() }];
+        addSourceDetailNear(near, image, hole, sources, GUIDED_DETAIL.query, ramp);
+        addSourceDetail(whole, image, hole, sources, GUIDED_DETAIL.query, ramp);
+        const all = { x: 0, y: 0, width: 1200, height: 800 };
+        assert.ok(maxDifference(near, whole, all) < 1e-5, `ramp ${ramp ? "on" : "off"}: ${maxDifference(near, whole, all)}`);
+        assert.ok(maxDifference(whole, fill, holeBox) > 0.05, 'the detail changed the hole');
+      }
+    });
+  }
 });

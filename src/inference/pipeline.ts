@@ -285,7 +285,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       // The match looks for the texture the result should have, not for its blur.
       const query = { ...coarseBand, data: coarseBand.data.slice() };
       const [gain, ramp] = enlargedDetail(guided, GUIDED_DETAIL.query);
-      if (options.nativeDetail) addSourceDetail(query, known, mask, sources!, gain, ramp);
+      if (options.nativeDetail) addSourceDetailNear(query, known, mask, sources!, gain, ramp);
       input = composite(query, known, mask);
       // The ramp is in the first scale's working pixels, as the sources' detail counts them.
       bandWeight = ramp && rampWeights(mask, ramp, width / plans[0].width);
@@ -389,6 +389,24 @@ export function finishFill(last: RgbImage, image: RgbImage, hole: MaskImage, sou
  * @param enlargement the region's pixels per pixel of the last working scale
  */
 function finishingBox(hole: MaskImage, sources: SourceCells, rampScale: number, enlargement: number): Box {
+  const around = 3 * Math.round(MID_BAND.to * Math.max(1, rampScale)) + 1 + blendRing(enlargement) + 1;
+  const box = sourcesBox(hole, sources, around, refineReach(pixelsPerSourcePixel(hole, sources)));
+  const [x, y] = [box.x - (box.x % REFINE_BLOCK), box.y - (box.y % REFINE_BLOCK)];
+  return { x, y, width: box.x + box.width - x, height: box.y + box.height - y };
+}
+
+/** How many of `hole`'s pixels a pixel of the image `sources` was matched on spans. */
+function pixelsPerSourcePixel(hole: MaskImage, sources: SourceCells): number {
+  return (hole.width / sources.imageWidth + hole.height / sources.imageHeight) / 2;
+}
+
+/**
+ * The part of a region that a step which changes the hole alone and reads the photo around the
+ * hole's sources needs: the hole's box grown by `around`, and the hole's box moved by each of the
+ * match's offsets (carried to the region's pixels) grown by `reach` and a pixel more for the
+ * offsets' rounding (`pixelSources`). The whole region when it has no hole.
+ */
+function sourcesBox(hole: MaskImage, sources: SourceCells, around: number, reach: number): Box {
   const { width, height } = hole;
   const holeBox = maskBoundingBox(hole);
   if (!holeBox) return { x: 0, y: 0, width, height };
@@ -402,16 +420,32 @@ function finishingBox(hole: MaskImage, sources: SourceCells, rampScale: number, 
     const dy = (Math.floor(source / columns) - Math.floor(cell / columns)) * CELL * sy;
     [dx0, dx1, dy0, dy1] = [Math.min(dx0, dx), Math.max(dx1, dx), Math.min(dy0, dy), Math.max(dy1, dy)];
   }
-  const around = 3 * Math.round(MID_BAND.to * Math.max(1, rampScale)) + 1 + blendRing(enlargement) + 1;
-  // One more pixel for the rounding of the offsets (`pixelSources`).
-  const reach = refineReach((sx + sy) / 2) + 1;
-  const [right, bottom] = [holeBox.x + holeBox.width, holeBox.y + holeBox.height];
-  const x0 = Math.max(0, Math.min(holeBox.x - around, holeBox.x + Math.floor(dx0) - reach));
-  const y0 = Math.max(0, Math.min(holeBox.y - around, holeBox.y + Math.floor(dy0) - reach));
-  const x1 = Math.min(width, Math.max(right + around, right + Math.ceil(dx1) + reach));
-  const y1 = Math.min(height, Math.max(bottom + around, bottom + Math.ceil(dy1) + reach));
-  const [x, y] = [x0 - (x0 % REFINE_BLOCK), y0 - (y0 % REFINE_BLOCK)];
+  const [right, bottom, far] = [holeBox.x + holeBox.width, holeBox.y + holeBox.height, reach + 1];
+  const x = Math.max(0, Math.min(holeBox.x - around, holeBox.x + Math.floor(dx0) - far));
+  const y = Math.max(0, Math.min(holeBox.y - around, holeBox.y + Math.floor(dy0) - far));
+  const x1 = Math.min(width, Math.max(right + around, right + Math.ceil(dx1) + far));
+  const y1 = Math.min(height, Math.max(bottom + around, bottom + Math.ceil(dy1) + far));
   return { x, y, width: x1 - x, height: y1 - y };
+}
+
+/**
+ * `addSourceDetail` of `sources` (a previous scale's) to a fill at this scale, in place, run on the
+ * part of it that the step reads (`sourcesBox`): the hole and a pixel around it (the ramp's
+ * distances), and where the sources lie with the detail layer's blur around them. It gives the hole
+ * what the whole region would, up to the rounding of the blur's running sums, at the cost of the box
+ * (a person's 400x800 hole at 2048 px: a part of the 2048x1708 map).
+ */
+export function addSourceDetailNear(fill: RgbImage, image: RgbImage, hole: MaskImage, sources: SourceCells, gain: number, ramp?: DetailRamp): void {
+  const box = sourcesBox(hole, sources, 1, 3 * bandRadius(pixelsPerSourcePixel(hole, sources)) + 1);
+  const part = cropImage(fill, box);
+  addSourceDetail(part, cropImage(image, box), cropImage(hole, box), pixelSources(sources, hole, box), gain, ramp);
+  const plane = fill.width * fill.height;
+  for (let c = 0; c < 3; c++) {
+    for (let r = 0; r < box.height; r++) {
+      const from = (c * box.height + r) * box.width;
+      fill.data.set(part.data.subarray(from, from + box.width), c * plane + (box.y + r) * fill.width + box.x);
+    }
+  }
 }
 
 /**
