@@ -86,7 +86,7 @@ describe('addSourceDetailNear', () => {
         addSourceDetailNear(near, image, hole, sources, GUIDED_DETAIL.query, ramp);
         addSourceDetail(whole, image, hole, sources, GUIDED_DETAIL.query, ramp);
         const all = { x: 0, y: 0, width: 1200, height: 800 };
-        assert.ok(maxDifference(near, whole, all) < 1e-5, `ramp ${ramp ? "on" : "off"}: ${maxDifference(near, whole, all)}`);
+        assert.ok(maxDifference(near, whole, all) < 1e-5, `ramp ${ramp ? 'on' : 'off'}: ${maxDifference(near, whole, all)}`);
         assert.ok(maxDifference(whole, fill, holeBox) > 0.05, 'the detail changed the hole');
       }
     });

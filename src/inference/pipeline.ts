@@ -433,7 +433,7 @@ function sourcesBox(hole: MaskImage, sources: SourceCells, around: number, reach
  * part of it that the step reads (`sourcesBox`): the hole and a pixel around it (the ramp's
  * distances), and where the sources lie with the detail layer's blur around them. It gives the hole
  * what the whole region would, up to the rounding of the blur's running sums, at the cost of the box
- * (a person's 400x800 hole at 2048 px: a part of the 2048x1708 map).
+ * (a person's 400x800 hole at 2048 px: 1050x1086 of the 1708x2048 map).
  */
 export function addSourceDetailNear(fill: RgbImage, image: RgbImage, hole: MaskImage, sources: SourceCells, gain: number, ramp?: DetailRamp): void {
   const box = sourcesBox(hole, sources, 1, 3 * bandRadius(pixelsPerSourcePixel(hole, sources)) + 1);

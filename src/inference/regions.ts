@@ -19,7 +19,8 @@
  * 2048 (3072 px) or more gets instead, or after 2048, the least scale that leaves it enlarged less
  * than 1.5x: 256, 512, 1024 and 2667 for 4000 px (at most 3 times the one before; past 4608 px
  * 2048 stays in between, past 9216 px 4096 too, past 18432 px 8192), up to `LARGEST_SCALE`: regions
- * up to 24576 px, all that a 100-megapixel photo holds up to a 6:1 panorama. Each doubling costs about 4 times the pixels, and
+ * up to 24576 px, all that a 100-megapixel photo holds up to a 6:1 panorama. Each doubling costs
+ * about 4 times the pixels, and
  * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
  * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
  * times (5.1 GB). `maxScale` caps all of it (the browser's worker: 1024). A model with no G2
@@ -207,13 +208,16 @@ export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
  * and G2 there). Fitted to the peaks measured without ONNX Runtime's arena, at or above each and
  * at most 1.1 GB above: a 300x200 and a 1400x1000 hole in a 4000x3000 photo (1.1 and 2.4 GB), a
  * person's 400x800 in it (1.6 to 1.8), 2000x1500 in 6000x4500 (4.5), 2700x2000 in 8000x6000 (5.8
- * at 4096, 6.9 at 5334) and 4500x1500 in a 16000x4000 panorama (8.25 at 8192, 9.05 at 9009; docs/results-history.md,
- * "Session 30").
+ * at 4096, 6.9 at 5334) and 4500x1500 in a 16000x4000 panorama (8.25 at 8192, 9.05 at 9009;
+ * docs/results-history.md, "Session 30").
  */
 export function fillMemory(photoPixels: number, box: Box, lastScale: number): number {
   const work = workingSize(box.width, box.height, lastScale);
-  return fullResolutionMemory(photoPixels, box) + 145 * work.width * work.height;
+  return fullResolutionMemory(photoPixels, box) + BYTES_PER_WORKING_PIXEL * work.width * work.height;
 }
+
+/** `fillMemory`'s bytes per pixel of the region at its last scale. */
+const BYTES_PER_WORKING_PIXEL = 145;
 
 const fullResolutionMemory = (photoPixels: number, box: Box) => 0.8e9 + 24 * photoPixels + 60 * box.width * box.height;
 
@@ -225,7 +229,7 @@ const fullResolutionMemory = (photoPixels: number, box: Box) => 0.8e9 + 24 * pho
 export function memoryCap(photoPixels: number, box: Box, budget: number, maxScale: number): number {
   const [long, short] = [Math.max(box.width, box.height), Math.min(box.width, box.height)];
   const left = Math.max(0, budget - fullResolutionMemory(photoPixels, box));
-  let fits = Math.min(maxScale, Math.floor(Math.sqrt((left / 145) * (long / short))));
+  let fits = Math.min(maxScale, Math.floor(Math.sqrt((left / BYTES_PER_WORKING_PIXEL) * (long / short))));
   // The working size's rounding (and its least side) moves the answer by a pixel or so.
   while (fits > BASE_SCALE && fillMemory(photoPixels, box, fits) > budget) fits--;
   while (fits < maxScale && fillMemory(photoPixels, box, fits + 1) <= budget) fits++;
