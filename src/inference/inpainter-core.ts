@@ -70,7 +70,8 @@ export interface InpaintOptions {
    * region (`defaultScales`): [256], then more, each at most twice the last, until the region's
    * longer side is less than 1.5 times the last: [256, 512] for a 600 px region, [256, 512, 900]
    * for a 900 px one; past 2048 only as far as that needs ([256, 512, 1024, 2667] for 4000 px), up
-   * to `maxScale`. A scale with no G2 trained at it renders only its fine band (`keepCoarseBand`).
+   * to `maxScale`. A scale with no G2 trained at it renders only its fine band (`keepCoarseBand`);
+   * a notice says so for the scales given here, not for the default ones, which are planned so.
    */
   scales?: readonly number[];
   /**
@@ -517,7 +518,9 @@ export class Inpainter {
       notices.push(...enlargedNotice(box, scales, o));
       return { box, holeBox, scales, views, ring: blendRing(enlarged) };
     });
-    for (const s of o.stage === 'g1' ? [] : new Set(jobs.flatMap((j) => j.scales))) {
+    // The default scales past the model's G2s render only their fine band by design
+    // (`keepCoarseBand`): only scales the caller chose are worth a word.
+    for (const s of o.stage === 'g1' || !o.scales ? [] : new Set(o.scales)) {
       const used = networks.g2ScaleFor(s);
       if (used !== s) notices.push(`the model has no G2 trained at ${s} px: the one trained at ${used} px renders that scale`);
     }

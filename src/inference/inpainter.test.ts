@@ -341,6 +341,17 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     }
   });
 
+  it('says a scale has no G2 trained at it only when the caller chose the scales', async () => {
+    const photo = await readImage(await photoPixels(800, 600));
+    const mask = rectMask(800, 600, { x: 270, y: 200, width: 260, height: 200 });
+    const planned = await inpainter.inpaint(photo, mask, { debug: true });
+    const { scales } = planned.debug!.regions[0];
+    assert.ok(scales.length === 3 && scales[2] > 512, `${scales}`);
+    assert.doesNotMatch(planned.notices.join('\n'), /no G2/);
+    const chosen = await inpainter.inpaint(photo, mask, { scales });
+    assert.deepEqual(chosen.notices, [`the model has no G2 trained at ${scales[2]} px: the one trained at 512 px renders that scale`]);
+  });
+
   it("fills a region at a smaller scale where its own would not fit the memory budget, unless the caller sets maxScale", async () => {
     const photo = await readImage(await photoPixels(800, 600));
     const mask = rectMask(800, 600, { x: 270, y: 200, width: 260, height: 200 });
