@@ -9,28 +9,23 @@
 import { parseArgs } from 'node:util';
 import { Rng } from '../src/core/random.ts';
 import { countFlops } from '../src/graph/flops.ts';
-import { Graph } from '../src/graph/graph.ts';
+import { Graph, type Tensor } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
 import * as op from '../src/graph/ops.ts';
-import { conv2d } from '../src/nn/layers.ts';
 import { Scope } from '../src/nn/scope.ts';
 import { Engine } from '../src/runtime/engine.ts';
 import { hostTensor } from '../src/runtime/tensor.ts';
 import { Adam } from '../src/training/adam.ts';
 import { TrainStep, buildTrainGraph } from '../src/training/step.ts';
 import { initNetwork, lookup } from '../src/nn/params.ts';
-import { printTable, timeMedian } from './util.ts';
+import { convStack, printTable, timeMedian } from './util.ts';
 
 const { values } = parseArgs({ options: { layers: { type: 'string', default: '4' }, runs: { type: 'string', default: '10' } } });
 const LAYERS = Number(values.layers);
 const RUNS = Number(values.runs);
 const [N, C, S] = [1, 256, 64];
 
-function stack(scope: Scope, x: ReturnType<Graph['input']>) {
-  let h = x;
-  for (let i = 0; i < LAYERS; i++) h = op.relu(conv2d(scope.child(`conv${i}`), h, { cout: C }));
-  return h;
-}
+const stack = (scope: Scope, x: Tensor) => convStack(scope, x, LAYERS);
 
 const timeIt = (fn: () => Promise<unknown>) => timeMedian(fn, RUNS);
 

@@ -29,7 +29,9 @@
  * which creates size-specific patch-swap sessions and lets ONNX Runtime plan its memory) and as the
  * median of later calls; `CPU s` is the median CPU time of a call (all threads), a check on wall
  * times taken while other processes share the machine. Peak RSS is the process's maximum resident set (the engine's worker
- * included) after each case. The last line is one JSON object.
+ * included) after each case. Before the cases, the machine's speed on convolutions is measured
+ * (`machineGflops`, `machine_gflops` in the JSON): the same call takes three times as long on a
+ * busy day, and the targets assume an idle one. The last line is one JSON object.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,7 +40,8 @@ import { join } from 'node:path';
 import { readImage, type RgbImage } from '../src/core/image.ts';
 import { DEFAULT_BUNDLE_DIR, load } from '../src/inference/index.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from '../src/inference/testing.ts';
-import { cpuSeconds, median, printTable, seconds } from './util.ts';
+import { Engine } from '../src/runtime/engine.ts';
+import { cpuSeconds, machineGflops, median, printTable, seconds } from './util.ts';
 
 interface Case {
   name: string;
@@ -90,6 +93,10 @@ if (!installed) {
 const model = installed ? `default bundle (${DEFAULT_BUNDLE_DIR})` : 'random-weight bundle, small config (no default bundle installed)';
 console.log(`model: ${model}; ${availableParallelism()} CPU threads`);
 
+// The machine's speed in this run, on an engine of its own: the same photo's time varies with it.
+const calibration = await Engine.create();
+const gflops = await machineGflops(calibration).finally(() => calibration.dispose());
+
 let inpainter: Awaited<ReturnType<typeof load>> | undefined;
 const loadSeconds = await seconds(async () => {
   inpainter = await load({ bundle, vggWeights: existsSync(TEST_VGG_WEIGHTS) ? TEST_VGG_WEIGHTS : undefined });
@@ -125,10 +132,12 @@ printTable(['case', 'image', 'hole', 'crop@scales', 'cold s', 'median s', 'CPU s
 // CPU seconds over the thread count is what a call would take on an otherwise idle machine if it
 // kept every thread busy: a check on wall times measured while other processes share the CPU.
 console.log(`load ${loadSeconds.toFixed(2)} s; load average ${loadavg()[0].toFixed(2)} at the end. Targets on the 2-core CPU: 256 < 0.5 s, 512 < 2 s (median).`);
+console.log(`The machine ran convolutions at ${gflops.toFixed(0)} GFLOP/s in this run (npm run bench -- engine's forward; 200 to 300 on an idle day, which the targets assume).`);
 console.log(
   JSON.stringify({
     model: installed ? 'default' : 'random-small',
     threads: availableParallelism(),
+    machine_gflops: +gflops.toFixed(1),
     load_s: +loadSeconds.toFixed(3),
     ...figures,
     peak_rss_mb: Math.round(peakRssMb()),
