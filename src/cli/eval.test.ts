@@ -54,7 +54,7 @@ describe('inpaint eval', () => {
     await reject(/one of 1, 2, 4, 8 for options.ensemble/, '--ensemble', '3');
     await reject(/a number >= 0 for --locality/, '--locality=-1');
     await reject(/comma-separated integers for --scales/, '--scales', '256,big');
-    await reject(/strictly increasing list of integers in \[64, 16384\] .* for options.scales/, '--scales', '512,256');
+    await reject(/strictly increasing list of integers in \[64, 65536\] .* for options.scales/, '--scales', '512,256');
     await reject(/a number >= 0 for --match-colour/, '--match-colour', 'blue');
     await reject(/--reference patchmatch is not among --methods \(telea\)/, '--methods', 'telea', '--reference', 'patchmatch');
     await reject(/Unknown inpainting method "gimp"/, '--reference', 'gimp');

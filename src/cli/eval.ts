@@ -55,7 +55,7 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
   --ensemble N      the self-ensemble of ours and g1-only: 1, 2, 4 or 8 orientations averaged
                     (default 1, as inpaint)
   --scales LIST     the working scales of ours and g1-only, e.g. 256 (default: as inpaint, 256 plus
-                    each region's own size up to 512 from 384 px on, and past 512 up to 16384 so
+                    each region's own size up to 512 from 384 px on, and past 512 up to 65536 so
                     that no fill is enlarged 1.5x or more); 256 on centre-512 scores a fill made
                     at 256 and enlarged
   --locality X      patch-swap's preference for nearby patches in ours (default 1, as inpaint;

@@ -158,7 +158,7 @@ describe('inpaint run', () => {
     assert.doesNotMatch((await run(t, ...args)).join('\n'), /enlarged/);
     const capped = (await run(t, ...args, '--max-scale', '256')).join('\n');
     assert.match(capped, /the 400x300 area at \(0, 0\) was inpainted at 256 px and enlarged 1\.6x/);
-    await assert.rejects(run(t, ...args, '--max-scale', '128'), (e: Error) => e instanceof UsageError && /an integer from 256 to 16384 for options\.maxScale/.test(e.message));
+    await assert.rejects(run(t, ...args, '--max-scale', '128'), (e: Error) => e instanceof UsageError && /an integer from 256 to 65536 for options\.maxScale/.test(e.message));
     await assert.rejects(run(t, ...args, '--max-scale', '1k'), (e: Error) => e instanceof UsageError && /an integer for --max-scale/.test(e.message));
     for (const method of ['telea', 'g1-only']) {
       await assert.rejects(run(t, ...files, '--method', method, '--max-scale', '1024'), new RegExp(`--max-scale does not apply to --method ${method}`));

@@ -60,7 +60,7 @@ Options:
                       the last: 256,512 for a 600 px area, 256,512,900 for a 900 px one; past
                       2048 only as far as that needs: 256,512,1024,2667 for 4000 px; without a
                       G2 trained there, a scale renders only the finest detail)
-  --max-scale N       the largest default scale, 256 to 16384 (default 16384, lowered for an area
+  --max-scale N       the largest default scale, 256 to 65536 (default 65536, lowered for an area
                       whose fill would take more than 3/4 of this machine's memory, with a note):
                       an area of 1.5 x N px or more is enlarged from N (with a note). A lower N
                       bounds the time and memory of large areas: a 3000 px area takes 1.9 GB at

@@ -66,7 +66,7 @@ export type MaskInput = ImageSource | MaskImage;
 export interface InpaintOptions {
   /**
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
-   * G2, then each later scale refines it. Strictly increasing integers in [64, 16384]. Default per
+   * G2, then each later scale refines it. Strictly increasing integers in [64, 65536]. Default per
    * region (`defaultScales`): [256], then more, each at most twice the last, until the region's
    * longer side is less than 1.5 times the last: [256, 512] for a 600 px region, [256, 512, 900]
    * for a 900 px one; past 2048 only as far as that needs ([256, 512, 1024, 2667] for 4000 px), up
@@ -79,8 +79,8 @@ export interface InpaintOptions {
    * more is enlarged from it (with a notice). A lower one bounds a large region's time and memory:
    * a 3012x2712 region (a 1000x700 hole in a 4000x3000 photo) took 1.9 GB and 1.5 times as long
    * at 2048 as at 1024 (1.6 GB) or 512 (1.5 GB); an 8000x6000 one (a 2700x2000 hole) 6.9 GB in 1.5
-   * times as long at 5334, its default, as at 4096 (5.8 GB). An integer in [256, 16384]; default
-   * `LARGEST_SCALE` (16384), which only regions of 24576 px or more reach, lowered for a region
+   * times as long at 5334, its default, as at 4096 (5.8 GB). An integer in [256, 65536]; default
+   * `LARGEST_SCALE` (65536), which only regions of 98304 px or more reach, lowered for a region
    * whose fill would take more than the inpainter's memory budget (`LoadOptions.memoryBudget` in
    * Node, three quarters of the machine's memory; with a notice); the browser worker's is 1024.
    * `--max-scale` on the command line.
@@ -248,7 +248,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 16384, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 65536, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {

@@ -384,7 +384,7 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     const photo = await readImage(await photoPixels(64, 64));
     const mask = rectMask(64, 64, { x: 20, y: 20, width: 10, height: 10 });
     await assert.rejects(inpainter.inpaint(photo, mask, { scales: [512, 256] }), /strictly increasing/);
-    await assert.rejects(inpainter.inpaint(photo, mask, { maxScale: 128 }), /an integer from 256 to 16384 for options.maxScale/);
+    await assert.rejects(inpainter.inpaint(photo, mask, { maxScale: 128 }), /an integer from 256 to 65536 for options.maxScale/);
     await assert.rejects(inpainter.inpaint(photo, mask, { dilation: 3 } as never), /Unknown inpaint option "dilation"/);
     await assert.rejects(inpainter.inpaint(photo, mask, { ensemble: 3 }), /one of 1, 2, 4, 8 for options.ensemble/);
     await assert.rejects(inpainter.inpaint(photo, mask, { inPlace: 'yes' as never }), /a boolean for options.inPlace/);

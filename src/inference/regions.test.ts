@@ -90,8 +90,12 @@ describe('scales', () => {
     // A panorama: past 18432 px, 8192 stays in between too.
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 4000 }), [256, 512, 1024, 2048, 4096, 10667]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 20000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 13334]);
-    // Capped at 16384 (an area of 24576 px or more is enlarged), or lower at the caller's cap.
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 16384]);
+    // Past 36864 px 16384 stays in between too, and so on; capped at 65536 (an area of 98304 px or
+    // more is enlarged), or lower at the caller's cap.
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 20001]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 49999, height: 2000 }), [256, 512, 1024, 2048, 4096, 8192, 16384, 33333]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 100000, height: 1000 }), [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }, 16384), [256, 512, 1024, 2048, 4096, 8192, 16384]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 9000 }, 8192), [256, 512, 1024, 2048, 4096, 8192]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }, 4096), [256, 512, 1024, 2048, 4096]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }, 5000), [256, 512, 1024, 2048, 5000]);
@@ -99,7 +103,7 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2500), [256, 512, 1024, 2500]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2048), [256, 512, 1024, 2048]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
-    for (let side = 100; side < 24576; side += 7) {
+    for (let side = 100; side < 98304; side += 7) {
       const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
       assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);
       for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= (k < scales.length - 1 ? 2 : 3) * scales[k - 1], `${side}: ${scales}`);
@@ -116,7 +120,7 @@ describe('scales', () => {
 });
 
 describe('fillMemory and memoryCap', () => {
-  // Peaks measured with `/usr/bin/time -v` (docs/results-history.md, sessions 28 to 30): the photo,
+  // Peaks measured with `/usr/bin/time -v` (docs/results-history.md, sessions 28 to 31): the photo,
   // its region (the whole photo but for the first and the person), the last scale, the peak in GB.
   const measured: [number, number, Box, number, number][] = [
     [4000, 3000, { x: 0, y: 0, width: 912, height: 812 }, 912, 1.1],
@@ -127,6 +131,7 @@ describe('fillMemory and memoryCap', () => {
     [8000, 6000, { x: 0, y: 0, width: 8000, height: 6000 }, 5334, 6.86],
     [16000, 4000, { x: 0, y: 0, width: 13512, height: 4000 }, 8192, 8.25],
     [16000, 4000, { x: 0, y: 0, width: 13512, height: 4000 }, 9009, 9.05],
+    [30000, 3000, { x: 0, y: 0, width: 30000, height: 3000 }, 20001, 14.01],
   ];
 
   it('is at most 1.1 GB above each peak measured, and never below one', () => {
@@ -160,21 +165,21 @@ describe('fillMemory and memoryCap', () => {
 });
 
 describe('enlargedNotice', () => {
-  const photo = { x: 0, y: 0, width: 30000, height: 9000 };
+  const photo = { x: 0, y: 0, width: 100000, height: 1000 };
   const o = { nativeDetail: true, stage: 'full' as const };
 
   it('says nothing of a region filled near its own size', () => {
     const box = { x: 5, y: 5, width: 600, height: 500 };
     assert.deepEqual(enlargedNotice(box, defaultScales(box), o), []);
-    const large = { x: 0, y: 0, width: 24575, height: 3000 };
+    const large = { x: 0, y: 0, width: 98303, height: 1000 };
     assert.deepEqual(enlargedNotice(large, defaultScales(large), o), []);
   });
 
   it('names the enlargement past the largest scale, or a cap the caller chose', () => {
     const [note] = enlargedNotice(photo, defaultScales(photo), o);
-    assert.match(note, /^the 30000x9000 area at \(0, 0\) was inpainted at 16384 px and enlarged 1\.8x, its finest detail taken from the photo where its patches came from/);
+    assert.match(note, /^the 100000x1000 area at \(0, 0\) was inpainted at 65536 px and enlarged 1\.5x, its finest detail taken from the photo where its patches came from/);
     const [capped] = enlargedNotice(photo, defaultScales(photo, 1024), o);
-    assert.match(capped, /inpainted at 1024 px and enlarged 29\.3x/);
-    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 117\.2x; expect it softer than the photo/);
+    assert.match(capped, /inpainted at 1024 px and enlarged 97\.7x/);
+    assert.match(enlargedNotice(photo, [256], { ...o, nativeDetail: false })[0], /enlarged 390\.6x; expect it softer than the photo/);
   });
 });

@@ -18,8 +18,10 @@
  * px; then 256, 512 and 1024 below 1536; and so on to `DOUBLED_SCALE` (2048). A region of 1.5 x
  * 2048 (3072 px) or more gets instead, or after 2048, the least scale that leaves it enlarged less
  * than 1.5x: 256, 512, 1024 and 2667 for 4000 px (at most 3 times the one before; past 4608 px
- * 2048 stays in between, past 9216 px 4096 too, past 18432 px 8192), up to `LARGEST_SCALE`: regions
- * up to 24576 px, all that a 100-megapixel photo holds up to a 6:1 panorama. Each doubling costs
+ * 2048 stays in between, past 9216 px 4096 too, past 18432 px 8192, and so on), up to
+ * `LARGEST_SCALE`: regions up to 98304 px, which holds every photo of up to 100 megapixels with a
+ * short side of 1018 px or more. What bounds a large fill is the memory it takes: on a machine
+ * without enough, its last scale is lowered (`memoryCap`, with a notice). Each doubling costs
  * about 4 times the pixels, and
  * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
  * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
@@ -29,8 +31,8 @@
  * measured worse than enlarging (docs/results.md). A scale past 512 costs less than the scales
  * before it (the bench's 4000x3000 photo with a 300x200 hole: 1.56 times the time of 256 and 512
  * alone), as its match searches near the previous scale's and reads only the hole's window
- * (`renderNear` in pipeline.ts). A fill enlarged anyway (a region of 24576 px or more, or under a
- * caller's cap) gets its fine detail from its sources' own pixels, searched again at the region's
+ * (`renderNear` in pipeline.ts). A fill enlarged anyway (under the memory budget or a caller's
+ * cap) gets its fine detail from its sources' own pixels, searched again at the region's
  * resolution (`refine.ts`).
  */
 import type { Box, MaskImage } from '../core/raster.ts';
@@ -43,8 +45,13 @@ export const REFINE_SCALE = 512;
 export const MAX_ENLARGEMENT = 1.5;
 /** The default pyramid doubles up to this scale; past it, it goes only as far as the fill needs. */
 export const DOUBLED_SCALE = 2048;
-/** The finest working scale accepted (`InpaintOptions.scales` and `maxScale`), and the default cap. */
-export const LARGEST_SCALE = 16384;
+/**
+ * The finest working scale accepted (`InpaintOptions.scales` and `maxScale`), and the default cap: a
+ * 30000x3000 region (a 10000x1000 hole in a 90-megapixel strip) was filled at 20001 in 16 min and
+ * 14.0 GB on this project's 2-core machine, on a day it ran at a third of its usual speed
+ * (docs/results-history.md, "Session 31").
+ */
+export const LARGEST_SCALE = 65536;
 /** Images whose longer side is at most this are processed whole, without cropping. */
 export const WHOLE_IMAGE_MAX = 512;
 /** Holes are grouped on a grid of tiles this many pixels wide (cheap on a 12-megapixel mask). */
@@ -208,8 +215,9 @@ export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
  * and G2 there). Fitted to the peaks measured without ONNX Runtime's arena, at or above each and
  * at most 1.1 GB above: a 300x200 and a 1400x1000 hole in a 4000x3000 photo (1.1 and 2.4 GB), a
  * person's 400x800 in it (1.6 to 1.8), 2000x1500 in 6000x4500 (4.5), 2700x2000 in 8000x6000 (5.8
- * at 4096, 6.9 at 5334) and 4500x1500 in a 16000x4000 panorama (8.25 at 8192, 9.05 at 9009;
- * docs/results-history.md, "Session 30").
+ * at 4096, 6.9 at 5334), 4500x1500 in a 16000x4000 panorama (8.25 at 8192, 9.05 at 9009;
+ * docs/results-history.md, "Session 30"), and 10000x1000 in a 30000x3000 strip (14.0 at 20001,
+ * estimated 14.2 before it was measured; "Session 31").
  */
 export function fillMemory(photoPixels: number, box: Box, lastScale: number): number {
   const work = workingSize(box.width, box.height, lastScale);
