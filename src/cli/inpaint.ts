@@ -58,8 +58,9 @@ Options:
   --scales LIST       working scales, comma separated, e.g. 256,512 (default: 256, then more, each
                       at most twice the last, until the area around the hole is less than 1.5x
                       the last: 256,512 for a 600 px area, 256,512,900 for a 900 px one; past
-                      2048 only as far as that needs: 256,512,1024,2667 for 4000 px; without a
-                      G2 trained there, a scale renders only the finest detail)
+                      2048 only as far as that needs: 256,512,1024,2667 for 4000 px; an area
+                      over twice as long as it is wide starts where it is 128 px across: 384 for
+                      3000x1000; without a G2 trained there, a scale renders only the finest detail)
   --max-scale N       the largest default scale, 256 to 65536 (default 65536, lowered for an area
                       whose fill would take more than 3/4 of this machine's memory, with a note):
                       an area of 1.5 x N px or more is enlarged from N (with a note). A lower N

@@ -67,7 +67,8 @@ export interface InpaintOptions {
   /**
    * The pyramid: each region is resized so that its longer side is the first scale for G1 and
    * G2, then each later scale refines it. Strictly increasing integers in [64, 65536]. Default per
-   * region (`defaultScales`): [256], then more, each at most twice the last, until the region's
+   * region (`defaultScales`): [256] (for a strip over 2:1, the scale that keeps it 128 px across:
+   * `firstScale`), then more, each at most twice the last, until the region's
    * longer side is less than 1.5 times the last: [256, 512] for a 600 px region, [256, 512, 900]
    * for a 900 px one; past 2048 only as far as that needs ([256, 512, 1024, 2667] for 4000 px), up
    * to `maxScale`. A scale with no G2 trained at it renders only its fine band (`keepCoarseBand`);

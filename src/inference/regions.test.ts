@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Box } from '../core/image.ts';
 import { enlargedNotice } from './inpainter-core.ts';
-import { BASE_SCALE, contextBox, defaultScales, fillMemory, memoryCap, planRegions, workingSize } from './regions.ts';
+import { BASE_SCALE, contextBox, defaultScales, fillMemory, firstScale, memoryCap, planRegions, workingSize } from './regions.ts';
 import { rectMask } from './testing.ts';
 
 const inside = (inner: Box, outer: Box) =>
@@ -64,7 +64,7 @@ describe('planRegions', () => {
 describe('scales', () => {
   it("adds a second scale, the region's own size up to 512, for regions of at least 384 px", () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 300, height: 217 }), [256]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 100 }), [256, 384]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 384, height: 200 }), [256, 384]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 450, height: 500 }), [256, 500]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 767, height: 600 }), [256, 512]);
   });
@@ -87,15 +87,15 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }), [256, 512, 1024, 2048, 5334]);
     // Past 9216 px, 4096 stays in between (each step at most 3 times the one before).
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }), [256, 512, 1024, 2048, 4096, 7699]);
-    // A panorama: past 18432 px, 8192 stays in between too.
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 4000 }), [256, 512, 1024, 2048, 4096, 10667]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 20000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 13334]);
-    // Past 36864 px 16384 stays in between too, and so on; capped at 65536 (an area of 98304 px or
-    // more is enlarged), or lower at the caller's cap.
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }), [256, 512, 1024, 2048, 4096, 8192, 20001]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 49999, height: 2000 }), [256, 512, 1024, 2048, 4096, 8192, 16384, 33333]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 100000, height: 1000 }), [256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
-    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }, 16384), [256, 512, 1024, 2048, 4096, 8192, 16384]);
+    // Panoramas (their first scale keeps 128 px across: firstScale): past 18432 px 8192 stays in
+    // between too, and so on; capped at 65536 (an area of 98304 px or more is enlarged), or lower at
+    // the caller's cap.
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 4000 }), [512, 1024, 2048, 4096, 10667]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 20000, height: 5000 }), [512, 1024, 2048, 4096, 8192, 13334]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }), [768, 1536, 2048, 4096, 8192, 20001]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 49999, height: 2000 }), [2559, 5118, 10236, 20472, 33333]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 100000, height: 1000 }), [5120, 10240, 20480, 40960, 65536]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 30000, height: 5000 }, 16384), [768, 1536, 2048, 4096, 8192, 16384]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 16000, height: 9000 }, 8192), [256, 512, 1024, 2048, 4096, 8192]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 8000, height: 6000 }, 4096), [256, 512, 1024, 2048, 4096]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 11547, height: 8660 }, 5000), [256, 512, 1024, 2048, 5000]);
@@ -104,12 +104,30 @@ describe('scales', () => {
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 2048), [256, 512, 1024, 2048]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 4000, height: 3000 }, 1024), [256, 512, 1024]);
     for (let side = 100; side < 98304; side += 7) {
-      const scales = defaultScales({ x: 0, y: 0, width: side, height: 1 });
-      assert.ok(side / scales.at(-1)! < 1.5, `${side}: ${scales}`);
-      for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= (k < scales.length - 1 ? 2 : 3) * scales[k - 1], `${side}: ${scales}`);
-      // No more than the fill needs: without its last scale, it would be enlarged 1.5x or more.
-      if (scales.length > 1) assert.ok(side / scales.at(-2)! >= 1.5, `${side}: ${scales}`);
+      for (const across of [side, Math.ceil(side / 3), 1]) {
+        const scales = defaultScales({ x: 0, y: 0, width: side, height: across });
+        assert.ok(side / scales.at(-1)! < 1.5, `${side}x${across}: ${scales}`);
+        for (let k = 1; k < scales.length; k++) assert.ok(scales[k] > scales[k - 1] && scales[k] <= (k < scales.length - 1 ? 2 : 3) * scales[k - 1], `${side}x${across}: ${scales}`);
+        // No more than the fill needs: without its last scale, it would be enlarged 1.5x or more.
+        if (scales.length > 1) assert.ok(side / scales.at(-2)! >= 1.5, `${side}x${across}: ${scales}`);
+      }
     }
+  });
+
+  it("starts a strip at the scale that keeps its short side 128 px across, up to its own size and 4 x 256 x 256 px", () => {
+    assert.equal(firstScale({ x: 0, y: 0, width: 2000, height: 1000 }), 256);
+    assert.equal(firstScale({ x: 0, y: 0, width: 3000, height: 1000 }), 384);
+    assert.equal(firstScale({ x: 0, y: 0, width: 1000, height: 3000 }), 384);
+    assert.equal(firstScale({ x: 0, y: 0, width: 1242, height: 171 }), 930);
+    assert.equal(firstScale({ x: 0, y: 0, width: 478, height: 120 }), 478);
+    assert.equal(firstScale({ x: 0, y: 0, width: 200, height: 20 }), 256);
+    assert.equal(firstScale({ x: 0, y: 0, width: 30000, height: 3000 }), 1280);
+    assert.equal(firstScale({ x: 0, y: 0, width: 30000, height: 3000 }, 1024), 1024);
+    // Past 16:1 the area bounds it: 5120 x 51 for 100:1.
+    assert.equal(firstScale({ x: 0, y: 0, width: 100000, height: 1000 }), 5120);
+    assert.deepEqual(workingSize(100000, 1000, 5120), { width: 5120, height: 51 });
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1242, height: 171 }), [930]);
+    assert.deepEqual(defaultScales({ x: 0, y: 0, width: 3000, height: 1000 }), [384, 768, 1536, 2048]);
   });
 
   it('maps the longer side of a region to the scale', () => {

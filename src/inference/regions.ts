@@ -12,7 +12,8 @@
  *
  * Scales. A scale s means: the region is resized so that its longer side is s pixels (then padded
  * to the networks' modulus). G1 runs at the first scale; each later one refines (paper §3.4).
- * Default: `BASE_SCALE`, then, while the last scale would leave the fill enlarged `MAX_ENLARGEMENT`
+ * Default: `BASE_SCALE` (for a strip more than twice as long as it is wide, the scale that keeps
+ * 128 px across it: `firstScale`), then, while the last scale would leave the fill enlarged `MAX_ENLARGEMENT`
  * times or more, one more at most twice the last, up to the region's own size: 256 below 384 px;
  * 256 and the region's size up to 512, then 512; 256, 512 and the region's size from 768 to 1024
  * px; then 256, 512 and 1024 below 1536; and so on to `DOUBLED_SCALE` (2048). A region of 1.5 x
@@ -185,6 +186,27 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
   return regions;
 }
 
+/** A strip's first working image keeps at least this many pixels across its short side (`firstScale`). */
+export const FIRST_SHORT_SIDE = 128;
+/** ... and at most this many pixels in all (the first scale's patch-swap searches all of it). */
+const FIRST_AREA_AT_MOST = 4 * BASE_SCALE * BASE_SCALE;
+
+/**
+ * The first scale of a region's default pyramid [ours]: `BASE_SCALE`, or for a strip (a region more
+ * than twice as long as it is wide) the scale that keeps its short side at `FIRST_SHORT_SIDE`
+ * pixels, up to the region's size, `maxScale` and `FIRST_AREA_AT_MOST` pixels in all. At 256 across,
+ * a 10:1 strip is 26 pixels tall: G1 and the guide, trained on 256x256 crops, see a sliver, and the
+ * ramps and bands that count the first scale's pixels reach across the whole hole. On 4:1 and 8:1
+ * strips cut from photos-other with a centred hole (30% x 50%), against 256 first: SSIM +0.0007
+ * [-0.0000, +0.0015] and +0.0027 [+0.0013, +0.0043], hole l1 +0.06 [-0.16, +0.30] and -0.20
+ * [-0.36, -0.04] (docs/results-history.md, "Session 31").
+ */
+export function firstScale(box: Box, maxScale = LARGEST_SCALE): number {
+  const [side, short] = [Math.max(box.width, box.height), Math.min(box.width, box.height)];
+  const strip = Math.min(Math.ceil((FIRST_SHORT_SIDE * side) / short), Math.floor(Math.sqrt((FIRST_AREA_AT_MOST * side) / short)));
+  return Math.max(BASE_SCALE, Math.min(strip, side, maxScale));
+}
+
 /**
  * The default scales for a region (see the file comment).
  * @param maxScale the largest (`InpaintOptions.maxScale`), from `BASE_SCALE` to `LARGEST_SCALE`
@@ -192,9 +214,9 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
 export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
   const side = Math.max(box.width, box.height);
   const enlarged = (scale: number) => side >= MAX_ENLARGEMENT * scale;
-  const scales = [BASE_SCALE];
+  const scales = [firstScale(box, maxScale)];
   const doubledTo = Math.min(maxScale, DOUBLED_SCALE);
-  for (let last = BASE_SCALE; enlarged(last) && last < doubledTo; ) {
+  for (let last = scales[0]; enlarged(last) && last < doubledTo; ) {
     last = Math.min(side, last === BASE_SCALE ? REFINE_SCALE : 2 * last, doubledTo);
     scales.push(last);
   }
@@ -202,7 +224,7 @@ export function defaultScales(box: Box, maxScale = LARGEST_SCALE): number[] {
   // the one before: in the last doubling's place where that allows, else after it, else after 2x.
   for (let last = scales[scales.length - 1]; enlarged(last) && last < maxScale; last = scales[scales.length - 1]) {
     const least = Math.min(Math.floor(side / MAX_ENLARGEMENT) + 1, maxScale);
-    if (least <= 3 * scales[scales.length - 2]) scales[scales.length - 1] = least;
+    if (scales.length > 1 && least <= 3 * scales[scales.length - 2]) scales[scales.length - 1] = least;
     else scales.push(least <= 3 * last ? least : 2 * last);
   }
   return scales;
