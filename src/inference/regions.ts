@@ -187,7 +187,7 @@ export function planRegions(mask: MaskImage, within: Box = { x: 0, y: 0, width: 
 }
 
 /** A strip's first working image keeps at least this many pixels across its short side (`firstScale`). */
-export const FIRST_SHORT_SIDE = 128;
+const FIRST_SHORT_SIDE = 128;
 /** ... and at most this many pixels in all (the first scale's patch-swap searches all of it). */
 const FIRST_AREA_AT_MOST = 4 * BASE_SCALE * BASE_SCALE;
 
