@@ -29,6 +29,7 @@ export {
   type DebugRegion,
   type ImageInput,
   type InpaintOptions,
+  type InpaintPreview,
   type InpaintProgress,
   type InpaintResult,
   Inpainter,

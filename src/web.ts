@@ -42,7 +42,7 @@ import { WebEngine } from './runtime/web-engine.ts';
 export { EngineError, GraphError, InpaintError, InputError, UsageError } from './core/errors.ts';
 export type { Box, ImageSource, ImageWithAlpha, MaskImage, RawPixels, RgbImage } from './core/raster.ts';
 export { cropImage, dilateMask, maskBoundingBox, pasteImage, resizeImage, resizeMask, toRgba8 } from './core/raster.ts';
-export type { DebugRegion, ImageInput, InpaintOptions, InpaintProgress, InpaintResult, InpaintStage, MaskInput } from './inference/inpainter-core.ts';
+export type { DebugRegion, ImageInput, InpaintOptions, InpaintPreview, InpaintProgress, InpaintResult, InpaintStage, MaskInput } from './inference/inpainter-core.ts';
 export { Inpainter, resolveInpaintOptions } from './inference/inpainter-core.ts';
 export type { StylizeOptions, StylizeResult } from './inference/stylize.ts';
 export { WebEngine, type WebBackend, type WebEngineOptions } from './runtime/web-engine.ts';

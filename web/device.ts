@@ -31,6 +31,7 @@ export type WorkerOut =
   | { type: 'progress'; loaded: number; total: number; fromCache: boolean }
   | { type: 'ready'; seconds: number; downloaded: number; backend: 'wasm' | 'webgpu'; isolated: boolean; notices: string[] }
   | ({ type: 'step'; id: number } & DeviceStep)
+  | ({ type: 'preview'; id: number } & DevicePreview)
   | { type: 'done'; id: number; image: ImageBitmap; blob: Blob; notices: string[]; seconds: number }
   | { type: 'error'; id?: number; message: string };
 
@@ -48,6 +49,12 @@ export type LoadProgress = { loaded: number; total: number };
 /** Where a fill stands: steps done of `total`, and the scale (px) of the step starting (`InpaintProgress`). */
 export type DeviceStep = { done: number; total: number; scale: number };
 
+/**
+ * A region of the photo (`box`) as a scale that is not its last left it, at that scale's working
+ * size (`InpaintPreview`): the page shows it over the hole until the fill is done.
+ */
+export type DevicePreview = { box: { x: number; y: number; width: number; height: number }; scale: number; image: ImageBitmap };
+
 /** A loaded model: how long it took, the bytes downloaded (0: all from the cache), the back end, whether WASM has threads. */
 export interface Loaded {
   seconds: number;
@@ -56,6 +63,12 @@ export interface Loaded {
   threads: boolean;
   /** The library's notes from loading (e.g. a VGG file other than the model was trained with). */
   notices: string[];
+}
+
+/** What a fill's caller is told while it runs (`DeviceEngine.fill`). */
+export interface FillWatch {
+  onStep?: (s: DeviceStep) => void;
+  onPreview?: (p: DevicePreview) => void;
 }
 
 export interface DeviceResult {
@@ -102,7 +115,7 @@ export class DeviceEngine {
   #worker: Worker | undefined;
   #ready: Promise<Loaded> | undefined;
   #next = 1;
-  #pending = new Map<number, { resolve: (r: DeviceResult) => void; reject: (e: Error) => void; onStep?: (s: DeviceStep) => void }>();
+  #pending = new Map<number, { resolve: (r: DeviceResult) => void; reject: (e: Error) => void } & FillWatch>();
   #onProgress: ((p: LoadProgress) => void) | undefined;
   /** Whether the model was loaded once in this page (later loads come from the cache). */
   loadedOnce = false;
@@ -152,6 +165,7 @@ export class DeviceEngine {
         started = true;
         if (msg.type === 'progress') this.#onProgress?.({ loaded: msg.loaded, total: msg.total });
         else if (msg.type === 'step') this.#pending.get(msg.id)?.onStep?.({ done: msg.done, total: msg.total, scale: msg.scale });
+        else if (msg.type === 'preview') this.#pending.get(msg.id)?.onPreview?.({ box: msg.box, scale: msg.scale, image: msg.image });
         else if (msg.type === 'ready') {
           this.loadedOnce = true;
           resolve({ seconds: msg.seconds, downloaded: msg.downloaded, backend: msg.backend, threads: msg.isolated, notices: msg.notices });
@@ -183,10 +197,13 @@ export class DeviceEngine {
     }, this.idleMs);
   }
 
-  /** Fills the hole: the pictures are copied to the worker (the page keeps its own); `onStep` is told where the fill stands. */
-  async fill(req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number }, signal: AbortSignal, onStep?: (s: DeviceStep) => void): Promise<DeviceResult> {
+  /**
+   * Fills the hole: the pictures are copied to the worker (the page keeps its own); `watch.onStep`
+   * is told where the fill stands, `watch.onPreview` how each region looked after each scale but its last.
+   */
+  async fill(req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number }, signal: AbortSignal, watch: FillWatch = {}): Promise<DeviceResult> {
     const [image, mask, sampleFrom, exclude] = await Promise.all([req.image, req.mask, req.sampleFrom, req.exclude].map((s) => (s ? createImageBitmap(s as ImageBitmapSource) : undefined)));
-    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble }, signal, onStep);
+    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble }, signal, watch);
   }
 
   async stylize(req: { content: ImageBitmap; style: Blob; size?: number }, signal: AbortSignal): Promise<DeviceResult> {
@@ -204,14 +221,14 @@ export class DeviceEngine {
     this.#pending.clear();
   }
 
-  async #call(msg: Extract<WorkerIn, { id: number }>, signal: AbortSignal, onStep?: (s: DeviceStep) => void): Promise<DeviceResult> {
+  async #call(msg: Extract<WorkerIn, { id: number }>, signal: AbortSignal, watch: FillWatch = {}): Promise<DeviceResult> {
     const bitmaps = Object.values(msg).filter((v): v is ImageBitmap => v instanceof ImageBitmap);
     if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
     await this.load(this.#onProgress);
     // Cancelled while the model loaded: nothing was sent yet.
     if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
     const id = this.#next++;
-    const result = new Promise<DeviceResult>((resolve, reject) => this.#pending.set(id, { resolve, reject, onStep }));
+    const result = new Promise<DeviceResult>((resolve, reject) => this.#pending.set(id, { resolve, reject, ...watch }));
     const onAbort = () => this.dispose();
     signal.addEventListener('abort', onAbort, { once: true });
     this.#worker!.postMessage({ ...msg, id }, bitmaps);

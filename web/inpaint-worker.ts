@@ -12,10 +12,11 @@
  * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble? },
  *               stylize { id, content, style, size }   (pictures as ImageBitmaps, transferred)
  * Messages out: progress { loaded, total, fromCache }, ready { seconds, downloaded },
- *               step { id, done, total, scale } (where a fill stands), done { id, image: ImageBitmap,
+ *               step { id, done, total, scale } (where a fill stands), preview { id, box, scale, image:
+ *               ImageBitmap } (a region after a scale but its last), done { id, image: ImageBitmap,
  *               blob: PNG, notices, seconds }, error { id?, message }
  */
-import { imageToRgba, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
+import { imageToRgba, type InpaintPreview, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
 import type { WorkerConfig, WorkerIn, WorkerOut } from './device.ts';
 
 /**
@@ -172,11 +173,21 @@ function maskOf(bitmap: ImageBitmap): { width: number; height: number; data: Uin
   return { width, height, data };
 }
 
+/** An image on an OffscreenCanvas of its own. */
+function canvasOf(image: Image): OffscreenCanvas {
+  const canvas = new OffscreenCanvas(image.width, image.height);
+  canvas.getContext('2d')!.putImageData(new ImageData(imageToRgba(image) as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0);
+  return canvas;
+}
+
+/** An image as an ImageBitmap to hand to the page. */
+function bitmapOf(image: Image): ImageBitmap {
+  return canvasOf(image).transferToImageBitmap();
+}
+
 /** The result as an ImageBitmap to draw and a PNG to download, both made here. */
 async function answer(id: number, image: Image, notices: string[], t0: number): Promise<void> {
-  const rgba = imageToRgba(image);
-  const canvas = new OffscreenCanvas(image.width, image.height);
-  canvas.getContext('2d')!.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0);
+  const canvas = canvasOf(image);
   const blob = await canvas.convertToBlob({ type: 'image/png' });
   const bitmap = canvas.transferToImageBitmap();
   post({ type: 'done', id, image: bitmap, blob, notices, seconds: (performance.now() - t0) / 1000 }, [bitmap]);
@@ -199,7 +210,11 @@ async function handle(msg: WorkerIn): Promise<void> {
       const sampleFrom = msg.sampleFrom && maskOf(msg.sampleFrom);
       const exclude = msg.exclude && maskOf(msg.exclude);
       const onProgress = ({ done, total, scale }: InpaintProgress) => post({ type: 'step', id, done, total, scale });
-      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, maxScale: DEVICE_MAX_SCALE, onProgress });
+      const onPreview = ({ box, scale, image: region }: InpaintPreview) => {
+        const bitmap = bitmapOf(region);
+        post({ type: 'preview', id, box, scale, image: bitmap }, [bitmap]);
+      };
+      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, maxScale: DEVICE_MAX_SCALE, onProgress, onPreview });
       await answer(id, result.image, [...result.notices], t0);
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });

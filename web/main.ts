@@ -7,7 +7,7 @@
  */
 import './style.css';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
-import { DeviceEngine, type DeviceConfigFile, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
+import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { View } from './view.ts';
 
@@ -83,6 +83,8 @@ const deviceState: { state: 'off' | 'idle' | 'loading' | 'ready' | 'error'; down
 let lastDeviceRunSeconds: number | undefined;
 /** The last step the last device fill reported (for the tests). */
 let lastDeviceStep: DeviceStep | undefined;
+/** The last preview of the last device fill (for the tests): where, at which scale and size. */
+let lastDevicePreview: { box: DevicePreview['box']; scale: number; width: number; height: number } | undefined;
 /** Methods the device runs: ours and its ensembles (the baselines are the server's). */
 const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4']);
 /** The largest photo the device takes, in pixels (a tab's memory, not the pipeline, is the limit). */
@@ -487,6 +489,11 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
     (ui.progress.firstElementChild as HTMLElement).style.width = `${Math.round((100 * s.done) / s.total)}%`;
     busy();
   };
+  // A region's coarser scales, over its hole while the finer ones run (a large photo's fill takes tens of seconds here).
+  const onPreview = (p: DevicePreview) => {
+    lastDevicePreview = { box: p.box, scale: p.scale, width: p.image.width, height: p.image.height };
+    if (running === controller) view.showPreview(p.image, p.box, ed.layers.hole.canvas);
+  };
   const tick = setInterval(() => {
     if (running === controller && deviceState.state === 'ready') busy();
   }, 1000);
@@ -509,7 +516,8 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
       const steering: { sampleFrom?: HTMLCanvasElement; exclude?: HTMLCanvasElement } = {};
       for (const l of ['sampleFrom', 'exclude'] as const) if (ed.isPainted(l)) steering[l] = ed.layers[l].canvas;
       lastDeviceStep = undefined;
-      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, ...steering }, controller.signal, onStep);
+      lastDevicePreview = undefined;
+      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, ...steering }, controller.signal, { onStep, onPreview });
     }
     if (result.image.width !== ed.width || result.image.height !== ed.height) throw new Error(`the worker answered a ${result.image.width}×${result.image.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(result.image, ed.previewScale);
@@ -519,6 +527,7 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
     setStatus(`Done in ${result.seconds.toFixed(1)} s on this device. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${notes}`, 'done');
   } finally {
     clearInterval(tick);
+    view.clearPreviews();
   }
 }
 
@@ -776,9 +785,13 @@ Object.assign(window, {
     get layers() {
       return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
     },
-    /** Where runs happen, and the device model's state (downloaded bytes, load time, the last fill's last step). */
+    /** Where runs happen, and the device model's state (downloaded bytes, load time, the last fill's last step and preview). */
+    /** How many previews of a running fill are shown. */
+    get previews() {
+      return view.previews;
+    },
     get engine() {
-      return { engine, mode: deviceConfig?.mode, isolated: crossOriginIsolated, lastRunSeconds: lastDeviceRunSeconds, lastStep: lastDeviceStep, ...deviceState };
+      return { engine, mode: deviceConfig?.mode, isolated: crossOriginIsolated, lastRunSeconds: lastDeviceRunSeconds, lastStep: lastDeviceStep, lastPreview: lastDevicePreview, ...deviceState };
     },
     /** Resolves once the engines are chosen (config.json read). */
     started,

@@ -1,6 +1,7 @@
 /**
  * The canvas view: the photo under a zoom and pan, the painted layers over it (hole, sample from,
- * exclude), the brush cursor, and the before/after comparisons (the whole "before" while a key is held, or a split line to drag).
+ * exclude), a running fill's previews over its hole, the brush cursor, and the before/after
+ * comparisons (the whole "before" while a key is held, or a split line to drag).
  * Draws only on the next animation frame after something changed.
  */
 import type { Editor } from './editor.ts';
@@ -22,6 +23,8 @@ export class View {
   /** The split view's line, as a fraction of the view's width; undefined when off. */
   split: number | undefined;
   #pending = false;
+  /** A running fill's previews, each its region's coarser result cut to the hole, drawn over the hole. */
+  #fills: { canvas: HTMLCanvasElement; box: { x: number; y: number } }[] = [];
   /** Photos shrunk to the editor's preview size, made off the main thread on first use. */
   #previews = new WeakMap<ImageBitmap, ImageBitmap | 'pending'>();
 
@@ -80,6 +83,35 @@ export class View {
       this.#pending = false;
       this.#draw();
     });
+  }
+
+  /**
+   * Shows a region of a running fill as a coarser scale left it (`image`, at that scale's size),
+   * stretched over `box` and cut to the painted hole (`hole`, the photo's size), until
+   * `clearPreviews`. A later preview of the same region covers the earlier one.
+   */
+  showPreview(image: ImageBitmap, box: { x: number; y: number; width: number; height: number }, hole: HTMLCanvasElement): void {
+    const canvas = document.createElement('canvas');
+    canvas.width = box.width;
+    canvas.height = box.height;
+    const ctx = canvas.getContext('2d')!;
+    ctx.drawImage(image, 0, 0, box.width, box.height);
+    ctx.globalCompositeOperation = 'destination-in';
+    ctx.drawImage(hole, box.x, box.y, box.width, box.height, 0, 0, box.width, box.height);
+    image.close();
+    this.#fills.push({ canvas, box });
+    this.invalidate();
+  }
+
+  clearPreviews(): void {
+    if (this.#fills.length === 0) return;
+    this.#fills = [];
+    this.invalidate();
+  }
+
+  /** How many previews are shown (for the tests). */
+  get previews(): number {
+    return this.#fills.length;
   }
 
   /** Makes the preview of a photo about to be shown, so that its first frame is a cheap one. */
@@ -147,6 +179,7 @@ export class View {
       }
       ctx.globalAlpha = 1;
     }
+    if (!this.showBefore) for (const { canvas, box } of this.#fills) ctx.drawImage(canvas, box.x, box.y);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (this.split !== undefined && before && !this.showBefore) {
       const x = Math.round(this.split * this.width) + 0.5;

@@ -165,6 +165,29 @@ export interface InpaintOptions {
    * while it runs (the command line's progress line). Default none.
    */
   onProgress?: (progress: InpaintProgress) => void;
+  /**
+   * Told after each scale of a region but its last: the region as that scale left it (`InpaintPreview`),
+   * for a preview while the finer scales run (the page shows it over the hole: in the browser, a
+   * 1600x1200 photo's at 256 px came 3.6 s into a 13.7 s fill). With the self-ensemble, of the first
+   * orientation only. Default none.
+   */
+  onPreview?: (preview: InpaintPreview) => void;
+}
+
+/** A region as a scale that is not its last left it (`InpaintOptions.onPreview`). */
+export interface InpaintPreview {
+  /** The region (1-based) of `regions`, and where it lies in the photo. */
+  region: number;
+  regions: number;
+  box: Box;
+  /** The scale (px) just done. */
+  scale: number;
+  /**
+   * The region at that scale's working size (its longer side `scale` px, or the size that keeps a
+   * thin one 16 px across): the fill over the known pixels, resized, before the blending and the
+   * last steps that the final result gets.
+   */
+  image: RgbImage;
 }
 
 /** Where an `inpaint` call stands (`InpaintOptions.onProgress`). */
@@ -241,9 +264,10 @@ export interface InpaintResult {
 }
 
 const DEFAULTS = { maxScale: LARGEST_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels', 'onProgress'];
+const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels', 'onProgress', 'onPreview'];
 
-type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress'> & Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress'>;
+type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress' | 'onPreview'> &
+  Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress' | 'onPreview'>;
 
 /**
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
@@ -280,6 +304,7 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
   expect(o.maxPixels === undefined || (Number.isSafeInteger(o.maxPixels) && o.maxPixels > 0), 'options.maxPixels', 'a positive integer', o.maxPixels);
   expect(o.onProgress === undefined || typeof o.onProgress === 'function', 'options.onProgress', 'a function', o.onProgress);
+  expect(o.onPreview === undefined || typeof o.onPreview === 'function', 'options.onPreview', 'a function', o.onPreview);
   if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
   return o;
 }
@@ -532,7 +557,8 @@ export class Inpainter {
     for (const [r, job] of jobs.entries()) {
       const crop = whole ? photo : cropImage(photo, job.box);
       const onScale = o.onProgress && ((k: number) => o.onProgress!({ done: done++, total, region: r + 1, regions: jobs.length, scale: job.scales[k] }));
-      const result = await fillRegion(networks, crop, job.views, { ...o, onScale });
+      const onScaleDone = o.onPreview && ((k: number, image: RgbImage) => o.onPreview!({ region: r + 1, regions: jobs.length, box: job.box, scale: job.scales[k], image }));
+      const result = await fillRegion(networks, crop, job.views, { ...o, onScale, onScaleDone });
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }

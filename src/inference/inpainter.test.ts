@@ -8,8 +8,8 @@ import sharp from 'sharp';
 import { EngineError, InputError, UsageError } from '../core/errors.ts';
 import { Engine } from '../runtime/engine.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
-import { dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
-import { type Inpainter, type InpaintProgress, load, resolveBundleDir } from './inpainter.ts';
+import { cropImage, dilateMask, type MaskImage, type Orientation, orientImage, readImage, resizeImage, type RgbImage } from '../core/image.ts';
+import { type Inpainter, type InpaintPreview, type InpaintProgress, load, resolveBundleDir } from './inpainter.ts';
 import type { SourceCells } from './pixels.ts';
 import { defaultScales, fillMemory } from './regions.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from './testing.ts';
@@ -272,6 +272,40 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     await inpainter.inpaint(photo, mask, { stage: 'g1', onProgress: (p) => g1.push(p.done) });
     assert.deepEqual(g1, [0, 1, 2]);
     await assert.rejects(inpainter.inpaint(photo, mask, { onProgress: 'yes' as never }), /a function for options.onProgress/);
+  });
+
+  it('shows onPreview each region as every scale but its last left it, of the first orientation, between the steps', async () => {
+    const photo = await readImage(await photoPixels(1600, 1000, 'enlightenment-data/Peaks.jpg'));
+    // As above: a crop at 256 alone (no preview), and one at 256 then 462 (a preview at 256).
+    const mask = rectMask(1600, 1000, { x: 100, y: 100, width: 120, height: 90 }, { x: 1300, y: 800, width: 150, height: 100 });
+    const events: string[] = [];
+    const previews: InpaintPreview[] = [];
+    const onPreview = (p: InpaintPreview) => {
+      events.push(`preview ${p.region} at ${p.scale}`);
+      previews.push(p);
+    };
+    const { debug } = await inpainter.inpaint(photo, mask, { ensemble: 2, debug: true, onPreview, onProgress: (p) => events.push(`step ${p.done}`) });
+    assert.deepEqual(events, ['step 0', 'step 1', 'step 2', 'preview 2 at 256', 'step 3', 'step 4', 'step 5', 'step 6']);
+    const [p] = previews;
+    const box = debug!.regions[1].box;
+    assert.deepEqual([p.region, p.regions, p.box], [2, 2, box]);
+    assert.deepEqual([box.width, box.height, p.image.width, p.image.height], [462, 412, 256, 228]);
+    // Outside the hole it is the photo's region at that size; inside, a fill.
+    const known = resizeImage(cropImage(photo, box), 256, 228);
+    const plane = 256 * 228;
+    for (const [x, y] of [[0, 0], [255, 0], [10, 200]]) for (let c = 0; c < 3; c++) assert.equal(p.image.data[c * plane + y * 256 + x], known.data[c * plane + y * 256 + x]);
+    let moved = 0;
+    for (let i = 0; i < p.image.data.length; i++) {
+      assert.ok(p.image.data[i] >= 0 && p.image.data[i] <= 1);
+      moved = Math.max(moved, Math.abs(p.image.data[i] - known.data[i]));
+    }
+    assert.ok(moved > 0.05, 'the hole holds a fill, not the photo');
+    // One scale, or G1 alone: nothing to preview.
+    const none: InpaintPreview[] = [];
+    await inpainter.inpaint(photo, mask, { scales: [256], onPreview: (q) => none.push(q) });
+    await inpainter.inpaint(photo, mask, { stage: 'g1', onPreview: (q) => none.push(q) });
+    assert.equal(none.length, 0);
+    await assert.rejects(inpainter.inpaint(photo, mask, { onPreview: 'yes' as never }), /a function for options.onPreview/);
   });
 
   it('ensemble 2 averages the fill of the photo and the fill of its mirror image, mirrored back', async () => {

@@ -23,6 +23,7 @@ export {
   type ImageInput,
   type ImageReader,
   type InpaintOptions,
+  type InpaintPreview,
   type InpaintProgress,
   type InpaintResult,
   type InpaintStage,

@@ -140,6 +140,8 @@ export interface RegionOptions {
   guide: boolean;
   /** Told as each scale starts, with its index in the plans (`InpaintOptions.onProgress`). */
   onScale?: (scaleIndex: number) => void;
+  /** Told as each scale but the last ends, with the region as it left it at its working size (`InpaintOptions.onPreview`). */
+  onScaleDone?: (scaleIndex: number, result: RgbImage) => void;
 }
 
 /** The sources' detail an enlarged image gets, `gain` of it when guided: the gain, and where (`detail.ts`). */
@@ -318,6 +320,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
       input = previous;
       if (debug && i === plans.length - 1 && pass === passes - 1) provenance = provenancePicture(previous, mask, sources.data, sources.width, sources.height);
     }
+    if (i < plans.length - 1) options.onScaleDone?.(i, previous!);
   }
   const debugged = debug ? { coarse, provenance, sources } : {};
   const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail };
@@ -522,7 +525,9 @@ export async function fillRegion(
     const seen = orient(image, orientation);
     if (options.stage === 'g1') options.onScale?.(0);
     const result =
-      options.stage === 'g1' ? { fill: await coarseRegion(nets, seen, plans[0]) } : await inpaintRegion(nets, seen, mask, plans, { ...options, debug: options.debug && i === 0 });
+      options.stage === 'g1'
+        ? { fill: await coarseRegion(nets, seen, plans[0]) }
+        : await inpaintRegion(nets, seen, mask, plans, { ...options, debug: options.debug && i === 0, onScaleDone: i === 0 ? options.onScaleDone : undefined });
     const fill = orient(result.fill, orientation, true);
     if (!output) output = { ...result, fill };
     else for (let k = 0; k < fill.data.length; k++) output.fill.data[k] += fill.data[k];

@@ -318,6 +318,24 @@ describe('the web page in Chromium', () => {
     }
     assert.ok(changed > 30 * 24, `the hole was filled (${changed} values changed)`);
 
+    // A photo past 384 px is filled at 256, then at its own size: meanwhile the page showed the
+    // 256 result over the hole, and took it away when the fill was done.
+    await writeFile(join(dir, 'wide.png'), await photoBytes(480, 360));
+    await page.setInputFiles('#file', join(dir, 'wide.png'));
+    await assertText(page.locator('#info'), /wide\.png · 480×360/);
+    await writeFile(join(dir, 'wide-hole.png'), await maskBytes(480, 360, { x: 200, y: 150, width: 60, height: 50 }));
+    await page.setInputFiles('#mask-file', join(dir, 'wide-hole.png'));
+    await assertText(status(), /Mask loaded/);
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    const wide = await page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: { lastStep: unknown; lastPreview: unknown }; previews: number } }).inpaintPage);
+    assert.deepEqual(wide.engine.lastStep, { done: 2, total: 2, scale: 480 });
+    assert.deepEqual(wide.engine.lastPreview, { box: { x: 0, y: 0, width: 480, height: 360 }, scale: 256, width: 256, height: 192 });
+    assert.equal(wide.previews, 0, 'no preview is left over the result');
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(page.locator('#info'), /photo\.png · 320×240/);
+
     // Cancel a run while the worker has it: the worker stops; the next run starts another, which loads
     // from the cache. Esc is pressed right as the fill is handed to the worker (a tiny model could
     // finish before a key from outside arrives).
