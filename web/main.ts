@@ -785,11 +785,11 @@ Object.assign(window, {
     get layers() {
       return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
     },
-    /** Where runs happen, and the device model's state (downloaded bytes, load time, the last fill's last step and preview). */
-    /** How many previews of a running fill are shown. */
+    /** How many regions of a running fill show a preview. */
     get previews() {
-      return view.previews;
+      return view.fillPreviews;
     },
+    /** Where runs happen, and the device model's state (downloaded bytes, load time, the last fill's last step and preview). */
     get engine() {
       return { engine, mode: deviceConfig?.mode, isolated: crossOriginIsolated, lastRunSeconds: lastDeviceRunSeconds, lastStep: lastDeviceStep, lastPreview: lastDevicePreview, ...deviceState };
     },

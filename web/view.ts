@@ -23,8 +23,8 @@ export class View {
   /** The split view's line, as a fraction of the view's width; undefined when off. */
   split: number | undefined;
   #pending = false;
-  /** A running fill's previews, each its region's coarser result cut to the hole, drawn over the hole. */
-  #fills: { canvas: HTMLCanvasElement; box: { x: number; y: number } }[] = [];
+  /** A running fill's previews: each region's coarser result, at its working size, cut to the hole; drawn over the region. */
+  #fills: { canvas: HTMLCanvasElement; box: { x: number; y: number; width: number; height: number } }[] = [];
   /** Photos shrunk to the editor's preview size, made off the main thread on first use. */
   #previews = new WeakMap<ImageBitmap, ImageBitmap | 'pending'>();
 
@@ -86,20 +86,21 @@ export class View {
   }
 
   /**
-   * Shows a region of a running fill as a coarser scale left it (`image`, at that scale's size),
-   * stretched over `box` and cut to the painted hole (`hole`, the photo's size), until
-   * `clearPreviews`. A later preview of the same region covers the earlier one.
+   * Shows a region of a running fill as a coarser scale left it (`image`, at that scale's size,
+   * kept so: a 4000x3000 region costs no more than its 1024 px preview), cut to the painted hole
+   * (`hole`, the photo's size) and stretched over `box`, until `clearPreviews`. It replaces the
+   * region's earlier preview.
    */
   showPreview(image: ImageBitmap, box: { x: number; y: number; width: number; height: number }, hole: HTMLCanvasElement): void {
     const canvas = document.createElement('canvas');
-    canvas.width = box.width;
-    canvas.height = box.height;
+    canvas.width = image.width;
+    canvas.height = image.height;
     const ctx = canvas.getContext('2d')!;
-    ctx.drawImage(image, 0, 0, box.width, box.height);
+    ctx.drawImage(image, 0, 0);
     ctx.globalCompositeOperation = 'destination-in';
-    ctx.drawImage(hole, box.x, box.y, box.width, box.height, 0, 0, box.width, box.height);
+    ctx.drawImage(hole, box.x, box.y, box.width, box.height, 0, 0, image.width, image.height);
     image.close();
-    this.#fills.push({ canvas, box });
+    this.#fills = [...this.#fills.filter((f) => f.box.x !== box.x || f.box.y !== box.y), { canvas, box }];
     this.invalidate();
   }
 
@@ -109,8 +110,8 @@ export class View {
     this.invalidate();
   }
 
-  /** How many previews are shown (for the tests). */
-  get previews(): number {
+  /** How many regions show a preview (for the tests). */
+  get fillPreviews(): number {
     return this.#fills.length;
   }
 
@@ -179,7 +180,7 @@ export class View {
       }
       ctx.globalAlpha = 1;
     }
-    if (!this.showBefore) for (const { canvas, box } of this.#fills) ctx.drawImage(canvas, box.x, box.y);
+    if (!this.showBefore) for (const { canvas, box } of this.#fills) ctx.drawImage(canvas, box.x, box.y, box.width, box.height);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (this.split !== undefined && before && !this.showBefore) {
       const x = Math.round(this.split * this.width) + 0.5;
