@@ -185,7 +185,7 @@ export interface InpaintPreview {
   /**
    * The region at that scale's working size (its longer side `scale` px, or the size that keeps a
    * thin one 16 px across): the fill over the known pixels, resized, before the blending and the
-   * last steps that the final result gets.
+   * last steps that the final result gets. The fill goes on from it: read it, never change it.
    */
   image: RgbImage;
 }
