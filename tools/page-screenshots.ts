@@ -131,21 +131,21 @@ try {
   await shoot(page, 'serve-large.png');
 
   // On this device: a 1600x1200 photo's fill at 256 px shown over the hole while 512 and 1024 run.
-  const device = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  await device.goto(`${address}/`);
+  const onDevice = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await onDevice.goto(`${address}/`);
   const wide = join(scratch, 'wide.jpg');
   await writeFile(wide, await sharp(join(TEST_PHOTOS, 'python3-sklearn/china.jpg')).resize(1600, 1200, { fit: 'fill' }).jpeg({ quality: 92 }).toBuffer());
-  await device.setInputFiles('#file', wide);
-  await device.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
-  await device.locator('#size').fill('90');
-  await stroke(device, [[500, 500], [800, 470], [1000, 520], [1000, 700]]);
-  await device.mouse.move(1270, 790);
-  await device.click('#run');
+  await onDevice.setInputFiles('#file', wide);
+  await onDevice.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
+  await onDevice.locator('#size').fill('90');
+  await stroke(onDevice, [[500, 500], [800, 470], [1000, 520], [1000, 700]]);
+  await onDevice.mouse.move(1270, 790);
+  await onDevice.click('#run');
   const d0 = performance.now();
-  await device.waitForFunction('window.inpaintPage.previews > 0', undefined, { timeout: 300_000, polling: 50 });
+  await onDevice.waitForFunction('window.inpaintPage.previews > 0', undefined, { timeout: 300_000, polling: 50 });
   const previewS = (performance.now() - d0) / 1000;
-  await shoot(device, 'serve-preview.png');
-  console.log(`1600x1200 on this device: first preview after ${previewS.toFixed(1)} s (the model's load included), done after ${(previewS + (await waitDone(device))).toFixed(1)} s: ${await device.locator('#status').textContent()}`);
+  await shoot(onDevice, 'serve-preview.png');
+  console.log(`1600x1200 on this device: first preview after ${previewS.toFixed(1)} s (the model's load included), done after ${(previewS + (await waitDone(onDevice))).toFixed(1)} s: ${await onDevice.locator('#status').textContent()}`);
 } finally {
   await browser.close();
   await server.close();
