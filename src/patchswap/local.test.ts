@@ -34,6 +34,17 @@ describe('localPatchSwap', () => {
     });
   }
 
+  test("a hole whose queries span several of the products' cache tiles is patch-swap's definition too", () => {
+    // 40 x 38 cells, a 30 x 28 hole: the queries' box is 3 x 2 tiles of 16 cells, and many patches straddle their edges.
+    const [H, W] = [40, 38];
+    const features = randomMap(3, H, W);
+    const hole = rectMask(H, W, 3, 2, 30, 28);
+    const ref = referencePatchSwap(features, Uint8Array.from(hole), { locality: 1 });
+    const out = localPatchSwap({ features, hole, locality: 1, offsets: noGuess(H, W), radius: 80 });
+    assert.deepEqual([...out.provenance].map(Number), [...ref.provenance]);
+    for (let k = 0; k < ref.swapped.length; k++) assert.ok(Math.abs(out.swapped[k] - ref.swapped[k]) < 1e-5, `value ${k}`);
+  });
+
   test('finds the exact copy of a hole patch near its guess, away from the hole', () => {
     const [C, H, W] = [6, 20, 20];
     const features = randomMap(C, H, W);

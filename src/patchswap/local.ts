@@ -65,6 +65,9 @@ export interface LocalSwapOutput {
 /** The most cell products kept at once (float32 values, 64 MB). */
 const PRODUCT_BUDGET = 1 << 24;
 
+/** The side, in cells, of the tiles the cell products are kept in. */
+const TILE = 16;
+
 /** The 4 neighbours of a patch, as (dy, dx); the forward sweep reads the first 2, the backward the last 2. */
 const NEIGHBOURS = [
   [0, -1],
@@ -122,15 +125,18 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
 
   // A patch product is the sum of 9 cell products at one offset, and the queries around a cell
   // mostly try the same offsets (their guesses come from one coarser cell): each cell's product at
-  // an offset is computed once, kept per offset over the cells of the queries' box.
+  // an offset is computed once, kept per offset and per tile of TILE x TILE cells of the queries'
+  // box. A tile, not the box: each offset is tried only near the queries whose guesses lead to it,
+  // so a row over the whole box was mostly never read, and at a large region's own size (a box of
+  // 250 x 175 cells) filling and dropping those rows took most of the swap's time.
   let [by0, by1, bx0, bx1] = [H, 0, W, 0];
   for (let p = 0; p < PH * PW; p++) {
     if (!isQuery[p]) continue;
     const [y, x] = [Math.floor(p / PW), p % PW];
     [by0, by1, bx0, bx1] = [Math.min(by0, y), Math.max(by1, y + 3), Math.min(bx0, x), Math.max(bx1, x + 3)];
   }
-  const boxWidth = bx1 - bx0;
-  const boxCells = (by1 - by0) * boxWidth;
+  const tilesAcross = Math.ceil((bx1 - bx0) / TILE);
+  const tileCount = tilesAcross * Math.ceil((by1 - by0) / TILE);
   /** <F[i], F[i + offset]>: one cell's product at a flat offset, rounded to float32 as the cache keeps it. */
   const directProduct = (i: number, offset: number): number => {
     const [a, b] = [i * C, (i + offset) * C];
@@ -139,17 +145,23 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
     return Math.fround(v);
   };
   const products = new Map<number, Float32Array>();
-  const cellProduct = (i: number, offset: number): number => {
-    let row = products.get(offset);
-    if (!row) {
+  /** The cached products of one tile (box-relative tile row and column) at one offset. */
+  const tileProducts = (ty: number, tx: number, offset: number): Float32Array => {
+    const key = (offset + P) * tileCount + ty * tilesAcross + tx;
+    let tile = products.get(key);
+    if (!tile) {
       // Queries run in raster order, so the offsets that pay are recent ones: past the budget,
-      // start again rather than grow (a 512 fill keeps about 2,500 offsets of a 62x62 box, 38 MB).
-      if ((products.size + 1) * boxCells > PRODUCT_BUDGET) products.clear();
-      products.set(offset, (row = new Float32Array(boxCells).fill(Number.NaN)));
+      // start again rather than grow.
+      if ((products.size + 1) * TILE * TILE > PRODUCT_BUDGET) products.clear();
+      products.set(key, (tile = new Float32Array(TILE * TILE).fill(Number.NaN)));
     }
-    const k = (Math.floor(i / W) - by0) * boxWidth + (i % W) - bx0;
-    let v = row[k];
-    if (Number.isNaN(v)) row[k] = v = directProduct(i, offset);
+    return tile;
+  };
+  /** One cell's product at an offset, from (or into) its tile's cache; (y, x) relative to the box. */
+  const cachedProduct = (tile: Float32Array, y: number, x: number, offset: number): number => {
+    const k = (y % TILE) * TILE + (x % TILE);
+    let v = tile[k];
+    if (Number.isNaN(v)) tile[k] = v = directProduct((y + by0) * W + x + bx0, offset);
     return v;
   };
   /**
@@ -159,9 +171,22 @@ export function localPatchSwap(input: LocalSwapInput): LocalSwapOutput {
   const score = (p: number, q: number, cached = true): number => {
     const [py, px, qy, qx] = [Math.floor(p / PW), p % PW, Math.floor(q / PW), q % PW];
     const offset = (qy - py) * W + qx - px;
-    const product = cached ? cellProduct : directProduct;
     let s = 0;
-    for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) s += product((py + dy) * W + px + dx, offset);
+    if (!cached) {
+      for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) s += directProduct((py + dy) * W + px + dx, offset);
+      return s * inverse[q];
+    }
+    const [y, x] = [py - by0, px - bx0];
+    const [ty, tx] = [Math.floor(y / TILE), Math.floor(x / TILE)];
+    if (Math.floor((y + 2) / TILE) === ty && Math.floor((x + 2) / TILE) === tx) {
+      // The patch lies in one tile (most do): one lookup for its 9 products.
+      const tile = tileProducts(ty, tx, offset);
+      for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) s += cachedProduct(tile, y + dy, x + dx, offset);
+    } else {
+      for (let dy = 0; dy < 3; dy++) {
+        for (let dx = 0; dx < 3; dx++) s += cachedProduct(tileProducts(Math.floor((y + dy) / TILE), Math.floor((x + dx) / TILE), offset), y + dy, x + dx, offset);
+      }
+    }
     return s * inverse[q];
   };
   const side = Math.max(H, W);
