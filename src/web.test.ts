@@ -1,6 +1,7 @@
 /**
  * The browser entry without a browser: it bundles for the browser with nothing of Node's in it
- * (the platform split of issue 18 holds), and its pixel helpers round-trip canvas pixels. The
+ * (the platform split of issue 18 holds), its pixel helpers round-trip canvas pixels, and its
+ * default memory budget follows the device's memory. The
  * browser's fill against Node's is test/web/browser.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { UsageError } from './core/errors.ts';
-import { imageToRgba, rgbaToImage } from './web.ts';
+import { defaultWebMemoryBudget, imageToRgba, rgbaToImage } from './web.ts';
 
 describe('src/web.ts', () => {
   it('bundles for the browser, importing nothing from Node, sharp or onnxruntime-node', async () => {
@@ -28,5 +29,13 @@ describe('src/web.ts', () => {
     assert.deepEqual([...image.data].map((v) => Math.round(v * 255)), [0, 10, 128, 20, 255, 30]);
     assert.deepEqual([...imageToRgba(image)], [0, 128, 255, 255, 10, 20, 30, 255]);
     assert.throws(() => rgbaToImage(rgba, 3, 1), UsageError);
+  });
+
+  it("the default memory budget is half the device's memory, at most 4 GB, and assumes 4 GB where it is not reported", () => {
+    const GiB = 2 ** 30;
+    assert.equal(defaultWebMemoryBudget(8), 4e9);
+    assert.equal(defaultWebMemoryBudget(4), 2 * GiB);
+    assert.equal(defaultWebMemoryBudget(0.5), 0.25 * GiB);
+    assert.equal(defaultWebMemoryBudget(undefined), 2 * GiB);
   });
 });

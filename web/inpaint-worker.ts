@@ -19,13 +19,6 @@
 import { imageToRgba, type InpaintPreview, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
 import type { WorkerConfig, WorkerIn, WorkerOut } from './device.ts';
 
-/**
- * The largest scale of a fill in the tab: a 3012x2712 region measured 1.8 GB at 1024 and 2.9 GB at
- * 2048, the default elsewhere, and a tab's WebAssembly memory stops at 4 GB. Larger regions are
- * enlarged from 1024, with a notice.
- */
-const DEVICE_MAX_SCALE = 1024;
-
 type Inpainter = Awaited<ReturnType<typeof load>>;
 type Image = ReturnType<typeof rgbaToImage>;
 
@@ -214,7 +207,7 @@ async function handle(msg: WorkerIn): Promise<void> {
         const bitmap = bitmapOf(region);
         post({ type: 'preview', id, box, scale, image: bitmap }, [bitmap]);
       };
-      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, maxScale: DEVICE_MAX_SCALE, onProgress, onPreview });
+      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, onProgress, onPreview });
       await answer(id, result.image, [...result.notices], t0);
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });

@@ -82,8 +82,9 @@ export interface InpaintOptions {
    * at 2048 as at 1024 (1.6 GB) or 512 (1.5 GB); an 8000x6000 one (a 2700x2000 hole) 6.9 GB in 1.5
    * times as long at 5334, its default, as at 4096 (5.8 GB). An integer in [256, 65536]; default
    * `LARGEST_SCALE` (65536), which only regions of 98304 px or more reach, lowered for a region
-   * whose fill would take more than the inpainter's memory budget (`LoadOptions.memoryBudget` in
-   * Node, three quarters of the machine's memory; with a notice); the browser worker's is 1024.
+   * whose fill would take more than the inpainter's memory budget (`memoryBudget` of `load()`: in
+   * Node three quarters of the machine's memory, in the browser half the device's, at most 4 GB;
+   * with a notice).
    * `--max-scale` on the command line.
    */
   maxScale?: number;
@@ -444,10 +445,10 @@ export interface InpainterState {
   notices: string[];
   /**
    * About how many bytes a fill may take (`fillMemory`): without the caller's `maxScale`, a large
-   * region's last scale is lowered to fit (with a notice). Absent: no bound (the browser's worker
-   * caps the scale instead).
+   * region's last scale is lowered to fit, with a notice that ends with `advice` (how to fill it
+   * nearer its own size). Absent: no bound.
    */
-  memoryBudget?: number;
+  memory?: { budget: number; advice: string };
 }
 
 /** A loaded model; make one with `load()`. */
@@ -471,18 +472,18 @@ export class Inpainter {
 
   /**
    * The largest default scale of a region: the caller's, or without one the largest at which its
-   * fill stays within the memory budget (`InpainterState.memoryBudget`, `memoryCap`), said in a
+   * fill stays within the memory budget (`InpainterState.memory`, `memoryCap`), said in a
    * notice when that is less than the region needs.
    */
   #scaleCap(photo: RgbImage, box: Box, maxScale: number, automatic: boolean, notices: string[]): number {
-    const budget = this.#state.memoryBudget;
-    if (!automatic || budget === undefined) return maxScale;
-    const cap = memoryCap(photo.width * photo.height, box, budget, maxScale);
+    const memory = this.#state.memory;
+    if (!automatic || memory === undefined) return maxScale;
+    const cap = memoryCap(photo.width * photo.height, box, memory.budget, maxScale);
     const needed = defaultScales(box, maxScale).at(-1)!;
     if (cap < needed) {
       notices.push(
         `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at up to ${cap} px, not ${needed}, to stay within about ` +
-          `${(budget / 1e9).toFixed(1)} GB of memory; a larger maxScale (--max-scale) fills it nearer its own size`,
+          `${(memory.budget / 1e9).toFixed(1)} GB of memory; ${memory.advice}`,
       );
     }
     return cap;

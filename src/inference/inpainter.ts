@@ -106,7 +106,8 @@ export async function load(options: LoadOptions = {}): Promise<Inpainter> {
   const engine = given ?? (await Engine.create({ memoryArena: false }));
   try {
     const networks = await Networks.create(engine, bundle, vgg);
-    return new Inpainter({ networks, engine, reader: NODE_READER, ownsEngine: given === undefined, bundleDir: bundle.dir, model: bundle.manifest.model, notices, memoryBudget });
+    const memory = { budget: memoryBudget, advice: 'a larger maxScale (--max-scale) fills it nearer its own size' };
+    return new Inpainter({ networks, engine, reader: NODE_READER, ownsEngine: given === undefined, bundleDir: bundle.dir, model: bundle.manifest.model, notices, memory });
   } catch (err) {
     await vgg.dispose();
     if (!given) await engine.dispose();

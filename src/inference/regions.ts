@@ -26,7 +26,7 @@
  * about 4 times the pixels, and
  * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
  * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
- * times (5.1 GB). `maxScale` caps all of it (the browser's worker: 1024). A model with no G2
+ * times (5.1 GB). `maxScale` caps all of it. A model with no G2
  * trained at a finer scale renders there only the fine band (`keepCoarseBand` in pipeline.ts): its
  * G2 trained at 256 has only seen features of 256-pixel images, and rendering 512 with it whole
  * measured worse than enlarging (docs/results.md). A scale past 512 costs less than the scales

@@ -333,6 +333,21 @@ describe('the web page in Chromium', () => {
     assert.deepEqual(wide.engine.lastStep, { done: 2, total: 2, scale: 480 });
     assert.deepEqual(wide.engine.lastPreview, { box: { x: 0, y: 0, width: 480, height: 360 }, scale: 256, width: 256, height: 192 });
     assert.equal(wide.previews, 0, 'no preview is left over the result');
+
+    // A region of 1536 px or more is filled at its own size on the device too (until session 33 the
+    // worker capped the scale at 1024: this 1572x1200 region was enlarged 1.54x), within the tab's memory budget.
+    await writeFile(join(dir, 'large.png'), await photoBytes(1600, 1200));
+    await page.setInputFiles('#file', join(dir, 'large.png'));
+    await assertText(page.locator('#info'), /large\.png · 1600×1200/);
+    await writeFile(join(dir, 'large-hole.png'), await maskBytes(1600, 1200, { x: 540, y: 450, width: 520, height: 300 }));
+    await page.setInputFiles('#mask-file', join(dir, 'large-hole.png'));
+    await assertText(status(), /Mask loaded/);
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 180_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    assert.doesNotMatch((await status().textContent()) ?? '', /enlarged|memory/);
+    const large = await page.evaluate(() => (globalThis as unknown as { inpaintPage: { engine: { lastStep: unknown } } }).inpaintPage.engine);
+    assert.deepEqual(large.lastStep, { done: 4, total: 4, scale: 1572 });
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(page.locator('#info'), /photo\.png · 320×240/);
 

@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { toRgba8 } from '../../src/core/raster.ts';
 import { checkoutVggWeights } from '../../src/features/weights-location.ts';
 import { DEFAULT_BUNDLE_DIR, type Inpainter, load } from '../../src/inference/inpainter.ts';
+import { fillMemory } from '../../src/inference/regions.ts';
 import { compareRgba } from './compare.ts';
 import { CHROMIUM, WebHarness } from './harness.ts';
 
@@ -94,5 +95,24 @@ describe('the browser build fills as Node does', () => {
 
   it('refuses a bundle file whose sha256 is not the one bundle.json records, as Node does', async () => {
     await assert.rejects(harness.load({ backend: 'wasm', tamper: 'g2-256.safetensors' }), /InputError: bundle \/bundle\/: cannot load "g2-256.safetensors": its sha256 is [0-9a-f]{64}, bundle.json says/);
+  });
+
+  it("fills a region over load()'s memoryBudget at a smaller scale, and says so", async () => {
+    const c = await testCase(512, 384, 100, 80);
+    const whole = { x: 0, y: 0, width: 512, height: 384 };
+    await harness.unload();
+    const budget = fillMemory(512 * 384, whole, 400);
+    await harness.load({ backend: 'wasm', memoryBudget: budget });
+    try {
+      const fill = await harness.inpaint(c.rgba, c.hole, 512, 384);
+      const said = new RegExp(
+        `^the 512x384 area at \\(0, 0\\) was inpainted at up to 400 px, not 512, to stay within about ${(budget / 1e9).toFixed(1)} GB of memory; ` +
+          'a device with more memory \\(or a larger memoryBudget\\) fills it nearer its own size$',
+      );
+      assert.equal(fill.notices.filter((n) => said.test(n)).length, 1, fill.notices.join('\n'));
+    } finally {
+      await harness.unload();
+      await harness.load({ backend: 'wasm' });
+    }
   });
 });

@@ -165,7 +165,7 @@ export class WebHarness {
    * `load()` of src/web.ts in the worker, from the served bundle and VGG file (fetched by a
    * `fetchBytes` of the worker's; with `tamper`, the file of that name arrives with its last byte changed).
    */
-  load(options: { backend?: 'auto' | 'wasm' | 'webgpu'; threads?: number; tamper?: string } = {}): Promise<WebLoadResult> {
+  load(options: { backend?: 'auto' | 'wasm' | 'webgpu'; threads?: number; tamper?: string; memoryBudget?: number } = {}): Promise<WebLoadResult> {
     const request = { op: 'load', options: { bundleUrl: '/bundle/', vggUrl: '/vgg.pth', wasmPaths: '/ort/', ...options } };
     return this.#page.evaluate((r) => (globalThis as unknown as { call(r: unknown): Promise<WebLoadResult> }).call(r), request);
   }
