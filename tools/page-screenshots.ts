@@ -130,7 +130,7 @@ try {
   await tasks('undo');
   await shoot(page, 'serve-large.png');
 
-  // On this device: a 1600x1200 photo's fill at 256 px shown over the hole while 512 and 1024 run.
+  // On this device: a 1600x1200 photo's fill at 256 px shown over the hole while 512, 1024 and 1600 run.
   const onDevice = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await onDevice.goto(`${address}/`);
   const wide = join(scratch, 'wide.jpg');
