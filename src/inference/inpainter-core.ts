@@ -38,7 +38,7 @@ import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
-import { BASE_SCALE, defaultScales, LARGEST_SCALE, MAX_ENLARGEMENT, memoryCap, planRegions } from './regions.ts';
+import { BASE_SCALE, defaultScales, fillMemory, LARGEST_SCALE, MAX_ENLARGEMENT, memoryCap, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
 /**
@@ -478,13 +478,13 @@ export class Inpainter {
   #scaleCap(photo: RgbImage, box: Box, maxScale: number, automatic: boolean, notices: string[]): number {
     const memory = this.#state.memory;
     if (!automatic || memory === undefined) return maxScale;
-    const cap = memoryCap(photo.width * photo.height, box, memory.budget, maxScale);
+    const pixels = photo.width * photo.height;
+    const cap = memoryCap(pixels, box, memory.budget, maxScale);
     const needed = defaultScales(box, maxScale).at(-1)!;
     if (cap < needed) {
-      notices.push(
-        `the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at up to ${cap} px, not ${needed}, to stay within about ` +
-          `${(memory.budget / 1e9).toFixed(1)} GB of memory; ${memory.advice}`,
-      );
+      const [gb, estimate] = [(memory.budget / 1e9).toFixed(1), fillMemory(pixels, box, cap)];
+      const why = estimate <= memory.budget ? `to stay within about ${gb} GB of memory` : `and still takes about ${(estimate / 1e9).toFixed(1)} GB, over the ${gb} GB budget`;
+      notices.push(`the ${box.width}x${box.height} area at (${box.x}, ${box.y}) was inpainted at up to ${cap} px, not ${needed}, ${why}; ${memory.advice}`);
     }
     return cap;
   }

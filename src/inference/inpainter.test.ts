@@ -386,20 +386,22 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual(chosen.notices, [`the model has no G2 trained at ${scales[2]} px: the one trained at 512 px renders that scale`]);
   });
 
-  it("fills a region at a smaller scale where its own would not fit the memory budget, unless the caller sets maxScale", async () => {
-    const photo = await readImage(await photoPixels(800, 600));
-    const mask = rectMask(800, 600, { x: 270, y: 200, width: 260, height: 200 });
+  it("fills a region at a smaller scale where its own would not fit the memory budget, down to 1024, unless the caller sets maxScale", async () => {
+    // A strip, so that a region past 1536 px (whose scales go past the least the budget lowers them to) stays cheap.
+    const [w, h] = [2000, 300];
+    const photo = await readImage(await photoPixels(w, h));
+    const mask = rectMask(w, h, { x: 700, y: 100, width: 600, height: 100 });
     const { debug } = await inpainter.inpaint(photo, mask, { debug: true });
     const [{ box, scales }] = debug!.regions;
     assert.deepEqual(scales, defaultScales(box));
-    assert.ok(scales.at(-1)! > 600, `${scales}`);
-    const budget = fillMemory(800 * 600, box, 600);
+    assert.ok(scales.at(-1)! > 1200, `${scales}`);
+    const where = `the ${box.width}x${box.height} area at \\(${box.x}, ${box.y}\\)`;
+    const budget = fillMemory(w * h, box, 1200);
     const bounded = await load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS, memoryBudget: budget });
     try {
       const fitted = await bounded.inpaint(photo, mask, { debug: true });
-      assert.deepEqual(fitted.debug!.regions.map((r) => r.scales), [[...scales.slice(0, -1), 600]]);
-      const where = `the ${box.width}x${box.height} area at \\(${box.x}, ${box.y}\\)`;
-      const said = new RegExp(`${where} was inpainted at up to 600 px, not ${scales.at(-1)}, to stay within about ${(budget / 1e9).toFixed(1)} GB of memory; a larger maxScale \\(--max-scale\\)`);
+      assert.deepEqual(fitted.debug!.regions.map((r) => r.scales), [[...scales.slice(0, -1), 1200]]);
+      const said = new RegExp(`${where} was inpainted at up to 1200 px, not ${scales.at(-1)}, to stay within about ${(budget / 1e9).toFixed(1)} GB of memory; a larger maxScale \\(--max-scale\\)`);
       assert.match(fitted.notices.join('\n'), said);
       checkResult(photo, fitted.image, mask);
       const chosen = await bounded.inpaint(photo, mask, { debug: true, maxScale: 16384 });
@@ -407,6 +409,17 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
       assert.doesNotMatch(chosen.notices.join('\n'), /memory/);
     } finally {
       await bounded.dispose();
+    }
+    // A budget under what the photo and the region take at full resolution: lowered to 1024, not
+    // further (below it the memory hardly falls), and the notice says it is over.
+    const starved = await load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS, memoryBudget: 1e8 });
+    try {
+      const fitted = await starved.inpaint(photo, mask, { debug: true });
+      assert.deepEqual(fitted.debug!.regions.map((r) => r.scales.at(-1)), [1024]);
+      const over = (fillMemory(w * h, box, 1024) / 1e9).toFixed(1);
+      assert.match(fitted.notices.join('\n'), new RegExp(`${where} was inpainted at up to 1024 px, not ${scales.at(-1)}, and still takes about ${over} GB, over the 0\\.1 GB budget; a larger maxScale`));
+    } finally {
+      await starved.dispose();
     }
     await assert.rejects(load({ bundle: join(dir, 'bundle'), vggWeights: TEST_VGG_WEIGHTS, memoryBudget: 0 }), /a positive number of bytes for options.memoryBudget/);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Box } from '../core/image.ts';
 import { enlargedNotice } from './inpainter-core.ts';
-import { BASE_SCALE, contextBox, defaultScales, fillMemory, firstScale, memoryCap, planRegions, workingSize } from './regions.ts';
+import { contextBox, defaultScales, fillMemory, firstScale, LEAST_BUDGETED_SCALE, memoryCap, planRegions, workingSize } from './regions.ts';
 import { rectMask } from './testing.ts';
 
 const inside = (inner: Box, outer: Box) =>
@@ -159,21 +159,22 @@ describe('fillMemory and memoryCap', () => {
     }
   });
 
-  it('lowers the largest scale until the fill fits the budget, never below the base scale', () => {
+  it('lowers the largest scale until the fill fits the budget, never below LEAST_BUDGETED_SCALE', () => {
     const box = { x: 0, y: 0, width: 8000, height: 6000 };
     const photo = 8000 * 6000;
     assert.equal(memoryCap(photo, box, 1e12, 16384), 16384);
     assert.equal(memoryCap(photo, box, 1e12, 4096), 4096);
-    assert.equal(memoryCap(photo, box, 1e3, 16384), BASE_SCALE);
+    assert.equal(memoryCap(photo, box, 1e3, 16384), LEAST_BUDGETED_SCALE);
+    assert.equal(memoryCap(photo, box, 1e3, 600), 600);
     let previous = 0;
     for (let budget = 4e9; budget <= 12e9; budget += 0.25e9) {
       const cap = memoryCap(photo, box, budget, 16384);
       const last = defaultScales(box, cap).at(-1)!;
-      // Under what the photo and the region take at full resolution, no scale fits: the base one.
-      if (fillMemory(photo, box, BASE_SCALE) > budget) assert.equal(cap, BASE_SCALE);
+      // Where even the least scale it lowers to does not fit, that one.
+      if (fillMemory(photo, box, LEAST_BUDGETED_SCALE) > budget) assert.equal(cap, LEAST_BUDGETED_SCALE);
       else assert.ok(fillMemory(photo, box, last) <= budget, `${budget}: ${last}`);
       // The largest that fits: one more pixel of scale would not.
-      if (cap > BASE_SCALE && cap < 16384) assert.ok(fillMemory(photo, box, cap + 1) > budget, `${budget}: ${cap}`);
+      if (cap > LEAST_BUDGETED_SCALE && cap < 16384) assert.ok(fillMemory(photo, box, cap + 1) > budget, `${budget}: ${cap}`);
       assert.ok(cap >= previous);
       previous = cap;
     }

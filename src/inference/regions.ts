@@ -22,7 +22,7 @@
  * 2048 stays in between, past 9216 px 4096 too, past 18432 px 8192, and so on), up to
  * `LARGEST_SCALE`: regions up to 98304 px, which holds every photo of up to 100 megapixels with a
  * short side of 1018 px or more. What bounds a large fill is the memory it takes: on a machine
- * without enough, its last scale is lowered (`memoryCap`, with a notice). Each doubling costs
+ * without enough, its last scale is lowered (`memoryCap`, with a notice), but not below 1024. Each doubling costs
  * about 4 times the pixels, and
  * the last step no more than the fill needs: the 4000x3000 region of a 1400x1000 hole took 1.3
  * times as long at 2667 as at 2048 enlarged (3.4 GB against 3.0), where its own size took 3.5
@@ -252,18 +252,27 @@ const BYTES_PER_WORKING_PIXEL = 145;
 const fullResolutionMemory = (photoPixels: number, box: Box) => 0.8e9 + 24 * photoPixels + 60 * box.width * box.height;
 
 /**
+ * The least scale the memory budget lowers a fill to (`memoryCap`). Below it a fill's memory hardly
+ * falls: its last scale takes at most 145 MB there, and the photo and the region at full resolution
+ * take at least 0.8 GB whatever the scale; its quality does (a 25-megapixel photo's whole-photo
+ * region at 256 px was enlarged 23x).
+ */
+export const LEAST_BUDGETED_SCALE = 1024;
+
+/**
  * The largest scale up to `maxScale` at which a region's fill stays within `budget` bytes by
- * `fillMemory`; at least `BASE_SCALE`, whatever the budget (the region must be filled at some
- * scale, and below it the memory hardly falls).
+ * `fillMemory`; at least `LEAST_BUDGETED_SCALE` (or `maxScale` where that is less), whatever the
+ * budget: a fill that does not fit there fits nowhere.
  */
 export function memoryCap(photoPixels: number, box: Box, budget: number, maxScale: number): number {
+  const least = Math.min(LEAST_BUDGETED_SCALE, maxScale);
   const [long, short] = [Math.max(box.width, box.height), Math.min(box.width, box.height)];
   const left = Math.max(0, budget - fullResolutionMemory(photoPixels, box));
   let fits = Math.min(maxScale, Math.floor(Math.sqrt((left / BYTES_PER_WORKING_PIXEL) * (long / short))));
   // The working size's rounding (and its least side) moves the answer by a pixel or so.
-  while (fits > BASE_SCALE && fillMemory(photoPixels, box, fits) > budget) fits--;
+  while (fits > least && fillMemory(photoPixels, box, fits) > budget) fits--;
   while (fits < maxScale && fillMemory(photoPixels, box, fits + 1) <= budget) fits++;
-  return Math.max(BASE_SCALE, fits);
+  return Math.max(least, fits);
 }
 
 /** The least side of a working image: VGG's two pools leave 4 cells, room for a 3x3 patch. */
