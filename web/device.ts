@@ -22,9 +22,12 @@ export interface WorkerConfig {
   files: { url: string; bytes: number; backend?: 'wasm' | 'webgpu' }[];
 }
 
+/** What the worker fills with: ours (the default), or PatchMatch (no networks; the server's `patchmatch`). */
+export type DeviceMethod = 'ours' | 'patchmatch';
+
 export type WorkerIn =
   | { type: 'init'; config: WorkerConfig }
-  | { type: 'fill'; id: number; image: ImageBitmap; mask: ImageBitmap; sampleFrom?: ImageBitmap; exclude?: ImageBitmap; ensemble?: number }
+  | { type: 'fill'; id: number; image: ImageBitmap; mask: ImageBitmap; sampleFrom?: ImageBitmap; exclude?: ImageBitmap; ensemble?: number; method?: DeviceMethod }
   | { type: 'stylize'; id: number; content: ImageBitmap; style: ImageBitmap; size?: number };
 
 export type WorkerOut =
@@ -201,9 +204,13 @@ export class DeviceEngine {
    * Fills the hole: the pictures are copied to the worker (the page keeps its own); `watch.onStep`
    * is told where the fill stands, `watch.onPreview` how each region looked after each scale but its last.
    */
-  async fill(req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number }, signal: AbortSignal, watch: FillWatch = {}): Promise<DeviceResult> {
+  async fill(
+    req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number; method?: DeviceMethod },
+    signal: AbortSignal,
+    watch: FillWatch = {},
+  ): Promise<DeviceResult> {
     const [image, mask, sampleFrom, exclude] = await Promise.all([req.image, req.mask, req.sampleFrom, req.exclude].map((s) => (s ? createImageBitmap(s as ImageBitmapSource) : undefined)));
-    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble }, signal, watch);
+    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble, method: req.method }, signal, watch);
   }
 
   async stylize(req: { content: ImageBitmap; style: Blob; size?: number }, signal: AbortSignal): Promise<DeviceResult> {

@@ -9,13 +9,16 @@
  * replaces the old files instead of mixing with them. The library checks the files' sha256; when
  * loading fails the cache is dropped, so a corrupt download is fetched again next time.
  *
- * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble? },
+ * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble?, method? }
+ *               (method 'patchmatch': the no-network baseline, as the server's),
  *               stylize { id, content, style, size }   (pictures as ImageBitmaps, transferred)
  * Messages out: progress { loaded, total, fromCache }, ready { seconds, downloaded },
  *               step { id, done, total, scale } (where a fill stands), preview { id, box, scale, image:
  *               ImageBitmap } (a region after a scale but its last), done { id, image: ImageBitmap,
  *               blob: PNG, notices, seconds }, error { id?, message }
  */
+import { patchMatchInpaint } from '../src/baselines/patchmatch.ts';
+import { prepareHole, resolveInpaintOptions } from '../src/inference/inpainter-core.ts';
 import { imageToRgba, type InpaintPreview, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
 import type { WorkerConfig, WorkerIn, WorkerOut } from './device.ts';
 
@@ -200,6 +203,13 @@ async function handle(msg: WorkerIn): Promise<void> {
     if (msg.type === 'fill') {
       const image = imageOf(msg.image);
       const mask = maskOf(msg.mask);
+      if (msg.method === 'patchmatch') {
+        // As the server's `patchmatch`: the same hole (dilated as ours' is), the same seed.
+        const notices: string[] = [];
+        const hole = prepareHole(image, mask, undefined, { resizeMask: false, dilate: resolveInpaintOptions({}).dilate }, notices);
+        await answer(id, hole ? patchMatchInpaint(image, hole.mask) : image, notices, t0);
+        return;
+      }
       const sampleFrom = msg.sampleFrom && maskOf(msg.sampleFrom);
       const exclude = msg.exclude && maskOf(msg.exclude);
       const onProgress = ({ done, total, scale }: InpaintProgress) => post({ type: 'step', id, done, total, scale });

@@ -85,8 +85,8 @@ let lastDeviceRunSeconds: number | undefined;
 let lastDeviceStep: DeviceStep | undefined;
 /** The last preview of the last device fill (for the tests): where, at which scale and size. */
 let lastDevicePreview: { box: DevicePreview['box']; scale: number; width: number; height: number } | undefined;
-/** Methods the device runs: ours and its ensembles (the baselines are the server's). */
-const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4']);
+/** Methods the device runs: ours, its ensembles and PatchMatch (Telea is the server's: OpenCV's, 10 MB of WebAssembly). */
+const DEVICE_METHODS = new Set(['ours', 'ours:2', 'ours:4', 'patchmatch']);
 /** The largest photo the device takes, in pixels (a tab's memory, not the pipeline, is the limit). */
 const DEVICE_MAX_PIXELS = 25_000_000;
 
@@ -508,23 +508,29 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
     ui.progress.hidden = false;
     ui.progress.classList.add('indeterminate');
     let result;
+    let ignored = '';
     if (mode === 'stylize') {
       result = await device!.stylize({ content: ed.image, style: style!.blob, size: Number(ui.styleSize.value) }, controller.signal);
     } else {
       const choice = methodChoice();
-      if (choice.method !== 'ours') throw new Error(`${ui.method.selectedOptions[0]?.textContent ?? choice.method} runs on the server only: choose Ours, or switch to the server.`);
+      const name = ui.method.selectedOptions[0]?.textContent ?? choice.method;
+      if (choice.method !== 'ours' && choice.method !== 'patchmatch') throw new Error(`${name} runs on the server only: choose Ours or PatchMatch, or switch to the server.`);
       const steering: { sampleFrom?: HTMLCanvasElement; exclude?: HTMLCanvasElement } = {};
-      for (const l of ['sampleFrom', 'exclude'] as const) if (ed.isPainted(l)) steering[l] = ed.layers[l].canvas;
+      for (const l of ['sampleFrom', 'exclude'] as const) {
+        if (!ed.isPainted(l)) continue;
+        if (choice.method === 'ours') steering[l] = ed.layers[l].canvas;
+        else ignored = ` The sample-from and exclude areas apply to Ours only: ${name} ignored them.`;
+      }
       lastDeviceStep = undefined;
       lastDevicePreview = undefined;
-      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, ...steering }, controller.signal, { onStep, onPreview });
+      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, method: choice.method, ...steering }, controller.signal, { onStep, onPreview });
     }
     if (result.image.width !== ed.width || result.image.height !== ed.height) throw new Error(`the worker answered a ${result.image.width}×${result.image.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(result.image, ed.previewScale);
     ed.addResult(result.image, result.blob);
     lastDeviceRunSeconds = (performance.now() - runStarted) / 1000;
     const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
-    setStatus(`Done in ${result.seconds.toFixed(1)} s on this device. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${notes}`, 'done');
+    setStatus(`Done in ${result.seconds.toFixed(1)} s on this device. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${ignored}${notes}`, 'done');
   } finally {
     clearInterval(tick);
     view.clearPreviews();

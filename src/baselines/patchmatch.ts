@@ -21,7 +21,7 @@
  * the input are never read.
  */
 import { expect, UsageError } from '../core/errors.ts';
-import { cropImage, dilateMask, holeFraction, type MaskImage, maskBoundingBox, resizeImage, resizeMask, type RgbImage } from '../core/image.ts';
+import { cropImage, dilateMask, holeFraction, type MaskImage, maskBoundingBox, resizeImage, resizeMask, type RgbImage } from '../core/raster.ts';
 import { Rng } from '../core/random.ts';
 import { planRegions } from '../inference/regions.ts';
 import type { InpaintMethod } from './method.ts';

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { readImage, readMask } from '../core/image.ts';
+import { toRgba8 } from '../core/raster.ts';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { deviceAssets } from './assets.ts';
@@ -317,6 +319,25 @@ describe('the web page in Chromium', () => {
       }
     }
     assert.ok(changed > 30 * 24, `the hole was filled (${changed} values changed)`);
+
+    // PatchMatch runs on the device too, and gives the server's fill: the same hole, the same seed.
+    // Undo brings back the photo and the mask of the run.
+    await page.keyboard.press('Control+z');
+    await page.selectOption('#method', 'patchmatch');
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    assert.equal(gate.state.calls, calls, 'the server ran nothing');
+    const patched = await pixels((await download('png')).bytes);
+    const photo = await readImage(join(dir, 'photo.png'));
+    const expected = toRgba8((await methods.fill('patchmatch', photo, await readMask(join(dir, 'hole.png')), {})).image);
+    let most = 0;
+    for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) most = Math.max(most, Math.abs(patched.data[i * patched.channels + c] - expected[4 * i + c]));
+    console.log(`# PatchMatch on the device against the server's: at most ${most} levels apart`);
+    assert.ok(most <= 1, `PatchMatch on the device differs from the server's by ${most} levels`);
+    assert.ok(!patched.data.equals(output.data), 'PatchMatch filled otherwise than ours');
+    await page.keyboard.press('Control+z');
+    await page.selectOption('#method', 'ours');
 
     // A photo past 384 px is filled at 256, then at its own size: meanwhile the page showed the
     // 256 result over the hole, and took it away when the fill was done.
