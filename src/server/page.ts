@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
 
@@ -44,15 +45,17 @@ const COMMON: BuildOptions = {
 };
 
 /**
- * The worker imports the library's browser entry from the sources (../src/web.ts); the installed
- * package has no sources but the compiled dist/web.js, which this plugin puts in its place.
+ * The worker imports the library from its sources (../src/web.ts, and the platform-free modules it
+ * runs besides: PatchMatch); the installed package has no sources but their compiled dist/*.js,
+ * which this plugin puts in their place.
  */
 const LIBRARY: Plugin = {
-  name: 'library-web-entry',
+  name: 'library-sources',
   setup(b) {
-    b.onResolve({ filter: /\/src\/web\.ts$/ }, (args) => {
-      const sources = fileURLToPath(new URL('../src/web.ts', `file://${WEB_DIR}`));
-      const compiled = fileURLToPath(new URL('../dist/web.js', `file://${WEB_DIR}`));
+    const [src, dist] = [resolve(WEB_DIR, '../src'), resolve(WEB_DIR, '../dist')];
+    b.onResolve({ filter: /\/src\/.+\.ts$/ }, (args) => {
+      const sources = resolve(args.resolveDir, args.path);
+      const compiled = join(dist, relative(src, sources)).replace(/\.ts$/, '.js');
       return { path: existsSync(sources) || !existsSync(compiled) ? sources : compiled };
     });
   },
