@@ -72,11 +72,12 @@ export interface WebLoadOptions {
 const WEB_BUDGET_AT_MOST = 4e9;
 
 /**
- * The memory budget of a fill in the browser: half the device's memory (`navigator.deviceMemory`,
- * which Chromium reports up to 8 GB; 4 GB assumed where it is not reported), at most 4 GB. A
- * tab's peak follows `fillMemory`'s estimate as Node's does: 1.89 GB estimated and measured for
- * a person removed from a 4000x3000 photo at 2048, 2.58 and 2.54 GB for a 1400x1000 hole in it at
- * 2667 (headless Chromium, session 33).
+ * The memory budget of a fill in the browser: half the device's memory, at most 4 GB. The device's
+ * memory is `navigator.deviceMemory` (GB, which Chromium rounds to a power of two: 16 on this 24 GB
+ * machine, in a worker too), or 4 GB where a browser does not report it. A tab's peak follows
+ * `fillMemory`'s estimate as Node's does: 1.89 GB estimated and measured for a person removed from a
+ * 4000x3000 photo at 2048, 2.58 and 2.54 GB for a 1400x1000 hole in it at 2667 (headless Chromium,
+ * session 33).
  */
 export function defaultWebMemoryBudget(deviceMemory = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory): number {
   const gb = typeof deviceMemory === 'number' && deviceMemory > 0 ? deviceMemory : 4;
