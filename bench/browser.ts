@@ -8,10 +8,14 @@
  *                server sent for it; Node: `load()` from files
  *   256          256x256 photo, 128x128 centre hole (scale 256)
  *   512          512x512 photo, 224x224 centre hole (scales 256 + 512)
+ *   person       (asked for by name only: a minute) as bench/inference.ts's: a 400x800 hole in a
+ *                4000x3000 photo, a 2012x2412 crop at its default scales, 256 + 512 + 1024 + 2048
+ *                (until session 33 the page's worker capped them at 1024); one run after the cold one
  *
  * As bench/inference.ts: `cold` is the first call at that size, then the median of `runs` calls;
  * the ratio is browser / Node of the medians. Browser and Node calls alternate, never overlap.
  * The last line is one JSON object.
+ * `npm run bench -- browser [CASE...]` runs the cases named, else all but those asked for by name.
  * Options: --runs N (default 3), --threads N (browser WASM threads; default hardwareConcurrency).
  */
 import { existsSync } from 'node:fs';
@@ -24,14 +28,31 @@ import { WebHarness } from '../test/web/harness.ts';
 import { compareRgba } from '../test/web/compare.ts';
 import { median, printTable, seconds } from './util.ts';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '3' }, threads: { type: 'string' } } });
-const runs = Number(args.runs);
+const { values: args, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, threads: { type: 'string' } }, allowPositionals: true });
 const threads = args.threads === undefined ? undefined : Number(args.threads);
 
-const CASES = [
-  { name: '256', size: 256, hole: 128, scales: [256] },
-  { name: '512', size: 512, hole: 224, scales: [256, 512] },
+interface Case {
+  name: string;
+  width: number;
+  height: number;
+  hole: [number, number];
+  /** The scales, written out as the default picks them (given, so that both sides run the same). */
+  scales: number[];
+  photo?: string;
+  /** Timed calls after the cold one; default --runs. */
+  runs?: number;
+  /** Run only when asked for by name. */
+  byName?: boolean;
+}
+
+const CASES: Case[] = [
+  { name: '256', width: 256, height: 256, hole: [128, 128], scales: [256] },
+  { name: '512', width: 512, height: 512, hole: [224, 224], scales: [256, 512] },
+  { name: 'person', width: 4000, height: 3000, hole: [400, 800], scales: [256, 512, 1024, 2048], photo: 'enlightenment-data/Mountain.jpg', runs: 1, byName: true },
 ];
+const unknown = positionals.filter((n) => !CASES.some((c) => c.name === n));
+if (unknown.length > 0) throw new Error(`unknown case ${unknown.join(', ')}: the cases are ${CASES.map((c) => c.name).join(', ')}`);
+const chosen = positionals.length > 0 ? CASES.filter((c) => positionals.includes(c.name)) : CASES.filter((c) => !c.byName);
 
 if (!existsSync(TEST_VGG_WEIGHTS)) throw new Error(`the VGG weights must be at ${TEST_VGG_WEIGHTS}`);
 const harness = await WebHarness.start({ bundleDir: DEFAULT_BUNDLE_DIR, vggPath: TEST_VGG_WEIGHTS });
@@ -52,27 +73,29 @@ try {
   figures.browser_first_load_mb = +(downloaded / 1e6).toFixed(2);
   figures.node_load_s = +nodeLoad.toFixed(3);
   try {
-    for (const c of CASES) {
-      const rgb = await photoPixels(c.size, c.size);
-      const rgba = new Uint8Array(c.size * c.size * 4);
-      for (let i = 0; i < c.size * c.size; i++) {
+    for (const c of chosen) {
+      const { width, height } = c;
+      const rgb = await photoPixels(width, height, c.photo);
+      const rgba = new Uint8Array(width * height * 4);
+      for (let i = 0; i < width * height; i++) {
         rgba.set(rgb.data.subarray(3 * i, 3 * i + 3), 4 * i);
         rgba[4 * i + 3] = 255;
       }
-      const at = (c.size - c.hole) >> 1;
-      const mask = rectMask(c.size, c.size, { x: at, y: at, width: c.hole, height: c.hole });
+      const [hw, hh] = c.hole;
+      const mask = rectMask(width, height, { x: (width - hw) >> 1, y: (height - hh) >> 1, width: hw, height: hh });
       const options = { scales: c.scales };
+      const runs = c.runs ?? Number(args.runs);
       const browserTimes: number[] = [];
       const nodeTimes: number[] = [];
       let browserOut: Uint8Array | undefined;
       let nodeOut: Uint8ClampedArray | undefined;
       for (let i = 0; i <= runs; i++) {
-        const b = await harness.inpaint(rgba, mask.data, c.size, c.size, options);
+        const b = await harness.inpaint(rgba, mask.data, width, height, options);
         browserTimes.push(b.seconds);
         browserOut = b.rgba;
         nodeTimes.push(
           await seconds(async () => {
-            nodeOut = toRgba8((await node!.inpaint({ data: rgba, width: c.size, height: c.size, channels: 4 }, mask, options)).image);
+            nodeOut = toRgba8((await node!.inpaint({ data: rgba, width, height, channels: 4 }, mask, options)).image);
           }),
         );
       }
@@ -87,7 +110,7 @@ try {
         [`ratio_${c.name}`]: +(b / n).toFixed(2),
         [`max_diff_${c.name}`]: max,
       });
-      rows.push([c.name, `${c.size}x${c.size}`, c.scales.join('+'), bCold.toFixed(2), b.toFixed(2), nCold.toFixed(2), n.toFixed(2), (b / n).toFixed(2), String(max)]);
+      rows.push([c.name, `${width}x${height}`, c.scales.join('+'), bCold.toFixed(2), b.toFixed(2), nCold.toFixed(2), n.toFixed(2), (b / n).toFixed(2), String(max)]);
     }
   } finally {
     await node?.dispose();
