@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
-import { IMAGE_EXTENSIONS } from '../data/dataset.ts';
+import { IMAGE_EXTENSIONS, READABLE_FORMATS } from '../core/image.ts';
 
 export const stemOf = (file: string): string => basename(file, extname(file));
 export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
@@ -21,7 +21,7 @@ export async function isFolder(path: string): Promise<boolean> {
 }
 
 /**
- * The PNG, JPEG and WebP files of a folder (not recursive), sorted by name.
+ * The image files of a folder (not recursive, by `IMAGE_EXTENSIONS`), sorted by name.
  * @param what how messages name the folder, e.g. '--input'
  * @throws UsageError when the folder cannot be listed or holds no image
  */
@@ -33,7 +33,7 @@ export async function listImages(dir: string, what: string): Promise<string[]> {
     throw new UsageError(`cannot list the ${what} folder ${dir}: ${(err as Error).message}`);
   }
   const images = names.filter(isImageFile).sort();
-  if (images.length === 0) throw new UsageError(`no PNG, JPEG or WebP images in the ${what} folder ${dir}`);
+  if (images.length === 0) throw new UsageError(`no ${READABLE_FORMATS} images in the ${what} folder ${dir}`);
   return images;
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
@@ -15,6 +16,16 @@ import { main } from './main.ts';
 
 // main() maps UsageError to exit code 2 and any other InpaintError to 1 (see main.test.ts); these
 // tests check which of the two each failure raises.
+
+/** A 64x48 HEIC photo (HEVC), made with libheif's heif-enc. */
+const HEIC = fileURLToPath(new URL('../../test/fixtures/hevc-64x48.heic', import.meta.url));
+
+/** A PNG mask with the hole at x 30..70, y 20..50. */
+async function writeMaskBytes(width: number, height: number): Promise<Buffer> {
+  const grey = Buffer.alloc(width * height);
+  for (let y = 20; y < 50; y++) grey.fill(255, y * width + 30, y * width + 70);
+  return sharp(grey, { raw: { width, height, channels: 1 } }).png().toBuffer();
+}
 
 async function writePhoto(path: string, width: number, height: number, file?: string): Promise<void> {
   const raw = await photoPixels(width, height, file);
@@ -210,6 +221,36 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const lines = await run(t, '--input', input, '--masks', input, '-o', out, '--method', 'telea');
     assert.match(lines[0], /^\[1\/1\] a\.png -> .*a\.png/);
     assert.deepEqual([(await readImage(join(out, 'a.png'))).width, (await readImage(join(out, 'a.png'))).height], [100, 80]);
+  });
+
+  it('reads TIFF, GIF and AVIF in a folder and writes a .tif; a HEIC photo fails with what to do', async (t) => {
+    const [input, out] = [join(dir, 'formats'), join(dir, 'formats-out')];
+    await mkdir(input);
+    const raw = await photoPixels(100, 80, 'mate-backgrounds/Wood.jpg');
+    const photo = () => sharp(raw.data, { raw: { width: 100, height: 80, channels: 3 } });
+    await photo().tiff({ compression: 'lzw' }).toFile(join(input, 'a.tif'));
+    await sharp(await writeMaskBytes(100, 80)).gif().toFile(join(input, 'a_mask.gif'));
+    await photo().avif().toFile(join(input, 'b.avif'));
+    await writeMask(join(input, 'b_mask.png'), rectMask(100, 80, { x: 0, y: 10, width: 20, height: 20 }));
+    await copyFile(HEIC, join(input, 'IMG_0001.HEIC'));
+    await writeMask(join(input, 'IMG_0001_mask.png'), rectMask(64, 48, { x: 10, y: 10, width: 10, height: 10 }));
+    const lines: string[] = [];
+    t.mock.method(console, 'log', (...a: unknown[]) => lines.push(a.join(' ')));
+    await assert.rejects(inpaintCommand.run(['--input', input, '--masks', input, '-o', out, '--method', 'telea']), /1 of 3 images failed: IMG_0001\.HEIC/);
+    t.mock.restoreAll();
+    assert.match(lines[0], /^\[1\/3\] IMG_0001\.HEIC: FAILED: .*is a HEIC photo .*convert it to JPEG first/);
+    assert.match(lines[1], /^\[2\/3\] a\.tif -> .*a\.png/);
+    assert.match(lines[2], /^\[3\/3\] b\.avif -> .*b\.png/);
+    // `inpaint PHOTO.tif ...` is short for `inpaint run`, and a .tif output keeps every known pixel.
+    const tif = join(dir, 'formats.tif');
+    t.mock.method(console, 'log', () => undefined);
+    const code = await main([join(input, 'a.tif'), '--mask', join(input, 'a_mask.gif'), '-o', tif, '--method', 'telea']);
+    t.mock.restoreAll();
+    assert.equal(code, 0);
+    assert.equal((await sharp(tif).metadata()).format, 'tiff');
+    const [before, after] = [await readImage(join(input, 'a.tif')), await readImage(tif)];
+    const hole = rectMask(100, 80, { x: 30 - 3, y: 20 - 3, width: 40 + 6, height: 30 + 6 });
+    for (let i = 0; i < before.data.length; i++) if (!hole.data[i % 8000]) assert.equal(after.data[i], before.data[i], `value ${i}`);
   });
 
   it('refuses an unknown method and the model flags a baseline does not take (exit code 2)', async (t) => {

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import { formatFromPath, type ImageWithAlpha, type MaskImage, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
@@ -33,23 +33,24 @@ inpainting). The baselines take only --dilate and --resize-mask of the model's o
 takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, --exclude,
 --no-native-detail, --no-guide and --debug.
 
-Batch mode pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or
-<stem>.<ext> (PNG, JPEG or WebP), writes OUT_DIR/<stem>.png, prints one line per image, carries on
+Photos and masks may be JPEG, PNG, WebP, TIFF, GIF or AVIF (HEIC, an iPhone's format, needs
+converting to JPEG first). Batch mode pairs each image in --input with a mask in --masks named
+<stem>_mask.<ext> or <stem>.<ext>, writes OUT_DIR/<stem>.png, prints one line per image, carries on
 past a failed pair and exits with 1 if any failed. On a terminal, a line on stderr shows where a
 fill of the networks stands (the scale, step 3 of 4), erased when it ends.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
 one left). -o may not be the photo or its mask (in batch mode: the --input or --masks folder)
-unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP); its fully
-transparent pixels are filled too, since their stored colour is not content. Notes say when an
-animated image was read as its first frame, a 16-bit one written with 8 bits, or a mask with grey
-pixels thresholded at 50%.
+unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP, TIFF); its
+fully transparent pixels are filled too, since their stored colour is not content. Notes say when an
+animated image (or a TIFF of several pages) was read as its first frame, a 16-bit one written with
+8 bits, or a mask with grey pixels thresholded at 50%.
 
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
-  -o, --out PATH      the output image (.png, .jpg or .webp; PNG keeps the known pixels exact), or the
-                      output folder in batch mode
+  -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
+                      exact), or the output folder in batch mode
   --input DIR         batch mode: the folder of photos
   --masks DIR         batch mode: the folder of masks (may be the same as --input)
   --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
@@ -305,7 +306,7 @@ export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }
 
 async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string): Promise<void> {
   await writeImage(out, result.image, { alpha: result.alpha });
-  if (result.alpha && formatFromPath(out) === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png or .webp to keep it)`);
+  if (result.alpha && formatFromPath(out) === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);
@@ -329,7 +330,7 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string): Pr
     }
   };
   const images = (await list(inputDir, '--input')).filter((f) => !stemOf(f).endsWith('_mask'));
-  if (images.length === 0) throw new UsageError(`no PNG, JPEG or WebP images in ${inputDir}`);
+  if (images.length === 0) throw new UsageError(`no ${READABLE_FORMATS} images in ${inputDir}`);
   const masks = new Map<string, string>(); // lower-cased name without extension -> file name
   for (const f of await list(maskDir, '--masks')) {
     const key = stemOf(f).toLowerCase();
@@ -343,7 +344,7 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string): Pr
     const own = masks.get(`${stem}_mask`.toLowerCase()) ?? (sameFolder ? undefined : masks.get(stem.toLowerCase()));
     const pair: Pair = { name, image: join(inputDir, name), out: join(outDir, `${stem}.png`) };
     if (own) pair.mask = join(maskDir, own);
-    else pair.problem = `no mask for it in ${maskDir} (looked for ${stem}_mask.png/.jpg/.webp${sameFolder ? '' : ` and ${stem}.png/.jpg/.webp`})`;
+    else pair.problem = `no mask for it in ${maskDir} (looked for ${stem}_mask${sameFolder ? '' : ` and ${stem}`} with an image extension: ${IMAGE_EXTENSIONS.join(', ')})`;
     if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
     return pair;
   });

@@ -9,6 +9,7 @@ import type { Command } from './args.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
 import { exportCommand } from './export.ts';
+import { isImageFile } from './files.ts';
 import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? EXIT_OK : EXIT_USAGE;
   }
   // `inpaint IMAGE --mask MASK -o OUT` is short for `inpaint run IMAGE ...`.
-  if (!COMMANDS[name] && (/\.(jpe?g|png|webp)$/i.test(name) || name.startsWith('--'))) return main(['run', ...argv]);
+  if (!COMMANDS[name] && (isImageFile(name) || name.startsWith('--'))) return main(['run', ...argv]);
   const command = COMMANDS[name];
   if (!command) {
     console.error(`inpaint: unknown command ${JSON.stringify(name)}\n\n${overview()}`);

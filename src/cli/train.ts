@@ -17,7 +17,8 @@ export const trainCommand: Command = {
        inpaint train --task g1|g2|guide --data DIR --out RUN_DIR [options]
 
 Trains one generator of the paper with its discriminator, or the feature guide, on every image
-under DIR (JPEG, PNG, WebP, searched recursively; a held-out share is used for validation only).
+under DIR (JPEG, PNG, WebP, TIFF, GIF, AVIF; searched recursively; a held-out share is used for
+validation only).
 Running the same command again resumes from RUN_DIR's latest checkpoint exactly where it stopped;
 Ctrl-C (or SIGTERM) stops after the current step, writes a checkpoint and exits with 130 (143 for
 SIGTERM), so that 'train && export' does not export a half-trained model. Temporary files left by

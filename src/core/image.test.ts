@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { InputError, UsageError } from './errors.ts';
@@ -31,6 +32,8 @@ import { Rng } from './random.ts';
 
 const PHOTOS = '/work/shared/data/photos';
 const ASTRONAUT = `${PHOTOS}/python3-skimage/astronaut.jpg`;
+/** A 64x48 HEIC photo (HEVC), made with libheif's heif-enc. */
+const HEIC = fileURLToPath(new URL('../../test/fixtures/hevc-64x48.heic', import.meta.url));
 const CAMERA = `${PHOTOS}/python3-skimage/camera.jpg`; // greyscale content
 const CHELSEA = `${PHOTOS}/python3-skimage/chelsea.jpg`;
 const CHINA = `${PHOTOS}/python3-sklearn/china.jpg`;
@@ -159,7 +162,7 @@ describe('readImage', () => {
     ] as const) {
       await assert.rejects(readImage(source), (err: Error) => {
         assert.ok(err instanceof InputError, err.message);
-        assert.match(err.message, /not a readable JPEG\/PNG\/WebP image/);
+        assert.match(err.message, /not a readable JPEG, PNG, WebP, TIFF, GIF or AVIF image/);
         assert.ok(err.message.includes(name), err.message);
         return true;
       });
@@ -173,6 +176,43 @@ describe('readImage', () => {
       return true;
     });
     assert.equal((await readImage(ASTRONAUT, { maxPixels: 512 * 512 })).width, 512);
+  });
+
+  test('TIFF, GIF and AVIF are read as the PNG they were made from; a 16-bit TIFF keeps its precision', async () => {
+    // Six flat colours: a GIF's palette holds them exactly, and AVIF's loss stays small on flat areas.
+    const w = 48;
+    const h = 32;
+    const rgb = new Uint8Array(w * h * 3);
+    const palette = [[200, 30, 40], [20, 160, 60], [30, 40, 220], [240, 240, 240], [10, 10, 10], [250, 200, 0]];
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgb.set(palette[Math.floor(x / 16) + 3 * Math.floor(y / 16)], 3 * (y * w + x));
+    const raw = () => sharp(rgb, { raw: { width: w, height: h, channels: 3 } });
+    const reference = await readImage(await raw().png().toBuffer());
+    const farthest = (img: RgbImage) => img.data.reduce((m, v, i) => Math.max(m, Math.abs(v - reference.data[i])), 0);
+    for (const [format, bytes, tolerance] of [
+      ['tiff', await raw().tiff({ compression: 'lzw' }).toBuffer(), 0],
+      ['gif', await raw().gif().toBuffer(), 0],
+      ['avif', await raw().avif({ quality: 90 }).toBuffer(), 12 / 255],
+    ] as const) {
+      const img = await readImage(bytes);
+      assert.deepEqual([img.width, img.height], [w, h], format);
+      assert.ok(farthest(img) <= tolerance + 1e-6, `${format}: ${farthest(img) * 255} levels from the PNG`);
+    }
+    const deep = await readImage(await sharp(new Uint16Array(12).fill(30000), { raw: { width: 2, height: 2, channels: 3 } }).toColourspace('rgb16').tiff({ compression: 'lzw' }).toBuffer());
+    assert.ok(Math.abs(deep.data[0] - 30000 / 65535) < 1e-6, `a 16-bit TIFF keeps its precision (${deep.data[0] * 65535})`);
+  });
+
+  test('a HEIC photo is refused with what to do; an SVG is not a photo', async () => {
+    // A 64x48 HEIC made with libheif's heif-enc: sharp's prebuilt libvips has no HEVC decoder.
+    const file = join(dir, 'IMG_0001.HEIC');
+    await copyFile(HEIC, file);
+    await assert.rejects(readImage(file), (err: Error) => {
+      assert.ok(err instanceof InputError, err.message);
+      assert.ok(err.message.startsWith(`${file} is a HEIC photo`), err.message);
+      assert.match(err.message, /convert it to JPEG first/);
+      return true;
+    });
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="red"/></svg>');
+    await assert.rejects(readMask(svg), /is not a readable JPEG, PNG, WebP, TIFF, GIF or AVIF image \(it is svg\)/);
   });
 
   test('raw pixels of the wrong length are a UsageError', async () => {
@@ -229,6 +269,19 @@ describe('writeImage / encodeImage', () => {
     for (const format of ['jpeg', 'webp'] as const) {
       const decoded = await readImage(await encodeImage(img, format));
       assert.deepEqual([decoded.width, decoded.height], [17, 9], format);
+    }
+  });
+
+  test('TIFF keeps every pixel and the alpha, as PNG does', async () => {
+    const img = randomImage(13, 7, 2);
+    const alpha = new Float32Array(13 * 7).map((_, i) => (i % 3) / 2);
+    for (const name of ['out.tif', 'OUT.TIFF']) {
+      const file = join(dir, name);
+      await writeImage(file, img, { alpha });
+      assert.equal((await sharp(file).metadata()).format, 'tiff');
+      const back = await readImageWithAlpha(file);
+      for (let i = 0; i < img.data.length; i++) assert.ok(Math.abs(back.image.data[i] - img.data[i]) <= 0.5 / 255 + 1e-6, name);
+      for (let i = 0; i < alpha.length; i++) assert.ok(Math.abs(back.alpha![i] - alpha[i]) <= 0.5 / 255 + 1e-6, name);
     }
   });
 
@@ -456,6 +509,13 @@ describe('alpha, notices and limits (issue 19)', () => {
     assert.deepEqual([first.width, first.height], [8, 6]);
     assert.ok(first.data[0] > 0.9 && first.data[2 * 48] < 0.1, 'the first frame (red)');
     assert.deepEqual(notes, [`${animated} is animated (2 frames): only its first frame is used`]);
+
+    const pages = join(dir, 'pages.tiff');
+    await sharp([await frame('#00ff00'), await frame('#0000ff')], { join: { animated: true } }).tiff().toFile(pages);
+    notes.length = 0;
+    const page = await readImage(pages, { onNotice: (n) => notes.push(n) });
+    assert.ok(page.data[48] > 0.9 && page.data[0] < 0.1, 'the first page (green)');
+    assert.deepEqual(notes, [`${pages} has 2 pages: only its first page is used`]);
 
     const deep = join(dir, 'deep-notice.png');
     await sharp(new Uint16Array(12).fill(30000), { raw: { width: 2, height: 2, channels: 3 } }).toColourspace('rgb16').png().toFile(deep);

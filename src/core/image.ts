@@ -8,7 +8,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { expect, InputError, UsageError } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 import {
@@ -46,7 +46,25 @@ export function defaultMaxPixels(): number {
   return n;
 }
 
-const READABLE_FORMATS = new Set(['jpeg', 'png', 'webp']);
+/** The formats every reader decodes, as messages name them. */
+export const READABLE_FORMATS = 'JPEG, PNG, WebP, TIFF, GIF or AVIF';
+
+/**
+ * What folders of photos and masks are listed by: the extensions of those formats, and HEIC's, so
+ * that an iPhone's photos among them get the message saying to convert them, not silence.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif'];
+
+/**
+ * sharp's names of the formats read. AVIF is its 'heif' with AV1 compression; HEIC, the same
+ * container with HEVC (an iPhone's photos), needs a decoder that sharp's libvips is built without.
+ */
+const DECODED = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'heif']);
+
+/** Whether the readers decode an image of this header (sharp's metadata). */
+export function isDecodable(meta: Pick<Metadata, 'format' | 'compression'>): boolean {
+  return DECODED.has(meta.format) && (meta.format !== 'heif' || meta.compression === 'av1');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -57,7 +75,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
   expect(Number.isInteger(maxPixels) && maxPixels > 0, 'maxPixels', 'a positive integer', maxPixels);
   const label = describeSource(source);
   const unreadable = (reason: string, cause?: unknown) =>
-    new InputError(`${label} is not a readable JPEG/PNG/WebP image (${reason})`, { cause });
+    new InputError(`${label} is not a readable ${READABLE_FORMATS} image (${reason})`, { cause });
   let meta: Metadata;
   try {
     // Header only, unlimited, so that an oversized image gets the message below rather than sharp's.
@@ -65,8 +83,18 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
   } catch (err) {
     throw unreadable((err as Error).message, err);
   }
-  if (!READABLE_FORMATS.has(meta.format)) throw unreadable(`it is ${meta.format}`);
-  if ((meta.pages ?? 1) > 1) options.onNotice?.(`${label} is animated (${meta.pages} frames): only its first frame is used`);
+  if (meta.format === 'heif' && meta.compression === 'hevc') {
+    throw new InputError(
+      `${label} is a HEIC photo (HEVC-compressed HEIF, as iPhones save them), which cannot be decoded here: ` +
+        'convert it to JPEG first (Photos or Preview export JPEG; on an iPhone, Settings > Camera > Formats > Most Compatible saves new photos as JPEG)',
+    );
+  }
+  if (!isDecodable(meta)) throw unreadable(`it is ${meta.format}${meta.compression ? ` (${meta.compression})` : ''}`);
+  const pages = meta.pages ?? 1;
+  if (pages > 1) {
+    const what = meta.format === 'tiff' ? `has ${pages} pages: only its first page` : `is animated (${pages} frames): only its first frame`;
+    options.onNotice?.(`${label} ${what} is used`);
+  }
   if (meta.width * meta.height > maxPixels) {
     const mp = (n: number) => `${(n / 1e6).toFixed(1)} megapixels`;
     throw new InputError(
@@ -96,7 +124,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
  * Reads a photo as planar float RGB in [0, 1]. EXIF orientation is applied, greyscale is replicated
  * to three channels, alpha is dropped (colour kept as stored, not composited; `readImageWithAlpha`
  * keeps it), and 16-bit PNGs keep their 16-bit precision.
- * @throws InputError the source is missing, not a JPEG/PNG/WebP, corrupt, or over `maxPixels`
+ * @throws InputError the source is missing, not a JPEG, PNG, WebP, TIFF, GIF or AVIF image, corrupt, or over `maxPixels`
  * @throws UsageError raw pixels whose data length does not match their size, or a bad `maxPixels`
  */
 export async function readImage(source: ImageSource, options: ReadOptions = {}): Promise<RgbImage> {
@@ -132,38 +160,45 @@ export async function readMask(source: ImageSource, options: ReadOptions = {}): 
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+const WRITTEN: Record<string, ImageFormat> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff' };
+
 /**
- * The format a path's extension names: .png, .jpg/.jpeg or .webp (any case).
+ * The format a path's extension names: .png, .jpg/.jpeg, .webp or .tif/.tiff (any case).
  * @throws UsageError for any other extension
  */
 export function formatFromPath(path: string): ImageFormat {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.png') return 'png';
-  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
-  if (ext === '.webp') return 'webp';
-  throw new UsageError(`Cannot tell which image format to write for "${path}": use a .png, .jpg, .jpeg or .webp extension`);
+  const format = WRITTEN[extname(path).toLowerCase()];
+  if (!format) throw new UsageError(`Cannot tell which image format to write for "${path}": use a .png, .jpg, .jpeg, .webp, .tif or .tiff extension`);
+  return format;
+}
+
+/**
+ * The encoder every written image goes through: JPEG and WebP at quality 95, JPEG without chroma
+ * subsampling (outputs are compared pixel by pixel, and the default 4:2:0 smears colour across
+ * exactly the hole boundary we care about); PNG and TIFF (deflate) lossless.
+ */
+export function encodeAs(pipeline: Sharp, format: ImageFormat): Sharp {
+  if (format === 'jpeg') return pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
+  if (format === 'webp') return pipeline.webp({ quality: 95 });
+  if (format === 'tiff') return pipeline.tiff({ compression: 'deflate' });
+  return pipeline.png();
 }
 
 async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false): Promise<Uint8Array> {
   const pipeline = sharp(data, { raw: { width, height, channels } });
   if (channels === 1) pipeline.toColourspace('b-w');
   else if (!keepAlpha || format === 'jpeg') pipeline.removeAlpha();
-  // High quality and no chroma subsampling: outputs are compared pixel by pixel, and the default
-  // 4:2:0 smears colour across exactly the hole boundary we care about.
-  if (format === 'jpeg') pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
-  else if (format === 'webp') pipeline.webp({ quality: 95 });
-  else pipeline.png();
-  return new Uint8Array(await pipeline.toBuffer());
+  return new Uint8Array(await encodeAs(pipeline, format).toBuffer());
 }
 
 export interface WriteOptions {
-  /** An alpha channel to store with the image (one value a pixel in [0, 1], as `readImageWithAlpha` gives); PNG and WebP keep it, JPEG has none. */
+  /** An alpha channel to store with the image (one value a pixel in [0, 1], as `readImageWithAlpha` gives); PNG, WebP and TIFF keep it, JPEG has none. */
   alpha?: Float32Array;
 }
 
 /**
- * Encodes an image as 8-bit PNG, JPEG (quality 95, 4:4:4) or WebP (quality 95), with `alpha` when
- * given (not in JPEG).
+ * Encodes an image as 8-bit PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
+ * `alpha` when given (not in JPEG).
  * @throws UsageError a malformed image or alpha
  */
 export async function encodeImage(img: RgbImage, format: ImageFormat, options: WriteOptions = {}): Promise<Uint8Array> {

@@ -41,7 +41,7 @@ export interface RawPixels {
   channels: 3 | 4;
 }
 
-/** A file path, encoded bytes (JPEG/PNG/WebP), or raw pixels. */
+/** A file path, encoded bytes (JPEG, PNG, WebP, TIFF, GIF or AVIF), or raw pixels. */
 export type ImageSource = string | Uint8Array | RawPixels;
 
 export interface ReadOptions {
@@ -64,7 +64,8 @@ export interface ImageWithAlpha {
   alpha?: Float32Array;
 }
 
-export type ImageFormat = 'png' | 'jpeg' | 'webp';
+/** The formats images are written in. */
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
 export type ResizeKernel = 'bilinear' | 'lanczos';
 
 /** 100 megapixels: far above most photos we inpaint, far below what would exhaust memory as float. */

@@ -29,11 +29,11 @@ const names = (n: number, prefix = 'img') => Array.from({ length: n }, (_, i) =>
 
 describe('ImageFolder.open', () => {
   test('lists images recursively, any extension case, sorted by code unit; skips other files and dot-names', async () => {
-    const root = await folderWith('mixed', ['b.JPG', 'a/z.png', 'a/b/c.webp', 'A.jpeg', 'notes.txt', 'x.gif', '.hidden.jpg', '.cache/d.jpg', 'a/._e.jpg']);
+    const root = await folderWith('mixed', ['b.JPG', 'a/z.png', 'a/b/c.webp', 'A.jpeg', 'notes.txt', 'x.svg', '.hidden.jpg', '.cache/d.jpg', 'a/._e.jpg', 's/scan.TIF', 's/t.tiff', 'x.gif', 'x.avif', 'IMG_1.HEIC']);
     await symlink(join(root, 'b.JPG'), join(root, 'link.jpg'));
     await symlink(join(root, 'missing.jpg'), join(root, 'dangling.jpg'));
     const folder = await ImageFolder.open(root);
-    assert.deepEqual(folder.files, ['A.jpeg', 'a/b/c.webp', 'a/z.png', 'b.JPG', 'link.jpg']);
+    assert.deepEqual(folder.files, ['A.jpeg', 'IMG_1.HEIC', 'a/b/c.webp', 'a/z.png', 'b.JPG', 'link.jpg', 's/scan.TIF', 's/t.tiff', 'x.avif', 'x.gif']);
     assert.deepEqual(folder.paths, folder.files.map((f) => join(root, f)));
     const pngs = await ImageFolder.open(root, { extensions: ['PNG', '.webp'] });
     assert.deepEqual(pngs.files, ['a/b/c.webp', 'a/z.png']);

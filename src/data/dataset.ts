@@ -9,12 +9,10 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { expect, InputError } from '../core/errors.ts';
-
-/** The extensions `ImageFolder.open` lists by default: the formats `readImage` decodes. */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
+import { IMAGE_EXTENSIONS } from '../core/image.ts';
 
 export interface ImageFolderOptions {
-  /** File extensions to list, with or without the dot, any case. Default `IMAGE_EXTENSIONS`. */
+  /** File extensions to list, with or without the dot, any case. Default `IMAGE_EXTENSIONS`: what `readImage` decodes. */
   extensions?: readonly string[];
 }
 

@@ -21,7 +21,7 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { expect, InputError, UsageError } from '../core/errors.ts';
-import { type Box, holeFraction, type MaskImage, readMask, resizeMask } from '../core/image.ts';
+import { type Box, holeFraction, IMAGE_EXTENSIONS, type MaskImage, READABLE_FORMATS, readMask, resizeMask } from '../core/image.ts';
 import type { Rng } from '../core/random.ts';
 
 /** A seeded synthetic mask of the given size. */
@@ -165,7 +165,6 @@ function strokesMask(family: StrokeFamily): MaskGenerator {
 // ---------------------------------------------------------------------------------------------
 // folder
 
-const MASK_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp']);
 
 /**
  * A directory of mask images (hole = white, or painted on transparency: see `readMask`). `sample`
@@ -180,7 +179,7 @@ export class MaskFolder {
   ) {}
 
   /**
-   * Lists the .png/.jpg/.jpeg/.webp files of `dir` (not recursive).
+   * Lists the image files of `dir` (not recursive, by `IMAGE_EXTENSIONS`).
    * @throws InputError the folder cannot be read or holds no mask images
    */
   static async open(dir: string): Promise<MaskFolder> {
@@ -190,8 +189,8 @@ export class MaskFolder {
     } catch (err) {
       throw new InputError(`Cannot list the mask folder ${dir}: ${(err as Error).message}`, { cause: err });
     }
-    const files = names.filter((n) => MASK_EXTENSIONS.has(extname(n).toLowerCase())).sort();
-    if (files.length === 0) throw new InputError(`The mask folder ${dir} holds no .png, .jpg, .jpeg or .webp files`);
+    const files = names.filter((n) => IMAGE_EXTENSIONS.includes(extname(n).toLowerCase())).sort();
+    if (files.length === 0) throw new InputError(`The mask folder ${dir} holds no ${READABLE_FORMATS} images (${IMAGE_EXTENSIONS.join(', ')} files)`);
     return new MaskFolder(dir, files);
   }
 

@@ -101,6 +101,24 @@ describe('inpaint server API', () => {
     assert.equal((await sharp(png.rawPayload).metadata()).format, 'png');
   });
 
+  it('reads TIFF, GIF and AVIF: TIFF in, TIFF out with the known pixels exact; GIF and AVIF answered in PNG', async () => {
+    const s = await serve();
+    const tiff = await sharp(photo).tiff({ compression: 'lzw' }).toBuffer();
+    const gifMask = await sharp(mask).gif().toBuffer();
+    const res = await post(s, { image: tiff, mask: gifMask, method: 'telea' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'image/tiff');
+    assert.equal((await sharp(res.rawPayload).metadata()).format, 'tiff');
+    assert.equal(knownUnchanged(await pixels(photo), await pixels(res.rawPayload), HOLE, 2), 0);
+    for (const image of [await sharp(photo).gif().toBuffer(), await sharp(photo).avif().toBuffer()]) {
+      const answer = await post(s, { image, mask, method: 'telea' });
+      assert.equal(answer.statusCode, 200, answer.body);
+      assert.equal(answer.headers['content-type'], 'image/png');
+    }
+    const tifAnswer = await post(s, { image: tiff, mask, method: 'telea', format: 'tif' });
+    assert.equal(tifAnswer.headers['content-type'], 'image/tiff', 'format=tif names TIFF');
+  });
+
   it('applies the EXIF orientation: a photo stored 120x90 shown turned is answered 90x120', async () => {
     const s = await serve();
     const turned = await sharp(photo).jpeg().withMetadata({ orientation: 6 }).toBuffer();
@@ -136,9 +154,9 @@ describe('inpaint server API', () => {
       ['bad ensemble', () => post(s, { image: photo, mask, ensemble: '3' }), 400, 'bad_request', /Expected one of 1, 2, 4, 8 for options.ensemble but received 3/],
       ['negative dilate', () => post(s, { image: photo, mask, dilate: '-1' }), 400, 'bad_request', /non-negative integer for dilate/],
       ['ensemble for a baseline', () => post(s, { image: photo, mask, method: 'telea', ensemble: '2' }), 400, 'bad_request', /ensemble does not apply to method telea/],
-      ['bad format', () => post(s, { image: photo, mask, format: 'gif' }), 400, 'bad_request', /png, jpeg or webp for format/],
-      ['text as image', () => post(s, { image: Buffer.from('hello, not an image'), mask }), 415, 'unsupported_media_type', /image: .*is not a readable JPEG\/PNG\/WebP image/],
-      ['GIF as mask', () => sharp(Buffer.alloc(W * H * 3), { raw: { width: W, height: H, channels: 3 } }).gif().toBuffer().then((gif) => post(s, { image: photo, mask: gif })), 415, 'unsupported_media_type', /mask: .*it is gif/],
+      ['bad format', () => post(s, { image: photo, mask, format: 'gif' }), 400, 'bad_request', /png, jpeg, webp or tiff for format/],
+      ['text as image', () => post(s, { image: Buffer.from('hello, not an image'), mask }), 415, 'unsupported_media_type', /image: .*is not a readable JPEG, PNG, WebP, TIFF, GIF or AVIF image/],
+      ['SVG as mask', () => post(s, { image: photo, mask: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"/>`) }), 415, 'unsupported_media_type', /mask: .*it is svg/],
       ['over the pixel limit', () => photoBytes(300, 200).then((big) => post(s, { image: big, mask })), 413, 'payload_too_large', /image: .*300x200.*over the limit/],
       ['over the byte limit', () => post(s, { image: Buffer.alloc(300_000, 1), mask }), 413, 'payload_too_large', /too large/],
       ['corrupt PNG', () => post(s, { image: photo.subarray(0, photo.length >> 1), mask }), 422, 'unprocessable', /image: .*not a readable/],

@@ -24,7 +24,7 @@ import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
-import { type ImageFormat, type MaskImage, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
+import { encodeAs, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
@@ -67,8 +67,9 @@ export const DEFAULT_MAX_PIXELS = 50_000_000;
 export const DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 
-const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp' };
-const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+/** The answer's formats, by the names the `format` field takes. */
+const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp', tiff: 'tiff', tif: 'tiff' };
+const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', tiff: 'image/tiff' };
 const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format'];
 const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
 const STYLIZE_FIELDS = ['size', 'strength', 'format'];
@@ -281,17 +282,17 @@ async function readForm(request: FastifyRequest, fileNames: readonly string[], f
     }
   }
   for (const name of required) {
-    if (!files[name]) throw new ApiError('bad_request', `missing the ${name} part (a JPEG, PNG or WebP file)`);
+    if (!files[name]) throw new ApiError('bad_request', `missing the ${name} part (a ${READABLE_FORMATS} file)`);
   }
   for (const [name, bytes] of Object.entries(files)) if (bytes.length === 0) throw new ApiError('bad_request', `the ${name} part is empty`);
   return { files, fields };
 }
 
-/** The answer's format from the field `format`, else the input's. */
+/** The answer's format from the field `format`, else the input's (PNG for a GIF or AVIF input). */
 function formatField(value: string | undefined, input: ImageFormat): ImageFormat {
   if (value === undefined) return input;
   const format = FORMATS[value.toLowerCase()];
-  if (!format) throw new ApiError('bad_request', `Expected png, jpeg or webp for format but received ${JSON.stringify(value)}`);
+  if (!format) throw new ApiError('bad_request', `Expected png, jpeg, webp or tiff for format but received ${JSON.stringify(value)}`);
   return format;
 }
 
@@ -371,7 +372,7 @@ function booleanField(value: string, name: string): boolean {
 /**
  * The type and size of an uploaded image from its header. The messages are the library's (its
  * readers fail on the header too, so asking them costs nothing).
- * @throws ApiError 415 when it is not a JPEG/PNG/WebP, 413 when it has more than maxPixels pixels
+ * @throws ApiError 415 when the library cannot read it, 413 when it has more than maxPixels pixels
  */
 async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<{ format: ImageFormat; hasAlpha: boolean }> {
   const libraryMessage = async () => readImage(bytes, { maxPixels }).then(() => 'unreadable', (err: Error) => err.message);
@@ -381,10 +382,9 @@ async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<
   } catch {
     throw new ApiError('unsupported_media_type', `${part}: ${await libraryMessage()}`);
   }
-  const format = FORMATS[meta.format];
-  if (!format) throw new ApiError('unsupported_media_type', `${part}: ${await libraryMessage()}`);
+  if (!isDecodable(meta)) throw new ApiError('unsupported_media_type', `${part}: ${await libraryMessage()}`);
   if (meta.width * meta.height > maxPixels) throw new ApiError('payload_too_large', `${part}: ${await libraryMessage()}`);
-  return { format, hasAlpha: meta.hasAlpha };
+  return { format: FORMATS[meta.format] ?? 'png', hasAlpha: meta.hasAlpha };
 }
 
 /** Prefixes a reading error's message with the form part it is about. */
@@ -421,8 +421,7 @@ async function alphaOf(bytes: Buffer): Promise<Buffer> {
 
 /**
  * Encodes the answer in the input's format, with the input's alpha channel when it had one (the
- * library fills colour only), and with the settings `encodeImage` uses: JPEG and WebP at quality
- * 95, JPEG without chroma subsampling.
+ * library fills colour only), and with the settings `encodeImage` uses.
  */
 async function encode(img: RgbImage, alpha: Buffer | undefined, format: ImageFormat): Promise<Buffer> {
   const rgba = toRgba8(img);
@@ -430,8 +429,5 @@ async function encode(img: RgbImage, alpha: Buffer | undefined, format: ImageFor
   if (keepAlpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
   const pipeline = sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } });
   if (!keepAlpha) pipeline.removeAlpha();
-  if (format === 'jpeg') pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
-  else if (format === 'webp') pipeline.webp({ quality: 95 });
-  else pipeline.png();
-  return pipeline.toBuffer();
+  return encodeAs(pipeline, format).toBuffer();
 }

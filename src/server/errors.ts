@@ -6,7 +6,7 @@
  *  400 bad_request             a missing or repeated part, an unknown field, a bad option value
  *  404 not_found               no such route
  *  413 payload_too_large       a part over the byte limit, an image over the pixel limit
- *  415 unsupported_media_type  not multipart/form-data, or a part that is not a JPEG/PNG/WebP image
+ *  415 unsupported_media_type  not multipart/form-data, or a part the library cannot read (READABLE_FORMATS)
  *  422 unprocessable           readable headers but a corrupt image; a mask of another size; a hole
  *                              that leaves nothing to copy from
  *  503 busy / timeout / closing  the queue is full (Retry-After), the request's time limit passed,

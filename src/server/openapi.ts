@@ -1,5 +1,6 @@
 /** The API's OpenAPI 3.1 description, served at /api/v1/openapi.json. */
 import { METHOD_NAMES } from '../baselines/index.ts';
+import { READABLE_FORMATS } from '../core/image.ts';
 
 const error = (description: string) => ({
   description,
@@ -22,7 +23,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           summary: 'Fill the holes of a photo',
           description:
             'Answers the filled image, the input\'s size with its EXIF orientation applied, in the input\'s format (or `format`), its alpha channel kept. ' +
-            'Known pixels are the input\'s exactly (in PNG; JPEG and WebP re-encode them at quality 95). ' +
+            'Known pixels are the input\'s exactly (in PNG and TIFF; JPEG and WebP re-encode them at quality 95). ' +
             'The header X-Inpaint-Notices holds a JSON array of notes (mask resized, mask empty...).',
           requestBody: {
             required: true,
@@ -32,7 +33,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                   type: 'object',
                   required: ['image', 'mask'],
                   properties: {
-                    image: { type: 'string', format: 'binary', description: `JPEG, PNG or WebP; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+                    image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
                     mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask' },
                     sampleFrom: {
                       type: 'string',
@@ -46,7 +47,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                     ensemble: { type: 'integer', enum: [1, 2, 4, 8], default: 1, description: 'ours, g1-only: average the fills of this many mirrored and turned copies' },
                     dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
                     resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
-                    format: { type: 'string', enum: ['png', 'jpeg', 'webp'], description: "the answer's format; default the input's" },
+                    format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the input's (PNG for GIF and AVIF)" },
                   },
                 },
               },
@@ -59,11 +60,11 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' },
                 'X-Inpaint-Seconds': { schema: { type: 'string' }, description: 'the time the request took, waiting included' },
               },
-              content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {} },
+              content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {} },
             },
             '400': error('a missing or repeated part, an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom or exclude for any method but ours)'),
             '413': error('a part over the byte limit, or an image over the pixel limit'),
-            '415': error('not multipart/form-data, or a part that is not a JPEG, PNG or WebP image'),
+            '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
             '422': error(
               'a corrupt image; a mask, sampleFrom or exclude of another size (without resizeMask); a hole that leaves nothing to copy from; a sampleFrom that lies entirely in the hole, or an allowed area too small to copy from',
             ),
@@ -88,21 +89,21 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                   type: 'object',
                   required: ['content', 'style'],
                   properties: {
-                    content: { type: 'string', format: 'binary', description: `the photo to render; JPEG, PNG or WebP; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+                    content: { type: 'string', format: 'binary', description: `the photo to render; ${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
                     style: { type: 'string', format: 'binary', description: 'the image whose patches are copied (a painting, a texture); any size' },
                     size: { type: 'integer', minimum: 64, maximum: 2048, default: 256, description: "the working size: the content's longer side while matching and rendering (cost about its square)" },
                     strength: { type: 'number', minimum: 0, maximum: 1, default: 1, description: "1: the style's patches alone; 0: the content's own features; between, their mean" },
-                    format: { type: 'string', enum: ['png', 'jpeg', 'webp'], description: "the answer's format; default the content's" },
+                    format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the content's (PNG for GIF and AVIF)" },
                   },
                 },
               },
             },
           },
           responses: {
-            '200': { description: 'the stylized content', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {} } },
+            '200': { description: 'the stylized content', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {} } },
             '400': error('a missing or repeated part, an unknown field, a bad size or strength'),
             '413': error('a part over the byte limit, or an image over the pixel limit'),
-            '415': error('not multipart/form-data, or a part that is not a JPEG, PNG or WebP image'),
+            '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
             '422': error('a corrupt image'),
             '503': { ...error('the queue is full, the time limit passed, or the server is shutting down'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
           },

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
 import { toRgba8 } from '../core/raster.ts';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
@@ -164,21 +165,21 @@ describe('the web page in Chromium', () => {
   });
 
   it('opens by drag and drop, loads a mask file, zooms with the wheel and a pinch, paints by touch', async () => {
-    // Drop a 200x150 photo on the page.
-    const dropped = (await photoBytes(200, 150, 'png', 'python3-sklearn/flower.jpg')).toString('base64');
+    // Drop a 200x150 photo on the page, an AVIF (which the server reads too).
+    const dropped = (await sharp(await photoBytes(200, 150, 'png', 'python3-sklearn/flower.jpg')).avif().toBuffer()).toString('base64');
     // (A string: the test is compiled without the DOM's types.)
     await page.evaluate(`(() => {
       const bytes = Uint8Array.from(atob(${JSON.stringify(dropped)}), (c) => c.charCodeAt(0));
       const data = new DataTransfer();
-      data.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+      data.items.add(new File([bytes], 'dropped.avif', { type: 'image/avif' }));
       window.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
     })()`);
-    await assertText(page.locator('#info'), /dropped\.png · 200×150/);
+    await assertText(page.locator('#info'), /dropped\.avif · 200×150/);
     assert.equal(await page.locator('#run').isDisabled(), true);
 
-    // A mask file: white rectangle = hole; the page's mask is that rectangle.
-    await writeFile(join(dir, 'mask.png'), await maskBytes(200, 150, { x: 20, y: 30, width: 40, height: 25 }));
-    await page.setInputFiles('#mask-file', join(dir, 'mask.png'));
+    // A mask file (a GIF): white rectangle = hole; the page's mask is that rectangle.
+    await writeFile(join(dir, 'mask.gif'), await sharp(await maskBytes(200, 150, { x: 20, y: 30, width: 40, height: 25 })).gif().toBuffer());
+    await page.setInputFiles('#mask-file', join(dir, 'mask.gif'));
     await assertText(status(), /Mask loaded/);
     const mask = await pixels((await download('mask')).bytes);
     for (let y = 0; y < 150; y++) {
