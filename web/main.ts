@@ -6,6 +6,7 @@
  * when the browser can); this file wires them to the toolbar, the pointer and the keyboard.
  */
 import './style.css';
+import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
@@ -675,20 +676,33 @@ function save(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
+/**
+ * `image` (a PNG or JPEG of the photo's size) with the photo's EXIF, as the command line and the
+ * server keep it: the date, camera and place, upright, without the thumbnail (`cleanExif`).
+ */
+async function withPhotoExif(ed: Editor, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
+  const exif = exifOf(new Uint8Array(await ed.originalBlob.arrayBuffer()));
+  const clean = exif && cleanExif(exif, ed.width, ed.height);
+  if (!clean) return image;
+  const bytes = withExif(new Uint8Array(await image.arrayBuffer()), format, clean, ed.width, ed.height);
+  return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.type });
+}
+
 async function download(): Promise<void> {
   if (!editor) return;
-  const stem = editor.name.replace(/\.[^.]+$/, '') || 'photo';
+  const ed = editor;
+  const stem = ed.name.replace(/\.[^.]+$/, '') || 'photo';
   const kind = ui.downloadFormat.value;
-  if (kind === 'mask') return save(await editor.maskPng(), `${stem}-mask.png`);
-  const run = editor.lastRun;
+  if (kind === 'mask') return save(await ed.maskPng(), `${stem}-mask.png`);
+  const run = ed.lastRun;
   // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
-  if (kind === 'png' && run) return save(run.blob, `${stem}-inpainted.png`);
+  if (kind === 'png' && run) return save(await withPhotoExif(ed, run.blob, 'png'), `${stem}-inpainted.png`);
   const canvas = document.createElement('canvas');
-  canvas.width = editor.width;
-  canvas.height = editor.height;
-  canvas.getContext('2d')!.drawImage(editor.image, 0, 0);
-  const type = kind === 'jpeg' ? 'image/jpeg' : 'image/png';
-  save(await toBlob(canvas, type, 0.95), `${stem}-inpainted.${kind === 'jpeg' ? 'jpg' : 'png'}`);
+  canvas.width = ed.width;
+  canvas.height = ed.height;
+  canvas.getContext('2d')!.drawImage(ed.image, 0, 0);
+  const format = kind === 'jpeg' ? 'jpeg' : 'png';
+  save(await withPhotoExif(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
 }
 ui.download.onclick = () => void download();
 

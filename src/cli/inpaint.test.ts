@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, writeMask } from '../core/image.ts';
@@ -251,6 +252,32 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const [before, after] = [await readImage(join(input, 'a.tif')), await readImage(tif)];
     const hole = rectMask(100, 80, { x: 30 - 3, y: 20 - 3, width: 40 + 6, height: 30 + 6 });
     for (let i = 0; i < before.data.length; i++) if (!hole.data[i % 8000]) assert.equal(after.data[i], before.data[i], `value ${i}`);
+  });
+
+  it("keeps the photo's EXIF in the result, turned upright; --strip-metadata leaves it out; a .tif says it cannot keep it", async (t) => {
+    const raw = await photoPixels(100, 80, 'mate-backgrounds/Wood.jpg');
+    const photo = join(dir, 'camera.jpg');
+    // Stored 100x80 and shown turned (orientation 6): the result is 80x100, upright.
+    await sharp(raw.data, { raw: { width: 100, height: 80, channels: 3 } })
+      .withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000', DateTime: '2021:07:14 18:30:05' } })
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toFile(photo);
+    const mask = join(dir, 'camera-mask.png');
+    await writeMask(mask, rectMask(80, 100, { x: 20, y: 30, width: 20, height: 20 }));
+    for (const ext of ['jpg', 'png', 'webp']) {
+      const out = join(dir, `camera-out.${ext}`);
+      await run(t, photo, '--mask', mask, '-o', out, '--method', 'telea');
+      const meta = await sharp(out).metadata();
+      assert.deepEqual([meta.width, meta.height, meta.orientation], [80, 100, 1], ext);
+      const exif = exifReader(meta.exif!);
+      assert.deepEqual([exif.Image?.Make, exif.Image?.Model], ['Acme', 'Snapper 3000'], ext);
+    }
+    const stripped = join(dir, 'camera-stripped.jpg');
+    await run(t, photo, '--mask', mask, '-o', stripped, '--method', 'telea', '--strip-metadata');
+    assert.equal((await sharp(stripped).metadata()).exif, undefined);
+    const lines = await run(t, photo, '--mask', mask, '-o', join(dir, 'camera-out.tif'), '--method', 'telea');
+    assert.ok(lines.some((l) => /written without the photo's EXIF .* which TIFF results do not keep/.test(l)), lines.join('\n'));
   });
 
   it('refuses an unknown method and the model flags a baseline does not take (exit code 2)', async (t) => {

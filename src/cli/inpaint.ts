@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readExif, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
@@ -43,7 +43,9 @@ Outputs are written to a temporary file beside the target and renamed into place
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
 one left). -o may not be the photo or its mask (in batch mode: the --input or --masks folder)
 unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP, TIFF); its
-fully transparent pixels are filled too, since their stored colour is not content. Notes say when an
+fully transparent pixels are filled too, since their stored colour is not content. Its EXIF (the
+date, camera and place) is kept too, in a JPEG, PNG or WebP output, without the thumbnail that would
+show what was removed (--strip-metadata leaves it all out). Notes say when an
 animated image (or a TIFF of several pages) was read as its first frame, a 16-bit one written with
 8 bits, or a mask with grey pixels thresholded at 50%.
 
@@ -78,6 +80,8 @@ Options:
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it
   --overwrite         allow -o to be the input photo or mask (batch: the --input or --masks folder)
+  --strip-metadata    write the result without the photo's EXIF (by default its date, camera,
+                      exposure and place are kept in a JPEG, PNG or WebP result; never its thumbnail)
   --max-pixels N      read photos and masks of up to N pixels (default 100000000; e.g. 120000000 for
                       a 108-megapixel photo)
   --sample-from MASK  copy only from the white pixels of MASK (the image's size): steer a fill that
@@ -137,6 +141,7 @@ async function runInpaint(args: string[]): Promise<void> {
       dilate: { type: 'string' },
       'resize-mask': { type: 'boolean' },
       overwrite: { type: 'boolean' },
+      'strip-metadata': { type: 'boolean' },
       'max-pixels': { type: 'string' },
       'sample-from': { type: 'string' },
       exclude: { type: 'string' },
@@ -173,6 +178,7 @@ async function runInpaint(args: string[]): Promise<void> {
     guide: values['no-guide'] ? false : undefined,
   };
   const overwrite = values.overwrite ?? false;
+  const keepExif = !(values['strip-metadata'] ?? false);
   resolveInpaintOptions(options);
   if (values.debug !== undefined) await checkWritableFolder(values.debug);
 
@@ -197,7 +203,7 @@ async function runInpaint(args: string[]): Promise<void> {
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
-      await save(values.out, result, values.debug, stemOf(single));
+      await save(values.out, result, values.debug, stemOf(single), keepExif ? single : undefined);
       for (const n of [...readNotes, ...result.notices]) console.error(`note: ${n}`);
       console.log(`${single} -> ${values.out}`);
     } finally {
@@ -229,7 +235,7 @@ async function runInpaint(args: string[]): Promise<void> {
       try {
         if (pair.problem) throw new InputError(pair.problem);
         const result = await filler.fill(pair.image, pair.mask!);
-        await save(pair.out, result, values.debug, stemOf(pair.name));
+        await save(pair.out, result, values.debug, stemOf(pair.name), keepExif ? pair.image : undefined);
         console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of result.notices) console.log(`  note: ${n}`);
       } catch (err) {
@@ -304,9 +310,13 @@ export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }
   return { onProgress, clear };
 }
 
-async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string): Promise<void> {
-  await writeImage(out, result.image, { alpha: result.alpha });
-  if (result.alpha && formatFromPath(out) === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
+/** Writes the result, with the alpha and the EXIF of `photo` when given; then the debug images. */
+async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string | undefined): Promise<void> {
+  const exif = photo === undefined ? undefined : await readExif(photo, { onNotice: (n) => result.notices.push(n) });
+  await writeImage(out, result.image, { alpha: result.alpha, exif });
+  const format = formatFromPath(out);
+  if (result.alpha && format === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
+  if (exif && format === 'tiff') result.notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);

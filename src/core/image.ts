@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { expect, InputError, UsageError } from './errors.ts';
+import { cleanExif, type ExifBlock, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
 import {
   DEFAULT_MAX_PIXELS,
@@ -31,6 +32,7 @@ import {
 } from './raster.ts';
 
 export * from './raster.ts';
+export type { ExifBlock } from './exif.ts';
 
 /**
  * The limit when a reader is given none: env INPAINT_MAX_PIXELS when set (the `--max-pixels` of
@@ -157,6 +159,29 @@ export async function readMask(source: ImageSource, options: ReadOptions = {}): 
   return maskFromPixels(await decode(source, options, false), source, options);
 }
 
+/**
+ * The photo's EXIF, made fit for a filled copy at its size as read (`cleanExif`: no thumbnail, no
+ * MakerNote, orientation 1), to pass to `writeImage`; undefined when the photo has none, or is raw
+ * pixels. EXIF that does not parse is dropped with a notice.
+ * @example
+ * await writeImage('filled.jpg', result.image, { exif: await readExif('photo.jpg') });
+ * @throws InputError as `readImage`, when the file cannot be read
+ */
+export async function readExif(source: ImageSource, options: Pick<ReadOptions, 'onNotice'> = {}): Promise<ExifBlock | undefined> {
+  if (isRawPixels(source)) return undefined;
+  let meta: Metadata;
+  try {
+    meta = await sharp(source, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw new InputError(`${describeSource(source)} is not a readable ${READABLE_FORMATS} image (${(err as Error).message})`, { cause: err });
+  }
+  if (!meta.exif) return undefined;
+  const { width, height } = meta.autoOrient;
+  const exif = cleanExif(meta.exif, width, height);
+  if (!exif) options.onNotice?.(`the EXIF of ${describeSource(source)} could not be parsed: the result is written without it`);
+  return exif;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -194,11 +219,13 @@ async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, he
 export interface WriteOptions {
   /** An alpha channel to store with the image (one value a pixel in [0, 1], as `readImageWithAlpha` gives); PNG, WebP and TIFF keep it, JPEG has none. */
   alpha?: Float32Array;
+  /** EXIF to store with the image, from `readExif`; JPEG, PNG and WebP keep it, TIFF does not. */
+  exif?: ExifBlock;
 }
 
 /**
  * Encodes an image as 8-bit PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
- * `alpha` when given (not in JPEG).
+ * `alpha` (not in JPEG) and `exif` (not in TIFF) when given.
  * @throws UsageError a malformed image or alpha
  */
 export async function encodeImage(img: RgbImage, format: ImageFormat, options: WriteOptions = {}): Promise<Uint8Array> {
@@ -209,7 +236,8 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
     expect(alpha instanceof Float32Array && alpha.length === img.width * img.height, 'alpha', `a Float32Array of ${img.width}*${img.height}`, alpha);
     for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
   }
-  return encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined);
+  const bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined);
+  return options.exif && format !== 'tiff' ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
 }
 
 /**

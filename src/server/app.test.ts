@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
@@ -126,6 +127,24 @@ describe('inpaint server API', () => {
     assert.equal(res.statusCode, 200, res.body);
     const out = await sharp(res.rawPayload).metadata();
     assert.deepEqual([out.width, out.height], [H, W]);
+  });
+
+  it("keeps the image's EXIF in the answer, upright; stripMetadata=true leaves it out", async () => {
+    const s = await serve();
+    const camera = await sharp(photo).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const turnedMask = await maskBytes(H, W, { x: 20, y: 40, width: 30, height: 30 });
+    for (const format of ['jpeg', 'png', 'webp']) {
+      const res = await post(s, { image: camera, mask: turnedMask, method: 'telea', format });
+      assert.equal(res.statusCode, 200, res.body);
+      const meta = await sharp(res.rawPayload).metadata();
+      assert.deepEqual([meta.width, meta.height, meta.orientation], [H, W, 1], format);
+      assert.equal(exifReader(meta.exif!).Image?.Model, 'Snapper 3000', format);
+    }
+    const stripped = await post(s, { image: camera, mask: turnedMask, method: 'telea', stripMetadata: 'true' });
+    assert.equal(stripped.statusCode, 200, stripped.body);
+    assert.equal((await sharp(stripped.rawPayload).metadata()).exif, undefined);
+    const bad = await post(s, { image: camera, mask: turnedMask, method: 'telea', stripMetadata: 'maybe' });
+    assert.equal(bad.statusCode, 400);
   });
 
   it('keeps the alpha channel of a PNG with one', async () => {

@@ -24,7 +24,8 @@ import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
-import { encodeAs, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
+import { withExif } from '../core/exif.ts';
+import { encodeAs, type ExifBlock, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readExif, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
@@ -70,7 +71,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The answer's formats, by the names the `format` field takes. */
 const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp', tiff: 'tiff', tif: 'tiff' };
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', tiff: 'image/tiff' };
-const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format'];
+const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata'];
 const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
 const STYLIZE_FIELDS = ['size', 'strength', 'format'];
 const STYLIZE_FILES = ['content', 'style'];
@@ -91,6 +92,8 @@ interface InpaintRequest {
   options: FillOptions;
   format: ImageFormat;
   hasAlpha: boolean;
+  /** Whether the answer carries the image's EXIF (`stripMetadata` not set). */
+  keepExif: boolean;
 }
 
 /**
@@ -305,6 +308,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image', 'mask']);
   let method: MethodName;
   const options: FillOptions = {};
+  const keepExif = fields.stripMetadata === undefined || !booleanField(fields.stripMetadata, 'stripMetadata');
   try {
     method = checkMethodName(fields.method ?? 'ours');
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
@@ -320,7 +324,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const image = await inspect('image', files.image, maxPixels);
   for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
   const format = formatField(fields.format, image.format);
-  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, hasAlpha: image.hasAlpha };
+  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, hasAlpha: image.hasAlpha, keepExif };
 }
 
 /** A parsed, checked stylize request: nothing decoded yet. */
@@ -402,7 +406,8 @@ async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const result = await methods.fill(req.method, image, mask, options);
   const alpha = req.hasAlpha ? await alphaOf(req.image) : undefined;
-  return { body: await encode(result.image, alpha, req.format), notices: result.notices };
+  const exif = req.keepExif ? await readExif(req.image, { onNotice: (n) => result.notices.push(n) }) : undefined;
+  return { body: await encode(result.image, alpha, req.format, exif), notices: result.notices };
 }
 
 /** Decodes, stylizes and encodes one request, in the queue like an inpainting. */
@@ -421,13 +426,14 @@ async function alphaOf(bytes: Buffer): Promise<Buffer> {
 
 /**
  * Encodes the answer in the input's format, with the input's alpha channel when it had one (the
- * library fills colour only), and with the settings `encodeImage` uses.
+ * library fills colour only) and its EXIF when given, and with the settings `encodeImage` uses.
  */
-async function encode(img: RgbImage, alpha: Buffer | undefined, format: ImageFormat): Promise<Buffer> {
+async function encode(img: RgbImage, alpha: Buffer | undefined, format: ImageFormat, exif?: ExifBlock): Promise<Buffer> {
   const rgba = toRgba8(img);
   const keepAlpha = alpha !== undefined && alpha.length === img.width * img.height && format !== 'jpeg';
   if (keepAlpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
   const pipeline = sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } });
   if (!keepAlpha) pipeline.removeAlpha();
-  return encodeAs(pipeline, format).toBuffer();
+  const bytes = await encodeAs(pipeline, format).toBuffer();
+  return exif && format !== 'tiff' ? Buffer.from(withExif(bytes, format, exif, img.width, img.height)) : bytes;
 }

@@ -48,6 +48,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                     dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
                     resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
                     format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the input's (PNG for GIF and AVIF)" },
+                    stripMetadata: { type: 'boolean', default: false, description: "answer without the image's EXIF; by default its date, camera and place are kept in a JPEG, PNG or WebP answer, never its thumbnail" },
                   },
                 },
               },

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
 import { toRgba8 } from '../core/raster.ts';
@@ -50,7 +51,8 @@ describe('the web page in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 700 }, hasTouch: true })).newPage();
     page.on('pageerror', (err) => assert.fail(`page error: ${err.message}`));
-    await writeFile(join(dir, 'photo.png'), await photoBytes(W, H));
+    // With a camera's EXIF, which the downloads keep.
+    await writeFile(join(dir, 'photo.png'), await sharp(await photoBytes(W, H)).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).png().toBuffer());
   });
 
   after(async () => {
@@ -127,9 +129,11 @@ describe('the web page in Chromium', () => {
       }
     }
     assert.ok(changedNear > 0, 'the hole was filled');
-    // JPEG at the original size too.
-    const jpeg = await pixels((await download('jpeg')).bytes);
+    // JPEG at the original size too; both keep the photo's EXIF (the JPEG is the page's own encoding).
+    const jpegBytes = (await download('jpeg')).bytes;
+    const jpeg = await pixels(jpegBytes);
     assert.deepEqual([jpeg.width, jpeg.height], [W, H]);
+    for (const bytes of [result.bytes, jpegBytes]) assert.equal(exifReader((await sharp(bytes).metadata()).exif!).Image?.Model, 'Snapper 3000');
 
     // Undo the run: the photo comes back with the stroke on it; undo again: no stroke, nothing to run.
     await page.keyboard.press('Control+z');

@@ -45,9 +45,10 @@ const COMMON: BuildOptions = {
 };
 
 /**
- * The worker imports the library from its sources (../src/web.ts, and the platform-free modules it
- * runs besides: PatchMatch); the installed package has no sources but their compiled dist/*.js,
- * which this plugin puts in their place.
+ * The page and its worker import the library from its sources (the worker ../src/web.ts and the
+ * platform-free modules it runs besides, PatchMatch; the page the EXIF of its downloads); the
+ * installed package has no sources but their compiled dist/*.js, which this plugin puts in their
+ * place.
  */
 const LIBRARY: Plugin = {
   name: 'library-sources',
@@ -63,7 +64,7 @@ const LIBRARY: Plugin = {
 
 async function bundle(): Promise<Page> {
   const [page, sw] = await Promise.all([
-    build({ ...COMMON, entryPoints: { app: `${WEB_DIR}main.ts` } }),
+    build({ ...COMMON, entryPoints: { app: `${WEB_DIR}main.ts` }, plugins: [LIBRARY] }),
     build({ ...COMMON, entryPoints: { sw: `${WEB_DIR}sw.ts` } }),
   ]);
   const out = (result: BuildResult, ext: string) => result.outputFiles?.find((f) => f.path.endsWith(ext))?.text ?? '';
