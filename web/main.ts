@@ -208,7 +208,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     // First use: the model starts downloading (or loading from the cache) while the hole is painted.
     if (engine === 'device') void loadDevice().catch(() => undefined);
   } catch {
-    setStatus(`${name} is not an image this browser can read (JPEG, PNG, WebP, GIF or AVIF): save a TIFF or HEIC photo as JPEG first.`, 'error');
+    setStatus(`${name} is not an image this browser can read (JPEG, PNG, WebP, GIF or AVIF): save a TIFF or HEIC photo as JPEG first, or use the command line, which reads both.`, 'error');
   } finally {
     opening--;
   }

@@ -33,11 +33,11 @@ inpainting). The baselines take only --dilate and --resize-mask of the model's o
 takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, --exclude,
 --no-native-detail, --no-guide and --debug.
 
-Photos and masks may be JPEG, PNG, WebP, TIFF, GIF or AVIF (HEIC, an iPhone's format, needs
-converting to JPEG first). Batch mode pairs each image in --input with a mask in --masks named
-<stem>_mask.<ext> or <stem>.<ext>, writes OUT_DIR/<stem>.png, prints one line per image, carries on
-past a failed pair and exits with 1 if any failed. On a terminal, a line on stderr shows where a
-fill of the networks stands (the scale, step 3 of 4), erased when it ends.
+Photos and masks may be JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC (an iPhone's photos). Batch mode
+pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or <stem>.<ext>, writes
+OUT_DIR/<stem>.png, prints one line per image, carries on past a failed pair and exits with 1 if
+any failed. On a terminal, a line on stderr shows where a fill of the networks stands (the scale,
+step 3 of 4), erased when it ends.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed

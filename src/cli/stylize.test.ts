@@ -95,7 +95,7 @@ describe('inpaint stylize', () => {
     await usage(/refusing to overwrite/, photo, '--style', style, '-o', photo);
     await usage(/refusing to overwrite/, photo, '--style', style, '-o', style);
     await usage(/china\.png is one of the input images; refusing to overwrite/, '--input', join(dir, 'photos'), '--style', style, '-o', join(dir, 'photos'));
-    await usage(/no JPEG, PNG, WebP, TIFF, GIF or AVIF images/, '--input', join(dir, 'bundle'), '--style', style, '-o', join(dir, 'y'));
+    await usage(/no JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC images/, '--input', join(dir, 'bundle'), '--style', style, '-o', join(dir, 'y'));
     await assert.rejects(run(t, photo, '--style', style, '-o', out, '--bogus'), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
   });
 

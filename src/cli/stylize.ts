@@ -31,7 +31,7 @@ With a folder of styles (or --input, a folder of contents), OUT_DIR receives one
 pair; a failed pair does not stop the rest, and the exit code is then 1.
 
 Options:
-  --style PATH        the style image (JPEG, PNG, WebP, TIFF, GIF or AVIF), or a folder of them
+  --style PATH        the style image (JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC), or a folder of them
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif), or the output folder; never an input
   --input DIR         a folder of content photos instead of CONTENT
   --size N            the working size: the content's longer side while it is matched and rendered

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { copyFile, link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { InputError, UsageError } from './errors.ts';
@@ -28,12 +27,11 @@ import {
   writeImage,
   writeMask,
 } from './image.ts';
+import { TEST_HEIC } from '../inference/testing.ts';
 import { Rng } from './random.ts';
 
 const PHOTOS = '/work/shared/data/photos';
 const ASTRONAUT = `${PHOTOS}/python3-skimage/astronaut.jpg`;
-/** A 64x48 HEIC photo (HEVC), made with libheif's heif-enc. */
-const HEIC = fileURLToPath(new URL('../../test/fixtures/hevc-64x48.heic', import.meta.url));
 const CAMERA = `${PHOTOS}/python3-skimage/camera.jpg`; // greyscale content
 const CHELSEA = `${PHOTOS}/python3-skimage/chelsea.jpg`;
 const CHINA = `${PHOTOS}/python3-sklearn/china.jpg`;
@@ -162,7 +160,7 @@ describe('readImage', () => {
     ] as const) {
       await assert.rejects(readImage(source), (err: Error) => {
         assert.ok(err instanceof InputError, err.message);
-        assert.match(err.message, /not a readable JPEG, PNG, WebP, TIFF, GIF or AVIF image/);
+        assert.match(err.message, /not a readable JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC image/);
         assert.ok(err.message.includes(name), err.message);
         return true;
       });
@@ -201,18 +199,22 @@ describe('readImage', () => {
     assert.ok(Math.abs(deep.data[0] - 30000 / 65535) < 1e-6, `a 16-bit TIFF keeps its precision (${deep.data[0] * 65535})`);
   });
 
-  test('a HEIC photo is refused with what to do; an SVG is not a photo', async () => {
-    // A 64x48 HEIC made with libheif's heif-enc: sharp's prebuilt libvips has no HEVC decoder.
+  test("a HEIC photo (an iPhone's) is read, from a file or bytes; an SVG is not a photo", async () => {
+    // Four quadrants, red, green / blue, white, as heif-enc encoded them: sharp's libvips has no HEVC decoder.
     const file = join(dir, 'IMG_0001.HEIC');
-    await copyFile(HEIC, file);
-    await assert.rejects(readImage(file), (err: Error) => {
-      assert.ok(err instanceof InputError, err.message);
-      assert.ok(err.message.startsWith(`${file} is a HEIC photo`), err.message);
-      assert.match(err.message, /convert it to JPEG first/);
-      return true;
-    });
+    await copyFile(TEST_HEIC, file);
+    for (const source of [file, new Uint8Array(await readFile(TEST_HEIC))]) {
+      const img = await readImage(source);
+      assert.deepEqual([img.width, img.height], [64, 48]);
+      const expected = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
+      for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(at(img, c, x, y) * 255 - expected[q][c]) < 12, `quadrant ${q} channel ${c}: ${at(img, c, x, y) * 255}`);
+      }
+    }
+    const truncated = (await readFile(TEST_HEIC)).subarray(0, 400);
+    await assert.rejects(readImage(truncated), /not a readable .* image/);
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8" fill="red"/></svg>');
-    await assert.rejects(readMask(svg), /is not a readable JPEG, PNG, WebP, TIFF, GIF or AVIF image \(it is svg\)/);
+    await assert.rejects(readMask(svg), /is not a readable JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC image \(it is svg\)/);
   });
 
   test('raw pixels of the wrong length are a UsageError', async () => {

@@ -6,7 +6,7 @@
  * Decoding and encoding go through sharp; everything that must be exact about geometry
  * (resampling, mask resizing, dilation) is plain TypeScript in raster.ts.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { expect, InputError, UsageError } from './errors.ts';
@@ -49,23 +49,23 @@ export function defaultMaxPixels(): number {
 }
 
 /** The formats every reader decodes, as messages name them. */
-export const READABLE_FORMATS = 'JPEG, PNG, WebP, TIFF, GIF or AVIF';
+export const READABLE_FORMATS = 'JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC';
 
-/**
- * What folders of photos and masks are listed by: the extensions of those formats, and HEIC's, so
- * that an iPhone's photos among them get the message saying to convert them, not silence.
- */
+/** The file extensions of those formats: what folders of photos and masks are listed by. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif'];
 
 /**
- * sharp's names of the formats read. AVIF is its 'heif' with AV1 compression; HEIC, the same
- * container with HEVC (an iPhone's photos), needs a decoder that sharp's libvips is built without.
+ * sharp's names of the formats read. AVIF and HEIC are both its 'heif', with AV1 and HEVC
+ * compression; sharp's libvips is built without an HEVC decoder, so a HEIC photo (an iPhone's) is
+ * decoded by libheif compiled to WebAssembly (`heic-decode`), loaded on first use.
  */
 const DECODED = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'heif']);
 
+const isHeic = (meta: Pick<Metadata, 'format' | 'compression'>) => meta.format === 'heif' && meta.compression === 'hevc';
+
 /** Whether the readers decode an image of this header (sharp's metadata). */
 export function isDecodable(meta: Pick<Metadata, 'format' | 'compression'>): boolean {
-  return DECODED.has(meta.format) && (meta.format !== 'heif' || meta.compression === 'av1');
+  return DECODED.has(meta.format) && (meta.format !== 'heif' || meta.compression === 'av1' || isHeic(meta));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,16 +85,11 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
   } catch (err) {
     throw unreadable((err as Error).message, err);
   }
-  if (meta.format === 'heif' && meta.compression === 'hevc') {
-    throw new InputError(
-      `${label} is a HEIC photo (HEVC-compressed HEIF, as iPhones save them), which cannot be decoded here: ` +
-        'convert it to JPEG first (Photos or Preview export JPEG; on an iPhone, Settings > Camera > Formats > Most Compatible saves new photos as JPEG)',
-    );
-  }
   if (!isDecodable(meta)) throw unreadable(`it is ${meta.format}${meta.compression ? ` (${meta.compression})` : ''}`);
   const pages = meta.pages ?? 1;
   if (pages > 1) {
-    const what = meta.format === 'tiff' ? `has ${pages} pages: only its first page` : `is animated (${pages} frames): only its first frame`;
+    const what =
+      meta.format === 'tiff' ? `has ${pages} pages: only its first page` : meta.format === 'heif' ? `holds ${pages} images: only its first image` : `is animated (${pages} frames): only its first frame`;
     options.onNotice?.(`${label} ${what} is used`);
   }
   if (meta.width * meta.height > maxPixels) {
@@ -104,6 +99,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
         `raise the limit to read it anyway: --max-pixels ${meta.width * meta.height} on the command line, maxPixels in code`,
     );
   }
+  if (isHeic(meta)) return decodeHeic(source, unreadable);
   const sixteen = keep16Bit && meta.depth === 'ushort';
   if (sixteen) options.onNotice?.(`${label} has 16 bits per channel: it is read at 16-bit precision, and images are written with 8 bits per channel`);
   try {
@@ -122,11 +118,28 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
   }
 }
 
+/** What `heic-decode` exports: libheif (with libde265, its HEVC decoder) compiled to WebAssembly. */
+type HeicDecoder = (input: { buffer: Uint8Array }) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+/** A variable, so that the type checker and bundlers leave the untyped, Node-only module alone. */
+const HEIC_DECODER = 'heic-decode';
+
+/** A HEIC photo's first image, its rotation and mirroring applied, as 8-bit RGBA. */
+async function decodeHeic(source: string | Uint8Array, unreadable: (reason: string, cause?: unknown) => InputError): Promise<DecodedPixels> {
+  try {
+    const bytes = typeof source === 'string' ? await readFile(source) : source;
+    const { default: decodeHeicBytes } = (await import(HEIC_DECODER)) as { default: HeicDecoder };
+    const { width, height, data } = await decodeHeicBytes({ buffer: bytes });
+    return { width, height, channels: 4, data, max: 255 };
+  } catch (err) {
+    throw unreadable(`its HEVC image could not be decoded: ${(err as Error).message}`, err);
+  }
+}
+
 /**
  * Reads a photo as planar float RGB in [0, 1]. EXIF orientation is applied, greyscale is replicated
  * to three channels, alpha is dropped (colour kept as stored, not composited; `readImageWithAlpha`
  * keeps it), and 16-bit PNGs keep their 16-bit precision.
- * @throws InputError the source is missing, not a JPEG, PNG, WebP, TIFF, GIF or AVIF image, corrupt, or over `maxPixels`
+ * @throws InputError the source is missing, not a JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC image, corrupt, or over `maxPixels`
  * @throws UsageError raw pixels whose data length does not match their size, or a bad `maxPixels`
  */
 export async function readImage(source: ImageSource, options: ReadOptions = {}): Promise<RgbImage> {

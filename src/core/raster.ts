@@ -41,7 +41,7 @@ export interface RawPixels {
   channels: 3 | 4;
 }
 
-/** A file path, encoded bytes (JPEG, PNG, WebP, TIFF, GIF or AVIF), or raw pixels. */
+/** A file path, encoded bytes (JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC), or raw pixels. */
 export type ImageSource = string | Uint8Array | RawPixels;
 
 export interface ReadOptions {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
-import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
 import { Methods } from './methods.ts';
 import { formBody, gated, maskBytes, photoBytes, pixels } from './testing.ts';
@@ -102,7 +102,7 @@ describe('inpaint server API', () => {
     assert.equal((await sharp(png.rawPayload).metadata()).format, 'png');
   });
 
-  it('reads TIFF, GIF and AVIF: TIFF in, TIFF out with the known pixels exact; GIF and AVIF answered in PNG', async () => {
+  it('reads TIFF, GIF, AVIF and HEIC: TIFF in, TIFF out with the known pixels exact; the others answered in PNG', async () => {
     const s = await serve();
     const tiff = await sharp(photo).tiff({ compression: 'lzw' }).toBuffer();
     const gifMask = await sharp(mask).gif().toBuffer();
@@ -116,6 +116,11 @@ describe('inpaint server API', () => {
       assert.equal(answer.statusCode, 200, answer.body);
       assert.equal(answer.headers['content-type'], 'image/png');
     }
+    const heic = await readFile(TEST_HEIC);
+    const answer = await post(s, { image: heic, mask: await maskBytes(64, 48, { x: 10, y: 10, width: 10, height: 10 }), method: 'telea' });
+    assert.equal(answer.statusCode, 200, answer.body);
+    assert.equal(answer.headers['content-type'], 'image/png');
+    assert.deepEqual([(await pixels(answer.rawPayload)).width, (await pixels(answer.rawPayload)).height], [64, 48]);
     const tifAnswer = await post(s, { image: tiff, mask, method: 'telea', format: 'tif' });
     assert.equal(tifAnswer.headers['content-type'], 'image/tiff', 'format=tif names TIFF');
   });
@@ -174,7 +179,7 @@ describe('inpaint server API', () => {
       ['negative dilate', () => post(s, { image: photo, mask, dilate: '-1' }), 400, 'bad_request', /non-negative integer for dilate/],
       ['ensemble for a baseline', () => post(s, { image: photo, mask, method: 'telea', ensemble: '2' }), 400, 'bad_request', /ensemble does not apply to method telea/],
       ['bad format', () => post(s, { image: photo, mask, format: 'gif' }), 400, 'bad_request', /png, jpeg, webp or tiff for format/],
-      ['text as image', () => post(s, { image: Buffer.from('hello, not an image'), mask }), 415, 'unsupported_media_type', /image: .*is not a readable JPEG, PNG, WebP, TIFF, GIF or AVIF image/],
+      ['text as image', () => post(s, { image: Buffer.from('hello, not an image'), mask }), 415, 'unsupported_media_type', /image: .*is not a readable JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC image/],
       ['SVG as mask', () => post(s, { image: photo, mask: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"/>`) }), 415, 'unsupported_media_type', /mask: .*it is svg/],
       ['over the pixel limit', () => photoBytes(300, 200).then((big) => post(s, { image: big, mask })), 413, 'payload_too_large', /image: .*300x200.*over the limit/],
       ['over the byte limit', () => post(s, { image: Buffer.alloc(300_000, 1), mask }), 413, 'payload_too_large', /too large/],
