@@ -13,6 +13,7 @@
  * Every offset is checked against the block; a block that does not parse is dropped whole
  * (`cleanExif` returns undefined), never written half.
  */
+import { concatBytes } from './bytes.ts';
 
 /** The EXIF block as a TIFF structure, without the "Exif\0\0" header that JPEG puts before it. */
 export type ExifBlock = Uint8Array;
@@ -300,15 +301,7 @@ function setU24le(bytes: Uint8Array, at: number, v: number): void {
 
 const u32leBytes = (v: number) => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 
 let crcTable: Uint32Array | undefined;
 

@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { concatBytes } from '../core/bytes.ts';
 import { InputError, UsageError } from '../core/errors.ts';
 import type { LoaderState } from '../data/loader.ts';
 import { mergeStores, readBundle } from '../models/bundle.ts';
@@ -41,7 +42,7 @@ export interface Checkpoint {
 /** Serialises a checkpoint: magic, u32 header length, JSON header, then the parts back to back. */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const names = Object.keys(c.parts);
-  const body = concat(names.map((n) => c.parts[n]));
+  const body = concatBytes(names.map((n) => c.parts[n]));
   const sha256 = createHash('sha256').update(body).digest('hex');
   let offset = 0;
   const index = names.map((name) => {
@@ -86,15 +87,6 @@ export function decodeCheckpoint(bytes: Uint8Array, what = 'checkpoint'): Checkp
   return { meta: header.meta, parts };
 }
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
 
 const STEP_FILE = /^step-(\d+)\.ckpt$/;
 
