@@ -10,6 +10,7 @@ import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
+import { decodeHeic, isHeic } from './heic.ts';
 import { View } from './view.ts';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -191,13 +192,26 @@ function openPhoto(file: Blob, name: string): Promise<void> {
   return photoOpening;
 }
 
+/**
+ * A photo as a bitmap, decoded off the main thread with its EXIF orientation applied, as the server
+ * applies it; a HEIC that the browser cannot decode goes through libheif (`heic.ts`).
+ */
+async function decodePhoto(file: Blob, name: string): Promise<ImageBitmap> {
+  try {
+    return await createImageBitmap(file, { imageOrientation: 'from-image' });
+  } catch (err) {
+    if (!isHeic(new Uint8Array(await file.slice(0, 12).arrayBuffer()))) throw err;
+    setStatus(`Opening ${name}: decoding HEIC…`, 'busy');
+    return decodeHeic(file);
+  }
+}
+
 async function openPhotoNow(file: Blob, name: string): Promise<void> {
   if (running) return;
   setStatus(`Opening ${name}…`, 'busy');
   opening++;
   try {
-    // Decoded off the main thread, EXIF orientation applied as the server applies it.
-    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const bitmap = await decodePhoto(file, name);
     const next = new Editor(bitmap, file, name);
     await view.prepare(bitmap, next.previewScale);
     editor = next;
@@ -208,7 +222,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     // First use: the model starts downloading (or loading from the cache) while the hole is painted.
     if (engine === 'device') void loadDevice().catch(() => undefined);
   } catch {
-    setStatus(`${name} is not an image this browser can read (JPEG, PNG, WebP, GIF or AVIF): save a TIFF or HEIC photo as JPEG first, or use the command line, which reads both.`, 'error');
+    setStatus(`${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF or HEIC): save a TIFF as JPEG first, or use the command line, which reads it.`, 'error');
   } finally {
     opening--;
   }
@@ -219,7 +233,7 @@ async function openMask(file: Blob): Promise<void> {
   await photoOpening;
   if (!editor) return;
   try {
-    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const bitmap = await decodePhoto(file, 'the mask');
     if (bitmap.width !== editor.width || bitmap.height !== editor.height) {
       setStatus(`The mask is ${bitmap.width}×${bitmap.height}, the photo ${editor.width}×${editor.height}: it was stretched to fit.`);
     } else setStatus('Mask loaded: white is the hole.');

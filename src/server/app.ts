@@ -3,7 +3,7 @@
  *
  *   GET  /                       the page (built from web/ by esbuild, see page.ts), its worker
  *                                and service worker, config.json and the device mode's fixed list
- *                                of files (model/, vgg/, ort/: see assets.ts)
+ *                                of files (model/, vgg/, ort/, heic/: see assets.ts)
  *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
  *                                fields method, ensemble, dilate, resizeMask, format -> the filled image
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format
@@ -220,7 +220,7 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
         return reply.header('cache-control', 'no-cache').send(config);
       });
       // One route per folder, each file looked up by name in the fixed list: no client path reaches the disk.
-      for (const folder of ['model', 'vgg', 'ort']) {
+      for (const folder of ['model', 'vgg', 'ort', 'heic']) {
         app.get(`/${folder}/:name`, async (request, reply) => {
           const file = device.files.get(`${folder}/${(request.params as { name: string }).name}`);
           if (!file) throw new ApiError('not_found', `no route GET ${request.url.split('?')[0]}`);

@@ -8,6 +8,8 @@
  *   model/bundle.json, model/<file>   the bundle (its own folder name never leaves the server)
  *   vgg/vgg_normalised_conv3_1.pth    the VGG19 weights, from the configured local file
  *   ort/<file>                        onnxruntime-web's dist/*.wasm and *.mjs
+ *   heic/libheif.mjs                  libheif in WebAssembly, which the page imports to open a HEIC
+ *                                     photo the browser cannot decode (not counted as a download)
  *   config.json                       the page's device configuration (DeviceConfig)
  */
 import { createHash } from 'node:crypto';
@@ -60,6 +62,16 @@ export function ortDistDir(): string | undefined {
   }
 }
 
+/** libheif-js's browser module (the WebAssembly inside it), or undefined when it is not installed. */
+export function heicModulePath(): string | undefined {
+  try {
+    const require = createRequire(createRequire(import.meta.url).resolve('heic-decode'));
+    return require.resolve('libheif-js/libheif-wasm/libheif-bundle.mjs');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The files of the device mode for a bundle folder and a VGG file.
  * @param vggWeights the local VGG file; when undefined the page fetches it from its public origin
@@ -88,9 +100,12 @@ export async function deviceAssets(options: { bundleDir: string; vggWeights?: st
   if (ortDist && existsSync(ortDist)) {
     for (const name of ORT_FILES) if (existsSync(join(ortDist, name))) await add(`ort/${name}`, join(ortDist, name));
   }
+  const heic = heicModulePath();
+  if (heic) await add(HEIC_MODULE, heic);
   const hash = createHash('sha256').update(manifestBytes);
   for (const f of files.values()) hash.update(`${f.url}:${f.bytes};`);
-  const downloads = [...files.values()].filter((f) => f.url !== 'model/bundle.json').map((f) => ({ url: f.url, bytes: f.bytes }));
+  // What a first visit downloads: not the HEIC decoder, which a page fetches only for a HEIC photo.
+  const downloads = [...files.values()].filter((f) => f.url !== 'model/bundle.json' && f.url !== HEIC_MODULE).map((f) => ({ url: f.url, bytes: f.bytes }));
   if (options.vggWeights === undefined) downloads.push({ url: vggUrl, bytes: vggBytes });
   return {
     files,
@@ -111,6 +126,9 @@ export const ORT_FILES = [
   'ort-wasm-simd-threaded.asyncify.mjs',
   'ort-wasm-simd-threaded.asyncify.wasm',
 ];
+
+/** Where the page finds libheif (web/heic.ts imports it from there). */
+export const HEIC_MODULE = 'heic/libheif.mjs';
 
 /** The headers that make the page cross-origin isolated (SharedArrayBuffer, so WASM threads). */
 export const ISOLATION_HEADERS = {

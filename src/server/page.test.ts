@@ -15,7 +15,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
 import { toRgba8 } from '../core/raster.ts';
-import { TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { deviceAssets } from './assets.ts';
 import { Methods } from './methods.ts';
@@ -169,6 +169,15 @@ describe('the web page in Chromium', () => {
   });
 
   it('opens by drag and drop, loads a mask file, zooms with the wheel and a pinch, paints by touch', async () => {
+    // A HEIC, which Chromium cannot decode: the page decodes it with libheif, fetched from the server.
+    await page.setInputFiles('#file', TEST_HEIC);
+    await assertText(page.locator('#info'), /hevc-64x48\.heic · 64×48/);
+    const heic = await pixels((await download('png')).bytes);
+    const quadrants = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
+    for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(heic.data[(y * 64 + x) * heic.channels + c] - quadrants[q][c]) < 12, `HEIC quadrant ${q} channel ${c}`);
+    }
+
     // Drop a 200x150 photo on the page, an AVIF (which the server reads too).
     const dropped = (await sharp(await photoBytes(200, 150, 'png', 'python3-sklearn/flower.jpg')).avif().toBuffer()).toString('base64');
     // (A string: the test is compiled without the DOM's types.)
