@@ -237,6 +237,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     t.mock.restoreAll();
     assert.match(lines[0], /^\[1\/3\] IMG_0001\.HEIC -> .*IMG_0001\.png/);
     assert.deepEqual([(await readImage(join(out, 'IMG_0001.png'))).width, (await readImage(join(out, 'IMG_0001.png'))).height], [64, 48]);
+    assert.equal(exifReader((await sharp(join(out, 'IMG_0001.png')).metadata()).exif!).Image?.Model, 'iPhone 99', "the HEIC's EXIF is kept");
     assert.match(lines[1], /^\[2\/3\] a\.tif -> .*a\.png/);
     assert.match(lines[2], /^\[3\/3\] b\.avif -> .*b\.png/);
     // `inpaint PHOTO.tif ...` is short for `inpaint run`, and a .tif output keeps every known pixel.

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
+import { TEST_HEIC } from '../inference/testing.ts';
 import { cleanExif, exifOf, withExif } from './exif.ts';
 
 type Value = { type: 2; text: string } | { type: 3; values: number[] } | { type: 4; values: number[] } | { type: 5; values: [number, number][] } | { type: 7; bytes: number[] };
@@ -173,9 +175,9 @@ describe('withExif and exifOf', () => {
     });
   }
 
-  test('exifOf reads the block sharp stores in a JPEG, PNG and WebP, and nothing from a photo without one', async () => {
+  test('exifOf reads the block sharp stores in a JPEG, PNG, WebP and AVIF, and heif-enc in a HEIC; nothing from a photo without one', async () => {
     const raw = () => sharp(pixels, { raw: { width: w, height: h, channels: 4 } }).removeAlpha();
-    for (const format of ['jpeg', 'png', 'webp'] as const) {
+    for (const format of ['jpeg', 'png', 'webp', 'avif'] as const) {
       const tagged = new Uint8Array(await raw().withExif({ IFD0: { Make: 'Acme', Model: `in ${format}` } })[format]().toBuffer());
       const block = exifOf(tagged);
       assert.ok(block, format);
@@ -183,5 +185,9 @@ describe('withExif and exifOf', () => {
       assert.equal(exifOf(new Uint8Array(await raw()[format]().toBuffer())), undefined, `${format} without EXIF`);
     }
     assert.equal(exifOf(new Uint8Array(await raw().tiff().toBuffer())), undefined, 'not a format exifOf reads');
+    // heif-enc copied the EXIF of the JPEG it encoded into the HEIC (an item in its meta box).
+    const heic = exifOf(new Uint8Array(await readFile(TEST_HEIC)));
+    assert.deepEqual([exifReader(Buffer.from(heic!)).Image?.Make, exifReader(Buffer.from(heic!)).Image?.Model], ['Acme', 'iPhone 99']);
+    assert.equal(exifOf(new Uint8Array(await readFile(TEST_HEIC)).subarray(0, 300)), undefined, 'a cut file: no EXIF, no error');
   });
 });

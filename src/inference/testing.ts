@@ -17,7 +17,7 @@ import { VGG_SHA256 } from '../features/vgg-weights.ts';
 /** The shared copy of the VGG weights (tests must fail, not skip, when it is missing). */
 export const TEST_VGG_WEIGHTS = fileURLToPath(new URL('../../../shared/models/vgg_normalised_conv3_1.pth', import.meta.url));
 
-/** A 64x48 HEIC photo (HEVC: red, green / blue, white quadrants), made with libheif's heif-enc. */
+/** A 64x48 HEIC photo (HEVC: red, green / blue, white quadrants; EXIF Make 'Acme', Model 'iPhone 99'), made with libheif's heif-enc. */
 export const TEST_HEIC = fileURLToPath(new URL('../../test/fixtures/hevc-64x48.heic', import.meta.url));
 
 /** The folder of real photos the end-to-end tests and the benchmark read. */

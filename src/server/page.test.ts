@@ -172,7 +172,9 @@ describe('the web page in Chromium', () => {
     // A HEIC, which Chromium cannot decode: the page decodes it with libheif, fetched from the server.
     await page.setInputFiles('#file', TEST_HEIC);
     await assertText(page.locator('#info'), /hevc-64x48\.heic · 64×48/);
-    const heic = await pixels((await download('png')).bytes);
+    const heicBytes = (await download('png')).bytes;
+    assert.equal(exifReader((await sharp(heicBytes).metadata()).exif!).Image?.Model, 'iPhone 99', "the HEIC's EXIF is kept");
+    const heic = await pixels(heicBytes);
     const quadrants = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
     for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
       for (let c = 0; c < 3; c++) assert.ok(Math.abs(heic.data[(y * 64 + x) * heic.channels + c] - quadrants[q][c]) < 12, `HEIC quadrant ${q} channel ${c}`);
