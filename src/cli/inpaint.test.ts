@@ -252,6 +252,24 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     for (let i = 0; i < before.data.length; i++) if (!hole.data[i % 8000]) assert.equal(after.data[i], before.data[i], `value ${i}`);
   });
 
+  it('keeps a 16-bit photo\'s 16 bits in a PNG result, every known value exact', async (t) => {
+    const raw = await photoPixels(100, 80, 'mate-backgrounds/Wood.jpg');
+    // 16-bit values that 8 bits cannot hold: each 8-bit value times 257, plus 100.
+    const deep = Uint16Array.from(raw.data, (v) => Math.min(65535, v * 257 + 100));
+    const photo = join(dir, 'deep.png');
+    await sharp(deep, { raw: { width: 100, height: 80, channels: 3 } }).toColourspace('rgb16').png().toFile(photo);
+    const mask = join(dir, 'deep-mask.png');
+    await writeMask(mask, rectMask(100, 80, { x: 40, y: 30, width: 20, height: 20 }));
+    const out = join(dir, 'deep-out.png');
+    const lines = await run(t, photo, '--mask', mask, '-o', out, '--method', 'telea');
+    assert.ok(lines.some((l) => /16 bits per channel: .*a PNG or TIFF result keeps 16 bits/.test(l)), lines.join('\n'));
+    const { data, info } = await sharp(out).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    assert.equal((await sharp(out).metadata()).depth, 'ushort');
+    const values = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+    const grown = rectMask(100, 80, { x: 40 - 3, y: 30 - 3, width: 26, height: 26 });
+    for (let i = 0; i < values.length; i++) if (!grown.data[Math.floor(i / info.channels)]) assert.equal(values[i], deep[Math.floor(i / info.channels) * 3 + (i % info.channels)], `value ${i}`);
+  });
+
   it("keeps the photo's EXIF in the result, turned upright; --strip-metadata leaves it out; a .tif says it cannot keep it", async (t) => {
     const raw = await photoPixels(100, 80, 'mate-backgrounds/Wood.jpg');
     const photo = join(dir, 'camera.jpg');

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readExif, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMetadata, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
@@ -45,9 +45,9 @@ one left). -o may not be the photo or its mask (in batch mode: the --input or --
 unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP, TIFF); its
 fully transparent pixels are filled too, since their stored colour is not content. Its EXIF (the
 date, camera and place) is kept too, in a JPEG, PNG or WebP output, without the thumbnail that would
-show what was removed (--strip-metadata leaves it all out). Notes say when an
-animated image (or a TIFF of several pages) was read as its first frame, a 16-bit one written with
-8 bits, or a mask with grey pixels thresholded at 50%.
+show what was removed (--strip-metadata leaves it all out); so are its 16 bits a channel, in a PNG
+or TIFF output. Notes say when an animated image (or a TIFF of several pages) was read as its
+first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
@@ -203,7 +203,7 @@ async function runInpaint(args: string[]): Promise<void> {
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
-      await save(values.out, result, values.debug, stemOf(single), keepExif ? single : undefined);
+      await save(values.out, result, values.debug, stemOf(single), single, keepExif);
       for (const n of [...readNotes, ...result.notices]) console.error(`note: ${n}`);
       console.log(`${single} -> ${values.out}`);
     } finally {
@@ -235,7 +235,7 @@ async function runInpaint(args: string[]): Promise<void> {
       try {
         if (pair.problem) throw new InputError(pair.problem);
         const result = await filler.fill(pair.image, pair.mask!);
-        await save(pair.out, result, values.debug, stemOf(pair.name), keepExif ? pair.image : undefined);
+        await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepExif);
         console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of result.notices) console.log(`  note: ${n}`);
       } catch (err) {
@@ -310,13 +310,16 @@ export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }
   return { onProgress, clear };
 }
 
-/** Writes the result, with the alpha and the EXIF of `photo` when given; then the debug images. */
-async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string | undefined): Promise<void> {
-  const exif = photo === undefined ? undefined : await readExif(photo, { onNotice: (n) => result.notices.push(n) });
-  await writeImage(out, result.image, { alpha: result.alpha, exif });
+/**
+ * Writes the result with the alpha, the bit depth and (unless `keepExif` is false) the EXIF of its
+ * photo; then the debug images.
+ */
+async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string, keepExif: boolean): Promise<void> {
+  const { exif, bits } = await readMetadata(photo, { onNotice: (n) => keepExif && result.notices.push(n) });
+  await writeImage(out, result.image, { alpha: result.alpha, bits, exif: keepExif ? exif : undefined });
   const format = formatFromPath(out);
   if (result.alpha && format === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
-  if (exif && format === 'tiff') result.notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
+  if (keepExif && exif && format === 'tiff') result.notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);

@@ -214,7 +214,7 @@ const u32le = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at +
 /**
  * The EXIF block of an encoded JPEG, PNG, WebP or HEIC/AVIF (as stored, "Exif\0\0" header dropped),
  * or undefined when it has none or is another format. The browser page's way in; Node reads it
- * through sharp, for every format (`readExif`).
+ * through sharp, for every format (`readMetadata`).
  */
 export function exifOf(bytes: Uint8Array): ExifBlock | undefined {
   if (ascii(bytes, 4, 4) === 'ftyp') {

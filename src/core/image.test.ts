@@ -19,6 +19,7 @@ import {
   readImage,
   readImageWithAlpha,
   readMask,
+  readMetadata,
   resizeImage,
   resizeMask,
   type RgbImage,
@@ -287,6 +288,25 @@ describe('writeImage / encodeImage', () => {
     }
   });
 
+  test('bits 16 writes PNG and TIFF with 16 bits (alpha too), exact to 1/65535; readMetadata says when a photo has them', async () => {
+    const img = randomImage(11, 5, 3);
+    const alpha = new Float32Array(55).map((_, i) => i / 54);
+    for (const name of ['deep.png', 'deep.tif']) {
+      const file = join(dir, name);
+      await writeImage(file, img, { alpha, bits: 16 });
+      assert.equal((await sharp(file).metadata()).depth, 'ushort', name);
+      assert.deepEqual(await readMetadata(file), { bits: 16 });
+      const back = await readImageWithAlpha(file);
+      for (let i = 0; i < img.data.length; i++) assert.ok(Math.abs(back.image.data[i] - img.data[i]) <= 0.5 / 65535 + 1e-7, `${name} value ${i}`);
+      for (let i = 0; i < alpha.length; i++) assert.ok(Math.abs(back.alpha![i] - alpha[i]) <= 0.5 / 65535 + 1e-7, `${name} alpha ${i}`);
+    }
+    // JPEG and WebP have 8 bits whatever is asked; an 8-bit photo has no bits to keep.
+    await writeImage(join(dir, 'deep.jpg'), img, { bits: 16 });
+    assert.equal((await sharp(join(dir, 'deep.jpg')).metadata()).depth, 'uchar');
+    assert.deepEqual(await readMetadata(ASTRONAUT), {});
+    await assert.rejects(encodeImage(img, 'png', { bits: 12 as 16 }), UsageError);
+  });
+
   test('unknown extension is a UsageError', async () => {
     await assert.rejects(writeImage(join(dir, 'out.bmp'), randomImage(2, 2, 1)), UsageError);
     await assert.rejects(writeMask(join(dir, 'out'), maskFrom(2, 2, [])), UsageError);
@@ -523,7 +543,7 @@ describe('alpha, notices and limits (issue 19)', () => {
     await sharp(new Uint16Array(12).fill(30000), { raw: { width: 2, height: 2, channels: 3 } }).toColourspace('rgb16').png().toFile(deep);
     notes.length = 0;
     await readImage(deep, { onNotice: (n) => notes.push(n) });
-    assert.deepEqual(notes, [`${deep} has 16 bits per channel: it is read at 16-bit precision, and images are written with 8 bits per channel`]);
+    assert.deepEqual(notes, [`${deep} has 16 bits per channel: it is read at 16-bit precision (a PNG or TIFF result keeps 16 bits, JPEG and WebP have 8)`]);
 
     const grey = join(dir, 'grey-mask.png');
     await sharp(new Uint8Array([0, 255, 100, 200]), { raw: { width: 4, height: 1, channels: 1 } }).png().toFile(grey);

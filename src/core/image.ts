@@ -101,7 +101,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
   }
   if (isHeic(meta)) return decodeHeic(source, unreadable);
   const sixteen = keep16Bit && meta.depth === 'ushort';
-  if (sixteen) options.onNotice?.(`${label} has 16 bits per channel: it is read at 16-bit precision, and images are written with 8 bits per channel`);
+  if (sixteen) options.onNotice?.(`${label} has 16 bits per channel: it is read at 16-bit precision (a PNG or TIFF result keeps 16 bits, JPEG and WebP have 8)`);
   try {
     // rotate(): apply the EXIF orientation, so pixels come out the way viewers show them.
     // toColourspace: greyscale is replicated to RGB, CMYK and ICC profiles converted to sRGB; alpha is kept.
@@ -172,27 +172,36 @@ export async function readMask(source: ImageSource, options: ReadOptions = {}): 
   return maskFromPixels(await decode(source, options, false), source, options);
 }
 
+/** What a filled copy carries over from its photo (`readMetadata`), as `writeImage` options. */
+export interface PhotoMetadata {
+  /** The photo's EXIF, made fit for a filled copy at its size as read (`cleanExif`). */
+  exif?: ExifBlock;
+  /** 16 when the photo has 16 bits a channel, which a PNG or TIFF copy keeps. */
+  bits?: 16;
+}
+
 /**
- * The photo's EXIF, made fit for a filled copy at its size as read (`cleanExif`: no thumbnail, no
- * MakerNote, orientation 1), to pass to `writeImage`; undefined when the photo has none, or is raw
- * pixels. EXIF that does not parse is dropped with a notice.
+ * What a filled copy of the photo should keep of it: its EXIF (no thumbnail, no MakerNote,
+ * orientation 1: `cleanExif`) and its bit depth. Nothing for raw pixels. EXIF that does not parse
+ * is dropped with a notice.
  * @example
- * await writeImage('filled.jpg', result.image, { exif: await readExif('photo.jpg') });
+ * await writeImage('filled.png', result.image, await readMetadata('photo.jpg'));
  * @throws InputError as `readImage`, when the file cannot be read
  */
-export async function readExif(source: ImageSource, options: Pick<ReadOptions, 'onNotice'> = {}): Promise<ExifBlock | undefined> {
-  if (isRawPixels(source)) return undefined;
+export async function readMetadata(source: ImageSource, options: Pick<ReadOptions, 'onNotice'> = {}): Promise<PhotoMetadata> {
+  if (isRawPixels(source)) return {};
   let meta: Metadata;
   try {
     meta = await sharp(source, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new InputError(`${describeSource(source)} is not a readable ${READABLE_FORMATS} image (${(err as Error).message})`, { cause: err });
   }
-  if (!meta.exif) return undefined;
+  const out: PhotoMetadata = meta.depth === 'ushort' ? { bits: 16 } : {};
+  if (!meta.exif) return out;
   const { width, height } = meta.autoOrient;
   const exif = cleanExif(meta.exif, width, height);
   if (!exif) options.onNotice?.(`the EXIF of ${describeSource(source)} could not be parsed: the result is written without it`);
-  return exif;
+  return exif ? { ...out, exif } : out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,7 +224,7 @@ export function formatFromPath(path: string): ImageFormat {
  * subsampling (outputs are compared pixel by pixel, and the default 4:2:0 smears colour across
  * exactly the hole boundary we care about); PNG and TIFF (deflate) lossless.
  */
-export function encodeAs(pipeline: Sharp, format: ImageFormat): Sharp {
+function encodeAs(pipeline: Sharp, format: ImageFormat): Sharp {
   if (format === 'jpeg') return pipeline.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
   if (format === 'webp') return pipeline.webp({ quality: 95 });
   if (format === 'tiff') return pipeline.tiff({ compression: 'deflate' });
@@ -232,25 +241,48 @@ async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, he
 export interface WriteOptions {
   /** An alpha channel to store with the image (one value a pixel in [0, 1], as `readImageWithAlpha` gives); PNG, WebP and TIFF keep it, JPEG has none. */
   alpha?: Float32Array;
-  /** EXIF to store with the image, from `readExif`; JPEG, PNG and WebP keep it, TIFF does not. */
+  /** EXIF to store with the image, from `readMetadata`; JPEG, PNG and WebP keep it, TIFF does not. */
   exif?: ExifBlock;
+  /** 16 writes a PNG or TIFF with 16 bits a channel (JPEG and WebP have 8); default 8. */
+  bits?: 8 | 16;
 }
 
 /**
- * Encodes an image as 8-bit PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
- * `alpha` (not in JPEG) and `exif` (not in TIFF) when given.
+ * Encodes an image as PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
+ * `alpha` (not in JPEG) and `exif` (not in TIFF) when given, with 8 bits a channel or, for PNG and
+ * TIFF, the `bits` asked for.
  * @throws UsageError a malformed image or alpha
  */
 export async function encodeImage(img: RgbImage, format: ImageFormat, options: WriteOptions = {}): Promise<Uint8Array> {
   checkImage(img, 'img');
-  const rgba = toRgba8(img);
-  const { alpha } = options;
+  const { alpha, bits = 8 } = options;
+  expect(bits === 8 || bits === 16, 'bits', '8 or 16', bits);
   if (alpha !== undefined) {
     expect(alpha instanceof Float32Array && alpha.length === img.width * img.height, 'alpha', `a Float32Array of ${img.width}*${img.height}`, alpha);
-    for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
   }
-  const bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined);
+  let bytes: Uint8Array;
+  if (bits === 16 && (format === 'png' || format === 'tiff')) {
+    bytes = await encode16(img, alpha, format);
+  } else {
+    const rgba = toRgba8(img);
+    if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
+    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined);
+  }
   return options.exif && format !== 'tiff' ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
+}
+
+/** A PNG or TIFF with 16 bits a channel: each value rounded to the nearest of 65536 levels. */
+async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 'png' | 'tiff'): Promise<Uint8Array> {
+  const plane = img.width * img.height;
+  const channels = alpha ? 4 : 3;
+  const data = new Uint16Array(plane * channels);
+  const level = (v: number) => Math.round(Math.min(1, Math.max(0, v)) * 65535);
+  for (let i = 0; i < plane; i++) {
+    for (let c = 0; c < 3; c++) data[channels * i + c] = level(img.data[c * plane + i]);
+    if (alpha) data[channels * i + 3] = level(alpha[i]);
+  }
+  const pipeline = sharp(data, { raw: { width: img.width, height: img.height, channels } }).toColourspace('rgb16');
+  return new Uint8Array(await encodeAs(pipeline, format).toBuffer());
 }
 
 /**

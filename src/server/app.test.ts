@@ -152,6 +152,15 @@ describe('inpaint server API', () => {
     assert.equal(bad.statusCode, 400);
   });
 
+  it('answers a 16-bit PNG with a 16-bit PNG', async () => {
+    const s = await serve();
+    const deep = await sharp(photo).toColourspace('rgb16').png().toBuffer();
+    assert.equal((await sharp(deep).metadata()).depth, 'ushort');
+    const res = await post(s, { image: deep, mask, method: 'telea' });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal((await sharp(res.rawPayload).metadata()).depth, 'ushort');
+  });
+
   it('keeps the alpha channel of a PNG with one', async () => {
     const s = await serve();
     const raw = await pixels(photo);

@@ -24,8 +24,7 @@ import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
-import { withExif } from '../core/exif.ts';
-import { encodeAs, type ExifBlock, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readExif, readImage, readMask, type RgbImage, toRgba8 } from '../core/image.ts';
+import { encodeImage, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
@@ -91,7 +90,6 @@ interface InpaintRequest {
   method: MethodName;
   options: FillOptions;
   format: ImageFormat;
-  hasAlpha: boolean;
   /** Whether the answer carries the image's EXIF (`stripMetadata` not set). */
   keepExif: boolean;
 }
@@ -324,7 +322,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const image = await inspect('image', files.image, maxPixels);
   for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
   const format = formatField(fields.format, image.format);
-  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, hasAlpha: image.hasAlpha, keepExif };
+  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepExif };
 }
 
 /** A parsed, checked stylize request: nothing decoded yet. */
@@ -333,7 +331,6 @@ interface StylizeRequest {
   style: Buffer;
   options: StyleOptions;
   format: ImageFormat;
-  hasAlpha: boolean;
 }
 
 /**
@@ -352,7 +349,7 @@ async function parseStylize(request: FastifyRequest, maxPixels: number): Promise
   }
   const content = await inspect('content', files.content, maxPixels);
   await inspect('style', files.style, maxPixels);
-  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format), hasAlpha: content.hasAlpha };
+  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format) };
 }
 
 function numberField(value: string, name: string): number {
@@ -378,7 +375,7 @@ function booleanField(value: string, name: string): boolean {
  * readers fail on the header too, so asking them costs nothing).
  * @throws ApiError 415 when the library cannot read it, 413 when it has more than maxPixels pixels
  */
-async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<{ format: ImageFormat; hasAlpha: boolean }> {
+async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<{ format: ImageFormat }> {
   const libraryMessage = async () => readImage(bytes, { maxPixels }).then(() => 'unreadable', (err: Error) => err.message);
   let meta: Metadata;
   try {
@@ -388,7 +385,7 @@ async function inspect(part: string, bytes: Buffer, maxPixels: number): Promise<
   }
   if (!isDecodable(meta)) throw new ApiError('unsupported_media_type', `${part}: ${await libraryMessage()}`);
   if (meta.width * meta.height > maxPixels) throw new ApiError('payload_too_large', `${part}: ${await libraryMessage()}`);
-  return { format: FORMATS[meta.format] ?? 'png', hasAlpha: meta.hasAlpha };
+  return { format: FORMATS[meta.format] ?? 'png' };
 }
 
 /** Prefixes a reading error's message with the form part it is about. */
@@ -399,41 +396,29 @@ const label = (part: string) => (err: unknown): never => {
 
 /** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
 async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
-  const image = await readImage(req.image, { maxPixels }).catch(label('image'));
+  const { image, alpha } = await readImageWithAlpha(req.image, { maxPixels }).catch(label('image'));
   const mask = await readMask(req.mask, { maxPixels }).catch(label('mask'));
   const options = { ...req.options };
   if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const result = await methods.fill(req.method, image, mask, options);
-  const alpha = req.hasAlpha ? await alphaOf(req.image) : undefined;
-  const exif = req.keepExif ? await readExif(req.image, { onNotice: (n) => result.notices.push(n) }) : undefined;
-  return { body: await encode(result.image, alpha, req.format, exif), notices: result.notices };
+  const body = await encode(result.image, req.image, req.format, alpha, req.keepExif, result.notices);
+  return { body, notices: result.notices };
 }
 
 /** Decodes, stylizes and encodes one request, in the queue like an inpainting. */
 async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
-  const content = await readImage(req.content, { maxPixels }).catch(label('content'));
+  const { image: content, alpha } = await readImageWithAlpha(req.content, { maxPixels }).catch(label('content'));
   const style = await readImage(req.style, { maxPixels }).catch(label('style'));
   const result = await methods.stylize(content, style, req.options);
-  const alpha = req.hasAlpha ? await alphaOf(req.content) : undefined;
-  return { body: await encode(result.image, alpha, req.format), notices: result.notices };
-}
-
-/** The alpha channel of an encoded image, oriented as `readImage` orients its pixels. */
-async function alphaOf(bytes: Buffer): Promise<Buffer> {
-  return sharp(bytes).rotate().ensureAlpha().extractChannel(3).raw().toBuffer();
+  return { body: await encode(result.image, req.content, req.format, alpha, false, result.notices), notices: result.notices };
 }
 
 /**
- * Encodes the answer in the input's format, with the input's alpha channel when it had one (the
- * library fills colour only) and its EXIF when given, and with the settings `encodeImage` uses.
+ * Encodes the answer as `encodeImage` does, with what it keeps of its input: the alpha channel (the
+ * library fills colour only), the bit depth and, when `keepExif`, the EXIF (`readMetadata`).
  */
-async function encode(img: RgbImage, alpha: Buffer | undefined, format: ImageFormat, exif?: ExifBlock): Promise<Buffer> {
-  const rgba = toRgba8(img);
-  const keepAlpha = alpha !== undefined && alpha.length === img.width * img.height && format !== 'jpeg';
-  if (keepAlpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
-  const pipeline = sharp(rgba, { raw: { width: img.width, height: img.height, channels: 4 } });
-  if (!keepAlpha) pipeline.removeAlpha();
-  const bytes = await encodeAs(pipeline, format).toBuffer();
-  return exif && format !== 'tiff' ? Buffer.from(withExif(bytes, format, exif, img.width, img.height)) : bytes;
+async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepExif: boolean, notices: string[]): Promise<Buffer> {
+  const { exif, bits } = await readMetadata(input, { onNotice: (n) => keepExif && notices.push(n) });
+  return Buffer.from(await encodeImage(img, format, { alpha, bits, exif: keepExif ? exif : undefined }));
 }
