@@ -240,6 +240,12 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     assert.equal(exifReader((await sharp(join(out, 'IMG_0001.png')).metadata()).exif!).Image?.Model, 'iPhone 99', "the HEIC's EXIF is kept");
     assert.match(lines[1], /^\[2\/3\] a\.tif -> .*a\.png/);
     assert.match(lines[2], /^\[3\/3\] b\.avif -> .*b\.png/);
+    // --format names the results' format in batch mode; one IMAGE's comes from -o.
+    await run(t, '--input', input, '--masks', input, '-o', join(dir, 'formats-jpg'), '--method', 'telea', '--format', 'JPG');
+    assert.deepEqual((await readdir(join(dir, 'formats-jpg'))).sort(), ['IMG_0001.jpg', 'a.jpg', 'b.jpg']);
+    assert.equal((await sharp(join(dir, 'formats-jpg', 'a.jpg')).metadata()).format, 'jpeg');
+    await assert.rejects(run(t, '--input', input, '--masks', input, '-o', join(dir, 'formats-bmp'), '--method', 'telea', '--format', 'bmp'), (e: Error) => e instanceof UsageError && /png, jpg, webp or tif for --format/.test(e.message));
+    await assert.rejects(run(t, join(input, 'a.tif'), '--mask', join(input, 'a_mask.gif'), '-o', join(dir, 'x.png'), '--method', 'telea', '--format', 'jpg'), (e: Error) => e instanceof UsageError && /--format is for batch mode/.test(e.message));
     // `inpaint PHOTO.tif ...` is short for `inpaint run`, and a .tif output keeps every known pixel.
     const tif = join(dir, 'formats.tif');
     t.mock.method(console, 'log', () => undefined);

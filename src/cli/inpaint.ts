@@ -35,9 +35,9 @@ takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, 
 
 Photos and masks may be JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC (an iPhone's photos). Batch mode
 pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or <stem>.<ext>, writes
-OUT_DIR/<stem>.png, prints one line per image, carries on past a failed pair and exits with 1 if
-any failed. On a terminal, a line on stderr shows where a fill of the networks stands (the scale,
-step 3 of 4), erased when it ends.
+OUT_DIR/<stem>.png (or the --format asked for), prints one line per image, carries on past a
+failed pair and exits with 1 if any failed. On a terminal, a line on stderr shows where a fill of
+the networks stands (the scale, step 3 of 4), erased when it ends.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
@@ -55,6 +55,8 @@ Options:
                       exact), or the output folder in batch mode
   --input DIR         batch mode: the folder of photos
   --masks DIR         batch mode: the folder of masks (may be the same as --input)
+  --format EXT        batch mode: the results' format, png, jpg, webp or tif (default png: every
+                      known pixel exact)
   --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
@@ -143,6 +145,7 @@ async function runInpaint(args: string[]): Promise<void> {
       overwrite: { type: 'boolean' },
       'strip-metadata': { type: 'boolean' },
       'max-pixels': { type: 'string' },
+      format: { type: 'string' },
       'sample-from': { type: 'string' },
       exclude: { type: 'string' },
       'no-native-detail': { type: 'boolean' },
@@ -185,6 +188,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (single !== undefined) {
     if (!values.mask) throw new UsageError('missing --mask MASK');
     if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
+    if (values.format !== undefined) throw new UsageError("--format is for batch mode (--input DIR); -o's extension names the format of one IMAGE's result");
     formatFromPath(values.out);
     if (!overwrite) {
       for (const [input, what] of [[single, 'the input photo'], [values.mask, 'its mask']]) {
@@ -213,6 +217,8 @@ async function runInpaint(args: string[]): Promise<void> {
   }
 
   if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
+  const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
+  if (!['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff'].includes(ext)) throw new UsageError(`Expected png, jpg, webp or tif for --format but received ${JSON.stringify(values.format)}`);
   for (const flag of ['sample-from', 'exclude'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
   }
@@ -225,7 +231,7 @@ async function runInpaint(args: string[]): Promise<void> {
   }
   await checkWritableFolder(outDir);
   await removeStaleTemporaryFiles(outDir);
-  const pairs = await pairFolder(values.input!, values.masks, outDir);
+  const pairs = await pairFolder(values.input!, values.masks, outDir, ext);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
   try {
@@ -334,7 +340,7 @@ async function save(out: string, result: InpaintResult, debugDir: string | undef
  * masks, never inputs.
  * @throws UsageError when a folder cannot be listed or holds no image
  */
-async function pairFolder(inputDir: string, maskDir: string, outDir: string): Promise<Pair[]> {
+async function pairFolder(inputDir: string, maskDir: string, outDir: string, ext: string): Promise<Pair[]> {
   const list = async (dir: string, what: string) => {
     try {
       return (await readdir(dir)).filter(isImageFile).sort();
@@ -355,7 +361,7 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string): Pr
   return images.map((name) => {
     const stem = stemOf(name);
     const own = masks.get(`${stem}_mask`.toLowerCase()) ?? (sameFolder ? undefined : masks.get(stem.toLowerCase()));
-    const pair: Pair = { name, image: join(inputDir, name), out: join(outDir, `${stem}.png`) };
+    const pair: Pair = { name, image: join(inputDir, name), out: join(outDir, `${stem}.${ext}`) };
     if (own) pair.mask = join(maskDir, own);
     else pair.problem = `no mask for it in ${maskDir} (looked for ${stem}_mask${sameFolder ? '' : ` and ${stem}`} with an image extension: ${IMAGE_EXTENSIONS.join(', ')})`;
     if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
