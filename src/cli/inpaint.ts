@@ -218,7 +218,11 @@ async function runInpaint(args: string[]): Promise<void> {
 
   if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
   const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
-  if (!['png', 'jpg', 'jpeg', 'webp', 'tif', 'tiff'].includes(ext)) throw new UsageError(`Expected png, jpg, webp or tif for --format but received ${JSON.stringify(values.format)}`);
+  try {
+    formatFromPath(`result.${ext}`);
+  } catch {
+    throw new UsageError(`Expected png, jpg, webp or tif for --format but received ${JSON.stringify(values.format)}`);
+  }
   for (const flag of ['sample-from', 'exclude'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
   }

@@ -5,7 +5,8 @@
  *                                and service worker, config.json and the device mode's fixed list
  *                                of files (model/, vgg/, ort/, heic/: see assets.ts)
  *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
- *                                fields method, ensemble, dilate, resizeMask, format -> the filled image
+ *                                fields method, ensemble, dilate, resizeMask, format,
+ *                                stripMetadata -> the filled image
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format
  *                                -> the stylized content (same queue and limits)
  *   GET  /api/v1/health          status, the queue, memory
