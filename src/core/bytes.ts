@@ -1,4 +1,6 @@
-/** Byte arrays joined end to end (no platform: Node's Buffer.concat is not in the browser). */
+/** Bytes joined and framed, with no platform (Node's Buffer and zlib are not in the browser). */
+
+/** Byte arrays joined end to end. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -7,4 +9,28 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
     at += p.length;
   }
   return out;
+}
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (ISO 3309, as PNG's chunks use). */
+function crc32(bytes: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A PNG chunk: its length, type, data and CRC. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
+  const typed = concatBytes([Uint8Array.from(type, (c) => c.charCodeAt(0)), data]);
+  const crc = crc32(typed);
+  return concatBytes([Uint8Array.of(data.length >>> 24, (data.length >>> 16) & 0xff, (data.length >>> 8) & 0xff, data.length & 0xff), typed, Uint8Array.of(crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff)]);
 }

@@ -13,7 +13,7 @@
  * Every offset is checked against the block; a block that does not parse is dropped whole
  * (`cleanExif` returns undefined), never written half.
  */
-import { concatBytes } from './bytes.ts';
+import { concatBytes, pngChunk } from './bytes.ts';
 
 /** The EXIF block as a TIFF structure, without the "Exif\0\0" header that JPEG puts before it. */
 export type ExifBlock = Uint8Array;
@@ -388,26 +388,3 @@ function setU24le(bytes: Uint8Array, at: number, v: number): void {
 const u32leBytes = (v: number) => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
 
 const concat = (...parts: Uint8Array[]) => concatBytes(parts);
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (ISO 3309, as PNG's chunks use). */
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const typed = concat(Uint8Array.from(type, (c) => c.charCodeAt(0)), data);
-  const crc = crc32(typed);
-  return concat(Uint8Array.of(data.length >>> 24, (data.length >>> 16) & 0xff, (data.length >>> 8) & 0xff, data.length & 0xff), typed, Uint8Array.of(crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff));
-}

@@ -28,7 +28,7 @@ import {
   writeImage,
   writeMask,
 } from './image.ts';
-import { TEST_HEIC } from '../inference/testing.ts';
+import { TEST_HEIC, TEST_HEIC_P3 } from '../inference/testing.ts';
 import { Rng } from './random.ts';
 
 const PHOTOS = '/work/shared/data/photos';
@@ -204,13 +204,19 @@ describe('readImage', () => {
     // Four quadrants, red, green / blue, white, as heif-enc encoded them: sharp's libvips has no HEVC decoder.
     const file = join(dir, 'IMG_0001.HEIC');
     await copyFile(TEST_HEIC, file);
+    const expected = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
     for (const source of [file, new Uint8Array(await readFile(TEST_HEIC))]) {
       const img = await readImage(source);
       assert.deepEqual([img.width, img.height], [64, 48]);
-      const expected = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
       for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
         for (let c = 0; c < 3; c++) assert.ok(Math.abs(at(img, c, x, y) * 255 - expected[q][c]) < 12, `quadrant ${q} channel ${c}: ${at(img, c, x, y) * 255}`);
       }
+    }
+    // Stored in Display P3 with its profile, as an iPhone stores them: converted to sRGB, as a JPEG's
+    // pixels are (libheif alone gives the P3 values, up to 65 levels away).
+    const p3 = await readImage(TEST_HEIC_P3);
+    for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
+      for (let c = 0; c < 3; c++) assert.ok(Math.abs(at(p3, c, x, y) * 255 - expected[q][c]) < 12, `P3 quadrant ${q} channel ${c}: ${at(p3, c, x, y) * 255}`);
     }
     const truncated = (await readFile(TEST_HEIC)).subarray(0, 400);
     await assert.rejects(readImage(truncated), /not a readable .* image/);

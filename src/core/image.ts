@@ -8,7 +8,9 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type Sharp } from 'sharp';
+import { concatBytes, pngChunk } from './bytes.ts';
 import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
@@ -99,7 +101,7 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
         `raise the limit to read it anyway: --max-pixels ${meta.width * meta.height} on the command line, maxPixels in code`,
     );
   }
-  if (isHeic(meta)) return decodeHeic(source, unreadable);
+  if (isHeic(meta)) return decodeHeic(source, meta.icc, unreadable);
   const sixteen = keep16Bit && meta.depth === 'ushort';
   if (sixteen) options.onNotice?.(`${label} has 16 bits per channel: it is read at 16-bit precision (a PNG or TIFF result keeps 16 bits, JPEG and WebP have 8)`);
   try {
@@ -123,13 +125,23 @@ type HeicDecoder = (input: { buffer: Uint8Array }) => Promise<{ width: number; h
 /** A variable, so that the type checker and bundlers leave the untyped, Node-only module alone. */
 const HEIC_DECODER = 'heic-decode';
 
-/** A HEIC photo's first image, its rotation and mirroring applied, as 8-bit RGBA. */
-async function decodeHeic(source: string | Uint8Array, unreadable: (reason: string, cause?: unknown) => InputError): Promise<DecodedPixels> {
+/**
+ * A HEIC photo's first image, its rotation and mirroring applied, as 8-bit RGBA in sRGB. libheif
+ * gives the pixels in the photo's own colour space (an iPhone's is Display P3); with the photo's
+ * ICC profile (`icc`) sharp converts them, as it converts a JPEG's, from a PNG that carries it.
+ */
+async function decodeHeic(source: string | Uint8Array, icc: Uint8Array | undefined, unreadable: (reason: string, cause?: unknown) => InputError): Promise<DecodedPixels> {
   try {
     const bytes = typeof source === 'string' ? await readFile(source) : source;
     const { default: decodeHeicBytes } = (await import(HEIC_DECODER)) as { default: HeicDecoder };
     const { width, height, data } = await decodeHeicBytes({ buffer: bytes });
-    return { width, height, channels: 4, data, max: 255 };
+    if (!icc) return { width, height, channels: 4, data, max: 255 };
+    const png = await sharp(data, { raw: { width, height, channels: 4 } }).png({ compressionLevel: 0 }).toBuffer();
+    // iCCP after IHDR (8 bytes of signature, then IHDR's 25): a name, a NUL, method 0, the deflated profile.
+    const iccp = pngChunk('iCCP', concatBytes([new TextEncoder().encode('icc'), Uint8Array.of(0, 0), deflateSync(icc)]));
+    const tagged = concatBytes([png.subarray(0, 33), iccp, png.subarray(33)]);
+    const srgb = await sharp(tagged).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return { width, height, channels: srgb.info.channels, data: srgb.data, max: 255 };
   } catch (err) {
     throw unreadable(`its HEVC image could not be decoded: ${(err as Error).message}`, err);
   }

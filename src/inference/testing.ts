@@ -20,6 +20,9 @@ export const TEST_VGG_WEIGHTS = fileURLToPath(new URL('../../../shared/models/vg
 /** A 64x48 HEIC photo (HEVC: red, green / blue, white quadrants; EXIF Make 'Acme', Model 'iPhone 99'), made with libheif's heif-enc. */
 export const TEST_HEIC = fileURLToPath(new URL('../../test/fixtures/hevc-64x48.heic', import.meta.url));
 
+/** The same quadrants converted to Display P3, the profile embedded (as an iPhone's photos are). */
+export const TEST_HEIC_P3 = fileURLToPath(new URL('../../test/fixtures/hevc-p3-64x48.heic', import.meta.url));
+
 /** The folder of real photos the end-to-end tests and the benchmark read. */
 export const TEST_PHOTOS = fileURLToPath(new URL('../../../shared/data/photos/', import.meta.url));
 
