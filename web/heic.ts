@@ -2,8 +2,12 @@
  * HEIC photos (an iPhone's) in a browser that cannot decode them (Chromium, Firefox): libheif,
  * compiled to WebAssembly, imported from the page's own folder (`heic/libheif.mjs`, served by
  * `inpaint serve` and copied by `npm run build:web`) the first time one is opened, so a page that
- * never sees a HEIC never fetches its 2 MB.
+ * never sees a HEIC never fetches its 2 MB. libheif gives the pixels in the photo's colour space
+ * (an iPhone's is Display P3); the browser converts them to sRGB from a PNG that carries the
+ * photo's ICC profile, as Node's reader has sharp do.
  */
+import { ascii, concatBytes, pngChunk, u32be } from '../src/core/bytes.ts';
+import { heifIcc } from '../src/core/heif.ts';
 
 /** The part of libheif-js's module the page uses. */
 interface LibHeif {
@@ -40,8 +44,9 @@ export async function decodeHeic(blob: Blob): Promise<ImageBitmap> {
     throw err;
   });
   await libheif.ready;
+  const bytes = new Uint8Array(await blob.arrayBuffer());
   const decoder = new libheif.HeifDecoder();
-  const images = decoder.decode(new Uint8Array(await blob.arrayBuffer()));
+  const images = decoder.decode(bytes);
   try {
     if (images.length === 0) throw new Error('no image in the file');
     const image = images[0];
@@ -49,9 +54,29 @@ export async function decodeHeic(blob: Blob): Promise<ImageBitmap> {
     const data = await new Promise<Uint8ClampedArray>((resolve, reject) =>
       image.display({ data: new Uint8ClampedArray(width * height * 4), width, height }, (r) => (r ? resolve(r.data) : reject(new Error('the image did not decode')))),
     );
-    return await createImageBitmap(new ImageData(data as Uint8ClampedArray<ArrayBuffer>, width, height));
+    const pixels = new ImageData(data as Uint8ClampedArray<ArrayBuffer>, width, height);
+    const icc = heifIcc(bytes);
+    return await createImageBitmap(icc ? await pngWithProfile(pixels, icc) : pixels);
   } finally {
     for (const image of images) image.free();
     decoder.decoder.delete();
   }
+}
+
+/** The PNG chunks that say what colour space the pixels are in: the canvas's own are dropped. */
+const COLOUR_CHUNKS = new Set(['iCCP', 'sRGB', 'gAMA', 'cHRM', 'cICP']);
+
+/** `pixels` as a PNG that carries `icc` (an iCCP chunk after IHDR), for the browser to convert. */
+async function pngWithProfile(pixels: ImageData, icc: Uint8Array): Promise<Blob> {
+  const canvas = new OffscreenCanvas(pixels.width, pixels.height);
+  canvas.getContext('2d')!.putImageData(pixels, 0, 0);
+  const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+  const deflated = new Uint8Array(await new Response(new Blob([icc as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
+  const parts = [png.subarray(0, 33), pngChunk('iCCP', concatBytes([Uint8Array.of(0x69, 0x63, 0x63, 0, 0), deflated]))]; // "icc", NUL, method 0
+  for (let at = 33; at + 12 <= png.length; ) {
+    const end = at + 12 + u32be(png, at);
+    if (!COLOUR_CHUNKS.has(ascii(png, at + 4, 4))) parts.push(png.subarray(at, end));
+    at = end;
+  }
+  return new Blob([concatBytes(parts)], { type: 'image/png' });
 }

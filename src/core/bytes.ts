@@ -1,5 +1,11 @@
 /** Bytes joined and framed, with no platform (Node's Buffer and zlib are not in the browser). */
 
+/** `length` bytes from `at` as text, one character a byte (a box's or chunk's type). */
+export const ascii = (bytes: Uint8Array, at: number, length: number): string => String.fromCharCode(...bytes.subarray(at, at + length));
+
+/** The big-endian 32-bit unsigned integer at `at`. */
+export const u32be = (b: Uint8Array, at: number): number => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+
 /** Byte arrays joined end to end. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -13,7 +13,8 @@
  * Every offset is checked against the block; a block that does not parse is dropped whole
  * (`cleanExif` returns undefined), never written half.
  */
-import { concatBytes, pngChunk } from './bytes.ts';
+import { ascii, concatBytes, pngChunk, u32be } from './bytes.ts';
+import { heifExif } from './heif.ts';
 
 /** The EXIF block as a TIFF structure, without the "Exif\0\0" header that JPEG puts before it. */
 export type ExifBlock = Uint8Array;
@@ -207,8 +208,6 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[], at = 0): boole
   return bytes.length >= at + prefix.length && prefix.every((b, i) => bytes[at + i] === b);
 }
 
-const ascii = (bytes: Uint8Array, at: number, length: number) => String.fromCharCode(...bytes.subarray(at, at + length));
-const u32be = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 const u32le = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
 
 /**
@@ -253,85 +252,6 @@ export function exifOf(bytes: Uint8Array): ExifBlock | undefined {
       }
       at += 8 + length + (length % 2);
     }
-  }
-  return undefined;
-}
-
-/** The boxes (ISO base media format) in bytes [start, end): type and the range of each one's content. */
-function* boxes(bytes: Uint8Array, start: number, end: number): Generator<{ type: string; from: number; to: number }> {
-  for (let at = start; at + 8 <= end; ) {
-    let size = u32be(bytes, at);
-    let header = 8;
-    if (size === 1) {
-      size = u32be(bytes, at + 8) * 2 ** 32 + u32be(bytes, at + 12); // a 64-bit size
-      header = 16;
-    } else if (size === 0) size = end - at; // to the end
-    if (size < header || at + size > end) throw new Error('a box runs past its parent');
-    yield { type: ascii(bytes, at + 4, 4), from: at + header, to: at + size };
-    at += size;
-  }
-}
-
-/**
- * A HEIF's (HEIC, AVIF) EXIF item: named 'Exif' in the meta box's item list (iinf), found where
- * its location (iloc) says, in the file or the meta box's idat; its data starts with the offset
- * of the TIFF header after it.
- */
-function heifExif(bytes: Uint8Array): ExifBlock | undefined {
-  const meta = [...boxes(bytes, 0, bytes.length)].find((b) => b.type === 'meta');
-  if (!meta) return undefined;
-  const children = [...boxes(bytes, meta.from + 4, meta.to)]; // meta is a full box: version and flags first
-  const uint = (at: number, size: number) => (size === 0 ? 0 : size === 2 ? (bytes[at] << 8) | bytes[at + 1] : size === 4 ? u32be(bytes, at) : u32be(bytes, at) * 2 ** 32 + u32be(bytes, at + 4));
-  // iinf: the item whose type is 'Exif'.
-  const iinf = children.find((b) => b.type === 'iinf');
-  if (!iinf) return undefined;
-  let exifId: number | undefined;
-  const version = bytes[iinf.from];
-  for (const infe of boxes(bytes, iinf.from + 4 + (version === 0 ? 2 : 4), iinf.to)) {
-    const v = bytes[infe.from];
-    if (infe.type !== 'infe' || v < 2) continue;
-    const idSize = v === 2 ? 2 : 4;
-    if (ascii(bytes, infe.from + 4 + idSize + 2, 4) === 'Exif') exifId = uint(infe.from + 4, idSize);
-  }
-  const iloc = children.find((b) => b.type === 'iloc');
-  if (exifId === undefined || !iloc) return undefined;
-  // iloc: where that item's bytes lie.
-  const v = bytes[iloc.from];
-  let at = iloc.from + 4;
-  const [offsetSize, lengthSize] = [bytes[at] >> 4, bytes[at] & 15];
-  const [baseSize, indexSize] = [bytes[at + 1] >> 4, v >= 1 ? bytes[at + 1] & 15 : 0];
-  at += 2;
-  const count = uint(at, v < 2 ? 2 : 4);
-  at += v < 2 ? 2 : 4;
-  for (let i = 0; i < count; i++) {
-    const id = uint(at, v < 2 ? 2 : 4);
-    at += v < 2 ? 2 : 4;
-    const method = v >= 1 ? bytes[at + 1] & 15 : 0;
-    if (v >= 1) at += 2;
-    at += 2; // data_reference_index
-    const base = uint(at, baseSize);
-    at += baseSize;
-    const extents = uint(at, 2);
-    at += 2;
-    const parts: Uint8Array[] = [];
-    for (let e = 0; e < extents; e++) {
-      at += indexSize;
-      const offset = uint(at, offsetSize);
-      at += offsetSize;
-      const length = uint(at, lengthSize);
-      at += lengthSize;
-      if (id !== exifId) continue;
-      const idat = children.find((b) => b.type === 'idat');
-      const origin = method === 1 && idat ? idat.from : method === 0 ? 0 : NaN;
-      const from = origin + base + offset;
-      if (!(from >= 0 && from + length <= bytes.length)) throw new Error('an item outside the file');
-      parts.push(bytes.subarray(from, from + length));
-    }
-    if (id !== exifId) continue;
-    const item = concatBytes(parts);
-    if (item.length < 4) return undefined;
-    const tiff = item.subarray(4 + u32be(item, 0));
-    return tiff.length > 8 ? tiff.slice() : undefined;
   }
   return undefined;
 }

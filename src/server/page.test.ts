@@ -15,7 +15,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
 import { toRgba8 } from '../core/raster.ts';
-import { TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { deviceAssets } from './assets.ts';
 import { Methods } from './methods.ts';
@@ -174,11 +174,17 @@ describe('the web page in Chromium', () => {
     await assertText(page.locator('#info'), /hevc-64x48\.heic · 64×48/);
     const heicBytes = (await download('png')).bytes;
     assert.equal(exifReader((await sharp(heicBytes).metadata()).exif!).Image?.Model, 'iPhone 99', "the HEIC's EXIF is kept");
-    const heic = await pixels(heicBytes);
     const quadrants = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
-    for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
-      for (let c = 0; c < 3; c++) assert.ok(Math.abs(heic.data[(y * 64 + x) * heic.channels + c] - quadrants[q][c]) < 12, `HEIC quadrant ${q} channel ${c}`);
-    }
+    const checkQuadrants = (img: Awaited<ReturnType<typeof pixels>>, what: string) => {
+      for (const [q, [x, y]] of [[16, 12], [48, 12], [16, 36], [48, 36]].entries()) {
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(img.data[(y * 64 + x) * img.channels + c] - quadrants[q][c]) < 12, `${what} quadrant ${q} channel ${c}: ${img.data[(y * 64 + x) * img.channels + c]}`);
+      }
+    };
+    checkQuadrants(await pixels(heicBytes), 'HEIC');
+    // The same quadrants stored in Display P3 with the profile, as an iPhone stores them: shown and downloaded in sRGB.
+    await page.setInputFiles('#file', TEST_HEIC_P3);
+    await assertText(page.locator('#info'), /hevc-p3-64x48\.heic · 64×48/);
+    checkQuadrants(await pixels((await download('png')).bytes), 'P3 HEIC');
 
     // Drop a 200x150 photo on the page, an AVIF (which the server reads too).
     const dropped = (await sharp(await photoBytes(200, 150, 'png', 'python3-sklearn/flower.jpg')).avif().toBuffer()).toString('base64');
