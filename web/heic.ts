@@ -6,7 +6,7 @@
  * (an iPhone's is Display P3); the browser converts them to sRGB from a PNG that carries the
  * photo's ICC profile, as Node's reader has sharp do.
  */
-import { ascii, concatBytes, pngChunk, u32be } from '../src/core/bytes.ts';
+import { pngWithProfile } from '../src/core/bytes.ts';
 import { heifIcc } from '../src/core/heif.ts';
 
 /** The part of libheif-js's module the page uses. */
@@ -56,27 +56,18 @@ export async function decodeHeic(blob: Blob): Promise<ImageBitmap> {
     );
     const pixels = new ImageData(data as Uint8ClampedArray<ArrayBuffer>, width, height);
     const icc = heifIcc(bytes);
-    return await createImageBitmap(icc ? await pngWithProfile(pixels, icc) : pixels);
+    return await createImageBitmap(icc ? await pngWithIcc(pixels, icc) : pixels);
   } finally {
     for (const image of images) image.free();
     decoder.decoder.delete();
   }
 }
 
-/** The PNG chunks that say what colour space the pixels are in: the canvas's own are dropped. */
-const COLOUR_CHUNKS = new Set(['iCCP', 'sRGB', 'gAMA', 'cHRM', 'cICP']);
-
-/** `pixels` as a PNG that carries `icc` (an iCCP chunk after IHDR), for the browser to convert. */
-async function pngWithProfile(pixels: ImageData, icc: Uint8Array): Promise<Blob> {
+/** `pixels` as a PNG that carries `icc`, for the browser to convert to sRGB as it decodes it. */
+async function pngWithIcc(pixels: ImageData, icc: Uint8Array): Promise<Blob> {
   const canvas = new OffscreenCanvas(pixels.width, pixels.height);
   canvas.getContext('2d')!.putImageData(pixels, 0, 0);
   const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
   const deflated = new Uint8Array(await new Response(new Blob([icc as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
-  const parts = [png.subarray(0, 33), pngChunk('iCCP', concatBytes([Uint8Array.of(0x69, 0x63, 0x63, 0, 0), deflated]))]; // "icc", NUL, method 0
-  for (let at = 33; at + 12 <= png.length; ) {
-    const end = at + 12 + u32be(png, at);
-    if (!COLOUR_CHUNKS.has(ascii(png, at + 4, 4))) parts.push(png.subarray(at, end));
-    at = end;
-  }
-  return new Blob([concatBytes(parts)], { type: 'image/png' });
+  return new Blob([pngWithProfile(png, deflated)], { type: 'image/png' });
 }

@@ -40,3 +40,23 @@ export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const crc = crc32(typed);
   return concatBytes([Uint8Array.of(data.length >>> 24, (data.length >>> 16) & 0xff, (data.length >>> 8) & 0xff, data.length & 0xff), typed, Uint8Array.of(crc >>> 24, (crc >>> 16) & 0xff, (crc >>> 8) & 0xff, crc & 0xff)]);
 }
+
+/** The PNG chunks that say what colour space the pixels are in. */
+const COLOUR_CHUNKS = new Set(['iCCP', 'sRGB', 'gAMA', 'cHRM', 'cICP']);
+
+/**
+ * A PNG that says its pixels are in the colour space of an ICC profile: an iCCP chunk after IHDR
+ * (named "icc", method 0, `deflatedIcc` the profile zlib-compressed), its own colour chunks
+ * dropped. A decoder then converts the pixels to sRGB: how a HEIC's pixels, which libheif gives in
+ * the photo's colour space, are converted in Node (sharp) and in the page (the browser).
+ */
+export function pngWithProfile(png: Uint8Array, deflatedIcc: Uint8Array): Uint8Array<ArrayBuffer> {
+  const ihdrEnd = 8 + 12 + u32be(png, 8);
+  const parts = [png.subarray(0, ihdrEnd), pngChunk('iCCP', concatBytes([Uint8Array.of(0x69, 0x63, 0x63, 0, 0), deflatedIcc]))];
+  for (let at = ihdrEnd; at + 12 <= png.length; ) {
+    const end = at + 12 + u32be(png, at);
+    if (!COLOUR_CHUNKS.has(ascii(png, at + 4, 4))) parts.push(png.subarray(at, end));
+    at = end;
+  }
+  return concatBytes(parts);
+}

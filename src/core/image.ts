@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { concatBytes, pngChunk } from './bytes.ts';
+import { pngWithProfile } from './bytes.ts';
 import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
@@ -137,10 +137,7 @@ async function decodeHeic(source: string | Uint8Array, icc: Uint8Array | undefin
     const { width, height, data } = await decodeHeicBytes({ buffer: bytes });
     if (!icc) return { width, height, channels: 4, data, max: 255 };
     const png = await sharp(data, { raw: { width, height, channels: 4 } }).png({ compressionLevel: 0 }).toBuffer();
-    // iCCP after IHDR (8 bytes of signature, then IHDR's 25): a name, a NUL, method 0, the deflated profile.
-    const iccp = pngChunk('iCCP', concatBytes([new TextEncoder().encode('icc'), Uint8Array.of(0, 0), deflateSync(icc)]));
-    const tagged = concatBytes([png.subarray(0, 33), iccp, png.subarray(33)]);
-    const srgb = await sharp(tagged).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const srgb = await sharp(pngWithProfile(png, deflateSync(icc))).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { width, height, channels: srgb.info.channels, data: srgb.data, max: 255 };
   } catch (err) {
     throw unreadable(`its HEVC image could not be decoded: ${(err as Error).message}`, err);
