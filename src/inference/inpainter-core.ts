@@ -52,8 +52,9 @@ export interface ImageReader {
 }
 
 /**
- * A photo: a file path, encoded JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC bytes (a Buffer is one), raw 8-bit pixels (RGBA keeps
- * its alpha), a decoded `RgbImage`, or one with its alpha as `readImageWithAlpha` gives.
+ * A photo: a file path, encoded JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC bytes (a Buffer is one),
+ * raw 8-bit pixels (RGBA keeps its alpha), a decoded `RgbImage`, or one with its alpha as
+ * `readImageWithAlpha` gives.
  */
 export type ImageInput = ImageSource | RgbImage | ImageWithAlpha;
 
