@@ -202,9 +202,14 @@ async function decodePhoto(file: Blob, name: string): Promise<ImageBitmap> {
   } catch (err) {
     if (!isHeic(new Uint8Array(await file.slice(0, 12).arrayBuffer()))) throw err;
     setStatus(`Opening ${name}: decoding HEIC…`, 'busy');
-    return decodeHeic(file);
+    return decodeHeic(file).catch((heicErr: unknown) => {
+      throw new HeicError(`${name} is a HEIC photo that could not be decoded here (${(heicErr as Error).message}): save it as JPEG first, or use the command line.`);
+    });
   }
 }
+
+/** A HEIC that libheif could not decode (or that could not be fetched): its message is the status. */
+class HeicError extends Error {}
 
 async function openPhotoNow(file: Blob, name: string): Promise<void> {
   if (running) return;
@@ -221,8 +226,9 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     setStatus('Paint over what should go, then Run.');
     // First use: the model starts downloading (or loading from the cache) while the hole is painted.
     if (engine === 'device') void loadDevice().catch(() => undefined);
-  } catch {
-    setStatus(`${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF or HEIC): save a TIFF as JPEG first, or use the command line, which reads it.`, 'error');
+  } catch (err) {
+    const message = err instanceof HeicError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF or HEIC): save a TIFF as JPEG first, or use the command line, which reads it.`;
+    setStatus(message, 'error');
   } finally {
     opening--;
   }

@@ -170,6 +170,10 @@ describe('the web page in Chromium', () => {
 
   it('opens by drag and drop, loads a mask file, zooms with the wheel and a pinch, paints by touch', async () => {
     // A HEIC, which Chromium cannot decode: the page decodes it with libheif, fetched from the server.
+    // A cut one: the status says what it is and what to do.
+    await writeFile(join(dir, 'cut.heic'), (await readFile(TEST_HEIC)).subarray(0, 400));
+    await page.setInputFiles('#file', join(dir, 'cut.heic'));
+    await assertText(status(), /cut\.heic is a HEIC photo that could not be decoded here .*save it as JPEG first/);
     await page.setInputFiles('#file', TEST_HEIC);
     await assertText(page.locator('#info'), /hevc-64x48\.heic · 64×48/);
     const heicBytes = (await download('png')).bytes;
