@@ -47,7 +47,7 @@ const TAG = {
 /** Tags left out: the old pixels' layout and profile, pointers to what is not kept, the MakerNote. */
 const DROPPED = new Set<number>([TAG.stripOffsets, TAG.stripByteCounts, TAG.tileOffsets, TAG.tileByteCounts, TAG.subIfds, TAG.jpegOffset, TAG.jpegLength, TAG.iccProfile, TAG.makerNote]);
 
-/** The pointer tags to sub-IFDs that are kept, with the IFD each may appear in. */
+/** The pointer tags to the sub-IFDs that are kept: Exif and GPS (from IFD0), Interop (from Exif). */
 const POINTERS = new Set<number>([TAG.exifIfd, TAG.gpsIfd, TAG.interopIfd]);
 
 interface Entry {
@@ -273,11 +273,11 @@ export function withExif(encoded: Uint8Array, format: ExifFormat, block: ExifBlo
     let at = 2;
     if (encoded[2] === 0xff && encoded[3] === 0xe0) at = 4 + ((encoded[4] << 8) | encoded[5]);
     const length = 2 + 6 + block.length;
-    return concat(encoded.subarray(0, at), Uint8Array.of(0xff, 0xe1, length >>> 8, length & 0xff), Uint8Array.from(EXIF_HEADER), block, encoded.subarray(at));
+    return concatBytes([encoded.subarray(0, at), Uint8Array.of(0xff, 0xe1, length >>> 8, length & 0xff), Uint8Array.from(EXIF_HEADER), block, encoded.subarray(at)]);
   }
   if (format === 'png') {
     const ihdrEnd = 8 + 12 + u32be(encoded, 8);
-    return concat(encoded.subarray(0, ihdrEnd), pngChunk('eXIf', block), encoded.subarray(ihdrEnd));
+    return concatBytes([encoded.subarray(0, ihdrEnd), pngChunk('eXIf', block), encoded.subarray(ihdrEnd)]);
   }
   // WebP: a simple file (one VP8 or VP8L chunk) becomes an extended one, with a VP8X chunk first.
   let chunks = encoded.subarray(12);
@@ -288,15 +288,15 @@ export function withExif(encoded: Uint8Array, format: ExifFormat, block: ExifBlo
     if (ascii(chunks, 0, 4) === 'VP8L' && chunks[8 + 4] & 0x10) vp8x[8] |= 0x10;
     setU24le(vp8x, 12, width - 1);
     setU24le(vp8x, 15, height - 1);
-    chunks = concat(vp8x, chunks);
+    chunks = concatBytes([vp8x, chunks]);
   } else chunks = chunks.slice();
   chunks[8] |= 0x08; // the EXIF flag
   const exif = new Uint8Array(8 + block.length + (block.length % 2));
   exif.set([0x45, 0x58, 0x49, 0x46]);
   exif.set(u32leBytes(block.length), 4);
   exif.set(block, 8);
-  const body = concat(chunks, exif);
-  return concat(Uint8Array.of(0x52, 0x49, 0x46, 0x46), u32leBytes(body.length + 4), Uint8Array.of(0x57, 0x45, 0x42, 0x50), body);
+  const body = concatBytes([chunks, exif]);
+  return concatBytes([Uint8Array.of(0x52, 0x49, 0x46, 0x46), u32leBytes(body.length + 4), Uint8Array.of(0x57, 0x45, 0x42, 0x50), body]);
 }
 
 function setU24le(bytes: Uint8Array, at: number, v: number): void {
@@ -307,4 +307,3 @@ function setU24le(bytes: Uint8Array, at: number, v: number): void {
 
 const u32leBytes = (v: number) => Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
 
-const concat = (...parts: Uint8Array[]) => concatBytes(parts);
