@@ -10,6 +10,9 @@
  * Three layers are painted: the hole, and the areas ours may only copy from (sample from) or must
  * never copy from (exclude). They share the history, so undo walks strokes on any of them in
  * order. A run resets the hole only: the steering areas stay for the next touch-up, until cleared.
+ *
+ * A stroke is a brush's path, or a lasso's outline: a closed shape filled (or, erasing, cut out)
+ * when the pointer is released, for an object too large to paint over comfortably.
  */
 
 /** The longer side of the previews the view draws when zoomed out (see `Editor.layers`). */
@@ -30,8 +33,20 @@ export const LAYERS: readonly Layer[] = ['hole', 'sampleFrom', 'exclude'];
 export const LAYER_COLOURS: Record<Layer, string> = { hole: '#ff6b8a', sampleFrom: '#4ade80', exclude: '#60a5fa' };
 export const MASK_COLOUR = LAYER_COLOURS.hole;
 
+/**
+ * A brush stroke (a path of round dabs `size` wide) or a lasso (the outline, filled). The points
+ * are in photo pixels, x and y interleaved.
+ */
+export interface Stroke {
+  layer: Layer;
+  erase: boolean;
+  size: number;
+  lasso: boolean;
+  points: number[];
+}
+
 export type Op =
-  | { kind: 'stroke'; layer: Layer; erase: boolean; size: number; points: number[] }
+  | ({ kind: 'stroke' } & Stroke)
   | { kind: 'clear'; layer: Layer }
   | { kind: 'mask'; mask: HTMLCanvasElement }
   | { kind: 'result'; image: ImageBitmap; blob: Blob; before: ImageBitmap };
@@ -68,7 +83,7 @@ export class Editor {
   readonly previewScale: number;
   #ops: Op[] = [];
   #cursor = 0;
-  #stroke: { layer: Layer; erase: boolean; size: number; points: number[] } | undefined;
+  #stroke: Stroke | undefined;
 
   constructor(image: ImageBitmap, blob: Blob, name: string) {
     this.original = image;
@@ -144,9 +159,9 @@ export class Editor {
     return false;
   }
 
-  beginStroke(x: number, y: number, size: number, erase: boolean, layer: Layer = 'hole'): void {
-    this.#stroke = { layer, erase, size, points: [x, y] };
-    this.#drawSegment(this.#stroke, x, y, x, y);
+  beginStroke(x: number, y: number, size: number, erase: boolean, layer: Layer = 'hole', lasso = false): void {
+    this.#stroke = { layer, erase, size, lasso, points: [x, y] };
+    if (!lasso) this.#drawSegment(this.#stroke, x, y, x, y);
   }
 
   extendStroke(x: number, y: number): void {
@@ -154,16 +169,29 @@ export class Editor {
     if (!s) return;
     const n = s.points.length;
     if (Math.hypot(x - s.points[n - 2], y - s.points[n - 1]) < 0.5) return;
-    this.#drawSegment(s, s.points[n - 2], s.points[n - 1], x, y);
+    if (!s.lasso) this.#drawSegment(s, s.points[n - 2], s.points[n - 1], x, y);
     s.points.push(x, y);
   }
 
-  /** Ends the stroke and records it (undoable). */
-  endStroke(): void {
-    if (!this.#stroke) return;
+  /** The outline of the lasso being drawn (photo pixels, x and y interleaved), for the view; undefined when none. */
+  get lassoOutline(): readonly number[] | undefined {
+    return this.#stroke?.lasso ? this.#stroke.points : undefined;
+  }
+
+  /**
+   * Ends the stroke and records it (undoable). A lasso is filled now; one that encloses less than a
+   * pixel (a click, a straight drag) is dropped, and the result says so (false).
+   */
+  endStroke(): boolean {
     const stroke = this.#stroke;
+    if (!stroke) return false;
     this.#stroke = undefined;
+    if (stroke.lasso) {
+      if (polygonArea(stroke.points) < 1) return false;
+      this.#fillLasso(stroke);
+    }
     this.#push({ kind: 'stroke', ...stroke });
+    return true;
   }
 
   /** Forgets the stroke being painted (a second finger turned it into a pinch). */
@@ -300,13 +328,35 @@ export class Editor {
       }
       for (const op of strokes) {
         const p = op.points;
+        if (op.lasso) {
+          this.#fillLasso(op);
+          continue;
+        }
         this.#drawSegment(op, p[0], p[1], p[0], p[1]);
         for (let k = 2; k < p.length; k += 2) this.#drawSegment(op, p[k - 2], p[k - 1], p[k], p[k + 1]);
       }
     }
   }
 
-  #drawSegment(s: { layer: Layer; erase: boolean; size: number }, x0: number, y0: number, x1: number, y1: number): void {
+  /** Fills a lasso's outline on its layer (or cuts it out, erasing); the nonzero rule, so a loop crossing itself fills both parts. */
+  #fillLasso(s: Stroke): void {
+    const l = this.layers[s.layer];
+    l.touched = true;
+    const p = s.points;
+    for (const ctx of [l.ctx, l.previewCtx]) {
+      ctx.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';
+      ctx.fillStyle = LAYER_COLOURS[s.layer];
+      ctx.beginPath();
+      ctx.moveTo(p[0], p[1]);
+      for (let k = 2; k < p.length; k += 2) ctx.lineTo(p[k], p[k + 1]);
+      ctx.closePath();
+      ctx.fill('nonzero');
+      ctx.globalCompositeOperation = 'source-over';
+    }
+    if (!s.erase) l.painted = true;
+  }
+
+  #drawSegment(s: Pick<Stroke, 'layer' | 'erase' | 'size'>, x0: number, y0: number, x1: number, y1: number): void {
     const l = this.layers[s.layer];
     l.touched = true;
     const colour = LAYER_COLOURS[s.layer];
@@ -330,6 +380,17 @@ export class Editor {
     }
     if (!s.erase) l.painted = true;
   }
+}
+
+/** The area a closed outline encloses (the shoelace formula, its absolute value; x and y interleaved). */
+export function polygonArea(points: readonly number[]): number {
+  let twice = 0;
+  const n = points.length;
+  for (let k = 0; k < n; k += 2) {
+    const j = (k + 2) % n;
+    twice += points[k] * points[j + 1] - points[j] * points[k + 1];
+  }
+  return Math.abs(twice) / 2;
 }
 
 export function toBlob(canvas: HTMLCanvasElement, type: string, quality?: number): Promise<Blob> {

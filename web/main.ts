@@ -13,6 +13,9 @@ import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { decodeHeic, isHeic } from './heic.ts';
 import { View } from './view.ts';
 
+type Tool = 'brush' | 'lasso' | 'eraser';
+const TOOLS: readonly Tool[] = ['brush', 'lasso', 'eraser'];
+
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const stage = $('stage');
 const view = new View($<HTMLCanvasElement>('view'));
@@ -29,8 +32,7 @@ const ui = {
   styleSize: $<HTMLSelectElement>('style-size'),
   layerHint: $('layer-hint'),
   layers: Object.fromEntries(LAYERS.map((l) => [l, $<HTMLButtonElement>(`layer-${l}`)])) as Record<Layer, HTMLButtonElement>,
-  brush: $<HTMLButtonElement>('tool-brush'),
-  eraser: $<HTMLButtonElement>('tool-eraser'),
+  tools: Object.fromEntries(TOOLS.map((t) => [t, $<HTMLButtonElement>(`tool-${t}`)])) as Record<Tool, HTMLButtonElement>,
   size: $<HTMLInputElement>('size'),
   sizeOut: $<HTMLOutputElement>('size-out'),
   undo: $<HTMLButtonElement>('undo'),
@@ -61,7 +63,8 @@ const ui = {
 let editor: Editor | undefined;
 /** Photos being decoded: the isolation reload waits (a photo being opened would be lost). */
 let opening = 0;
-let erasing = false;
+/** What a drag does: paint with the round brush, outline an area to fill (the lasso; with Alt, to cut out), or erase. */
+let tool: Tool = 'brush';
 /** The layer the brush paints: the hole, or where ours may (sampleFrom) or may not (exclude) copy from. */
 let layer: Layer = 'hole';
 let mode: 'remove' | 'stylize' = 'remove';
@@ -108,11 +111,10 @@ function setBrushSize(size: number): void {
   view.invalidate();
 }
 
-function setTool(erase: boolean): void {
-  erasing = erase;
-  ui.brush.setAttribute('aria-pressed', String(!erase));
-  ui.eraser.setAttribute('aria-pressed', String(erase));
-  if (view.cursor) view.cursor.erase = erase;
+function setTool(next: Tool): void {
+  tool = next;
+  for (const t of TOOLS) ui.tools[t].setAttribute('aria-pressed', String(t === next));
+  if (view.cursor) Object.assign(view.cursor, { erase: next === 'eraser', lasso: next === 'lasso' });
   view.invalidate();
 }
 
@@ -141,7 +143,7 @@ function setMode(next: 'remove' | 'stylize'): void {
   view.showLayers = next === 'remove';
   if (editor) {
     if (next === 'stylize') setStatus(style ? 'Run to render the photo in the style image\'s texture.' : 'Open a style image (Style…), then Run.');
-    else setStatus('Paint over what should go, then Run.');
+    else setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
   }
   refresh();
 }
@@ -223,7 +225,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     view.editor = editor;
     view.split = undefined;
     view.fit();
-    setStatus('Paint over what should go, then Run.');
+    setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
     // First use: the model starts downloading (or loading from the cache) while the hole is painted.
     if (engine === 'device') void loadDevice().catch(() => undefined);
   } catch (err) {
@@ -336,14 +338,15 @@ canvas.addEventListener('pointerdown', (e) => {
   } else if ((e.button === 0 || e.pointerType === 'pen') && !running && mode === 'remove') {
     gesture = { kind: 'paint', id: e.pointerId };
     const at = view.toImage(e.clientX, e.clientY);
-    editor.beginStroke(at.x, at.y, brushSize(), erasing || e.altKey || (e.buttons & 32) !== 0, layer);
+    // Alt, or a pen's eraser end, erases with either tool: the lasso then cuts the outlined area out.
+    editor.beginStroke(at.x, at.y, brushSize(), tool === 'eraser' || e.altKey || (e.buttons & 32) !== 0, layer, tool === 'lasso');
   }
   view.invalidate();
 });
 
 canvas.addEventListener('pointermove', (e) => {
   const p = local(e);
-  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: erasing || e.altKey, colour: cursorColour() } : undefined;
+  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), lasso: tool === 'lasso' } : undefined;
   stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
   if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
   const g = gesture;
@@ -373,8 +376,11 @@ function pointerEnd(e: PointerEvent): void {
   pointers.delete(e.pointerId);
   const g = gesture;
   if (g?.kind === 'paint' && g.id === e.pointerId) {
-    editor?.endStroke();
     gesture = undefined;
+    // A lasso the browser took over (pointercancel) is dropped, not filled half drawn.
+    if (e.type === 'pointercancel' && editor?.lassoOutline) editor.abandonStroke();
+    else if (editor?.lassoOutline && !editor.endStroke()) setStatus('The lasso enclosed no area: draw around what should go, and let go to fill it.');
+    else editor?.endStroke();
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {
@@ -743,8 +749,7 @@ ui.clear.onclick = () => {
 for (const l of LAYERS) ui.layers[l].onclick = () => setLayer(l);
 ui.modeRemove.onclick = () => setMode('remove');
 ui.modeStylize.onclick = () => setMode('stylize');
-ui.brush.onclick = () => setTool(false);
-ui.eraser.onclick = () => setTool(true);
+for (const t of TOOLS) ui.tools[t].onclick = () => setTool(t);
 ui.size.oninput = () => setBrushSize(brushSize());
 ui.help.onclick = () => ui.helpDialog.showModal();
 
@@ -778,8 +783,9 @@ window.addEventListener('keydown', (e) => {
   else if (e.key === '1' || e.key === '2' || e.key === '3') setLayer(LAYERS[Number(e.key) - 1]);
   else if (key === 'r') setMode('remove');
   else if (key === 'y') setMode('stylize');
-  else if (key === 'b') setTool(false);
-  else if (key === 'e') setTool(true);
+  else if (key === 'b') setTool('brush');
+  else if (key === 'l') setTool('lasso');
+  else if (key === 'e') setTool('eraser');
   else if (key === 'c') holdBefore(true);
   else if (key === 's') toggleSplit();
   else if (e.key === '0') {

@@ -1,6 +1,6 @@
 /**
  * The canvas view: the photo under a zoom and pan, the painted layers over it (hole, sample from,
- * exclude), a running fill's previews over its hole, the brush cursor, and the before/after
+ * exclude), a running fill's previews over its hole, the brush cursor or the lasso being drawn, and the before/after
  * comparisons (the whole "before" while a key is held, or a split line to drag).
  * Draws only on the next animation frame after something changed.
  */
@@ -14,8 +14,8 @@ export class View {
   scale = 1;
   tx = 0;
   ty = 0;
-  /** The brush cursor in CSS px, and its diameter in image px; undefined hides it. */
-  cursor: { x: number; y: number; size: number; erase: boolean; colour?: string } | undefined;
+  /** The brush cursor in CSS px, and its diameter in image px (a cross for the lasso); undefined hides it. */
+  cursor: { x: number; y: number; size: number; erase: boolean; colour?: string; lasso?: boolean } | undefined;
   /** Draw the painted layers (off in Stylize mode). */
   showLayers = true;
   /** Show the photo before the last run instead of the current one. */
@@ -202,8 +202,39 @@ export class View {
       label(ctx, 'after', x + 8, 'left');
     }
     if (this.showBefore) label(ctx, 'before', 10, 'left');
+    const outline = ed.lassoOutline;
+    if (outline && !this.showBefore) {
+      // The outline so far, and (fainter) the edge that will close it: dark under light, seen on any photo.
+      ctx.beginPath();
+      for (let k = 0; k < outline.length; k += 2) ctx.lineTo(this.tx + outline[k] * this.scale, this.ty + outline[k + 1] * this.scale);
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = 'rgba(0,0,0,0.7)';
+      ctx.stroke();
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = this.cursor?.erase ? '#9ad' : (this.cursor?.colour ?? '#fff');
+      ctx.stroke();
+      ctx.setLineDash([4, 4]);
+      ctx.beginPath();
+      ctx.moveTo(this.tx + outline[outline.length - 2] * this.scale, this.ty + outline[outline.length - 1] * this.scale);
+      ctx.lineTo(this.tx + outline[0] * this.scale, this.ty + outline[1] * this.scale);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
     const c = this.cursor;
-    if (c) {
+    if (c?.lasso) {
+      // A cross: the lasso's line follows its centre.
+      ctx.lineCap = 'round';
+      for (const [width, colour] of [[3, 'rgba(0,0,0,0.8)'], [1, c.erase ? '#9ad' : (c.colour ?? '#fff')]] as const) {
+        ctx.lineWidth = width;
+        ctx.strokeStyle = colour;
+        ctx.beginPath();
+        ctx.moveTo(c.x - 7, c.y);
+        ctx.lineTo(c.x + 7, c.y);
+        ctx.moveTo(c.x, c.y - 7);
+        ctx.lineTo(c.x, c.y + 7);
+        ctx.stroke();
+      }
+    } else if (c) {
       const r = Math.max(1, (c.size / 2) * this.scale);
       ctx.lineWidth = 1;
       ctx.strokeStyle = 'rgba(0,0,0,0.8)';

@@ -149,6 +149,74 @@ describe('the web page in Chromium', () => {
     assert.deepEqual(await history(), { canUndo: true, canRedo: false, runs: 1 });
   });
 
+  it('outlines an area with the lasso: filled when let go, cut out with Alt, a click fills nothing, undone like a stroke', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    await page.keyboard.press('l');
+    assert.equal(await page.locator('#tool-lasso').getAttribute('aria-pressed'), 'true');
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const layers = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { layers: Record<string, boolean> } }).inpaintPage.layers);
+    /** Drags along the outline through `corners` (image pixels), back near the start, checking mid-way that nothing is painted yet. */
+    const outline = async (corners: [number, number][]) => {
+      const start = await at(...corners[0]);
+      await page.mouse.move(start.x, start.y);
+      await page.mouse.down();
+      for (const corner of corners.slice(1)) {
+        const p = await at(...corner);
+        await page.mouse.move(p.x, p.y, { steps: 6 });
+      }
+      const wasPainted = (await layers()).hole;
+      const end = await at(corners[0][0] + 1, corners[0][1] + 1);
+      await page.mouse.move(end.x, end.y, { steps: 6 });
+      await page.mouse.up();
+      return wasPainted;
+    };
+    // A triangle, not its bounding box: x >= 60, y >= 40, x + y <= 260.
+    const inTriangle = (x: number, y: number, margin: number) => x >= 60 + margin && y >= 40 + margin && (260 - x - y) / Math.SQRT2 >= margin;
+    const inSquare = (x: number, y: number, margin: number) => x >= 80 + margin && x <= 120 - margin && y >= 60 + margin && y <= 100 - margin;
+    const checkMask = async (expect: (x: number, y: number, margin: number) => boolean, what: string) => {
+      const mask = await pixels((await download('mask')).bytes);
+      assert.deepEqual([mask.width, mask.height], [W, H]);
+      let inside = 0;
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const white = mask.data[(y * W + x) * mask.channels] > 127;
+          // Pixel centres 2 px or more from the outline: the edge itself is anti-aliased.
+          const [cx, cy] = [x + 0.5, y + 0.5];
+          if (expect(cx, cy, 2)) {
+            assert.ok(white, `${what}: (${x}, ${y}) inside is not in the mask`);
+            inside++;
+          } else if (!expect(cx, cy, -2)) assert.ok(!white, `${what}: (${x}, ${y}) outside is in the mask`);
+        }
+      }
+      assert.ok(inside > 1000, `${what}: ${inside} pixels checked inside`);
+    };
+
+    assert.equal(await outline([[60, 40], [220, 40], [60, 200]]), false, 'the lasso paints nothing until it is let go');
+    await checkMask(inTriangle, 'the triangle');
+    assert.equal(await page.locator('#run').isDisabled(), false, 'a lasso is a hole to run on');
+
+    // Alt: the square is cut out of the triangle.
+    await page.keyboard.down('Alt');
+    await outline([[80, 60], [120, 60], [120, 100], [80, 100]]);
+    await page.keyboard.up('Alt');
+    await checkMask((x, y, m) => inTriangle(x, y, m) && !inSquare(x, y, -m), 'the triangle less the square');
+
+    // A click encloses nothing: the page says so and the mask is as it was.
+    const click = await at(250, 200);
+    await page.mouse.click(click.x, click.y);
+    await assertText(status(), /The lasso enclosed no area/);
+    await checkMask((x, y, m) => inTriangle(x, y, m) && !inSquare(x, y, -m), 'after the click');
+
+    // Undo takes the cut back, then the triangle.
+    await page.keyboard.press('Control+z');
+    await checkMask(inTriangle, 'the cut undone');
+    await page.keyboard.press('Control+z');
+    assert.equal((await layers()).hole, false, 'the triangle undone');
+    await page.keyboard.press('b');
+    assert.equal(await page.locator('#tool-brush').getAttribute('aria-pressed'), 'true');
+  });
+
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
     const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     const p = await at(60, 60);
