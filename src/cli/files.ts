@@ -4,9 +4,9 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
-import { IMAGE_EXTENSIONS, READABLE_FORMATS } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, READABLE_FORMATS } from '../core/image.ts';
 
 export const stemOf = (file: string): string => basename(file, extname(file));
 export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
@@ -35,6 +35,30 @@ export async function listImages(dir: string, what: string): Promise<string[]> {
   const images = names.filter(isImageFile).sort();
   if (images.length === 0) throw new UsageError(`no ${READABLE_FORMATS} images in the ${what} folder ${dir}`);
   return images;
+}
+
+/**
+ * Where a result goes when no -o is given: beside its photo, `<stem>-<suffix>.<ext>` in the photo's
+ * own format where results can be written in it (else PNG: a GIF, AVIF or HEIC photo), with `-2`,
+ * `-3`... added while that name exists, so that no earlier result or other file is replaced.
+ */
+export async function resultPathBeside(photo: string, suffix: string): Promise<string> {
+  let ext = extname(photo);
+  try {
+    formatFromPath(photo);
+  } catch {
+    ext = '.png';
+  }
+  const base = join(dirname(photo), `${stemOf(photo)}-${suffix}`);
+  for (let n = 1; ; n++) {
+    const candidate = `${base}${n === 1 ? '' : `-${n}`}${ext}`;
+    try {
+      await stat(candidate);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return candidate;
+      throw new InputError(`cannot write beside ${photo}: ${(err as Error).message} (choose the output with -o)`);
+    }
+  }
 }
 
 /** True when the two paths name one file or folder (the same path, or links to one: same device and inode). */

@@ -77,8 +77,8 @@ describe('inpaint run', () => {
     const photo = join(dir, 'photo.png');
     const out = join(dir, 'x.png');
     const usage = (...args: string[]) => assert.rejects(run(t, ...args), UsageError);
-    await usage(photo, '--mask', join(dir, 'mask.png'));
     await usage(photo, '-o', out);
+    await usage('--input', dir, '--masks', dir);
     await usage(photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'x.bmp'));
     await usage(photo, '--mask', join(dir, 'mask.png'), '-o', out, '--scales', '256,big');
     await usage('--input', dir, '--masks', dir, '-o', join(dir, 'batch'), '--scales', '512,256', '--model', join(dir, 'no-such-model'));
@@ -208,6 +208,27 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
       else if (output.data[i] !== input.data[i]) changed++;
     }
     assert.ok(changed > 0.8 * 3 * 30 * 20, `${changed} hole values changed`);
+  });
+
+  it('without -o writes beside the photo, in its format, under a new name each time: nothing is replaced', async (t) => {
+    const [photos, jpeg] = [join(dir, 'beside'), join(dir, 'beside', 'holiday.jpg')];
+    await mkdir(photos);
+    await sharp(await photoPixels(100, 80).then((p) => p.data), { raw: { width: 100, height: 80, channels: 3 } }).jpeg().toFile(jpeg);
+    await writeMask(join(photos, 'holiday_mask.png'), rectMask(100, 80, { x: 30, y: 20, width: 20, height: 20 }));
+    const mask = join(photos, 'holiday_mask.png');
+    const names = ['holiday-inpainted.jpg', 'holiday-inpainted-2.jpg'];
+    for (const name of names) {
+      const lines = await run(t, jpeg, '--mask', mask, '--method', 'telea');
+      assert.equal(lines.at(-1), `${jpeg} -> ${join(photos, name)}`);
+      const meta = await sharp(join(photos, name)).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 100, 80]);
+    }
+    // A format results are not written in (HEIC) gives a PNG.
+    await copyFile(TEST_HEIC, join(photos, 'phone.heic'));
+    await writeMask(join(photos, 'phone_mask.png'), rectMask(64, 48, { x: 10, y: 10, width: 8, height: 8 }));
+    const lines = await run(t, join(photos, 'phone.heic'), '--mask', join(photos, 'phone_mask.png'), '--method', 'telea');
+    assert.equal(lines.at(-1), `${join(photos, 'phone.heic')} -> ${join(photos, 'phone-inpainted.png')}`);
+    assert.deepEqual((await readdir(photos)).sort(), ['holiday-inpainted-2.jpg', 'holiday-inpainted.jpg', 'holiday.jpg', 'holiday_mask.png', 'phone-inpainted.png', 'phone.heic', 'phone_mask.png']);
   });
 
   it('runs telea over a folder', async (t) => {

@@ -12,13 +12,13 @@ import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMetadata, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
-import { checkWritableFile, checkWritableFolder, isImageFile, sameFile, stemOf } from './files.ts';
+import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
   help: `Usage:
-  inpaint run IMAGE --mask MASK -o OUT [options]
+  inpaint run IMAGE --mask MASK [-o OUT] [options]
   inpaint run --input DIR --masks DIR -o OUT_DIR [options]
 
 Fills the holes a mask marks (white, or opaque on a transparent layer) in a photo of any size with
@@ -52,7 +52,9 @@ first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
-                      exact), or the output folder in batch mode
+                      exact), or the output folder in batch mode. Without it, one IMAGE's result goes
+                      beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
+                      HEIC), or -inpainted-2 and so on where that file exists: nothing is replaced
   --input DIR         batch mode: the folder of photos
   --masks DIR         batch mode: the folder of masks (may be the same as --input)
   --format EXT        batch mode: the results' format, png, jpg, webp or tif (default png: every
@@ -157,7 +159,6 @@ async function runInpaint(args: string[]): Promise<void> {
   const [single] = positionals;
   if (single !== undefined && values.input !== undefined) throw new UsageError('give either IMAGE or --input DIR, not both');
   if (single === undefined && values.input === undefined) throw new UsageError('missing IMAGE (or --input DIR for a folder of photos)');
-  if (!values.out) throw new UsageError('missing -o OUT');
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
   const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail', 'no-guide'];
@@ -189,14 +190,15 @@ async function runInpaint(args: string[]): Promise<void> {
     if (!values.mask) throw new UsageError('missing --mask MASK');
     if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
     if (values.format !== undefined) throw new UsageError("--format is for batch mode (--input DIR); -o's extension names the format of one IMAGE's result");
-    formatFromPath(values.out);
+    const out = values.out ?? (await resultPathBeside(single, 'inpainted'));
+    formatFromPath(out);
     if (!overwrite) {
       for (const [input, what] of [[single, 'the input photo'], [values.mask, 'its mask']]) {
-        if (await sameFile(values.out, input)) throw new UsageError(`-o ${values.out} is ${what}: writing it would replace the original; choose another -o, or pass --overwrite`);
+        if (await sameFile(out, input)) throw new UsageError(`-o ${out} is ${what}: writing it would replace the original; choose another -o, or pass --overwrite`);
       }
     }
-    await checkWritableFile(values.out);
-    await removeStaleTemporaryFiles(dirname(resolve(values.out)));
+    await checkWritableFile(out);
+    await removeStaleTemporaryFiles(dirname(resolve(out)));
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
@@ -207,9 +209,9 @@ async function runInpaint(args: string[]): Promise<void> {
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
-      await save(values.out, result, values.debug, stemOf(single), single, keepExif);
+      await save(out, result, values.debug, stemOf(single), single, keepExif);
       for (const n of [...readNotes, ...result.notices]) console.error(`note: ${n}`);
-      console.log(`${single} -> ${values.out}`);
+      console.log(`${single} -> ${out}`);
     } finally {
       await filler.dispose();
     }
@@ -227,6 +229,7 @@ async function runInpaint(args: string[]): Promise<void> {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
   }
   if (!values.masks) throw new UsageError('missing --masks DIR (the folder of masks for --input)');
+  if (!values.out) throw new UsageError('missing -o OUT_DIR (the folder for the results)');
   const outDir = values.out;
   if (!overwrite) {
     for (const [dir, flag] of [[values.input!, '--input'], [values.masks, '--masks']]) {

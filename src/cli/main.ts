@@ -39,7 +39,8 @@ function overview(): string {
   return `inpaint: fill holes in photographs (Contextual-based Image Inpainting, Song et al. 2018)
 
 Usage:
-  inpaint IMAGE --mask MASK -o OUT   fill the hole (same as 'inpaint run ...')
+  inpaint IMAGE --mask MASK [-o OUT] fill the hole (same as 'inpaint run ...'; without -o,
+                                     the result goes beside IMAGE as <stem>-inpainted.<ext>)
   inpaint <command> [options]        run a command
   inpaint <command> --help           help for one command
 
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name ? EXIT_OK : EXIT_USAGE;
   }
-  // `inpaint IMAGE --mask MASK -o OUT` is short for `inpaint run IMAGE ...`.
+  // `inpaint IMAGE --mask MASK [-o OUT]` is short for `inpaint run IMAGE ...`.
   if (!COMMANDS[name] && (isImageFile(name) || name.startsWith('--'))) return main(['run', ...argv]);
   const command = COMMANDS[name];
   if (!command) {

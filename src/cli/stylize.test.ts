@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -60,6 +60,17 @@ describe('inpaint stylize', () => {
     assert.deepEqual([image.width, image.height], [90, 60]);
   });
 
+  it('without -o writes beside the photo under a new name each time', async (t) => {
+    await mkdir(join(dir, 'alone'));
+    const photo = join(dir, 'alone', 'china.png');
+    await copyFile(join(dir, 'photos', 'china.png'), photo);
+    for (const name of ['china-styled.png', 'china-styled-2.png']) {
+      const lines = await run(t, photo, '--style', join(dir, 'styles', 'waves.jpg'), ...model);
+      assert.equal(lines.at(-1), `${photo} in the style of ${join(dir, 'styles', 'waves.jpg')} -> ${join(dir, 'alone', name)}`);
+    }
+    assert.deepEqual((await readdir(join(dir, 'alone'))).sort(), ['china-styled-2.png', 'china-styled.png', 'china.png']);
+  });
+
   it('stylizes every photo of a folder with every style of a folder, carrying on past a style that cannot be read', async (t) => {
     const styles = join(dir, 'styles-with-bad');
     await mkdir(styles);
@@ -83,7 +94,8 @@ describe('inpaint stylize', () => {
     const none = ['--model', join(dir, 'no-such-model')];
     const usage = (pattern: RegExp, ...args: string[]) => assert.rejects(run(t, ...args, ...none), (err: Error) => err instanceof UsageError && pattern.test(err.message), args.join(' '));
     await usage(/missing --style/, photo, '-o', out);
-    await usage(/missing -o/, photo, '--style', style);
+    await usage(/missing -o OUT_DIR/, photo, '--style', join(dir, 'styles'));
+    await usage(/missing -o OUT_DIR/, '--input', join(dir, 'photos'), '--style', style);
     await usage(/missing CONTENT/, '--style', style, '-o', out);
     await usage(/either CONTENT or --input/, photo, '--input', join(dir, 'photos'), '--style', style, '-o', out);
     await usage(/an integer for --size/, photo, '--style', style, '-o', out, '--size', 'big');

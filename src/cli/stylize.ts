@@ -9,13 +9,13 @@ import { parseArgs } from 'node:util';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { formatFromPath, readImage, type RgbImage, writeImage } from '../core/image.ts';
 import { load, MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeOptions } from '../inference/index.ts';
-import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, stemOf } from './files.ts';
+import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, resultPathBeside, stemOf } from './files.ts';
 import { type Command, integer, number } from './args.ts';
 
 export const stylizeCommand: Command = {
   summary: 'restyle a photo after another image, with the same networks (paper §4.4)',
   help: `Usage:
-  inpaint stylize CONTENT --style STYLE -o OUT [options]
+  inpaint stylize CONTENT --style STYLE [-o OUT] [options]
   inpaint stylize CONTENT --style STYLE_DIR -o OUT_DIR [options]
   inpaint stylize --input DIR --style STYLE|STYLE_DIR -o OUT_DIR [options]
 
@@ -32,7 +32,9 @@ pair; a failed pair does not stop the rest, and the exit code is then 1.
 
 Options:
   --style PATH        the style image (JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC), or a folder of them
-  -o, --out PATH      the output image (.png, .jpg, .webp or .tif), or the output folder; never an input
+  -o, --out PATH      the output image (.png, .jpg, .webp or .tif), or the output folder; never an
+                      input. Without it, one CONTENT's result goes beside it as <stem>-styled.<ext>
+                      (-styled-2 and so on where that file exists: nothing is replaced)
   --input DIR         a folder of content photos instead of CONTENT
   --size N            the working size: the content's longer side while it is matched and rendered
                       (${64} to ${MAX_STYLIZE_SIZE}, default ${STYLIZE_SIZE}, what the shipped G2 was trained at); larger keeps more
@@ -85,7 +87,6 @@ async function runStylize(args: string[]): Promise<void> {
   if (single !== undefined && values.input !== undefined) throw new UsageError('give either CONTENT or --input DIR, not both');
   if (single === undefined && values.input === undefined) throw new UsageError('missing CONTENT (or --input DIR for a folder of photos)');
   if (!values.style) throw new UsageError('missing --style STYLE (an image, or a folder of images)');
-  if (!values.out) throw new UsageError('missing -o OUT');
   const options: StylizeOptions = {
     size: values.size === undefined ? undefined : integer(values.size, '--size'),
     styleSize: values['style-size'] === undefined ? undefined : integer(values['style-size'], '--style-size'),
@@ -95,9 +96,10 @@ async function runStylize(args: string[]): Promise<void> {
 
   const styleFolder = await isFolder(values.style);
   if (single !== undefined && !styleFolder) {
-    formatFromPath(values.out);
-    await checkNotInput([values.out], [single, values.style]);
-    await checkWritableFile(values.out);
+    const out = values.out ?? (await resultPathBeside(single, 'styled'));
+    formatFromPath(out);
+    await checkNotInput([out], [single, values.style]);
+    await checkWritableFile(out);
     // Read the inputs first: a bad file should fail before the model loads.
     const content = await readImage(single);
     const style = await readImage(values.style);
@@ -105,15 +107,16 @@ async function runStylize(args: string[]): Promise<void> {
     try {
       for (const n of inpainter.notices) console.error(`warning: ${n}`);
       const { image, notices } = await inpainter.stylize(content, style, options);
-      await writeImage(values.out, image);
+      await writeImage(out, image);
       for (const n of notices) console.error(`note: ${n}`);
-      console.log(`${single} in the style of ${values.style} -> ${values.out}`);
+      console.log(`${single} in the style of ${values.style} -> ${out}`);
     } finally {
       await inpainter.dispose();
     }
     return;
   }
 
+  if (!values.out) throw new UsageError('missing -o OUT_DIR (the folder for the results)');
   const contents = single !== undefined ? [single] : (await listImages(values.input!, '--input')).map((f) => join(values.input!, f));
   const styles = styleFolder ? (await listImages(values.style, '--style')).map((f) => join(values.style!, f)) : [values.style];
   const outDir = values.out;
