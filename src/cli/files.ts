@@ -1,12 +1,13 @@
 /**
  * File-system checks the commands share: output paths that can be written (checked before any
- * computation), folders of images, and the rule that no output silently replaces an input.
+ * computation), folders of images, and the rule that no output silently replaces an input; and
+ * writing a result with what it keeps of its photo.
  */
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
-import { formatFromPath, IMAGE_EXTENSIONS, READABLE_FORMATS } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, READABLE_FORMATS, readMetadata, type RgbImage, writeImage } from '../core/image.ts';
 
 export const stemOf = (file: string): string => basename(file, extname(file));
 export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
@@ -109,4 +110,18 @@ export async function checkWritableFolder(dir: string, forFile?: string): Promis
   } catch (err) {
     throw new InputError(`cannot write ${forFile ?? `into ${dir}`}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Writes a result made from `photo` with what it keeps of it: the bit depth (16 bits in a PNG or
+ * TIFF), the alpha channel given, and unless `keepExif` is false the EXIF (cleaned: no thumbnail).
+ * What the output's format cannot keep goes into `notices`.
+ */
+export async function writeResult(out: string, image: RgbImage, photo: string, options: { alpha?: Float32Array; keepExif: boolean; notices: string[] }): Promise<void> {
+  const { alpha, keepExif, notices } = options;
+  const { exif, bits } = await readMetadata(photo, { onNotice: (n) => keepExif && notices.push(n) });
+  await writeImage(out, image, { alpha, bits, exif: keepExif ? exif : undefined });
+  const format = formatFromPath(out);
+  if (alpha && format === 'jpeg') notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
+  if (keepExif && exif && format === 'tiff') notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
 }

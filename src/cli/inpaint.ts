@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMetadata, readMask, writeImage } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
-import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf } from './files.ts';
+import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
@@ -328,11 +328,7 @@ export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }
  * photo; then the debug images.
  */
 async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string, keepExif: boolean): Promise<void> {
-  const { exif, bits } = await readMetadata(photo, { onNotice: (n) => keepExif && result.notices.push(n) });
-  await writeImage(out, result.image, { alpha: result.alpha, bits, exif: keepExif ? exif : undefined });
-  const format = formatFromPath(out);
-  if (result.alpha && format === 'jpeg') result.notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
-  if (keepExif && exif && format === 'tiff') result.notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
+  await writeResult(out, result.image, photo, { alpha: result.alpha, keepExif, notices: result.notices });
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);

@@ -5,6 +5,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InputError, UsageError } from '../core/errors.ts';
 import { readImage } from '../core/image.ts';
@@ -52,12 +53,17 @@ describe('inpaint stylize', () => {
 
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it('stylizes one photo at its own size', async (t) => {
+  it("stylizes one photo at its own size, keeping its EXIF unless --strip-metadata", async (t) => {
+    const photo = join(dir, 'camera.jpg');
+    await sharp(join(dir, 'photos', 'china.png')).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).jpeg().toFile(photo);
     const out = join(dir, 'out', 'styled.jpg');
-    const lines = await run(t, join(dir, 'photos', 'china.png'), '--style', join(dir, 'styles', 'waves.jpg'), '-o', out, ...model, '--strength', '0.8');
-    assert.match(lines.join('\n'), /china\.png in the style of .*waves\.jpg -> .*styled\.jpg/);
+    const lines = await run(t, photo, '--style', join(dir, 'styles', 'waves.jpg'), '-o', out, ...model, '--strength', '0.8');
+    assert.match(lines.join('\n'), /camera\.jpg in the style of .*waves\.jpg -> .*styled\.jpg/);
     const image = await readImage(out);
     assert.deepEqual([image.width, image.height], [90, 60]);
+    assert.equal(exifReader((await sharp(out).metadata()).exif!).Image?.Model, 'Snapper 3000');
+    await run(t, photo, '--style', join(dir, 'styles', 'waves.jpg'), '-o', out, ...model, '--strip-metadata');
+    assert.equal((await sharp(out).metadata()).exif, undefined);
   });
 
   it('without -o writes beside the photo under a new name each time', async (t) => {

@@ -7,9 +7,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
-import { formatFromPath, readImage, type RgbImage, writeImage } from '../core/image.ts';
+import { formatFromPath, readImage, type RgbImage } from '../core/image.ts';
 import { load, MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeOptions } from '../inference/index.ts';
-import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, resultPathBeside, stemOf } from './files.ts';
+import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, resultPathBeside, stemOf, writeResult } from './files.ts';
 import { type Command, integer, number } from './args.ts';
 
 export const stylizeCommand: Command = {
@@ -47,6 +47,8 @@ Options:
                       of the content itself
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
+  --strip-metadata    leave the content's EXIF out of the result (by default its date, camera and
+                      place are kept in a JPEG, PNG or WebP result, without its thumbnail)
 
 Exit codes: 0 done, 1 a file could not be read or written (or, with folders, some pair failed),
 2 bad flags or arguments (including an output that would overwrite an input).
@@ -80,6 +82,7 @@ async function runStylize(args: string[]): Promise<void> {
       strength: { type: 'string' },
       model: { type: 'string' },
       vgg: { type: 'string' },
+      'strip-metadata': { type: 'boolean' },
     },
   });
   if (positionals.length > 1) throw new UsageError(`Expected one CONTENT image but received ${positionals.length}: ${positionals.join(' ')} (use --input DIR for a folder)`);
@@ -93,6 +96,7 @@ async function runStylize(args: string[]): Promise<void> {
     strength: values.strength === undefined ? undefined : number(values.strength, '--strength'),
   };
   resolveStylizeOptions(options);
+  const keepExif = !(values['strip-metadata'] ?? false);
 
   const styleFolder = await isFolder(values.style);
   if (single !== undefined && !styleFolder) {
@@ -107,7 +111,7 @@ async function runStylize(args: string[]): Promise<void> {
     try {
       for (const n of inpainter.notices) console.error(`warning: ${n}`);
       const { image, notices } = await inpainter.stylize(content, style, options);
-      await writeImage(out, image);
+      await writeResult(out, image, single, { keepExif, notices });
       for (const n of notices) console.error(`note: ${n}`);
       console.log(`${single} in the style of ${values.style} -> ${out}`);
     } finally {
@@ -142,7 +146,7 @@ async function runStylize(args: string[]): Promise<void> {
       try {
         if (job.problem) throw new InputError(job.problem);
         const { image, notices } = await inpainter.stylize(job.content, await styleImage(job.style), options);
-        await writeImage(job.out, image);
+        await writeResult(job.out, image, job.content, { keepExif, notices });
         console.log(`${tag} -> ${job.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of notices) console.log(`  note: ${n}`);
       } catch (err) {

@@ -259,6 +259,14 @@ describe('inpaint server API', () => {
     assert.deepEqual([out.width, out.height], [W, H]);
     assert.ok(!out.data.equals((await pixels(photo)).data), 'the photo was restyled');
     assert.equal(g.state.calls, 1, 'through the queue');
+    // The content's EXIF is kept, as an inpainting's; stripMetadata leaves it out.
+    const camera = await sharp(photo).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).jpeg().toBuffer();
+    const kept = await stylize({ content: camera, style, size: '64' });
+    assert.equal(kept.statusCode, 200, kept.body);
+    assert.equal(exifReader((await sharp(kept.rawPayload).metadata()).exif!).Image?.Model, 'Snapper 3000');
+    const stripped = await stylize({ content: camera, style, size: '64', stripMetadata: 'true' });
+    assert.equal(stripped.statusCode, 200, stripped.body);
+    assert.equal((await sharp(stripped.rawPayload).metadata()).exif, undefined);
     const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
     assert.deepEqual(doc.paths['/api/v1/stylize'].post.requestBody.content['multipart/form-data'].schema.required, ['content', 'style']);
 
@@ -268,6 +276,7 @@ describe('inpaint server API', () => {
       ['size too small', { content: photo, style, size: '10' }, 400, 'bad_request', /size/],
       ['strength not a number', { content: photo, style, strength: 'much' }, 400, 'bad_request', /Expected a number for strength/],
       ['strength over 1', { content: photo, style, strength: '2' }, 400, 'bad_request', /strength/],
+      ['stripMetadata not a boolean', { content: photo, style, stripMetadata: 'maybe' }, 400, 'bad_request', /true or false for stripMetadata/],
       ['text as style', { content: photo, style: Buffer.from('hello') }, 415, 'unsupported_media_type', /^style: /],
       ['content over the pixel limit', { content: await photoBytes(300, 200), style }, 413, 'payload_too_large', /^content: .*300x200/],
       ['corrupt content', { content: photo.subarray(0, photo.length >> 1), style }, 422, 'unprocessable', /^content: .*not a readable/],
@@ -278,7 +287,7 @@ describe('inpaint server API', () => {
       assert.equal(bad.json().error, error, what);
       assert.match(bad.json().message, message, what);
     }
-    assert.equal(g.state.calls, 1, 'no bad request reached the model');
+    assert.equal(g.state.calls, 3, 'no bad request reached the model');
   });
 
   it('runs concurrent requests one at a time and answers each with its own image', async () => {

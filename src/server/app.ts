@@ -7,7 +7,8 @@
  *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
  *                                fields method, ensemble, dilate, resizeMask, format,
  *                                stripMetadata -> the filled image
- *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format
+ *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format,
+ *                                stripMetadata
  *                                -> the stylized content (same queue and limits)
  *   GET  /api/v1/health          status, the queue, memory
  *   GET  /api/v1/methods         the methods and what they take
@@ -73,7 +74,7 @@ const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'j
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', tiff: 'image/tiff' };
 const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata'];
 const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
-const STYLIZE_FIELDS = ['size', 'strength', 'format'];
+const STYLIZE_FIELDS = ['size', 'strength', 'format', 'stripMetadata'];
 const STYLIZE_FILES = ['content', 'style'];
 /** A stand-in for a mask part while the request is checked, before anything is decoded. */
 const EMPTY_MASK: MaskImage = { width: 0, height: 0, data: new Uint8Array(0) };
@@ -307,7 +308,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image', 'mask']);
   let method: MethodName;
   const options: FillOptions = {};
-  const keepExif = fields.stripMetadata === undefined || !booleanField(fields.stripMetadata, 'stripMetadata');
+  const keepExif = keepExifField(fields);
   try {
     method = checkMethodName(fields.method ?? 'ours');
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
@@ -332,6 +333,8 @@ interface StylizeRequest {
   style: Buffer;
   options: StyleOptions;
   format: ImageFormat;
+  /** Whether the answer carries the content's EXIF (`stripMetadata` not set). */
+  keepExif: boolean;
 }
 
 /**
@@ -350,7 +353,7 @@ async function parseStylize(request: FastifyRequest, maxPixels: number): Promise
   }
   const content = await inspect('content', files.content, maxPixels);
   await inspect('style', files.style, maxPixels);
-  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format) };
+  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format), keepExif: keepExifField(fields) };
 }
 
 function numberField(value: string, name: string): number {
@@ -363,6 +366,11 @@ function integerField(value: string, name: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new ApiError('bad_request', `Expected a non-negative integer for ${name} but received ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Whether an answer keeps its image's EXIF: unless the field `stripMetadata` is true. */
+function keepExifField(fields: Record<string, string>): boolean {
+  return fields.stripMetadata === undefined || !booleanField(fields.stripMetadata, 'stripMetadata');
 }
 
 function booleanField(value: string, name: string): boolean {
@@ -412,7 +420,7 @@ async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels
   const { image: content, alpha } = await readImageWithAlpha(req.content, { maxPixels }).catch(label('content'));
   const style = await readImage(req.style, { maxPixels }).catch(label('style'));
   const result = await methods.stylize(content, style, req.options);
-  return { body: await encode(result.image, req.content, req.format, alpha, false, result.notices), notices: result.notices };
+  return { body: await encode(result.image, req.content, req.format, alpha, req.keepExif, result.notices), notices: result.notices };
 }
 
 /**

@@ -95,6 +95,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                     size: { type: 'integer', minimum: 64, maximum: 2048, default: 256, description: "the working size: the content's longer side while matching and rendering (cost about its square)" },
                     strength: { type: 'number', minimum: 0, maximum: 1, default: 1, description: "1: the style's patches alone; 0: the content's own features; between, their mean" },
                     format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the content's (PNG for GIF and AVIF)" },
+                    stripMetadata: { type: 'boolean', default: false, description: "answer without the content's EXIF; by default its date, camera and place are kept in a JPEG, PNG or WebP answer, never its thumbnail" },
                   },
                 },
               },
@@ -102,7 +103,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           },
           responses: {
             '200': { description: 'the stylized content', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {} } },
-            '400': error('a missing or repeated part, an unknown field, a bad size or strength'),
+            '400': error('a missing or repeated part, an unknown field, a bad size, strength or stripMetadata'),
             '413': error('a part over the byte limit, or an image over the pixel limit'),
             '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
             '422': error('a corrupt image'),
