@@ -215,6 +215,10 @@ class HeicError extends Error {}
 
 async function openPhotoNow(file: Blob, name: string): Promise<void> {
   if (running) return;
+  if (editor && unsavedResult() && !confirm(`The result of your edits on ${editor.name} has not been downloaded. Open ${name} anyway and lose it?`)) {
+    setStatus(`Kept ${editor.name}: download its result first (Ctrl+S), then open ${name}.`);
+    return;
+  }
   setStatus(`Opening ${name}…`, 'busy');
   opening++;
   try {
@@ -720,6 +724,7 @@ async function download(): Promise<void> {
   const stem = ed.name.replace(/\.[^.]+$/, '') || 'photo';
   const kind = ui.downloadFormat.value;
   if (kind === 'mask') return save(await ed.maskPng(), `${stem}-mask.png`);
+  downloaded = ed.image;
   const run = ed.lastRun;
   // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
   if (kind === 'png' && run) return save(await withPhotoExif(ed, run.blob, 'png'), `${stem}-inpainted.png`);
@@ -731,6 +736,21 @@ async function download(): Promise<void> {
   save(await withPhotoExif(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
 }
 ui.download.onclick = () => void download();
+
+/** The picture last downloaded as PNG or JPEG. */
+let downloaded: ImageBitmap | undefined;
+
+/** Whether the photo as it stands is a run's result that was never downloaded: work that leaving, or opening another photo, would lose. */
+function unsavedResult(): boolean {
+  return editor?.lastRun !== undefined && editor.image !== downloaded;
+}
+
+// Closing or reloading the tab with a result not downloaded, or during a run, asks first (the browser's own prompt).
+window.addEventListener('beforeunload', (e) => {
+  if (!unsavedResult() && !running) return;
+  e.preventDefault();
+  e.returnValue = ''; // for browsers before preventDefault was honoured here
+});
 
 function undo(): void {
   if (editor && !running && editor.undo()) setStatus('Undone.');

@@ -35,6 +35,8 @@ describe('the web page in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let gate: ReturnType<typeof gated>;
+  const dialogs: string[] = [];
+  let dialogAnswer: 'accept' | 'dismiss' = 'accept';
 
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium must be installed at ${CHROMIUM} (apt-get install chromium; .ci/run does it)`);
@@ -51,6 +53,12 @@ describe('the web page in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 700 }, hasTouch: true })).newPage();
     page.on('pageerror', (err) => assert.fail(`page error: ${err.message}`));
+    // The page asks before it drops a result not downloaded (opening another photo): accepted, as a
+    // user done with it would, unless a test says otherwise; every question is kept for the tests.
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void (dialogAnswer === 'accept' ? d.accept() : d.dismiss());
+    });
     // With a camera's EXIF, which the downloads keep.
     await writeFile(join(dir, 'photo.png'), await sharp(await photoBytes(W, H)).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).png().toBuffer());
   });
@@ -215,6 +223,46 @@ describe('the web page in Chromium', () => {
     assert.equal((await layers()).hole, false, 'the triangle undone');
     await page.keyboard.press('b');
     assert.equal(await page.locator('#tool-brush').getAttribute('aria-pressed'), 'true');
+  });
+
+  it('asks before a result not downloaded is lost: leaving the page, or opening another photo', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const leaving = () => page.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      (globalThis as unknown as EventTarget).dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+    const runs = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { runs: number } } }).inpaintPage.history.runs);
+    const from = await at(STROKE.x0, STROKE.y);
+    const to = await at(STROKE.x1, STROKE.y);
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 5 });
+    await page.mouse.up();
+    assert.equal(await leaving(), false, 'a painted hole alone is not guarded');
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(await leaving(), true, 'leaving with a result not downloaded asks first');
+
+    // Opening another photo asks; refused, the result stays.
+    const before = dialogs.length;
+    dialogAnswer = 'dismiss';
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Kept photo\.png: download its result first/);
+    dialogAnswer = 'accept';
+    assert.equal(dialogs.length, before + 1);
+    assert.match(dialogs.at(-1)!, /The result of your edits on photo\.png has not been downloaded/);
+    assert.equal(await runs(), 1, 'the result is still the photo');
+
+    // Downloaded, it is no longer guarded: the next photo opens without a question.
+    await download('png');
+    assert.equal(await leaving(), false);
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    assert.equal(dialogs.length, before + 1, 'no second question');
+    assert.equal(await runs(), 0);
   });
 
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
