@@ -45,9 +45,11 @@ export interface Stroke {
   points: number[];
 }
 
+/** The operations that are plain data (points, a layer): what `edits` gives and `replayEdits` takes. */
+export type EditOp = ({ kind: 'stroke' } & Stroke) | { kind: 'clear'; layer: Layer };
+
 export type Op =
-  | ({ kind: 'stroke' } & Stroke)
-  | { kind: 'clear'; layer: Layer }
+  | EditOp
   | { kind: 'mask'; mask: HTMLCanvasElement }
   | { kind: 'result'; image: ImageBitmap; blob: Blob; before: ImageBitmap };
 
@@ -83,6 +85,7 @@ export class Editor {
   readonly previewScale: number;
   #ops: Op[] = [];
   #cursor = 0;
+  #version = 0;
   #stroke: Stroke | undefined;
 
   constructor(image: ImageBitmap, blob: Blob, name: string) {
@@ -109,6 +112,11 @@ export class Editor {
   /** The hole layer (the mask the server fills). */
   get mask(): HTMLCanvasElement {
     return this.layers.hole.canvas;
+  }
+
+  /** Changes with every change to the history or the layers: whether a copy made earlier is stale. */
+  get version(): number {
+    return this.#version;
   }
 
   get canUndo(): boolean {
@@ -244,6 +252,37 @@ export class Editor {
     this.#replay();
   }
 
+  /**
+   * What makes the layers as they stand, over the photo as it stands: the hole's strokes and clears
+   * since its last reset (with the mask file it was reset to, if that was one), and every stroke
+   * and clear of the steering layers (a run does not reset them). A copy kept elsewhere (`saved.ts`)
+   * rebuilds the page's work from these, the original and the last result.
+   */
+  get edits(): { maskFile?: HTMLCanvasElement; ops: EditOp[] } {
+    let holeStart = 0;
+    let maskFile: HTMLCanvasElement | undefined;
+    for (let i = this.#cursor - 1; i >= 0; i--) {
+      const op = this.#ops[i];
+      if (op.kind === 'result' || op.kind === 'mask') {
+        holeStart = i + 1;
+        maskFile = op.kind === 'mask' ? op.mask : undefined;
+        break;
+      }
+    }
+    const ops: EditOp[] = [];
+    for (let i = 0; i < this.#cursor; i++) {
+      const op = this.#ops[i];
+      if ((op.kind === 'stroke' || op.kind === 'clear') && (op.layer !== 'hole' || i >= holeStart)) ops.push(op);
+    }
+    return { maskFile, ops };
+  }
+
+  /** Applies `edits`' operations (after the photo, its result and its mask file are in place), each undoable. */
+  replayEdits(ops: readonly EditOp[]): void {
+    for (const op of ops) this.#push(op.kind === 'stroke' ? { ...op, points: [...op.points] } : { ...op });
+    this.#replay();
+  }
+
   undo(): boolean {
     if (!this.canUndo) return false;
     this.#cursor--;
@@ -283,6 +322,7 @@ export class Editor {
   }
 
   #push(op: Op): void {
+    this.#version++;
     this.#ops.length = this.#cursor;
     this.#ops.push(op);
     this.#cursor++;
@@ -299,6 +339,7 @@ export class Editor {
 
   /** Rebuilds each layer at the cursor: from its last reset, every stroke on it since. */
   #replay(): void {
+    this.#version++;
     for (const layer of LAYERS) {
       const l = this.layers[layer];
       // A clear of the layer resets it; a mask file and a run reset the hole.

@@ -11,6 +11,7 @@ import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { decodeHeic, isHeic } from './heic.ts';
+import { forgetWork, loadWork, saveEdits, savePhoto, type SavedEdits, type SavedPhoto } from './saved.ts';
 import { View } from './view.ts';
 
 type Tool = 'brush' | 'lasso' | 'eraser';
@@ -51,6 +52,10 @@ const ui = {
   help: $<HTMLButtonElement>('help'),
   helpDialog: $<HTMLDialogElement>('help-dialog'),
   empty: $('empty'),
+  restore: $('restore'),
+  restoreText: $('restore-text'),
+  restoreYes: $<HTMLButtonElement>('restore-yes'),
+  restoreNo: $<HTMLButtonElement>('restore-no'),
   status: $('status'),
   info: $('info'),
   progress: $('progress'),
@@ -61,6 +66,8 @@ const ui = {
 };
 
 let editor: Editor | undefined;
+/** The picture last downloaded as PNG or JPEG. */
+let downloaded: ImageBitmap | undefined;
 /** Photos being decoded: the isolation reload waits (a photo being opened would be lost). */
 let opening = 0;
 /** What a drag does: paint with the round brush, outline an area to fill (the lasso; with Alt, to cut out), or erase. */
@@ -181,6 +188,7 @@ function refresh(): void {
   stage.classList.toggle('pan', has && spaceDown);
   if (has) ui.info.textContent = `${editor!.name} · ${editor!.width}×${editor!.height} · ${Math.round(view.scale * 100)}%`;
   view.invalidate();
+  keepWork();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,18 +231,114 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
   opening++;
   try {
     const bitmap = await decodePhoto(file, name);
-    const next = new Editor(bitmap, file, name);
-    await view.prepare(bitmap, next.previewScale);
-    editor = next;
-    view.editor = editor;
-    view.split = undefined;
-    view.fit();
+    await show(new Editor(bitmap, file, name));
     setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
-    // First use: the model starts downloading (or loading from the cache) while the hole is painted.
-    if (engine === 'device') void loadDevice().catch(() => undefined);
   } catch (err) {
     const message = err instanceof HeicError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF or HEIC): save a TIFF as JPEG first, or use the command line, which reads it.`;
     setStatus(message, 'error');
+  } finally {
+    opening--;
+  }
+  refresh();
+}
+
+/** Whether the photo as it stands is a run's result that was never downloaded: work that leaving, or opening another photo, would lose. */
+function unsavedResult(): boolean {
+  return editor?.lastRun !== undefined && editor.image !== downloaded;
+}
+
+/** Makes `next` the photo being edited (a photo opened, or work restored). */
+async function show(next: Editor): Promise<void> {
+  await view.prepare(next.image, next.previewScale);
+  editor = next;
+  view.editor = editor;
+  view.split = undefined;
+  view.fit();
+  ui.restore.hidden = true;
+  // First use: the model starts downloading (or loading from the cache) while the hole is painted.
+  if (engine === 'device') void loadDevice().catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The work kept in this browser (saved.ts), and taken up again on the next visit
+
+/** What the browser's copy holds: of which editor, which result and which mask file (written when they change). */
+let kept: { editor: Editor; id: string; result?: Blob; maskCanvas?: HTMLCanvasElement; maskBlob?: Blob; version?: number; downloaded?: boolean } | undefined;
+let keepTimer: ReturnType<typeof setTimeout> | undefined;
+let keeping = Promise.resolve();
+
+/** Writes the work to the browser's copy soon after a change (a burst of changes, once). */
+function keepWork(): void {
+  if (!editor || (kept?.editor === editor && kept.version === editor.version && kept.downloaded === !unsavedResult())) return;
+  clearTimeout(keepTimer);
+  keepTimer = setTimeout(() => {
+    keeping = keeping.then(keepNow);
+  }, 300);
+}
+
+async function keepNow(): Promise<void> {
+  const ed = editor;
+  if (!ed) return;
+  try {
+    const version = ed.version;
+    const result = ed.lastRun?.blob;
+    if (kept?.editor !== ed || kept.result !== result) {
+      const id = kept?.editor === ed ? kept.id : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      await savePhoto({ id, name: ed.name, original: ed.originalBlob, result });
+      kept = { editor: ed, id, result };
+    }
+    const { maskFile, ops } = ed.edits;
+    if (maskFile !== kept.maskCanvas) {
+      kept.maskCanvas = maskFile;
+      kept.maskBlob = maskFile && (await toBlob(maskFile, 'image/png'));
+    }
+    const downloaded = !unsavedResult();
+    await saveEdits({ id: kept.id, maskFile: kept.maskBlob, ops, downloaded, savedAt: Date.now() });
+    Object.assign(kept, { version, downloaded });
+  } catch (err) {
+    // Private windows and full disks refuse; the page works on without the copy.
+    console.warn('could not keep the work in this browser:', err);
+  }
+}
+
+/** Offers to take up work kept from an earlier visit that would otherwise be lost: a result not downloaded, or strokes. */
+async function offerRestore(): Promise<void> {
+  const work = await loadWork().catch(() => undefined);
+  if (!work || editor) return;
+  const { photo, edits } = work;
+  const strokes = edits.ops.filter((op) => op.kind === 'stroke').length;
+  const parts = [];
+  if (photo.result && !edits.downloaded) parts.push('a result not downloaded');
+  if (strokes > 0) parts.push(`${strokes} stroke${strokes === 1 ? '' : 's'}`);
+  if (edits.maskFile) parts.push('a mask file');
+  if (parts.length === 0) return;
+  const when = new Date(edits.savedAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  ui.restoreText.textContent = `Your work on ${photo.name} (${parts.join(', ')}; ${when}) was kept in this browser.`;
+  ui.restore.hidden = false;
+  ui.restoreYes.onclick = () => void restoreWork(photo, edits);
+  ui.restoreNo.onclick = () => {
+    ui.restore.hidden = true;
+    void forgetWork().catch(() => undefined);
+  };
+}
+
+async function restoreWork(photo: SavedPhoto, edits: SavedEdits): Promise<void> {
+  if (running || editor) return;
+  ui.restore.hidden = true;
+  setStatus(`Restoring your work on ${photo.name}…`, 'busy');
+  opening++;
+  try {
+    const next = new Editor(await decodePhoto(photo.original, photo.name), photo.original, photo.name);
+    if (photo.result) next.addResult(await createImageBitmap(photo.result), photo.result);
+    if (edits.maskFile) next.loadMask(await createImageBitmap(edits.maskFile));
+    next.replayEdits(edits.ops);
+    await show(next);
+    // The copy already holds this photo and result: only the edits are written again.
+    kept = { editor: next, id: photo.id, result: photo.result };
+    if (edits.downloaded) downloaded = next.image;
+    setStatus(`Restored your work on ${photo.name}: undo and redo start here.`);
+  } catch (err) {
+    setStatus(`Your work on ${photo.name} could not be restored (${(err as Error).message}).`, 'error');
   } finally {
     opening--;
   }
@@ -725,6 +829,7 @@ async function download(): Promise<void> {
   const kind = ui.downloadFormat.value;
   if (kind === 'mask') return save(await ed.maskPng(), `${stem}-mask.png`);
   downloaded = ed.image;
+  keepWork();
   const run = ed.lastRun;
   // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
   if (kind === 'png' && run) return save(await withPhotoExif(ed, run.blob, 'png'), `${stem}-inpainted.png`);
@@ -736,14 +841,6 @@ async function download(): Promise<void> {
   save(await withPhotoExif(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
 }
 ui.download.onclick = () => void download();
-
-/** The picture last downloaded as PNG or JPEG. */
-let downloaded: ImageBitmap | undefined;
-
-/** Whether the photo as it stands is a run's result that was never downloaded: work that leaving, or opening another photo, would lose. */
-function unsavedResult(): boolean {
-  return editor?.lastRun !== undefined && editor.image !== downloaded;
-}
 
 // Closing or reloading the tab with a result not downloaded, or during a run, asks first (the browser's own prompt).
 window.addEventListener('beforeunload', (e) => {
@@ -839,6 +936,7 @@ window.addEventListener('blur', () => {
 });
 
 const started = startEngines();
+void offerRestore();
 
 // For the browser test and for scripting the page from the console: where an image pixel is.
 Object.assign(window, {

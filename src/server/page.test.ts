@@ -265,6 +265,60 @@ describe('the web page in Chromium', () => {
     assert.equal(await runs(), 0);
   });
 
+  it('keeps the work in the browser: after a reload it is restored (result, strokes, undo), or discarded', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const history = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { canUndo: boolean; canRedo: boolean; runs: number } } }).inpaintPage.history);
+    const layers = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { layers: Record<string, boolean> } }).inpaintPage.layers);
+    const stroke = async (y: number) => {
+      const [from, to] = [await at(STROKE.x0, y), await at(STROKE.x1, y)];
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move(to.x, to.y, { steps: 5 });
+      await page.mouse.up();
+    };
+    await stroke(STROKE.y);
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    const result = (await download('png')).bytes;
+    // After the run: an exclude stroke (kept across runs) and a hole stroke, not run.
+    await page.keyboard.press('3');
+    await stroke(40);
+    await page.keyboard.press('1');
+    await stroke(200);
+    const mask = (await download('mask')).bytes;
+    await page.waitForTimeout(1000); // the copy is written 0.3 s after a change
+
+    await page.reload();
+    await page.locator('#restore').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#restore-text').textContent() ?? '', /Your work on photo\.png \(2 strokes; .*\) was kept in this browser/);
+    await page.click('#restore-yes');
+    await assertText(status(), /Restored your work on photo\.png/);
+    assert.deepEqual(await history(), { canUndo: true, canRedo: false, runs: 1 });
+    assert.deepEqual(await layers(), { hole: true, sampleFrom: false, exclude: true });
+    assert.ok((await download('png')).bytes.equals(result), 'the same result, byte for byte');
+    assert.deepEqual((await pixels((await download('mask')).bytes)).data, (await pixels(mask)).data, 'the same hole');
+    // Undo walks back through the restored strokes, then the run.
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+z');
+    assert.deepEqual(await history(), { canUndo: false, canRedo: true, runs: 0 });
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+Shift+z');
+
+    // Discarded, it is not offered again.
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.locator('#restore').waitFor({ state: 'visible' });
+    await page.click('#restore-no');
+    assert.equal(await page.locator('#restore').isHidden(), true);
+    await page.reload();
+    await page.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('#restore').isHidden(), true, 'nothing offered after Discard');
+    // The tests after this one start from an open photo.
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+  });
+
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
     const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     const p = await at(60, 60);
