@@ -231,6 +231,42 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     assert.deepEqual((await readdir(photos)).sort(), ['holiday-inpainted-2.jpg', 'holiday-inpainted.jpg', 'holiday.jpg', 'holiday_mask.png', 'phone-inpainted.png', 'phone.heic', 'phone_mask.png']);
   });
 
+  it('without --mask fills what was erased (the transparent pixels) and writes it opaque; a photo with none is refused', async (t) => {
+    const [w, h] = [80, 60];
+    const raw = await photoPixels(w, h);
+    const rgba = new Uint8Array(4 * w * h);
+    const erased = (x: number, y: number) => x >= 30 && x < 50 && y >= 20 && y < 35;
+    for (let i = 0; i < w * h; i++) {
+      const hole = erased(i % w, Math.floor(i / w));
+      for (let c = 0; c < 3; c++) rgba[4 * i + c] = hole ? 0 : raw.data[3 * i + c];
+      rgba[4 * i + 3] = hole ? 0 : 255;
+    }
+    const photo = join(dir, 'erased.png');
+    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(photo);
+    const out = join(dir, 'erased-filled.png');
+    const lines = await run(t, photo, '-o', out, '--method', 'telea', '--dilate', '0');
+    assert.ok(lines.some((l) => l === `note: no --mask: the 300 transparent pixels of ${photo} are the hole, and the result is opaque`), lines.join('\n'));
+    assert.equal((await sharp(out).metadata()).hasAlpha, false, 'opaque');
+    const filled = await readImage(out);
+    let dark = 0;
+    for (let i = 0; i < w * h; i++) {
+      const [x, y] = [i % w, Math.floor(i / w)];
+      for (let c = 0; c < 3; c++) {
+        const v = Math.round(filled.data[c * w * h + i] * 255);
+        if (!erased(x, y)) assert.equal(v, raw.data[3 * i + c], `known pixel (${x}, ${y}) changed`);
+        else if (v < 8) dark++;
+      }
+    }
+    assert.ok(dark < 30, `the erased pixels were filled, not left black (${dark} dark values)`);
+    // Nothing transparent to fill: a JPEG, or a PNG whose alpha is opaque everywhere.
+    const opaque = join(dir, 'opaque-alpha.png');
+    await sharp(raw.data, { raw: { width: w, height: h, channels: 3 } }).ensureAlpha().png().toFile(opaque);
+    for (const image of [opaque, join(dir, 'photo.png')]) {
+      await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill/.test(e.message));
+    }
+    assert.ok(!existsSync(join(dir, 'never.png')));
+  });
+
   it('runs telea over a folder', async (t) => {
     const [input, out] = [join(dir, 'in'), join(dir, 'out')];
     await mkdir(input);

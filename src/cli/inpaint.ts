@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
+import { transparentHole } from '../core/raster.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
@@ -18,7 +19,7 @@ import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
   help: `Usage:
-  inpaint run IMAGE --mask MASK [-o OUT] [options]
+  inpaint run IMAGE [--mask MASK] [-o OUT] [options]
   inpaint run --input DIR --masks DIR -o OUT_DIR [options]
 
 Fills the holes a mask marks (white, or opaque on a transparent layer) in a photo of any size with
@@ -50,7 +51,9 @@ or TIFF output. Notes say when an animated image (or a TIFF of several pages) wa
 first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 
 Options:
-  --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask)
+  --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask). Without it,
+                      IMAGE's transparent pixels are the hole (what was erased in an image editor,
+                      saved as PNG, WebP or TIFF with transparency) and the result is opaque
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
                       exact), or the output folder in batch mode. Without it, one IMAGE's result goes
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
@@ -187,14 +190,13 @@ async function runInpaint(args: string[]): Promise<void> {
   if (values.debug !== undefined) await checkWritableFolder(values.debug);
 
   if (single !== undefined) {
-    if (!values.mask) throw new UsageError('missing --mask MASK');
     if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
     if (values.format !== undefined) throw new UsageError("--format is for batch mode (--input DIR); -o's extension names the format of one IMAGE's result");
     const out = values.out ?? (await resultPathBeside(single, 'inpainted'));
     formatFromPath(out);
     if (!overwrite) {
       for (const [input, what] of [[single, 'the input photo'], [values.mask, 'its mask']]) {
-        if (await sameFile(out, input)) throw new UsageError(`-o ${out} is ${what}: writing it would replace the original; choose another -o, or pass --overwrite`);
+        if (input !== undefined && (await sameFile(out, input))) throw new UsageError(`-o ${out} is ${what}: writing it would replace the original; choose another -o, or pass --overwrite`);
       }
     }
     await checkWritableFile(out);
@@ -202,8 +204,17 @@ async function runInpaint(args: string[]): Promise<void> {
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
-    const image = await readImageWithAlpha(single, read);
-    const mask = await readMask(values.mask, read);
+    let image = await readImageWithAlpha(single, read);
+    let mask: MaskImage;
+    if (values.mask !== undefined) mask = await readMask(values.mask, read);
+    else {
+      // No mask: what was erased (left transparent) is the hole, and the result is opaque.
+      const hole = image.alpha && transparentHole(image.alpha, image.image.width, image.image.height);
+      if (!hole?.count) throw new UsageError(`missing --mask MASK: ${single} has no transparent area to fill (give a mask, or erase what should go in an image editor and save it with its transparency, as PNG, WebP or TIFF)`);
+      mask = hole.mask;
+      image = { image: image.image };
+      readNotes.push(`no --mask: the ${hole.count} transparent pixels of ${single} are the hole, and the result is opaque`);
+    }
     if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
     if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
     const filler = await createFiller(method, options, values.model, values.vgg);

@@ -41,6 +41,7 @@ function overview(): string {
 Usage:
   inpaint IMAGE --mask MASK [-o OUT] fill the hole (same as 'inpaint run ...'; without -o,
                                      the result goes beside IMAGE as <stem>-inpainted.<ext>)
+  inpaint ERASED.png [-o OUT]        fill what was erased in an image editor (its transparent pixels)
   inpaint <command> [options]        run a command
   inpaint <command> --help           help for one command
 

@@ -154,6 +154,23 @@ export function withTransparentAsHole(hole: MaskImage, alpha: Float32Array): { m
 }
 
 /**
+ * The hole an image's own transparency marks, for a photo whose unwanted part was erased in an image
+ * editor (as GIMP's "Heal transparency" takes it): where alpha is below one half.
+ */
+export function transparentHole(alpha: Float32Array, width: number, height: number): { mask: MaskImage; count: number } {
+  expect(alpha instanceof Float32Array && alpha.length === width * height, 'alpha', `a Float32Array of ${width}*${height}`, alpha);
+  const data = new Uint8Array(alpha.length);
+  let count = 0;
+  for (let i = 0; i < alpha.length; i++) {
+    if (alpha[i] < 0.5) {
+      data[i] = 1;
+      count++;
+    }
+  }
+  return { mask: { width, height, data }, count };
+}
+
+/**
  * A mask from decoded pixels of any image (`readMask` in Node). The rule, per pixel:
  * - If the image has an alpha channel that is transparent (alpha <= 0.5) somewhere, and its opaque
  *   pixels all have the same colour (each channel within 0.1), the alpha is the mask: hole where
