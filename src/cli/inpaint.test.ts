@@ -448,6 +448,19 @@ describe('inpaint run: the originals are never lost, numbers are checked (issue 
       // The hole and the band are filled from the grey alone (diffusion is not exact): no black pulled in.
       for (let c = 0; c < 3; c++) assert.ok(Math.abs(data[4 * i + c] - 128) <= 8, `pixel ${i} channel ${c}: ${data[4 * i + c]}`);
     }
+    // A hole painted over part of the transparent band: that part is filled and opaque, the rest of
+    // the band stays transparent; with a baseline and with ours.
+    await writeMask(join(dir, 'cutout-over.png'), rectMask(w, h, { x: 25, y: 10, width: 10, height: 20 }));
+    const asked = (x: number, y: number) => x >= 25 && x < 35 && y >= 10 && y < 30;
+    await writeRandomBundle(join(dir, 'alpha-bundle'), { preset: 'tiny', g2Scales: [256] });
+    for (const method of [['--method', 'telea'], ['--model', join(dir, 'alpha-bundle'), '--vgg', TEST_VGG_WEIGHTS]]) {
+      await run(t, photo, '--mask', join(dir, 'cutout-over.png'), '-o', out, ...method, '--dilate', '0');
+      const over = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+      for (let i = 0; i < w * h; i++) {
+        const [x, y] = [i % w, Math.floor(i / w)];
+        assert.equal(over.data[4 * i + 3], asked(x, y) ? 255 : rgba[4 * i + 3], `${method.join(' ')}: alpha at (${x}, ${y})`);
+      }
+    }
   });
 
   it('weights holding a NaN stop the run with exit code 1 naming the file; nothing is written', async (t) => {

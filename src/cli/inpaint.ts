@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import { transparentHole } from '../core/raster.ts';
+import { opaqueWhereFilled, transparentHole } from '../core/raster.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
@@ -43,8 +43,9 @@ the networks stands (the scale, step 3 of 4), erased when it ends.
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
 one left). -o may not be the photo or its mask (in batch mode: the --input or --masks folder)
-unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP, TIFF); its
-fully transparent pixels are filled too, since their stored colour is not content. Its EXIF (the
+unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP, TIFF), opaque
+where the mask asks for a fill; its other fully transparent pixels are filled too, since their
+stored colour is not content, and stay transparent. Its EXIF (the
 date, camera and place) is kept too, in a JPEG, PNG or WebP output, without the thumbnail that would
 show what was removed (--strip-metadata leaves it all out); so are its 16 bits a channel, in a PNG
 or TIFF output. Notes say when an animated image (or a TIFF of several pages) was read as its
@@ -307,8 +308,9 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
     const notices: string[] = [];
     const read: ReadOptions = { maxPixels, onNotice: (n) => notices.push(n) };
     const { image: photo, alpha } = typeof image === 'string' ? await readImageWithAlpha(image, read) : image;
-    const hole = prepareHole(photo, typeof mask === 'string' ? await readMask(mask, read) : mask, alpha, { resizeMask: resize, dilate }, notices);
-    return { image: hole ? await baseline.inpaint(photo, hole.mask) : photo, notices, ...(alpha ? { alpha } : {}) };
+    const asked = typeof mask === 'string' ? await readMask(mask, read) : mask;
+    const hole = prepareHole(photo, asked, alpha, { resizeMask: resize, dilate }, notices);
+    return { image: hole ? await baseline.inpaint(photo, hole.mask) : photo, notices, ...(alpha ? { alpha: opaqueWhereFilled(alpha, asked, photo.width, photo.height) } : {}) };
   };
   return { fill, dispose: () => baseline.dispose() };
 }

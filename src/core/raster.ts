@@ -154,6 +154,24 @@ export function withTransparentAsHole(hole: MaskImage, alpha: Float32Array): { m
 }
 
 /**
+ * The alpha a filled image keeps: the photo's, except where the user's `mask` asked for a fill,
+ * which becomes opaque (a hole painted over a transparent part is filled with content the user
+ * wants to see; transparent pixels outside it stay transparent). A mask of another size is
+ * resized as the fill resizes it (`resizeMask`).
+ */
+export function opaqueWhereFilled(alpha: Float32Array, mask: MaskImage, width: number, height: number): Float32Array {
+  expect(alpha instanceof Float32Array && alpha.length === width * height, 'alpha', `a Float32Array of ${width}*${height}`, alpha);
+  const m = mask.width === width && mask.height === height ? mask : resizeMask(mask, width, height);
+  let out: Float32Array | undefined;
+  for (let i = 0; i < alpha.length; i++) {
+    if (!m.data[i] || alpha[i] === 1) continue;
+    out ??= alpha.slice();
+    out[i] = 1;
+  }
+  return out ?? alpha;
+}
+
+/**
  * The hole an image's own transparency marks, for a photo whose unwanted part was erased in an image
  * editor (as GIMP's "Heal transparency" takes it): where alpha is below one half.
  */

@@ -25,6 +25,7 @@ import {
   type ImageWithAlpha,
   type MaskImage,
   maskBoundingBox,
+  opaqueWhereFilled,
   pasteImage,
   type ReadOptions,
   resizeMask,
@@ -217,7 +218,7 @@ export const vggMismatchNotice = (where: string, digest: string, expected: strin
 
 /** What the caller is told when transparent pixels joined the hole. */
 export const transparentNotice = (n: number) =>
-  `${n} fully transparent pixels were filled too (their stored colour is not content); the result keeps the input's alpha`;
+  `${n} fully transparent pixels were filled too (their stored colour is not content); they stay transparent in the result`;
 
 /**
  * What the caller is told when a region (`box`) is filled at `scales` and enlarged 1.5x or more
@@ -260,7 +261,8 @@ export interface InpaintResult {
   debug?: { regions: DebugRegion[] };
   /**
    * The input's alpha channel (one value a pixel in [0, 1]) when it had one that is not fully
-   * opaque; write it with the image: `writeImage(path, image, { alpha })`.
+   * opaque, made opaque where the mask asked for a fill (`opaqueWhereFilled`); write it with the
+   * image: `writeImage(path, image, { alpha })`.
    */
   alpha?: Float32Array;
 }
@@ -518,7 +520,8 @@ export class Inpainter {
     const read: ReadOptions = { maxPixels: o.maxPixels, onNotice: (n) => notices.push(n) };
     const { reader } = this.#state;
     const { image: photo, decoded, alpha } = await toImage(reader, image, read);
-    const prepared = prepareHole(photo, await toMask(reader, mask, read), alpha, o, notices);
+    const asked = await toMask(reader, mask, read);
+    const prepared = prepareHole(photo, asked, alpha, o, notices);
     // The result is the photo with its holes filled. A photo decoded here is nobody else's, and with
     // inPlace the caller gives theirs up, so the fill is written into it; otherwise it is copied
     // first. (Copying a 4000x3000 photo costs 0.4 s here, most of it the operating system providing
@@ -526,7 +529,7 @@ export class Inpainter {
     // own box, the boxes do not overlap, and blendRegion reads what it needs of a pixel before
     // writing it.
     const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
-    const kept = alpha ? { alpha } : {};
+    const kept = alpha ? { alpha: opaqueWhereFilled(alpha, asked, photo.width, photo.height) } : {};
     if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
     const { mask: hole, box: holeArea } = prepared;
     const noSource = await sourceRestriction(reader, o, hole, read, notices);

@@ -161,7 +161,7 @@ describe('inpaint server API', () => {
     assert.equal((await sharp(res.rawPayload).metadata()).depth, 'ushort');
   });
 
-  it('keeps the alpha channel of a PNG with one', async () => {
+  it('keeps the alpha channel of a PNG with one, opaque where the mask asked for a fill', async () => {
     const s = await serve();
     const raw = await pixels(photo);
     const rgba = Buffer.alloc(W * H * 4);
@@ -174,7 +174,14 @@ describe('inpaint server API', () => {
     assert.equal(res.statusCode, 200, res.body);
     const out = await pixels(res.rawPayload);
     assert.equal(out.channels, 4);
-    for (let i = 0; i < W * H; i++) assert.equal(out.data[4 * i + 3], (i % W) * 2);
+    const hole = await pixels(mask);
+    let filled = 0;
+    for (let i = 0; i < W * H; i++) {
+      const asked = hole.data[i * hole.channels] > 127;
+      if (asked) filled++;
+      assert.equal(out.data[4 * i + 3], asked ? 255 : (i % W) * 2, `alpha of pixel ${i}`);
+    }
+    assert.ok(filled > 0);
   });
 
   it('answers bad input with the status and the message of each class', async () => {

@@ -27,6 +27,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
 import { encodeImage, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
+import { opaqueWhereFilled } from '../core/raster.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
@@ -411,7 +412,7 @@ async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels
   if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const result = await methods.fill(req.method, image, mask, options);
-  const body = await encode(result.image, req.image, req.format, alpha, req.keepExif, result.notices);
+  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepExif, result.notices);
   return { body, notices: result.notices };
 }
 
