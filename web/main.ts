@@ -231,8 +231,13 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
   opening++;
   try {
     const bitmap = await decodePhoto(file, name);
-    await show(new Editor(bitmap, file, name));
-    setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
+    const next = new Editor(bitmap, file, name);
+    // A photo with a part erased in an image editor (left transparent): that part is the hole.
+    const erased = /^image\/(jpeg|heic|heif)$/.test(file.type) ? undefined : await transparentArea(bitmap);
+    if (erased) next.loadMask(erased.layer);
+    await show(next);
+    if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
+    else setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
   } catch (err) {
     const message = err instanceof HeicError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF or HEIC): save a TIFF as JPEG first, or use the command line, which reads it.`;
     setStatus(message, 'error');
@@ -240,6 +245,40 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     opening--;
   }
   refresh();
+}
+
+/**
+ * Where a photo is transparent (alpha under one half), as a layer opaque there; undefined when
+ * nowhere. A copy at most 256 px across (averaged), made off the main thread, is looked at first:
+ * an opaque photo costs no full-size pass.
+ */
+async function transparentArea(bitmap: ImageBitmap): Promise<{ layer: HTMLCanvasElement; pixels: number } | undefined> {
+  const scale = Math.min(1, 256 / Math.max(bitmap.width, bitmap.height));
+  const small = await createImageBitmap(bitmap, { resizeWidth: Math.max(1, Math.round(bitmap.width * scale)), resizeHeight: Math.max(1, Math.round(bitmap.height * scale)), resizeQuality: 'high' });
+  const probe = new OffscreenCanvas(small.width, small.height).getContext('2d')!;
+  probe.drawImage(small, 0, 0);
+  small.close();
+  const alpha = probe.getImageData(0, 0, probe.canvas.width, probe.canvas.height).data;
+  let opaque = true;
+  for (let i = 3; i < alpha.length && opaque; i += 4) opaque = alpha[i] === 255;
+  if (opaque) return undefined;
+  const layer = document.createElement('canvas');
+  layer.width = bitmap.width;
+  layer.height = bitmap.height;
+  const ctx = layer.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bitmap, 0, 0);
+  const img = ctx.getImageData(0, 0, layer.width, layer.height);
+  const d = img.data;
+  let pixels = 0;
+  for (let i = 3; i < d.length; i += 4) {
+    const hole = d[i] < 128;
+    if (hole) pixels++;
+    d[i - 3] = d[i - 2] = d[i - 1] = 255;
+    d[i] = hole ? 255 : 0;
+  }
+  if (pixels === 0) return undefined;
+  ctx.putImageData(img, 0, 0);
+  return { layer, pixels };
 }
 
 /** Whether the photo as it stands is a run's result that was never downloaded: work that leaving, or opening another photo, would lose. */

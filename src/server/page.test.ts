@@ -319,6 +319,31 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Paint over what should go/);
   });
 
+  it('takes the transparent area of a photo (erased in an image editor) as the hole, and fills it opaque', async () => {
+    const raw = await pixels(await readFile(join(dir, 'photo.png')));
+    const erased = (x: number, y: number) => x >= 100 && x < 140 && y >= 80 && y < 110;
+    const rgba = Buffer.alloc(4 * W * H);
+    for (let i = 0; i < W * H; i++) {
+      const hole = erased(i % W, Math.floor(i / W));
+      for (let c = 0; c < 3; c++) rgba[4 * i + c] = hole ? 0 : raw.data[i * raw.channels + c];
+      rgba[4 * i + 3] = hole ? 0 : 255;
+    }
+    await writeFile(join(dir, 'erased.png'), await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toBuffer());
+    await page.setInputFiles('#file', join(dir, 'erased.png'));
+    await assertText(status(), /transparent area \(1,200 pixels.*is the hole/);
+    const mask = await pixels((await download('mask')).bytes);
+    for (let i = 0; i < W * H; i++) assert.equal(mask.data[i * mask.channels] > 127, erased(i % W, Math.floor(i / W)), `mask pixel ${i}`);
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    const out = await pixels((await download('png')).bytes);
+    let black = 0;
+    for (let i = 0; i < W * H; i++) {
+      if (out.channels === 4) assert.equal(out.data[4 * i + 3], 255, `alpha of pixel ${i}`);
+      if (erased(i % W, Math.floor(i / W)) && out.data[i * out.channels] + out.data[i * out.channels + 1] + out.data[i * out.channels + 2] < 10) black++;
+    }
+    assert.equal(black, 0, 'the erased area was filled');
+  });
+
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
     const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     const p = await at(60, 60);
