@@ -18,6 +18,7 @@
  *               blob: PNG, notices, seconds }, error { id?, message }
  */
 import { patchMatchInpaint } from '../src/baselines/patchmatch.ts';
+import { opaqueWhereFilled } from '../src/core/raster.ts';
 import { prepareHole, resolveInpaintOptions } from '../src/inference/inpainter-core.ts';
 import { imageToRgba, type InpaintPreview, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
 import type { WorkerConfig, WorkerIn, WorkerOut } from './device.ts';
@@ -160,6 +161,24 @@ function imageOf(bitmap: ImageBitmap): Image {
   return rgbaToImage(rgbaOf(bitmap), width, height);
 }
 
+/**
+ * A photo with its alpha (one value a pixel in [0, 1]) when it has any transparency: kept in the
+ * result as the server keeps it, so a cut-out's background stays transparent and is not filled
+ * from the black its transparent pixels are stored as.
+ */
+function photoOf(bitmap: ImageBitmap): { image: Image; alpha?: Float32Array } {
+  const { width, height } = bitmap;
+  const rgba = rgbaOf(bitmap);
+  const image = rgbaToImage(rgba, width, height);
+  let alpha: Float32Array | undefined;
+  for (let i = 0; i < width * height; i++) {
+    if (rgba[4 * i + 3] === 255) continue;
+    alpha ??= new Float32Array(width * height).fill(1);
+    alpha[i] = rgba[4 * i + 3] / 255;
+  }
+  return alpha ? { image, alpha } : { image };
+}
+
 /** A painted layer as a mask: opaque paint (alpha at least one half) is 1, the rest 0. */
 function maskOf(bitmap: ImageBitmap): { width: number; height: number; data: Uint8Array } {
   const { width, height } = bitmap;
@@ -169,10 +188,12 @@ function maskOf(bitmap: ImageBitmap): { width: number; height: number; data: Uin
   return { width, height, data };
 }
 
-/** An image on an OffscreenCanvas of its own. */
-function canvasOf(image: Image): OffscreenCanvas {
+/** An image (with its alpha, when given) on an OffscreenCanvas of its own. */
+function canvasOf(image: Image, alpha?: Float32Array): OffscreenCanvas {
   const canvas = new OffscreenCanvas(image.width, image.height);
-  canvas.getContext('2d')!.putImageData(new ImageData(imageToRgba(image) as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0);
+  const rgba = imageToRgba(image);
+  if (alpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
+  canvas.getContext('2d')!.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, image.width, image.height), 0, 0);
   return canvas;
 }
 
@@ -182,8 +203,8 @@ function bitmapOf(image: Image): ImageBitmap {
 }
 
 /** The result as an ImageBitmap to draw and a PNG to download, both made here. */
-async function answer(id: number, image: Image, notices: string[], t0: number): Promise<void> {
-  const canvas = canvasOf(image);
+async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array): Promise<void> {
+  const canvas = canvasOf(image, alpha);
   const blob = await canvas.convertToBlob({ type: 'image/png' });
   const bitmap = canvas.transferToImageBitmap();
   post({ type: 'done', id, image: bitmap, blob, notices, seconds: (performance.now() - t0) / 1000 }, [bitmap]);
@@ -201,13 +222,14 @@ async function handle(msg: WorkerIn): Promise<void> {
     const inpainter = await ready;
     const t0 = performance.now();
     if (msg.type === 'fill') {
-      const image = imageOf(msg.image);
+      const photo = photoOf(msg.image);
+      const { image, alpha } = photo;
       const mask = maskOf(msg.mask);
       if (msg.method === 'patchmatch') {
-        // As the server's `patchmatch`: the same hole (dilated as ours' is), the same seed.
+        // As the server's `patchmatch`: the same hole (dilated as ours' is, transparent pixels in it), the same seed.
         const notices: string[] = [];
-        const hole = prepareHole(image, mask, undefined, { resizeMask: false, dilate: resolveInpaintOptions({}).dilate }, notices);
-        await answer(id, hole ? patchMatchInpaint(image, hole.mask) : image, notices, t0);
+        const hole = prepareHole(image, mask, alpha, { resizeMask: false, dilate: resolveInpaintOptions({}).dilate }, notices);
+        await answer(id, hole ? patchMatchInpaint(image, hole.mask) : image, notices, t0, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height));
         return;
       }
       const sampleFrom = msg.sampleFrom && maskOf(msg.sampleFrom);
@@ -217,8 +239,8 @@ async function handle(msg: WorkerIn): Promise<void> {
         const bitmap = bitmapOf(region);
         post({ type: 'preview', id, box, scale, image: bitmap }, [bitmap]);
       };
-      const result = await inpainter.inpaint(image, mask, { ensemble: msg.ensemble, sampleFrom, exclude, onProgress, onPreview });
-      await answer(id, result.image, [...result.notices], t0);
+      const result = await inpainter.inpaint(photo, mask, { ensemble: msg.ensemble, sampleFrom, exclude, onProgress, onPreview });
+      await answer(id, result.image, [...result.notices], t0, result.alpha);
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });
       await answer(id, result.image, [...result.notices], t0);

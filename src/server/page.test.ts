@@ -560,6 +560,26 @@ describe('the web page in Chromium', () => {
     await page.keyboard.press('Control+z');
     await page.selectOption('#method', 'ours');
 
+    // A cut-out (a transparent band) keeps its transparency on the device as on the server: the
+    // band opens as the hole; a mask file replaces it, and the result is transparent where the photo was.
+    const cutout = Buffer.alloc(4 * W * H);
+    for (let i = 0; i < W * H; i++) {
+      input.data.copy(cutout, 4 * i, i * input.channels, i * input.channels + 3);
+      cutout[4 * i + 3] = i % W < 40 ? 0 : 255;
+    }
+    await writeFile(join(dir, 'cutout.png'), await sharp(cutout, { raw: { width: W, height: H, channels: 4 } }).png().toBuffer());
+    await page.setInputFiles('#file', join(dir, 'cutout.png'));
+    await assertText(status(), /transparent area \(9,600 pixels/);
+    await page.setInputFiles('#mask-file', join(dir, 'hole.png'));
+    await assertText(status(), /Mask loaded/);
+    await page.click('#run');
+    await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
+    const cut = await pixels((await download('png')).bytes);
+    assert.equal(cut.channels, 4, 'the result has an alpha channel');
+    for (let i = 0; i < W * H; i++) assert.equal(cut.data[4 * i + 3], i % W < 40 ? 0 : 255, `alpha of pixel ${i}`);
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(page.locator('#info'), /photo\.png · 320×240/);
+
     /** Opens a `width` x `height` photo named `name`.png with a rectangular hole, runs it on the device; the status when done. */
     const runPhoto = async (name: string, width: number, height: number, hole: { x: number; y: number; width: number; height: number }) => {
       await writeFile(join(dir, `${name}.png`), await photoBytes(width, height));
