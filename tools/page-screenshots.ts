@@ -56,6 +56,8 @@ async function shoot(page: Page, name: string): Promise<void> {
 try {
   await mkdir(values.out!, { recursive: true });
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true })).newPage();
+  // Opening the next photo over a result not downloaded asks first: yes.
+  page.on('dialog', (d) => void d.accept());
   await page.goto(`${address}/?engine=server`);
   await shoot(page, 'serve-empty.png');
 
@@ -94,6 +96,22 @@ try {
   await page.mouse.move(640, 450);
   await shoot(page, 'serve-exclude.png');
   await page.keyboard.press('1');
+
+  // The lasso: an outline around the island in the lake, shown while it is drawn.
+  await page.keyboard.press('l');
+  const outline: [number, number][] = [[515, 318], [545, 298], [600, 296], [640, 308], [645, 335], [600, 350], [540, 348], [512, 335]];
+  const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [x, y]);
+  const start = await at(...outline[0]);
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  for (const p of outline.slice(1)) {
+    const c = await at(...p);
+    await page.mouse.move(c.x, c.y, { steps: 8 });
+  }
+  await shoot(page, 'serve-lasso.png');
+  await page.mouse.up();
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('b');
 
   // Stylize mode: the photo in the texture of a lantern festival photo.
   await page.click('#mode-stylize');
