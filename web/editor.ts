@@ -181,6 +181,15 @@ export class Editor {
     s.points.push(x, y);
   }
 
+  /** Whether the last stroke recorded erased (or cut out) rather than painted. */
+  get lastStrokeErased(): boolean {
+    for (let i = this.#cursor - 1; i >= 0; i--) {
+      const op = this.#ops[i];
+      if (op.kind === 'stroke') return op.erase;
+    }
+    return false;
+  }
+
   /** The outline of the lasso being drawn (photo pixels, x and y interleaved), for the view; undefined when none. */
   get lassoOutline(): readonly number[] | undefined {
     return this.#stroke?.lasso ? this.#stroke.points : undefined;

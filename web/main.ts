@@ -43,6 +43,7 @@ const ui = {
   maskFile: $<HTMLInputElement>('mask-file'),
   method: $<HTMLSelectElement>('method'),
   run: $<HTMLButtonElement>('run'),
+  autoRun: $<HTMLButtonElement>('auto-run'),
   cancel: $<HTMLButtonElement>('cancel'),
   compare: $<HTMLButtonElement>('compare'),
   split: $<HTMLButtonElement>('split'),
@@ -79,6 +80,8 @@ let mode: 'remove' | 'stylize' = 'remove';
 let style: { blob: Blob; name: string } | undefined;
 const LAYER_NAMES: Record<Layer, string> = { hole: 'hole', sampleFrom: 'sample from', exclude: 'exclude' };
 let running: AbortController | undefined;
+/** Run as soon as a stroke on the hole is let go (remembered), as object-removal tools do; off by default, so several strokes make one hole. */
+let autoRun = localStorage.getItem('inpaint-auto-run') === '1';
 let spaceDown = false;
 
 /**
@@ -527,7 +530,7 @@ function pointerEnd(e: PointerEvent): void {
     // A lasso the browser took over (pointercancel) is dropped, not filled half drawn.
     if (e.type === 'pointercancel' && editor?.lassoOutline) editor.abandonStroke();
     else if (editor?.lassoOutline && !editor.endStroke()) setStatus('The lasso enclosed no area: draw around what should go, and let go to fill it.');
-    else editor?.endStroke();
+    else if (editor?.endStroke() && autoRun && layer === 'hole' && !editor.lastStrokeErased) void run();
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {
@@ -906,6 +909,14 @@ for (const l of LAYERS) ui.layers[l].onclick = () => setLayer(l);
 ui.modeRemove.onclick = () => setMode('remove');
 ui.modeStylize.onclick = () => setMode('stylize');
 for (const t of TOOLS) ui.tools[t].onclick = () => setTool(t);
+function setAutoRun(on: boolean): void {
+  autoRun = on;
+  localStorage.setItem('inpaint-auto-run', on ? '1' : '0');
+  ui.autoRun.setAttribute('aria-pressed', String(on));
+  if (editor && mode === 'remove') setStatus(on ? 'Auto: each stroke or lasso on the hole runs as soon as it is let go.' : 'Auto off: paint the hole, then Run.');
+}
+ui.autoRun.onclick = () => setAutoRun(!autoRun);
+ui.autoRun.setAttribute('aria-pressed', String(autoRun));
 ui.size.oninput = () => setBrushSize(brushSize());
 ui.help.onclick = () => ui.helpDialog.showModal();
 
@@ -941,6 +952,7 @@ window.addEventListener('keydown', (e) => {
   else if (key === 'y') setMode('stylize');
   else if (key === 'b') setTool('brush');
   else if (key === 'l') setTool('lasso');
+  else if (key === 'a') setAutoRun(!autoRun);
   else if (key === 'e') setTool('eraser');
   else if (key === 'c') holdBefore(true);
   else if (key === 's') toggleSplit();

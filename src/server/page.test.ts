@@ -344,6 +344,40 @@ describe('the web page in Chromium', () => {
     assert.equal(black, 0, 'the erased area was filled');
   });
 
+  it('Auto runs as soon as a stroke on the hole is let go; an erasing stroke does not run', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    await page.keyboard.press('a');
+    assert.equal(await page.locator('#auto-run').getAttribute('aria-pressed'), 'true');
+    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
+    const runs = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { runs: number } } }).inpaintPage.history.runs);
+    const stroke = async (y: number, erase = false) => {
+      const [from, to] = [await at(STROKE.x0, y), await at(STROKE.x1, y)];
+      if (erase) await page.keyboard.down('Alt');
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move(to.x, to.y, { steps: 5 });
+      await page.mouse.up();
+      if (erase) await page.keyboard.up('Alt');
+    };
+    const calls = gate.state.calls;
+    await stroke(STROKE.y);
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(gate.state.calls, calls + 1, 'one run, with no Run pressed');
+    assert.equal(await runs(), 1);
+    // Paint, then erase part of it: the erasing stroke does not run.
+    await page.keyboard.press('Control+z');
+    await stroke(STROKE.y, true);
+    await page.waitForTimeout(500);
+    assert.equal(gate.state.calls, calls + 1, 'no run for an erasing stroke');
+    // Off again (the choice is remembered across visits, and the next tests press Run).
+    await page.keyboard.press('a');
+    assert.equal(await page.locator('#auto-run').getAttribute('aria-pressed'), 'false');
+    await stroke(STROKE.y - 30);
+    await page.waitForTimeout(500);
+    assert.equal(gate.state.calls, calls + 1, 'Auto off: a stroke waits for Run');
+  });
+
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
     const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     const p = await at(60, 60);
