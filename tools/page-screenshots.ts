@@ -31,7 +31,8 @@ const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 
 type Window = { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } };
-async function stroke(page: Page, points: [number, number][]): Promise<void> {
+/** Drags through `points` (image pixels); `beforeUp` runs with the button still down. */
+async function stroke(page: Page, points: [number, number][], beforeUp?: () => Promise<unknown>): Promise<void> {
   const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [x, y]);
   const first = await at(...points[0]);
   await page.mouse.move(first.x, first.y);
@@ -40,6 +41,7 @@ async function stroke(page: Page, points: [number, number][]): Promise<void> {
     const c = await at(...p);
     await page.mouse.move(c.x, c.y, { steps: 8 });
   }
+  await beforeUp?.();
   await page.mouse.up();
 }
 async function waitDone(page: Page): Promise<number> {
@@ -100,16 +102,7 @@ try {
   // The lasso: an outline around the island in the lake, shown while it is drawn.
   await page.keyboard.press('l');
   const outline: [number, number][] = [[515, 318], [545, 298], [600, 296], [640, 308], [645, 335], [600, 350], [540, 348], [512, 335]];
-  const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [x, y]);
-  const start = await at(...outline[0]);
-  await page.mouse.move(start.x, start.y);
-  await page.mouse.down();
-  for (const p of outline.slice(1)) {
-    const c = await at(...p);
-    await page.mouse.move(c.x, c.y, { steps: 8 });
-  }
-  await shoot(page, 'serve-lasso.png');
-  await page.mouse.up();
+  await stroke(page, outline, () => shoot(page, 'serve-lasso.png'));
   await page.keyboard.press('Control+z');
   await page.keyboard.press('b');
 

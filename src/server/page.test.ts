@@ -82,6 +82,33 @@ describe('the web page in Chromium', () => {
   /** Whether (x, y) lies within `margin` px of the stroke's painted band. */
   const nearStroke = (x: number, y: number, margin: number) =>
     x >= STROKE.x0 - STROKE.size / 2 - margin && x <= STROKE.x1 + STROKE.size / 2 + margin && Math.abs(y - STROKE.y) <= STROKE.size / 2 + margin;
+  type PageApi = { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number }; history: { canUndo: boolean; canRedo: boolean; runs: number }; layers: Record<string, boolean> } };
+  /** Where image pixel (x, y) is on the screen. */
+  const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as PageApi).inpaintPage.imageToClient(x, y), [x, y]);
+  const history = () => page.evaluate(() => (globalThis as unknown as PageApi).inpaintPage.history);
+  const runs = async () => (await history()).runs;
+  /** Whether each layer holds paint, by its pixels. */
+  const layers = () => page.evaluate(() => (globalThis as unknown as PageApi).inpaintPage.layers);
+  /**
+   * Drags the mouse through `points` (image pixels), `steps` moves between each two, with Alt held
+   * when `alt`; `beforeUp` runs with the button still down.
+   */
+  const drag = async (points: [number, number][], options: { steps?: number; alt?: boolean; beforeUp?: () => Promise<unknown> } = {}) => {
+    const { steps = 6, alt = false, beforeUp } = options;
+    if (alt) await page.keyboard.down('Alt');
+    const first = await at(...points[0]);
+    await page.mouse.move(first.x, first.y);
+    await page.mouse.down();
+    for (const p of points.slice(1)) {
+      const c = await at(...p);
+      await page.mouse.move(c.x, c.y, { steps });
+    }
+    await beforeUp?.();
+    await page.mouse.up();
+    if (alt) await page.keyboard.up('Alt');
+  };
+  /** A stroke along row `y`, from STROKE.x0 to STROKE.x1. */
+  const strokeAt = (y: number, alt = false) => drag([[STROKE.x0, y], [STROKE.x1, y]], { alt });
 
   it('opens a photo, paints a stroke, runs, downloads the result at the photo size, undoes', async () => {
     await page.goto(address);
@@ -94,15 +121,9 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Paint over what should go/);
     assert.equal(await page.locator('#run').isDisabled(), true, 'nothing to run before painting');
 
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     // The brush size in image pixels is the slider's value.
     await page.locator('#size').fill(String(STROKE.size));
-    const from = await at(STROKE.x0, STROKE.y);
-    const to = await at(STROKE.x1, STROKE.y);
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(to.x, to.y, { steps: 10 });
-    await page.mouse.up();
+    await drag([[STROKE.x0, STROKE.y], [STROKE.x1, STROKE.y]], { steps: 10 });
 
     // The mask the page would send: white along the stroke, black elsewhere.
     const mask = await pixels((await download('mask')).bytes);
@@ -145,7 +166,6 @@ describe('the web page in Chromium', () => {
 
     // Undo the run: the photo comes back with the stroke on it; undo again: no stroke, nothing to run.
     await page.keyboard.press('Control+z');
-    const history = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { canUndo: boolean; canRedo: boolean; runs: number } } }).inpaintPage.history);
     assert.deepEqual(await history(), { canUndo: true, canRedo: true, runs: 0 });
     assert.equal(await page.locator('#run').isDisabled(), false, 'the stroke is back, ready to run again');
     await page.keyboard.press('Control+z');
@@ -162,21 +182,10 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Paint over what should go/);
     await page.keyboard.press('l');
     assert.equal(await page.locator('#tool-lasso').getAttribute('aria-pressed'), 'true');
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
-    const layers = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { layers: Record<string, boolean> } }).inpaintPage.layers);
-    /** Drags along the outline through `corners` (image pixels), back near the start, checking mid-way that nothing is painted yet. */
-    const outline = async (corners: [number, number][]) => {
-      const start = await at(...corners[0]);
-      await page.mouse.move(start.x, start.y);
-      await page.mouse.down();
-      for (const corner of corners.slice(1)) {
-        const p = await at(...corner);
-        await page.mouse.move(p.x, p.y, { steps: 6 });
-      }
-      const wasPainted = (await layers()).hole;
-      const end = await at(corners[0][0] + 1, corners[0][1] + 1);
-      await page.mouse.move(end.x, end.y, { steps: 6 });
-      await page.mouse.up();
+    /** Drags along the outline through `corners` (image pixels), back near the start; whether the hole held paint before the button was let go. */
+    const outline = async (corners: [number, number][], alt = false) => {
+      let wasPainted: boolean | undefined;
+      await drag([...corners, [corners[0][0] + 1, corners[0][1] + 1]], { alt, beforeUp: async () => (wasPainted = (await layers()).hole) });
       return wasPainted;
     };
     // A triangle, not its bounding box: x >= 60, y >= 40, x + y <= 260.
@@ -205,9 +214,7 @@ describe('the web page in Chromium', () => {
     assert.equal(await page.locator('#run').isDisabled(), false, 'a lasso is a hole to run on');
 
     // Alt: the square is cut out of the triangle.
-    await page.keyboard.down('Alt');
-    await outline([[80, 60], [120, 60], [120, 100], [80, 100]]);
-    await page.keyboard.up('Alt');
+    await outline([[80, 60], [120, 60], [120, 100], [80, 100]], true);
     await checkMask((x, y, m) => inTriangle(x, y, m) && !inSquare(x, y, -m), 'the triangle less the square');
 
     // A click encloses nothing: the page says so and the mask is as it was.
@@ -228,19 +235,12 @@ describe('the web page in Chromium', () => {
   it('asks before a result not downloaded is lost: leaving the page, or opening another photo', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     const leaving = () => page.evaluate(() => {
       const e = new Event('beforeunload', { cancelable: true });
       (globalThis as unknown as EventTarget).dispatchEvent(e);
       return e.defaultPrevented;
     });
-    const runs = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { runs: number } } }).inpaintPage.history.runs);
-    const from = await at(STROKE.x0, STROKE.y);
-    const to = await at(STROKE.x1, STROKE.y);
-    await page.mouse.move(from.x, from.y);
-    await page.mouse.down();
-    await page.mouse.move(to.x, to.y, { steps: 5 });
-    await page.mouse.up();
+    await strokeAt(STROKE.y);
     assert.equal(await leaving(), false, 'a painted hole alone is not guarded');
     await page.click('#run');
     await assertText(status(), /Done in/, 60_000);
@@ -268,25 +268,15 @@ describe('the web page in Chromium', () => {
   it('keeps the work in the browser: after a reload it is restored (result, strokes, undo), or discarded', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
-    const history = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { canUndo: boolean; canRedo: boolean; runs: number } } }).inpaintPage.history);
-    const layers = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { layers: Record<string, boolean> } }).inpaintPage.layers);
-    const stroke = async (y: number) => {
-      const [from, to] = [await at(STROKE.x0, y), await at(STROKE.x1, y)];
-      await page.mouse.move(from.x, from.y);
-      await page.mouse.down();
-      await page.mouse.move(to.x, to.y, { steps: 5 });
-      await page.mouse.up();
-    };
-    await stroke(STROKE.y);
+    await strokeAt(STROKE.y);
     await page.click('#run');
     await assertText(status(), /Done in/, 60_000);
     const result = (await download('png')).bytes;
     // After the run: an exclude stroke (kept across runs) and a hole stroke, not run.
     await page.keyboard.press('3');
-    await stroke(40);
+    await strokeAt(40);
     await page.keyboard.press('1');
-    await stroke(200);
+    await strokeAt(200);
     const mask = (await download('mask')).bytes;
     await page.waitForTimeout(1000); // the copy is written 0.3 s after a change
 
@@ -349,37 +339,25 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Paint over what should go/);
     await page.keyboard.press('a');
     assert.equal(await page.locator('#auto-run').getAttribute('aria-pressed'), 'true');
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
-    const runs = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { runs: number } } }).inpaintPage.history.runs);
-    const stroke = async (y: number, erase = false) => {
-      const [from, to] = [await at(STROKE.x0, y), await at(STROKE.x1, y)];
-      if (erase) await page.keyboard.down('Alt');
-      await page.mouse.move(from.x, from.y);
-      await page.mouse.down();
-      await page.mouse.move(to.x, to.y, { steps: 5 });
-      await page.mouse.up();
-      if (erase) await page.keyboard.up('Alt');
-    };
     const calls = gate.state.calls;
-    await stroke(STROKE.y);
+    await strokeAt(STROKE.y);
     await assertText(status(), /Done in/, 60_000);
     assert.equal(gate.state.calls, calls + 1, 'one run, with no Run pressed');
     assert.equal(await runs(), 1);
     // Paint, then erase part of it: the erasing stroke does not run.
     await page.keyboard.press('Control+z');
-    await stroke(STROKE.y, true);
+    await strokeAt(STROKE.y, true);
     await page.waitForTimeout(500);
     assert.equal(gate.state.calls, calls + 1, 'no run for an erasing stroke');
     // Off again (the choice is remembered across visits, and the next tests press Run).
     await page.keyboard.press('a');
     assert.equal(await page.locator('#auto-run').getAttribute('aria-pressed'), 'false');
-    await stroke(STROKE.y - 30);
+    await strokeAt(STROKE.y - 30);
     await page.waitForTimeout(500);
     assert.equal(gate.state.calls, calls + 1, 'Auto off: a stroke waits for Run');
   });
 
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
     const p = await at(60, 60);
     await page.mouse.click(p.x, p.y);
     gate.hold();
@@ -484,22 +462,13 @@ describe('the web page in Chromium', () => {
   it('paints an exclude layer that goes with an ours run and undoes with the rest; stylizes in Stylize mode', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(page.locator('#info'), /photo\.png · 320×240/);
-    const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as { inpaintPage: { imageToClient(x: number, y: number): { x: number; y: number } } }).inpaintPage.imageToClient(x, y), [x, y]);
-    const layers = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { layers: Record<string, boolean> } }).inpaintPage.layers);
-    const drag = async (x0: number, x1: number, y: number) => {
-      const [a, b] = [await at(x0, y), await at(x1, y)];
-      await page.mouse.move(a.x, a.y);
-      await page.mouse.down();
-      await page.mouse.move(b.x, b.y, { steps: 8 });
-      await page.mouse.up();
-    };
     await page.locator('#size').fill(String(STROKE.size));
-    await drag(STROKE.x0, STROKE.x1, STROKE.y);
+    await strokeAt(STROKE.y);
     // 3: the exclude layer, a band across the top; the hint says what it does.
     await page.keyboard.press('3');
     assert.equal(await page.locator('#layer-exclude').getAttribute('aria-pressed'), 'true');
     assert.equal(await page.locator('#layer-hint').isVisible(), true);
-    await drag(40, 280, 40);
+    await drag([[40, 40], [280, 40]]);
     assert.deepEqual(await layers(), { hole: true, sampleFrom: false, exclude: true });
     assert.equal(await page.locator('#clear').textContent(), 'Clear exclude');
 
@@ -534,10 +503,9 @@ describe('the web page in Chromium', () => {
     const styled = await pixels((await download('png')).bytes);
     assert.deepEqual([styled.width, styled.height], [W, H]);
     assert.ok(!styled.data.equals((await pixels(await readFile(join(dir, 'photo.png')))).data), 'the photo was restyled');
-    const history = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { history: { runs: number } } }).inpaintPage.history.runs);
-    assert.equal(await history(), 1);
+    assert.equal(await runs(), 1);
     await page.keyboard.press('Control+z');
-    assert.equal(await history(), 0);
+    assert.equal(await runs(), 0);
     await page.keyboard.press('r');
   });
 
