@@ -123,7 +123,7 @@ describe('inpaint run', () => {
     t.mock.restoreAll();
     assert.match(lines[0], /^\[1\/4\] a\.png -> .*a\.png \(\d+\.\d\d s\)$/);
     assert.match(lines[1], /^\[2\/4\] b\.jpg -> .*b\.png/);
-    assert.match(lines[2], /^\[3\/4\] c\.png: FAILED: no mask/);
+    assert.match(lines[2], /^\[3\/4\] c\.png: FAILED: no mask for it in .*, and it has no transparent area to fill$/);
     assert.match(lines[3], /^\[4\/4\] d\.png: FAILED: .*not a readable/);
     assert.deepEqual([existsSync(join(out, 'a.png')), existsSync(join(out, 'b.png')), existsSync(join(out, 'c.png'))], [true, true, false]);
     assert.deepEqual([(await readImage(join(out, 'b.png'))).width, (await readImage(join(out, 'b.png'))).height], [120, 160]);
@@ -154,7 +154,7 @@ describe('inpaint run', () => {
 
   it('has help with examples', () => {
     assert.match(inpaintCommand.help, /Examples:\n  inpaint run photo\.jpg --mask mask\.png -o filled\.png/);
-    assert.match(inpaintCommand.help, /--input DIR --masks DIR -o OUT_DIR/);
+    assert.match(inpaintCommand.help, /--input DIR \[--masks DIR\] -o OUT_DIR/);
     assert.match(inpaintCommand.help, /--method NAME +ours, g1-only, patchmatch, telea, navier-stokes \(default ours\)/);
   });
   it('--max-scale caps the default scales: the area is then enlarged, with a note', async (t) => {
@@ -245,7 +245,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(photo);
     const out = join(dir, 'erased-filled.png');
     const lines = await run(t, photo, '-o', out, '--method', 'telea', '--dilate', '0');
-    assert.ok(lines.some((l) => l === `note: no --mask: the 300 transparent pixels of ${photo} are the hole, and the result is opaque`), lines.join('\n'));
+    assert.ok(lines.some((l) => l === `note: no mask: the 300 transparent pixels of ${photo} are the hole, and the result is opaque`), lines.join('\n'));
     assert.equal((await sharp(out).metadata()).hasAlpha, false, 'opaque');
     const filled = await readImage(out);
     let dark = 0;
@@ -265,6 +265,16 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
       await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill/.test(e.message));
     }
     assert.ok(!existsSync(join(dir, 'never.png')));
+    // A folder without --masks: masks named <stem>_mask beside the photos, and a photo without one filled where it is transparent.
+    const folder = join(dir, 'erased-folder');
+    await mkdir(folder);
+    await copyFile(photo, join(folder, 'erased.png'));
+    await copyFile(join(dir, 'photo.png'), join(folder, 'plain.png'));
+    await copyFile(join(dir, 'mask.png'), join(folder, 'plain_mask.png'));
+    const batch = await run(t, '--input', folder, '-o', join(dir, 'erased-out'), '--method', 'telea');
+    assert.match(batch.join('\n'), /\[1\/2\] erased\.png -> .*\n {2}note: no mask: the 300 transparent pixels/);
+    assert.match(batch.join('\n'), /\[2\/2\] plain\.png -> /);
+    assert.equal((await sharp(join(dir, 'erased-out', 'erased.png')).metadata()).hasAlpha, false);
   });
 
   it('runs telea over a folder', async (t) => {

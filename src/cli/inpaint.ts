@@ -20,7 +20,7 @@ export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
   help: `Usage:
   inpaint run IMAGE [--mask MASK] [-o OUT] [options]
-  inpaint run --input DIR --masks DIR -o OUT_DIR [options]
+  inpaint run --input DIR [--masks DIR] -o OUT_DIR [options]
 
 Fills the holes a mask marks (white, or opaque on a transparent layer) in a photo of any size with
 the paper's pipeline: G1's coarse fill, VGG19 features, patch-swap and G2, at one or more scales.
@@ -60,7 +60,8 @@ Options:
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
                       HEIC), or -inpainted-2 and so on where that file exists: nothing is replaced
   --input DIR         batch mode: the folder of photos
-  --masks DIR         batch mode: the folder of masks (may be the same as --input)
+  --masks DIR         batch mode: the folder of masks (default --input, where masks are named
+                      <stem>_mask); a photo with no mask there is filled where it is transparent
   --format EXT        batch mode: the results' format, png, jpg, webp or tif (default png: every
                       known pixel exact)
   --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
@@ -124,8 +125,23 @@ interface Pair {
   image: string;
   mask?: string;
   out: string;
-  /** Why the pair cannot be done (no mask, a name clash), found while pairing. */
+  /** Why the pair cannot be done (a name clash), found while pairing. */
   problem?: string;
+  /** Where its mask was looked for, when none was found (it is then filled where it is transparent). */
+  noMask?: string;
+}
+
+/**
+ * A photo given without a mask, whose hole is its own transparency (what was erased in an image
+ * editor): the photo without its alpha, so that the result is opaque, and that hole. A note says so.
+ * @throws UsageError `none` when nothing in it is transparent
+ */
+async function erasedPhoto(path: string, read: ReadOptions, none: string): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
+  const { image, alpha } = await readImageWithAlpha(path, read);
+  const hole = alpha && transparentHole(alpha, image.width, image.height);
+  if (!hole?.count) throw new UsageError(none);
+  read.onNotice?.(`no mask: the ${hole.count} transparent pixels of ${path} are the hole, and the result is opaque`);
+  return { image: { image }, mask: hole.mask };
 }
 
 async function runInpaint(args: string[]): Promise<void> {
@@ -205,17 +221,10 @@ async function runInpaint(args: string[]): Promise<void> {
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
-    let image = await readImageWithAlpha(single, read);
-    let mask: MaskImage;
-    if (values.mask !== undefined) mask = await readMask(values.mask, read);
-    else {
-      // No mask: what was erased (left transparent) is the hole, and the result is opaque.
-      const hole = image.alpha && transparentHole(image.alpha, image.image.width, image.image.height);
-      if (!hole?.count) throw new UsageError(`missing --mask MASK: ${single} has no transparent area to fill (give a mask, or erase what should go in an image editor and save it with its transparency, as PNG, WebP or TIFF)`);
-      mask = hole.mask;
-      image = { image: image.image };
-      readNotes.push(`no --mask: the ${hole.count} transparent pixels of ${single} are the hole, and the result is opaque`);
-    }
+    const { image, mask } =
+      values.mask !== undefined
+        ? { image: await readImageWithAlpha(single, read), mask: await readMask(values.mask, read) }
+        : await erasedPhoto(single, read, `missing --mask MASK: ${single} has no transparent area to fill (give a mask, or erase what should go in an image editor and save it with its transparency, as PNG, WebP or TIFF)`);
     if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
     if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
     const filler = await createFiller(method, options, values.model, values.vgg);
@@ -240,17 +249,17 @@ async function runInpaint(args: string[]): Promise<void> {
   for (const flag of ['sample-from', 'exclude'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
   }
-  if (!values.masks) throw new UsageError('missing --masks DIR (the folder of masks for --input)');
+  const maskDir = values.masks ?? values.input!;
   if (!values.out) throw new UsageError('missing -o OUT_DIR (the folder for the results)');
   const outDir = values.out;
   if (!overwrite) {
-    for (const [dir, flag] of [[values.input!, '--input'], [values.masks, '--masks']]) {
+    for (const [dir, flag] of [[values.input!, '--input'], [maskDir, '--masks']]) {
       if (await sameFile(outDir, dir)) throw new UsageError(`-o ${outDir} is the ${flag} folder: results would replace the originals; choose another -o, or pass --overwrite`);
     }
   }
   await checkWritableFolder(outDir);
   await removeStaleTemporaryFiles(outDir);
-  const pairs = await pairFolder(values.input!, values.masks, outDir, ext);
+  const pairs = await pairFolder(values.input!, maskDir, outDir, ext);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
   try {
@@ -259,7 +268,12 @@ async function runInpaint(args: string[]): Promise<void> {
       const started = performance.now();
       try {
         if (pair.problem) throw new InputError(pair.problem);
-        const result = await filler.fill(pair.image, pair.mask!);
+        // A photo without a mask is filled where it is transparent, if anywhere.
+        const notes: string[] = [];
+        const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => notes.push(n) };
+        const { image, mask } = pair.mask !== undefined ? { image: pair.image, mask: pair.mask } : await erasedPhoto(pair.image, read, `${pair.noMask}, and it has no transparent area to fill`);
+        const result = await filler.fill(image, mask);
+        result.notices.unshift(...notes);
         await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepExif);
         console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of result.notices) console.log(`  note: ${n}`);
@@ -379,7 +393,7 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string, ext
     const own = masks.get(`${stem}_mask`.toLowerCase()) ?? (sameFolder ? undefined : masks.get(stem.toLowerCase()));
     const pair: Pair = { name, image: join(inputDir, name), out: join(outDir, `${stem}.${ext}`) };
     if (own) pair.mask = join(maskDir, own);
-    else pair.problem = `no mask for it in ${maskDir} (looked for ${stem}_mask${sameFolder ? '' : ` and ${stem}`} with an image extension: ${IMAGE_EXTENSIONS.join(', ')})`;
+    else pair.noMask = `no mask for it in ${maskDir} (looked for ${stem}_mask${sameFolder ? '' : ` and ${stem}`} with an image extension: ${IMAGE_EXTENSIONS.join(', ')})`;
     if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
     return pair;
   });
