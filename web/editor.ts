@@ -15,6 +15,8 @@
  * when the pointer is released, for an object too large to paint over comfortably.
  */
 
+import { cropImage, dilateMask, maskBoundingBox } from '../src/core/raster.ts';
+
 /** The longer side of the previews the view draws when zoomed out (see `Editor.layers`). */
 export const PREVIEW_SIDE = 2048;
 
@@ -253,6 +255,42 @@ export class Editor {
     ctx.putImageData(pixels, 0, 0);
     this.#push({ kind: 'mask', mask: canvas });
     this.#replay();
+  }
+
+  /**
+   * Grows the hole by `radius` photo pixels (a disc), undoable like a mask file: to cover an
+   * object's outline, its shadow's edge, or what a hand-drawn stroke left of it. Only the hole's
+   * box (grown) is dilated.
+   * @returns false when there is no hole to grow
+   */
+  growHole(radius: number): boolean {
+    const l = this.layers.hole;
+    if (!l.painted) return false;
+    const { width, height } = this;
+    const d = l.ctx.getImageData(0, 0, width, height).data;
+    const data = new Uint8Array(width * height);
+    for (let i = 0; i < data.length; i++) data[i] = d[4 * i + 3] >= 128 ? 1 : 0;
+    const hole = maskBoundingBox({ width, height, data });
+    if (!hole) return false;
+    const x = Math.max(0, hole.x - radius);
+    const y = Math.max(0, hole.y - radius);
+    const box = { x, y, width: Math.min(width, hole.x + hole.width + radius) - x, height: Math.min(height, hole.y + hole.height + radius) - y };
+    const grown = dilateMask(cropImage({ width, height, data }, box), radius);
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d')!;
+    ctx.drawImage(l.canvas, 0, 0);
+    const patch = ctx.createImageData(box.width, box.height);
+    const hex = parseInt(LAYER_COLOURS.hole.slice(1), 16);
+    for (let i = 0; i < grown.data.length; i++) {
+      if (!grown.data[i]) continue;
+      patch.data.set([hex >> 16, (hex >> 8) & 0xff, hex & 0xff, 255], 4 * i);
+    }
+    ctx.putImageData(patch, box.x, box.y);
+    this.#push({ kind: 'mask', mask: canvas });
+    this.#replay();
+    return true;
   }
 
   /** Records a run's result: it becomes the photo, and the hole starts empty (the other layers stay). */

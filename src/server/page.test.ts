@@ -223,6 +223,21 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /The lasso enclosed no area/);
     await checkMask((x, y, m) => inTriangle(x, y, m) && !inSquare(x, y, -m), 'after the click');
 
+    // G grows the hole: 2 px on a 320x240 photo, the triangle less the square grown by a disc of 2.
+    // Pixels 1 to 2 px outside the triangle and inside the cut square join it; 5 px do not.
+    const probes: [number, number][] = [[59, 100], [100, 61], [55, 100], [100, 65]];
+    const maskAt = async () => {
+      const m = await pixels((await download('mask')).bytes);
+      return probes.map(([x, y]) => m.data[(y * W + x) * m.channels] > 127);
+    };
+    assert.deepEqual(await maskAt(), [false, false, false, false]);
+    await page.keyboard.press('g');
+    await assertText(status(), /Hole grown by 2 px/);
+    assert.deepEqual(await maskAt(), [true, true, false, false]);
+    await checkMask((x, y, m) => inTriangle(x, y, m) && !inSquare(x, y, -m + 2), 'grown by 2');
+    await page.keyboard.press('Control+z');
+    await checkMask((x, y, m) => inTriangle(x, y, m) && !inSquare(x, y, -m), 'the growth undone');
+
     // Undo takes the cut back, then the triangle.
     await page.keyboard.press('Control+z');
     await checkMask(inTriangle, 'the cut undone');
