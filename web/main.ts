@@ -529,10 +529,14 @@ function pointerEnd(e: PointerEvent): void {
   const g = gesture;
   if (g?.kind === 'paint' && g.id === e.pointerId) {
     gesture = undefined;
+    const lasso = editor?.lassoOutline !== undefined;
     // A lasso the browser took over (pointercancel) is dropped, not filled half drawn.
-    if (e.type === 'pointercancel' && editor?.lassoOutline) editor.abandonStroke();
-    else if (editor?.lassoOutline && !editor.endStroke()) setStatus('The lasso enclosed no area: draw around what should go, and let go to fill it.');
-    else if (editor?.endStroke() && autoRun && layer === 'hole' && !editor.lastStrokeErased) void run();
+    if (e.type === 'pointercancel' && lasso) editor?.abandonStroke();
+    else if (editor) {
+      const recorded = editor.endStroke();
+      if (lasso && !recorded) setStatus('The lasso enclosed no area: draw around what should go, and let go to fill it.');
+      else if (recorded && autoRun && layer === 'hole' && !editor.lastStrokeErased) void run();
+    }
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {

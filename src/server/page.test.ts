@@ -364,12 +364,18 @@ describe('the web page in Chromium', () => {
     await strokeAt(STROKE.y, true);
     await page.waitForTimeout(500);
     assert.equal(gate.state.calls, calls + 1, 'no run for an erasing stroke');
+    // A lasso runs too.
+    await page.keyboard.press('l');
+    await drag([[60, 150], [120, 150], [90, 200]]);
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(gate.state.calls, calls + 2, 'the lasso ran');
+    await page.keyboard.press('b');
     // Off again (the choice is remembered across visits, and the next tests press Run).
     await page.keyboard.press('a');
     assert.equal(await page.locator('#auto-run').getAttribute('aria-pressed'), 'false');
     await strokeAt(STROKE.y - 30);
     await page.waitForTimeout(500);
-    assert.equal(gate.state.calls, calls + 1, 'Auto off: a stroke waits for Run');
+    assert.equal(gate.state.calls, calls + 2, 'Auto off: a stroke waits for Run');
   });
 
   it('cancels a run: the page says so and can run again; the server frees the request', async () => {
