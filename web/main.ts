@@ -239,6 +239,8 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     const next = new Editor(bitmap, file, name);
     // A photo with a part erased in an image editor (left transparent): that part is the hole.
     const erased = /^image\/(jpeg|heic|heif)$/.test(file.type) ? undefined : await transparentArea(bitmap);
+    // Another photo opened instead of the work offered for restoring: that work goes.
+    if (!ui.restore.hidden) void forgetWork().catch(() => undefined);
     if (erased) next.loadMask(erased.layer);
     await show(next);
     if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
@@ -307,7 +309,7 @@ async function show(next: Editor): Promise<void> {
 // The work kept in this browser (saved.ts), and taken up again on the next visit
 
 /** What the browser's copy holds: of which editor, which result and which mask file (written when they change). */
-let kept: { editor: Editor; id: string; result?: Blob; maskCanvas?: HTMLCanvasElement; maskBlob?: Blob; version?: number; downloaded?: boolean } | undefined;
+let kept: { editor: Editor; id: string; result?: Blob; maskCanvas?: HTMLCanvasElement; maskBlob?: Blob; version?: number; downloaded?: boolean; forgotten?: boolean } | undefined;
 let keepTimer: ReturnType<typeof setTimeout> | undefined;
 let keeping = Promise.resolve();
 
@@ -325,13 +327,20 @@ async function keepNow(): Promise<void> {
   if (!ed) return;
   try {
     const version = ed.version;
+    const { maskFile, ops } = ed.edits;
+    // Kept only while something would be lost: a photo downloaded and not touched since is not left
+    // in the browser (a shared computer's next user would be offered it).
+    if (!unsavedResult() && !maskFile && !ops.some((op) => op.kind === 'stroke')) {
+      if (kept && !kept.forgotten) await forgetWork();
+      kept = { editor: ed, id: '', version, downloaded: true, forgotten: true };
+      return;
+    }
     const result = ed.lastRun?.blob;
-    if (kept?.editor !== ed || kept.result !== result) {
-      const id = kept?.editor === ed ? kept.id : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    if (kept?.editor !== ed || kept.forgotten || kept.result !== result) {
+      const id = kept?.editor === ed && !kept.forgotten ? kept.id : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
       await savePhoto({ id, name: ed.name, original: ed.originalBlob, result });
       kept = { editor: ed, id, result };
     }
-    const { maskFile, ops } = ed.edits;
     if (maskFile !== kept.maskCanvas) {
       kept.maskCanvas = maskFile;
       kept.maskBlob = maskFile && (await toBlob(maskFile, 'image/png'));

@@ -3,7 +3,7 @@
  * crashed, or discarded by a phone's browser while another app was in front can be taken up again
  * on the next visit: the photo opened, its last result, the mask file loaded, and the strokes
  * painted since (`Editor.edits`). One piece of work is kept, the last; opening another photo replaces
- * it. Nothing leaves the browser.
+ * it, and it is deleted once nothing would be lost (main.ts, `keepNow`). Nothing leaves the browser.
  *
  * Two records, so that a stroke does not rewrite the photos: `photo` (the original file, its name
  * and the last result's PNG), written when they change, and `edits` (the strokes, whether the

@@ -283,6 +283,35 @@ describe('the web page in Chromium', () => {
   it('keeps the work in the browser: after a reload it is restored (result, strokes, undo), or discarded', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
+    // A result downloaded, with nothing painted since, is not kept: a reload offers nothing.
+    await strokeAt(STROKE.y);
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    /** Whether the browser holds a copy of a photo (saved.ts's record), read from IndexedDB itself. */
+    const photoKept = () =>
+      page.evaluate<boolean>(`new Promise((resolve, reject) => {
+        const req = indexedDB.open('contextual-inpaint');
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const db = req.result;
+          if (!db.objectStoreNames.contains('work')) return resolve(false);
+          const get = db.transaction('work').objectStore('work').get('photo');
+          get.onsuccess = () => resolve(get.result !== undefined);
+          get.onerror = () => reject(get.error);
+        };
+      })`);
+    await page.waitForTimeout(1000);
+    assert.equal(await photoKept(), true, 'a result not downloaded is kept');
+    await download('png');
+    await page.waitForTimeout(1000);
+    assert.equal(await photoKept(), false, 'downloaded, with nothing painted since, it is not kept');
+    await page.reload();
+    await page.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('#restore').isHidden(), true, 'nothing offered');
+
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
     await strokeAt(STROKE.y);
     await page.click('#run');
     await assertText(status(), /Done in/, 60_000);
