@@ -17,6 +17,26 @@ import { View } from './view.ts';
 type Tool = 'brush' | 'lasso' | 'eraser';
 const TOOLS: readonly Tool[] = ['brush', 'lasso', 'eraser'];
 
+/**
+ * A choice remembered across visits (localStorage), or undefined. Where the browser refuses storage
+ * (cookies blocked, some private windows: reading it throws), the page works on, forgetting.
+ */
+function remembered(key: string): string | undefined {
+  try {
+    return localStorage.getItem(key) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function rememberChoice(key: string, value: string): void {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Storage refused: the choice holds for this visit only.
+  }
+}
+
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const stage = $('stage');
 const view = new View($<HTMLCanvasElement>('view'));
@@ -82,7 +102,7 @@ let style: { blob: Blob; name: string } | undefined;
 const LAYER_NAMES: Record<Layer, string> = { hole: 'hole', sampleFrom: 'sample from', exclude: 'exclude' };
 let running: AbortController | undefined;
 /** Run as soon as a stroke on the hole is let go (remembered), as object-removal tools do; off by default, so several strokes make one hole. */
-let autoRun = localStorage.getItem('inpaint-auto-run') === '1';
+let autoRun = remembered('inpaint-auto-run') === '1';
 let spaceDown = false;
 
 /**
@@ -778,7 +798,7 @@ async function loadDevice(): Promise<void> {
 function setEngine(next: 'device' | 'server', remember = true): void {
   if (running || (next === 'device' && !device) || (next === 'server' && deviceConfig?.mode === 'static')) return;
   engine = next;
-  if (remember) localStorage.setItem('inpaint-engine', next);
+  if (remember) rememberChoice('inpaint-engine', next);
   if (next === 'device' && !DEVICE_METHODS.has(ui.method.value)) ui.method.value = 'ours';
   if (next === 'device') {
     if (editor) void loadDevice().catch(() => undefined);
@@ -814,14 +834,21 @@ async function startEngines(): Promise<void> {
     const controlled = navigator.serviceWorker.controller !== null;
     navigator.serviceWorker.register('sw.js').catch(() => undefined);
     // A static host sends no isolation headers: the service worker adds them, from the first load it controls.
-    if (!crossOriginIsolated && !controlled && deviceConfig.mode === 'static' && !sessionStorage.getItem('inpaint-isolation-reload')) {
+    // Once per tab (sessionStorage); where storage is refused, never, rather than reloading in a loop.
+    let reloaded: string | null = '1';
+    try {
+      reloaded = sessionStorage.getItem('inpaint-isolation-reload');
+    } catch {
+      // storage refused
+    }
+    if (!crossOriginIsolated && !controlled && deviceConfig.mode === 'static' && !reloaded) {
       navigator.serviceWorker.addEventListener('controllerchange', () => {
         sessionStorage.setItem('inpaint-isolation-reload', '1');
         if (!running && !editor && !opening) location.reload();
       });
     }
   }
-  const wanted = new URLSearchParams(location.search).get('engine') ?? localStorage.getItem('inpaint-engine');
+  const wanted = new URLSearchParams(location.search).get('engine') ?? remembered('inpaint-engine');
   if (device) setEngine(wanted === 'server' && deviceConfig?.mode !== 'static' ? 'server' : 'device', false);
   else {
     engine = 'server';
@@ -934,7 +961,7 @@ ui.modeStylize.onclick = () => setMode('stylize');
 for (const t of TOOLS) ui.tools[t].onclick = () => setTool(t);
 function setAutoRun(on: boolean): void {
   autoRun = on;
-  localStorage.setItem('inpaint-auto-run', on ? '1' : '0');
+  rememberChoice('inpaint-auto-run', on ? '1' : '0');
   ui.autoRun.setAttribute('aria-pressed', String(on));
   if (editor && mode === 'remove') setStatus(on ? 'Auto: each stroke or lasso on the hole runs as soon as it is let go.' : 'Auto off: paint the hole, then Run.');
 }

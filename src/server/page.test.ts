@@ -745,6 +745,31 @@ describe('the web page in Chromium', () => {
       await context.close();
     }
   });
+
+  it('works where the browser refuses storage (localStorage, sessionStorage and IndexedDB throw), forgetting choices', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      await context.addInitScript(`for (const name of ['localStorage', 'sessionStorage', 'indexedDB']) {
+        Object.defineProperty(window, name, { get() { throw new DOMException('The operation is insecure.', 'SecurityError'); } });
+      }`);
+      const other = await context.newPage();
+      const errors: string[] = [];
+      other.on('pageerror', (err) => errors.push(err.message));
+      await other.goto(`${address}/?engine=server`);
+      await other.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      await other.keyboard.press('a'); // Auto on: remembered nowhere, still on for this visit
+      await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      await assertText(other.locator('#status'), /Mask loaded/);
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in/, 60_000);
+      assert.equal(await other.locator('#auto-run').getAttribute('aria-pressed'), 'true');
+      assert.deepEqual(errors, [], 'no uncaught error');
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 async function assertText(locator: ReturnType<Page['locator']>, pattern: RegExp, timeout = 10_000): Promise<void> {
