@@ -9,7 +9,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, writeMask } from '../core/image.ts';
-import { photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { inpaintCommand, progressLine } from './inpaint.ts';
 import { main } from './main.ts';
@@ -341,6 +341,28 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const values = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
     const grown = rectMask(100, 80, { x: 40 - 3, y: 30 - 3, width: 26, height: 26 });
     for (let i = 0; i < values.length; i++) if (!grown.data[Math.floor(i / info.channels)]) assert.equal(values[i], deep[Math.floor(i / info.channels) * 3 + (i % info.channels)], `value ${i}`);
+  });
+
+  it("keeps a Display P3 photo's colours: its profile in the result, every known pixel as stored, in batch mode and with --strip-metadata too", async (t) => {
+    const raw = await photoPixels(100, 80, 'mate-backgrounds/Wood.jpg');
+    const input = join(dir, 'p3-in');
+    await mkdir(input, { recursive: true });
+    const photo = join(input, 'phone.png');
+    await writeFile(photo, await displayP3Photo(raw.data, 100, 80, 'png'));
+    await writeMask(join(input, 'phone_mask.png'), rectMask(100, 80, { x: 40, y: 30, width: 20, height: 20 }));
+    const grown = rectMask(100, 80, { x: 40 - 3, y: 30 - 3, width: 26, height: 26 });
+    const profile = await displayP3Profile();
+    const outs = [join(dir, 'p3-out.png'), join(dir, 'p3-stripped.png'), join(dir, 'p3-out.jpg'), join(dir, 'p3-batch', 'phone.png')];
+    await run(t, photo, '--mask', join(input, 'phone_mask.png'), '-o', outs[0], '--method', 'telea');
+    await run(t, photo, '--mask', join(input, 'phone_mask.png'), '-o', outs[1], '--method', 'telea', '--strip-metadata');
+    await run(t, photo, '--mask', join(input, 'phone_mask.png'), '-o', outs[2], '--method', 'telea');
+    await run(t, '--input', input, '-o', join(dir, 'p3-batch'), '--method', 'telea');
+    for (const out of outs) {
+      assert.deepEqual(new Uint8Array((await sharp(out).metadata()).icc ?? []), profile, `${out}: the photo's profile`);
+      if (out.endsWith('.jpg')) continue;
+      const stored = await sharp(out, { ignoreIcc: true }).removeAlpha().raw().toBuffer();
+      for (let i = 0; i < stored.length; i++) if (!grown.data[Math.floor(i / 3)]) assert.equal(stored[i], raw.data[i], `${out} value ${i}`);
+    }
   });
 
   it("keeps the photo's EXIF in the result, turned upright; --strip-metadata leaves it out; a .tif says it cannot keep it", async (t) => {

@@ -137,12 +137,18 @@ interface Pair {
  * @throws UsageError `none` when nothing in it is transparent
  */
 async function erasedPhoto(path: string, read: ReadOptions, none: string): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
-  const { image, alpha } = await readImageWithAlpha(path, read);
+  const { image, alpha } = await readPhoto(path, read);
   const hole = alpha && transparentHole(alpha, image.width, image.height);
   if (!hole?.count) throw new UsageError(none);
   read.onNotice?.(`no mask: the ${hole.count} transparent pixels of ${path} are the hole, and the result is opaque`);
   return { image: { image }, mask: hole.mask };
 }
+
+/**
+ * A photo to fill, in its own colour space: the result is written with its ICC profile
+ * (`writeResult`), so that what is outside the hole keeps the colours sRGB cannot show.
+ */
+const readPhoto = (path: string, read: ReadOptions): Promise<ImageWithAlpha> => readImageWithAlpha(path, { ...read, keepProfile: true });
 
 async function runInpaint(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -223,7 +229,7 @@ async function runInpaint(args: string[]): Promise<void> {
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
     const { image, mask } =
       values.mask !== undefined
-        ? { image: await readImageWithAlpha(single, read), mask: await readMask(values.mask, read) }
+        ? { image: await readPhoto(single, read), mask: await readMask(values.mask, read) }
         : await erasedPhoto(single, read, `missing --mask MASK: ${single} has no transparent area to fill (give a mask, or erase what should go in an image editor and save it with its transparency, as PNG, WebP or TIFF)`);
     if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
     if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
@@ -271,7 +277,8 @@ async function runInpaint(args: string[]): Promise<void> {
         // A photo without a mask is filled where it is transparent, if anywhere.
         const notes: string[] = [];
         const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => notes.push(n) };
-        const { image, mask } = pair.mask !== undefined ? { image: pair.image, mask: pair.mask } : await erasedPhoto(pair.image, read, `${pair.noMask}, and it has no transparent area to fill`);
+        const { image, mask } =
+          pair.mask !== undefined ? { image: await readPhoto(pair.image, read), mask: pair.mask } : await erasedPhoto(pair.image, read, `${pair.noMask}, and it has no transparent area to fill`);
         const result = await filler.fill(image, mask);
         result.notices.unshift(...notes);
         await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepExif);
@@ -290,9 +297,9 @@ async function runInpaint(args: string[]): Promise<void> {
   if (failed.length > 0) throw new InputError(`${failed.length} of ${pairs.length} images failed: ${failed.join(', ')}`);
 }
 
-/** Fills one photo (a path or decoded) given its mask, with our networks or a baseline. */
+/** Fills one photo given its mask, with our networks or a baseline. */
 interface Filler {
-  fill(image: string | ImageWithAlpha, mask: string | MaskImage): Promise<InpaintResult>;
+  fill(image: ImageWithAlpha, mask: string | MaskImage): Promise<InpaintResult>;
   dispose(): void | Promise<void>;
 }
 
@@ -306,7 +313,7 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
     const inpainter = await load({ bundle: model, vggWeights: vgg });
     for (const n of inpainter.notices) console.error(`warning: ${n}`);
     const progress = progressLine(process.stderr);
-    const fill = async (image: string | ImageWithAlpha, mask: string | MaskImage) => {
+    const fill = async (image: ImageWithAlpha, mask: string | MaskImage) => {
       try {
         // The command reads each image for this one call: the result may be written into it.
         return await inpainter.inpaint(image, mask, { ...options, inPlace: true, onProgress: progress.onProgress });
@@ -318,11 +325,9 @@ async function createFiller(method: string, options: InpaintOptions, model: stri
   }
   const { dilate, resizeMask: resize, maxPixels } = resolveInpaintOptions(options);
   const baseline: InpaintMethod = await createMethod(method);
-  const fill = async (image: string | ImageWithAlpha, mask: string | MaskImage): Promise<InpaintResult> => {
+  const fill = async ({ image: photo, alpha }: ImageWithAlpha, mask: string | MaskImage): Promise<InpaintResult> => {
     const notices: string[] = [];
-    const read: ReadOptions = { maxPixels, onNotice: (n) => notices.push(n) };
-    const { image: photo, alpha } = typeof image === 'string' ? await readImageWithAlpha(image, read) : image;
-    const asked = typeof mask === 'string' ? await readMask(mask, read) : mask;
+    const asked = typeof mask === 'string' ? await readMask(mask, { maxPixels, onNotice: (n) => notices.push(n) }) : mask;
     const hole = prepareHole(photo, asked, alpha, { resizeMask: resize, dilate }, notices);
     return { image: hole ? await baseline.inpaint(photo, hole.mask) : photo, notices, ...(alpha ? { alpha: opaqueWhereFilled(alpha, asked, photo.width, photo.height) } : {}) };
   };
@@ -355,7 +360,7 @@ export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }
  * photo; then the debug images.
  */
 async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string, keepExif: boolean): Promise<void> {
-  await writeResult(out, result.image, photo, { alpha: result.alpha, keepExif, notices: result.notices });
+  await writeResult(out, result.image, photo, { alpha: result.alpha, keepExif, keepProfile: true, notices: result.notices });
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFile, link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { InputError, UsageError } from './errors.ts';
@@ -28,7 +29,8 @@ import {
   writeImage,
   writeMask,
 } from './image.ts';
-import { TEST_HEIC, TEST_HEIC_P3 } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_HEIC_P3 } from '../inference/testing.ts';
+import { pngWithProfile } from './bytes.ts';
 import { Rng } from './random.ts';
 
 const PHOTOS = '/work/shared/data/photos';
@@ -311,6 +313,60 @@ describe('writeImage / encodeImage', () => {
     assert.equal((await sharp(join(dir, 'deep.jpg')).metadata()).depth, 'uchar');
     assert.deepEqual(await readMetadata(ASTRONAUT), {});
     await assert.rejects(encodeImage(img, 'png', { bits: 12 as 16 }), UsageError);
+  });
+
+  test("keepProfile: a Display P3 photo's pixels are read as stored and written back with its profile, in every format", async () => {
+    // Colours of a phone's photo that sRGB cannot all show: converted to sRGB, they are clipped.
+    // Six blocks of 8x8 pixels, so that JPEG and WebP keep each block's colour at its centre.
+    const colours = [[250, 20, 20], [20, 240, 30], [30, 40, 250], [200, 100, 50], [10, 10, 10], [240, 240, 240]];
+    const stored = new Uint8Array(24 * 16 * 3).map((_, i) => colours[Math.floor((i / 3) % 24 / 8) + 3 * Math.floor(i / 3 / 24 / 8)][i % 3]);
+    const photo = await displayP3Photo(stored, 24, 16, 'png');
+    const profile = await displayP3Profile();
+    const levels = (img: RgbImage) => Array.from(toRgba8(img).filter((_, i) => i % 4 !== 3));
+    const centres = (values: ArrayLike<number>) =>
+      colours.flatMap((_, b) => {
+        const at = 3 * (24 * (4 + 8 * Math.floor(b / 3)) + 4 + 8 * (b % 3));
+        return [values[at], values[at + 1], values[at + 2]];
+      });
+    const srgb = levels(await readImage(photo));
+    assert.deepEqual(srgb, Array.from(await sharp(photo).removeAlpha().raw().toBuffer()), 'by default converted to sRGB, as sharp converts');
+    assert.ok(srgb.some((v, i) => Math.abs(v - stored[i]) > 10), 'the conversion moves the stored levels');
+    const read = { keepProfile: true };
+    const own = await readImage(photo, read);
+    assert.deepEqual(levels(own), Array.from(stored), 'as stored');
+    assert.equal((await readMetadata(photo)).icc, undefined, 'a profile only for pixels read in it');
+    assert.deepEqual((await readMetadata(photo, read)).icc, profile);
+    for (const name of ['p3.png', 'p3.tif', 'p3.jpg', 'p3.webp']) {
+      const file = join(dir, name);
+      await writeImage(file, own, { icc: profile });
+      assert.deepEqual(new Uint8Array((await sharp(file).metadata()).icc!), profile, `${name} carries the profile`);
+      const back = levels(await readImage(file, read));
+      if (name === 'p3.png' || name === 'p3.tif') {
+        assert.deepEqual(back, Array.from(stored), `${name} as stored`);
+        // What a viewer shows, converted to sRGB, is the photo's colour.
+        assert.deepEqual(levels(await readImage(file)), srgb, `${name} in sRGB`);
+      } else {
+        const [want, got] = [centres(stored), centres(back)];
+        for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 3, `${name} block ${Math.floor(i / 3)}: ${got[i]} against ${want[i]}`);
+      }
+    }
+    // 16 bits a channel: as stored, to the level, in a 16-bit PNG or TIFF with the profile.
+    const deep = new Uint16Array(stored.length).map((_, i) => stored[i] * 257 + (i % 7));
+    const png16 = pngWithProfile(await sharp(deep, { raw: { width: 24, height: 16, channels: 3 } }).toColourspace('rgb16').png().toBuffer(), deflateSync(profile));
+    const own16 = await readImage(png16, read);
+    const meta16 = await readMetadata(png16, read);
+    assert.deepEqual(meta16, { bits: 16, icc: profile });
+    const plane = 24 * 16;
+    for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) assert.equal(Math.round(own16.data[c * plane + i] * 65535), deep[3 * i + c]);
+    await writeImage(join(dir, 'p3-16.tif'), own16, meta16);
+    assert.deepEqual(await readImage(join(dir, 'p3-16.tif'), read), own16);
+    assert.deepEqual(new Uint8Array((await sharp(join(dir, 'p3-16.tif')).metadata()).icc!), profile);
+    // An iPhone's HEIC: libheif's P3 levels, and its profile.
+    const heicOwn = levels(await readImage(TEST_HEIC_P3, read));
+    const heicSrgb = levels(await readImage(TEST_HEIC_P3));
+    assert.ok(heicOwn.some((v, i) => Math.abs(v - heicSrgb[i]) > 10), 'the P3 levels, not sRGB');
+    const heicProfile = (await readMetadata(TEST_HEIC_P3, read)).icc;
+    assert.equal(heicProfile && Buffer.from(heicProfile.subarray(16, 20)).toString('latin1'), 'RGB ');
   });
 
   test('unknown extension is a UsageError', async () => {

@@ -10,7 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { pngWithProfile } from './bytes.ts';
+import { ascii, pngWithProfile } from './bytes.ts';
 import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
@@ -101,14 +101,17 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
         `raise the limit to read it anyway: --max-pixels ${meta.width * meta.height} on the command line, maxPixels in code`,
     );
   }
-  if (isHeic(meta)) return decodeHeic(source, meta.icc, unreadable);
+  // The photo's own colour space, as stored: its ICC profile is written with the copy (readMetadata).
+  const own = options.keepProfile === true && rgbProfile(meta) !== undefined;
+  if (isHeic(meta)) return decodeHeic(source, own ? undefined : meta.icc, unreadable);
   const sixteen = keep16Bit && meta.depth === 'ushort';
   if (sixteen) options.onNotice?.(`${label} has 16 bits per channel: it is read at 16-bit precision (a PNG or TIFF result keeps 16 bits, JPEG and WebP have 8)`);
   try {
     // rotate(): apply the EXIF orientation, so pixels come out the way viewers show them.
-    // toColourspace: greyscale is replicated to RGB, CMYK and ICC profiles converted to sRGB; alpha is kept.
-    // The decoder enforces the limit too, and needs it set to read beyond sharp's default 268 MP.
-    const { data, info } = await sharp(source, { limitInputPixels: maxPixels })
+    // toColourspace: greyscale is replicated to RGB, CMYK and ICC profiles converted to sRGB (unless
+    // `own`); alpha is kept. The decoder enforces the limit too, and needs it set to read beyond
+    // sharp's default 268 MP.
+    const { data, info } = await sharp(source, { limitInputPixels: maxPixels, ignoreIcc: own })
       .rotate()
       .toColourspace(sixteen ? 'rgb16' : 'srgb')
       .raw(sixteen ? { depth: 'ushort' } : {})
@@ -187,17 +190,30 @@ export interface PhotoMetadata {
   exif?: ExifBlock;
   /** 16 when the photo has 16 bits a channel, which a PNG or TIFF copy keeps. */
   bits?: 16;
+  /** The ICC profile of an RGB photo read with `keepProfile`: the colour space its pixels are in. */
+  icc?: Uint8Array;
+}
+
+/**
+ * A photo's ICC profile when it describes RGB pixels (its header's colour space is 'RGB '), not
+ * greyscale or CMYK ones, which are converted to sRGB whatever the reader asks.
+ */
+function rgbProfile(meta: Pick<Metadata, 'icc'>): Uint8Array | undefined {
+  const { icc } = meta;
+  return icc && icc.length >= 128 && ascii(icc, 16, 4) === 'RGB ' ? new Uint8Array(icc.buffer, icc.byteOffset, icc.length) : undefined;
 }
 
 /**
  * What a filled copy of the photo should keep of it: its EXIF (no thumbnail, no MakerNote,
- * orientation 1: `cleanExif`) and its bit depth. Nothing for raw pixels. EXIF that does not parse
- * is dropped with a notice.
+ * orientation 1: `cleanExif`), its bit depth and, with `keepProfile` (for pixels read with it), its
+ * ICC profile. Nothing for raw pixels. EXIF that does not parse is dropped with a notice.
  * @example
- * await writeImage('filled.png', result.image, await readMetadata('photo.jpg'));
+ * const read = { keepProfile: true };
+ * const result = await inpainter.inpaint(await readImageWithAlpha('photo.jpg', read), 'mask.png');
+ * await writeImage('filled.jpg', result.image, await readMetadata('photo.jpg', read));
  * @throws InputError as `readImage`, when the file cannot be read
  */
-export async function readMetadata(source: ImageSource, options: Pick<ReadOptions, 'onNotice'> = {}): Promise<PhotoMetadata> {
+export async function readMetadata(source: ImageSource, options: Pick<ReadOptions, 'onNotice' | 'keepProfile'> = {}): Promise<PhotoMetadata> {
   if (isRawPixels(source)) return {};
   let meta: Metadata;
   try {
@@ -205,7 +221,8 @@ export async function readMetadata(source: ImageSource, options: Pick<ReadOption
   } catch (err) {
     throw new InputError(`${describeSource(source)} is not a readable ${READABLE_FORMATS} image (${(err as Error).message})`, { cause: err });
   }
-  const out: PhotoMetadata = meta.depth === 'ushort' ? { bits: 16 } : {};
+  const icc = options.keepProfile ? rgbProfile(meta) : undefined;
+  const out: PhotoMetadata = { ...(meta.depth === 'ushort' ? { bits: 16 } : {}), ...(icc ? { icc } : {}) };
   if (!meta.exif) return out;
   const { width, height } = meta.autoOrient;
   const exif = cleanExif(meta.exif, width, height);
@@ -240,11 +257,25 @@ function encodeAs(pipeline: Sharp, format: ImageFormat): Sharp {
   return pipeline.png();
 }
 
-async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false): Promise<Uint8Array> {
+async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false, icc?: Uint8Array): Promise<Uint8Array> {
   const pipeline = sharp(data, { raw: { width, height, channels } });
   if (channels === 1) pipeline.toColourspace('b-w');
   else if (!keepAlpha || format === 'jpeg') pipeline.removeAlpha();
-  return new Uint8Array(await encodeAs(pipeline, format).toBuffer());
+  return encodeIn(pipeline, format, icc);
+}
+
+/**
+ * Encodes `pipeline` (raw pixels) as `format`, saying the pixels are in the colour space of `icc`
+ * when given. sharp takes raw pixels for sRGB and attaches a profile only by converting to it, so
+ * a PNG gets the profile's iCCP chunk put in, and the other formats are made from a lossless PNG
+ * with that chunk, whose profile sharp keeps without converting the pixels (`keepIccProfile`).
+ */
+async function encodeIn(pipeline: Sharp, format: ImageFormat, icc: Uint8Array | undefined, sixteen = false): Promise<Uint8Array> {
+  if (!icc) return new Uint8Array(await encodeAs(pipeline, format).toBuffer());
+  if (format === 'png') return pngWithProfile(await encodeAs(pipeline, format).toBuffer(), deflateSync(icc));
+  const png = pngWithProfile(await pipeline.png({ compressionLevel: 0 }).toBuffer(), deflateSync(icc));
+  const profiled = sharp(png, { limitInputPixels: false, ignoreIcc: true }).keepIccProfile();
+  return new Uint8Array(await encodeAs(sixteen ? profiled.toColourspace('rgb16') : profiled, format).toBuffer());
 }
 
 export interface WriteOptions {
@@ -254,34 +285,39 @@ export interface WriteOptions {
   exif?: ExifBlock;
   /** 16 writes a PNG or TIFF with 16 bits a channel (JPEG and WebP have 8); default 8. */
   bits?: 8 | 16;
+  /**
+   * The ICC profile of the colour space the pixels are in (`readMetadata` with `keepProfile`),
+   * stored in every format; without it the pixels are sRGB, as the readers give them by default.
+   */
+  icc?: Uint8Array;
 }
 
 /**
  * Encodes an image as PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
- * `alpha` (not in JPEG) and `exif` (not in TIFF) when given, with 8 bits a channel or, for PNG and
- * TIFF, the `bits` asked for.
+ * `alpha` (not in JPEG), `exif` (not in TIFF) and `icc` when given, with 8 bits a channel or, for
+ * PNG and TIFF, the `bits` asked for.
  * @throws UsageError a malformed image or alpha
  */
 export async function encodeImage(img: RgbImage, format: ImageFormat, options: WriteOptions = {}): Promise<Uint8Array> {
   checkImage(img, 'img');
-  const { alpha, bits = 8 } = options;
+  const { alpha, bits = 8, icc } = options;
   expect(bits === 8 || bits === 16, 'bits', '8 or 16', bits);
   if (alpha !== undefined) {
     expect(alpha instanceof Float32Array && alpha.length === img.width * img.height, 'alpha', `a Float32Array of ${img.width}*${img.height}`, alpha);
   }
   let bytes: Uint8Array;
   if (bits === 16 && (format === 'png' || format === 'tiff')) {
-    bytes = await encode16(img, alpha, format);
+    bytes = await encode16(img, alpha, format, icc);
   } else {
     const rgba = toRgba8(img);
     if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
-    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined);
+    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined, icc);
   }
   return options.exif && format !== 'tiff' ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
 }
 
 /** A PNG or TIFF with 16 bits a channel: each value rounded to the nearest of 65536 levels. */
-async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 'png' | 'tiff'): Promise<Uint8Array> {
+async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 'png' | 'tiff', icc: Uint8Array | undefined): Promise<Uint8Array> {
   const plane = img.width * img.height;
   const channels = alpha ? 4 : 3;
   const data = new Uint16Array(plane * channels);
@@ -291,7 +327,7 @@ async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 
     if (alpha) data[channels * i + 3] = level(alpha[i]);
   }
   const pipeline = sharp(data, { raw: { width: img.width, height: img.height, channels } }).toColourspace('rgb16');
-  return new Uint8Array(await encodeAs(pipeline, format).toBuffer());
+  return encodeIn(pipeline, format, icc, true);
 }
 
 /**

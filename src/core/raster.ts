@@ -55,6 +55,14 @@ export interface ReadOptions {
    * read), a 16-bit image (written back with 8 bits), a mask with grey pixels (thresholded at 50%).
    */
   onNotice?: (message: string) => void;
+  /**
+   * Read an RGB photo's pixels as they are stored, in the colour space of its ICC profile (an
+   * iPhone's Display P3, a camera's Adobe RGB), instead of converting them to sRGB, which clips what
+   * sRGB cannot show. A copy written with the profile (`readMetadata` with this option gives it) then
+   * has every pixel outside the hole as the photo has it. Greyscale and CMYK photos are converted
+   * all the same. Node only: the browser's decoder gives sRGB.
+   */
+  keepProfile?: boolean;
 }
 
 /** A photo and, when it has one that is not fully opaque, its alpha channel. */

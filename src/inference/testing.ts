@@ -5,7 +5,9 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { pngWithProfile } from '../core/bytes.ts';
 import type { Box, MaskImage, RawPixels } from '../core/image.ts';
 import { Rng } from '../core/random.ts';
 import { mergeStores, writeBundle } from '../models/bundle.ts';
@@ -22,6 +24,24 @@ export const TEST_HEIC = fileURLToPath(new URL('../../test/fixtures/hevc-64x48.h
 
 /** The same quadrants converted to Display P3, the profile embedded (as an iPhone's photos are). */
 export const TEST_HEIC_P3 = fileURLToPath(new URL('../../test/fixtures/hevc-p3-64x48.heic', import.meta.url));
+
+/** sharp's Display P3 profile, as an iPhone's photos carry it. */
+export async function displayP3Profile(): Promise<Uint8Array> {
+  const tagged = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).withIccProfile('p3').png().toBuffer();
+  return new Uint8Array((await sharp(tagged).metadata()).icc!);
+}
+
+/**
+ * A photo whose pixels are `rgb` (8-bit, interleaved) as stored, in Display P3 with its profile
+ * embedded: the colours sRGB cannot show that a phone's photo holds. A JPEG's pixels are `rgb`
+ * up to its compression.
+ */
+export async function displayP3Photo(rgb: Uint8Array, width: number, height: number, format: 'png' | 'jpeg'): Promise<Buffer> {
+  const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const tagged = Buffer.from(pngWithProfile(png, deflateSync(await displayP3Profile())));
+  if (format === 'png') return tagged;
+  return sharp(tagged, { ignoreIcc: true }).keepIccProfile().jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+}
 
 /** The folder of real photos the end-to-end tests and the benchmark read. */
 export const TEST_PHOTOS = fileURLToPath(new URL('../../../shared/data/photos/', import.meta.url));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
-import { TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
 import { Methods } from './methods.ts';
 import { formBody, gated, maskBytes, photoBytes, pixels } from './testing.ts';
@@ -159,6 +159,20 @@ describe('inpaint server API', () => {
     const res = await post(s, { image: deep, mask, method: 'telea' });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal((await sharp(res.rawPayload).metadata()).depth, 'ushort');
+  });
+
+  it("keeps a Display P3 photo's profile and stored pixels in the answer, with ours and with stripMetadata", async () => {
+    const s = await serve();
+    const stored = (await pixels(photo)).data;
+    const p3 = await displayP3Photo(stored, W, H, 'png');
+    const profile = await displayP3Profile();
+    for (const extra of [{}, { method: 'telea', stripMetadata: 'true' }]) {
+      const res = await post(s, { image: p3, mask, ...extra });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(new Uint8Array((await sharp(res.rawPayload).metadata()).icc ?? []), profile, JSON.stringify(extra));
+      const data = await sharp(res.rawPayload, { ignoreIcc: true }).raw().toBuffer();
+      assert.equal(knownUnchanged({ data: stored, channels: 3, width: W }, { data }, HOLE, 3), 0, JSON.stringify(extra));
+    }
   });
 
   it('keeps the alpha channel of a PNG with one, opaque where the mask asked for a fill', async () => {

@@ -406,13 +406,14 @@ const label = (part: string) => (err: unknown): never => {
 
 /** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
 async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
-  const { image, alpha } = await readImageWithAlpha(req.image, { maxPixels }).catch(label('image'));
+  // In the photo's own colour space, written back with its profile (`encode`).
+  const { image, alpha } = await readImageWithAlpha(req.image, { maxPixels, keepProfile: true }).catch(label('image'));
   const mask = await readMask(req.mask, { maxPixels }).catch(label('mask'));
   const options = { ...req.options };
   if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const result = await methods.fill(req.method, image, mask, options);
-  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepExif, result.notices);
+  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepExif, result.notices, true);
   return { body, notices: result.notices };
 }
 
@@ -426,9 +427,10 @@ async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels
 
 /**
  * Encodes the answer as `encodeImage` does, with what it keeps of its input: the alpha channel (the
- * library fills colour only), the bit depth and, when `keepExif`, the EXIF (`readMetadata`).
+ * library fills colour only), the bit depth, with `keepProfile` (for pixels read with it) the ICC
+ * profile and, when `keepExif`, the EXIF (`readMetadata`).
  */
-async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepExif: boolean, notices: string[]): Promise<Buffer> {
-  const { exif, bits } = await readMetadata(input, { onNotice: (n) => keepExif && notices.push(n) });
-  return Buffer.from(await encodeImage(img, format, { alpha, bits, exif: keepExif ? exif : undefined }));
+async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepExif: boolean, notices: string[], keepProfile = false): Promise<Buffer> {
+  const { exif, bits, icc } = await readMetadata(input, { keepProfile, onNotice: (n) => keepExif && notices.push(n) });
+  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, exif: keepExif ? exif : undefined }));
 }
