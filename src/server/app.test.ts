@@ -166,7 +166,7 @@ describe('inpaint server API', () => {
     const stored = (await pixels(photo)).data;
     const p3 = await displayP3Photo(stored, W, H, 'png');
     const profile = await displayP3Profile();
-    for (const extra of [{}, { method: 'telea', stripMetadata: 'true' }]) {
+    for (const extra of [{}, { method: 'telea', stripMetadata: 'true' }] as Record<string, string>[]) {
       const res = await post(s, { image: p3, mask, ...extra });
       assert.equal(res.statusCode, 200, res.body);
       assert.deepEqual(new Uint8Array((await sharp(res.rawPayload).metadata()).icc ?? []), profile, JSON.stringify(extra));
