@@ -348,7 +348,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const input = join(dir, 'p3-in');
     await mkdir(input, { recursive: true });
     const photo = join(input, 'phone.png');
-    await writeFile(photo, await displayP3Photo(raw.data, 100, 80, 'png'));
+    await writeFile(photo, await displayP3Photo(Uint8Array.from(raw.data), 100, 80, 'png'));
     await writeMask(join(input, 'phone_mask.png'), rectMask(100, 80, { x: 40, y: 30, width: 20, height: 20 }));
     const grown = rectMask(100, 80, { x: 40 - 3, y: 30 - 3, width: 26, height: 26 });
     const profile = await displayP3Profile();
