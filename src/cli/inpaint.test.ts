@@ -287,6 +287,29 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     assert.deepEqual([(await readImage(join(out, 'a.png'))).width, (await readImage(join(out, 'a.png'))).height], [100, 80]);
   });
 
+  it('--skip-existing goes on with a stopped batch: results already written are left as they are', async (t) => {
+    const [input, out] = [join(dir, 'resume-in'), join(dir, 'resume-out')];
+    await mkdir(input);
+    for (const stem of ['a', 'b', 'c']) {
+      await writePhoto(join(input, `${stem}.png`), 100, 80, 'mate-backgrounds/Wood.jpg');
+      await writeMask(join(input, `${stem}_mask.png`), rectMask(100, 80, { x: 0, y: 10, width: 20, height: 20 }));
+    }
+    // As a batch stopped after a.png: its result there (marked, to see it is not rewritten), no other.
+    await mkdir(out);
+    const marked = await sharp({ create: { width: 100, height: 80, channels: 3, background: '#123456' } }).png().toBuffer();
+    await writeFile(join(out, 'a.png'), marked);
+    const lines = await run(t, '--input', input, '-o', out, '--method', 'telea', '--skip-existing');
+    assert.match(lines[0], /^1 of 3 images skipped: their results are in .*resume-out \(--skip-existing\)$/);
+    assert.match(lines[1], /^\[1\/2\] b\.png -> /);
+    assert.match(lines[2], /^\[2\/2\] c\.png -> /);
+    assert.deepEqual(await readFile(join(out, 'a.png')), marked);
+    assert.deepEqual((await readdir(out)).sort(), ['a.png', 'b.png', 'c.png']);
+    // Without it, a result there is replaced; one IMAGE has nothing to skip.
+    await run(t, '--input', input, '-o', out, '--method', 'telea');
+    assert.notDeepEqual(await readFile(join(out, 'a.png')), marked);
+    await assert.rejects(run(t, join(input, 'a.png'), '--mask', join(input, 'a_mask.png'), '--method', 'telea', '--skip-existing'), (e: Error) => e instanceof UsageError && /--skip-existing is for batch mode/.test(e.message));
+  });
+
   it("reads TIFF, GIF, AVIF and HEIC (an iPhone's) in a folder, and writes a .tif", async (t) => {
     const [input, out] = [join(dir, 'formats'), join(dir, 'formats-out')];
     await mkdir(input);

@@ -4,6 +4,7 @@
  * weights. Flags, output paths, the input files (single mode) and the pairing (batch mode) are
  * checked before the model loads, so a typo costs no computation.
  */
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,8 +38,9 @@ takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, 
 Photos and masks may be JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC (an iPhone's photos). Batch mode
 pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or <stem>.<ext>, writes
 OUT_DIR/<stem>.png (or the --format asked for), prints one line per image, carries on past a
-failed pair and exits with 1 if any failed. On a terminal, a line on stderr shows where a fill of
-the networks stands (the scale, step 3 of 4), erased when it ends.
+failed pair and exits with 1 if any failed. A batch that was stopped (Ctrl-C, a closed terminal)
+goes on where it stopped when run again with --skip-existing. On a terminal, a line on stderr shows
+where a fill of the networks stands (the scale, step 3 of 4), erased when it ends.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
@@ -47,7 +49,8 @@ unless --overwrite is given. A photo's alpha channel is kept in the output (PNG,
 where the mask asks for a fill; its other fully transparent pixels are filled too, since their
 stored colour is not content, and stay transparent. Its EXIF (the
 date, camera and place) is kept too, in a JPEG, PNG or WebP output, without the thumbnail that would
-show what was removed (--strip-metadata leaves it all out); so are its 16 bits a channel, in a PNG
+show what was removed (--strip-metadata leaves it all out); so is its colour profile (an iPhone's
+Display P3: the photo is filled in its own colours, none clipped to sRGB), and its 16 bits a channel, in a PNG
 or TIFF output. Notes say when an animated image (or a TIFF of several pages) was read as its
 first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 
@@ -64,6 +67,8 @@ Options:
                       <stem>_mask); a photo with no mask there is filled where it is transparent
   --format EXT        batch mode: the results' format, png, jpg, webp or tif (default png: every
                       known pixel exact)
+  --skip-existing     batch mode: leave out the photos whose result is already in OUT_DIR (to go
+                      on with a batch that was stopped); without it such results are replaced
   --method NAME       ${METHOD_NAMES.join(', ')} (default ours)
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
@@ -171,6 +176,7 @@ async function runInpaint(args: string[]): Promise<void> {
       dilate: { type: 'string' },
       'resize-mask': { type: 'boolean' },
       overwrite: { type: 'boolean' },
+      'skip-existing': { type: 'boolean' },
       'strip-metadata': { type: 'boolean' },
       'max-pixels': { type: 'string' },
       format: { type: 'string' },
@@ -213,6 +219,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (values.debug !== undefined) await checkWritableFolder(values.debug);
 
   if (single !== undefined) {
+    if (values['skip-existing']) throw new UsageError('--skip-existing is for batch mode (--input DIR); one IMAGE without -o never replaces a result');
     if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
     if (values.format !== undefined) throw new UsageError("--format is for batch mode (--input DIR); -o's extension names the format of one IMAGE's result");
     const out = values.out ?? (await resultPathBeside(single, 'inpainted'));
@@ -246,6 +253,7 @@ async function runInpaint(args: string[]): Promise<void> {
   }
 
   if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
+  const skipExisting = values['skip-existing'] ?? false;
   const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
   try {
     formatFromPath(`result.${ext}`);
@@ -265,7 +273,10 @@ async function runInpaint(args: string[]): Promise<void> {
   }
   await checkWritableFolder(outDir);
   await removeStaleTemporaryFiles(outDir);
-  const pairs = await pairFolder(values.input!, maskDir, outDir, ext);
+  const all = await pairFolder(values.input!, maskDir, outDir, ext);
+  const pairs = skipExisting ? all.filter((pair) => !existsSync(pair.out)) : all;
+  const skipped = all.length - pairs.length;
+  if (skipped > 0) console.log(`${skipped} of ${all.length} images skipped: their results are in ${outDir} (--skip-existing)`);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
   try {
