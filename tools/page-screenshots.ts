@@ -106,6 +106,17 @@ try {
   await page.keyboard.press('Control+z');
   await page.keyboard.press('b');
 
+  // On a phone held upright: the toolbar in one row that scrolls sideways, a stroke on the roof.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
+  await phone.goto(`${address}/?engine=server`);
+  await phone.setInputFiles('#file', photo);
+  await phone.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
+  await phone.locator('#size').fill('28');
+  await stroke(phone, [[300, 250], [380, 235], [460, 250]]);
+  await phone.evaluate("document.querySelector('.toolbar').scrollLeft = 0"); // the size's input scrolled it
+  await shoot(phone, 'serve-phone.png');
+  await phone.context().close();
+
   // Stylize mode: the photo in the texture of a lantern festival photo.
   await page.click('#mode-stylize');
   const styleFile = join(scratch, 'lanterns.jpg');

@@ -746,6 +746,41 @@ describe('the web page in Chromium', () => {
     }
   });
 
+  it('fits a phone held sideways: the toolbar is one row that scrolls, its first controls those of a removal, and the photo gets the rest', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block', viewport: { width: 844, height: 390 }, isMobile: true, hasTouch: true });
+    try {
+      const other = await context.newPage();
+      await other.goto(`${address}/?engine=server`);
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      // A string: the test's compiler would name the helpers with a function the page lacks.
+      const layout: { toolbar: number; stage: number; first: string[]; download: number; help: number } = await other.evaluate(`(() => {
+        const box = (el) => el.getBoundingClientRect();
+        const shown = [...document.querySelectorAll('.toolbar button, .toolbar select, .toolbar label')].filter((el) => box(el).width > 0 && box(el).right <= innerWidth && box(el).left >= 0);
+        return {
+          toolbar: box(document.querySelector('.toolbar')).height,
+          stage: box(document.getElementById('stage')).height,
+          first: shown.sort((a, b) => box(a).left - box(b).left).map((el) => el.id || el.className).slice(0, 4),
+          download: box(document.getElementById('download')).right,
+          help: box(document.getElementById('help')).left,
+        };
+      })()`);
+      assert.ok(layout.toolbar < 70, `one row: ${layout.toolbar} px`);
+      assert.ok(layout.stage > 0.6 * 390, `the photo gets ${layout.stage} of 390 px`);
+      assert.deepEqual(layout.first, ['open', 'run', 'undo', 'tool-brush']);
+      assert.ok(layout.download <= 844, 'Download is in view');
+      assert.ok(layout.help > 844, 'the rest is scrolled to');
+      await other.locator('#help').click(); // scrolled into view
+      assert.equal(await other.locator('#help-dialog').evaluate((d) => (d as HTMLDialogElement).open), true);
+      await other.keyboard.press('Escape');
+      await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      await other.locator('#run').click();
+      await assertText(other.locator('#status'), /Done in/, 60_000);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('works where the browser refuses storage (localStorage, sessionStorage and IndexedDB throw), forgetting choices', async () => {
     const context = await browser.newContext({ serviceWorkers: 'block' });
     try {

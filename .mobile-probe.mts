@@ -1,0 +1,32 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import sharp from 'sharp';
+import { TEST_PHOTOS } from './src/inference/testing.ts';
+import { findVggWeights } from './src/features/weights-location.ts';
+import { createServer } from './src/server/app.ts';
+import { deviceAssets } from './src/server/assets.ts';
+import { Methods } from './src/server/methods.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './src/server/testing.ts';
+const scratch = await mkdtemp(join(tmpdir(), 'mob-'));
+const vggWeights = await findVggWeights();
+const methods = await Methods.load({ vggWeights });
+const device = await deviceAssets({ bundleDir: methods.bundleDir, vggWeights, mode: 'server' });
+const server = await createServer({ methods, device });
+const address = await server.app.listen({ port: 0, host: '127.0.0.1' });
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+for (const [w, h, name, mobile] of [[390, 844, 'phone', true], [844, 390, 'phone-land', true], [768, 1024, 'tablet', true], [1280, 800, 'desktop', false]] as const) {
+  const ctx = await browser.newContext({ viewport: { width: w, height: h }, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+  const page = await ctx.newPage();
+  await page.goto(`${address}/?engine=server`);
+  const photo = join(scratch, 'china.jpg');
+  await writeFile(photo, await sharp(join(TEST_PHOTOS, 'python3-sklearn/china.jpg')).resize(800, 600, { fit: 'fill' }).jpeg({ quality: 92 }).toBuffer());
+  await page.setInputFiles('#file', photo);
+  await page.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
+  await page.screenshot({ path: `/tmp/${name}-open.png` });
+  const m = await page.evaluate(() => { const t = document.querySelector('.toolbar')!; const s = document.getElementById('stage')!; return [t.getBoundingClientRect().height, s.getBoundingClientRect().height, t.scrollWidth, t.clientWidth]; });
+  console.log(name, 'toolbar h, stage h, scrollW, clientW', m);
+  await ctx.close();
+}
+await browser.close(); await server.close(); await methods.dispose();
