@@ -262,7 +262,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const opaque = join(dir, 'opaque-alpha.png');
     await sharp(raw.data, { raw: { width: w, height: h, channels: 3 } }).ensureAlpha().png().toFile(opaque);
     for (const image of [opaque, join(dir, 'photo.png')]) {
-      await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill/.test(e.message));
+      await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill \(give a mask; or paint over what should go in the page that `npx inpaint serve` opens;/.test(e.message));
     }
     assert.ok(!existsSync(join(dir, 'never.png')));
     // A folder without --masks: masks named <stem>_mask beside the photos, and a photo without one filled where it is transparent.

@@ -237,7 +237,7 @@ async function runInpaint(args: string[]): Promise<void> {
     const { image, mask } =
       values.mask !== undefined
         ? { image: await readPhoto(single, read), mask: await readMask(values.mask, read) }
-        : await erasedPhoto(single, read, `missing --mask MASK: ${single} has no transparent area to fill (give a mask, or erase what should go in an image editor and save it with its transparency, as PNG, WebP or TIFF)`);
+        : await erasedPhoto(single, read, `missing --mask MASK: ${single} has no transparent area to fill (give a mask; or paint over what should go in the page that \`npx inpaint serve\` opens; or erase it in an image editor and save the photo with its transparency, as PNG, WebP or TIFF)`);
     if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
     if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
     const filler = await createFiller(method, options, values.model, values.vgg);
