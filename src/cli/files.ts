@@ -115,14 +115,14 @@ export async function checkWritableFolder(dir: string, forFile?: string): Promis
 /**
  * Writes a result made from `photo` with what it keeps of it: the bit depth (16 bits in a PNG or
  * TIFF), the alpha channel given, with `keepProfile` (for pixels read with it) the ICC profile, and
- * unless `keepExif` is false the EXIF (cleaned: no thumbnail). What the output's format cannot keep
+ * unless `keepMetadata` is false the EXIF (cleaned: no thumbnail) and the XMP (what describes the photo). What the output's format cannot keep
  * goes into `notices`.
  */
-export async function writeResult(out: string, image: RgbImage, photo: string, options: { alpha?: Float32Array; keepExif: boolean; keepProfile?: boolean; notices: string[] }): Promise<void> {
-  const { alpha, keepExif, keepProfile, notices } = options;
-  const { exif, bits, icc } = await readMetadata(photo, { keepProfile, onNotice: (n) => keepExif && notices.push(n) });
-  await writeImage(out, image, { alpha, bits, icc, exif: keepExif ? exif : undefined });
+export async function writeResult(out: string, image: RgbImage, photo: string, options: { alpha?: Float32Array; keepMetadata: boolean; keepProfile?: boolean; notices: string[] }): Promise<void> {
+  const { alpha, keepMetadata, keepProfile, notices } = options;
+  const { exif, xmp, bits, icc } = await readMetadata(photo, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
+  await writeImage(out, image, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp } : {}) });
   const format = formatFromPath(out);
   if (alpha && format === 'jpeg') notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
-  if (keepExif && exif && format === 'tiff') notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
+  if (keepMetadata && exif && format === 'tiff') notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
 }

@@ -9,7 +9,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, writeMask } from '../core/image.ts';
-import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { inpaintCommand, progressLine } from './inpaint.ts';
 import { main } from './main.ts';
@@ -410,6 +410,16 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const stripped = join(dir, 'camera-stripped.jpg');
     await run(t, photo, '--mask', mask, '-o', stripped, '--method', 'telea', '--strip-metadata');
     assert.equal((await sharp(stripped).metadata()).exif, undefined);
+    // Its XMP's description too (no thumbnail, no face regions); --strip-metadata leaves it out.
+    const described = join(dir, 'described.jpg');
+    await sharp(photo).withXmp(TEST_XMP).keepExif().toFile(described);
+    for (const ext of ['jpg', 'tif']) {
+      await run(t, described, '--mask', mask, '-o', join(dir, `described-out.${ext}`), '--method', 'telea');
+      const xmp = (await sharp(join(dir, `described-out.${ext}`)).metadata()).xmp?.toString('utf8') ?? '';
+      assert.ok(xmp.includes('A day at the beach') && !xmp.includes('SECRET') && !xmp.includes('Orientation'), `${ext}: ${xmp.slice(0, 300)}`);
+    }
+    await run(t, described, '--mask', mask, '-o', join(dir, 'described-stripped.jpg'), '--method', 'telea', '--strip-metadata');
+    assert.equal((await sharp(join(dir, 'described-stripped.jpg')).metadata()).xmp, undefined);
     const lines = await run(t, photo, '--mask', mask, '-o', join(dir, 'camera-out.tif'), '--method', 'telea');
     assert.ok(lines.some((l) => /written without the photo's EXIF .* which TIFF results do not keep/.test(l)), lines.join('\n'));
   });

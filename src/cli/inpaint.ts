@@ -49,9 +49,10 @@ unless --overwrite is given. A photo's alpha channel is kept in the output (PNG,
 where the mask asks for a fill; its other fully transparent pixels are filled too, since their
 stored colour is not content, and stay transparent. Its EXIF (the
 date, camera and place) is kept too, in a JPEG, PNG or WebP output, without the thumbnail that would
-show what was removed (--strip-metadata leaves it all out); so is its colour profile (an iPhone's
-Display P3: the photo is filled in its own colours, none clipped to sRGB), and its 16 bits a channel, in a PNG
-or TIFF output. Notes say when an animated image (or a TIFF of several pages) was read as its
+show what was removed, and its XMP's description (title, caption, keywords, creator, copyright,
+rating; not its thumbnails, face regions or edit settings); --strip-metadata leaves both out. So
+are its colour profile (an iPhone's Display P3: the photo is filled in its own colours, none
+clipped to sRGB), and its 16 bits a channel, in a PNG or TIFF output. Notes say when an animated image (or a TIFF of several pages) was read as its
 first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 
 Options:
@@ -94,8 +95,9 @@ Options:
   --dilate PX         grow the hole by PX pixels first; also the width of the feathered seam (default 2)
   --resize-mask       resize a mask of another size to the image instead of refusing it
   --overwrite         allow -o to be the input photo or mask (batch: the --input or --masks folder)
-  --strip-metadata    write the result without the photo's EXIF (by default its date, camera,
-                      exposure and place are kept in a JPEG, PNG or WebP result; never its thumbnail)
+  --strip-metadata    write the result without the photo's EXIF and XMP (by default its date,
+                      camera, exposure and place are kept in a JPEG, PNG or WebP result, never its
+                      thumbnail, and its title, caption, keywords, creator and copyright in any)
   --max-pixels N      read photos and masks of up to N pixels (default 100000000; e.g. 120000000 for
                       a 108-megapixel photo)
   --sample-from MASK  copy only from the white pixels of MASK (the image's size): steer a fill that
@@ -214,7 +216,7 @@ async function runInpaint(args: string[]): Promise<void> {
     guide: values['no-guide'] ? false : undefined,
   };
   const overwrite = values.overwrite ?? false;
-  const keepExif = !(values['strip-metadata'] ?? false);
+  const keepMetadata = !(values['strip-metadata'] ?? false);
   resolveInpaintOptions(options);
   if (values.debug !== undefined) await checkWritableFolder(values.debug);
 
@@ -243,7 +245,7 @@ async function runInpaint(args: string[]): Promise<void> {
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
-      await save(out, result, values.debug, stemOf(single), single, keepExif);
+      await save(out, result, values.debug, stemOf(single), single, keepMetadata);
       for (const n of [...readNotes, ...result.notices]) console.error(`note: ${n}`);
       console.log(`${single} -> ${out}`);
     } finally {
@@ -292,7 +294,7 @@ async function runInpaint(args: string[]): Promise<void> {
           pair.mask !== undefined ? { image: await readPhoto(pair.image, read), mask: pair.mask } : await erasedPhoto(pair.image, read, `${pair.noMask}, and it has no transparent area to fill`);
         const result = await filler.fill(image, mask);
         result.notices.unshift(...notes);
-        await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepExif);
+        await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepMetadata);
         console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of result.notices) console.log(`  note: ${n}`);
       } catch (err) {
@@ -367,11 +369,11 @@ export function progressLine(stream: NodeJS.WritableStream & { isTTY?: boolean }
 }
 
 /**
- * Writes the result with the alpha, the bit depth and (unless `keepExif` is false) the EXIF of its
+ * Writes the result with the alpha, the bit depth and (unless `keepMetadata` is false) the EXIF and XMP of its
  * photo; then the debug images.
  */
-async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string, keepExif: boolean): Promise<void> {
-  await writeResult(out, result.image, photo, { alpha: result.alpha, keepExif, keepProfile: true, notices: result.notices });
+async function save(out: string, result: InpaintResult, debugDir: string | undefined, stem: string, photo: string, keepMetadata: boolean): Promise<void> {
+  await writeResult(out, result.image, photo, { alpha: result.alpha, keepMetadata, keepProfile: true, notices: result.notices });
   if (debugDir === undefined || !result.debug) return;
   for (const [i, r] of result.debug.regions.entries()) {
     await writeImage(join(debugDir, `${stem}.r${i}.coarse.png`), r.coarse);

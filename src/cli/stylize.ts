@@ -47,8 +47,9 @@ Options:
                       of the content itself
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
-  --strip-metadata    leave the content's EXIF out of the result (by default its date, camera and
-                      place are kept in a JPEG, PNG or WebP result, without its thumbnail)
+  --strip-metadata    leave the content's EXIF and XMP out of the result (by default its date,
+                      camera and place are kept in a JPEG, PNG or WebP result, without its
+                      thumbnail, and its title, caption, keywords, creator and copyright in any)
 
 Exit codes: 0 done, 1 a file could not be read or written (or, with folders, some pair failed),
 2 bad flags or arguments (including an output that would overwrite an input).
@@ -96,7 +97,7 @@ async function runStylize(args: string[]): Promise<void> {
     strength: values.strength === undefined ? undefined : number(values.strength, '--strength'),
   };
   resolveStylizeOptions(options);
-  const keepExif = !(values['strip-metadata'] ?? false);
+  const keepMetadata = !(values['strip-metadata'] ?? false);
 
   const styleFolder = await isFolder(values.style);
   if (single !== undefined && !styleFolder) {
@@ -111,7 +112,7 @@ async function runStylize(args: string[]): Promise<void> {
     try {
       for (const n of inpainter.notices) console.error(`warning: ${n}`);
       const { image, notices } = await inpainter.stylize(content, style, options);
-      await writeResult(out, image, single, { keepExif, notices });
+      await writeResult(out, image, single, { keepMetadata, notices });
       for (const n of notices) console.error(`note: ${n}`);
       console.log(`${single} in the style of ${values.style} -> ${out}`);
     } finally {
@@ -146,7 +147,7 @@ async function runStylize(args: string[]): Promise<void> {
       try {
         if (job.problem) throw new InputError(job.problem);
         const { image, notices } = await inpainter.stylize(job.content, await styleImage(job.style), options);
-        await writeResult(job.out, image, job.content, { keepExif, notices });
+        await writeResult(job.out, image, job.content, { keepMetadata, notices });
         console.log(`${tag} -> ${job.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
         for (const n of notices) console.log(`  note: ${n}`);
       } catch (err) {

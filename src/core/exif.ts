@@ -9,7 +9,8 @@
  * - so is the MakerNote, whose private format holds previews of the original on many cameras;
  * - and the tags that describe the old pixels: the orientation becomes 1 (the pixels are written
  *   turned as viewers showed them), the sizes become the output's, and strip, tile and ICC profile
- *   tags go (the pixels are written in sRGB, and a block has no pixel data of its own).
+ *   tags go (a block has no pixel data of its own, and a profile kept is written as the format's
+ *   own, `WriteOptions.icc`).
  * Every offset is checked against the block; a block that does not parse is dropped whole
  * (`cleanExif` returns undefined), never written half.
  */

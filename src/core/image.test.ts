@@ -29,7 +29,8 @@ import {
   writeImage,
   writeMask,
 } from './image.ts';
-import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_HEIC_P3 } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_HEIC_P3, TEST_XMP } from '../inference/testing.ts';
+import { cleanXmp } from './xmp.ts';
 import { pngWithProfile } from './bytes.ts';
 import { Rng } from './random.ts';
 
@@ -367,6 +368,21 @@ describe('writeImage / encodeImage', () => {
     assert.ok(heicOwn.some((v, i) => Math.abs(v - heicSrgb[i]) > 10), 'the P3 levels, not sRGB');
     const heicProfile = (await readMetadata(TEST_HEIC_P3, read)).icc;
     assert.equal(heicProfile && Buffer.from(heicProfile.subarray(16, 20)).toString('latin1'), 'RGB ');
+  });
+
+  test("readMetadata keeps an XMP's description (cleanXmp), writeImage stores it in every format; XMP that does not parse is dropped with a notice", async () => {
+    const photo = await sharp({ create: { width: 16, height: 12, channels: 3, background: '#808080' } }).withXmp(TEST_XMP).jpeg().toBuffer();
+    const meta = await readMetadata(photo);
+    assert.equal(meta.xmp, cleanXmp(TEST_XMP));
+    for (const name of ['xmp.png', 'xmp.jpg', 'xmp.webp', 'xmp.tif']) {
+      await writeImage(join(dir, name), await readImage(photo), meta);
+      const written = (await sharp(join(dir, name)).metadata()).xmp?.toString('utf8') ?? '';
+      assert.ok(written.includes('A day at the beach') && !written.includes('SECRET'), `${name}: ${written.slice(0, 200)}`);
+    }
+    const notices: string[] = [];
+    const broken = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).withXmp('<x:xmpmeta><rdf:RDF>').jpeg().toBuffer();
+    assert.deepEqual(await readMetadata(broken, { onNotice: (n) => notices.push(n) }), {});
+    assert.match(notices.join('\n'), /the XMP of .* could not be parsed: the result is written without it/);
   });
 
   test('unknown extension is a UsageError', async () => {

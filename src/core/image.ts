@@ -14,6 +14,7 @@ import { ascii, pngWithProfile } from './bytes.ts';
 import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
+import { cleanXmp } from './xmp.ts';
 import {
   DEFAULT_MAX_PIXELS,
   checkImage,
@@ -192,6 +193,8 @@ export interface PhotoMetadata {
   bits?: 16;
   /** The ICC profile of an RGB photo read with `keepProfile`: the colour space its pixels are in. */
   icc?: Uint8Array;
+  /** The photo's XMP packet, only what describes the photo kept (title, keywords, rights: `cleanXmp`). */
+  xmp?: string;
 }
 
 /**
@@ -205,8 +208,9 @@ function rgbProfile(meta: Pick<Metadata, 'icc'>): Uint8Array | undefined {
 
 /**
  * What a filled copy of the photo should keep of it: its EXIF (no thumbnail, no MakerNote,
- * orientation 1: `cleanExif`), its bit depth and, with `keepProfile` (for pixels read with it), its
- * ICC profile. Nothing for raw pixels. EXIF that does not parse is dropped with a notice.
+ * orientation 1: `cleanExif`), its XMP (what describes the photo: `cleanXmp`), its bit depth and,
+ * with `keepProfile` (for pixels read with it), its ICC profile. Nothing for raw pixels. EXIF or
+ * XMP that does not parse is dropped with a notice.
  * @example
  * const read = { keepProfile: true };
  * const result = await inpainter.inpaint(await readImageWithAlpha('photo.jpg', read), 'mask.png');
@@ -223,6 +227,14 @@ export async function readMetadata(source: ImageSource, options: Pick<ReadOption
   }
   const icc = options.keepProfile ? rgbProfile(meta) : undefined;
   const out: PhotoMetadata = { ...(meta.depth === 'ushort' ? { bits: 16 } : {}), ...(icc ? { icc } : {}) };
+  if (meta.xmp) {
+    try {
+      const xmp = cleanXmp(meta.xmp.toString('utf8'));
+      if (xmp) out.xmp = xmp;
+    } catch {
+      options.onNotice?.(`the XMP of ${describeSource(source)} could not be parsed: the result is written without it`);
+    }
+  }
   if (!meta.exif) return out;
   const { width, height } = meta.autoOrient;
   const exif = cleanExif(meta.exif, width, height);
@@ -257,25 +269,26 @@ function encodeAs(pipeline: Sharp, format: ImageFormat): Sharp {
   return pipeline.png();
 }
 
-async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false, icc?: Uint8Array): Promise<Uint8Array> {
+async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false, icc?: Uint8Array, xmp?: string): Promise<Uint8Array> {
   const pipeline = sharp(data, { raw: { width, height, channels } });
   if (channels === 1) pipeline.toColourspace('b-w');
   else if (!keepAlpha || format === 'jpeg') pipeline.removeAlpha();
-  return encodeIn(pipeline, format, icc);
+  return encodeIn(pipeline, format, icc, xmp);
 }
 
 /**
- * Encodes `pipeline` (raw pixels) as `format`, saying the pixels are in the colour space of `icc`
- * when given. sharp takes raw pixels for sRGB and attaches a profile only by converting to it, so
- * a PNG gets the profile's iCCP chunk put in, and the other formats are made from a lossless PNG
- * with that chunk, whose profile sharp keeps without converting the pixels (`keepIccProfile`).
+ * Encodes `pipeline` (raw pixels) as `format`, with `xmp`, saying the pixels are in the colour space
+ * of `icc` when given. sharp takes raw pixels for sRGB and attaches a profile only by converting to
+ * it, so a PNG gets the profile's iCCP chunk put in, and the other formats are made from a lossless
+ * PNG with that chunk, whose profile sharp keeps without converting the pixels (`keepIccProfile`).
  */
-async function encodeIn(pipeline: Sharp, format: ImageFormat, icc: Uint8Array | undefined, sixteen = false): Promise<Uint8Array> {
-  if (!icc) return new Uint8Array(await encodeAs(pipeline, format).toBuffer());
-  if (format === 'png') return pngWithProfile(await encodeAs(pipeline, format).toBuffer(), deflateSync(icc));
+async function encodeIn(pipeline: Sharp, format: ImageFormat, icc: Uint8Array | undefined, xmp: string | undefined, sixteen = false): Promise<Uint8Array> {
+  const encode = async (p: Sharp) => new Uint8Array(await encodeAs(xmp ? p.withXmp(xmp) : p, format).toBuffer());
+  if (!icc) return encode(pipeline);
+  if (format === 'png') return pngWithProfile(await encode(pipeline), deflateSync(icc));
   const png = pngWithProfile(await pipeline.png({ compressionLevel: 0 }).toBuffer(), deflateSync(icc));
   const profiled = sharp(png, { limitInputPixels: false, ignoreIcc: true }).keepIccProfile();
-  return new Uint8Array(await encodeAs(sixteen ? profiled.toColourspace('rgb16') : profiled, format).toBuffer());
+  return encode(sixteen ? profiled.toColourspace('rgb16') : profiled);
 }
 
 export interface WriteOptions {
@@ -290,34 +303,36 @@ export interface WriteOptions {
    * stored in every format; without it the pixels are sRGB, as the readers give them by default.
    */
   icc?: Uint8Array;
+  /** An XMP packet to store with the image, from `readMetadata`; every format keeps it. */
+  xmp?: string;
 }
 
 /**
  * Encodes an image as PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
- * `alpha` (not in JPEG), `exif` (not in TIFF) and `icc` when given, with 8 bits a channel or, for
+ * `alpha` (not in JPEG), `exif` (not in TIFF), `icc` and `xmp` when given, with 8 bits a channel or, for
  * PNG and TIFF, the `bits` asked for.
  * @throws UsageError a malformed image or alpha
  */
 export async function encodeImage(img: RgbImage, format: ImageFormat, options: WriteOptions = {}): Promise<Uint8Array> {
   checkImage(img, 'img');
-  const { alpha, bits = 8, icc } = options;
+  const { alpha, bits = 8, icc, xmp } = options;
   expect(bits === 8 || bits === 16, 'bits', '8 or 16', bits);
   if (alpha !== undefined) {
     expect(alpha instanceof Float32Array && alpha.length === img.width * img.height, 'alpha', `a Float32Array of ${img.width}*${img.height}`, alpha);
   }
   let bytes: Uint8Array;
   if (bits === 16 && (format === 'png' || format === 'tiff')) {
-    bytes = await encode16(img, alpha, format, icc);
+    bytes = await encode16(img, alpha, format, icc, xmp);
   } else {
     const rgba = toRgba8(img);
     if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
-    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined, icc);
+    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined, icc, xmp);
   }
   return options.exif && format !== 'tiff' ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
 }
 
 /** A PNG or TIFF with 16 bits a channel: each value rounded to the nearest of 65536 levels. */
-async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 'png' | 'tiff', icc: Uint8Array | undefined): Promise<Uint8Array> {
+async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 'png' | 'tiff', icc: Uint8Array | undefined, xmp: string | undefined): Promise<Uint8Array> {
   const plane = img.width * img.height;
   const channels = alpha ? 4 : 3;
   const data = new Uint16Array(plane * channels);
@@ -327,7 +342,7 @@ async function encode16(img: RgbImage, alpha: Float32Array | undefined, format: 
     if (alpha) data[channels * i + 3] = level(alpha[i]);
   }
   const pipeline = sharp(data, { raw: { width: img.width, height: img.height, channels } }).toColourspace('rgb16');
-  return encodeIn(pipeline, format, icc, true);
+  return encodeIn(pipeline, format, icc, xmp, true);
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
-import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
 import { Methods } from './methods.ts';
 import { formBody, gated, maskBytes, photoBytes, pixels } from './testing.ts';
@@ -148,6 +148,13 @@ describe('inpaint server API', () => {
     const stripped = await post(s, { image: camera, mask: turnedMask, method: 'telea', stripMetadata: 'true' });
     assert.equal(stripped.statusCode, 200, stripped.body);
     assert.equal((await sharp(stripped.rawPayload).metadata()).exif, undefined);
+    // The XMP's description too (no thumbnail, no face regions); stripMetadata leaves it out.
+    const described = await sharp(photo).withXmp(TEST_XMP).png().toBuffer();
+    const withXmp = await post(s, { image: described, mask, method: 'telea' });
+    const xmp = (await sharp(withXmp.rawPayload).metadata()).xmp?.toString('utf8') ?? '';
+    assert.ok(xmp.includes('A day at the beach') && !xmp.includes('SECRET'), xmp.slice(0, 300));
+    const withoutXmp = await post(s, { image: described, mask, method: 'telea', stripMetadata: 'true' });
+    assert.equal((await sharp(withoutXmp.rawPayload).metadata()).xmp, undefined);
     const bad = await post(s, { image: camera, mask: turnedMask, method: 'telea', stripMetadata: 'maybe' });
     assert.equal(bad.statusCode, 400);
   });

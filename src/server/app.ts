@@ -93,8 +93,8 @@ interface InpaintRequest {
   method: MethodName;
   options: FillOptions;
   format: ImageFormat;
-  /** Whether the answer carries the image's EXIF (`stripMetadata` not set). */
-  keepExif: boolean;
+  /** Whether the answer carries the image's EXIF and XMP (`stripMetadata` not set). */
+  keepMetadata: boolean;
 }
 
 /**
@@ -309,7 +309,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image', 'mask']);
   let method: MethodName;
   const options: FillOptions = {};
-  const keepExif = keepExifField(fields);
+  const keepMetadata = keepMetadataField(fields);
   try {
     method = checkMethodName(fields.method ?? 'ours');
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
@@ -325,7 +325,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const image = await inspect('image', files.image, maxPixels);
   for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
   const format = formatField(fields.format, image.format);
-  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepExif };
+  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepMetadata };
 }
 
 /** A parsed, checked stylize request: nothing decoded yet. */
@@ -334,8 +334,8 @@ interface StylizeRequest {
   style: Buffer;
   options: StyleOptions;
   format: ImageFormat;
-  /** Whether the answer carries the content's EXIF (`stripMetadata` not set). */
-  keepExif: boolean;
+  /** Whether the answer carries the content's EXIF and XMP (`stripMetadata` not set). */
+  keepMetadata: boolean;
 }
 
 /**
@@ -354,7 +354,7 @@ async function parseStylize(request: FastifyRequest, maxPixels: number): Promise
   }
   const content = await inspect('content', files.content, maxPixels);
   await inspect('style', files.style, maxPixels);
-  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format), keepExif: keepExifField(fields) };
+  return { content: files.content, style: files.style, options, format: formatField(fields.format, content.format), keepMetadata: keepMetadataField(fields) };
 }
 
 function numberField(value: string, name: string): number {
@@ -369,8 +369,8 @@ function integerField(value: string, name: string): number {
   return n;
 }
 
-/** Whether an answer keeps its image's EXIF: unless the field `stripMetadata` is true. */
-function keepExifField(fields: Record<string, string>): boolean {
+/** Whether an answer keeps its image's EXIF and XMP: unless the field `stripMetadata` is true. */
+function keepMetadataField(fields: Record<string, string>): boolean {
   return fields.stripMetadata === undefined || !booleanField(fields.stripMetadata, 'stripMetadata');
 }
 
@@ -413,7 +413,7 @@ async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels
   if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const result = await methods.fill(req.method, image, mask, options);
-  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepExif, result.notices, true);
+  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepMetadata, result.notices, true);
   return { body, notices: result.notices };
 }
 
@@ -422,15 +422,15 @@ async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels
   const { image: content, alpha } = await readImageWithAlpha(req.content, { maxPixels }).catch(label('content'));
   const style = await readImage(req.style, { maxPixels }).catch(label('style'));
   const result = await methods.stylize(content, style, req.options);
-  return { body: await encode(result.image, req.content, req.format, alpha, req.keepExif, result.notices), notices: result.notices };
+  return { body: await encode(result.image, req.content, req.format, alpha, req.keepMetadata, result.notices), notices: result.notices };
 }
 
 /**
  * Encodes the answer as `encodeImage` does, with what it keeps of its input: the alpha channel (the
  * library fills colour only), the bit depth, with `keepProfile` (for pixels read with it) the ICC
- * profile and, when `keepExif`, the EXIF (`readMetadata`).
+ * profile and, when `keepMetadata`, the EXIF and XMP (`readMetadata`).
  */
-async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepExif: boolean, notices: string[], keepProfile = false): Promise<Buffer> {
-  const { exif, bits, icc } = await readMetadata(input, { keepProfile, onNotice: (n) => keepExif && notices.push(n) });
-  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, exif: keepExif ? exif : undefined }));
+async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepMetadata: boolean, notices: string[], keepProfile = false): Promise<Buffer> {
+  const { exif, xmp, bits, icc } = await readMetadata(input, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
+  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp } : {}) }));
 }

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { TEST_XMP } from '../inference/testing.ts';
+import { cleanXmp } from './xmp.ts';
+
+const wrap = (description: string) =>
+  `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">${description}</rdf:RDF></x:xmpmeta>`;
+
+describe('cleanXmp', () => {
+  test("keeps what describes the photo, as written, and nothing that shows or describes the old pixels", () => {
+    const clean = cleanXmp(TEST_XMP)!;
+    for (const kept of [
+      '<dc:title><rdf:Alt><rdf:li xml:lang="x-default">A day at the beach</rdf:li></rdf:Alt></dc:title>',
+      '<dc:creator><rdf:Seq><rdf:li>Ana Photographer</rdf:li></rdf:Seq></dc:creator>',
+      '<rdf:li xml:lang="x-default">© 2026 Ana</rdf:li>',
+      '<rdf:li>beach</rdf:li><rdf:li>sea</rdf:li>',
+      'xmp:Rating="5"',
+      "photoshop:City='Lisbon &amp; around'",
+      '<Iptc4xmpCore:CiEmailWork>ana@example.org</Iptc4xmpCore:CiEmailWork>',
+    ]) {
+      assert.ok(clean.includes(kept), kept);
+    }
+    for (const dropped of ['SECRET', 'Orientation', 'crs:', 'dc:format', 'xmp.did', 'Thumbnails', 'mwg-rs', 'GImage', 'tiff:']) assert.ok(!clean.includes(dropped), dropped);
+    assert.ok(clean.startsWith('<?xpacket begin="\uFEFF"') && clean.endsWith('<?xpacket end="w"?>'), 'a packet');
+    // What it writes reads back the same: well formed, every prefix declared where it is used.
+    assert.equal(cleanXmp(clean), clean);
+  });
+
+  test('namespaces decide, not prefixes: any prefix for a kept namespace, none for a prefix bound elsewhere; the default namespace too', () => {
+    const clean = cleanXmp(
+      wrap(
+        '<rdf:Description rdf:about="" xmlns:d="http://purl.org/dc/elements/1.1/" xmlns:dc="http://example.org/not-dublin-core/">' +
+          '<d:title><rdf:Alt><rdf:li xml:lang="x-default">kept</rdf:li></rdf:Alt></d:title><dc:title>dropped</dc:title></rdf:Description>' +
+          '<Description xmlns="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Label="Red"/>',
+      ),
+    )!;
+    assert.ok(clean.includes('<d:title>') && clean.includes('xmlns:d="http://purl.org/dc/elements/1.1/"'), clean);
+    assert.ok(!clean.includes('dropped') && !clean.includes('not-dublin-core'), clean);
+    assert.ok(clean.includes('<Description xmlns="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:xmp="http://ns.adobe.com/xap/1.0/" rdf:about="" xmp:Label="Red"></Description>'), clean);
+    assert.equal(cleanXmp(clean), clean);
+  });
+
+  test('nothing to keep gives undefined; what is not well formed, or declares a DOCTYPE, throws', () => {
+    assert.equal(cleanXmp(wrap('<rdf:Description rdf:about="" xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure2012="+1.00"/>')), undefined);
+    assert.equal(cleanXmp(''), undefined);
+    for (const bad of ['<x:xmpmeta><rdf:RDF>', '<a></b>', '<a b=c/>', '<!DOCTYPE x [<!ENTITY e "boom">]><a>&e;</a>', '<a><!-- open']) assert.throws(() => cleanXmp(bad), Error, bad);
+  });
+});
