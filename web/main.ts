@@ -7,6 +7,7 @@
  */
 import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
+import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
@@ -895,14 +896,26 @@ function save(blob: Blob, name: string): void {
 }
 
 /**
- * `image` (a PNG or JPEG of the photo's size) with the photo's EXIF, as the command line and the
- * server keep it: the date, camera and place, upright, without the thumbnail (`cleanExif`).
+ * `image` (a PNG or JPEG of the photo's size) with the photo's EXIF and XMP, as the command line
+ * and the server keep them: the date, camera and place, upright, without the thumbnail
+ * (`cleanExif`); the title, caption, keywords, creator and copyright (`cleanXmp`). Where the image
+ * has them already (the server's PNG), it is left as it is.
  */
-async function withPhotoExif(ed: Editor, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
-  const exif = exifOf(new Uint8Array(await ed.originalBlob.arrayBuffer()));
-  const clean = exif && cleanExif(exif, ed.width, ed.height);
-  if (!clean) return image;
-  const bytes = withExif(new Uint8Array(await image.arrayBuffer()), format, clean, ed.width, ed.height);
+async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
+  const original = new Uint8Array(await ed.originalBlob.arrayBuffer());
+  const exif = exifOf(original);
+  const cleanedExif = exif && cleanExif(exif, ed.width, ed.height);
+  let cleanedXmp: string | undefined;
+  try {
+    const xmp = await xmpOf(original);
+    cleanedXmp = xmp === undefined ? undefined : cleanXmp(xmp);
+  } catch {
+    cleanedXmp = undefined; // not well formed: left out, as the command line does
+  }
+  if (!cleanedExif && !cleanedXmp) return image;
+  let bytes: Uint8Array = new Uint8Array(await image.arrayBuffer());
+  if (cleanedExif) bytes = withExif(bytes, format, cleanedExif, ed.width, ed.height);
+  if (cleanedXmp) bytes = await withXmp(bytes, format, cleanedXmp);
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.type });
 }
 
@@ -916,13 +929,13 @@ async function download(): Promise<void> {
   keepWork();
   const run = ed.lastRun;
   // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
-  if (kind === 'png' && run) return save(await withPhotoExif(ed, run.blob, 'png'), `${stem}-inpainted.png`);
+  if (kind === 'png' && run) return save(await withPhotoMetadata(ed, run.blob, 'png'), `${stem}-inpainted.png`);
   const canvas = document.createElement('canvas');
   canvas.width = ed.width;
   canvas.height = ed.height;
   canvas.getContext('2d')!.drawImage(ed.image, 0, 0);
   const format = kind === 'jpeg' ? 'jpeg' : 'png';
-  save(await withPhotoExif(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
+  save(await withPhotoMetadata(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
 }
 ui.download.onclick = () => void download();
 

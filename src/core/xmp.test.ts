@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import exifReader from 'exif-reader';
+import sharp from 'sharp';
 import { TEST_XMP } from '../inference/testing.ts';
-import { cleanXmp } from './xmp.ts';
+import { cleanExif, exifOf, withExif } from './exif.ts';
+import { cleanXmp, withXmp, xmpOf } from './xmp.ts';
 
 const wrap = (description: string) =>
   `<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">${description}</rdf:RDF></x:xmpmeta>`;
@@ -44,5 +47,31 @@ describe('cleanXmp', () => {
     assert.equal(cleanXmp(wrap('<rdf:Description rdf:about="" xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure2012="+1.00"/>')), undefined);
     assert.equal(cleanXmp(''), undefined);
     for (const bad of ['<x:xmpmeta><rdf:RDF>', '<a></b>', '<a b=c/>', '<!DOCTYPE x [<!ENTITY e "boom">]><a>&e;</a>', '<a><!-- open']) assert.throws(() => cleanXmp(bad), Error, bad);
+  });
+});
+
+describe('xmpOf and withXmp (the page\'s downloads)', () => {
+  const packet = cleanXmp(TEST_XMP)!;
+  const grey = () => sharp({ create: { width: 12, height: 8, channels: 3, background: '#808080' } });
+
+  test('read what sharp (libvips) writes in JPEG, PNG (compressed) and WebP; nothing from an image without XMP', async () => {
+    for (const format of ['jpeg', 'png', 'webp'] as const) {
+      assert.equal(await xmpOf(await grey().withXmp(packet).toFormat(format).toBuffer()), packet, format);
+      assert.equal(await xmpOf(await grey().toFormat(format).toBuffer()), undefined, format);
+    }
+  });
+
+  test('store a packet that sharp reads back, after the EXIF; once', async () => {
+    const camera = exifOf(await grey().withExif({ IFD0: { Make: 'Acme' } }).jpeg().toBuffer())!;
+    for (const format of ['jpeg', 'png'] as const) {
+      const plain = new Uint8Array(await grey().toFormat(format).toBuffer());
+      const stored = await withXmp(withExif(plain, format, cleanExif(camera, 12, 8)!, 12, 8), format, packet);
+      const meta = await sharp(stored).metadata();
+      assert.equal(meta.xmp?.toString('utf8'), packet, format);
+      assert.equal(exifReader(meta.exif!).Image?.Make, 'Acme', format);
+      assert.deepEqual([meta.width, meta.height], [12, 8]);
+      assert.equal(await withXmp(stored, format, 'another'), stored, 'an image with XMP is left as it is');
+      assert.equal(await xmpOf(stored), packet);
+    }
   });
 });

@@ -17,7 +17,11 @@
  * - the edit history and document ids (xmpMM), and the EXIF and TIFF tags mirrored in XMP (the
  *   EXIF itself is carried, cleaned, by exif.ts).
  * A packet that does not parse is dropped whole, never written half.
+ *
+ * `xmpOf` and `withXmp` read and store a packet in JPEG, PNG and WebP bytes, for the page's
+ * downloads; Node reads and writes every format through sharp (`readMetadata`, `writeImage`).
  */
+import { ascii, concatBytes, pngChunk, u32be } from './bytes.ts';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
 
@@ -176,4 +180,85 @@ export function cleanXmp(packet: string): string | undefined {
 function resolvePrefix(scope: ReadonlyMap<string, string>, uri: string): string {
   for (const [prefix, ns] of scope) if (ns === uri && prefix !== '') return prefix;
   return 'rdf';
+}
+
+/** The APP1 segment of a JPEG's XMP starts with this namespace, zero-terminated. */
+const JPEG_XMP = 'http://ns.adobe.com/xap/1.0/\0';
+/** The keyword of a PNG's XMP chunk (iTXt). */
+const PNG_XMP = 'XML:com.adobe.xmp';
+
+const utf8 = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** zlib-compressed bytes inflated, by the platform's DecompressionStream (Node and browsers). */
+async function inflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * The XMP packet of an encoded JPEG, PNG (an iTXt chunk, or the zTXt chunk libvips writes) or
+ * WebP, as text; undefined when it has none, or is another format.
+ */
+export async function xmpOf(bytes: Uint8Array): Promise<string | undefined> {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    for (let at = 2; at + 4 <= bytes.length && bytes[at] === 0xff; ) {
+      const marker = bytes[at + 1];
+      if (marker === 0xda || marker === 0xd9) break; // the image data: no more headers
+      const length = (bytes[at + 2] << 8) | bytes[at + 3];
+      if (marker === 0xe1 && ascii(bytes, at + 4, JPEG_XMP.length) === JPEG_XMP) return utf8(bytes.subarray(at + 4 + JPEG_XMP.length, at + 2 + length));
+      at += 2 + length;
+    }
+    return undefined;
+  }
+  if (ascii(bytes, 1, 3) === 'PNG') {
+    for (let at = 8; at + 8 <= bytes.length; ) {
+      const length = u32be(bytes, at);
+      const type = ascii(bytes, at + 4, 4);
+      const data = bytes.subarray(at + 8, at + 8 + length);
+      const start = PNG_XMP.length + 1; // after the keyword and its zero
+      if (ascii(data, 0, start) === `${PNG_XMP}\0`) {
+        // zTXt: the compression method, then the text compressed.
+        if (type === 'zTXt') return utf8(await inflate(data.subarray(start + 1)));
+        // iTXt: compressed or not, the method, a language tag and a translated keyword (each zero-terminated), the text.
+        if (type === 'iTXt') {
+          let text = start + 2;
+          for (let nul = 0; nul < 2 && text > 0; nul++) text = data.indexOf(0, text) + 1;
+          if (text === 0) return undefined;
+          return utf8(data[start] === 1 ? await inflate(data.subarray(text)) : data.subarray(text));
+        }
+      }
+      if (type === 'IEND') break;
+      at += 12 + length;
+    }
+    return undefined;
+  }
+  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') {
+    for (let at = 12; at + 8 <= bytes.length; ) {
+      const length = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0;
+      if (ascii(bytes, at, 4) === 'XMP ') return utf8(bytes.subarray(at + 8, at + 8 + length));
+      at += 8 + length + (length % 2);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * An encoded JPEG or PNG with `packet` stored in it: a JPEG's APP1 segment after its other APP0
+ * and APP1 segments (JFIF, EXIF), a PNG's uncompressed iTXt chunk after IHDR. Returns the image
+ * unchanged when it already has XMP or the packet is too large for a JPEG segment (64 kB).
+ */
+export async function withXmp(encoded: Uint8Array, format: 'jpeg' | 'png', packet: string): Promise<Uint8Array> {
+  if ((await xmpOf(encoded)) !== undefined) return encoded;
+  const text = new TextEncoder().encode(packet);
+  if (format === 'jpeg') {
+    const length = 2 + JPEG_XMP.length + text.length;
+    if (length > 0xffff) return encoded;
+    let at = 2;
+    while (at + 4 <= encoded.length && encoded[at] === 0xff && (encoded[at + 1] === 0xe0 || encoded[at + 1] === 0xe1)) at += 2 + ((encoded[at + 2] << 8) | encoded[at + 3]);
+    const header = Uint8Array.from(JPEG_XMP, (c) => c.charCodeAt(0));
+    return concatBytes([encoded.subarray(0, at), Uint8Array.of(0xff, 0xe1, length >>> 8, length & 0xff), header, text, encoded.subarray(at)]);
+  }
+  const ihdrEnd = 8 + 12 + u32be(encoded, 8);
+  const keyword = Uint8Array.from(`${PNG_XMP}\0\0\0\0\0`, (c) => c.charCodeAt(0));
+  return concatBytes([encoded.subarray(0, ihdrEnd), pngChunk('iTXt', concatBytes([keyword, text])), encoded.subarray(ihdrEnd)]);
 }

@@ -15,7 +15,8 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
 import { toRgba8 } from '../core/raster.ts';
-import { TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, writeRandomBundle } from '../inference/testing.ts';
+import { cleanXmp } from '../core/xmp.ts';
+import { TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { deviceAssets } from './assets.ts';
 import { Methods } from './methods.ts';
@@ -60,7 +61,8 @@ describe('the web page in Chromium', () => {
       void (dialogAnswer === 'accept' ? d.accept() : d.dismiss());
     });
     // With a camera's EXIF, which the downloads keep.
-    await writeFile(join(dir, 'photo.png'), await sharp(await photoBytes(W, H)).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).png().toBuffer());
+    // And an XMP packet with a title, and a thumbnail that must not follow (TEST_XMP).
+    await writeFile(join(dir, 'photo.png'), await sharp(await photoBytes(W, H)).withExif({ IFD0: { Make: 'Acme', Model: 'Snapper 3000' } }).withXmp(TEST_XMP).png().toBuffer());
   });
 
   after(async () => {
@@ -158,11 +160,15 @@ describe('the web page in Chromium', () => {
       }
     }
     assert.ok(changedNear > 0, 'the hole was filled');
-    // JPEG at the original size too; both keep the photo's EXIF (the JPEG is the page's own encoding).
+    // JPEG at the original size too; both keep the photo's EXIF and XMP description (the JPEG is the page's own encoding).
     const jpegBytes = (await download('jpeg')).bytes;
     const jpeg = await pixels(jpegBytes);
     assert.deepEqual([jpeg.width, jpeg.height], [W, H]);
-    for (const bytes of [result.bytes, jpegBytes]) assert.equal(exifReader((await sharp(bytes).metadata()).exif!).Image?.Model, 'Snapper 3000');
+    for (const bytes of [result.bytes, jpegBytes]) {
+      const meta = await sharp(bytes).metadata();
+      assert.equal(exifReader(meta.exif!).Image?.Model, 'Snapper 3000');
+      assert.equal(meta.xmp?.toString('utf8'), cleanXmp(TEST_XMP));
+    }
 
     // Undo the run: the photo comes back with the stroke on it; undo again: no stroke, nothing to run.
     await page.keyboard.press('Control+z');
@@ -603,7 +609,9 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Done in .* on this device|could not|failed/, 90_000);
     assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
     assert.equal(gate.state.calls, calls, 'the server ran nothing');
-    const patched = await pixels((await download('png')).bytes);
+    const patchedBytes = (await download('png')).bytes;
+    assert.equal((await sharp(patchedBytes).metadata()).xmp?.toString('utf8'), cleanXmp(TEST_XMP), "the device's PNG keeps the XMP description");
+    const patched = await pixels(patchedBytes);
     const photo = await readImage(join(dir, 'photo.png'));
     const expected = toRgba8((await methods.fill('patchmatch', photo, await readMask(join(dir, 'hole.png')), {})).image);
     let most = 0;
