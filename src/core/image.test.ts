@@ -355,6 +355,13 @@ describe('writeImage / encodeImage', () => {
     const deep = new Uint16Array(stored.length).map((_, i) => stored[i] * 257 + (i % 7));
     const png16 = pngWithProfile(await sharp(deep, { raw: { width: 24, height: 16, channels: 3 } }).toColourspace('rgb16').png().toBuffer(), deflateSync(profile));
     const own16 = await readImage(png16, read);
+    // Read without keepProfile, a 16-bit photo with a profile is sRGB too (sharp gives Display P3),
+    // as its 8-bit copy is, to a level; one with an sRGB profile reads as stored, to 2.5 levels.
+    const srgb16 = levels(await readImage(png16));
+    for (let i = 0; i < srgb.length; i++) assert.ok(Math.abs(srgb16[i] - srgb[i]) <= 1, `16-bit in sRGB, value ${i}: ${srgb16[i]} against ${srgb[i]}`);
+    const srgbProfile = (await sharp(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#808080' } }).withIccProfile('srgb').png().toBuffer()).metadata()).icc!;
+    const tagged16 = await readImage(pngWithProfile(await sharp(deep, { raw: { width: 24, height: 16, channels: 3 } }).toColourspace('rgb16').png().toBuffer(), deflateSync(srgbProfile)));
+    for (let i = 0; i < 24 * 16; i++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(tagged16.data[c * 24 * 16 + i] * 65535 - deep[3 * i + c]) <= 2.5 * 257, `sRGB-tagged 16-bit value ${i}`);
     const meta16 = await readMetadata(png16, read);
     assert.deepEqual(meta16, { bits: 16, icc: profile });
     const plane = 24 * 16;

@@ -118,9 +118,35 @@ async function decode(source: ImageSource, options: ReadOptions, keep16Bit: bool
       .raw(sixteen ? { depth: 'ushort' } : {})
       .toBuffer({ resolveWithObject: true });
     const pixels = sixteen ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) : data;
+    // sharp converts a 16-bit photo with a profile to Display P3, not sRGB: the last step is ours.
+    if (sixteen && !own && rgbProfile(meta)) displayP3ToSrgb(pixels as Uint16Array, info.channels);
     return { width: info.width, height: info.height, channels: info.channels, data: pixels, max: sixteen ? 65535 : 255 };
   } catch (err) {
     throw unreadable((err as Error).message, err);
+  }
+}
+
+/**
+ * 16-bit Display P3 pixels (interleaved, alpha after the colour if any) converted to sRGB in place:
+ * both spaces have sRGB's transfer curve and white point, so it is the curve undone, the primaries'
+ * 3x3 matrix, colours outside sRGB clipped, and the curve again.
+ */
+function displayP3ToSrgb(data: Uint16Array, channels: number): void {
+  const M = [1.2249401, -0.2249404, 0, -0.0420569, 1.0420571, 0, -0.0196376, -0.0786361, 1.0982735];
+  const linear = new Float64Array(65536);
+  for (let v = 0; v < 65536; v++) {
+    const c = v / 65535;
+    linear[v] = c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }
+  const encode = (l: number) => {
+    const c = l <= 0 ? 0 : l >= 1 ? 1 : l <= 0.0031308 ? l * 12.92 : 1.055 * l ** (1 / 2.4) - 0.055;
+    return Math.round(c * 65535);
+  };
+  for (let i = 0; i < data.length; i += channels) {
+    const [r, g, b] = [linear[data[i]], linear[data[i + 1]], linear[data[i + 2]]];
+    data[i] = encode(M[0] * r + M[1] * g + M[2] * b);
+    data[i + 1] = encode(M[3] * r + M[4] * g + M[5] * b);
+    data[i + 2] = encode(M[6] * r + M[7] * g + M[8] * b);
   }
 }
 
