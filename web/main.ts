@@ -1050,8 +1050,39 @@ window.addEventListener('blur', () => {
   refresh();
 });
 
+/**
+ * A photo handed to the installed app: shared to it from another app (the manifest's share_target:
+ * the service worker keeps it and opens the page with `?shared`), or opened with it from the files
+ * (the manifest's file_handlers, through the launch queue).
+ */
+async function openHandedPhoto(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  if (params.has('shared')) {
+    params.delete('shared');
+    const rest = params.toString();
+    history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : ''));
+    const key = new URL('shared-photo', location.href).href;
+    const shared = await caches
+      .open('inpaint-shared')
+      .then(async (cache) => {
+        const res = await cache.match(key);
+        await cache.delete(key);
+        return res;
+      })
+      .catch(() => undefined);
+    if (shared) await openPhoto(await shared.blob(), decodeURIComponent(shared.headers.get('x-name') ?? '') || 'shared photo');
+    else setStatus('The shared photo did not reach this page: open it with Open… instead.', 'error');
+  }
+  const launch = (window as { launchQueue?: { setConsumer(consumer: (params: { files: readonly FileSystemFileHandle[] }) => void): void } }).launchQueue;
+  launch?.setConsumer(async ({ files }) => {
+    const file = await files[0]?.getFile();
+    if (file) await openPhoto(file, file.name);
+  });
+}
+
 const started = startEngines();
 void offerRestore();
+void openHandedPhoto();
 
 // For the browser test and for scripting the page from the console: where an image pixel is.
 Object.assign(window, {

@@ -10,6 +10,9 @@
  *   .mjs loaders) are fetched from the network when it answers, and kept; without a network they
  *   come from the cache. The large files (the model, VGG, ORT's .wasm) are kept by the device
  *   worker itself in Cache Storage; this worker answers them from there when they are.
+ * - Sharing: a photo shared to the installed app from another app (the manifest's share_target, a
+ *   POST of the form to ./share) is kept in Cache Storage, and the page is opened with `?shared`,
+ *   which opens it (`web/main.ts`).
  * - The API (/api/) and other origins pass through untouched.
  */
 const sw = self as unknown as {
@@ -74,8 +77,22 @@ async function answer(request: Request): Promise<Response> {
   return isolated(cached ?? (await fetch(request)), path);
 }
 
+/** Where a shared photo waits for the page: a cache of one entry (`SHARED_PHOTO` in web/main.ts). */
+const SHARED_CACHE = 'inpaint-shared';
+
+/** Keeps the photo of a share (the form field `photo`) for the page, and sends the browser to it. */
+async function receiveShare(request: Request): Promise<Response> {
+  const photo = (await request.formData()).get('photo');
+  if (photo instanceof File) {
+    const headers = { 'content-type': photo.type, 'x-name': encodeURIComponent(photo.name) };
+    await (await caches.open(SHARED_CACHE)).put(new URL('./shared-photo', sw.location.href).href, new Response(photo, { headers }));
+  }
+  return Response.redirect(new URL('./?shared', sw.location.href).href, 303);
+}
+
 sw.addEventListener('fetch', (e) => {
   const url = new URL(e.request.url);
+  if (e.request.method === 'POST' && url.href === new URL('./share', sw.location.href).href) return e.respondWith(receiveShare(e.request));
   if (e.request.method !== 'GET' || url.origin !== sw.location.origin || url.pathname.includes('/api/')) return;
   e.respondWith(answer(e.request));
 });

@@ -207,6 +207,12 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     app.get('/app.js', asset('text/javascript; charset=utf-8', (p) => p.js));
     app.get('/app.css', asset('text/css; charset=utf-8', (p) => p.css));
     app.get('/sw.js', asset('text/javascript; charset=utf-8', (p) => p.sw));
+    for (const name of ['manifest.webmanifest', 'icon.svg', 'icon-192.png', 'icon-512.png']) {
+      app.get(`/${name}`, async (_request, reply) => {
+        const file = (await page).files.get(name)!;
+        return reply.header('content-type', file.type).header('cache-control', 'no-cache').send(file.body);
+      });
+    }
     const device = options.device;
     if (device) {
       app.get('/inpaint-worker.js', async (_request, reply) => {

@@ -789,6 +789,39 @@ describe('the web page in Chromium', () => {
     }
   });
 
+  it('installs as an app: its manifest and icons are served, and a photo shared to it (share_target) opens', async () => {
+    type Manifest = { display: string; share_target: { params: { files: { name: string }[] } }; icons: { src: string; sizes: string; type: string }[] };
+    const manifest = (await (await fetch(`${address}/manifest.webmanifest`)).json()) as Manifest;
+    assert.equal(manifest.display, 'standalone');
+    assert.deepEqual(manifest.share_target.params.files[0].name, 'photo');
+    for (const icon of manifest.icons.filter((i) => i.type === 'image/png')) {
+      const res = await fetch(`${address}/${icon.src}`);
+      assert.equal(res.headers.get('content-type'), 'image/png');
+      const { width, height } = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+      assert.equal(`${width}x${height}`, icon.sizes, icon.src);
+    }
+    const context = await browser.newContext();
+    try {
+      const other = await context.newPage();
+      await other.goto(`${address}/?engine=server`);
+      assert.equal(await other.locator('link[rel=manifest]').getAttribute('href'), 'manifest.webmanifest');
+      await other.waitForFunction('navigator.serviceWorker.controller !== null', undefined, { timeout: 30_000 });
+      // What the system's share sheet does: a POST of the form to the manifest's action.
+      await other.evaluate(`(() => {
+        const form = Object.assign(document.createElement('form'), { method: 'POST', action: 'share', enctype: 'multipart/form-data' });
+        form.append(Object.assign(document.createElement('input'), { type: 'file', name: 'photo', id: 'shared' }));
+        document.body.append(form);
+      })()`);
+      await other.setInputFiles('#shared', join(dir, 'photo.png'));
+      await Promise.all([other.waitForURL(/\?shared$/), other.evaluate("document.getElementById('shared').form.submit()")]);
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      assert.match((await other.locator('#info').textContent()) ?? '', new RegExp(`photo\\.png · ${W}×${H}`));
+      assert.equal(new URL(other.url()).search, '', 'the address no longer says shared: a reload opens nothing again');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('works where the browser refuses storage (localStorage, sessionStorage and IndexedDB throw), forgetting choices', async () => {
     const context = await browser.newContext({ serviceWorkers: 'block' });
     try {

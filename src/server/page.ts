@@ -3,14 +3,17 @@
  * starts (no build step to forget, nothing fetched from a CDN), kept in memory; `npm run build:web`
  * writes the same bundles to a static folder. Three entries: the page (app.js, app.css), the Web
  * Worker that runs the pipeline on the device (inpaint-worker.js, a module worker that bundles the
- * library and onnxruntime-web's JavaScript), and the service worker (sw.js: offline, and the
- * cross-origin isolation headers on hosts that cannot set them).
+ * library and onnxruntime-web's JavaScript), and the service worker (sw.js: offline, the
+ * cross-origin isolation headers on hosts that cannot set them, and photos shared to the installed
+ * app). Beside them, what makes the page an installable app: its manifest and icons (`files`; the
+ * PNG icons drawn from web/icon.svg).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
+import sharp from 'sharp';
 
 export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
@@ -23,6 +26,8 @@ export interface Page {
   /** Why the worker could not be built, if it could not. */
   workerError?: string;
   sw: string;
+  /** The app's manifest and icons, by the name they are served under. */
+  files: ReadonlyMap<string, { type: string; body: string | Buffer }>;
 }
 
 let built: Promise<Page> | undefined;
@@ -77,5 +82,17 @@ async function bundle(): Promise<Page> {
   } catch (err) {
     workerError = (err as Error).message.split('\n').slice(0, 3).join(' ');
   }
-  return { html: await readFile(`${WEB_DIR}index.html`, 'utf8'), js: out(page, '.js'), css: out(page, '.css'), worker, workerError, sw: out(sw, '.js') };
+  return { html: await readFile(`${WEB_DIR}index.html`, 'utf8'), js: out(page, '.js'), css: out(page, '.css'), worker, workerError, sw: out(sw, '.js'), files: await appFiles() };
+}
+
+/** The manifest that makes the page an installable app, and its icons: the SVG, and PNGs drawn from it. */
+async function appFiles(): Promise<Map<string, { type: string; body: string | Buffer }>> {
+  const svg = await readFile(`${WEB_DIR}icon.svg`);
+  const png = (size: number) => sharp(svg, { density: 300 }).resize(size, size).png().toBuffer();
+  return new Map<string, { type: string; body: string | Buffer }>([
+    ['manifest.webmanifest', { type: 'application/manifest+json', body: await readFile(`${WEB_DIR}manifest.webmanifest`, 'utf8') }],
+    ['icon.svg', { type: 'image/svg+xml', body: svg }],
+    ['icon-192.png', { type: 'image/png', body: await png(192) }],
+    ['icon-512.png', { type: 'image/png', body: await png(512) }],
+  ]);
 }

@@ -168,6 +168,8 @@ describe('the static build in Chromium: device inference, offline, a large photo
     assert.equal(state.threads, true, 'WASM threads');
     console.log(`# first visit (${state.backend}${state.threads ? ', threads' : ''}): ${(state.downloaded / 1e6).toFixed(1)} MB downloaded, model loaded in ${state.loadSeconds?.toFixed(1)} s, fill ${state.lastRunSeconds?.toFixed(1)} s, ${((Date.now() - t0) / 1000).toFixed(1)} s in all`);
     assert.ok(!files.requests.some((p) => p.startsWith('/api/')), 'the page never asked for an API');
+    // What makes it an installable app comes with it.
+    for (const name of ['manifest.webmanifest', 'icon.svg', 'icon-192.png', 'icon-512.png']) assert.ok(existsSync(join(out, name)), name);
 
     // No network: the file server stops and the browser goes offline; the page still loads and fills.
     // close() waits for every open connection to end: the browser's are cut first, or it may wait forever.

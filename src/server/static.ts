@@ -1,6 +1,7 @@
 /**
  * `npm run build:web`: the page as a static folder that any static host can serve, with no
- * server-side inference: index.html, the page, its device worker and service worker, config.json
+ * server-side inference: index.html, the page, its device worker and service worker, the app's
+ * manifest and icons, config.json
  * (mode 'static': the page hides its server switch), and the device mode's files (assets.ts): the
  * model bundle, onnxruntime-web's files and the VGG file when a local copy is configured (else the
  * page fetches it from its public origin at run time, the only other origin it ever asks).
@@ -43,7 +44,7 @@ export async function buildStatic(options: { out: string; bundleDir: string; vgg
   await rm(options.out, { recursive: true, force: true });
   await mkdir(options.out, { recursive: true });
   let bytes = 0;
-  const write = async (name: string, text: string) => {
+  const write = async (name: string, text: string | Buffer) => {
     await writeFile(join(options.out, name), text);
     bytes += Buffer.byteLength(text);
   };
@@ -52,6 +53,7 @@ export async function buildStatic(options: { out: string; bundleDir: string; vgg
   await write('app.css', page.css);
   await write('inpaint-worker.js', page.worker);
   await write('sw.js', page.sw);
+  for (const [name, file] of page.files) await write(name, file.body);
   await write('config.json', JSON.stringify(assets.config, null, 2));
   await write('_headers', `/*\n${Object.entries(ISOLATION_HEADERS).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n`);
   for (const f of assets.files.values()) {
