@@ -6,6 +6,49 @@ export const ascii = (bytes: Uint8Array, at: number, length: number): string => 
 /** The big-endian 32-bit unsigned integer at `at`. */
 export const u32be = (b: Uint8Array, at: number): number => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 
+/** The little-endian 32-bit unsigned integer at `at`. */
+export const u32le = (b: Uint8Array, at: number): number => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+
+/** The format of encoded image bytes, by their signature, among those whose metadata is read here. */
+export function containerOf(bytes: Uint8Array): 'jpeg' | 'png' | 'webp' | 'heif' | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
+  if (ascii(bytes, 1, 3) === 'PNG') return 'png';
+  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return 'webp';
+  if (ascii(bytes, 4, 4) === 'ftyp') return 'heif';
+  return undefined;
+}
+
+/** A JPEG's header segments, up to its image data: each one's marker and content (after its length). */
+export function* jpegSegments(bytes: Uint8Array): Generator<{ marker: number; data: Uint8Array }> {
+  for (let at = 2; at + 4 <= bytes.length && bytes[at] === 0xff; ) {
+    const marker = bytes[at + 1];
+    if (marker === 0xda || marker === 0xd9) return; // the image data: no more headers
+    const length = (bytes[at + 2] << 8) | bytes[at + 3];
+    yield { marker, data: bytes.subarray(at + 4, at + 2 + length) };
+    at += 2 + length;
+  }
+}
+
+/** A PNG's chunks before IEND: each one's type and content. */
+export function* pngChunks(bytes: Uint8Array): Generator<{ type: string; data: Uint8Array }> {
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = u32be(bytes, at);
+    const type = ascii(bytes, at + 4, 4);
+    if (type === 'IEND') return;
+    yield { type, data: bytes.subarray(at + 8, at + 8 + length) };
+    at += 12 + length;
+  }
+}
+
+/** A WebP's (RIFF) chunks: each one's four-character code and content. */
+export function* riffChunks(bytes: Uint8Array): Generator<{ type: string; data: Uint8Array }> {
+  for (let at = 12; at + 8 <= bytes.length; ) {
+    const length = u32le(bytes, at + 4);
+    yield { type: ascii(bytes, at, 4), data: bytes.subarray(at + 8, at + 8 + length) };
+    at += 8 + length + (length % 2);
+  }
+}
+
 /** Byte arrays joined end to end. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -14,7 +14,7 @@
  * Every offset is checked against the block; a block that does not parse is dropped whole
  * (`cleanExif` returns undefined), never written half.
  */
-import { ascii, concatBytes, pngChunk, u32be } from './bytes.ts';
+import { ascii, concatBytes, containerOf, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
 import { heifExif } from './heif.ts';
 
 /** The EXIF block as a TIFF structure, without the "Exif\0\0" header that JPEG puts before it. */
@@ -209,50 +209,26 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[], at = 0): boole
   return bytes.length >= at + prefix.length && prefix.every((b, i) => bytes[at + i] === b);
 }
 
-const u32le = (b: Uint8Array, at: number) => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-
 /**
  * The EXIF block of an encoded JPEG, PNG, WebP or HEIC/AVIF (as stored, "Exif\0\0" header dropped),
  * or undefined when it has none or is another format. The browser page's way in; Node reads it
  * through sharp, for every format (`readMetadata`).
  */
 export function exifOf(bytes: Uint8Array): ExifBlock | undefined {
-  if (ascii(bytes, 4, 4) === 'ftyp') {
+  const format = containerOf(bytes);
+  if (format === 'heif') {
     try {
       return heifExif(bytes);
     } catch {
       return undefined; // a box that runs past the end: no EXIF to keep
     }
   }
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    for (let at = 2; at + 4 <= bytes.length && bytes[at] === 0xff; ) {
-      const marker = bytes[at + 1];
-      if (marker === 0xda || marker === 0xd9) break; // the image data: no more headers
-      const length = (bytes[at + 2] << 8) | bytes[at + 3];
-      if (marker === 0xe1 && startsWith(bytes, EXIF_HEADER, at + 4)) return bytes.slice(at + 10, at + 2 + length);
-      at += 2 + length;
-    }
-    return undefined;
-  }
-  if (ascii(bytes, 1, 3) === 'PNG') {
-    for (let at = 8; at + 8 <= bytes.length; ) {
-      const length = u32be(bytes, at);
-      const type = ascii(bytes, at + 4, 4);
-      if (type === 'eXIf') return bytes.slice(at + 8, at + 8 + length);
-      if (type === 'IEND') break;
-      at += 12 + length;
-    }
-    return undefined;
-  }
-  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') {
-    for (let at = 12; at + 8 <= bytes.length; ) {
-      const length = u32le(bytes, at + 4);
-      if (ascii(bytes, at, 4) === 'EXIF') {
-        const data = bytes.slice(at + 8, at + 8 + length);
-        return startsWith(data, EXIF_HEADER) ? data.slice(6) : data;
-      }
-      at += 8 + length + (length % 2);
-    }
+  if (format === 'jpeg') {
+    for (const { marker, data } of jpegSegments(bytes)) if (marker === 0xe1 && startsWith(data, EXIF_HEADER)) return data.slice(6);
+  } else if (format === 'png') {
+    for (const { type, data } of pngChunks(bytes)) if (type === 'eXIf') return data.slice();
+  } else if (format === 'webp') {
+    for (const { type, data } of riffChunks(bytes)) if (type === 'EXIF') return (startsWith(data, EXIF_HEADER) ? data.subarray(6) : data).slice();
   }
   return undefined;
 }

@@ -21,7 +21,7 @@
  * `xmpOf` and `withXmp` read and store a packet in JPEG, PNG and WebP bytes, for the page's
  * downloads; Node reads and writes every format through sharp (`readMetadata`, `writeImage`).
  */
-import { ascii, concatBytes, pngChunk, u32be } from './bytes.ts';
+import { ascii, concatBytes, containerOf, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
 
@@ -200,44 +200,24 @@ async function inflate(data: Uint8Array): Promise<Uint8Array> {
  * WebP, as text; undefined when it has none, or is another format.
  */
 export async function xmpOf(bytes: Uint8Array): Promise<string | undefined> {
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
-    for (let at = 2; at + 4 <= bytes.length && bytes[at] === 0xff; ) {
-      const marker = bytes[at + 1];
-      if (marker === 0xda || marker === 0xd9) break; // the image data: no more headers
-      const length = (bytes[at + 2] << 8) | bytes[at + 3];
-      if (marker === 0xe1 && ascii(bytes, at + 4, JPEG_XMP.length) === JPEG_XMP) return utf8(bytes.subarray(at + 4 + JPEG_XMP.length, at + 2 + length));
-      at += 2 + length;
+  const format = containerOf(bytes);
+  if (format === 'jpeg') {
+    for (const { marker, data } of jpegSegments(bytes)) if (marker === 0xe1 && ascii(data, 0, JPEG_XMP.length) === JPEG_XMP) return utf8(data.subarray(JPEG_XMP.length));
+  } else if (format === 'png') {
+    const start = PNG_XMP.length + 1; // after the keyword and its zero
+    for (const { type, data } of pngChunks(bytes)) {
+      if (ascii(data, 0, start) !== `${PNG_XMP}\0`) continue;
+      // zTXt: the compression method, then the text compressed.
+      if (type === 'zTXt') return utf8(await inflate(data.subarray(start + 1)));
+      if (type !== 'iTXt') continue;
+      // iTXt: compressed or not, the method, a language tag and a translated keyword (each zero-terminated), the text.
+      let text = start + 2;
+      for (let nul = 0; nul < 2 && text > 0; nul++) text = data.indexOf(0, text) + 1;
+      if (text === 0) return undefined;
+      return utf8(data[start] === 1 ? await inflate(data.subarray(text)) : data.subarray(text));
     }
-    return undefined;
-  }
-  if (ascii(bytes, 1, 3) === 'PNG') {
-    for (let at = 8; at + 8 <= bytes.length; ) {
-      const length = u32be(bytes, at);
-      const type = ascii(bytes, at + 4, 4);
-      const data = bytes.subarray(at + 8, at + 8 + length);
-      const start = PNG_XMP.length + 1; // after the keyword and its zero
-      if (ascii(data, 0, start) === `${PNG_XMP}\0`) {
-        // zTXt: the compression method, then the text compressed.
-        if (type === 'zTXt') return utf8(await inflate(data.subarray(start + 1)));
-        // iTXt: compressed or not, the method, a language tag and a translated keyword (each zero-terminated), the text.
-        if (type === 'iTXt') {
-          let text = start + 2;
-          for (let nul = 0; nul < 2 && text > 0; nul++) text = data.indexOf(0, text) + 1;
-          if (text === 0) return undefined;
-          return utf8(data[start] === 1 ? await inflate(data.subarray(text)) : data.subarray(text));
-        }
-      }
-      if (type === 'IEND') break;
-      at += 12 + length;
-    }
-    return undefined;
-  }
-  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') {
-    for (let at = 12; at + 8 <= bytes.length; ) {
-      const length = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0;
-      if (ascii(bytes, at, 4) === 'XMP ') return utf8(bytes.subarray(at + 8, at + 8 + length));
-      at += 8 + length + (length % 2);
-    }
+  } else if (format === 'webp') {
+    for (const { type, data } of riffChunks(bytes)) if (type === 'XMP ') return utf8(data);
   }
   return undefined;
 }
