@@ -72,6 +72,7 @@ const ui = {
   fit: $<HTMLButtonElement>('fit'),
   download: $<HTMLButtonElement>('download'),
   downloadFormat: $<HTMLSelectElement>('download-format'),
+  share: $<HTMLButtonElement>('share'),
   help: $<HTMLButtonElement>('help'),
   helpDialog: $<HTMLDialogElement>('help-dialog'),
   empty: $('empty'),
@@ -201,6 +202,7 @@ function refresh(): void {
   if (!before && view.split !== undefined) toggleSplit(false);
   ui.fit.disabled = !has;
   ui.download.disabled = !has || busy;
+  ui.share.disabled = !has || busy;
   ui.engineDevice.setAttribute('aria-pressed', String(engine === 'device'));
   ui.engineServer.setAttribute('aria-pressed', String(engine === 'server'));
   ui.engineDevice.disabled = busy || !device;
@@ -919,25 +921,82 @@ async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.type });
 }
 
-async function download(): Promise<void> {
-  if (!editor) return;
-  const ed = editor;
+/** The file Download saves: the result as PNG or JPEG (`kind`), with the photo's metadata, or the mask. */
+async function resultFile(ed: Editor, kind: string): Promise<File> {
   const stem = ed.name.replace(/\.[^.]+$/, '') || 'photo';
-  const kind = ui.downloadFormat.value;
-  if (kind === 'mask') return save(await ed.maskPng(), `${stem}-mask.png`);
-  downloaded = ed.image;
-  keepWork();
+  const file = (blob: Blob, name: string) => new File([blob], name, { type: blob.type });
+  if (kind === 'mask') return file(await ed.maskPng(), `${stem}-mask.png`);
   const run = ed.lastRun;
   // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
-  if (kind === 'png' && run) return save(await withPhotoMetadata(ed, run.blob, 'png'), `${stem}-inpainted.png`);
+  if (kind === 'png' && run) return file(await withPhotoMetadata(ed, run.blob, 'png'), `${stem}-inpainted.png`);
   const canvas = document.createElement('canvas');
   canvas.width = ed.width;
   canvas.height = ed.height;
   canvas.getContext('2d')!.drawImage(ed.image, 0, 0);
   const format = kind === 'jpeg' ? 'jpeg' : 'png';
-  save(await withPhotoMetadata(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
+  return file(await withPhotoMetadata(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
+}
+
+/** The result (or the mask) has left the page: the work kept for a restore is no longer needed. */
+function resultSaved(ed: Editor, kind: string): void {
+  if (kind === 'mask') return;
+  downloaded = ed.image;
+  keepWork();
+}
+
+async function download(): Promise<void> {
+  if (!editor) return;
+  const ed = editor;
+  const kind = ui.downloadFormat.value;
+  resultSaved(ed, kind);
+  const file = await resultFile(ed, kind);
+  save(file, file.name);
 }
 ui.download.onclick = () => void download();
+
+/** Whether this browser shares files with other apps (a phone's share sheet; not Chromium on Linux). */
+const canShareFiles = (() => {
+  try {
+    return typeof navigator.share === 'function' && navigator.canShare?.({ files: [new File([new Uint8Array(1)], 'x.png', { type: 'image/png' })] }) === true;
+  } catch {
+    return false;
+  }
+})();
+ui.share.hidden = !canShareFiles;
+
+/** Hands the result (as Download would save it) to another app through the system's share sheet. */
+async function share(): Promise<void> {
+  if (!editor || !canShareFiles) return;
+  const ed = editor;
+  const kind = ui.downloadFormat.value;
+  const file = await resultFile(ed, kind);
+  try {
+    await navigator.share({ files: [file] });
+    resultSaved(ed, kind);
+    setStatus(`Shared ${file.name}.`);
+  } catch (err) {
+    // The sheet closed without a choice: nothing happened.
+    if ((err as Error).name !== 'AbortError') setStatus(`Could not share ${file.name} (${(err as Error).message}): download it instead.`, 'error');
+  }
+  refresh();
+}
+ui.share.onclick = () => void share();
+
+/**
+ * Copies the result to the clipboard as PNG (the format every clipboard takes), to paste into a
+ * message or a document. The work kept in the browser stays: a clipboard is no copy to rely on.
+ */
+async function copyResult(): Promise<void> {
+  if (!editor || running) return;
+  const ed = editor;
+  try {
+    const file = await resultFile(ed, 'png');
+    await navigator.clipboard.write([new ClipboardItem({ 'image/png': file })]);
+    setStatus(`Copied the ${ed.lastRun ? 'result' : 'photo'} (${ed.width}×${ed.height} PNG): paste it anywhere.`);
+  } catch (err) {
+    setStatus(`Could not copy to the clipboard (${(err as Error).message}): download it instead.`, 'error');
+  }
+}
 
 // Closing or reloading the tab with a result not downloaded, or during a run, asks first (the browser's own prompt).
 window.addEventListener('beforeunload', (e) => {
@@ -1000,6 +1059,10 @@ window.addEventListener('keydown', (e) => {
   } else if (mod && key === 's') {
     e.preventDefault();
     void download();
+  } else if (mod && key === 'c' && !e.shiftKey && !window.getSelection()?.toString()) {
+    // Ctrl+C copies the result, unless text is selected (copying that stays the browser's).
+    e.preventDefault();
+    void copyResult();
   } else if (mod) {
     return;
   } else if (e.key === ' ') {

@@ -822,6 +822,52 @@ describe('the web page in Chromium', () => {
     }
   });
 
+  it('shares the result with another app where the browser can (a phone), and Ctrl+C copies it to the clipboard', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      // A phone's share sheet, stood in for: what the page hands it is kept for the test.
+      await context.addInitScript(`navigator.canShare = (data) => Array.isArray(data.files);
+        navigator.share = async (data) => { window.sharedFiles = data.files; };`);
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: address });
+      const other = await context.newPage();
+      const asked: string[] = [];
+      other.on('dialog', (d) => {
+        asked.push(d.message());
+        void d.dismiss();
+      });
+      await other.goto(`${address}/?engine=server`);
+      await other.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+      assert.equal(await other.locator('#share').isVisible(), true, 'Share shows where files can be shared');
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in/, 60_000);
+      await other.click('#share');
+      await assertText(other.locator('#status'), /Shared photo-inpainted\.png/);
+      const shared: { name: string; type: string; bytes: number[] } = await other.evaluate(
+        'window.sharedFiles[0].arrayBuffer().then((b) => ({ name: window.sharedFiles[0].name, type: window.sharedFiles[0].type, bytes: Array.from(new Uint8Array(b)) }))',
+      );
+      assert.deepEqual([shared.name, shared.type], ['photo-inpainted.png', 'image/png']);
+      const sharedMeta = await sharp(Buffer.from(shared.bytes)).metadata();
+      assert.deepEqual([sharedMeta.width, sharedMeta.height], [W, H]);
+      assert.equal(exifReader(sharedMeta.exif!).Image?.Model, 'Snapper 3000', 'as Download saves it, with the EXIF');
+      // Shared, the result is out of the page: opening another photo asks nothing.
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      assert.deepEqual(asked, []);
+      await other.keyboard.press('Control+c');
+      await assertText(other.locator('#status'), /Copied the photo \(\d+×\d+ PNG\)/);
+      const copied: number[] = await other.evaluate(
+        "navigator.clipboard.read().then((items) => items[0].getType('image/png')).then((b) => b.arrayBuffer()).then((b) => Array.from(new Uint8Array(b)))",
+      );
+      const copiedMeta = await sharp(Buffer.from(copied)).metadata();
+      assert.deepEqual([copiedMeta.width, copiedMeta.height], [W, H]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('works where the browser refuses storage (localStorage, sessionStorage and IndexedDB throw), forgetting choices', async () => {
     const context = await browser.newContext({ serviceWorkers: 'block' });
     try {
