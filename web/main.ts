@@ -43,6 +43,7 @@ const stage = $('stage');
 const view = new View($<HTMLCanvasElement>('view'));
 const ui = {
   open: $<HTMLButtonElement>('open'),
+  openEmpty: $<HTMLButtonElement>('open-empty'),
   file: $<HTMLInputElement>('file'),
   modeRemove: $<HTMLButtonElement>('mode-remove'),
   modeStylize: $<HTMLButtonElement>('mode-stylize'),
@@ -437,6 +438,7 @@ async function openMask(file: Blob): Promise<void> {
 }
 
 ui.open.onclick = () => ui.file.click();
+ui.openEmpty.onclick = () => ui.file.click();
 ui.file.onchange = () => {
   const f = ui.file.files?.[0];
   if (f) void openPhoto(f, f.name);
