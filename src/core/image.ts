@@ -295,11 +295,18 @@ function encodeAs(pipeline: Sharp, format: ImageFormat): Sharp {
   return pipeline.png();
 }
 
-async function encodeRaw(data: Uint8Array | Uint8ClampedArray, width: number, height: number, channels: 1 | 4, format: ImageFormat, keepAlpha = false, icc?: Uint8Array, xmp?: string): Promise<Uint8Array> {
+async function encodeRaw(
+  data: Uint8Array | Uint8ClampedArray,
+  width: number,
+  height: number,
+  channels: 1 | 4,
+  format: ImageFormat,
+  options: { keepAlpha?: boolean; icc?: Uint8Array; xmp?: string } = {},
+): Promise<Uint8Array> {
   const pipeline = sharp(data, { raw: { width, height, channels } });
   if (channels === 1) pipeline.toColourspace('b-w');
-  else if (!keepAlpha || format === 'jpeg') pipeline.removeAlpha();
-  return encodeIn(pipeline, format, icc, xmp);
+  else if (!options.keepAlpha || format === 'jpeg') pipeline.removeAlpha();
+  return encodeIn(pipeline, format, options.icc, options.xmp);
 }
 
 /**
@@ -352,7 +359,7 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
   } else {
     const rgba = toRgba8(img);
     if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
-    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, alpha !== undefined, icc, xmp);
+    bytes = await encodeRaw(rgba, img.width, img.height, 4, format, { keepAlpha: alpha !== undefined, icc, xmp });
   }
   return options.exif && format !== 'tiff' ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
 }
