@@ -27,7 +27,7 @@ export type DeviceMethod = 'ours' | 'patchmatch';
 
 export type WorkerIn =
   | { type: 'init'; config: WorkerConfig }
-  | { type: 'fill'; id: number; image: ImageBitmap; mask: ImageBitmap; sampleFrom?: ImageBitmap; exclude?: ImageBitmap; ensemble?: number; method?: DeviceMethod }
+  | { type: 'fill'; id: number; image: ImageBitmap; mask: ImageBitmap; sampleFrom?: ImageBitmap; exclude?: ImageBitmap; ensemble?: number; method?: DeviceMethod; icc?: Uint8Array }
   | { type: 'stylize'; id: number; content: ImageBitmap; style: ImageBitmap; size?: number };
 
 export type WorkerOut =
@@ -203,14 +203,16 @@ export class DeviceEngine {
   /**
    * Fills the hole: the pictures are copied to the worker (the page keeps its own); `watch.onStep`
    * is told where the fill stands, `watch.onPreview` how each region looked after each scale but its last.
+   * With `icc`, the image's pixels are as stored in that profile's colour space, and the result's
+   * PNG says so (its bitmap does not: draw it from the PNG).
    */
   async fill(
-    req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number; method?: DeviceMethod },
+    req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number; method?: DeviceMethod; icc?: Uint8Array },
     signal: AbortSignal,
     watch: FillWatch = {},
   ): Promise<DeviceResult> {
     const [image, mask, sampleFrom, exclude] = await Promise.all([req.image, req.mask, req.sampleFrom, req.exclude].map((s) => (s ? createImageBitmap(s as ImageBitmapSource) : undefined)));
-    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble, method: req.method }, signal, watch);
+    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble, method: req.method, icc: req.icc }, signal, watch);
   }
 
   async stylize(req: { content: ImageBitmap; style: Blob; size?: number }, signal: AbortSignal): Promise<DeviceResult> {

@@ -6,7 +6,7 @@
  * (an iPhone's is Display P3); the browser converts them to sRGB from a PNG that carries the
  * photo's ICC profile, as Node's reader has sharp do.
  */
-import { pngWithProfile } from '../src/core/bytes.ts';
+import { deflate, pngWithProfile } from '../src/core/bytes.ts';
 import { heifIcc } from '../src/core/heif.ts';
 
 /** The part of libheif-js's module the page uses. */
@@ -68,6 +68,5 @@ async function pngWithIcc(pixels: ImageData, icc: Uint8Array): Promise<Blob> {
   const canvas = new OffscreenCanvas(pixels.width, pixels.height);
   canvas.getContext('2d')!.putImageData(pixels, 0, 0);
   const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
-  const deflated = new Uint8Array(await new Response(new Blob([icc as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'))).arrayBuffer());
-  return new Blob([pngWithProfile(png, deflated)], { type: 'image/png' });
+  return new Blob([pngWithProfile(png, await deflate(icc))], { type: 'image/png' });
 }

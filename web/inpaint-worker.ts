@@ -9,8 +9,9 @@
  * replaces the old files instead of mixing with them. The library checks the files' sha256; when
  * loading fails the cache is dropped, so a corrupt download is fetched again next time.
  *
- * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble?, method? }
- *               (method 'patchmatch': the no-network baseline, as the server's),
+ * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble?, method?, icc? }
+ *               (method 'patchmatch': the no-network baseline, as the server's; icc: the ICC
+ *               profile of the image's colour space, which the result's PNG carries),
  *               stylize { id, content, style, size }   (pictures as ImageBitmaps, transferred)
  * Messages out: progress { loaded, total, fromCache }, ready { seconds, downloaded },
  *               step { id, done, total, scale } (where a fill stands), preview { id, box, scale, image:
@@ -18,6 +19,7 @@
  *               blob: PNG, notices, seconds }, error { id?, message }
  */
 import { patchMatchInpaint } from '../src/baselines/patchmatch.ts';
+import { deflate, pngWithProfile } from '../src/core/bytes.ts';
 import { opaqueWhereFilled } from '../src/core/raster.ts';
 import { prepareHole, resolveInpaintOptions } from '../src/inference/inpainter-core.ts';
 import { imageToRgba, type InpaintPreview, type InpaintProgress, load, rgbaToImage } from '../src/web.ts';
@@ -202,10 +204,14 @@ function bitmapOf(image: Image): ImageBitmap {
   return canvasOf(image).transferToImageBitmap();
 }
 
-/** The result as an ImageBitmap to draw and a PNG to download, both made here. */
-async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array): Promise<void> {
+/**
+ * The result as an ImageBitmap to draw and a PNG to download, both made here; the PNG says its
+ * pixels are in the colour space of `icc`, when given.
+ */
+async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array, icc?: Uint8Array): Promise<void> {
   const canvas = canvasOf(image, alpha);
-  const blob = await canvas.convertToBlob({ type: 'image/png' });
+  let blob = await canvas.convertToBlob({ type: 'image/png' });
+  if (icc) blob = new Blob([pngWithProfile(new Uint8Array(await blob.arrayBuffer()), await deflate(icc))], { type: 'image/png' });
   const bitmap = canvas.transferToImageBitmap();
   post({ type: 'done', id, image: bitmap, blob, notices, seconds: (performance.now() - t0) / 1000 }, [bitmap]);
 }
@@ -229,7 +235,7 @@ async function handle(msg: WorkerIn): Promise<void> {
         // As the server's `patchmatch`: the same hole (dilated as ours' is, transparent pixels in it), the same seed.
         const notices: string[] = [];
         const hole = prepareHole(image, mask, alpha, { resizeMask: false, dilate: resolveInpaintOptions({}).dilate }, notices);
-        await answer(id, hole ? patchMatchInpaint(image, hole.mask) : image, notices, t0, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height));
+        await answer(id, hole ? patchMatchInpaint(image, hole.mask) : image, notices, t0, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), msg.icc);
         return;
       }
       const sampleFrom = msg.sampleFrom && maskOf(msg.sampleFrom);
@@ -240,7 +246,7 @@ async function handle(msg: WorkerIn): Promise<void> {
         post({ type: 'preview', id, box, scale, image: bitmap }, [bitmap]);
       };
       const result = await inpainter.inpaint(photo, mask, { ensemble: msg.ensemble, sampleFrom, exclude, onProgress, onPreview });
-      await answer(id, result.image, [...result.notices], t0, result.alpha);
+      await answer(id, result.image, [...result.notices], t0, result.alpha, msg.icc);
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });
       await answer(id, result.image, [...result.notices], t0);

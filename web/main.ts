@@ -7,6 +7,7 @@
  */
 import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
+import { rgbProfileOf } from '../src/core/icc.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
@@ -689,6 +690,24 @@ async function run(): Promise<void> {
   }
 }
 
+/**
+ * The photo as stored, in the colour space of its ICC profile (an iPhone's Display P3), and that
+ * profile: a fill on the device is made there and its PNG carries the profile, as the server's
+ * does, so no colour of the photo is clipped to sRGB. Undefined for a photo without an RGB profile
+ * (or one the browser cannot decode as stored, a HEIC): it is filled as shown, in sRGB.
+ */
+async function ownColours(ed: Editor): Promise<{ image: ImageBitmap; icc: Uint8Array } | undefined> {
+  const blob = ed.imageBlob;
+  const icc = await rgbProfileOf(new Uint8Array(await blob.arrayBuffer()));
+  if (!icc) return undefined;
+  const image = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' }).catch(() => undefined);
+  if (image && (image.width !== ed.width || image.height !== ed.height)) {
+    image.close();
+    return undefined;
+  }
+  return image && { image, icc };
+}
+
 /** A run in the device worker: the model loads first if it has not (with the download's bar). */
 async function runOnDevice(ed: Editor, controller: AbortController, started: number): Promise<void> {
   if (ed.width * ed.height > DEVICE_MAX_PIXELS) {
@@ -740,7 +759,11 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
       }
       lastDeviceStep = undefined;
       lastDevicePreview = undefined;
-      result = await device!.fill({ image: ed.image, mask: ed.mask, ensemble: choice.ensemble, method: choice.method, ...steering }, controller.signal, { onStep, onPreview });
+      const own = await ownColours(ed);
+      result = await device!.fill({ image: own?.image ?? ed.image, icc: own?.icc, mask: ed.mask, ensemble: choice.ensemble, method: choice.method, ...steering }, controller.signal, { onStep, onPreview });
+      own?.image.close();
+      // The worker's bitmap holds the stored values; drawn, they need the profile its PNG carries.
+      if (own) result = { ...result, image: await createImageBitmap(result.blob) };
     }
     if (result.image.width !== ed.width || result.image.height !== ed.height) throw new Error(`the worker answered a ${result.image.width}×${result.image.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(result.image, ed.previewScale);

@@ -49,6 +49,18 @@ export function* riffChunks(bytes: Uint8Array): Generator<{ type: string; data: 
   }
 }
 
+/** zlib-compressed bytes inflated, by the platform's DecompressionStream (Node and browsers). */
+export async function inflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Bytes zlib-compressed, by the platform's CompressionStream (Node and browsers). */
+export async function deflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
 /** Byte arrays joined end to end. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

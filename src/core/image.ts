@@ -10,10 +10,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { ascii, pngWithProfile } from './bytes.ts';
+import { pngWithProfile } from './bytes.ts';
 import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
+import { isRgbProfile } from './icc.ts';
 import { cleanXmp } from './xmp.ts';
 import {
   DEFAULT_MAX_PIXELS,
@@ -228,8 +229,8 @@ export interface PhotoMetadata {
  * greyscale or CMYK ones, which are converted to sRGB whatever the reader asks.
  */
 function rgbProfile(meta: Pick<Metadata, 'icc'>): Uint8Array | undefined {
-  const { icc } = meta;
-  return icc && icc.length >= 128 && ascii(icc, 16, 4) === 'RGB ' ? new Uint8Array(icc.buffer, icc.byteOffset, icc.length) : undefined;
+  const icc = meta.icc && new Uint8Array(meta.icc.buffer, meta.icc.byteOffset, meta.icc.length);
+  return icc && isRgbProfile(icc) ? icc : undefined;
 }
 
 /**

@@ -21,7 +21,7 @@
  * `xmpOf` and `withXmp` read and store a packet in JPEG, PNG and WebP bytes, for the page's
  * downloads; Node reads and writes every format through sharp (`readMetadata`, `writeImage`).
  */
-import { ascii, concatBytes, containerOf, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
+import { ascii, concatBytes, containerOf, inflate, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
 
@@ -188,12 +188,6 @@ const JPEG_XMP = 'http://ns.adobe.com/xap/1.0/\0';
 const PNG_XMP = 'XML:com.adobe.xmp';
 
 const utf8 = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-
-/** zlib-compressed bytes inflated, by the platform's DecompressionStream (Node and browsers). */
-async function inflate(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
 
 /**
  * The XMP packet of an encoded JPEG, PNG (an iTXt chunk, or the zTXt chunk libvips writes) or

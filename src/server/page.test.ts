@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
 import { toRgba8 } from '../core/raster.ts';
 import { cleanXmp } from '../core/xmp.ts';
-import { TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
+import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
 import { deviceAssets } from './assets.ts';
 import { Methods } from './methods.ts';
@@ -866,6 +866,38 @@ describe('the web page in Chromium', () => {
       );
       const copiedMeta = await sharp(Buffer.from(copied)).metadata();
       assert.deepEqual([copiedMeta.width, copiedMeta.height], [W, H]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("keeps a Display P3 photo's colours on the device: the fill is made on its stored values and the PNG carries its profile", async () => {
+    const stored = (await pixels(await photoBytes(W, H))).data;
+    await writeFile(join(dir, 'phone-p3.png'), await displayP3Photo(stored, W, H, 'png'));
+    const context = await browser.newContext({ serviceWorkers: 'block', acceptDownloads: true });
+    try {
+      const other = await context.newPage();
+      await other.goto(`${address}/`);
+      await other.evaluate(() => (globalThis as unknown as { inpaintPage: { started: Promise<void> } }).inpaintPage.started);
+      assert.equal(await other.locator('#engine-device').getAttribute('aria-pressed'), 'true', 'runs on the device');
+      await other.setInputFiles('#file', join(dir, 'phone-p3.png'));
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
+      await other.selectOption('#method', 'patchmatch');
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in .* on this device|failed|could not/, 120_000);
+      assert.equal(await other.locator('#status').getAttribute('data-state'), 'done', (await other.locator('#status').textContent()) ?? '');
+      const [file] = await Promise.all([other.waitForEvent('download'), other.click('#download')]);
+      const bytes = await readFile((await file.path())!);
+      assert.deepEqual(new Uint8Array((await sharp(bytes).metadata()).icc ?? []), await displayP3Profile(), "the photo's profile");
+      const out = await sharp(bytes, { ignoreIcc: true }).removeAlpha().raw().toBuffer();
+      let changed = 0;
+      for (let i = 0; i < out.length; i++) {
+        const [x, y] = [Math.floor(i / 3) % W, Math.floor(i / 3 / W)];
+        if (x >= 40 - 3 && x < 60 + 3 && y >= 40 - 3 && y < 60 + 3) continue; // the hole, dilated
+        if (out[i] !== stored[i]) changed++;
+      }
+      assert.equal(changed, 0, 'every known value as stored, not converted to sRGB');
     } finally {
       await context.close();
     }
