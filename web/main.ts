@@ -1150,14 +1150,14 @@ async function openHandedPhoto(): Promise<void> {
     const rest = params.toString();
     history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : ''));
     const key = new URL('shared-photo', location.href).href;
-    const shared = await caches
-      .open('inpaint-shared')
-      .then(async (cache) => {
-        const res = await cache.match(key);
-        await cache.delete(key);
-        return res;
-      })
-      .catch(() => undefined);
+    let shared: Response | undefined;
+    try {
+      const cache = await caches.open('inpaint-shared');
+      shared = await cache.match(key);
+      await cache.delete(key);
+    } catch {
+      shared = undefined; // no Cache Storage here (an insecure origin): nothing was shared to this page
+    }
     if (shared) await openPhoto(await shared.blob(), decodeURIComponent(shared.headers.get('x-name') ?? '') || 'shared photo');
     else setStatus('The shared photo did not reach this page: open it with Open… instead.', 'error');
   }
