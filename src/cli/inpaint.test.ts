@@ -11,7 +11,7 @@ import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, writeMask } from '../core/image.ts';
 import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
-import { inpaintCommand, progressLine } from './inpaint.ts';
+import { inpaintCommand, progressLine, roughDuration } from './inpaint.ts';
 import { main } from './main.ts';
 
 // main() maps UsageError to exit code 2 and any other InpaintError to 1 (see main.test.ts); these
@@ -121,7 +121,7 @@ describe('inpaint run', () => {
     t.mock.method(console, 'log', (...a: unknown[]) => lines.push(a.join(' ')));
     await assert.rejects(inpaintCommand.run(['--input', input, '--masks', masks, '-o', out, ...model]), (err: Error) => err instanceof InpaintError && !(err instanceof UsageError) && /2 of 4 images failed: c\.png, d\.png/.test(err.message));
     t.mock.restoreAll();
-    assert.match(lines[0], /^\[1\/4\] a\.png -> .*a\.png \(\d+\.\d\d s\)$/);
+    assert.match(lines[0], /^\[1\/4\] a\.png -> .*a\.png \(\d+\.\d\d s; about \d+ (s|min) left\)$/);
     assert.match(lines[1], /^\[2\/4\] b\.jpg -> .*b\.png/);
     assert.match(lines[2], /^\[3\/4\] c\.png: FAILED: no mask for it in .*, and it has no transparent area to fill$/);
     assert.match(lines[3], /^\[4\/4\] d\.png: FAILED: .*not a readable/);
@@ -301,7 +301,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const lines = await run(t, '--input', input, '-o', out, '--method', 'telea', '--skip-existing');
     assert.match(lines[0], /^1 of 3 images skipped: their results are in .*resume-out \(--skip-existing\)$/);
     assert.match(lines[1], /^\[1\/2\] b\.png -> /);
-    assert.match(lines[2], /^\[2\/2\] c\.png -> /);
+    assert.match(lines[2], /^\[2\/2\] c\.png -> .* \(\d+\.\d\d s\)$/, 'the last says nothing is left');
     assert.deepEqual(await readFile(join(out, 'a.png')), marked);
     assert.deepEqual((await readdir(out)).sort(), ['a.png', 'b.png', 'c.png']);
     // Without it, a result there is replaced; one IMAGE has nothing to skip.
@@ -562,6 +562,10 @@ describe('inpaint run: the progress line', () => {
     const written: string[] = [];
     return { written, stream: { isTTY, write: (chunk: string) => written.push(chunk) > 0 } as unknown as NodeJS.WritableStream & { isTTY: boolean } };
   };
+
+  it("a batch's time left reads as a person would say it", () => {
+    assert.deepEqual([0.2, 40, 89, 90, 720, 5399, 5400, 11_100].map(roughDuration), ['1 s', '40 s', '89 s', '2 min', '12 min', '90 min', '1 h 30 min', '3 h 5 min']);
+  });
 
   it('rewrites one line on a terminal at each step and erases it when the fill ends', () => {
     const { written, stream: tty } = stream(true);

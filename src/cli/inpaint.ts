@@ -37,7 +37,8 @@ takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, 
 
 Photos and masks may be JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC (an iPhone's photos). Batch mode
 pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or <stem>.<ext>, writes
-OUT_DIR/<stem>.png (or the --format asked for), prints one line per image, carries on past a
+OUT_DIR/<stem>.png (or the --format asked for), prints one line per image (with the time the
+rest will take at the pace so far), carries on past a
 failed pair and exits with 1 if any failed. A batch that was stopped (Ctrl-C, a closed terminal)
 goes on where it stopped when run again with --skip-existing. On a terminal, a line on stderr shows
 where a fill of the networks stands (the scale, step 3 of 4), erased when it ends.
@@ -281,6 +282,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (skipped > 0) console.log(`${skipped} of ${all.length} images skipped: their results are in ${outDir} (--skip-existing)`);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
+  const batchStarted = performance.now();
   try {
     for (const [i, pair] of pairs.entries()) {
       const tag = `[${i + 1}/${pairs.length}] ${pair.name}`;
@@ -295,7 +297,10 @@ async function runInpaint(args: string[]): Promise<void> {
         const result = await filler.fill(image, mask);
         result.notices.unshift(...notes);
         await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepMetadata);
-        console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s)`);
+        // How long the rest will take, at the pace so far: a batch of hundreds runs for hours.
+        const left = pairs.length - (i + 1);
+        const eta = left > 0 ? `; about ${roughDuration((((performance.now() - batchStarted) / (i + 1)) * left) / 1000)} left` : '';
+        console.log(`${tag} -> ${pair.out} (${((performance.now() - started) / 1000).toFixed(2)} s${eta})`);
         for (const n of result.notices) console.log(`  note: ${n}`);
       } catch (err) {
         if (!(err instanceof InpaintError)) throw err;
@@ -308,6 +313,14 @@ async function runInpaint(args: string[]): Promise<void> {
   }
   console.log(`${pairs.length - failed.length} of ${pairs.length} images inpainted into ${outDir}`);
   if (failed.length > 0) throw new InputError(`${failed.length} of ${pairs.length} images failed: ${failed.join(', ')}`);
+}
+
+/** Seconds as a person reads a wait: 40 s, 12 min, 3 h 5 min. */
+export function roughDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** Fills one photo given its mask, with our networks or a baseline. */
