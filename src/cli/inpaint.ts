@@ -37,11 +37,11 @@ takes all but --max-scale, --refine, --locality, --match-colour, --sample-from, 
 
 Photos and masks may be JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC (an iPhone's photos). Batch mode
 pairs each image in --input with a mask in --masks named <stem>_mask.<ext> or <stem>.<ext>, writes
-OUT_DIR/<stem>.png (or the --format asked for), prints one line per image (with the time the
-rest will take at the pace so far), carries on past a
-failed pair and exits with 1 if any failed. A batch that was stopped (Ctrl-C, a closed terminal)
-goes on where it stopped when run again with --skip-existing. On a terminal, a line on stderr shows
-where a fill of the networks stands (the scale, step 3 of 4), erased when it ends.
+OUT_DIR/<stem>.png (or the --format asked for), prints one line per image with the time the rest
+will take at the pace so far, carries on past a failed pair and exits with 1 if any failed. A
+batch that was stopped (Ctrl-C, a closed terminal) goes on where it stopped when run again with
+--skip-existing. On a terminal, a line on stderr shows where a fill of the networks stands (the
+scale, step 3 of 4), erased when it ends.
 
 Outputs are written to a temporary file beside the target and renamed into place when complete, so
 an interrupted run never leaves a truncated file (the next run removes the temporary file a killed
