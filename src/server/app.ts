@@ -33,7 +33,7 @@ import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
 import { openApiDocument } from './openapi.ts';
 import { type DeviceAssets, ISOLATION_HEADERS } from './assets.ts';
-import { buildPage } from './page.ts';
+import { APP_FILES, buildPage } from './page.ts';
 import { JobQueue } from './queue.ts';
 
 export interface ServerOptions {
@@ -207,7 +207,7 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     app.get('/app.js', asset('text/javascript; charset=utf-8', (p) => p.js));
     app.get('/app.css', asset('text/css; charset=utf-8', (p) => p.css));
     app.get('/sw.js', asset('text/javascript; charset=utf-8', (p) => p.sw));
-    for (const name of ['manifest.webmanifest', 'icon.svg', 'icon-192.png', 'icon-512.png']) {
+    for (const name of APP_FILES) {
       app.get(`/${name}`, async (_request, reply) => {
         const file = (await page).files.get(name)!;
         return reply.header('content-type', file.type).header('cache-control', 'no-cache').send(file.body);

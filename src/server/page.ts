@@ -27,7 +27,7 @@ export interface Page {
   workerError?: string;
   sw: string;
   /** The app's manifest and icons, by the name they are served under. */
-  files: ReadonlyMap<string, { type: string; body: string | Buffer }>;
+  files: ReadonlyMap<(typeof APP_FILES)[number], { type: string; body: string | Buffer }>;
 }
 
 let built: Promise<Page> | undefined;
@@ -85,11 +85,14 @@ async function bundle(): Promise<Page> {
   return { html: await readFile(`${WEB_DIR}index.html`, 'utf8'), js: out(page, '.js'), css: out(page, '.css'), worker, workerError, sw: out(sw, '.js'), files: await appFiles() };
 }
 
+/** The names the app's manifest and icons are served under, beside the page (`Page.files`). */
+export const APP_FILES = ['manifest.webmanifest', 'icon.svg', 'icon-192.png', 'icon-512.png'] as const;
+
 /** The manifest that makes the page an installable app, and its icons: the SVG, and PNGs drawn from it. */
-async function appFiles(): Promise<Map<string, { type: string; body: string | Buffer }>> {
+async function appFiles(): Promise<Map<(typeof APP_FILES)[number], { type: string; body: string | Buffer }>> {
   const svg = await readFile(`${WEB_DIR}icon.svg`);
   const png = (size: number) => sharp(svg, { density: 300 }).resize(size, size).png().toBuffer();
-  return new Map<string, { type: string; body: string | Buffer }>([
+  return new Map<(typeof APP_FILES)[number], { type: string; body: string | Buffer }>([
     ['manifest.webmanifest', { type: 'application/manifest+json', body: await readFile(`${WEB_DIR}manifest.webmanifest`, 'utf8') }],
     ['icon.svg', { type: 'image/svg+xml', body: svg }],
     ['icon-192.png', { type: 'image/png', body: await png(192) }],
