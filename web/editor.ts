@@ -76,6 +76,8 @@ export class Editor {
   readonly original: ImageBitmap;
   /** The original file: sent as is on the first run, so the server sees the photo's own bytes. */
   readonly originalBlob: Blob;
+  /** For an original the browser cannot decode (a HEIC with a colour profile): a PNG of it as stored, with its profile. */
+  readonly asStored?: Blob;
   readonly name: string;
   /**
    * The live layers: opaque colour where painted, transparent elsewhere; the photo's size. Each has
@@ -90,9 +92,10 @@ export class Editor {
   #version = 0;
   #stroke: Stroke | undefined;
 
-  constructor(image: ImageBitmap, blob: Blob, name: string) {
+  constructor(image: ImageBitmap, blob: Blob, name: string, asStored?: Blob) {
     this.original = image;
     this.originalBlob = blob;
+    this.asStored = asStored;
     this.name = name;
     this.width = image.width;
     this.height = image.height;

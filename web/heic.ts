@@ -33,10 +33,12 @@ export function isHeic(bytes: Uint8Array): boolean {
 let module: Promise<LibHeif> | undefined;
 
 /**
- * The first image of a HEIC file, its rotation and mirroring applied, as a bitmap.
+ * The first image of a HEIC file, its rotation and mirroring applied, as a bitmap in sRGB; with a
+ * colour profile, also `asStored`: a PNG of the pixels as stored, carrying that profile, which the
+ * browser decodes (the device fills it in the photo's own colour space).
  * @throws Error when the decoder cannot be fetched or the file does not decode
  */
-export async function decodeHeic(blob: Blob): Promise<ImageBitmap> {
+export async function decodeHeic(blob: Blob): Promise<{ bitmap: ImageBitmap; asStored?: Blob }> {
   const url = new URL('heic/libheif.mjs', document.baseURI).href;
   module ??= import(/* @vite-ignore */ url).then((m: { default: () => LibHeif }) => m.default());
   const libheif = await module.catch((err: unknown) => {
@@ -56,7 +58,9 @@ export async function decodeHeic(blob: Blob): Promise<ImageBitmap> {
     );
     const pixels = new ImageData(data as Uint8ClampedArray<ArrayBuffer>, width, height);
     const icc = heifIcc(bytes);
-    return await createImageBitmap(icc ? await pngWithIcc(pixels, icc) : pixels);
+    if (!icc) return { bitmap: await createImageBitmap(pixels) };
+    const asStored = await pngWithIcc(pixels, icc);
+    return { bitmap: await createImageBitmap(asStored), asStored };
   } finally {
     for (const image of images) image.free();
     decoder.decoder.delete();

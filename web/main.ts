@@ -236,9 +236,9 @@ function openPhoto(file: Blob, name: string): Promise<void> {
  * A photo as a bitmap, decoded off the main thread with its EXIF orientation applied, as the server
  * applies it; a HEIC that the browser cannot decode goes through libheif (`heic.ts`).
  */
-async function decodePhoto(file: Blob, name: string): Promise<ImageBitmap> {
+async function decodePhoto(file: Blob, name: string): Promise<{ bitmap: ImageBitmap; asStored?: Blob }> {
   try {
-    return await createImageBitmap(file, { imageOrientation: 'from-image' });
+    return { bitmap: await createImageBitmap(file, { imageOrientation: 'from-image' }) };
   } catch (err) {
     if (!isHeic(new Uint8Array(await file.slice(0, 12).arrayBuffer()))) throw err;
     setStatus(`Opening ${name}: decoding HEIC…`, 'busy');
@@ -260,8 +260,8 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
   setStatus(`Opening ${name}…`, 'busy');
   opening++;
   try {
-    const bitmap = await decodePhoto(file, name);
-    const next = new Editor(bitmap, file, name);
+    const { bitmap, asStored } = await decodePhoto(file, name);
+    const next = new Editor(bitmap, file, name, asStored);
     // A photo with a part erased in an image editor (left transparent): that part is the hole.
     const erased = /^image\/(jpeg|heic|heif)$/.test(file.type) ? undefined : await transparentArea(bitmap);
     // Another photo opened instead of the work offered for restoring: that work goes.
@@ -406,7 +406,8 @@ async function restoreWork(photo: SavedPhoto, edits: SavedEdits): Promise<void> 
   setStatus(`Restoring your work on ${photo.name}…`, 'busy');
   opening++;
   try {
-    const next = new Editor(await decodePhoto(photo.original, photo.name), photo.original, photo.name);
+    const { bitmap, asStored } = await decodePhoto(photo.original, photo.name);
+    const next = new Editor(bitmap, photo.original, photo.name, asStored);
     if (photo.result) next.addResult(await createImageBitmap(photo.result), photo.result);
     if (edits.maskFile) next.loadMask(await createImageBitmap(edits.maskFile));
     next.replayEdits(edits.ops);
@@ -427,7 +428,7 @@ async function openMask(file: Blob): Promise<void> {
   await photoOpening;
   if (!editor) return;
   try {
-    const bitmap = await decodePhoto(file, 'the mask');
+    const { bitmap } = await decodePhoto(file, 'the mask');
     if (bitmap.width !== editor.width || bitmap.height !== editor.height) {
       setStatus(`The mask is ${bitmap.width}×${bitmap.height}, the photo ${editor.width}×${editor.height}: it was stretched to fit.`);
     } else setStatus('Mask loaded: white is the hole.');
@@ -693,11 +694,12 @@ async function run(): Promise<void> {
 /**
  * The photo as stored, in the colour space of its ICC profile (an iPhone's Display P3), and that
  * profile: a fill on the device is made there and its PNG carries the profile, as the server's
- * does, so no colour of the photo is clipped to sRGB. Undefined for a photo without an RGB profile
- * (or one the browser cannot decode as stored, a HEIC): it is filled as shown, in sRGB.
+ * does, so no colour of the photo is clipped to sRGB. A HEIC's comes from the PNG libheif's pixels
+ * were put in (`Editor.asStored`). Undefined for a photo without an RGB profile: it is filled as
+ * shown, in sRGB.
  */
 async function ownColours(ed: Editor): Promise<{ image: ImageBitmap; icc: Uint8Array } | undefined> {
-  const blob = ed.imageBlob;
+  const blob = ed.lastRun?.blob ?? ed.asStored ?? ed.originalBlob;
   const icc = await rgbProfileOf(new Uint8Array(await blob.arrayBuffer()));
   if (!icc) return undefined;
   const image = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' }).catch(() => undefined);

@@ -898,6 +898,24 @@ describe('the web page in Chromium', () => {
         if (out[i] !== stored[i]) changed++;
       }
       assert.equal(changed, 0, 'every known value as stored, not converted to sRGB');
+
+      // An iPhone's HEIC, which the browser cannot decode: filled on libheif's values, with its profile.
+      await writeFile(join(dir, 'heic-hole.png'), await maskBytes(64, 48, { x: 28, y: 20, width: 8, height: 8 }));
+      await other.setInputFiles('#file', TEST_HEIC_P3);
+      await assertText(other.locator('#info'), /hevc-p3-64x48\.heic · 64×48/);
+      await other.setInputFiles('#mask-file', join(dir, 'heic-hole.png'));
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in .* on this device|failed|could not/, 120_000);
+      assert.equal(await other.locator('#status').getAttribute('data-state'), 'done', (await other.locator('#status').textContent()) ?? '');
+      const [heicFile] = await Promise.all([other.waitForEvent('download'), other.click('#download')]);
+      const heicResult = await readFile((await heicFile.path())!);
+      assert.deepEqual((await sharp(heicResult).metadata()).icc, (await sharp(TEST_HEIC_P3).metadata()).icc, "the HEIC's profile");
+      // Shown in sRGB, its quadrants are the photo's colours (red, green / blue, white).
+      const shown = await pixels(await sharp(heicResult).toColourspace('srgb').png().toBuffer());
+      const quadrants = [[220, 30, 30], [30, 200, 40], [30, 40, 220], [240, 240, 240]];
+      for (const [q, [x, y]] of [[8, 6], [56, 6], [8, 42], [56, 42]].entries()) {
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs(shown.data[(y * 64 + x) * shown.channels + c] - quadrants[q][c]) < 12, `quadrant ${q} channel ${c}`);
+      }
     } finally {
       await context.close();
     }
