@@ -7,7 +7,7 @@
  */
 import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
-import { rgbProfileOf } from '../src/core/icc.ts';
+import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
@@ -948,20 +948,27 @@ async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.type });
 }
 
-/** The file Download saves: the result as PNG or JPEG (`kind`), with the photo's metadata, or the mask. */
+/**
+ * The file Download saves: the result as PNG or JPEG (`kind`), with the photo's metadata, or the
+ * mask. A photo with a colour profile is encoded from its stored values, with that profile.
+ */
 async function resultFile(ed: Editor, kind: string): Promise<File> {
   const stem = ed.name.replace(/\.[^.]+$/, '') || 'photo';
   const file = (blob: Blob, name: string) => new File([blob], name, { type: blob.type });
   if (kind === 'mask') return file(await ed.maskPng(), `${stem}-mask.png`);
   const run = ed.lastRun;
-  // The server's PNG as it came (exact pixels); otherwise the picture re-encoded at its full size.
+  // The run's PNG as it came (exact pixels, its profile); otherwise the picture re-encoded at its full size.
   if (kind === 'png' && run) return file(await withPhotoMetadata(ed, run.blob, 'png'), `${stem}-inpainted.png`);
+  const own = await ownColours(ed);
   const canvas = document.createElement('canvas');
   canvas.width = ed.width;
   canvas.height = ed.height;
-  canvas.getContext('2d')!.drawImage(ed.image, 0, 0);
+  canvas.getContext('2d')!.drawImage(own?.image ?? ed.image, 0, 0);
+  own?.image.close();
   const format = kind === 'jpeg' ? 'jpeg' : 'png';
-  return file(await withPhotoMetadata(ed, await toBlob(canvas, `image/${format}`, 0.95), format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
+  let blob = await toBlob(canvas, `image/${format}`, 0.95);
+  if (own) blob = new Blob([(await withRgbProfile(new Uint8Array(await blob.arrayBuffer()), format, own.icc)) as Uint8Array<ArrayBuffer>], { type: blob.type });
+  return file(await withPhotoMetadata(ed, blob, format), `${stem}-inpainted.${format === 'jpeg' ? 'jpg' : 'png'}`);
 }
 
 /** The result (or the mask) has left the page: the work kept for a restore is no longer needed. */

@@ -18,15 +18,25 @@ export function containerOf(bytes: Uint8Array): 'jpeg' | 'png' | 'webp' | 'heif'
   return undefined;
 }
 
-/** A JPEG's header segments, up to its image data: each one's marker and content (after its length). */
-export function* jpegSegments(bytes: Uint8Array): Generator<{ marker: number; data: Uint8Array }> {
+/**
+ * A JPEG's header segments, up to its image data: each one's marker, content (after its length)
+ * and place in the bytes [start, end).
+ */
+export function* jpegSegments(bytes: Uint8Array): Generator<{ marker: number; data: Uint8Array; start: number; end: number }> {
   for (let at = 2; at + 4 <= bytes.length && bytes[at] === 0xff; ) {
     const marker = bytes[at + 1];
     if (marker === 0xda || marker === 0xd9) return; // the image data: no more headers
     const length = (bytes[at + 2] << 8) | bytes[at + 3];
-    yield { marker, data: bytes.subarray(at + 4, at + 2 + length) };
+    yield { marker, data: bytes.subarray(at + 4, at + 2 + length), start: at, end: at + 2 + length };
     at += 2 + length;
   }
+}
+
+/** Where a JPEG's leading APP0 and APP1 segments (JFIF, EXIF, XMP) end: the place for the next header. */
+export function afterJpegAppHeaders(bytes: Uint8Array): number {
+  let at = 2;
+  while (at + 4 <= bytes.length && bytes[at] === 0xff && (bytes[at + 1] === 0xe0 || bytes[at + 1] === 0xe1)) at += 2 + ((bytes[at + 2] << 8) | bytes[at + 3]);
+  return at;
 }
 
 /** A PNG's chunks before IEND: each one's type and content. */

@@ -21,7 +21,7 @@
  * `xmpOf` and `withXmp` read and store a packet in JPEG, PNG and WebP bytes, for the page's
  * downloads; Node reads and writes every format through sharp (`readMetadata`, `writeImage`).
  */
-import { ascii, concatBytes, containerOf, inflate, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
+import { afterJpegAppHeaders, ascii, concatBytes, containerOf, inflate, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
 
@@ -227,8 +227,7 @@ export async function withXmp(encoded: Uint8Array, format: 'jpeg' | 'png', packe
   if (format === 'jpeg') {
     const length = 2 + JPEG_XMP.length + text.length;
     if (length > 0xffff) return encoded;
-    let at = 2;
-    while (at + 4 <= encoded.length && encoded[at] === 0xff && (encoded[at + 1] === 0xe0 || encoded[at + 1] === 0xe1)) at += 2 + ((encoded[at + 2] << 8) | encoded[at + 3]);
+    const at = afterJpegAppHeaders(encoded);
     const header = Uint8Array.from(JPEG_XMP, (c) => c.charCodeAt(0));
     return concatBytes([encoded.subarray(0, at), Uint8Array.of(0xff, 0xe1, length >>> 8, length & 0xff), header, text, encoded.subarray(at)]);
   }

@@ -898,6 +898,16 @@ describe('the web page in Chromium', () => {
         if (out[i] !== stored[i]) changed++;
       }
       assert.equal(changed, 0, 'every known value as stored, not converted to sRGB');
+      // The JPEG download too: the stored values (nearer them than their sRGB conversion), with the profile.
+      await other.selectOption('#download-format', 'jpeg');
+      const [jpegFile] = await Promise.all([other.waitForEvent('download'), other.click('#download')]);
+      const jpeg = await readFile((await jpegFile.path())!);
+      assert.deepEqual(new Uint8Array((await sharp(jpeg).metadata()).icc ?? []), await displayP3Profile(), "the JPEG carries the photo's profile");
+      const jpegStored = await sharp(jpeg, { ignoreIcc: true }).removeAlpha().raw().toBuffer();
+      const converted = await sharp(bytes).toColourspace('srgb').removeAlpha().raw().toBuffer();
+      const meanTo = (other: Buffer) => jpegStored.reduce((sum, v, i) => sum + Math.abs(v - other[i]), 0) / jpegStored.length;
+      assert.ok(meanTo(out) < 2.5 && meanTo(out) < meanTo(converted), `JPEG to the stored values ${meanTo(out).toFixed(2)}, to sRGB ${meanTo(converted).toFixed(2)}`);
+      await other.selectOption('#download-format', 'png');
 
       // An iPhone's HEIC, which the browser cannot decode: filled on libheif's values, with its profile.
       await writeFile(join(dir, 'heic-hole.png'), await maskBytes(64, 48, { x: 28, y: 20, width: 8, height: 8 }));
