@@ -27,7 +27,7 @@ export async function rgbProfileOf(bytes: Uint8Array): Promise<Uint8Array | unde
       break;
     }
   } else if (format === 'webp') {
-    for (const { type, data } of riffChunks(bytes)) if (type === 'ICCP') icc = data;
+    for (const { type, data } of riffChunks(bytes)) if (type === 'ICCP') icc = new Uint8Array(data);
   } else if (format === 'heif') icc = heifIcc(bytes);
   return icc && isRgbProfile(icc) ? icc : undefined;
 }
