@@ -104,6 +104,15 @@ try {
   const outline: [number, number][] = [[515, 318], [545, 298], [600, 296], [640, 308], [645, 335], [600, 350], [540, 348], [512, 335]];
   await stroke(page, outline, () => shoot(page, 'serve-lasso.png'));
   await page.keyboard.press('Control+z');
+
+  // The wand: one click on the island selects it.
+  await page.keyboard.press('w');
+  await page.locator('#tolerance').fill('24');
+  const island = await page.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [560, 326]);
+  await page.mouse.click(island.x, island.y);
+  await page.mouse.move(island.x + 60, island.y + 60);
+  await shoot(page, 'serve-wand.png');
+  await page.keyboard.press('Control+z');
   await page.keyboard.press('b');
 
   // On a phone held upright: the toolbar in one row that scrolls sideways, a stroke on the roof.

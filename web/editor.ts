@@ -12,10 +12,12 @@
  * order. A run resets the hole only: the steering areas stay for the next touch-up, until cleared.
  *
  * A stroke is a brush's path, or a lasso's outline: a closed shape filled (or, erasing, cut out)
- * when the pointer is released, for an object too large to paint over comfortably.
+ * when the pointer is released, for an object too large to paint over comfortably. An area is what
+ * the wand selected with one click (`selectSimilar`), kept as its runs: replaying it needs no photo.
  */
 
 import { cropImage, dilateMask, maskBoundingBox } from '../src/core/raster.ts';
+import type { Area } from '../src/core/select.ts';
 
 /** The longer side of the previews the view draws when zoomed out (see `Editor.layers`). */
 export const PREVIEW_SIDE = 2048;
@@ -47,8 +49,20 @@ export interface Stroke {
   points: number[];
 }
 
-/** The operations that are plain data (points, a layer): what `edits` gives and `replayEdits` takes. */
-export type EditOp = ({ kind: 'stroke' } & Stroke) | { kind: 'clear'; layer: Layer };
+/** An area selected by colour (the wand), painted on a layer or, erasing, cut out of it. */
+export interface AreaPaint {
+  layer: Layer;
+  erase: boolean;
+  area: Area;
+}
+
+/** The operations that are plain data (points, runs, a layer): what `edits` gives and `replayEdits` takes. */
+export type EditOp = ({ kind: 'stroke' } & Stroke) | ({ kind: 'area' } & AreaPaint) | { kind: 'clear'; layer: Layer };
+
+/** Whether an operation paints (or erases): a stroke, a lasso or a wand's area, not a clear. */
+export function isPaint(op: { kind: string }): op is Extract<EditOp, { kind: 'stroke' | 'area' }> {
+  return op.kind === 'stroke' || op.kind === 'area';
+}
 
 export type Op =
   | EditOp
@@ -186,13 +200,31 @@ export class Editor {
     s.points.push(x, y);
   }
 
-  /** Whether the last stroke recorded erased (or cut out) rather than painted. */
+  /** Whether the last stroke (or area) recorded erased (or cut out) rather than painted. */
   get lastStrokeErased(): boolean {
     for (let i = this.#cursor - 1; i >= 0; i--) {
       const op = this.#ops[i];
-      if (op.kind === 'stroke') return op.erase;
+      if (isPaint(op)) return op.erase;
     }
     return false;
+  }
+
+  /**
+   * Where the last brush stroke before the cursor ended, for a straight line from it (Shift+click);
+   * undefined after a reset of its layer, a lasso or an area, or when there is none.
+   */
+  get lastPoint(): { x: number; y: number; layer: Layer } | undefined {
+    const op = this.#ops[this.#cursor - 1];
+    if (op?.kind !== 'stroke' || op.lasso) return undefined;
+    const n = op.points.length;
+    return { x: op.points[n - 2], y: op.points[n - 1], layer: op.layer };
+  }
+
+  /** Paints (or cuts out) an area on a layer, as one undoable step. */
+  paintArea(area: Area, layer: Layer, erase: boolean): void {
+    const op: Extract<Op, { kind: 'area' }> = { kind: 'area', layer, erase, area };
+    this.#drawArea(op);
+    this.#push(op);
   }
 
   /** The outline of the lasso being drawn (photo pixels, x and y interleaved), for the view; undefined when none. */
@@ -322,7 +354,7 @@ export class Editor {
     const ops: EditOp[] = [];
     for (let i = 0; i < this.#cursor; i++) {
       const op = this.#ops[i];
-      if ((op.kind === 'stroke' || op.kind === 'clear') && (op.layer !== 'hole' || i >= holeStart)) ops.push(op);
+      if ((isPaint(op) || op.kind === 'clear') && (op.layer !== 'hole' || i >= holeStart)) ops.push(op);
     }
     return { maskFile, ops };
   }
@@ -404,10 +436,10 @@ export class Editor {
           break;
         }
       }
-      const strokes: Extract<Op, { kind: 'stroke' }>[] = [];
+      const strokes: Extract<Op, { kind: 'stroke' | 'area' }>[] = [];
       for (let i = start; i < this.#cursor; i++) {
         const op = this.#ops[i];
-        if (op.kind === 'stroke' && op.layer === layer) strokes.push(op);
+        if (isPaint(op) && op.layer === layer) strokes.push(op);
       }
       l.painted = base !== undefined;
       if (!l.touched && !base && strokes.length === 0) continue;
@@ -418,6 +450,10 @@ export class Editor {
         if (base) ctx.drawImage(base, 0, 0);
       }
       for (const op of strokes) {
+        if (op.kind === 'area') {
+          this.#drawArea(op);
+          continue;
+        }
         const p = op.points;
         if (op.lasso) {
           this.#fillLasso(op);
@@ -445,6 +481,28 @@ export class Editor {
       ctx.globalCompositeOperation = 'source-over';
     }
     if (!s.erase) l.painted = true;
+  }
+
+  /** Draws an area's runs on its layer, in its colour (or cuts them out). */
+  #drawArea(op: AreaPaint): void {
+    const l = this.layers[op.layer];
+    l.touched = true;
+    const { x, y, width, height, runs } = op.area;
+    const pixels = new ImageData(width, height);
+    const hex = parseInt(LAYER_COLOURS[op.layer].slice(1), 16);
+    const colour = (255 << 24) | ((hex & 0xff) << 16) | (hex & 0xff00) | (hex >> 16);
+    const words = new Uint32Array(pixels.data.buffer);
+    for (let k = 0; k < runs.length; k += 2) words.fill(colour, runs[k], runs[k] + runs[k + 1]);
+    const stamp = document.createElement('canvas');
+    stamp.width = width;
+    stamp.height = height;
+    stamp.getContext('2d')!.putImageData(pixels, 0, 0);
+    for (const ctx of [l.ctx, l.previewCtx]) {
+      ctx.globalCompositeOperation = op.erase ? 'destination-out' : 'source-over';
+      ctx.drawImage(stamp, x, y);
+      ctx.globalCompositeOperation = 'source-over';
+    }
+    if (!op.erase) l.painted = true;
   }
 
   #drawSegment(s: Pick<Stroke, 'layer' | 'erase' | 'size'>, x0: number, y0: number, x1: number, y1: number): void {

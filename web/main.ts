@@ -8,16 +8,17 @@
 import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
+import { areaSize, selectSimilar } from '../src/core/select.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
-import { Editor, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
+import { Editor, isPaint, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
 import { decodeHeic, isHeic } from './heic.ts';
 import { forgetWork, loadWork, saveEdits, savePhoto, type SavedEdits, type SavedPhoto } from './saved.ts';
 import { View } from './view.ts';
 
-type Tool = 'brush' | 'lasso' | 'eraser';
-const TOOLS: readonly Tool[] = ['brush', 'lasso', 'eraser'];
+type Tool = 'brush' | 'lasso' | 'wand' | 'eraser';
+const TOOLS: readonly Tool[] = ['brush', 'lasso', 'wand', 'eraser'];
 
 /**
  * A choice remembered across visits (localStorage), or undefined. Where the browser refuses storage
@@ -59,6 +60,10 @@ const ui = {
   tools: Object.fromEntries(TOOLS.map((t) => [t, $<HTMLButtonElement>(`tool-${t}`)])) as Record<Tool, HTMLButtonElement>,
   size: $<HTMLInputElement>('size'),
   sizeOut: $<HTMLOutputElement>('size-out'),
+  sizeLabel: $('size-label'),
+  tolerance: $<HTMLInputElement>('tolerance'),
+  toleranceOut: $<HTMLOutputElement>('tolerance-out'),
+  toleranceLabel: $('tolerance-label'),
   undo: $<HTMLButtonElement>('undo'),
   redo: $<HTMLButtonElement>('redo'),
   clear: $<HTMLButtonElement>('clear'),
@@ -96,7 +101,10 @@ let editor: Editor | undefined;
 let downloaded: ImageBitmap | undefined;
 /** Photos being decoded: the isolation reload waits (a photo being opened would be lost). */
 let opening = 0;
-/** What a drag does: paint with the round brush, outline an area to fill (the lasso; with Alt, to cut out), or erase. */
+/**
+ * What a drag does: paint with the round brush, outline an area to fill (the lasso; with Alt, to
+ * cut out), or erase; what a click does with the wand: select the area of the colour clicked.
+ */
 let tool: Tool = 'brush';
 /** The layer the brush paints: the hole, or where ours may (sampleFrom) or may not (exclude) copy from. */
 let layer: Layer = 'hole';
@@ -149,8 +157,51 @@ function setBrushSize(size: number): void {
 function setTool(next: Tool): void {
   tool = next;
   for (const t of TOOLS) ui.tools[t].setAttribute('aria-pressed', String(t === next));
-  if (view.cursor) Object.assign(view.cursor, { erase: next === 'eraser', lasso: next === 'lasso' });
+  // The wand has a tolerance where the others have a size.
+  ui.sizeLabel.hidden = next === 'wand';
+  ui.toleranceLabel.hidden = next !== 'wand';
+  if (view.cursor) Object.assign(view.cursor, { erase: next === 'eraser', cross: next === 'lasso' || next === 'wand' });
+  if (next === 'wand' && editor) setStatus('Wand: click what should go to select the area of its colour (Alt+click takes an area out); Tolerance sets how alike.');
   view.invalidate();
+}
+
+function tolerance(): number {
+  return Number(ui.tolerance.value);
+}
+
+function setTolerance(value: number): void {
+  ui.tolerance.value = String(Math.round(Math.min(Number(ui.tolerance.max), Math.max(Number(ui.tolerance.min), value))));
+  ui.toleranceOut.textContent = ui.tolerance.value;
+}
+
+/** The pixels of the photo as it stands, for the wand: read once per picture (a 12-megapixel photo takes a tenth of a second). */
+let wandPixels: { image: ImageBitmap; pixels: ImageData } | undefined;
+
+function photoPixels(ed: Editor): ImageData {
+  const image = ed.image;
+  if (wandPixels?.image !== image) {
+    const c = document.createElement('canvas');
+    c.width = ed.width;
+    c.height = ed.height;
+    const ctx = c.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(image, 0, 0);
+    wandPixels = { image, pixels: ctx.getImageData(0, 0, ed.width, ed.height) };
+  }
+  return wandPixels.pixels;
+}
+
+/** The wand's click: the area of the clicked colour painted on the layer (or, erasing, taken out of it). */
+function wandAt(ed: Editor, at: { x: number; y: number }, erase: boolean): void {
+  const area = selectSimilar(photoPixels(ed), at.x, at.y, tolerance());
+  if (!area) return;
+  ed.paintArea(area, layer, erase);
+  const size = areaSize(area);
+  const share = (100 * size) / (ed.width * ed.height);
+  setStatus(
+    `${erase ? 'Took out' : 'Selected'} ${size.toLocaleString('en')} px (${share < 1 ? share.toFixed(1) : Math.round(share)}% of the photo) like the colour clicked, at tolerance ${tolerance()}.` +
+      (erase ? '' : ' Too much? Undo and lower the tolerance; too little? Click again, or raise it. Grow (G) covers the outline.'),
+  );
+  if (autoRun && layer === 'hole' && !erase) void run();
 }
 
 function cursorColour(): string | undefined {
@@ -355,7 +406,7 @@ async function keepNow(): Promise<void> {
     const { maskFile, ops } = ed.edits;
     // Kept only while something would be lost: a photo downloaded and not touched since is not left
     // in the browser (a shared computer's next user would be offered it).
-    if (!unsavedResult() && !maskFile && !ops.some((op) => op.kind === 'stroke')) {
+    if (!unsavedResult() && !maskFile && !ops.some(isPaint)) {
       if (kept && !kept.forgotten) await forgetWork();
       kept = { editor: ed, id: '', version, downloaded: true, forgotten: true };
       return;
@@ -384,7 +435,7 @@ async function offerRestore(): Promise<void> {
   const work = await loadWork().catch(() => undefined);
   if (!work || editor) return;
   const { photo, edits } = work;
-  const strokes = edits.ops.filter((op) => op.kind === 'stroke').length;
+  const strokes = edits.ops.filter(isPaint).length;
   const parts = [];
   if (photo.result && !edits.downloaded) parts.push('a result not downloaded');
   if (strokes > 0) parts.push(`${strokes} stroke${strokes === 1 ? '' : 's'}`);
@@ -485,6 +536,7 @@ window.addEventListener('paste', (e) => {
 
 type Gesture =
   | { kind: 'paint'; id: number }
+  | { kind: 'wand'; id: number; at: { x: number; y: number }; erase: boolean }
   | { kind: 'pan'; id: number; x: number; y: number }
   | { kind: 'split'; id: number }
   | { kind: 'pinch'; distance: number; mid: { x: number; y: number } };
@@ -524,17 +576,28 @@ canvas.addEventListener('pointerdown', (e) => {
   } else if (nearSplit(p.x)) {
     gesture = { kind: 'split', id: e.pointerId };
   } else if ((e.button === 0 || e.pointerType === 'pen') && !running && mode === 'remove') {
-    gesture = { kind: 'paint', id: e.pointerId };
     const at = view.toImage(e.clientX, e.clientY);
-    // Alt, or a pen's eraser end, erases with either tool: the lasso then cuts the outlined area out.
-    editor.beginStroke(at.x, at.y, brushSize(), tool === 'eraser' || e.altKey || (e.buttons & 32) !== 0, layer, tool === 'lasso');
+    // Alt, or a pen's eraser end, erases with any tool: the lasso then cuts the outlined area out.
+    const erase = tool === 'eraser' || e.altKey || (e.buttons & 32) !== 0;
+    if (tool === 'wand') {
+      // Selected when let go: a finger that was the start of a pinch selects nothing.
+      gesture = { kind: 'wand', id: e.pointerId, at, erase };
+      return;
+    }
+    gesture = { kind: 'paint', id: e.pointerId };
+    // Shift+click draws a straight line from where the last brush stroke on this layer ended.
+    const from = e.shiftKey && tool !== 'lasso' ? editor.lastPoint : undefined;
+    if (from?.layer === layer) {
+      editor.beginStroke(from.x, from.y, brushSize(), erase, layer);
+      editor.extendStroke(at.x, at.y);
+    } else editor.beginStroke(at.x, at.y, brushSize(), erase, layer, tool === 'lasso');
   }
   view.invalidate();
 });
 
 canvas.addEventListener('pointermove', (e) => {
   const p = local(e);
-  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), lasso: tool === 'lasso' } : undefined;
+  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), cross: tool === 'lasso' || tool === 'wand' } : undefined;
   stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
   if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
   const g = gesture;
@@ -573,6 +636,9 @@ function pointerEnd(e: PointerEvent): void {
       if (lasso && !recorded) setStatus('The lasso enclosed no area: draw around what should go, and let go to fill it.');
       else if (recorded && autoRun && layer === 'hole' && !editor.lastStrokeErased) void run();
     }
+  } else if (g?.kind === 'wand' && g.id === e.pointerId) {
+    gesture = undefined;
+    if (e.type === 'pointerup' && editor) wandAt(editor, g.at, g.erase);
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {
@@ -1074,6 +1140,7 @@ function setAutoRun(on: boolean): void {
 ui.autoRun.onclick = () => setAutoRun(!autoRun);
 ui.autoRun.setAttribute('aria-pressed', String(autoRun));
 ui.size.oninput = () => setBrushSize(brushSize());
+ui.tolerance.oninput = () => setTolerance(tolerance());
 ui.help.onclick = () => ui.helpDialog.showModal();
 
 window.addEventListener('keydown', (e) => {
@@ -1105,13 +1172,19 @@ window.addEventListener('keydown', (e) => {
       spaceDown = true;
       refresh();
     }
-  } else if (e.key === '[') setBrushSize(brushSize() / 1.2);
-  else if (e.key === ']') setBrushSize(brushSize() * 1.2 + 1);
+  } else if (e.key === '[') {
+    if (tool === 'wand') setTolerance(tolerance() - 4);
+    else setBrushSize(brushSize() / 1.2);
+  } else if (e.key === ']') {
+    if (tool === 'wand') setTolerance(tolerance() + 4);
+    else setBrushSize(brushSize() * 1.2 + 1);
+  }
   else if (e.key === '1' || e.key === '2' || e.key === '3') setLayer(LAYERS[Number(e.key) - 1]);
   else if (key === 'r') setMode('remove');
   else if (key === 'y') setMode('stylize');
   else if (key === 'b') setTool('brush');
   else if (key === 'l') setTool('lasso');
+  else if (key === 'w') setTool('wand');
   else if (key === 'a') setAutoRun(!autoRun);
   else if (key === 'g') growHole();
   else if (key === 'e') setTool('eraser');

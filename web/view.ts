@@ -14,8 +14,8 @@ export class View {
   scale = 1;
   tx = 0;
   ty = 0;
-  /** The brush cursor in CSS px, and its diameter in image px (a cross for the lasso); undefined hides it. */
-  cursor: { x: number; y: number; size: number; erase: boolean; colour?: string; lasso?: boolean } | undefined;
+  /** The brush cursor in CSS px, and its diameter in image px (a cross for the lasso and the wand); undefined hides it. */
+  cursor: { x: number; y: number; size: number; erase: boolean; colour?: string; cross?: boolean } | undefined;
   /** Draw the painted layers (off in Stylize mode). */
   showLayers = true;
   /** Show the photo before the last run instead of the current one. */
@@ -221,8 +221,8 @@ export class View {
       ctx.setLineDash([]);
     }
     const c = this.cursor;
-    if (c?.lasso) {
-      // A cross: the lasso's line follows its centre.
+    if (c?.cross) {
+      // A cross: the lasso's line follows its centre; the wand takes the colour under it.
       ctx.lineCap = 'round';
       for (const [width, colour] of [[3, 'rgba(0,0,0,0.8)'], [1, c.erase ? '#9ad' : (c.colour ?? '#fff')]] as const) {
         ctx.lineWidth = width;

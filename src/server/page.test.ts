@@ -253,6 +253,86 @@ describe('the web page in Chromium', () => {
     assert.equal(await page.locator('#tool-brush').getAttribute('aria-pressed'), 'true');
   });
 
+  it('selects by colour with the wand (Alt takes an area out; kept in the browser), and Shift+click draws a straight line', async () => {
+    // Two red discs on noisy grass; the first with a white glint in it, which the wand closes.
+    const discA = (x: number, y: number) => (x - 80) ** 2 + (y - 100) ** 2 <= 40 ** 2;
+    const discB = (x: number, y: number) => (x - 230) ** 2 + (y - 120) ** 2 <= 30 ** 2;
+    const raw = Buffer.alloc(W * H * 3);
+    for (let i = 0; i < W * H; i++) {
+      const [x, y] = [i % W, Math.floor(i / W)];
+      const glint = Math.abs(x - 90) <= 2 && Math.abs(y - 90) <= 2;
+      raw.set(glint ? [255, 255, 255] : discA(x, y) || discB(x, y) ? [200, 30, 30] : [60 + ((i * 7919) % 17), 140 + ((i * 104729) % 13), 50], 3 * i);
+    }
+    await writeFile(join(dir, 'discs.png'), await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+    await page.setInputFiles('#file', join(dir, 'discs.png'));
+    await assertText(status(), /Paint over what should go/);
+    await page.keyboard.press('w');
+    assert.equal(await page.locator('#tool-wand').getAttribute('aria-pressed'), 'true');
+    assert.deepEqual([await page.locator('#tolerance-label').isVisible(), await page.locator('#size-label').isVisible()], [true, false], 'the wand has a tolerance, not a size');
+    const maskIs = async (expect: (x: number, y: number) => boolean, what: string) => {
+      const mask = await pixels((await download('mask')).bytes);
+      let wrong = 0;
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (mask.data[(y * W + x) * mask.channels] > 127 !== expect(x, y)) wrong++;
+      assert.equal(wrong, 0, `${what}: ${wrong} pixels differ`);
+    };
+    const clickAt = async (x: number, y: number, modifiers: ('Alt' | 'Shift')[] = []) => {
+      const c = await at(x, y);
+      for (const m of modifiers) await page.keyboard.down(m);
+      await page.mouse.click(c.x, c.y);
+      for (const m of modifiers) await page.keyboard.up(m);
+    };
+
+    await clickAt(70, 110);
+    await assertText(status(), /Selected 5,0\d\d px .* at tolerance 32/);
+    await maskIs(discA, 'the first disc, its glint closed');
+    await clickAt(230, 120);
+    await maskIs((x, y) => discA(x, y) || discB(x, y), 'both discs');
+    await clickAt(80, 130, ['Alt']);
+    await assertText(status(), /Took out/);
+    await maskIs(discB, 'the first taken out');
+    await page.keyboard.press('Control+z');
+    await maskIs((x, y) => discA(x, y) || discB(x, y), 'the taking out undone');
+
+    // Kept in the browser as the strokes are: after a reload the same hole.
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.locator('#restore').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#restore-text').textContent() ?? '', /\(2 strokes;/);
+    await page.click('#restore-yes');
+    await assertText(status(), /Restored your work on discs\.png/);
+    await maskIs((x, y) => discA(x, y) || discB(x, y), 'restored');
+    assert.equal(await page.locator('#tool-brush').getAttribute('aria-pressed'), 'true', 'a new page starts with the brush');
+
+    // Shift+click: a straight line, the brush's width, from where the last stroke ended.
+    await page.click('#clear');
+    await drag([[20, 20], [30, 20]]);
+    await clickAt(300, 220, ['Shift']);
+    const size = Number(await page.locator('#size').inputValue());
+    /** Distance from (x, y) to the segment from (x0, y0) to (x1, y1). */
+    const toSegment = (x: number, y: number, [x0, y0, x1, y1]: number[]) => {
+      const [dx, dy] = [x1 - x0, y1 - y0];
+      const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / (dx * dx + dy * dy)));
+      return Math.hypot(x - x0 - t * dx, y - y0 - t * dy);
+    };
+    /** The mask is the brush's band around `segments`; pixel centres within 2 px of its edge are not checked (anti-aliased). */
+    const maskNear = async (segments: number[][], what: string) => {
+      const mask = await pixels((await download('mask')).bytes);
+      for (let y = 0; y < H; y++) {
+        for (let x = 0; x < W; x++) {
+          const white = mask.data[(y * W + x) * mask.channels] > 127;
+          const d = Math.min(...segments.map((seg) => toSegment(x + 0.5, y + 0.5, seg))) - size / 2;
+          if (d <= -2) assert.ok(white, `${what}: (${x}, ${y}) is not in the mask`);
+          else if (d >= 2) assert.ok(!white, `${what}: (${x}, ${y}) is in the mask`);
+        }
+      }
+    };
+    await maskNear([[20, 20, 30, 20], [30, 20, 300, 220]], 'the stroke and the line');
+    // One undo takes the line back, and leaves the first stroke.
+    await page.keyboard.press('Control+z');
+    await maskNear([[20, 20, 30, 20]], 'the line undone');
+    await page.click('#clear');
+  });
+
   it('asks before a result not downloaded is lost: leaving the page, or opening another photo', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
