@@ -8,7 +8,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
-import { readImage, writeMask } from '../core/image.ts';
+import { readImage, readMask, writeMask } from '../core/image.ts';
 import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { inpaintCommand, progressLine, roughDuration } from './inpaint.ts';
@@ -135,12 +135,29 @@ describe('inpaint run', () => {
     // The hole is (60, 50) 50x40 of 200x150: allow only the right third, then exclude it.
     await writeMask(join(dir, 'right.png'), rectMask(200, 150, { x: 140, y: 0, width: 60, height: 150 }));
     const [free, sampled, excluded] = ['free.png', 'sampled.png', 'excluded.png'].map((f) => join(dir, f));
-    await run(t, ...args, '-o', free);
-    await run(t, ...args, '-o', sampled, '--sample-from', join(dir, 'right.png'));
+    const [freeFrom, sampledFrom, againFrom] = ['free-from.png', 'sampled-from.png', 'again-from.png'].map((f) => join(dir, f));
+    await run(t, ...args, '-o', free, '--sources', freeFrom);
+    await run(t, ...args, '-o', sampled, '--sample-from', join(dir, 'right.png'), '--sources', sampledFrom);
     await run(t, ...args, '-o', excluded, '--exclude', join(dir, 'right.png'));
     const [a, b, c] = [await readImage(free), await readImage(sampled), await readImage(excluded)];
     assert.notDeepEqual(b.data, a.data);
     assert.notDeepEqual(b.data, c.data);
+    // --sources: where the fill copied from, a mask the photo's size; with --sample-from, only there.
+    const columns = async (path: string) => {
+      const m = await readMask(path);
+      assert.deepEqual([m.width, m.height], [200, 150]);
+      return [...m.data.keys()].filter((i) => m.data[i]).map((i) => i % 200);
+    };
+    const fromSampled = await columns(sampledFrom);
+    assert.ok(fromSampled.length > 100 && fromSampled.every((x) => x >= 140), 'copied only from the right third');
+    // The workflow it is for: what the first fill copied from, excluded, is not copied from again.
+    await run(t, ...args, '-o', join(dir, 'again.png'), '--exclude', freeFrom, '--sources', againFrom);
+    const [before, after] = [await readMask(freeFrom), await readMask(againFrom)];
+    assert.ok(after.data.some((v) => v));
+    assert.ok(!after.data.some((v, i) => v && before.data[i]), 'no source of the first fill is a source again');
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), '--sources', photo), /--sources .* is the input photo/);
+    await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), '--method', 'patchmatch', '--sources', join(dir, 'never-from.png')), /--sources does not apply to --method patchmatch/);
+    await assert.rejects(run(t, '--input', dir, '--masks', dir, '-o', join(dir, 'batch-steer'), '--sources', join(dir, 'never-from.png')), /--sources writes the mask of one IMAGE/);
     const reject = (pattern: RegExp, ...extra: string[]) => assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), ...model, ...extra), (e: Error) => e instanceof UsageError && pattern.test(e.message));
     await reject(/lies entirely in the hole/, '--sample-from', join(dir, 'mask.png'));
     await writeMask(join(dir, 'sliver.png'), rectMask(200, 150, { x: 0, y: 0, width: 6, height: 150 }));

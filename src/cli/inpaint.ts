@@ -12,7 +12,7 @@ import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { opaqueWhereFilled, transparentHole } from '../core/raster.ts';
-import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage, writeMask } from '../core/image.ts';
 import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
@@ -113,6 +113,9 @@ Options:
                       diffusion-mix.md)
   --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
                       the model has a feature guide (docs/decisions/feature-guide.md)
+  --sources FILE      also write where the fill copied its patches from, as a mask (white = copied
+                      from; a PNG): if a fill took the wrong thing, pass it (or the part of it that
+                      was wrong) as --exclude on the next run; one IMAGE only
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
                       .before-blend.png (G2's result) and .provenance.png (where patches came from)
 
@@ -188,6 +191,7 @@ async function runInpaint(args: string[]): Promise<void> {
       'no-native-detail': { type: 'boolean' },
       'no-guide': { type: 'boolean' },
       debug: { type: 'string' },
+      sources: { type: 'string' },
     },
   });
   if (positionals.length > 1) throw new UsageError(`Expected one IMAGE but received ${positionals.length}: ${positionals.join(' ')} (use --input DIR for a folder)`);
@@ -197,7 +201,7 @@ async function runInpaint(args: string[]): Promise<void> {
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
   const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail', 'no-guide'];
-  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'max-scale', 'refine', 'ensemble', 'debug', ...matchFlags] : stage === 'g1' ? ['max-scale', 'refine', ...matchFlags] : [];
+  const modelFlags = stage === undefined ? ['model', 'vgg', 'scales', 'max-scale', 'refine', 'ensemble', 'debug', 'sources', ...matchFlags] : stage === 'g1' ? ['max-scale', 'refine', 'sources', ...matchFlags] : [];
   for (const flag of modelFlags) {
     if (values[flag as keyof typeof values] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
   }
@@ -211,6 +215,7 @@ async function runInpaint(args: string[]): Promise<void> {
     dilate: values.dilate === undefined ? undefined : nonNegativeInt(values.dilate, '--dilate'),
     resizeMask: values['resize-mask'] ?? false,
     debug: values.debug !== undefined,
+    sources: values.sources !== undefined,
     stage,
     maxPixels: values['max-pixels'] === undefined ? undefined : positiveInt(values['max-pixels'], '--max-pixels'),
     nativeDetail: values['no-native-detail'] ? false : undefined,
@@ -227,12 +232,19 @@ async function runInpaint(args: string[]): Promise<void> {
     if (values.format !== undefined) throw new UsageError("--format is for batch mode (--input DIR); -o's extension names the format of one IMAGE's result");
     const out = values.out ?? (await resultPathBeside(single, 'inpainted'));
     formatFromPath(out);
-    if (!overwrite) {
-      for (const [input, what] of [[single, 'the input photo'], [values.mask, 'its mask']]) {
-        if (input !== undefined && (await sameFile(out, input))) throw new UsageError(`-o ${out} is ${what}: writing it would replace the original; choose another -o, or pass --overwrite`);
+    for (const [path, flag] of [[out, '-o'], [values.sources, '--sources']] as const) {
+      if (path === undefined) continue;
+      if (!overwrite) {
+        for (const [input, what] of [[single, 'the input photo'], [values.mask, 'its mask']]) {
+          if (input !== undefined && (await sameFile(path, input))) throw new UsageError(`${flag} ${path} is ${what}: writing it would replace the original; choose another ${flag}, or pass --overwrite`);
+        }
       }
+      await checkWritableFile(path);
     }
-    await checkWritableFile(out);
+    if (values.sources !== undefined) {
+      formatFromPath(values.sources);
+      if (resolve(values.sources) === resolve(out)) throw new UsageError(`--sources ${values.sources} is the result's own path (-o): choose another file for the mask`);
+    }
     await removeStaleTemporaryFiles(dirname(resolve(out)));
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
@@ -247,8 +259,9 @@ async function runInpaint(args: string[]): Promise<void> {
     try {
       const result = await filler.fill(image, mask);
       await save(out, result, values.debug, stemOf(single), single, keepMetadata);
+      if (values.sources !== undefined) await writeMask(values.sources, result.sources!);
       for (const n of [...readNotes, ...result.notices]) console.error(`note: ${n}`);
-      console.log(`${single} -> ${out}`);
+      console.log(`${single} -> ${out}${values.sources === undefined ? '' : ` (copied from: ${values.sources})`}`);
     } finally {
       await filler.dispose();
     }
@@ -266,6 +279,7 @@ async function runInpaint(args: string[]): Promise<void> {
   for (const flag of ['sample-from', 'exclude'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
   }
+  if (values.sources !== undefined) throw new UsageError('--sources writes the mask of one IMAGE; in batch mode each photo would need its own');
   const maskDir = values.masks ?? values.input!;
   if (!values.out) throw new UsageError('missing -o OUT_DIR (the folder for the results)');
   const outDir = values.out;

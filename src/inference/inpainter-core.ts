@@ -38,7 +38,7 @@ import { blendRegion, blendRing } from './blend.ts';
 import { DEFAULT_MATCH_COLOUR } from './match-colour.ts';
 import type { Networks } from './networks.ts';
 import { checkHoleSize, ENSEMBLE_ORIENTATIONS, fillRegion, planViews } from './pipeline.ts';
-import type { SourceCells } from './pixels.ts';
+import { markSources, type SourceCells } from './pixels.ts';
 import { BASE_SCALE, defaultScales, fillMemory, LARGEST_SCALE, MAX_ENLARGEMENT, memoryCap, planRegions } from './regions.ts';
 import { resolveStylizeOptions, type StylizeOptions, type StylizeResult, stylizeImages } from './stylize.ts';
 
@@ -147,6 +147,12 @@ export interface InpaintOptions {
   resizeMask?: boolean;
   /** Also return the intermediate images (`InpaintResult.debug`); not with `stage: 'g1'`, which has none. Default false. */
   debug?: boolean;
+  /**
+   * Also return where the fill copied from (`InpaintResult.sources`): to see which place a
+   * wrong-looking fill took its patches from, and exclude it on the next try. Not with `stage:
+   * 'g1'`, which copies nothing. Default false.
+   */
+  sources?: boolean;
   /**
    * 'full': the whole pipeline. 'g1': G1's coarse fill alone, at the first scale, blended like the
    * full result: the paper's "w/o Feature2Image" ablation (`refine` does not apply). Default 'full'.
@@ -260,6 +266,12 @@ export interface InpaintResult {
   /** With `debug: true`: the intermediates of every region. */
   debug?: { regions: DebugRegion[] };
   /**
+   * With `sources: true`: the pixels the fill copied its patches from (1), the input's size: each
+   * hole patch's source at the last scale of its region (with `ensemble`, the first orientation's).
+   * Empty when nothing was filled. `writeMask(path, sources)` saves it (white = copied from).
+   */
+  sources?: MaskImage;
+  /**
    * The input's alpha channel (one value a pixel in [0, 1]) when it had one that is not fully
    * opaque, made opaque where the mask asked for a fill (`opaqueWhereFilled`); write it with the
    * image: `writeImage(path, image, { alpha })`.
@@ -267,8 +279,8 @@ export interface InpaintResult {
   alpha?: Float32Array;
 }
 
-const DEFAULTS = { maxScale: LARGEST_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full' as InpaintStage, inPlace: false };
-const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'stage', 'inPlace', 'maxPixels', 'onProgress', 'onPreview'];
+const DEFAULTS = { maxScale: LARGEST_SCALE, refine: 0, ensemble: 1, locality: 1, matchColour: DEFAULT_MATCH_COLOUR, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, sources: false, stage: 'full' as InpaintStage, inPlace: false };
+const OPTION_KEYS = ['scales', 'maxScale', 'refine', 'ensemble', 'locality', 'matchColour', 'nativeDetail', 'guide', 'sampleFrom', 'exclude', 'dilate', 'resizeMask', 'debug', 'sources', 'stage', 'inPlace', 'maxPixels', 'onProgress', 'onPreview'];
 
 type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress' | 'onPreview'> &
   Pick<InpaintOptions, 'scales' | 'sampleFrom' | 'exclude' | 'maxPixels' | 'onProgress' | 'onPreview'>;
@@ -277,7 +289,7 @@ type Resolved = Omit<Required<InpaintOptions>, 'scales' | 'sampleFrom' | 'exclud
  * Checks inpaint options and fills in the defaults (`inpaint` does this itself; a caller with many
  * images, such as the CLI's batch mode, can check once up front).
  * @example
- * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 65536, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, stage: 'full', inPlace: false, scales: [256, 512] }
+ * resolveInpaintOptions({ scales: [256, 512] }); // { maxScale: 65536, refine: 0, ensemble: 1, locality: 1, matchColour: 60, nativeDetail: true, guide: true, dilate: 2, resizeMask: false, debug: false, sources: false, stage: 'full', inPlace: false, scales: [256, 512] }
  * @throws UsageError for an unknown option or a value out of range
  */
 export function resolveInpaintOptions(options: InpaintOptions): Resolved {
@@ -304,12 +316,14 @@ export function resolveInpaintOptions(options: InpaintOptions): Resolved {
   expect(typeof o.guide === 'boolean', 'options.guide', 'a boolean', o.guide);
   expect(typeof o.resizeMask === 'boolean', 'options.resizeMask', 'a boolean', o.resizeMask);
   expect(typeof o.debug === 'boolean', 'options.debug', 'a boolean', o.debug);
+  expect(typeof o.sources === 'boolean', 'options.sources', 'a boolean', o.sources);
   expect(typeof o.inPlace === 'boolean', 'options.inPlace', 'a boolean', o.inPlace);
   expect(o.stage === 'full' || o.stage === 'g1', 'options.stage', "'full' or 'g1'", o.stage);
   expect(o.maxPixels === undefined || (Number.isSafeInteger(o.maxPixels) && o.maxPixels > 0), 'options.maxPixels', 'a positive integer', o.maxPixels);
   expect(o.onProgress === undefined || typeof o.onProgress === 'function', 'options.onProgress', 'a function', o.onProgress);
   expect(o.onPreview === undefined || typeof o.onPreview === 'function', 'options.onPreview', 'a function', o.onPreview);
   if (o.stage === 'g1' && o.debug) throw new UsageError("debug pictures show the full pipeline's intermediates, which stage 'g1' does not run: drop one of the two");
+  if (o.stage === 'g1' && o.sources) throw new UsageError("stage 'g1' copies no patches, so it has no sources to show: drop one of the two");
   return o;
 }
 
@@ -530,7 +544,8 @@ export class Inpainter {
     // writing it.
     const out: RgbImage = decoded || o.inPlace ? photo : { width: photo.width, height: photo.height, data: photo.data.slice() };
     const kept = alpha ? { alpha: opaqueWhereFilled(alpha, asked, photo.width, photo.height) } : {};
-    if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...kept };
+    const sources = o.sources ? { width: photo.width, height: photo.height, data: new Uint8Array(photo.width * photo.height) } : undefined;
+    if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...(sources ? { sources } : {}), ...kept };
     const { mask: hole, box: holeArea } = prepared;
     const noSource = await sourceRestriction(reader, o, hole, read, notices);
 
@@ -565,10 +580,11 @@ export class Inpainter {
       const onScaleDone = o.onPreview && ((k: number, image: RgbImage) => o.onPreview!({ region: r + 1, regions: jobs.length, box: job.box, scale: job.scales[k], image }));
       const result = await fillRegion(networks, crop, job.views, { ...o, onScale, onScaleDone });
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
+      if (sources) markSources(sources, result.sources!, job.box);
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
     o.onProgress?.({ done, total, region: jobs.length, regions: jobs.length, scale: jobs[jobs.length - 1].scales.at(-1)! });
-    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...kept };
+    return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...(sources ? { sources } : {}), ...kept };
   }
 
   /**

@@ -200,10 +200,30 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
       }
       return count;
     };
-    const sampled = await inpainter.inpaint(photo, mask, { debug: true, sampleFrom: left });
+    const sampled = await inpainter.inpaint(photo, mask, { debug: true, sampleFrom: left, sources: true });
     assert.deepEqual(sampled.debug!.regions[0].scales, [256, 512]);
     assert.ok(sourcesIn(sampled.debug!.regions[0].sources, (x) => x < 160) > 100);
-    const free = await inpainter.inpaint(photo, mask, { debug: true });
+    // `sources`: the same cells as the photo's pixels (the region is the photo, at 512 its own size).
+    /** The marked pixels' count and rightmost column, and whether any lies in the hole. */
+    const marked = (m: MaskImage) => {
+      let [count, right, inHole] = [0, -1, false];
+      for (let i = 0; i < m.data.length; i++) {
+        if (!m.data[i]) continue;
+        count++;
+        right = Math.max(right, i % m.width);
+        inHole ||= mask.data[i] === 1;
+      }
+      return { count, right, inHole };
+    };
+    const cells = new Set([...sampled.debug!.regions[0].sources.data].filter((s) => s >= 0n)).size;
+    assert.deepEqual([sampled.sources!.width, sampled.sources!.height], [512, 384]);
+    const inSampled = marked(sampled.sources!);
+    assert.deepEqual([inSampled.count, inSampled.inHole], [16 * cells, false], 'each source cell is 4x4 pixels, none in the hole');
+    assert.ok(inSampled.right < 160, `all left of 160: ${inSampled.right}`);
+    const free = await inpainter.inpaint(photo, mask, { debug: true, sources: true });
+    assert.ok(marked(free.sources!).right >= 160, 'without a sampling region some come from the right');
+    assert.equal(marked((await inpainter.inpaint(photo, rectMask(512, 384), { sources: true })).sources!).count, 0, 'nothing filled, nothing copied');
+    await assert.rejects(inpainter.inpaint(photo, mask, { sources: true, stage: 'g1' }), (e: unknown) => e instanceof UsageError && /copies no patches/.test(e.message));
     const freeSources = [...free.debug!.regions[0].sources.data].filter((s) => s >= 0n).map((s) => Number(s) % free.debug!.regions[0].sources.width);
     assert.ok(freeSources.some((sx) => 4 * sx >= 160), 'without a sampling region some patches come from the right');
     assert.notDeepEqual(sampled.image.data, free.image.data);

@@ -110,7 +110,7 @@ export interface RegionOutput {
   coarse?: RgbImage;
   /** The patch-provenance picture of the last swap, at the last scale (debug). */
   provenance?: RgbImage;
-  /** The last swap's provenance itself (debug). */
+  /** The last swap's provenance itself (not with stage 'g1', which has no swap). */
   sources?: SourceCells;
 }
 
@@ -322,9 +322,9 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     }
     if (i < plans.length - 1) options.onScaleDone?.(i, previous!);
   }
-  const debugged = debug ? { coarse, provenance, sources } : {};
+  const debugged = debug ? { coarse, provenance } : {};
   const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail };
-  return { fill: finishFill(rendered!, image, hole, sources!, finish), ...debugged };
+  return { fill: finishFill(rendered!, image, hole, sources!, finish), sources, ...debugged };
 }
 
 /** How a region's pyramid ended, for `finishFill`. */

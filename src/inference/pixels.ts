@@ -90,6 +90,27 @@ export interface SourceCells {
   data: BigInt64Array;
 }
 
+/**
+ * Marks (sets to 1) in `out` the pixels the fill copied from: for every hole cell of `sources`, its
+ * source cell (4x4 working pixels) carried to the photo, the region being `box` of it. For a person
+ * to see where a wrong-looking fill took its patches (and exclude that place).
+ * @param out photo-sized, 1 = copied from
+ */
+export function markSources(out: MaskImage, sources: SourceCells, box: { x: number; y: number; width: number; height: number }): void {
+  const [fx, fy] = [(4 * box.width) / sources.imageWidth, (4 * box.height) / sources.imageHeight];
+  const seen = new Uint8Array(sources.width * sources.height);
+  for (const s of sources.data) {
+    if (s < 0n) continue;
+    const cell = Number(s);
+    if (seen[cell]) continue;
+    seen[cell] = 1;
+    const [sx, sy] = [cell % sources.width, Math.floor(cell / sources.width)];
+    const x1 = Math.min(box.x + box.width, out.width, box.x + Math.ceil((sx + 1) * fx));
+    const y1 = Math.min(box.y + box.height, out.height, box.y + Math.ceil((sy + 1) * fy));
+    for (let y = box.y + Math.floor(sy * fy); y < y1; y++) out.data.fill(1, y * out.width + box.x + Math.floor(sx * fx), y * out.width + x1);
+  }
+}
+
 /** HSV (h in turns, s and v in [0, 1]) to RGB in [0, 1]. */
 function hsv(h: number, s: number, v: number): [number, number, number] {
   const f = (n: number) => {
