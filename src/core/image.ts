@@ -396,10 +396,18 @@ export async function writeImage(path: string, img: RgbImage, options: WriteOpti
  * @throws UsageError unknown extension or a malformed mask
  */
 export async function writeMask(path: string, mask: MaskImage): Promise<void> {
+  const bytes = await encodeMask(mask, formatFromPath(path));
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, bytes);
+}
+
+/**
+ * A mask's bytes as `writeMask` writes them: greyscale, hole = 255, known = 0.
+ * @throws UsageError for a malformed mask
+ */
+export async function encodeMask(mask: MaskImage, format: ImageFormat = 'png'): Promise<Uint8Array> {
   checkMask(mask, 'mask');
   const grey = new Uint8Array(mask.data.length);
   for (let i = 0; i < grey.length; i++) grey[i] = mask.data[i] ? 255 : 0;
-  const bytes = await encodeRaw(grey, mask.width, mask.height, 1, formatFromPath(path));
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, bytes);
+  return encodeRaw(grey, mask.width, mask.height, 1, format);
 }

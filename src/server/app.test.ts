@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
+import { readMask } from '../core/image.ts';
 import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
 import { Methods } from './methods.ts';
@@ -250,10 +251,25 @@ describe('inpaint server API', () => {
     // sampleFrom with the ensemble: accepted (ours' ensembles take it too).
     const right = await maskBytes(W, H, { x: HOLE.x + HOLE.width + 4, y: 0, width: W - HOLE.x - HOLE.width - 4, height: H });
     assert.equal((await post(s, { image: photo, mask, sampleFrom: right, ensemble: '2' })).statusCode, 200);
+    // sources: a multipart answer, the same image and where it copied from (only the right here).
+    const alone = await post(s, { image: photo, mask, sampleFrom: right });
+    const both = await post(s, { image: photo, mask, sampleFrom: right, sources: 'true' });
+    assert.equal(both.statusCode, 200, both.body);
+    assert.match(String(both.headers['content-type']), /^multipart\/form-data; boundary=/);
+    const form = await new Response(both.rawPayload, { headers: { 'content-type': String(both.headers['content-type']) } }).formData();
+    const [image, sources] = [form.get('image'), form.get('sources')] as File[];
+    assert.deepEqual([image.type, sources.type, sources.name], ['image/png', 'image/png', 'sources.png']);
+    assert.ok(Buffer.from(await image.arrayBuffer()).equals(alone.rawPayload), 'the same image as without sources');
+    const from = await readMask(Buffer.from(await sources.arrayBuffer()));
+    assert.deepEqual([from.width, from.height], [W, H]);
+    const columns = [...from.data.keys()].filter((i) => from.data[i]).map((i) => i % W);
+    assert.ok(columns.length > 50 && columns.every((x) => x >= HOLE.x + HOLE.width + 4), 'white only where it could copy from');
 
     const cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][] = [
       ['exclude for a baseline', { image: photo, mask, exclude, method: 'telea' }, 400, 'bad_request', /exclude applies to method ours only.*not to telea/],
       ['sampleFrom for g1-only', { image: photo, mask, sampleFrom: right, method: 'g1-only' }, 400, 'bad_request', /sampleFrom applies to method ours only/],
+      ['sources for PatchMatch', { image: photo, mask, sources: 'true', method: 'patchmatch' }, 400, 'bad_request', /sources applies to method ours only/],
+      ['sources not a boolean', { image: photo, mask, sources: 'maybe' }, 400, 'bad_request', /sources/],
       ['exclude not an image', { image: photo, mask, exclude: Buffer.from('not an image') }, 415, 'unsupported_media_type', /^exclude: /],
       ['exclude of another size', { image: photo, mask, exclude: await maskBytes(60, 45, { x: 0, y: 0, width: 10, height: 10 }) }, 422, 'unprocessable', /exclude mask .* is 60x45 but the image is 120x90; pass resizeMask/],
       ['sampleFrom inside the hole', { image: photo, mask, sampleFrom: await maskBytes(W, H, { x: HOLE.x + 5, y: HOLE.y + 5, width: 10, height: 10 }) }, 422, 'unprocessable', /lies entirely in the hole/],

@@ -6,7 +6,8 @@
  *                                of files (model/, vgg/, ort/, heic/: see assets.ts)
  *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
  *                                fields method, ensemble, dilate, resizeMask, format,
- *                                stripMetadata -> the filled image
+ *                                stripMetadata, sources -> the filled image (with sources: a
+ *                                multipart answer, the image and where the fill copied from)
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format,
  *                                stripMetadata
  *                                -> the stylized content (same queue and limits)
@@ -21,12 +22,13 @@
  * waiting request holds only its uploaded bytes (at most 4 x maxFileBytes: image, mask, sampleFrom,
  * exclude). Nothing is ever written to disk and no field is a file-system path.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
-import { encodeImage, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
+import { encodeImage, encodeMask, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
 import { opaqueWhereFilled } from '../core/raster.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
@@ -73,7 +75,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The answer's formats, by the names the `format` field takes. */
 const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp', tiff: 'tiff', tif: 'tiff' };
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', tiff: 'image/tiff' };
-const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata'];
+const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata', 'sources'];
 const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
 const STYLIZE_FIELDS = ['size', 'strength', 'format', 'stripMetadata'];
 const STYLIZE_FILES = ['content', 'style'];
@@ -151,7 +153,7 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
    * Runs `job` in the queue for one request: cancelled when the client goes away (the page's Cancel
    * aborts its upload) or time runs out; answers its bytes, or throws the ApiError.
    */
-  const answer = async (reply: FastifyReply, t0: number, what: string, format: ImageFormat, job: () => Promise<{ body: Buffer; notices: string[] }>) => {
+  const answer = async (reply: FastifyReply, t0: number, what: string, format: ImageFormat, job: () => Promise<{ body: Buffer; notices: string[]; sources?: Uint8Array }>) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new TimeLimitError(`the request took longer than its limit of ${timeoutMs / 1000} s`)), timeoutMs);
     const onClose = () => {
@@ -169,13 +171,14 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
         }
       }, controller.signal);
       options.log?.(`200 ${what} ${((performance.now() - t0) / 1000).toFixed(2)} s (waited ${(waited / 1000).toFixed(2)} s)`);
+      const { type, body } = result.sources ? withSources(result.body, format, result.sources) : { type: MIME[format], body: result.body };
       return reply
         .code(200)
-        .header('content-type', MIME[format])
+        .header('content-type', type)
         .header('cache-control', 'no-store')
         .header('x-inpaint-seconds', ((performance.now() - t0) / 1000).toFixed(3))
         .header('x-inpaint-notices', asciiJson(result.notices))
-        .send(result.body);
+        .send(body);
     } catch (err) {
       const api = toApiError(err);
       options.log?.(`${api.status} ${what} ${api.code}: ${api.message}`);
@@ -321,6 +324,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
     if (fields.dilate !== undefined) options.dilate = integerField(fields.dilate, 'dilate');
     if (fields.resizeMask !== undefined) options.resizeMask = booleanField(fields.resizeMask, 'resizeMask');
+    if (fields.sources !== undefined) options.sources = booleanField(fields.sources, 'sources');
     // Checked by presence here; decoded with the rest when the request's turn comes.
     if (files.sampleFrom) options.sampleFrom = EMPTY_MASK;
     if (files.exclude) options.exclude = EMPTY_MASK;
@@ -411,7 +415,7 @@ const label = (part: string) => (err: unknown): never => {
 };
 
 /** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
-async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
+async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[]; sources?: Uint8Array }> {
   // In the photo's own colour space, written back with its profile (`encode`).
   const { image, alpha } = await readImageWithAlpha(req.image, { maxPixels, keepProfile: true }).catch(label('image'));
   const mask = await readMask(req.mask, { maxPixels }).catch(label('mask'));
@@ -420,7 +424,24 @@ async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const result = await methods.fill(req.method, image, mask, options);
   const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepMetadata, result.notices, true);
-  return { body, notices: result.notices };
+  return { body, notices: result.notices, ...(result.sources ? { sources: await encodeMask(result.sources) } : {}) };
+}
+
+/**
+ * The answer to a request that asked for `sources`: multipart/form-data (what `Response.formData()`
+ * reads) with the parts `image` (the filled image) and `sources` (a PNG mask, the image's size,
+ * white where the fill copied from).
+ */
+function withSources(image: Buffer, format: ImageFormat, sources: Uint8Array): { type: string; body: Buffer } {
+  const boundary = `inpaint-${randomUUID()}`;
+  const part = (name: string, file: string, type: string, bytes: Uint8Array) => [
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${file}"\r\nContent-Type: ${type}\r\n\r\n`),
+    bytes,
+    Buffer.from('\r\n'),
+  ];
+  const ext = format === 'jpeg' ? 'jpg' : format === 'tiff' ? 'tif' : format;
+  const body = Buffer.concat([...part('image', `inpainted.${ext}`, MIME[format], image), ...part('sources', 'sources.png', 'image/png', sources), Buffer.from(`--${boundary}--\r\n`)]);
+  return { type: `multipart/form-data; boundary=${boundary}`, body };
 }
 
 /** Decodes, stylizes and encodes one request, in the queue like an inpainting. */

@@ -21,6 +21,8 @@ export interface FillOptions {
   sampleFrom?: MaskImage;
   /** ours: pixels the fill must never copy from (nonzero); the image's size unless resizeMask. */
   exclude?: MaskImage;
+  /** ours: also answer where the fill copied from (`InpaintOptions.sources`). Default false. */
+  sources?: boolean;
 }
 
 /** Per-request stylize options; the API's form fields of the same names. */
@@ -89,8 +91,8 @@ export class Methods {
   static check(method: MethodName, options: FillOptions): void {
     if (MODEL_STAGES[method] === undefined && options.ensemble !== undefined) throw new UsageError(`ensemble does not apply to method ${method}`);
     // Only ours' patch-swap copies patches: G1 alone and the baselines have no source to restrict.
-    for (const name of ['sampleFrom', 'exclude'] as const) {
-      if (method !== 'ours' && options[name] !== undefined) throw new UsageError(`${name} applies to method ours only (its patch-swap is what copies from the photo), not to ${method}`);
+    for (const name of ['sampleFrom', 'exclude', 'sources'] as const) {
+      if (method !== 'ours' && options[name] !== undefined && options[name] !== false) throw new UsageError(`${name} applies to method ours only (its patch-swap is what copies from the photo), not to ${method}`);
     }
     resolveInpaintOptions({ ensemble: options.ensemble, dilate: options.dilate, resizeMask: options.resizeMask });
   }
@@ -100,11 +102,11 @@ export class Methods {
    * for one request).
    * @throws UsageError when the mask's size differs (without resizeMask) or the hole is too large
    */
-  async fill(method: MethodName, image: RgbImage, mask: MaskImage, options: FillOptions): Promise<{ image: RgbImage; notices: string[] }> {
+  async fill(method: MethodName, image: RgbImage, mask: MaskImage, options: FillOptions): Promise<{ image: RgbImage; notices: string[]; sources?: MaskImage }> {
     const stage = MODEL_STAGES[method];
     if (stage !== undefined) {
-      const { ensemble, dilate, resizeMask, sampleFrom, exclude } = options;
-      return this.#inpainter.inpaint(image, mask, { ensemble, dilate, resizeMask, sampleFrom, exclude, stage, inPlace: true });
+      const { ensemble, dilate, resizeMask, sampleFrom, exclude, sources } = options;
+      return this.#inpainter.inpaint(image, mask, { ensemble, dilate, resizeMask, sampleFrom, exclude, sources, stage, inPlace: true });
     }
     const { dilate, resizeMask } = resolveInpaintOptions({ dilate: options.dilate, resizeMask: options.resizeMask });
     const notices: string[] = [];

@@ -49,6 +49,13 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                     resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
                     format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the input's (PNG for GIF and AVIF)" },
                     stripMetadata: { type: 'boolean', default: false, description: "answer without the image's EXIF and XMP; by default its date, camera and place are kept in a JPEG, PNG or WebP answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
+                    sources: {
+                      type: 'boolean',
+                      default: false,
+                      description:
+                        'method ours only: also answer where the fill copied its patches from, so that a fill that took the wrong thing can exclude that place on the next request; ' +
+                        'the answer is then multipart/form-data with the parts image (the filled image) and sources (a PNG mask, the image\'s size, white where the fill copied from)',
+                    },
                   },
                 },
               },
@@ -56,14 +63,14 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           },
           responses: {
             '200': {
-              description: 'the filled image',
+              description: 'the filled image (with sources: multipart/form-data, the parts image and sources)',
               headers: {
                 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' },
                 'X-Inpaint-Seconds': { schema: { type: 'string' }, description: 'the time the request took, waiting included' },
               },
-              content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {} },
+              content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {}, 'multipart/form-data': {} },
             },
-            '400': error('a missing or repeated part, an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom or exclude for any method but ours)'),
+            '400': error('a missing or repeated part, an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom, exclude or sources for any method but ours)'),
             '413': error('a part over the byte limit, or an image over the pixel limit'),
             '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
             '422': error(
