@@ -13,6 +13,8 @@ export interface RunRequest {
   /** ours only: the layer ours may only copy from, and the one it must never copy from. */
   sampleFrom?: Blob;
   exclude?: Blob;
+  /** ours only: also answer where the fill copied from (`RunResult.sources`). */
+  sources?: boolean;
 }
 
 export interface StylizeRequest {
@@ -40,6 +42,8 @@ export interface RunResult {
   blob: Blob;
   notices: string[];
   seconds: number;
+  /** Asked with `sources`: a PNG mask, the photo's size, white where the fill copied from. */
+  sources?: Blob;
 }
 
 export function runInpaint(req: RunRequest, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<RunResult> {
@@ -50,6 +54,7 @@ export function runInpaint(req: RunRequest, onProgress: (p: Progress) => void, s
   if (req.exclude) form.append('exclude', req.exclude, 'exclude.png');
   form.append('method', req.method);
   if (req.ensemble !== undefined) form.append('ensemble', String(req.ensemble));
+  if (req.sources) form.append('sources', 'true');
   // PNG whatever the input: the page keeps editing the result, and PNG keeps its pixels exact.
   form.append('format', 'png');
   return post('/api/v1/inpaint', form, onProgress, signal);
@@ -80,7 +85,18 @@ function post(url: string, form: FormData, onProgress: (p: Progress) => void, si
         } catch {
           // A missing or odd header only loses the notes.
         }
-        resolve({ blob: xhr.response as Blob, notices, seconds: Number(xhr.getResponseHeader('x-inpaint-seconds') ?? 0) });
+        const seconds = Number(xhr.getResponseHeader('x-inpaint-seconds') ?? 0);
+        const type = xhr.getResponseHeader('content-type') ?? '';
+        if (!type.startsWith('multipart/form-data')) return resolve({ blob: xhr.response as Blob, notices, seconds });
+        // Asked for sources: the image and the sources mask, as parts.
+        try {
+          const form = await new Response(xhr.response as Blob, { headers: { 'content-type': type } }).formData();
+          const [image, sources] = [form.get('image'), form.get('sources')];
+          if (!(image instanceof Blob)) throw new Error('no image part');
+          resolve({ blob: new Blob([image], { type: image.type }), notices, seconds, ...(sources instanceof Blob ? { sources } : {}) });
+        } catch (err) {
+          reject(new ApiError(xhr.status, 'http', `the server's answer could not be read: ${(err as Error).message}`));
+        }
         return;
       }
       let body: { error?: string; message?: string } = {};

@@ -35,7 +35,7 @@ export type WorkerOut =
   | { type: 'ready'; seconds: number; downloaded: number; backend: 'wasm' | 'webgpu'; isolated: boolean; notices: string[] }
   | ({ type: 'step'; id: number } & DeviceStep)
   | ({ type: 'preview'; id: number } & DevicePreview)
-  | { type: 'done'; id: number; image: ImageBitmap; blob: Blob; notices: string[]; seconds: number }
+  | { type: 'done'; id: number; image: ImageBitmap; blob: Blob; notices: string[]; seconds: number; sources?: ImageBitmap }
   | { type: 'error'; id?: number; message: string };
 
 /**
@@ -79,6 +79,8 @@ export interface DeviceResult {
   blob: Blob;
   notices: string[];
   seconds: number;
+  /** Ours' fills: where the fill copied from, white on black, the photo's size. */
+  sources?: ImageBitmap;
 }
 
 /** Reads config.json next to the page; undefined when there is none (a server without the device files). */
@@ -173,7 +175,7 @@ export class DeviceEngine {
           this.loadedOnce = true;
           resolve({ seconds: msg.seconds, downloaded: msg.downloaded, backend: msg.backend, threads: msg.isolated, notices: msg.notices });
         } else if (msg.type === 'done') {
-          this.#pending.get(msg.id)?.resolve({ image: msg.image, blob: msg.blob, notices: msg.notices, seconds: msg.seconds });
+          this.#pending.get(msg.id)?.resolve({ image: msg.image, blob: msg.blob, notices: msg.notices, seconds: msg.seconds, sources: msg.sources });
           this.#pending.delete(msg.id);
         } else if (msg.type === 'error') {
           if (msg.id === undefined) this.#fail(worker, new Error(msg.message), reject);

@@ -36,6 +36,8 @@ export const LAYERS: readonly Layer[] = ['hole', 'sampleFrom', 'exclude'];
  */
 export const LAYER_COLOURS: Record<Layer, string> = { hole: '#ff6b8a', sampleFrom: '#4ade80', exclude: '#60a5fa' };
 export const MASK_COLOUR = LAYER_COLOURS.hole;
+/** Where the last fill copied from, drawn over the photo on request (`Editor.lastRun.sources`). */
+export const SOURCES_COLOUR = '#facc15';
 
 /**
  * A brush stroke (a path of round dabs `size` wide) or a lasso (the outline, filled). The points
@@ -67,7 +69,7 @@ export function isPaint(op: { kind: string }): op is Extract<EditOp, { kind: 'st
 export type Op =
   | EditOp
   | { kind: 'mask'; mask: HTMLCanvasElement }
-  | { kind: 'result'; image: ImageBitmap; blob: Blob; before: ImageBitmap };
+  | { kind: 'result'; image: ImageBitmap; blob: Blob; before: ImageBitmap; sources?: HTMLCanvasElement };
 
 /** One painted layer: the photo's size, and a preview of it (see `Editor.layers`). */
 export interface LayerCanvas {
@@ -328,10 +330,37 @@ export class Editor {
     return true;
   }
 
-  /** Records a run's result: it becomes the photo, and the hole starts empty (the other layers stay). */
-  addResult(image: ImageBitmap, blob: Blob): void {
-    this.#push({ kind: 'result', image, blob, before: this.image });
+  /**
+   * Records a run's result: it becomes the photo, and the hole starts empty (the other layers stay).
+   * @param sources where the fill copied from (white on black, any size), for `sourcesOverlay`
+   */
+  addResult(image: ImageBitmap, blob: Blob, sources?: CanvasImageSource & { width: number; height: number }): void {
+    this.#push({ kind: 'result', image, blob, before: this.image, ...(sources ? { sources: this.#sourcesOverlay(sources) } : {}) });
     this.#replay();
+  }
+
+  /**
+   * The sources mask as an overlay to draw over the photo: SOURCES_COLOUR where the fill copied
+   * from, transparent elsewhere, at the previews' size (a highlight needs no more).
+   */
+  #sourcesOverlay(mask: CanvasImageSource & { width: number; height: number }): HTMLCanvasElement {
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(this.width * this.previewScale));
+    canvas.height = Math.max(1, Math.round(this.height * this.previewScale));
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(mask, 0, 0, canvas.width, canvas.height);
+    const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const d = pixels.data;
+    const hex = parseInt(SOURCES_COLOUR.slice(1), 16);
+    for (let i = 0; i < d.length; i += 4) {
+      const v = d[i];
+      d[i] = hex >> 16;
+      d[i + 1] = (hex >> 8) & 0xff;
+      d[i + 2] = hex & 0xff;
+      d[i + 3] = v;
+    }
+    ctx.putImageData(pixels, 0, 0);
+    return canvas;
   }
 
   /**

@@ -16,7 +16,8 @@
  * Messages out: progress { loaded, total, fromCache }, ready { seconds, downloaded },
  *               step { id, done, total, scale } (where a fill stands), preview { id, box, scale, image:
  *               ImageBitmap } (a region after a scale but its last), done { id, image: ImageBitmap,
- *               blob: PNG, notices, seconds }, error { id?, message }
+ *               blob: PNG, notices, seconds, sources?: ImageBitmap (ours: where the fill copied
+ *               from, white on black) }, error { id?, message }
  */
 import { patchMatchInpaint } from '../src/baselines/patchmatch.ts';
 import { deflate, pngWithProfile } from '../src/core/bytes.ts';
@@ -208,12 +209,25 @@ function bitmapOf(image: Image): ImageBitmap {
  * The result as an ImageBitmap to draw and a PNG to download, both made here; the PNG says its
  * pixels are in the colour space of `icc`, when given.
  */
-async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array, icc?: Uint8Array): Promise<void> {
+async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array, icc?: Uint8Array, sources?: { width: number; height: number; data: Uint8Array }): Promise<void> {
   const canvas = canvasOf(image, alpha);
   let blob = await canvas.convertToBlob({ type: 'image/png' });
   if (icc) blob = new Blob([pngWithProfile(new Uint8Array(await blob.arrayBuffer()), await deflate(icc))], { type: 'image/png' });
   const bitmap = canvas.transferToImageBitmap();
-  post({ type: 'done', id, image: bitmap, blob, notices, seconds: (performance.now() - t0) / 1000 }, [bitmap]);
+  const from = sources && maskBitmap(sources);
+  post({ type: 'done', id, image: bitmap, blob, notices, seconds: (performance.now() - t0) / 1000, sources: from }, from ? [bitmap, from] : [bitmap]);
+}
+
+/** A mask as an ImageBitmap, white on black (as the server's sources PNG). */
+function maskBitmap(mask: { width: number; height: number; data: Uint8Array }): ImageBitmap {
+  const rgba = new Uint8ClampedArray(mask.data.length * 4);
+  for (let i = 0; i < mask.data.length; i++) {
+    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = mask.data[i] ? 255 : 0;
+    rgba[4 * i + 3] = 255;
+  }
+  const canvas = new OffscreenCanvas(mask.width, mask.height);
+  canvas.getContext('2d')!.putImageData(new ImageData(rgba, mask.width, mask.height), 0, 0);
+  return canvas.transferToImageBitmap();
 }
 
 async function handle(msg: WorkerIn): Promise<void> {
@@ -245,8 +259,8 @@ async function handle(msg: WorkerIn): Promise<void> {
         const bitmap = bitmapOf(region);
         post({ type: 'preview', id, box, scale, image: bitmap }, [bitmap]);
       };
-      const result = await inpainter.inpaint(photo, mask, { ensemble: msg.ensemble, sampleFrom, exclude, onProgress, onPreview });
-      await answer(id, result.image, [...result.notices], t0, result.alpha, msg.icc);
+      const result = await inpainter.inpaint(photo, mask, { ensemble: msg.ensemble, sampleFrom, exclude, sources: true, onProgress, onPreview });
+      await answer(id, result.image, [...result.notices], t0, result.alpha, msg.icc, result.sources);
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });
       await answer(id, result.image, [...result.notices], t0);

@@ -76,6 +76,7 @@ const ui = {
   cancel: $<HTMLButtonElement>('cancel'),
   compare: $<HTMLButtonElement>('compare'),
   split: $<HTMLButtonElement>('split'),
+  sources: $<HTMLButtonElement>('sources'),
   fit: $<HTMLButtonElement>('fit'),
   download: $<HTMLButtonElement>('download'),
   downloadFormat: $<HTMLSelectElement>('download-format'),
@@ -253,6 +254,9 @@ function refresh(): void {
   ui.compare.disabled = !before;
   ui.split.disabled = !before;
   if (!before && view.split !== undefined) toggleSplit(false);
+  const sources = has && editor!.lastRun?.sources !== undefined;
+  ui.sources.disabled = !sources || busy;
+  if (!sources && view.showSources) toggleSources(false);
   ui.fit.disabled = !has;
   ui.download.disabled = !has || busy;
   ui.share.disabled = !has || busy;
@@ -738,12 +742,14 @@ async function run(): Promise<void> {
         if (choice.method === 'ours') steering[l] = await ed.maskLayerPng(l);
         else ignored = ` The sample-from and exclude areas apply to Ours only: ${ui.method.selectedOptions[0]?.textContent ?? choice.method} ignored them.`;
       }
-      result = await runInpaint({ image: ed.imageBlob, imageName: ed.name, mask, ...choice, ...steering }, onProgress, controller.signal);
+      result = await runInpaint({ image: ed.imageBlob, imageName: ed.name, mask, ...choice, ...steering, sources: choice.method === 'ours' }, onProgress, controller.signal);
     }
     const bitmap = await createImageBitmap(result.blob);
     if (bitmap.width !== ed.width || bitmap.height !== ed.height) throw new Error(`the server answered a ${bitmap.width}×${bitmap.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(bitmap, ed.previewScale);
-    ed.addResult(bitmap, result.blob);
+    const sources = result.sources && (await createImageBitmap(result.sources));
+    ed.addResult(bitmap, result.blob, sources);
+    sources?.close();
     const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
     setStatus(`Done in ${result.seconds.toFixed(1)} s. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${ignored}${notes}`, 'done');
   } catch (err) {
@@ -835,7 +841,8 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
     }
     if (result.image.width !== ed.width || result.image.height !== ed.height) throw new Error(`the worker answered a ${result.image.width}×${result.image.height} image for a ${ed.width}×${ed.height} photo`);
     await view.prepare(result.image, ed.previewScale);
-    ed.addResult(result.image, result.blob);
+    ed.addResult(result.image, result.blob, result.sources);
+    result.sources?.close();
     lastDeviceRunSeconds = (performance.now() - runStarted) / 1000;
     const notes = result.notices.length ? ` Note: ${result.notices.join('; ')}` : '';
     setStatus(`Done in ${result.seconds.toFixed(1)} s on this device. Hold C (or Compare) to see the before; ${mode === 'stylize' ? 'Ctrl+Z undoes it' : 'paint again to touch up'}.${ignored}${notes}`, 'done');
@@ -968,6 +975,15 @@ function toggleSplit(on = view.split === undefined): void {
   view.invalidate();
 }
 
+/** Shows (or hides) where the last fill copied from, and says what to do about a wrong source. */
+function toggleSources(on = !view.showSources): void {
+  if (on && editor?.lastRun?.sources === undefined) return;
+  view.showSources = on;
+  ui.sources.setAttribute('aria-pressed', String(on));
+  if (on) setStatus('Yellow: where the last fill copied from. Took the wrong thing? Undo (Ctrl+Z), paint Exclude (3) over that place, and Run again.');
+  view.invalidate();
+}
+
 function holdBefore(on: boolean): void {
   view.showBefore = on && editor?.lastRun !== undefined;
   view.invalidate();
@@ -975,6 +991,7 @@ function holdBefore(on: boolean): void {
 ui.compare.addEventListener('pointerdown', () => holdBefore(true));
 for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) ui.compare.addEventListener(ev, () => holdBefore(false));
 ui.split.onclick = () => toggleSplit();
+ui.sources.onclick = () => toggleSources();
 ui.fit.onclick = () => {
   view.fit();
   refresh();
@@ -1190,6 +1207,7 @@ window.addEventListener('keydown', (e) => {
   else if (key === 'e') setTool('eraser');
   else if (key === 'c') holdBefore(true);
   else if (key === 's') toggleSplit();
+  else if (key === 'o') toggleSources();
   else if (e.key === '0') {
     view.fit();
     refresh();
@@ -1264,6 +1282,21 @@ Object.assign(window, {
     /** Whether each layer holds paint, by its pixels. */
     get layers() {
       return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
+    },
+    /** Whether the sources are shown, and where the last fill copied from: the marked pixels' count and box, in photo pixels (from the overlay, at the previews' size). */
+    get sources() {
+      const overlay = editor?.lastRun?.sources;
+      if (!overlay || !editor) return undefined;
+      const d = overlay.getContext('2d')!.getImageData(0, 0, overlay.width, overlay.height).data;
+      const s = 1 / editor.previewScale;
+      let [count, x0, y0, x1, y1] = [0, Infinity, Infinity, -1, -1];
+      for (let i = 0; i < d.length / 4; i++) {
+        if (d[4 * i + 3] < 128) continue;
+        const [x, y] = [i % overlay.width, Math.floor(i / overlay.width)];
+        count++;
+        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+      }
+      return { shown: view.showSources, count: count * s * s, box: count ? { x: x0 * s, y: y0 * s, width: (x1 - x0 + 1) * s, height: (y1 - y0 + 1) * s } : undefined };
     },
     /** How many regions of a running fill show a preview. */
     get previews() {

@@ -1,6 +1,6 @@
 /**
  * The canvas view: the photo under a zoom and pan, the painted layers over it (hole, sample from,
- * exclude), a running fill's previews over its hole, the brush cursor or the lasso being drawn, and the before/after
+ * exclude), a running fill's previews over its hole, where the last fill copied from (on request), the brush cursor or the lasso being drawn, and the before/after
  * comparisons (the whole "before" while a key is held, or a split line to drag).
  * Draws only on the next animation frame after something changed.
  */
@@ -20,6 +20,8 @@ export class View {
   showLayers = true;
   /** Show the photo before the last run instead of the current one. */
   showBefore = false;
+  /** Show where the last run copied from (when it says: `Editor.lastRun.sources`). */
+  showSources = false;
   /** The split view's line, as a fraction of the view's width; undefined when off. */
   split: number | undefined;
   #pending = false;
@@ -181,6 +183,12 @@ export class View {
       ctx.globalAlpha = 1;
     }
     if (!this.showBefore) for (const { canvas, box } of this.#fills) ctx.drawImage(canvas, box.x, box.y, box.width, box.height);
+    const sources = this.showSources && !this.showBefore ? ed.lastRun?.sources : undefined;
+    if (sources) {
+      ctx.globalAlpha = 0.6;
+      ctx.drawImage(sources, 0, 0, ed.width, ed.height);
+      ctx.globalAlpha = 1;
+    }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (this.split !== undefined && before && !this.showBefore) {
       const x = Math.round(this.split * this.width) + 0.5;

@@ -89,6 +89,9 @@ describe('the web page in Chromium', () => {
   const at = (x: number, y: number) => page.evaluate(([x, y]) => (globalThis as unknown as PageApi).inpaintPage.imageToClient(x, y), [x, y]);
   const history = () => page.evaluate(() => (globalThis as unknown as PageApi).inpaintPage.history);
   const runs = async () => (await history()).runs;
+  /** Where the last fill copied from, as the page shows it (`inpaintPage.sources`). */
+  const sourcesInfo = () =>
+    page.evaluate(() => (globalThis as unknown as { inpaintPage: { sources?: { shown: boolean; count: number; box?: { x: number; y: number; width: number; height: number } } } }).inpaintPage.sources);
   /** Whether each layer holds paint, by its pixels. */
   const layers = () => page.evaluate(() => (globalThis as unknown as PageApi).inpaintPage.layers);
   /**
@@ -330,6 +333,39 @@ describe('the web page in Chromium', () => {
     // One undo takes the line back, and leaves the first stroke.
     await page.keyboard.press('Control+z');
     await maskNear([[20, 20, 30, 20]], 'the line undone');
+    await page.click('#clear');
+  });
+
+  it('shows where the last fill copied from (Sources, O): none where it was excluded from', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    assert.equal(await page.locator('#sources').isDisabled(), true, 'nothing to show before a run');
+    // Exclude the left half, then a hole on the right.
+    await page.keyboard.press('3');
+    await page.keyboard.press('l');
+    await drag([[0, 0], [150, 0], [150, 239], [0, 239], [1, 1]]);
+    await page.keyboard.press('b');
+    await page.keyboard.press('1');
+    await strokeAt(STROKE.y);
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(gate.state.last?.[3].sources, true, 'ours asks the server for its sources');
+    assert.equal(await page.locator('#sources').isDisabled(), false);
+    await page.keyboard.press('o');
+    assert.equal(await page.locator('#sources').getAttribute('aria-pressed'), 'true');
+    await assertText(status(), /Yellow: where the last fill copied from/);
+    const shown = (await sourcesInfo())!;
+    assert.equal(shown.shown, true);
+    assert.ok(shown.count > 100, `${shown.count} pixels copied from`);
+    // The overlay is at the previews' size (here the photo's): cells of 5 px, none left of the excluded half.
+    assert.ok(shown.box!.x >= 150, `copied from x = ${shown.box!.x}, in the excluded half`);
+    // Undo takes the run back: nothing to show.
+    await page.keyboard.press('Control+z');
+    assert.equal(await page.locator('#sources').isDisabled(), true);
+    assert.equal(await page.locator('#sources').getAttribute('aria-pressed'), 'false');
+    await page.keyboard.press('3');
+    await page.click('#clear');
+    await page.keyboard.press('1');
     await page.click('#clear');
   });
 
@@ -680,6 +716,10 @@ describe('the web page in Chromium', () => {
       }
     }
     assert.ok(changed > 30 * 24, `the hole was filled (${changed} values changed)`);
+    // The worker says where ours copied from, as the server does.
+    assert.equal(await page.locator('#sources').isDisabled(), false);
+    const fromDevice = await sourcesInfo();
+    assert.ok(fromDevice && fromDevice.count > 100 && fromDevice.shown === false, JSON.stringify(fromDevice));
 
     // PatchMatch runs on the device too, and gives the server's fill: the same hole, the same seed.
     // Undo brings back the photo and the mask of the run.
@@ -699,6 +739,7 @@ describe('the web page in Chromium', () => {
     console.log(`# PatchMatch on the device against the server's: at most ${most} levels apart`);
     assert.ok(most <= 1, `PatchMatch on the device differs from the server's by ${most} levels`);
     assert.ok(!patched.data.equals(output.data), 'PatchMatch filled otherwise than ours');
+    assert.equal(await page.locator('#sources').isDisabled(), true, 'PatchMatch does not say where it copied from');
     await page.keyboard.press('Control+z');
     await page.selectOption('#method', 'ours');
 
