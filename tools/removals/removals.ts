@@ -3,7 +3,8 @@
  * its hand-drawn mask, cropped to the part worth looking at, filled by
  *  - ours (every default of `inpaint run`, but the entry's `dilate` if it has one), Telea and
  *    PatchMatch (the mask dilated as ours dilates it), or
- *  - for an entry with `exclude` or `sampleFrom` masks: ours by default and ours steered by them.
+ *  - for an entry with `exclude` or `sampleFrom` masks: ours by default, where it copied from
+ *    (`sources`, yellow), and ours steered by the masks.
  *
  *   npx tsx tools/removals/removals.ts [../shared/data/photos-other] [docs/removals]
  */
@@ -40,7 +41,7 @@ function tinted(img: RgbImage, masks: readonly (readonly [Uint8Array, readonly n
   }
   return { ...img, data };
 }
-const [RED, GREEN, BLUE] = [[1, 0, 0], [0, 1, 0], [0, 0.3, 1]];
+const [RED, GREEN, BLUE, YELLOW] = [[1, 0, 0], [0, 1, 0], [0, 0.3, 1], [1, 0.85, 0]];
 
 const inpainter = await load();
 for (const r of removals) {
@@ -56,7 +57,11 @@ for (const r of removals) {
     const exclude = r.exclude ? await readMask(join(out, r.exclude)) : undefined;
     const shown = tinted(photo, [[mask.data, RED], ...(sampleFrom ? [[sampleFrom.data, GREEN] as const] : []), ...(exclude ? [[exclude.data, BLUE] as const] : [])]);
     const label = `ours, ${sampleFrom ? 'sampling from green' : 'excluding blue'}`;
-    await writeSampleGrid(join(out, r.grid), [[cropImage(shown, r.crop), await ours(), await ours({ sampleFrom, exclude })]], { labels: ['input', 'ours', label] });
+    const first = await inpainter.inpaint(photo, mask, { dilate, sources: true });
+    const copied = cropImage(tinted(first.image, [[first.sources!.data, YELLOW]]), r.crop);
+    await writeSampleGrid(join(out, r.grid), [[cropImage(shown, r.crop), cropImage(first.image, r.crop), copied, await ours({ sampleFrom, exclude })]], {
+      labels: ['input', 'ours', 'ours copied from (yellow)', label],
+    });
   } else {
     const row = [cropImage(tinted(photo, [[mask.data, RED]]), r.crop), await ours()];
     for (const method of baselines) row.push(await baseline(method));
