@@ -68,7 +68,7 @@ export async function decodeHeic(blob: Blob): Promise<{ bitmap: ImageBitmap; asS
 }
 
 /** `pixels` as a PNG that carries `icc`, for the browser to convert to sRGB as it decodes it. */
-async function pngWithIcc(pixels: ImageData, icc: Uint8Array): Promise<Blob> {
+export async function pngWithIcc(pixels: ImageData, icc: Uint8Array): Promise<Blob> {
   const canvas = new OffscreenCanvas(pixels.width, pixels.height);
   canvas.getContext('2d')!.putImageData(pixels, 0, 0);
   const png = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());

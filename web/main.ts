@@ -13,7 +13,8 @@ import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, isPaint, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
-import { decodeHeic, isHeic } from './heic.ts';
+import { decodeTiff, isTiff } from '../src/core/tiff.ts';
+import { decodeHeic, isHeic, pngWithIcc } from './heic.ts';
 import { forgetWork, loadWork, saveEdits, savePhoto, type SavedEdits, type SavedPhoto } from './saved.ts';
 import { View } from './view.ts';
 
@@ -295,16 +296,36 @@ async function decodePhoto(file: Blob, name: string): Promise<{ bitmap: ImageBit
   try {
     return { bitmap: await createImageBitmap(file, { imageOrientation: 'from-image' }) };
   } catch (err) {
-    if (!isHeic(new Uint8Array(await file.slice(0, 12).arrayBuffer()))) throw err;
+    const head = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+    if (isTiff(head)) {
+      setStatus(`Opening ${name}: decoding TIFF…`, 'busy');
+      return decodeTiffPhoto(file).catch((tiffErr: unknown) => {
+        throw new DecodeError(`${name} is a TIFF this page cannot decode: ${(tiffErr as Error).message}.`);
+      });
+    }
+    if (!isHeic(head)) throw err;
     setStatus(`Opening ${name}: decoding HEIC…`, 'busy');
     return decodeHeic(file).catch((heicErr: unknown) => {
-      throw new HeicError(`${name} is a HEIC photo that could not be decoded here (${(heicErr as Error).message}): save it as JPEG first, or use the command line.`);
+      throw new DecodeError(`${name} is a HEIC photo that could not be decoded here (${(heicErr as Error).message}): save it as JPEG first, or use the command line.`);
     });
   }
 }
 
-/** A HEIC that libheif could not decode (or that could not be fetched): its message is the status. */
-class HeicError extends Error {}
+/**
+ * A TIFF (which no browser decodes), by `decodeTiff`; with a colour profile, also `asStored`: a PNG
+ * of the pixels as stored, carrying that profile (as a HEIC's), which the device fills and the
+ * browser shows converted.
+ */
+async function decodeTiffPhoto(file: Blob): Promise<{ bitmap: ImageBitmap; asStored?: Blob }> {
+  const { width, height, rgba, icc } = await decodeTiff(new Uint8Array(await file.arrayBuffer()));
+  const pixels = new ImageData(rgba, width, height);
+  if (!icc) return { bitmap: await createImageBitmap(pixels) };
+  const asStored = await pngWithIcc(pixels, icc);
+  return { bitmap: await createImageBitmap(asStored), asStored };
+}
+
+/** A HEIC or TIFF that could not be decoded (or a decoder that could not be fetched): its message is the status. */
+class DecodeError extends Error {}
 
 async function openPhotoNow(file: Blob, name: string): Promise<void> {
   if (running) return;
@@ -326,7 +347,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
     else setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
   } catch (err) {
-    const message = err instanceof HeicError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF or HEIC): save a TIFF as JPEG first, or use the command line, which reads it.`;
+    const message = err instanceof DecodeError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF, HEIC or TIFF).`;
     setStatus(message, 'error');
   } finally {
     opening--;

@@ -336,6 +336,33 @@ describe('the web page in Chromium', () => {
     await page.click('#clear');
   });
 
+  it('opens a TIFF (no browser decodes one): upright, its colours, runs; one it cannot decode is named', async () => {
+    // Stored sideways (orientation 6, shown turned a quarter clockwise), LZW with the predictor.
+    const source = await readFile(join(dir, 'photo.png'));
+    await writeFile(join(dir, 'photo.tif'), await sharp(source).rotate(-90).withMetadata({ orientation: 6 }).tiff({ compression: 'lzw', predictor: 'horizontal' }).toBuffer());
+    await page.setInputFiles('#file', join(dir, 'photo.tif'));
+    await assertText(status(), /Paint over what should go/);
+    await assertText(page.locator('#info'), /photo\.tif · 320×240/);
+    // Shown as the photo: its own pixels, read back from the page's PNG download of the unrun photo.
+    const shown = await pixels((await download('png')).bytes);
+    const original = await pixels(source);
+    let most = 0;
+    for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) most = Math.max(most, Math.abs(shown.data[i * shown.channels + c] - original.data[i * original.channels + c]));
+    assert.ok(most <= 1, `the TIFF shows ${most} levels off the photo`);
+    await strokeAt(STROKE.y);
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    const result = await pixels((await download('png')).bytes);
+    assert.deepEqual([result.width, result.height], [W, H]);
+    await page.keyboard.press('Control+z');
+    await page.click('#clear');
+
+    await writeFile(join(dir, 'jpeg.tif'), await sharp(source).tiff({ compression: 'jpeg' }).toBuffer());
+    await page.setInputFiles('#file', join(dir, 'jpeg.tif'));
+    await assertText(status(), /jpeg\.tif is a TIFF this page cannot decode: JPEG inside the TIFF/);
+    assert.equal(await status().getAttribute('data-state'), 'error');
+  });
+
   it('shows where the last fill copied from (Sources, O): none where it was excluded from', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
