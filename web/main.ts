@@ -78,6 +78,7 @@ const ui = {
   compare: $<HTMLButtonElement>('compare'),
   split: $<HTMLButtonElement>('split'),
   sources: $<HTMLButtonElement>('sources'),
+  rerunElsewhere: $<HTMLButtonElement>('rerun-elsewhere'),
   fit: $<HTMLButtonElement>('fit'),
   download: $<HTMLButtonElement>('download'),
   downloadFormat: $<HTMLSelectElement>('download-format'),
@@ -1001,8 +1002,21 @@ function toggleSources(on = !view.showSources): void {
   if (on && editor?.lastRun?.sources === undefined) return;
   view.showSources = on;
   ui.sources.setAttribute('aria-pressed', String(on));
-  if (on) setStatus('Yellow: where the last fill copied from. Took the wrong thing? Undo (Ctrl+Z), paint Exclude (3) over that place, and Run again.');
+  ui.rerunElsewhere.hidden = !on;
+  if (on) setStatus('Yellow: where the last fill copied from. Took the wrong thing? Undo (Ctrl+Z), paint Exclude (3) over that place and Run again; or Fill again elsewhere, never copying from any of it.');
   view.invalidate();
+}
+
+/** Undoes the last fill and fills again with where it copied from excluded (as an Exclude area, undoable). */
+function rerunElsewhere(): void {
+  const ed = editor;
+  const area = ed?.lastSources;
+  if (!ed || !area || running) return;
+  toggleSources(false);
+  ed.undo();
+  ed.paintArea(area, 'exclude', false);
+  refresh();
+  void run();
 }
 
 function holdBefore(on: boolean): void {
@@ -1013,6 +1027,7 @@ ui.compare.addEventListener('pointerdown', () => holdBefore(true));
 for (const ev of ['pointerup', 'pointerleave', 'pointercancel']) ui.compare.addEventListener(ev, () => holdBefore(false));
 ui.split.onclick = () => toggleSplit();
 ui.sources.onclick = () => toggleSources();
+ui.rerunElsewhere.onclick = rerunElsewhere;
 ui.fit.onclick = () => {
   view.fit();
   refresh();
@@ -1318,6 +1333,11 @@ Object.assign(window, {
         [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
       }
       return { shown: view.showSources, count: count * s * s, box: count ? { x: x0 * s, y: y0 * s, width: (x1 - x0 + 1) * s, height: (y1 - y0 + 1) * s } : undefined };
+    },
+    /** Where the last fill copied from, as an area of the photo (`Editor.lastSources`; runs as a plain array). */
+    get sourcesArea() {
+      const area = editor?.lastSources;
+      return area && { ...area, runs: [...area.runs] };
     },
     /** How many regions of a running fill show a preview. */
     get previews() {

@@ -386,7 +386,34 @@ describe('the web page in Chromium', () => {
     assert.ok(shown.count > 100, `${shown.count} pixels copied from`);
     // The overlay is at the previews' size (here the photo's): cells of 5 px, none left of the excluded half.
     assert.ok(shown.box!.x >= 150, `copied from x = ${shown.box!.x}, in the excluded half`);
-    // Undo takes the run back: nothing to show.
+
+    // Fill again elsewhere: the run undone, its sources added to the Exclude layer, run again.
+    type Area = { x: number; y: number; width: number; height: number; runs: number[] };
+    const pixelsOf = (a: Area) => {
+      const set = new Set<number>();
+      for (let k = 0; k < a.runs.length; k += 2) {
+        for (let j = 0; j < a.runs[k + 1]; j++) {
+          const i = a.runs[k] + j;
+          set.add((a.y + Math.floor(i / a.width)) * W + a.x + (i % a.width));
+        }
+      }
+      return set;
+    };
+    const area = () => page.evaluate(() => (globalThis as unknown as { inpaintPage: { sourcesArea?: Area } }).inpaintPage.sourcesArea);
+    const first = pixelsOf((await area())!);
+    assert.equal(first.size, shown.count);
+    const calls = gate.state.calls;
+    await page.click('#rerun-elsewhere');
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(gate.state.calls, calls + 1);
+    assert.deepEqual(await history(), { canUndo: true, canRedo: false, runs: 1 });
+    const sent = gate.state.last![3].exclude!;
+    assert.ok([...first].every((i) => sent.data[i]), 'the first fill\'s sources were excluded');
+    const second = pixelsOf((await area())!);
+    assert.ok(second.size > 100 && ![...second].some((i) => first.has(i)), 'the second fill copied from none of them');
+    assert.equal(await page.locator('#rerun-elsewhere').isHidden(), true);
+    // Undo takes the run back, then the exclusion.
+    await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+z');
     assert.equal(await page.locator('#sources').isDisabled(), true);
     assert.equal(await page.locator('#sources').getAttribute('aria-pressed'), 'false');
