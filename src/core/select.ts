@@ -59,30 +59,49 @@ export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: num
     return Math.abs(data[p] - r) <= t && Math.abs(data[p + 1] - g) <= t && Math.abs(data[p + 2] - b) <= t && Math.abs(data[p + 3] - a) <= t;
   };
 
-  // A flood fill through the four sides; each pixel is pushed once, when it is marked.
+  // A scanline flood fill through the four sides: each popped seed takes its whole row segment, and
+  // seeds the start of each segment of like pixels above and below it.
   const inArea = new Uint8Array(width * height);
   let [x0, y0, x1, y1] = [x, y, x, y];
-  // The clicked pixel belongs to the area even where the 3x3 mean is not within tolerance of it.
-  const start = y * width + x;
-  inArea[start] = 1;
-  const stack: number[] = [start];
-  const visit = (i: number): void => {
-    if (inArea[i] || !like(i)) return;
-    inArea[i] = 1;
-    stack.push(i);
+  let stack = new Int32Array(1024);
+  let top = 0;
+  const push = (i: number): void => {
+    if (top === stack.length) {
+      const grown = new Int32Array(stack.length * 2);
+      grown.set(stack);
+      stack = grown;
+    }
+    stack[top++] = i;
   };
-  while (stack.length > 0) {
-    const i = stack.pop()!;
-    const px = i % width;
-    const py = (i - px) / width;
-    if (px < x0) x0 = px;
-    if (px > x1) x1 = px;
+  // The clicked pixel belongs to the area even where the 3x3 mean is not within tolerance of it.
+  push(y * width + x);
+  let first = true;
+  while (top > 0) {
+    const i = stack[--top];
+    if (inArea[i] || !(first || like(i))) continue;
+    first = false;
+    const py = Math.floor(i / width);
+    const row = py * width;
+    let left = i - row;
+    let right = left;
+    while (left > 0 && !inArea[row + left - 1] && like(row + left - 1)) left--;
+    while (right < width - 1 && !inArea[row + right + 1] && like(row + right + 1)) right++;
+    inArea.fill(1, row + left, row + right + 1);
+    if (left < x0) x0 = left;
+    if (right > x1) x1 = right;
     if (py < y0) y0 = py;
     if (py > y1) y1 = py;
-    if (px > 0) visit(i - 1);
-    if (px < width - 1) visit(i + 1);
-    if (py > 0) visit(i - width);
-    if (py < height - 1) visit(i + width);
+    for (const ny of [py - 1, py + 1]) {
+      if (ny < 0 || ny >= height) continue;
+      const next = ny * width;
+      let inRun = false;
+      for (let nx = left; nx <= right; nx++) {
+        const j = next + nx;
+        const ok = !inArea[j] && like(j);
+        if (ok && !inRun) push(j);
+        inRun = ok;
+      }
+    }
   }
 
   const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };

@@ -176,12 +176,20 @@ export async function decodeTiff(bytes: Uint8Array): Promise<DecodedTiff> {
         for (let r = 0; r < rows; r++) {
           const y = cy * chunkH + r;
           if (y >= height) break;
-          for (let c = 0; c < chunkW; c++) {
-            const x = cx * chunkW + c;
-            if (x >= width) break;
+          const columns = Math.min(chunkW, width - cx * chunkW);
+          const to = y * width + cx * chunkW;
+          if (depth === 8) {
+            // The common case without a call per sample: a 12-megapixel photo decodes in a fraction of the time.
+            for (let s = 0; s < perPixel; s++) {
+              const plane8 = samples[planar ? plane : s];
+              for (let c = 0, from = r * rowBytes + s; c < columns; c++, from += perPixel) plane8[to + c] = chunk[from];
+            }
+            continue;
+          }
+          for (let c = 0; c < columns; c++) {
             for (let s = 0; s < perPixel; s++) {
               const v = sampleAt(chunk, r * rowBytes, c * perPixel + s, depth, little);
-              samples[planar ? plane : s][y * width + x] = depth === 8 || photometric === 3 ? v : Math.round((v * 255) / max);
+              samples[planar ? plane : s][to + c] = photometric === 3 ? v : Math.round((v * 255) / max);
             }
           }
         }

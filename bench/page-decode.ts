@@ -1,0 +1,52 @@
+/**
+ * `npm run bench -- page-decode`: the page's own pixel work on a 4000x3000 photo, in Node (the same
+ * code runs in the browser's main thread, where it must not freeze the page):
+ *
+ *   wand, small   `selectSimilar` on an object of about 300x200 (a click on it)
+ *   wand, large   `selectSimilar` on the sky, about half the photo
+ *   tiff, lzw     `decodeTiff` of the photo as an LZW TIFF with the predictor (what Lightroom writes)
+ *   tiff, none    `decodeTiff` of an uncompressed TIFF
+ *   sharp         sharp (libvips, libtiff) decoding the LZW TIFF to RGBA, for scale
+ *
+ * The median of --runs calls (default 5) after one warm-up. The last line is one JSON object.
+ */
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { selectSimilar } from '../src/core/select.ts';
+import { decodeTiff } from '../src/core/tiff.ts';
+import { photoPixels } from '../src/inference/testing.ts';
+import { printTable, timeMedian } from './util.ts';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const runs = Number(values.runs);
+const [W, H] = [4000, 3000];
+// A real photo enlarged, with a flat red object painted on it.
+const { data: rgb } = await photoPixels(W, H, 'enlightenment-data/Mountain.jpg');
+const rgba = new Uint8ClampedArray(W * H * 4);
+for (let i = 0; i < W * H; i++) {
+  const inObject = Math.hypot((i % W) - 2000, Math.floor(i / W) - 2000) < 150;
+  rgba.set(inObject ? [200, 30, 30] : rgb.subarray(3 * i, 3 * i + 3), 4 * i);
+  rgba[4 * i + 3] = 255;
+}
+const pixels = { width: W, height: H, data: rgba };
+const tiff = (compression: 'lzw' | 'none') =>
+  sharp(Buffer.from(rgba.buffer), { raw: { width: W, height: H, channels: 4 } }).removeAlpha().tiff({ compression, predictor: compression === 'lzw' ? 'horizontal' : 'none' }).toBuffer();
+const [lzwTiff, plainTiff] = [new Uint8Array(await tiff('lzw')), new Uint8Array(await tiff('none'))];
+
+const sky = selectSimilar(pixels, 2000, 100, 40)!;
+const cases: [string, () => Promise<unknown>, string][] = [
+  ['wand, small', async () => selectSimilar(pixels, 2000, 2000, 32), '1 object'],
+  ['wand, large', async () => selectSimilar(pixels, 2000, 100, 40), `${Math.round((100 * sky.runs.reduce((n, v, k) => (k % 2 ? n + v : n), 0)) / (W * H))}% of the photo`],
+  ['tiff, lzw', () => decodeTiff(lzwTiff), `${(lzwTiff.length / 1e6).toFixed(1)} MB`],
+  ['tiff, none', () => decodeTiff(plainTiff), `${(plainTiff.length / 1e6).toFixed(1)} MB`],
+  ['sharp, lzw', () => sharp(lzwTiff).ensureAlpha().raw().toBuffer(), 'libvips'],
+];
+const figures: Record<string, number> = {};
+const rows: string[][] = [];
+for (const [name, run, note] of cases) {
+  const s = await timeMedian(run, runs, 1);
+  figures[name] = +s.toFixed(4);
+  rows.push([name, s.toFixed(3), note]);
+}
+printTable(['4000x3000', 'seconds', ''], rows);
+console.log(JSON.stringify({ bench: 'page-decode', runs, seconds: figures }));
