@@ -1,6 +1,6 @@
 /**
- * What the page and the EXIF reader need of a HEIF file (HEIC, AVIF): its EXIF item and its ICC
- * profile, found by walking its boxes (ISO base media format). No platform, no decoding.
+ * What the page and the EXIF reader need of a HEIF file (HEIC, AVIF): its EXIF and XMP items and its
+ * ICC profile, found by walking its boxes (ISO base media format). No platform, no decoding.
  */
 import { ascii, concatBytes, u32be } from './bytes.ts';
 
@@ -25,22 +25,43 @@ function* boxes(bytes: Uint8Array, start: number, end: number): Generator<{ type
  * of the TIFF header after it.
  */
 export function heifExif(bytes: Uint8Array): Uint8Array | undefined {
+  const item = heifItem(bytes, (type) => type === 'Exif');
+  if (!item || item.length < 4) return undefined;
+  const tiff = item.subarray(4 + u32be(item, 0));
+  return tiff.length > 8 ? tiff.slice() : undefined;
+}
+
+/** A HEIF's XMP packet: the item of type 'mime' whose content type is application/rdf+xml. */
+export function heifXmp(bytes: Uint8Array): Uint8Array | undefined {
+  return heifItem(bytes, (type, contentType) => type === 'mime' && contentType === 'application/rdf+xml');
+}
+
+/**
+ * The bytes of the first item the meta box's item list (iinf) describes as `wanted` (its type and,
+ * for a 'mime' item, its content type), from where its location (iloc) says: in the file or the
+ * meta box's idat.
+ */
+function heifItem(bytes: Uint8Array, wanted: (type: string, contentType: string) => boolean): Uint8Array | undefined {
   const children = metaChildren(bytes);
   if (!children) return undefined;
   const uint = (at: number, size: number) => (size === 0 ? 0 : size === 2 ? (bytes[at] << 8) | bytes[at + 1] : size === 4 ? u32be(bytes, at) : u32be(bytes, at) * 2 ** 32 + u32be(bytes, at + 4));
-  // iinf: the item whose type is 'Exif'.
   const iinf = children.find((b) => b.type === 'iinf');
   if (!iinf) return undefined;
-  let exifId: number | undefined;
+  let itemId: number | undefined;
   const version = bytes[iinf.from];
   for (const infe of boxes(bytes, iinf.from + 4 + (version === 0 ? 2 : 4), iinf.to)) {
     const v = bytes[infe.from];
     if (infe.type !== 'infe' || v < 2) continue;
     const idSize = v === 2 ? 2 : 4;
-    if (ascii(bytes, infe.from + 4 + idSize + 2, 4) === 'Exif') exifId = uint(infe.from + 4, idSize);
+    const typeAt = infe.from + 4 + idSize + 2;
+    // After the type: the item's name, then (a 'mime' item) its content type, each zero-terminated.
+    const nameEnd = bytes.indexOf(0, typeAt + 4);
+    const typeEnd = nameEnd < 0 || nameEnd >= infe.to ? -1 : bytes.indexOf(0, nameEnd + 1);
+    const contentType = typeEnd < 0 || typeEnd > infe.to ? '' : ascii(bytes, nameEnd + 1, typeEnd - nameEnd - 1);
+    if (itemId === undefined && wanted(ascii(bytes, typeAt, 4), contentType)) itemId = uint(infe.from + 4, idSize);
   }
   const iloc = children.find((b) => b.type === 'iloc');
-  if (exifId === undefined || !iloc) return undefined;
+  if (itemId === undefined || !iloc) return undefined;
   // iloc: where that item's bytes lie.
   const v = bytes[iloc.from];
   let at = iloc.from + 4;
@@ -66,18 +87,15 @@ export function heifExif(bytes: Uint8Array): Uint8Array | undefined {
       at += offsetSize;
       const length = uint(at, lengthSize);
       at += lengthSize;
-      if (id !== exifId) continue;
+      if (id !== itemId) continue;
       const idat = children.find((b) => b.type === 'idat');
       const origin = method === 1 && idat ? idat.from : method === 0 ? 0 : NaN;
       const from = origin + base + offset;
       if (!(from >= 0 && from + length <= bytes.length)) throw new Error('an item outside the file');
       parts.push(bytes.subarray(from, from + length));
     }
-    if (id !== exifId) continue;
-    const item = concatBytes(parts);
-    if (item.length < 4) return undefined;
-    const tiff = item.subarray(4 + u32be(item, 0));
-    return tiff.length > 8 ? tiff.slice() : undefined;
+    if (id !== itemId) continue;
+    return concatBytes(parts);
   }
   return undefined;
 }

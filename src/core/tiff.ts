@@ -51,6 +51,7 @@ const TAG = {
   extraSamples: 338,
   sampleFormat: 339,
   icc: 34675,
+  xmp: 700,
 } as const;
 
 const COMPRESSIONS: Record<number, string> = { 2: 'CCITT fax', 3: 'CCITT fax', 4: 'CCITT fax', 6: 'old-style JPEG', 7: 'JPEG', 34712: 'JPEG 2000', 34887: 'LERC', 50000: 'Zstandard', 50001: 'WebP', 34925: 'LZMA' };
@@ -78,7 +79,7 @@ class Ifd {
       const start = size * n <= 4 ? at + 8 : view.getUint32(at + 8, little);
       check(start, size * n);
       this.raw.set(tag, bytes.subarray(start, start + size * n));
-      if (tag === TAG.icc) continue;
+      if (tag === TAG.icc || tag === TAG.xmp) continue;
       const read = (k: number): number => {
         const p = start + size * k;
         switch (type) {
@@ -108,6 +109,18 @@ class Ifd {
   }
   list(tag: number): number[] | undefined {
     return this.values.get(tag);
+  }
+}
+
+/** The XMP packet of a TIFF's first image (tag 700), or undefined; undefined too for a file that does not parse. */
+export function tiffXmp(bytes: Uint8Array): Uint8Array | undefined {
+  if (!isTiff(bytes)) return undefined;
+  try {
+    const little = bytes[0] === 0x49;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return new Ifd(bytes, view, little, view.getUint32(4, little)).raw.get(TAG.xmp)?.slice();
+  } catch {
+    return undefined;
   }
 }
 

@@ -54,8 +54,8 @@ describe('xmpOf and withXmp (the page\'s downloads)', () => {
   const packet = cleanXmp(TEST_XMP)!;
   const grey = () => sharp({ create: { width: 12, height: 8, channels: 3, background: '#808080' } });
 
-  test('read what sharp (libvips) writes in JPEG, PNG (compressed) and WebP; nothing from an image without XMP', async () => {
-    for (const format of ['jpeg', 'png', 'webp'] as const) {
+  test('read what sharp (libvips) writes in JPEG, PNG (compressed), WebP, AVIF (a HEIF item) and TIFF; nothing from an image without XMP', async () => {
+    for (const format of ['jpeg', 'png', 'webp', 'avif', 'tiff'] as const) {
       assert.equal(await xmpOf(await grey().withXmp(packet).toFormat(format).toBuffer()), packet, format);
       assert.equal(await xmpOf(await grey().toFormat(format).toBuffer()), undefined, format);
     }

@@ -22,6 +22,8 @@
  * downloads; Node reads and writes every format through sharp (`readMetadata`, `writeImage`).
  */
 import { afterJpegAppHeaders, ascii, concatBytes, containerOf, inflate, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
+import { heifXmp } from './heif.ts';
+import { tiffXmp } from './tiff.ts';
 
 const RDF = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#';
 
@@ -190,8 +192,9 @@ const PNG_XMP = 'XML:com.adobe.xmp';
 const utf8 = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 /**
- * The XMP packet of an encoded JPEG, PNG (an iTXt chunk, or the zTXt chunk libvips writes) or
- * WebP, as text; undefined when it has none, or is another format.
+ * The XMP packet of an encoded JPEG, PNG (an iTXt chunk, or the zTXt chunk libvips writes), WebP,
+ * HEIF (HEIC, AVIF: its application/rdf+xml item) or TIFF (tag 700), as text; undefined when it has
+ * none, or is another format.
  */
 export async function xmpOf(bytes: Uint8Array): Promise<string | undefined> {
   const format = containerOf(bytes);
@@ -212,6 +215,12 @@ export async function xmpOf(bytes: Uint8Array): Promise<string | undefined> {
     }
   } else if (format === 'webp') {
     for (const { type, data } of riffChunks(bytes)) if (type === 'XMP ') return utf8(data);
+  } else if (format === 'heif') {
+    const packet = heifXmp(bytes);
+    return packet && utf8(packet);
+  } else {
+    const packet = tiffXmp(bytes);
+    return packet && utf8(packet);
   }
   return undefined;
 }
