@@ -86,6 +86,10 @@ try {
   await page.mouse.move(box.x + box.width - 40, box.y + box.height - 40);
   await shoot(page, 'serve-split.png');
   await page.click('#split');
+  // Where the fill copied from, in yellow.
+  await page.keyboard.press('o');
+  await shoot(page, 'serve-sources.png');
+  await page.keyboard.press('o');
   await page.keyboard.press('?');
   await shoot(page, 'serve-help.png');
   await page.keyboard.press('Escape');
