@@ -124,5 +124,4 @@ export async function writeResult(out: string, image: RgbImage, photo: string, o
   await writeImage(out, image, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp } : {}) });
   const format = formatFromPath(out);
   if (alpha && format === 'jpeg') notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
-  if (keepMetadata && exif && format === 'tiff') notices.push(`${out} was written without the photo's EXIF (date, camera, place), which TIFF results do not keep (use .jpg, .png or .webp to keep it)`);
 }

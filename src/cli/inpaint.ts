@@ -49,7 +49,7 @@ one left). -o may not be the photo or its mask (in batch mode: the --input or --
 unless --overwrite is given. A photo's alpha channel is kept in the output (PNG, WebP, TIFF), opaque
 where the mask asks for a fill; its other fully transparent pixels are filled too, since their
 stored colour is not content, and stay transparent. Its EXIF (the
-date, camera and place) is kept too, in a JPEG, PNG or WebP output, without the thumbnail that would
+date, camera and place) is kept too, in every output format, without the thumbnail that would
 show what was removed, and its XMP's description (title, caption, keywords, creator, copyright,
 rating; not its thumbnails, face regions or edit settings); --strip-metadata leaves both out. So
 are its colour profile (an iPhone's Display P3: the photo is filled in its own colours, none
@@ -97,7 +97,7 @@ Options:
   --resize-mask       resize a mask of another size to the image instead of refusing it
   --overwrite         allow -o to be the input photo or mask (batch: the --input or --masks folder)
   --strip-metadata    write the result without the photo's EXIF and XMP (by default its date,
-                      camera, exposure and place are kept in a JPEG, PNG or WebP result, never its
+                      camera, exposure and place are kept in the result, never its
                       thumbnail, and its title, caption, keywords, creator and copyright in any)
   --max-pixels N      read photos and masks of up to N pixels (default 100000000; e.g. 120000000 for
                       a 108-megapixel photo)

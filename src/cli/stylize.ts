@@ -48,7 +48,7 @@ Options:
   --model DIR         the model bundle folder (default: models/default of this package)
   --vgg FILE          the VGG19 weights (default: INPAINT_VGG_WEIGHTS, the cache, else downloaded once)
   --strip-metadata    leave the content's EXIF and XMP out of the result (by default its date,
-                      camera and place are kept in a JPEG, PNG or WebP result, without its
+                      camera and place are kept in the result, without its
                       thumbnail, and its title, caption, keywords, creator and copyright in any)
 
 Exit codes: 0 done, 1 a file could not be read or written (or, with folders, some pair failed),

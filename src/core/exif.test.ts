@@ -175,6 +175,24 @@ describe('withExif and exifOf', () => {
     });
   }
 
+  test('tiff: the tags join its first IFD (the image\'s own win), from either byte order; exifOf reads them back without the image\'s', async () => {
+    const plain = new Uint8Array(await sharp(pixels, { raw: { width: w, height: h, channels: 4 } }).removeAlpha().tiff({ compression: 'lzw' }).toBuffer());
+    for (const little of [true, false]) {
+      const block = cleanExif(cameraExif(little), w, h)!;
+      const tagged = withExif(plain, 'tiff', block, w, h);
+      const parsed = exifReader(Buffer.from(tagged));
+      assert.deepEqual([parsed.Image?.Make, parsed.Image?.Model, parsed.Image?.ImageWidth, parsed.Image?.Compression], ['Acme', 'Snapper 3000', w, 5], `little ${little}`);
+      assert.equal(parsed.Photo?.DateTimeOriginal?.toISOString(), '2021-07-14T18:30:05.000Z');
+      assert.equal(parsed.Photo?.ExposureTime, 1 / 125);
+      assert.deepEqual(parsed.GPSInfo?.GPSLatitude, [55, 40, 12.5]);
+      assert.ok(!contains(tagged, 'THUMBNAIL OF THE PHOTO') && !contains(tagged, SECRET_MAKERNOTE));
+      const [a, b] = await Promise.all([sharp(plain).raw().toBuffer(), sharp(tagged).raw().toBuffer()]);
+      assert.ok(a.equals(b), 'the same pixels');
+      const back = exifReader(Buffer.from(exifOf(tagged)!));
+      assert.deepEqual([back.Image?.Make, back.Image?.ImageWidth, back.Image?.Compression, back.Photo?.ExposureTime], ['Acme', undefined, undefined, 1 / 125], 'not the image\'s own tags');
+    }
+  });
+
   test('exifOf reads the block sharp stores in a JPEG, PNG, WebP and AVIF, and heif-enc in a HEIC; nothing from a photo without one', async () => {
     const raw = () => sharp(pixels, { raw: { width: w, height: h, channels: 4 } }).removeAlpha();
     for (const format of ['jpeg', 'png', 'webp', 'avif'] as const) {
@@ -184,7 +202,7 @@ describe('withExif and exifOf', () => {
       assert.equal(exifReader(Buffer.from(block)).Image?.Model, `in ${format}`);
       assert.equal(exifOf(new Uint8Array(await raw()[format]().toBuffer())), undefined, `${format} without EXIF`);
     }
-    assert.equal(exifOf(new Uint8Array(await raw().tiff().toBuffer())), undefined, 'not a format exifOf reads');
+    assert.equal(exifOf(new Uint8Array(await raw().tiff().toBuffer())), undefined, 'a TIFF without EXIF');
     // heif-enc copied the EXIF of the JPEG it encoded into the HEIC (an item in its meta box).
     const heic = exifOf(new Uint8Array(await readFile(TEST_HEIC)));
     assert.deepEqual([exifReader(Buffer.from(heic!)).Image?.Make, exifReader(Buffer.from(heic!)).Image?.Model], ['Acme', 'iPhone 99']);

@@ -16,6 +16,7 @@
  */
 import { ascii, concatBytes, containerOf, jpegSegments, pngChunk, pngChunks, riffChunks, u32be } from './bytes.ts';
 import { heifExif } from './heif.ts';
+import { isTiff } from './tiff.ts';
 
 /** The EXIF block as a TIFF structure, without the "Exif\0\0" header that JPEG puts before it. */
 export type ExifBlock = Uint8Array;
@@ -83,8 +84,11 @@ class Reader {
     return this.view.getUint32(offset, this.little);
   }
 
-  /** The entries of the IFD at `offset`, pointers followed `depth` levels down. */
-  ifd(offset: number, depth: number): Entry[] {
+  /**
+   * The entries of the IFD at `offset`, pointers followed `depth` levels down; with `everything`,
+   * an image's own IFD read whole (its strips' offsets too, and no pointer followed).
+   */
+  ifd(offset: number, depth: number, everything = false): Entry[] {
     const count = this.u16(offset);
     this.check(offset + 2, count * 12 + 4);
     const entries: Entry[] = [];
@@ -93,8 +97,8 @@ class Reader {
       const tag = this.u16(at);
       const type = this.u16(at + 2);
       const n = this.u32(at + 4);
-      if (DROPPED.has(tag)) continue;
-      if (POINTERS.has(tag)) {
+      if (DROPPED.has(tag) && !everything) continue;
+      if (POINTERS.has(tag) && !everything) {
         if (depth > 0 && n === 1) entries.push({ tag, type: 4, count: 1, sub: this.ifd(this.u32(at + 8), depth - 1) });
         continue;
       }
@@ -210,11 +214,13 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[], at = 0): boole
 }
 
 /**
- * The EXIF block of an encoded JPEG, PNG, WebP or HEIC/AVIF (as stored, "Exif\0\0" header dropped),
- * or undefined when it has none or is another format. The browser page's way in; Node reads it
- * through sharp, for every format (`readMetadata`).
+ * The EXIF block of an encoded JPEG, PNG, WebP, HEIC/AVIF (as stored, "Exif\0\0" header dropped) or
+ * TIFF (its first IFD's EXIF tags, `TIFF_EXIF`, and its Exif and GPS sub-IFDs), or
+ * undefined when it has none or is another format. The browser page's way in; Node reads it through
+ * sharp (`readMetadata`), and here for a TIFF, whose EXIF sharp does not give.
  */
 export function exifOf(bytes: Uint8Array): ExifBlock | undefined {
+  if (isTiff(bytes)) return tiffExif(bytes);
   const format = containerOf(bytes);
   if (format === 'heif') {
     try {
@@ -234,15 +240,73 @@ export function exifOf(bytes: Uint8Array): ExifBlock | undefined {
 }
 
 /** The formats `withExif` writes EXIF into. */
-export type ExifFormat = 'jpeg' | 'png' | 'webp';
+export type ExifFormat = 'jpeg' | 'png' | 'webp' | 'tiff';
 
 /**
- * An encoded JPEG, PNG or WebP of `width` x `height` pixels with `block` (from `cleanExif`) stored
- * in it, where each format keeps it: a JPEG's APP1 segment after its JFIF header, a PNG's eXIf chunk
- * after IHDR, a WebP's EXIF chunk (an extended WebP made of a simple one). Returns the image
- * unchanged when it already has EXIF or the block is too large for a JPEG segment (64 kB).
+ * The tags of a TIFF's first IFD that are EXIF's (what describes the photo, and the pointers to the
+ * Exif and GPS sub-IFDs), among the many that say how its pixels are stored (sizes, compression,
+ * strips, JPEG tables, resolution, orientation) or carry other blocks (Photoshop's, IPTC's): only
+ * these pass between a photo's EXIF and a TIFF's first IFD.
+ */
+const TIFF_EXIF = new Set([0x010e, 0x010f, 0x0110, 0x0131, 0x0132, 0x013b, 0x013c, 0x8298, TAG.exifIfd, TAG.gpsIfd]);
+
+/**
+ * A TIFF with `block`'s tags added to its first IFD (the camera, the date; its Exif and GPS
+ * sub-IFDs pointed to: `TIFF_EXIF`), which readers of TIFF files take as its EXIF. The image's own tags win;
+ * the new IFD and the values it needs are appended, and the header points to it, so the pixels
+ * stay where they are.
+ */
+function tiffWithExif(tiff: Uint8Array, block: ExifBlock): Uint8Array {
+  const image = new Reader(tiff);
+  const exif = new Reader(block);
+  const own = image.ifd(image.u32(4), 0, true);
+  const tags = new Set(own.map((e) => e.tag));
+  const added = exif.ifd(exif.u32(4), 2).filter((e) => !tags.has(e.tag) && TIFF_EXIF.has(e.tag));
+  const w = new Writer(image.little);
+  w.raw(tiff);
+  if (w.length % 2) w.raw(Uint8Array.of(0));
+  const at = w.length;
+  w.ifd([...own, ...(exif.little === image.little ? added : added.map(swapped))]);
+  const out = w.bytes();
+  new DataView(out.buffer).setUint32(4, at, image.little);
+  return out;
+}
+
+/** A TIFF's EXIF as a block of its own (`exifOf`); undefined when nothing is left, or it does not parse. */
+function tiffExif(tiff: Uint8Array): ExifBlock | undefined {
+  try {
+    const r = new Reader(tiff);
+    const kept = r.ifd(r.u32(4), 2).filter((e) => TIFF_EXIF.has(e.tag));
+    if (kept.length === 0) return undefined;
+    const w = new Writer(r.little);
+    w.raw(tiff.subarray(0, 2));
+    w.u16(42);
+    w.u32(8);
+    w.ifd(kept);
+    return w.bytes();
+  } catch {
+    return undefined;
+  }
+}
+
+/** An entry's values in the other byte order (sub-IFDs too). */
+function swapped(e: Entry): Entry {
+  if (e.sub) return { ...e, sub: e.sub.map(swapped) };
+  const unit = { 3: 2, 8: 2, 4: 4, 9: 4, 11: 4, 5: 4, 10: 4, 12: 8 }[e.type] ?? 1;
+  const data = e.data!.slice();
+  for (let at = 0; at + unit <= data.length; at += unit) data.subarray(at, at + unit).reverse();
+  return { ...e, data };
+}
+
+/**
+ * An encoded JPEG, PNG, WebP or TIFF of `width` x `height` pixels with `block` (from `cleanExif`)
+ * stored in it, where each format keeps it: a JPEG's APP1 segment after its JFIF header, a PNG's
+ * eXIf chunk after IHDR, a WebP's EXIF chunk (an extended WebP made of a simple one), a TIFF's first
+ * IFD (`tiffWithExif`). Returns the image unchanged when it already has EXIF or the block is too
+ * large for a JPEG segment (64 kB).
  */
 export function withExif(encoded: Uint8Array, format: ExifFormat, block: ExifBlock, width: number, height: number): Uint8Array {
+  if (format === 'tiff') return tiffWithExif(encoded, block);
   if (exifOf(encoded)) return encoded;
   if (format === 'jpeg') {
     if (block.length + 8 > 0xffff) return encoded;

@@ -12,7 +12,7 @@ import { deflateSync } from 'node:zlib';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { pngWithProfile } from './bytes.ts';
 import { expect, InputError, UsageError } from './errors.ts';
-import { cleanExif, type ExifBlock, withExif } from './exif.ts';
+import { cleanExif, type ExifBlock, exifOf, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
 import { isRgbProfile } from './icc.ts';
 import { cleanXmp } from './xmp.ts';
@@ -262,9 +262,11 @@ export async function readMetadata(source: ImageSource, options: Pick<ReadOption
       options.onNotice?.(`the XMP of ${describeSource(source)} could not be parsed: the result is written without it`);
     }
   }
-  if (!meta.exif) return out;
+  // sharp gives no EXIF for a TIFF: its first IFD and sub-IFDs hold it.
+  const block = meta.exif ?? (meta.format === 'tiff' ? exifOf(typeof source === 'string' ? await readFile(source) : source) : undefined);
+  if (!block) return out;
   const { width, height } = meta.autoOrient;
-  const exif = cleanExif(meta.exif, width, height);
+  const exif = cleanExif(block, width, height);
   if (!exif) options.onNotice?.(`the EXIF of ${describeSource(source)} could not be parsed: the result is written without it`);
   return exif ? { ...out, exif } : out;
 }
@@ -328,7 +330,7 @@ async function encodeIn(pipeline: Sharp, format: ImageFormat, icc: Uint8Array | 
 export interface WriteOptions {
   /** An alpha channel to store with the image (one value a pixel in [0, 1], as `readImageWithAlpha` gives); PNG, WebP and TIFF keep it, JPEG has none. */
   alpha?: Float32Array;
-  /** EXIF to store with the image, from `readMetadata`; JPEG, PNG and WebP keep it, TIFF does not. */
+  /** EXIF to store with the image, from `readMetadata`; every format keeps it. */
   exif?: ExifBlock;
   /** 16 writes a PNG or TIFF with 16 bits a channel (JPEG and WebP have 8); default 8. */
   bits?: 8 | 16;
@@ -343,7 +345,7 @@ export interface WriteOptions {
 
 /**
  * Encodes an image as PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
- * `alpha` (not in JPEG), `exif` (not in TIFF), `icc` and `xmp` when given, with 8 bits a channel or, for
+ * `alpha` (not in JPEG), `exif`, `icc` and `xmp` when given, with 8 bits a channel or, for
  * PNG and TIFF, the `bits` asked for.
  * @throws UsageError a malformed image or alpha
  */
@@ -362,7 +364,7 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
     if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
     bytes = await encodeRaw(rgba, img.width, img.height, 4, format, { keepAlpha: alpha !== undefined, icc, xmp });
   }
-  return options.exif && format !== 'tiff' ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
+  return options.exif ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
 }
 
 /** A PNG or TIFF with 16 bits a channel: each value rounded to the nearest of 65536 levels. */

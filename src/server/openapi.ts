@@ -48,7 +48,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                     dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
                     resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
                     format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the input's (PNG for GIF and AVIF)" },
-                    stripMetadata: { type: 'boolean', default: false, description: "answer without the image's EXIF and XMP; by default its date, camera and place are kept in a JPEG, PNG or WebP answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
+                    stripMetadata: { type: 'boolean', default: false, description: "answer without the image's EXIF and XMP; by default its date, camera and place are kept in the answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
                     sources: {
                       type: 'boolean',
                       default: false,
@@ -102,7 +102,7 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                     size: { type: 'integer', minimum: 64, maximum: 2048, default: 256, description: "the working size: the content's longer side while matching and rendering (cost about its square)" },
                     strength: { type: 'number', minimum: 0, maximum: 1, default: 1, description: "1: the style's patches alone; 0: the content's own features; between, their mean" },
                     format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the content's (PNG for GIF and AVIF)" },
-                    stripMetadata: { type: 'boolean', default: false, description: "answer without the content's EXIF and XMP; by default its date, camera and place are kept in a JPEG, PNG or WebP answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
+                    stripMetadata: { type: 'boolean', default: false, description: "answer without the content's EXIF and XMP; by default its date, camera and place are kept in the answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
                   },
                 },
               },
