@@ -119,7 +119,8 @@ describe('inpaint run', () => {
     await writeMask(join(masks, 'd_mask.png'), rectMask(100, 100, { x: 50, y: 50, width: 10, height: 10 }));
     const lines: string[] = [];
     t.mock.method(console, 'log', (...a: unknown[]) => lines.push(a.join(' ')));
-    await assert.rejects(inpaintCommand.run(['--input', input, '--masks', masks, '-o', out, ...model]), (err: Error) => err instanceof InpaintError && !(err instanceof UsageError) && /2 of 4 images failed: c\.png, d\.png/.test(err.message));
+    const from = join(dir, 'batch-from');
+    await assert.rejects(inpaintCommand.run(['--input', input, '--masks', masks, '-o', out, ...model, '--sources', from]), (err: Error) => err instanceof InpaintError && !(err instanceof UsageError) && /2 of 4 images failed: c\.png, d\.png/.test(err.message));
     t.mock.restoreAll();
     assert.match(lines[0], /^\[1\/4\] a\.png -> .*a\.png \(\d+\.\d\d s; about \d+ (s|min) left\)$/);
     assert.match(lines[1], /^\[2\/4\] b\.jpg -> .*b\.png/);
@@ -127,6 +128,11 @@ describe('inpaint run', () => {
     assert.match(lines[3], /^\[4\/4\] d\.png: FAILED: .*not a readable/);
     assert.deepEqual([existsSync(join(out, 'a.png')), existsSync(join(out, 'b.png')), existsSync(join(out, 'c.png'))], [true, true, false]);
     assert.deepEqual([(await readImage(join(out, 'b.png'))).width, (await readImage(join(out, 'b.png'))).height], [120, 160]);
+    // --sources in batch mode: a folder of <stem>.sources.png, each its photo's size, for the pairs filled.
+    assert.deepEqual((await readdir(from)).sort(), ['a.sources.png', 'b.sources.png']);
+    const b = await readMask(join(from, 'b.sources.png'));
+    assert.deepEqual([b.width, b.height], [120, 160]);
+    assert.ok(b.data.some((v) => v), 'b copied from somewhere');
   });
 
   it('copies only from --sample-from, never from --exclude, and refuses them where they cannot work (exit code 2)', async (t) => {
@@ -157,7 +163,7 @@ describe('inpaint run', () => {
     assert.ok(!after.data.some((v, i) => v && before.data[i]), 'no source of the first fill is a source again');
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), '--sources', photo), /--sources .* is the input photo/);
     await assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), '--method', 'patchmatch', '--sources', join(dir, 'never-from.png')), /--sources does not apply to --method patchmatch/);
-    await assert.rejects(run(t, '--input', dir, '--masks', dir, '-o', join(dir, 'batch-steer'), '--sources', join(dir, 'never-from.png')), /--sources writes the mask of one IMAGE/);
+
     const reject = (pattern: RegExp, ...extra: string[]) => assert.rejects(run(t, photo, '--mask', join(dir, 'mask.png'), '-o', join(dir, 'never.png'), ...model, ...extra), (e: Error) => e instanceof UsageError && pattern.test(e.message));
     await reject(/lies entirely in the hole/, '--sample-from', join(dir, 'mask.png'));
     await writeMask(join(dir, 'sliver.png'), rectMask(200, 150, { x: 0, y: 0, width: 6, height: 150 }));

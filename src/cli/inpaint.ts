@@ -114,8 +114,9 @@ Options:
   --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
                       the model has a feature guide (docs/decisions/feature-guide.md)
   --sources FILE      also write where the fill copied its patches from, as a mask (white = copied
-                      from; a PNG): if a fill took the wrong thing, pass it (or the part of it that
-                      was wrong) as --exclude on the next run; one IMAGE only
+                      from): if a fill took the wrong thing, pass it (or the part of it that was
+                      wrong) as --exclude on the next run. In batch mode a folder, of
+                      <stem>.sources.png
   --debug DIR         also write each region's intermediates: <stem>.r<i>.coarse.png (G1's fill),
                       .before-blend.png (G2's result) and .provenance.png (where patches came from)
 
@@ -279,7 +280,7 @@ async function runInpaint(args: string[]): Promise<void> {
   for (const flag of ['sample-from', 'exclude'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} takes the mask of one IMAGE; in batch mode each photo would need its own`);
   }
-  if (values.sources !== undefined) throw new UsageError('--sources writes the mask of one IMAGE; in batch mode each photo would need its own');
+  if (values.sources !== undefined) await checkWritableFolder(values.sources);
   const maskDir = values.masks ?? values.input!;
   if (!values.out) throw new UsageError('missing -o OUT_DIR (the folder for the results)');
   const outDir = values.out;
@@ -311,6 +312,7 @@ async function runInpaint(args: string[]): Promise<void> {
         const result = await filler.fill(image, mask);
         result.notices.unshift(...notes);
         await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepMetadata);
+        if (values.sources !== undefined) await writeMask(join(values.sources, `${stemOf(pair.name)}.sources.png`), result.sources!);
         // How long the rest will take, at the pace so far: a batch of hundreds runs for hours.
         const left = pairs.length - (i + 1);
         const eta = left > 0 ? `; about ${roughDuration((((performance.now() - batchStarted) / (i + 1)) * left) / 1000)} left` : '';
