@@ -196,17 +196,21 @@ export function cleanExif(block: Uint8Array, width: number, height: number): Exi
         if (e.tag === TAG.imageLength || e.tag === TAG.pixelY) return size(e, height);
         return e;
       });
-    const kept = fix(ifd0);
-    if (kept.length === 0) return undefined;
-    const w = new Writer(r.little);
-    w.raw(tiff.subarray(0, 2));
-    w.u16(42);
-    w.u32(8);
-    w.ifd(kept);
-    return w.bytes();
+    return blockOf(fix(ifd0), r.little);
   } catch {
     return undefined;
   }
+}
+
+/** A block of one IFD (its sub-IFDs after it) in the given byte order; undefined for no entries. */
+function blockOf(ifd0: Entry[], little: boolean): ExifBlock | undefined {
+  if (ifd0.length === 0) return undefined;
+  const w = new Writer(little);
+  w.raw(little ? Uint8Array.of(0x49, 0x49) : Uint8Array.of(0x4d, 0x4d));
+  w.u16(42);
+  w.u32(8);
+  w.ifd(ifd0);
+  return w.bytes();
 }
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[], at = 0): boolean {
@@ -276,14 +280,7 @@ function tiffWithExif(tiff: Uint8Array, block: ExifBlock): Uint8Array {
 function tiffExif(tiff: Uint8Array): ExifBlock | undefined {
   try {
     const r = new Reader(tiff);
-    const kept = r.ifd(r.u32(4), 2).filter((e) => TIFF_EXIF.has(e.tag));
-    if (kept.length === 0) return undefined;
-    const w = new Writer(r.little);
-    w.raw(tiff.subarray(0, 2));
-    w.u16(42);
-    w.u32(8);
-    w.ifd(kept);
-    return w.bytes();
+    return blockOf(r.ifd(r.u32(4), 2).filter((e) => TIFF_EXIF.has(e.tag)), r.little);
   } catch {
     return undefined;
   }
