@@ -17,7 +17,7 @@
  */
 
 import { cropImage, dilateMask, maskBoundingBox } from '../src/core/raster.ts';
-import type { Area } from '../src/core/select.ts';
+import { type Area, areaOf } from '../src/core/select.ts';
 
 /** The longer side of the previews the view draws when zoomed out (see `Editor.layers`). */
 export const PREVIEW_SIDE = 2048;
@@ -347,30 +347,14 @@ export class Editor {
     const overlay = this.lastRun?.sources;
     if (!overlay) return undefined;
     const d = overlay.getContext('2d')!.getImageData(0, 0, overlay.width, overlay.height).data;
-    // The overlay's column for each of the photo's.
+    // Each photo pixel takes the overlay pixel it lies in.
     const column = Int32Array.from({ length: this.width }, (_, x) => Math.min(overlay.width - 1, Math.floor((x * overlay.width) / this.width)));
-    const spans: number[] = []; // x, y, length
-    let [x0, y0, x1, y1] = [this.width, this.height, -1, -1];
+    const data = new Uint8Array(this.width * this.height);
     for (let y = 0; y < this.height; y++) {
       const row = Math.min(overlay.height - 1, Math.floor((y * overlay.height) / this.height)) * overlay.width;
-      const on = (x: number) => d[4 * (row + column[x]) + 3] >= 128;
-      for (let x = 0; x < this.width; ) {
-        if (!on(x)) {
-          x++;
-          continue;
-        }
-        let end = x;
-        while (end < this.width && on(end)) end++;
-        spans.push(x, y, end - x);
-        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, end - 1), Math.max(y1, y)];
-        x = end;
-      }
+      for (let x = 0; x < this.width; x++) data[y * this.width + x] = d[4 * (row + column[x]) + 3] >= 128 ? 1 : 0;
     }
-    if (x1 < 0) return undefined;
-    const width = x1 - x0 + 1;
-    const runs = new Uint32Array((spans.length / 3) * 2);
-    for (let k = 0, j = 0; k < spans.length; k += 3, j += 2) [runs[j], runs[j + 1]] = [(spans[k + 1] - y0) * width + spans[k] - x0, spans[k + 2]];
-    return { x: x0, y: y0, width, height: y1 - y0 + 1, runs };
+    return areaOf({ width: this.width, height: this.height, data });
   }
 
   /**

@@ -9,11 +9,11 @@ import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
 import { areaSize, selectSimilar } from '../src/core/select.ts';
+import { decodeTiff, isTiff } from '../src/core/tiff.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
 import { Editor, isPaint, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
-import { decodeTiff, isTiff } from '../src/core/tiff.ts';
 import { decodeHeic, isHeic, pngWithIcc } from './heic.ts';
 import { forgetWork, loadWork, saveEdits, savePhoto, type SavedEdits, type SavedPhoto } from './saved.ts';
 import { View } from './view.ts';
@@ -1319,20 +1319,11 @@ Object.assign(window, {
     get layers() {
       return Object.fromEntries(LAYERS.map((l) => [l, editor?.isPainted(l) ?? false]));
     },
-    /** Whether the sources are shown, and where the last fill copied from: the marked pixels' count and box, in photo pixels (from the overlay, at the previews' size). */
+    /** Whether the sources are shown, and where the last fill copied from: the pixels' count and box (`Editor.lastSources`). */
     get sources() {
-      const overlay = editor?.lastRun?.sources;
-      if (!overlay || !editor) return undefined;
-      const d = overlay.getContext('2d')!.getImageData(0, 0, overlay.width, overlay.height).data;
-      const s = 1 / editor.previewScale;
-      let [count, x0, y0, x1, y1] = [0, Infinity, Infinity, -1, -1];
-      for (let i = 0; i < d.length / 4; i++) {
-        if (d[4 * i + 3] < 128) continue;
-        const [x, y] = [i % overlay.width, Math.floor(i / overlay.width)];
-        count++;
-        [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
-      }
-      return { shown: view.showSources, count: count * s * s, box: count ? { x: x0 * s, y: y0 * s, width: (x1 - x0 + 1) * s, height: (y1 - y0 + 1) * s } : undefined };
+      if (editor?.lastRun?.sources === undefined) return undefined;
+      const area = editor.lastSources;
+      return { shown: view.showSources, count: area ? areaSize(area) : 0, box: area && { x: area.x, y: area.y, width: area.width, height: area.height } };
     },
     /** Where the last fill copied from, as an area of the photo (`Editor.lastSources`; runs as a plain array). */
     get sourcesArea() {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from './random.ts';
-import { type Area, areaSize, type Rgba, selectSimilar } from './select.ts';
+import { type Area, areaOf, areaSize, type Rgba, selectSimilar } from './select.ts';
 
 /** A picture of `background` (plus noise of +-`noise` levels) with shapes painted over it. */
 function picture(width: number, height: number, background: number[], noise = 0, seed = 1): Rgba {
@@ -100,6 +100,16 @@ describe('selectSimilar', () => {
     // The mean is 17 levels off grey in red: grey is within 30 of it, and the odd pixel is kept
     // (clicked, and closed in).
     assert.equal(areaSize(area), 2500);
+  });
+
+  it('areaOf gives a mask back as its box and runs, and nothing for an empty mask', () => {
+    const [w, h] = [40, 30];
+    const data = new Uint8Array(w * h);
+    for (const [x, y] of [[3, 4], [4, 4], [5, 4], [39, 4], [10, 29], [0, 10]]) data[y * w + x] = 7;
+    const area = areaOf({ width: w, height: h, data })!;
+    assert.deepEqual([area.x, area.y, area.width, area.height, areaSize(area)], [0, 4, 40, 26, 6]);
+    assert.deepEqual([...maskOf(area, w, h)], [...data].map((v) => (v ? 1 : 0)));
+    assert.equal(areaOf({ width: w, height: h, data: new Uint8Array(w * h) }), undefined);
   });
 
   it('works at the picture\'s edge and corner, reads alpha as a channel, and gives nothing outside', () => {

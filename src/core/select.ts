@@ -174,6 +174,26 @@ function runsOf(area: Uint8Array, width: number, height: number): Uint32Array {
   return Uint32Array.from(runs);
 }
 
+/** The area a mask marks (nonzero), as its bounding box and runs; undefined when it marks nothing. */
+export function areaOf(mask: { width: number; height: number; data: Uint8Array }): Area | undefined {
+  const { width, height, data } = mask;
+  let [x0, y0, x1, y1] = [width, height, -1, -1];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!data[y * width + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  if (x1 < 0) return undefined;
+  const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  const inBox = new Uint8Array(box.width * box.height);
+  for (let y = 0; y < box.height; y++) for (let x = 0; x < box.width; x++) inBox[y * box.width + x] = data[(box.y + y) * width + box.x + x] ? 1 : 0;
+  return { ...box, runs: runsOf(inBox, box.width, box.height) };
+}
+
 /** The number of pixels an area holds. */
 export function areaSize(area: Area): number {
   let n = 0;
