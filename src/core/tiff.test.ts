@@ -172,6 +172,33 @@ describe('decodeTiff', () => {
     await assert.rejects(decodeTiff(float), /floating-point samples/);
   });
 
+  it('a damaged file decodes or fails with an Error, quickly: bytes changed at random, cut short, or claiming a huge size', async () => {
+    const rng = new Rng(11);
+    const base = sharp(picture(true), { raw: { width: W, height: H, channels: 4 } });
+    const files = await Promise.all(
+      (['none', 'lzw', 'deflate', 'packbits'] as const).map(async (compression) => new Uint8Array(await base.clone().tiff({ compression, predictor: compression === 'lzw' ? 'horizontal' : 'none', tile: compression === 'deflate', tileWidth: 16, tileHeight: 16 }).toBuffer())),
+    );
+    let failed = 0;
+    for (let k = 0; k < 300; k++) {
+      const file = files[k % files.length].slice();
+      // Damage the header and IFD more often than the pixels: that is where a decoder can be led astray.
+      for (let n = rng.int(1, 6); n > 0; n--) file[rng.next() < 0.7 ? rng.int(0, Math.min(400, file.length)) : rng.int(0, file.length)] = rng.int(0, 256);
+      const damaged = rng.next() < 0.3 ? file.subarray(0, rng.int(8, file.length)) : file;
+      const t0 = performance.now();
+      try {
+        const out = await decodeTiff(damaged);
+        assert.equal(out.rgba.length, out.width * out.height * 4);
+      } catch (err) {
+        assert.ok(err instanceof Error && err.message.length > 0, `case ${k}: ${String(err)}`);
+        failed++;
+      }
+      assert.ok(performance.now() - t0 < 2000, `case ${k} took ${performance.now() - t0} ms`);
+    }
+    assert.ok(failed > 30, `${failed} of 300 damaged files refused`);
+    const huge = handMade([[256, 4, [100_000]], [257, 4, [100_000]], [258, 3, [8]], [259, 3, [1]], [262, 3, [1]], [277, 3, [1]], [278, 3, [1]]], [new Uint8Array(1)]);
+    await assert.rejects(decodeTiff(huge), /100000x100000, more than 100 megapixels/);
+  });
+
   it("LZW: a stream that widens its codes to 12 bits decodes to libtiff's bytes", async () => {
     // Noise compresses badly: the table fills and is cleared many times over.
     const rng = new Rng(3);

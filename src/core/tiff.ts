@@ -124,11 +124,25 @@ export function tiffXmp(bytes: Uint8Array): Uint8Array | undefined {
   }
 }
 
+/** The most pixels `decodeTiff` takes by default: the command line's limit. */
+const MAX_PIXELS = 100_000_000;
+
 /**
  * Decodes the first image of a TIFF file.
+ * @param maxPixels a larger image is refused before anything is allocated for it
  * @throws Error naming what is wrong or not supported
  */
-export async function decodeTiff(bytes: Uint8Array): Promise<DecodedTiff> {
+export async function decodeTiff(bytes: Uint8Array, maxPixels = MAX_PIXELS): Promise<DecodedTiff> {
+  try {
+    return await decode(bytes, maxPixels);
+  } catch (err) {
+    // A read past the end, a stream that does not inflate: what a damaged file gives, said so.
+    if (err instanceof TiffError) throw err;
+    throw new TiffError(`the file is damaged (${(err as Error).message})`);
+  }
+}
+
+async function decode(bytes: Uint8Array, maxPixels: number): Promise<DecodedTiff> {
   if (!isTiff(bytes)) {
     if (bytes.length >= 4 && (bytes[2] === 43 || bytes[3] === 43)) throw new TiffError('a BigTIFF file, which the page does not decode: save it as a plain TIFF, PNG or JPEG');
     throw new TiffError('not a TIFF file');
@@ -139,7 +153,9 @@ export async function decodeTiff(bytes: Uint8Array): Promise<DecodedTiff> {
   const width = ifd.get(TAG.width);
   const height = ifd.get(TAG.height);
   if (width <= 0 || height <= 0) throw new TiffError(`the image is ${width}x${height}`);
+  if (width * height > maxPixels) throw new TiffError(`the image is ${width}x${height}, more than ${maxPixels / 1e6} megapixels`);
   const spp = ifd.get(TAG.samplesPerPixel, 1);
+  if (!(spp >= 1 && spp <= 16)) throw new TiffError(`${spp} samples a pixel`);
   const bits = ifd.list(TAG.bitsPerSample) ?? [1];
   const depth = bits[0];
   if (bits.some((b) => b !== depth) || ![1, 2, 4, 8, 16].includes(depth)) throw new TiffError(`${bits.join('/')} bits a sample, which the page does not decode: save it as 8 or 16 bits`);
@@ -163,6 +179,7 @@ export async function decodeTiff(bytes: Uint8Array): Promise<DecodedTiff> {
   const tiled = ifd.values.has(TAG.tileOffsets);
   const chunkW = tiled ? ifd.get(TAG.tileWidth) : width;
   const chunkH = tiled ? ifd.get(TAG.tileLength) : Math.min(height, ifd.get(TAG.rowsPerStrip, height));
+  if (!(chunkW > 0 && chunkH > 0 && chunkW * chunkH <= 4 * maxPixels)) throw new TiffError(`strips or tiles of ${chunkW}x${chunkH}`);
   const offsets = ifd.list(tiled ? TAG.tileOffsets : TAG.stripOffsets);
   const counts = ifd.list(tiled ? TAG.tileByteCounts : TAG.stripByteCounts);
   if (!offsets || !counts || offsets.length !== counts.length) throw new TiffError('the image data is not where the file says (strip or tile offsets missing)');
