@@ -135,6 +135,43 @@ describe('inpaint run', () => {
     assert.ok(b.data.some((v) => v), 'b copied from somewhere');
   });
 
+  it('batch --mask: one mask for every photo (not taken for a photo when it lies among them); --resize-mask for other sizes', async (t) => {
+    const input = join(dir, 'stamped');
+    await mkdir(input);
+    await writePhoto(join(input, 'one.png'), 160, 120, 'enlightenment-data/Bamboo.jpg');
+    await writePhoto(join(input, 'two.jpg'), 160, 120, 'mate-backgrounds/Wood.jpg');
+    await writePhoto(join(input, 'big.png'), 320, 240);
+    // A date stamp in the corner of each, the mask among the photos.
+    const stamp = join(input, 'stamp.png');
+    await writeMask(stamp, rectMask(160, 120, { x: 110, y: 95, width: 40, height: 15 }));
+    const lines: string[] = [];
+    t.mock.method(console, 'log', (...a: unknown[]) => lines.push(a.join(' ')));
+    const out = join(dir, 'stamped-out');
+    await assert.rejects(inpaintCommand.run(['--input', input, '--mask', stamp, '-o', out, ...model]), (err: Error) => err instanceof InpaintError && /1 of 3 images failed: big\.png/.test(err.message));
+    assert.match(lines.find((l) => l.includes('big.png'))!, /FAILED: .*is 160x120 but the image is 320x240/);
+    assert.deepEqual((await readdir(out)).sort(), ['one.png', 'two.png'], 'the mask is not filled as a photo');
+    for (const [name, source] of [['one.png', 'one.png'], ['two.png', 'two.jpg']]) {
+      const [before, after] = [await readImage(join(input, source)), await readImage(join(out, name))];
+      let changedOutside = 0;
+      let changedInside = 0;
+      for (let i = 0; i < 160 * 120; i++) {
+        const [x, y] = [i % 160, Math.floor(i / 160)];
+        const near = x >= 106 && y >= 91 && y < 114;
+        const changed = [0, 1, 2].some((c) => Math.abs(before.data[c * 160 * 120 + i] - after.data[c * 160 * 120 + i]) > 1e-6);
+        if (changed && !near) changedOutside++;
+        if (changed && near) changedInside++;
+      }
+      assert.equal(changedOutside, 0, `${name}: only the stamp changes`);
+      assert.ok(changedInside > 300, `${name}: the stamp was filled`);
+    }
+    t.mock.restoreAll();
+    await inpaintCommand.run(['--input', input, '--mask', stamp, '-o', join(dir, 'stamped-resized'), '--resize-mask', ...model]);
+    assert.deepEqual((await readdir(join(dir, 'stamped-resized'))).sort(), ['big.png', 'one.png', 'two.png']);
+    await assert.rejects(inpaintCommand.run(['--input', input, '--mask', stamp, '--masks', input, '-o', out, ...model]), (err: Error) => err instanceof UsageError && /--mask FILE .* or --masks DIR .*, not both/.test(err.message));
+    await assert.rejects(inpaintCommand.run(['--input', input, '--mask', join(dir, 'no-such-mask.png'), '-o', join(dir, 'never'), ...model]), InputError);
+    assert.ok(!existsSync(join(dir, 'never', 'one.png')));
+  });
+
   it('copies only from --sample-from, never from --exclude, and refuses them where they cannot work (exit code 2)', async (t) => {
     const photo = join(dir, 'photo.png');
     const args = [photo, '--mask', join(dir, 'mask.png'), ...model, '--dilate', '0', '--debug', join(dir, 'steer-debug')];

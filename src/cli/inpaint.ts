@@ -59,7 +59,9 @@ first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask). Without it,
                       IMAGE's transparent pixels are the hole (what was erased in an image editor,
-                      saved as PNG, WebP or TIFF with transparency) and the result is opaque
+                      saved as PNG, WebP or TIFF with transparency) and the result is opaque. In
+                      batch mode: one mask for every photo, instead of --masks (a watermark, a date
+                      stamp, a logo in the same place on each)
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
                       exact), or the output folder in batch mode. Without it, one IMAGE's result goes
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
@@ -269,7 +271,7 @@ async function runInpaint(args: string[]): Promise<void> {
     return;
   }
 
-  if (values.mask !== undefined) throw new UsageError('--mask is for one IMAGE; in batch mode masks are found in --masks DIR');
+  if (values.mask !== undefined && values.masks !== undefined) throw new UsageError('give --mask FILE (one mask for every photo) or --masks DIR (a mask for each), not both');
   const skipExisting = values['skip-existing'] ?? false;
   const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
   try {
@@ -291,10 +293,12 @@ async function runInpaint(args: string[]): Promise<void> {
   }
   await checkWritableFolder(outDir);
   await removeStaleTemporaryFiles(outDir);
-  const all = await pairFolder(values.input!, maskDir, outDir, ext);
+  const all = await pairFolder(values.input!, maskDir, outDir, ext, values.mask);
   const pairs = skipExisting ? all.filter((pair) => !existsSync(pair.out)) : all;
   const skipped = all.length - pairs.length;
   if (skipped > 0) console.log(`${skipped} of ${all.length} images skipped: their results are in ${outDir} (--skip-existing)`);
+  // One mask for every photo: a bad one is said before the model loads, not once per photo.
+  if (values.mask !== undefined) await readMask(values.mask, { maxPixels: options.maxPixels });
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
   const batchStarted = performance.now();
@@ -417,7 +421,7 @@ async function save(out: string, result: InpaintResult, debugDir: string | undef
  * masks, never inputs.
  * @throws UsageError when a folder cannot be listed or holds no image
  */
-async function pairFolder(inputDir: string, maskDir: string, outDir: string, ext: string): Promise<Pair[]> {
+async function pairFolder(inputDir: string, maskDir: string, outDir: string, ext: string, shared?: string): Promise<Pair[]> {
   const list = async (dir: string, what: string) => {
     try {
       return (await readdir(dir)).filter(isImageFile).sort();
@@ -425,7 +429,8 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string, ext
       throw new UsageError(`cannot list the ${what} folder ${dir}: ${(err as Error).message}`);
     }
   };
-  const images = (await list(inputDir, '--input')).filter((f) => !stemOf(f).endsWith('_mask'));
+  // The shared mask is no photo, even when it lies among them.
+  const images = (await list(inputDir, '--input')).filter((f) => !stemOf(f).endsWith('_mask') && (shared === undefined || resolve(inputDir, f) !== resolve(shared)));
   if (images.length === 0) throw new UsageError(`no ${READABLE_FORMATS} images in ${inputDir}`);
   const masks = new Map<string, string>(); // lower-cased name without extension -> file name
   for (const f of await list(maskDir, '--masks')) {
@@ -437,9 +442,9 @@ async function pairFolder(inputDir: string, maskDir: string, outDir: string, ext
   for (const f of images) stems.set(stemOf(f), (stems.get(stemOf(f)) ?? 0) + 1);
   return images.map((name) => {
     const stem = stemOf(name);
-    const own = masks.get(`${stem}_mask`.toLowerCase()) ?? (sameFolder ? undefined : masks.get(stem.toLowerCase()));
+    const own = shared ?? masks.get(`${stem}_mask`.toLowerCase()) ?? (sameFolder ? undefined : masks.get(stem.toLowerCase()));
     const pair: Pair = { name, image: join(inputDir, name), out: join(outDir, `${stem}.${ext}`) };
-    if (own) pair.mask = join(maskDir, own);
+    if (own) pair.mask = shared ?? join(maskDir, own);
     else pair.noMask = `no mask for it in ${maskDir} (looked for ${stem}_mask${sameFolder ? '' : ` and ${stem}`} with an image extension: ${IMAGE_EXTENSIONS.join(', ')})`;
     if (stems.get(stem)! > 1) pair.problem = `another image in ${inputDir} has the stem "${stem}", and both would be written to ${pair.out}`;
     return pair;
