@@ -164,7 +164,7 @@ function setTool(next: Tool): void {
   ui.sizeLabel.hidden = next === 'wand';
   ui.toleranceLabel.hidden = next !== 'wand';
   if (view.cursor) Object.assign(view.cursor, { erase: next === 'eraser', cross: next === 'lasso' || next === 'wand' });
-  if (next === 'wand' && editor) setStatus('Wand: click what should go to select the area of its colour (Alt+click takes an area out); Tolerance sets how alike.');
+  if (next === 'wand' && editor) setStatus('Wand: click what should go to select the area of its colour (Shift+click: that colour anywhere; Alt+click takes an area out); Tolerance sets how alike.');
   view.invalidate();
 }
 
@@ -193,15 +193,18 @@ function photoPixels(ed: Editor): ImageData {
   return wandPixels.pixels;
 }
 
-/** The wand's click: the area of the clicked colour painted on the layer (or, erasing, taken out of it). */
-function wandAt(ed: Editor, at: { x: number; y: number }, erase: boolean): void {
-  const area = selectSimilar(photoPixels(ed), at.x, at.y, tolerance());
+/**
+ * The wand's click: the area of the clicked colour painted on the layer (or, erasing, taken out of
+ * it); `everywhere` (Shift), that colour anywhere in the photo, not only where it touches the click.
+ */
+function wandAt(ed: Editor, at: { x: number; y: number }, erase: boolean, everywhere: boolean): void {
+  const area = selectSimilar(photoPixels(ed), at.x, at.y, tolerance(), !everywhere);
   if (!area) return;
   ed.paintArea(area, layer, erase);
   const size = areaSize(area);
   const share = (100 * size) / (ed.width * ed.height);
   setStatus(
-    `${erase ? 'Took out' : 'Selected'} ${size.toLocaleString('en')} px (${share < 1 ? share.toFixed(1) : Math.round(share)}% of the photo) like the colour clicked, at tolerance ${tolerance()}.` +
+    `${erase ? 'Took out' : 'Selected'} ${size.toLocaleString('en')} px (${share < 1 ? share.toFixed(1) : Math.round(share)}% of the photo) like the colour clicked${everywhere ? ', anywhere in the photo' : ''}, at tolerance ${tolerance()}.` +
       (erase ? '' : ' Too much? Undo and lower the tolerance; too little? Click again, or raise it. Grow (G) covers the outline.'),
   );
   if (autoRun && layer === 'hole' && !erase) void run();
@@ -562,7 +565,7 @@ window.addEventListener('paste', (e) => {
 
 type Gesture =
   | { kind: 'paint'; id: number }
-  | { kind: 'wand'; id: number; at: { x: number; y: number }; erase: boolean }
+  | { kind: 'wand'; id: number; at: { x: number; y: number }; erase: boolean; everywhere: boolean }
   | { kind: 'pan'; id: number; x: number; y: number }
   | { kind: 'split'; id: number }
   | { kind: 'pinch'; distance: number; mid: { x: number; y: number } };
@@ -607,7 +610,7 @@ canvas.addEventListener('pointerdown', (e) => {
     const erase = tool === 'eraser' || e.altKey || (e.buttons & 32) !== 0;
     if (tool === 'wand') {
       // Selected when let go: a finger that was the start of a pinch selects nothing.
-      gesture = { kind: 'wand', id: e.pointerId, at, erase };
+      gesture = { kind: 'wand', id: e.pointerId, at, erase, everywhere: e.shiftKey };
       return;
     }
     gesture = { kind: 'paint', id: e.pointerId };
@@ -664,7 +667,7 @@ function pointerEnd(e: PointerEvent): void {
     }
   } else if (g?.kind === 'wand' && g.id === e.pointerId) {
     gesture = undefined;
-    if (e.type === 'pointerup' && editor) wandAt(editor, g.at, g.erase);
+    if (e.type === 'pointerup' && editor) wandAt(editor, g.at, g.erase, g.everywhere);
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {

@@ -54,12 +54,15 @@ describe('selectSimilar', () => {
     assert.equal(areaSize(selectSimilar(p, 5, 5, 32)!), p.width * p.height - n);
   });
 
-  it('follows only what is connected to the click', () => {
+  it('follows only what is connected to the click; not contiguous, takes it anywhere', () => {
     const p = picture(100, 50, [250, 250, 250]);
     const a = paint(p, disc(20, 25, 10), [0, 0, 0, 255]);
     const b = paint(p, disc(70, 25, 15), [0, 0, 0, 255]);
     assert.equal(areaSize(selectSimilar(p, 20, 25, 10)!), a);
     assert.equal(areaSize(selectSimilar(p, 70, 25, 10)!), b);
+    const both = selectSimilar(p, 20, 25, 10, false)!;
+    assert.equal(areaSize(both), a + b);
+    assert.deepEqual([...maskOf(both, 100, 50)], Array.from({ length: 5000 }, (_, i) => (disc(20, 25, 10)(i % 100, Math.floor(i / 100)) || disc(70, 25, 15)(i % 100, Math.floor(i / 100)) ? 1 : 0)));
   });
 
   it('takes every pixel within the tolerance on each channel, and none beyond it', () => {

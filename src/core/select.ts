@@ -5,7 +5,8 @@
  *
  * - Like: every channel (red, green, blue and alpha) within `tolerance` of the seed's, the mean of
  *   the 3x3 pixels around the click (so that one noisy pixel does not decide).
- * - Connected: through the pixels' four sides, from the click.
+ * - Connected: through the pixels' four sides, from the click; or, not `contiguous`, anywhere in the
+ *   picture (every digit of a date stamp, every letter of a watermark, with one click).
  * - Holes closed: what the area encloses is added to it where each enclosed part is smaller than a
  *   sixteenth of the area (a highlight on the object, its lettering, its noise), not where it is
  *   larger (an island of another thing in a selected sky stays out).
@@ -35,11 +36,11 @@ export interface Rgba {
 const CLOSED_HOLE_SHARE = 1 / 16;
 
 /**
- * The area of pixels like the one at (x, y), connected to it.
+ * The area of pixels like the one at (x, y), connected to it (or, not `contiguous`, anywhere).
  * @param tolerance the largest difference on any channel, 0 to 255
  * @returns undefined when (x, y) is outside the picture
  */
-export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: number): Area | undefined {
+export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: number, contiguous = true): Area | undefined {
   const { width, height, data } = pixels;
   x = Math.floor(x);
   y = Math.floor(y);
@@ -59,10 +60,24 @@ export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: num
     return Math.abs(data[p] - r) <= t && Math.abs(data[p + 1] - g) <= t && Math.abs(data[p + 2] - b) <= t && Math.abs(data[p + 3] - a) <= t;
   };
 
-  // A scanline flood fill through the four sides: each popped seed takes its whole row segment, and
-  // seeds the start of each segment of like pixels above and below it.
   const inArea = new Uint8Array(width * height);
   let [x0, y0, x1, y1] = [x, y, x, y];
+  if (!contiguous) {
+    inArea[y * width + x] = 1;
+    for (let py = 0; py < height; py++) {
+      for (let px = 0; px < width; px++) {
+        if (!like(py * width + px)) continue;
+        inArea[py * width + px] = 1;
+        if (px < x0) x0 = px;
+        if (px > x1) x1 = px;
+        if (py < y0) y0 = py;
+        if (py > y1) y1 = py;
+      }
+    }
+    return areaWithin(inArea, width, { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
+  }
+  // A scanline flood fill through the four sides: each popped seed takes its whole row segment, and
+  // seeds the start of each segment of like pixels above and below it.
   let stack = new Int32Array(1024);
   let top = 0;
   const push = (i: number): void => {
@@ -104,7 +119,11 @@ export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: num
     }
   }
 
-  const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+  return areaWithin(inArea, width, { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
+}
+
+/** The area `inArea` (a picture `width` wide) marks within `box`, its small enclosed parts closed. */
+function areaWithin(inArea: Uint8Array, width: number, box: { x: number; y: number; width: number; height: number }): Area {
   const inBox = new Uint8Array(box.width * box.height);
   let count = 0;
   for (let yy = 0; yy < box.height; yy++) {

@@ -295,6 +295,13 @@ describe('the web page in Chromium', () => {
     await maskIs(discB, 'the first taken out');
     await page.keyboard.press('Control+z');
     await maskIs((x, y) => discA(x, y) || discB(x, y), 'the taking out undone');
+    // Shift: the colour anywhere, both discs with one click.
+    await page.click('#clear');
+    await clickAt(230, 120, ['Shift']);
+    await assertText(status(), /anywhere in the photo/);
+    await maskIs((x, y) => discA(x, y) || discB(x, y), 'both discs with one Shift+click');
+    await page.keyboard.press('Control+z');
+    await page.keyboard.press('Control+z');
 
     // Kept in the browser as the strokes are: after a reload the same hole.
     await page.waitForTimeout(1000);
