@@ -27,7 +27,7 @@ export type DeviceMethod = 'ours' | 'patchmatch';
 
 export type WorkerIn =
   | { type: 'init'; config: WorkerConfig }
-  | { type: 'fill'; id: number; image: ImageBitmap; mask: ImageBitmap; sampleFrom?: ImageBitmap; exclude?: ImageBitmap; ensemble?: number; method?: DeviceMethod; icc?: Uint8Array }
+  | { type: 'fill'; id: number; image: ImageBitmap; mask: ImageBitmap; sampleFrom?: ImageBitmap; exclude?: ImageBitmap; ensemble?: number; method?: DeviceMethod; icc?: Uint8Array; sourcesSide: number }
   | { type: 'stylize'; id: number; content: ImageBitmap; style: ImageBitmap; size?: number };
 
 export type WorkerOut =
@@ -79,7 +79,7 @@ export interface DeviceResult {
   blob: Blob;
   notices: string[];
   seconds: number;
-  /** Ours' fills: where the fill copied from, white on black, the photo's size. */
+  /** Ours' fills: where the fill copied from, white on black, at most the fill's `sourcesSide` across. */
   sources?: ImageBitmap;
 }
 
@@ -209,12 +209,12 @@ export class DeviceEngine {
    * PNG says so (its bitmap does not: draw it from the PNG).
    */
   async fill(
-    req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number; method?: DeviceMethod; icc?: Uint8Array },
+    req: { image: ImageBitmap; mask: CanvasImageSource; sampleFrom?: CanvasImageSource; exclude?: CanvasImageSource; ensemble?: number; method?: DeviceMethod; icc?: Uint8Array; sourcesSide: number },
     signal: AbortSignal,
     watch: FillWatch = {},
   ): Promise<DeviceResult> {
     const [image, mask, sampleFrom, exclude] = await Promise.all([req.image, req.mask, req.sampleFrom, req.exclude].map((s) => (s ? createImageBitmap(s as ImageBitmapSource) : undefined)));
-    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble, method: req.method, icc: req.icc }, signal, watch);
+    return this.#call({ type: 'fill', id: 0, image: image!, mask: mask!, sampleFrom, exclude, ensemble: req.ensemble, method: req.method, icc: req.icc, sourcesSide: req.sourcesSide }, signal, watch);
   }
 
   async stylize(req: { content: ImageBitmap; style: Blob; size?: number }, signal: AbortSignal): Promise<DeviceResult> {

@@ -9,7 +9,7 @@
  * replaces the old files instead of mixing with them. The library checks the files' sha256; when
  * loading fails the cache is dropped, so a corrupt download is fetched again next time.
  *
- * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble?, method?, icc? }
+ * Messages in:  init { config }, fill { id, image, mask, sampleFrom?, exclude?, ensemble?, method?, icc?, sourcesSide }
  *               (method 'patchmatch': the no-network baseline, as the server's; icc: the ICC
  *               profile of the image's colour space, which the result's PNG carries),
  *               stylize { id, content, style, size }   (pictures as ImageBitmaps, transferred)
@@ -17,7 +17,7 @@
  *               step { id, done, total, scale } (where a fill stands), preview { id, box, scale, image:
  *               ImageBitmap } (a region after a scale but its last), done { id, image: ImageBitmap,
  *               blob: PNG, notices, seconds, sources?: ImageBitmap (ours: where the fill copied
- *               from, white on black) }, error { id?, message }
+ *               from, white on black, at most sourcesSide across) }, error { id?, message }
  */
 import { patchMatchInpaint } from '../src/baselines/patchmatch.ts';
 import { deflate, pngWithProfile } from '../src/core/bytes.ts';
@@ -209,24 +209,35 @@ function bitmapOf(image: Image): ImageBitmap {
  * The result as an ImageBitmap to draw and a PNG to download, both made here; the PNG says its
  * pixels are in the colour space of `icc`, when given.
  */
-async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array, icc?: Uint8Array, sources?: { width: number; height: number; data: Uint8Array }): Promise<void> {
+async function answer(id: number, image: Image, notices: string[], t0: number, alpha?: Float32Array, icc?: Uint8Array, sources?: { mask: { width: number; height: number; data: Uint8Array }; side: number }): Promise<void> {
   const canvas = canvasOf(image, alpha);
   let blob = await canvas.convertToBlob({ type: 'image/png' });
   if (icc) blob = new Blob([pngWithProfile(new Uint8Array(await blob.arrayBuffer()), await deflate(icc))], { type: 'image/png' });
   const bitmap = canvas.transferToImageBitmap();
-  const from = sources && maskBitmap(sources);
+  const from = sources && maskBitmap(sources.mask, sources.side);
   post({ type: 'done', id, image: bitmap, blob, notices, seconds: (performance.now() - t0) / 1000, sources: from }, from ? [bitmap, from] : [bitmap]);
 }
 
-/** A mask as an ImageBitmap, white on black (as the server's sources PNG). */
-function maskBitmap(mask: { width: number; height: number; data: Uint8Array }): ImageBitmap {
-  const rgba = new Uint8ClampedArray(mask.data.length * 4);
-  for (let i = 0; i < mask.data.length; i++) {
-    rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = mask.data[i] ? 255 : 0;
-    rgba[4 * i + 3] = 255;
+/**
+ * A mask as an ImageBitmap, white on black (as the server's sources PNG), at most `side` across: a
+ * pixel is white where any of the mask's under it is (the page shows it at its previews' size, and a
+ * 25-megapixel photo's would take 100 MB).
+ */
+function maskBitmap(mask: { width: number; height: number; data: Uint8Array }, side: number): ImageBitmap {
+  const scale = Math.min(1, side / Math.max(mask.width, mask.height));
+  const [w, h] = [Math.max(1, Math.round(mask.width * scale)), Math.max(1, Math.round(mask.height * scale))];
+  const rgba = new Uint8ClampedArray(w * h * 4);
+  for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
+  for (let y = 0; y < mask.height; y++) {
+    const row = Math.min(h - 1, Math.floor(y * scale)) * w;
+    for (let x = 0; x < mask.width; x++) {
+      if (!mask.data[y * mask.width + x]) continue;
+      const p = 4 * (row + Math.min(w - 1, Math.floor(x * scale)));
+      rgba[p] = rgba[p + 1] = rgba[p + 2] = 255;
+    }
   }
-  const canvas = new OffscreenCanvas(mask.width, mask.height);
-  canvas.getContext('2d')!.putImageData(new ImageData(rgba, mask.width, mask.height), 0, 0);
+  const canvas = new OffscreenCanvas(w, h);
+  canvas.getContext('2d')!.putImageData(new ImageData(rgba, w, h), 0, 0);
   return canvas.transferToImageBitmap();
 }
 
@@ -260,7 +271,7 @@ async function handle(msg: WorkerIn): Promise<void> {
         post({ type: 'preview', id, box, scale, image: bitmap }, [bitmap]);
       };
       const result = await inpainter.inpaint(photo, mask, { ensemble: msg.ensemble, sampleFrom, exclude, sources: true, onProgress, onPreview });
-      await answer(id, result.image, [...result.notices], t0, result.alpha, msg.icc, result.sources);
+      await answer(id, result.image, [...result.notices], t0, result.alpha, msg.icc, result.sources && { mask: result.sources, side: msg.sourcesSide });
     } else {
       const result = await inpainter.stylize(imageOf(msg.content), imageOf(msg.style), { size: msg.size });
       await answer(id, result.image, [...result.notices], t0);

@@ -13,7 +13,7 @@ import { decodeTiff, isTiff } from '../src/core/tiff.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
 import { DeviceEngine, type DeviceConfigFile, type DevicePreview, type DeviceStep, deviceUnsupported, type LoadProgress, readDeviceConfig, WorkerStartError } from './device.ts';
-import { Editor, isPaint, LAYER_COLOURS, type Layer, LAYERS, toBlob } from './editor.ts';
+import { Editor, isPaint, LAYER_COLOURS, type Layer, LAYERS, PREVIEW_SIDE, toBlob } from './editor.ts';
 import { decodeHeic, isHeic, pngWithIcc } from './heic.ts';
 import { forgetWork, loadWork, saveEdits, savePhoto, type SavedEdits, type SavedPhoto } from './saved.ts';
 import { View } from './view.ts';
@@ -859,7 +859,7 @@ async function runOnDevice(ed: Editor, controller: AbortController, started: num
       lastDeviceStep = undefined;
       lastDevicePreview = undefined;
       const own = await ownColours(ed);
-      result = await device!.fill({ image: own?.image ?? ed.image, icc: own?.icc, mask: ed.mask, ensemble: choice.ensemble, method: choice.method, ...steering }, controller.signal, { onStep, onPreview });
+      result = await device!.fill({ image: own?.image ?? ed.image, icc: own?.icc, mask: ed.mask, ensemble: choice.ensemble, method: choice.method, ...steering, sourcesSide: PREVIEW_SIDE }, controller.signal, { onStep, onPreview });
       own?.image.close();
       // The worker's bitmap holds the stored values; drawn, they need the profile its PNG carries.
       if (own) result = { ...result, image: await createImageBitmap(result.blob) };
