@@ -235,7 +235,7 @@ function setMode(next: 'remove' | 'stylize'): void {
   view.showLayers = next === 'remove';
   if (editor) {
     if (next === 'stylize') setStatus(style ? 'Run to render the photo in the style image\'s texture.' : 'Open a style image (Style…), then Run.');
-    else setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
+    else setStatus('Paint over what should go (or draw around it with the Lasso, L, or click it with the Wand, W), then Run.');
   }
   refresh();
 }
@@ -349,7 +349,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     if (erased) next.loadMask(erased.layer);
     await show(next);
     if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
-    else setStatus('Paint over what should go (or draw around it with the Lasso, L), then Run.');
+    else setStatus('Paint over what should go (or draw around it with the Lasso, L, or click it with the Wand, W), then Run.');
   } catch (err) {
     const message = err instanceof DecodeError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF, HEIC or TIFF).`;
     setStatus(message, 'error');
