@@ -14,6 +14,7 @@
  * The area is returned as runs over its bounding box, so that the page's history keeps a click
  * as a few kilobytes whatever the photo's size, and replays it without the photo.
  */
+import { type MaskImage, maskBoundingBox } from './raster.ts';
 
 /** An area of a picture: its bounding box, and the runs of selected pixels in it. */
 export interface Area {
@@ -194,22 +195,11 @@ function runsOf(area: Uint8Array, width: number, height: number): Uint32Array {
 }
 
 /** The area a mask marks (nonzero), as its bounding box and runs; undefined when it marks nothing. */
-export function areaOf(mask: { width: number; height: number; data: Uint8Array }): Area | undefined {
-  const { width, height, data } = mask;
-  let [x0, y0, x1, y1] = [width, height, -1, -1];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (!data[y * width + x]) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      y1 = y;
-    }
-  }
-  if (x1 < 0) return undefined;
-  const box = { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+export function areaOf(mask: MaskImage): Area | undefined {
+  const box = maskBoundingBox(mask);
+  if (!box) return undefined;
   const inBox = new Uint8Array(box.width * box.height);
-  for (let y = 0; y < box.height; y++) for (let x = 0; x < box.width; x++) inBox[y * box.width + x] = data[(box.y + y) * width + box.x + x] ? 1 : 0;
+  for (let y = 0; y < box.height; y++) for (let x = 0; x < box.width; x++) inBox[y * box.width + x] = mask.data[(box.y + y) * mask.width + box.x + x] ? 1 : 0;
   return { ...box, runs: runsOf(inBox, box.width, box.height) };
 }
 
