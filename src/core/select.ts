@@ -14,7 +14,7 @@
  * The area is returned as runs over its bounding box, so that the page's history keeps a click
  * as a few kilobytes whatever the photo's size, and replays it without the photo.
  */
-import { type MaskImage, maskBoundingBox } from './raster.ts';
+import { type Box, cropImage, type MaskImage, maskBoundingBox } from './raster.ts';
 
 /** An area of a picture: its bounding box, and the runs of selected pixels in it. */
 export interface Area {
@@ -75,7 +75,7 @@ export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: num
         if (py > y1) y1 = py;
       }
     }
-    return areaWithin(inArea, width, { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
+    return areaWithin(inArea, width, height, { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
   }
   // A scanline flood fill through the four sides: each popped seed takes its whole row segment, and
   // seeds the start of each segment of like pixels above and below it.
@@ -120,22 +120,14 @@ export function selectSimilar(pixels: Rgba, x: number, y: number, tolerance: num
     }
   }
 
-  return areaWithin(inArea, width, { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
+  return areaWithin(inArea, width, height, { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 });
 }
 
-/** The area `inArea` (a picture `width` wide) marks within `box`, its small enclosed parts closed. */
-function areaWithin(inArea: Uint8Array, width: number, box: { x: number; y: number; width: number; height: number }): Area {
-  const inBox = new Uint8Array(box.width * box.height);
+/** The area `inArea` (0 or 1 a pixel, a picture `width` x `height`) marks within `box`, its small enclosed parts closed. */
+function areaWithin(inArea: Uint8Array, width: number, height: number, box: Box): Area {
+  const inBox = cropImage({ width, height, data: inArea }, box).data;
   let count = 0;
-  for (let yy = 0; yy < box.height; yy++) {
-    const from = (box.y + yy) * width + box.x;
-    for (let xx = 0; xx < box.width; xx++) {
-      if (inArea[from + xx]) {
-        inBox[yy * box.width + xx] = 1;
-        count++;
-      }
-    }
-  }
+  for (const v of inBox) count += v;
   closeSmallHoles(inBox, box.width, box.height, count * CLOSED_HOLE_SHARE);
   return { ...box, runs: runsOf(inBox, box.width, box.height) };
 }
@@ -197,10 +189,7 @@ function runsOf(area: Uint8Array, width: number, height: number): Uint32Array {
 /** The area a mask marks (nonzero), as its bounding box and runs; undefined when it marks nothing. */
 export function areaOf(mask: MaskImage): Area | undefined {
   const box = maskBoundingBox(mask);
-  if (!box) return undefined;
-  const inBox = new Uint8Array(box.width * box.height);
-  for (let y = 0; y < box.height; y++) for (let x = 0; x < box.width; x++) inBox[y * box.width + x] = mask.data[(box.y + y) * mask.width + box.x + x] ? 1 : 0;
-  return { ...box, runs: runsOf(inBox, box.width, box.height) };
+  return box ? { ...box, runs: runsOf(cropImage(mask, box).data, box.width, box.height) } : undefined;
 }
 
 /** The number of pixels an area holds. */
