@@ -136,7 +136,7 @@ function areaWithin(inArea: Uint8Array, width: number, height: number, box: Box)
  * Sets (in place) the parts of `area` that are 0, not connected to the box's edge, and smaller
  * than `maxSize` pixels each.
  */
-function closeSmallHoles(area: Uint8Array, width: number, height: number, maxSize: number): void {
+export function closeSmallHoles(area: Uint8Array, width: number, height: number, maxSize: number): void {
   // 0 = not yet seen, 1 = in the area, 2 = reached from outside, 3 = enclosed and seen.
   const state = area.slice();
   const stack: number[] = [];

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UsageError } from './errors.ts';
+import { selectObject } from './grabcut.ts';
+import { Rng } from './random.ts';
+import type { Area, Rgba } from './select.ts';
+
+/**
+ * A picture of a noisy background in two colours (stripes), with an object over it: a disc whose
+ * top half is red and bottom half blue, neither like the background. Returns the picture and the
+ * object's true mask.
+ */
+function scene(width: number, height: number, cx: number, cy: number, r: number, seed = 1): { pixels: Rgba; truth: Uint8Array } {
+  const rng = new Rng(seed);
+  const data = new Uint8ClampedArray(width * height * 4);
+  const truth = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      const inside = (x - cx) ** 2 + (y - cy) ** 2 <= r * r;
+      truth[i] = inside ? 1 : 0;
+      const colour = inside ? (y < cy ? [200, 40, 40] : [40, 60, 200]) : Math.floor(x / 23) % 2 ? [90, 160, 80] : [150, 150, 140];
+      for (let c = 0; c < 3; c++) data[4 * i + c] = colour[c] + Math.round((rng.next() * 2 - 1) * 12);
+      data[4 * i + 3] = 255;
+    }
+  }
+  return { pixels: { width, height, data }, truth };
+}
+
+function maskOf(area: Area, width: number, height: number): Uint8Array {
+  const mask = new Uint8Array(width * height);
+  for (let k = 0; k < area.runs.length; k += 2) {
+    for (let j = 0; j < area.runs[k + 1]; j++) {
+      const i = area.runs[k] + j;
+      mask[(area.y + Math.floor(i / area.width)) * width + area.x + (i % area.width)] = 1;
+    }
+  }
+  return mask;
+}
+
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < a.length; i++) {
+    both += a[i] & b[i];
+    either += a[i] | b[i];
+  }
+  return both / either;
+}
+
+describe('selectObject', () => {
+  it('selects an object of two colours from a box drawn around it, and nothing of the background', () => {
+    const { pixels, truth } = scene(200, 160, 90, 80, 40);
+    // A spot of the background's colour on the object (closed into the selection), and a speck of
+    // the object's colour in the box's corner (dropped).
+    const fill = (x0: number, y0: number, size: number, colour: number[]): void => {
+      for (let y = y0; y < y0 + size; y++) for (let x = x0; x < x0 + size; x++) pixels.data.set(colour, 4 * (y * 200 + x));
+    };
+    fill(92, 92, 14, [90, 160, 80]);
+    fill(43, 33, 3, [200, 40, 40]);
+    const area = selectObject(pixels, { x: 40, y: 30, width: 100, height: 100 }, { margin: 0 });
+    assert.ok(area);
+    const mask = maskOf(area, 200, 160);
+    assert.ok(iou(mask, truth) > 0.95, `IoU ${iou(mask, truth)}`);
+    for (let k = 0; k < 14 * 14; k++) assert.equal(mask[(92 + Math.floor(k / 14)) * 200 + 92 + (k % 14)], 1, 'the spot on the object is selected');
+    for (let k = 0; k < 3 * 3; k++) assert.equal(mask[(33 + Math.floor(k / 3)) * 200 + 43 + (k % 3)], 0, 'the speck is not');
+  });
+
+  it('works on a shrunk grid for a large picture, and grows the selection by its margin', () => {
+    const { pixels, truth } = scene(2400, 1600, 1000, 800, 420, 2);
+    const box = { x: 520, y: 330, width: 960, height: 940 };
+    const tight = selectObject(pixels, box, { margin: 0 })!;
+    const tightMask = maskOf(tight, 2400, 1600);
+    assert.ok(iou(tightMask, truth) > 0.95, `IoU ${iou(tightMask, truth)}`);
+    // The default margin: 1% of the box's longer side (10 px here, more than a working cell).
+    const grown = maskOf(selectObject(pixels, box)!, 2400, 1600);
+    let added = 0;
+    for (let i = 0; i < grown.length; i++) {
+      assert.ok(grown[i] >= tightMask[i], 'the grown selection holds the tight one');
+      added += grown[i] - tightMask[i];
+    }
+    // A ring about 10 px wide around a disc of radius 420.
+    const ring = 2 * Math.PI * 420 * 10;
+    assert.ok(added > 0.7 * ring && added < 1.3 * ring, `${added} px added, a ring of ${ring.toFixed(0)}`);
+    // Nothing outside the box grown by the margin.
+    for (let i = 0; i < grown.length; i++) {
+      if (!grown[i]) continue;
+      const x = i % 2400;
+      const y = Math.floor(i / 2400);
+      assert.ok(x >= box.x - 10 && x < box.x + box.width + 10 && y >= box.y - 10 && y < box.y + box.height + 10, `(${x}, ${y})`);
+    }
+  });
+
+  it('finds the object where the box touches the picture edge', () => {
+    const { pixels, truth } = scene(200, 160, 40, 80, 35, 3);
+    const area = selectObject(pixels, { x: 0, y: 35, width: 85, height: 90 }, { margin: 0 })!;
+    assert.ok(iou(maskOf(area, 200, 160), truth) > 0.95);
+  });
+
+  it('selects nothing where the box holds only more of what surrounds it', () => {
+    const { pixels } = scene(200, 160, 10_000, 10_000, 1, 4);
+    assert.equal(selectObject(pixels, { x: 60, y: 40, width: 80, height: 80 }), undefined);
+  });
+
+  it('refuses a box over the whole picture or outside it, saying what to do', () => {
+    const { pixels } = scene(100, 80, 50, 40, 20);
+    assert.throws(() => selectObject(pixels, { x: -5, y: -5, width: 120, height: 100 }), (e) => e instanceof UsageError && /whole picture/.test(e.message));
+    assert.throws(() => selectObject(pixels, { x: 150, y: 10, width: 20, height: 20 }), (e) => e instanceof UsageError && /draw it around the object/.test(e.message));
+  });
+});
