@@ -119,6 +119,19 @@ try {
   await page.keyboard.press('Control+z');
   await page.keyboard.press('b');
 
+  // The object tool: a box dragged around the girl wading on the left of a beach photo (photos-other)
+  // selects her, red top, pink skin and dark trousers, from the sea around her.
+  const beach = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  await beach.goto(`${address}/?engine=server`);
+  await beach.setInputFiles('#file', '../shared/data/photos-other/kphotoalbum/cold_water.jpg');
+  await beach.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
+  await beach.keyboard.press('m');
+  await stroke(beach, [[6, 214], [62, 348]], () => shoot(beach, 'serve-object-box.png'));
+  await beach.waitForFunction("/as the object in the box/.test(document.getElementById('status').textContent)");
+  await beach.mouse.move(1200, 700);
+  await shoot(beach, 'serve-object.png');
+  await beach.context().close();
+
   // On a phone held upright: the toolbar in one row that scrolls sideways, a stroke on the roof.
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true })).newPage();
   await phone.goto(`${address}/?engine=server`);

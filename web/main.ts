@@ -8,7 +8,8 @@
 import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
-import { areaSize, selectSimilar } from '../src/core/select.ts';
+import { selectObject } from '../src/core/grabcut.ts';
+import { type Area, areaSize, selectSimilar } from '../src/core/select.ts';
 import { decodeTiff, isTiff } from '../src/core/tiff.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
@@ -18,8 +19,10 @@ import { decodeHeic, isHeic, pngWithIcc } from './heic.ts';
 import { forgetWork, loadWork, saveEdits, savePhoto, type SavedEdits, type SavedPhoto } from './saved.ts';
 import { View } from './view.ts';
 
-type Tool = 'brush' | 'lasso' | 'wand' | 'eraser';
-const TOOLS: readonly Tool[] = ['brush', 'lasso', 'wand', 'eraser'];
+type Tool = 'brush' | 'lasso' | 'wand' | 'object' | 'eraser';
+const TOOLS: readonly Tool[] = ['brush', 'lasso', 'wand', 'object', 'eraser'];
+/** The tools that take a point or a box, not a brush's width: a cross for a cursor. */
+const CROSS_TOOLS: readonly Tool[] = ['lasso', 'wand', 'object'];
 
 /**
  * A choice remembered across visits (localStorage), or undefined. Where the browser refuses storage
@@ -106,7 +109,8 @@ let downloaded: ImageBitmap | undefined;
 let opening = 0;
 /**
  * What a drag does: paint with the round brush, outline an area to fill (the lasso; with Alt, to
- * cut out), or erase; what a click does with the wand: select the area of the colour clicked.
+ * cut out), draw a box around an object to select it (the object tool), or erase; what a click
+ * does with the wand: select the area of the colour clicked.
  */
 let tool: Tool = 'brush';
 /** The layer the brush paints: the hole, or where ours may (sampleFrom) or may not (exclude) copy from. */
@@ -160,11 +164,12 @@ function setBrushSize(size: number): void {
 function setTool(next: Tool): void {
   tool = next;
   for (const t of TOOLS) ui.tools[t].setAttribute('aria-pressed', String(t === next));
-  // The wand has a tolerance where the others have a size.
-  ui.sizeLabel.hidden = next === 'wand';
+  // The wand has a tolerance where the brushes have a size; the object tool has neither.
+  ui.sizeLabel.hidden = next === 'wand' || next === 'object';
   ui.toleranceLabel.hidden = next !== 'wand';
-  if (view.cursor) Object.assign(view.cursor, { erase: next === 'eraser', cross: next === 'lasso' || next === 'wand' });
+  if (view.cursor) Object.assign(view.cursor, { erase: next === 'eraser', cross: CROSS_TOOLS.includes(next) });
   if (next === 'wand' && editor) setStatus('Wand: click what should go to select the area of its colour (Shift+click: that colour anywhere; Alt+click takes an area out); Tolerance sets how alike.');
+  if (next === 'object' && editor) setStatus('Object: drag a box around what should go, with some of what surrounds it inside; what stands apart from its surroundings is selected (Alt+drag takes an object out).');
   view.invalidate();
 }
 
@@ -177,7 +182,7 @@ function setTolerance(value: number): void {
   ui.toleranceOut.textContent = ui.tolerance.value;
 }
 
-/** The pixels of the photo as it stands, for the wand: read once per picture (a 12-megapixel photo takes a tenth of a second). */
+/** The pixels of the photo as it stands, for the wand and the object tool: read once per picture (a 12-megapixel photo takes a tenth of a second). */
 let wandPixels: { image: ImageBitmap; pixels: ImageData } | undefined;
 
 function photoPixels(ed: Editor): ImageData {
@@ -200,14 +205,54 @@ function photoPixels(ed: Editor): ImageData {
 function wandAt(ed: Editor, at: { x: number; y: number }, erase: boolean, everywhere: boolean): void {
   const area = selectSimilar(photoPixels(ed), at.x, at.y, tolerance(), !everywhere);
   if (!area) return;
+  paintSelection(
+    ed,
+    area,
+    erase,
+    `like the colour clicked${everywhere ? ', anywhere in the photo' : ''}, at tolerance ${tolerance()}.` +
+      (erase ? '' : ' Too much? Undo and lower the tolerance; too little? Click again, or raise it. Grow (G) covers the outline.'),
+  );
+}
+
+/** A selection (the wand's, the object tool's) painted on the layer or taken out of it, said in the status. */
+function paintSelection(ed: Editor, area: Area, erase: boolean, how: string): void {
   ed.paintArea(area, layer, erase);
   const size = areaSize(area);
   const share = (100 * size) / (ed.width * ed.height);
-  setStatus(
-    `${erase ? 'Took out' : 'Selected'} ${size.toLocaleString('en')} px (${share < 1 ? share.toFixed(1) : Math.round(share)}% of the photo) like the colour clicked${everywhere ? ', anywhere in the photo' : ''}, at tolerance ${tolerance()}.` +
-      (erase ? '' : ' Too much? Undo and lower the tolerance; too little? Click again, or raise it. Grow (G) covers the outline.'),
-  );
+  setStatus(`${erase ? 'Took out' : 'Selected'} ${size.toLocaleString('en')} px (${share < 1 ? share.toFixed(1) : Math.round(share)}% of the photo) ${how}`);
   if (autoRun && layer === 'hole' && !erase) void run();
+}
+
+/**
+ * The object tool's box, let go: the object GrabCut finds in it (`selectObject`: what stands apart
+ * from the box's surroundings, grown a little to take its outline), painted on the layer or, with
+ * Alt, taken out of it. A box too small to be a drag is a click, and says how to use the tool.
+ */
+async function objectIn(ed: Editor, box: { x0: number; y0: number; x1: number; y1: number }, erase: boolean): Promise<void> {
+  const x = Math.max(0, Math.min(box.x0, box.x1));
+  const y = Math.max(0, Math.min(box.y0, box.y1));
+  const width = Math.min(ed.width, Math.max(box.x0, box.x1)) - x;
+  const height = Math.min(ed.height, Math.max(box.y0, box.y1)) - y;
+  if (!(width >= 4 && height >= 4)) {
+    setStatus('Object: drag a box around what should go (a click selects nothing), with some of what surrounds it inside.');
+    return;
+  }
+  setStatus('Selecting the object in the box…', 'busy');
+  // Let the status show before the work (a few tenths of a second) holds the page.
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
+  let area: Area | undefined;
+  try {
+    area = selectObject(photoPixels(ed), { x, y, width, height });
+  } catch (e) {
+    setStatus((e as Error).message, 'error');
+    return;
+  }
+  if (!area) {
+    setStatus('Nothing in the box stands apart from what surrounds it: draw the box closer around the object, or paint it with the brush.');
+    return;
+  }
+  paintSelection(ed, area, erase, 'as the object in the box. Missed a part? Add it with the brush, or drag another box; too much? Alt+drag or the eraser takes it out.');
+  refresh();
 }
 
 function cursorColour(): string | undefined {
@@ -235,7 +280,7 @@ function setMode(next: 'remove' | 'stylize'): void {
   view.showLayers = next === 'remove';
   if (editor) {
     if (next === 'stylize') setStatus(style ? 'Run to render the photo in the style image\'s texture.' : 'Open a style image (Style…), then Run.');
-    else setStatus('Paint over what should go (or draw around it with the Lasso, L, or click it with the Wand, W), then Run.');
+    else setStatus('Paint over what should go (or draw around it with the Lasso, L, click it with the Wand, W, or drag a box around it with Object, M), then Run.');
   }
   refresh();
 }
@@ -349,7 +394,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     if (erased) next.loadMask(erased.layer);
     await show(next);
     if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
-    else setStatus('Paint over what should go (or draw around it with the Lasso, L, or click it with the Wand, W), then Run.');
+    else setStatus('Paint over what should go (or draw around it with the Lasso, L, click it with the Wand, W, or drag a box around it with Object, M), then Run.');
   } catch (err) {
     const message = err instanceof DecodeError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF, HEIC or TIFF).`;
     setStatus(message, 'error');
@@ -566,6 +611,7 @@ window.addEventListener('paste', (e) => {
 type Gesture =
   | { kind: 'paint'; id: number }
   | { kind: 'wand'; id: number; at: { x: number; y: number }; erase: boolean; everywhere: boolean }
+  | { kind: 'box'; id: number; erase: boolean }
   | { kind: 'pan'; id: number; x: number; y: number }
   | { kind: 'split'; id: number }
   | { kind: 'pinch'; distance: number; mid: { x: number; y: number } };
@@ -595,6 +641,7 @@ canvas.addEventListener('pointerdown', (e) => {
   if (pointers.size === 2 && e.pointerType === 'touch') {
     // A second finger: the first one's stroke was the start of a pinch, not paint.
     if (gesture?.kind === 'paint') editor.abandonStroke();
+    if (gesture?.kind === 'box') view.box = undefined;
     gesture = { kind: 'pinch', ...pinchOf() };
     return;
   }
@@ -613,6 +660,12 @@ canvas.addEventListener('pointerdown', (e) => {
       gesture = { kind: 'wand', id: e.pointerId, at, erase, everywhere: e.shiftKey };
       return;
     }
+    if (tool === 'object') {
+      gesture = { kind: 'box', id: e.pointerId, erase };
+      view.box = { x0: at.x, y0: at.y, x1: at.x, y1: at.y };
+      view.invalidate();
+      return;
+    }
     gesture = { kind: 'paint', id: e.pointerId };
     // Shift+click draws a straight line from where the last brush stroke on this layer ended.
     const from = e.shiftKey && tool !== 'lasso' ? editor.lastPoint : undefined;
@@ -626,7 +679,7 @@ canvas.addEventListener('pointerdown', (e) => {
 
 canvas.addEventListener('pointermove', (e) => {
   const p = local(e);
-  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), cross: tool === 'lasso' || tool === 'wand' } : undefined;
+  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), cross: CROSS_TOOLS.includes(tool) } : undefined;
   stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
   if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
   const g = gesture;
@@ -636,6 +689,9 @@ canvas.addEventListener('pointermove', (e) => {
       const at = view.toImage(c.clientX, c.clientY);
       editor!.extendStroke(at.x, at.y);
     }
+  } else if (g?.kind === 'box' && g.id === e.pointerId && view.box) {
+    const at = view.toImage(e.clientX, e.clientY);
+    Object.assign(view.box, { x1: at.x, y1: at.y });
   } else if (g?.kind === 'pan' && g.id === e.pointerId) {
     view.panBy(p.x - g.x, p.y - g.y);
     g.x = p.x;
@@ -668,6 +724,11 @@ function pointerEnd(e: PointerEvent): void {
   } else if (g?.kind === 'wand' && g.id === e.pointerId) {
     gesture = undefined;
     if (e.type === 'pointerup' && editor) wandAt(editor, g.at, g.erase, g.everywhere);
+  } else if (g?.kind === 'box' && g.id === e.pointerId) {
+    gesture = undefined;
+    const box = view.box;
+    view.box = undefined;
+    if (e.type === 'pointerup' && editor && box) void objectIn(editor, box, g.erase);
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {
@@ -1241,6 +1302,7 @@ window.addEventListener('keydown', (e) => {
   else if (key === 'b') setTool('brush');
   else if (key === 'l') setTool('lasso');
   else if (key === 'w') setTool('wand');
+  else if (key === 'm') setTool('object');
   else if (key === 'a') setAutoRun(!autoRun);
   else if (key === 'g') growHole();
   else if (key === 'e') setTool('eraser');

@@ -14,8 +14,10 @@ export class View {
   scale = 1;
   tx = 0;
   ty = 0;
-  /** The brush cursor in CSS px, and its diameter in image px (a cross for the lasso and the wand); undefined hides it. */
+  /** The brush cursor in CSS px, and its diameter in image px (a cross for the lasso, the wand and the object tool); undefined hides it. */
   cursor: { x: number; y: number; size: number; erase: boolean; colour?: string; cross?: boolean } | undefined;
+  /** The object tool's box being dragged, in image px (corner to corner); undefined when none. */
+  box: { x0: number; y0: number; x1: number; y1: number } | undefined;
   /** Draw the painted layers (off in Stylize mode). */
   showLayers = true;
   /** Show the photo before the last run instead of the current one. */
@@ -226,6 +228,20 @@ export class View {
       ctx.moveTo(this.tx + outline[outline.length - 2] * this.scale, this.ty + outline[outline.length - 1] * this.scale);
       ctx.lineTo(this.tx + outline[0] * this.scale, this.ty + outline[1] * this.scale);
       ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    if (this.box && !this.showBefore) {
+      // The box being dragged: dashed, dark under light, seen on any photo.
+      const { x0, y0, x1, y1 } = this.box;
+      const [left, top] = [this.tx + Math.min(x0, x1) * this.scale, this.ty + Math.min(y0, y1) * this.scale];
+      const [w, h] = [Math.abs(x1 - x0) * this.scale, Math.abs(y1 - y0) * this.scale];
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = 'rgba(0,0,0,0.7)';
+      ctx.strokeRect(left, top, w, h);
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = this.cursor?.erase ? '#9ad' : (this.cursor?.colour ?? '#fff');
+      ctx.setLineDash([6, 4]);
+      ctx.strokeRect(left, top, w, h);
       ctx.setLineDash([]);
     }
     const c = this.cursor;

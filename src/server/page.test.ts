@@ -343,6 +343,62 @@ describe('the web page in Chromium', () => {
     await page.click('#clear');
   });
 
+  it('selects an object of several colours with a box dragged around it (Object, M): Alt+drag takes it out, a click says how', async () => {
+    // A disc, red above and blue below, on striped noisy grass: no one colour to click with the wand.
+    const disc = (x: number, y: number) => (x - 150) ** 2 + (y - 110) ** 2 <= 50 ** 2;
+    const raw = Buffer.alloc(W * H * 3);
+    for (let i = 0; i < W * H; i++) {
+      const [x, y] = [i % W, Math.floor(i / W)];
+      const noise = (i * 7919) % 17;
+      raw.set(disc(x, y) ? (y < 110 ? [200, 40, 40] : [40, 60, 200]).map((v) => v + noise) : Math.floor(x / 20) % 2 ? [90 + noise, 160, 80] : [150, 150 + noise, 140], 3 * i);
+    }
+    await writeFile(join(dir, 'object.png'), await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+    await page.setInputFiles('#file', join(dir, 'object.png'));
+    await assertText(status(), /Paint over what should go/);
+    await page.keyboard.press('m');
+    assert.equal(await page.locator('#tool-object').getAttribute('aria-pressed'), 'true');
+    assert.deepEqual([await page.locator('#tolerance-label').isVisible(), await page.locator('#size-label').isVisible()], [false, false], 'the object tool has neither a size nor a tolerance');
+    const mask = async () => {
+      const m = await pixels((await download('mask')).bytes);
+      return (x: number, y: number) => m.data[(y * W + x) * m.channels] > 127;
+    };
+
+    await drag([[85, 45], [215, 175]]);
+    await assertText(status(), /Selected [\d,]+ px .* as the object in the box/);
+    const selected = await mask();
+    let missed = 0;
+    let outside = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        // The disc, grown by the tool's margin (1% of the box's side: 2 px), with a pixel's leeway at the outline.
+        const d = Math.hypot(x + 0.5 - 150, y + 0.5 - 110) - 50;
+        if (d < -1 && !selected(x, y)) missed++;
+        if (d > 4 && selected(x, y)) outside++;
+      }
+    }
+    assert.ok(missed === 0 && outside === 0, `${missed} pixels of the disc missed, ${outside} outside it selected`);
+    assert.equal((await layers()).hole, true);
+
+    // Alt+drag takes the object out again; undo brings it back.
+    await drag([[85, 45], [215, 175]], { alt: true });
+    await assertText(status(), /Took out/);
+    assert.equal((await layers()).hole, false, 'taken out');
+    await page.keyboard.press('Control+z');
+    assert.equal((await layers()).hole, true, 'undone');
+
+    // A click is not a box: the page says how to use the tool, and the hole is as it was.
+    const c = await at(20, 20);
+    await page.mouse.click(c.x, c.y);
+    await assertText(status(), /drag a box around what should go/);
+    assert.equal((await mask())(20, 20), false);
+    // A box over the whole photo leaves nothing around the object to tell it apart: said, nothing selected.
+    await page.click('#clear');
+    await drag([[0, 0], [W, H]]);
+    await assertText(status(), /covers the whole picture/);
+    assert.equal((await layers()).hole, false);
+    await page.keyboard.press('b');
+  });
+
   it('opens a TIFF (no browser decodes one): upright, its colours, runs; one it cannot decode is named', async () => {
     // Stored sideways (orientation 6, shown turned a quarter clockwise), LZW with the predictor.
     const source = await readFile(join(dir, 'photo.png'));
