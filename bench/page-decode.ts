@@ -4,6 +4,8 @@
  *
  *   wand, small   `selectSimilar` on an object of about 300x200 (a click on it)
  *   wand, large   `selectSimilar` on the sky, about half the photo
+ *   object, small `selectObject` in a 400x400 box around the object (a drag around it)
+ *   object, large `selectObject` in a 2000x1500 box (a drag around a quarter of the photo)
  *   tiff, lzw     `decodeTiff` of the photo as an LZW TIFF with the predictor (what Lightroom writes)
  *   tiff, none    `decodeTiff` of an uncompressed TIFF
  *   sharp         sharp (libvips, libtiff) decoding the LZW TIFF to RGBA, for scale
@@ -12,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { selectObject } from '../src/core/grabcut.ts';
 import { selectSimilar } from '../src/core/select.ts';
 import { decodeTiff } from '../src/core/tiff.ts';
 import { photoPixels } from '../src/inference/testing.ts';
@@ -37,6 +40,8 @@ const sky = selectSimilar(pixels, 2000, 100, 40)!;
 const cases: [string, () => Promise<unknown>, string][] = [
   ['wand, small', async () => selectSimilar(pixels, 2000, 2000, 32), '1 object'],
   ['wand, large', async () => selectSimilar(pixels, 2000, 100, 40), `${Math.round((100 * sky.runs.reduce((n, v, k) => (k % 2 ? n + v : n), 0)) / (W * H))}% of the photo`],
+  ['object, small', async () => selectObject(pixels, { x: 1800, y: 1800, width: 400, height: 400 }), 'GrabCut, 5 rounds at most'],
+  ['object, large', async () => selectObject(pixels, { x: 1000, y: 1200, width: 2000, height: 1500 }), 'on a grid of 90000 cells'],
   ['tiff, lzw', () => decodeTiff(lzwTiff), `${(lzwTiff.length / 1e6).toFixed(1)} MB`],
   ['tiff, none', () => decodeTiff(plainTiff), `${(plainTiff.length / 1e6).toFixed(1)} MB`],
   ['sharp, lzw', () => sharp(lzwTiff).ensureAlpha().raw().toBuffer(), 'libvips'],

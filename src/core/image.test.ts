@@ -483,23 +483,22 @@ describe('dilateMask', () => {
     assert.deepEqual(maskBoundingBox(dilateMask(dot, 3)), { x: 7, y: 7, width: 7, height: 7 });
   });
 
-  test('matches brute force on a random mask, at the borders too', () => {
+  test('matches brute force on random masks, at the borders too, for radii up to past the picture', () => {
     const rng = new Rng(3);
-    const w = 30;
-    const h = 20;
-    const holes: [number, number][] = [];
-    for (let i = 0; i < 12; i++) holes.push([rng.int(0, w - 1), rng.int(0, h - 1)]);
-    holes.push([0, 0], [w - 1, h - 1]);
-    const mask = maskFrom(w, h, holes);
-    for (const shape of ['disc', 'square'] as const) {
-      const r = 4;
-      const out = dilateMask(mask, r, shape);
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const near = holes.some(([hx, hy]) =>
-            shape === 'disc' ? (hx - x) ** 2 + (hy - y) ** 2 <= r * r : Math.abs(hx - x) <= r && Math.abs(hy - y) <= r,
-          );
-          assert.equal(out.data[y * w + x], near ? 1 : 0, `${shape} (${x},${y})`);
+    for (const [w, h, n, r] of [[30, 20, 12, 4], [30, 20, 12, 1], [25, 40, 30, 7], [17, 9, 3, 13], [40, 31, 60, 2], [12, 12, 1, 40], [1, 15, 2, 3], [15, 1, 2, 3]]) {
+      const holes: [number, number][] = [];
+      for (let i = 0; i < n; i++) holes.push([rng.int(0, w - 1), rng.int(0, h - 1)]);
+      if (n > 2) holes.push([0, 0], [w - 1, h - 1]);
+      const mask = maskFrom(w, h, holes);
+      for (const shape of ['disc', 'square'] as const) {
+        const out = dilateMask(mask, r, shape);
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const near = holes.some(([hx, hy]) =>
+              shape === 'disc' ? (hx - x) ** 2 + (hy - y) ** 2 <= r * r : Math.abs(hx - x) <= r && Math.abs(hy - y) <= r,
+            );
+            assert.equal(out.data[y * w + x], near ? 1 : 0, `${w}x${h}, radius ${r}, ${shape} (${x},${y})`);
+          }
         }
       }
     }

@@ -435,34 +435,102 @@ export function resizeMask(mask: MaskImage, width: number, height: number): Mask
 
 /**
  * Grows the hole by `radius` pixels: with a disc (x² + y² <= r²) or a square structuring element.
- * Row prefix counts make each row test O(1), so the cost is O(pixels * (2r + 1)).
+ * Only the hole's bounding box grown by the radius is worked on, in time in proportion to its
+ * pixels whatever the radius: the square as two running windows (rows, then columns); the disc
+ * from each pixel's squared distance to the nearest hole pixel (Felzenszwalb and Huttenlocher's
+ * exact distance transform: a row pass, then a column pass of lower envelopes of parabolas), with
+ * distances past the radius capped, as only r² matters.
  * @throws UsageError radius not a non-negative integer, or a malformed mask
  */
 export function dilateMask(mask: MaskImage, radius: number, shape: 'disc' | 'square' = 'disc'): MaskImage {
   checkMask(mask, 'mask');
   expect(Number.isInteger(radius) && radius >= 0, 'radius', 'a non-negative integer', radius);
   expect(shape === 'disc' || shape === 'square', 'shape', "'disc' or 'square'", shape);
+  const { width, height } = mask;
+  const empty: MaskImage = { width, height, data: new Uint8Array(width * height) };
+  const box = maskBoundingBox(mask);
+  if (!box) return empty;
+  const x = Math.max(0, box.x - radius);
+  const y = Math.max(0, box.y - radius);
+  const region = { x, y, width: Math.min(width, box.x + box.width + radius) - x, height: Math.min(height, box.y + box.height + radius) - y };
+  return pasteImage(empty, dilateWhole(region.x === 0 && region.y === 0 && region.width === width && region.height === height ? mask : cropImage(mask, region), radius, shape), x, y);
+}
+
+/** `dilateMask` over the whole of `mask`. */
+function dilateWhole(mask: MaskImage, radius: number, shape: 'disc' | 'square'): MaskImage {
   const { width: w, height: h, data } = mask;
-  const prefix = new Int32Array(h * (w + 1));
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) prefix[y * (w + 1) + x + 1] = prefix[y * (w + 1) + x] + data[y * w + x];
-  }
-  // Half-width of the element on row offset dy.
-  const half = Array.from({ length: radius + 1 }, (_, dy) => (shape === 'square' ? radius : Math.floor(Math.sqrt(radius * radius - dy * dy))));
   const out = new Uint8Array(w * h);
+  if (shape === 'square') {
+    // Rows: a pixel is set where its row holds a hole pixel within the radius; then the same down
+    // the columns of that.
+    const rows = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) nearWithin(data, y * w, 1, w, radius, rows);
+    for (let x = 0; x < w; x++) nearWithin(rows, x, w, h, radius, out);
+    return { width: w, height: h, data: out };
+  }
+  const cap = radius * radius + 1;
+  // Per pixel, the squared distance along its row to the nearest hole pixel, capped.
+  const f = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let last = -Infinity;
     for (let x = 0; x < w; x++) {
-      for (let dy = Math.max(-radius, -y); dy <= Math.min(radius, h - 1 - y); dy++) {
-        const r = (y + dy) * (w + 1);
-        const hw = half[Math.abs(dy)];
-        if (prefix[r + Math.min(w, x + hw + 1)] > prefix[r + Math.max(0, x - hw)]) {
-          out[y * w + x] = 1;
-          break;
-        }
-      }
+      if (data[row + x]) last = x;
+      f[row + x] = Math.min(cap, (x - last) ** 2);
+    }
+    last = Infinity;
+    for (let x = w - 1; x >= 0; x--) {
+      if (data[row + x]) last = x;
+      f[row + x] = Math.min(f[row + x], (last - x) ** 2);
+    }
+  }
+  // Down each column, the lower envelope of the parabolas (y - q)² + f(q).
+  const column = new Float64Array(h);
+  const v = new Int32Array(h);
+  const z = new Float64Array(h + 1);
+  const r2 = radius * radius;
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) column[y] = f[y * w + x];
+    let k = 0;
+    v[0] = 0;
+    z[0] = -Infinity;
+    z[1] = Infinity;
+    // Where parabola q meets the envelope's parabola p (finite: the capped distances are).
+    const meet = (q: number, p: number): number => (column[q] + q * q - (column[p] + p * p)) / (2 * (q - p));
+    for (let q = 1; q < h; q++) {
+      // z[0] is -Infinity, so k stays at 0 or more.
+      let s = meet(q, v[k]);
+      while (s <= z[k]) s = meet(q, v[--k]);
+      k++;
+      v[k] = q;
+      z[k] = s;
+      z[k + 1] = Infinity;
+    }
+    k = 0;
+    for (let y = 0; y < h; y++) {
+      while (z[k + 1] < y) k++;
+      const p = v[k];
+      if ((y - p) ** 2 + column[p] <= r2) out[y * w + x] = 1;
     }
   }
   return { width: w, height: h, data: out };
+}
+
+/**
+ * Along one line of `src` (`count` pixels from `start`, `step` apart), sets in `dst` each pixel with
+ * a nonzero pixel of the line within `radius` of it.
+ */
+function nearWithin(src: Uint8Array, start: number, step: number, count: number, radius: number, dst: Uint8Array): void {
+  let last = -Infinity;
+  for (let i = 0; i < count; i++) {
+    if (src[start + i * step]) last = i;
+    if (i - last <= radius) dst[start + i * step] = 1;
+  }
+  last = Infinity;
+  for (let i = count - 1; i >= 0; i--) {
+    if (src[start + i * step]) last = i;
+    if (last - i <= radius) dst[start + i * step] = 1;
+  }
 }
 
 /** The smallest box holding every hole pixel, or null when the mask has no hole. */
