@@ -9,6 +9,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, readMask, writeMask } from '../core/image.ts';
+import { Rng } from '../core/random.ts';
 import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { inpaintCommand, progressLine, roughDuration } from './inpaint.ts';
@@ -216,6 +217,8 @@ describe('inpaint run', () => {
     assert.match(inpaintCommand.help, /Examples:\n  inpaint run photo\.jpg --mask mask\.png -o filled\.png/);
     assert.match(inpaintCommand.help, /--input DIR \[--masks DIR\] -o OUT_DIR/);
     assert.match(inpaintCommand.help, /--method NAME +ours, g1-only, patchmatch, telea, navier-stokes \(default ours\)/);
+    assert.match(inpaintCommand.help, /\n  --box X,Y,W,H +the hole is the object inside this box/);
+    assert.match(inpaintCommand.help, /\n  inpaint run photo\.jpg --box 120,80,60,140 -o filled\.png +# remove what the box holds\n/);
   });
   it('--max-scale caps the default scales: the area is then enlarged, with a note', async (t) => {
     // A 400x300 photo is one area, filled by default at 256 and 400 px.
@@ -322,7 +325,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const opaque = join(dir, 'opaque-alpha.png');
     await sharp(raw.data, { raw: { width: w, height: h, channels: 3 } }).ensureAlpha().png().toFile(opaque);
     for (const image of [opaque, join(dir, 'photo.png')]) {
-      await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill \(give a mask; or paint over what should go in the page that `npx inpaint serve` opens;/.test(e.message));
+      await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill \(give a mask, or --box X,Y,W,H around what should go; or paint over it in the page that `npx inpaint serve` opens;/.test(e.message));
     }
     assert.ok(!existsSync(join(dir, 'never.png')));
     // A folder without --masks: masks named <stem>_mask beside the photos, and a photo without one filled where it is transparent.
@@ -503,6 +506,127 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     await writeMask(join(dir, 'small-mask.png'), rectMask(60, 45, { x: 10, y: 10, width: 10, height: 10 }));
     await assert.rejects(run(t, join(dir, 'photo.png'), '--mask', join(dir, 'small-mask.png'), '-o', join(dir, 'x.png'), '--method', 'telea'), (err: Error) => err instanceof UsageError && /60x45.*120x90/.test(err.message));
     assert.ok(!existsSync(join(dir, 'x.png')));
+  });
+});
+
+describe('inpaint run --box (GrabCut: the hole is the object in the box)', () => {
+  let dir: string;
+  // A disc at (80, 60) of radius 30, top half red and bottom half blue, on noisy stripes; a box around it.
+  const [W, H, CX, CY, R] = [160, 120, 80, 60, 30];
+  const BOX = '45,25,70,70';
+  let photo: string;
+  let raw: Uint8Array;
+  const far = (x: number, y: number, by: number) => (x - CX) ** 2 + (y - CY) ** 2 > (R + by) ** 2;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-cli-box-'));
+    const rng = new Rng(1);
+    raw = new Uint8Array(W * H * 3);
+    for (let i = 0; i < W * H; i++) {
+      const [x, y] = [i % W, Math.floor(i / W)];
+      const colour = !far(x, y, 0) ? (y < CY ? [200, 40, 40] : [40, 60, 200]) : Math.floor(x / 23) % 2 ? [90, 160, 80] : [150, 150, 140];
+      for (let c = 0; c < 3; c++) raw[3 * i + c] = colour[c] + Math.round((rng.next() * 2 - 1) * 12);
+    }
+    photo = join(dir, 'scene.png');
+    await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toFile(photo);
+  });
+
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** The output's RGB bytes, and which pixels differ from the photo's. */
+  const changes = async (out: string) => {
+    const data = await sharp(out).removeAlpha().raw().toBuffer();
+    return Array.from({ length: W * H }, (_, i) => [0, 1, 2].some((c) => data[3 * i + c] !== raw[3 * i + c]));
+  };
+
+  it('fills the object in the box: every pixel beyond it and its margin unchanged, the object gone', async (t) => {
+    const out = join(dir, 'filled.png');
+    const lines = await run(t, photo, '--box', BOX, '-o', out, '--method', 'telea', '--dilate', '0');
+    const count = Number(lines.find((l) => l.startsWith(`note: --box ${BOX}: selected `))?.match(/selected ([\d,]+) px$/)?.[1].replaceAll(',', ''));
+    // The disc grown by the default margin of 2 px: about pi * 32^2.
+    assert.ok(Math.abs(count - Math.PI * 32 ** 2) < 0.1 * Math.PI * 32 ** 2, lines.join('\n'));
+    const changed = await changes(out);
+    let inDisc = 0;
+    let filled = 0;
+    for (let i = 0; i < W * H; i++) {
+      const [x, y] = [i % W, Math.floor(i / W)];
+      // Beyond the disc, its margin and a pixel that the outline found may stray by.
+      if (far(x, y, 3)) assert.ok(!changed[i], `(${x}, ${y}) is beyond the object and its margin, and changed`);
+      if (!far(x, y, -1)) {
+        inDisc++;
+        if (changed[i]) filled++;
+      }
+    }
+    assert.ok(filled > 0.98 * inDisc, `${filled} of the object's ${inDisc} pixels changed`);
+    // No red or blue left: the fill is the stripes' greens and greys.
+    const data = await sharp(out).raw().toBuffer();
+    for (let i = 0; i < W * H; i++) assert.ok(data[3 * i] - data[3 * i + 1] < 60 && data[3 * i + 2] - data[3 * i + 1] < 60, `(${i % W}, ${Math.floor(i / W)}) still red or blue`);
+  });
+
+  it('unites the boxes with --mask, and with the transparent pixels of a photo given without one', async (t) => {
+    const rect = { x: 5, y: 5, width: 20, height: 15 };
+    const mask = join(dir, 'rect.png');
+    await writeMask(mask, rectMask(W, H, rect));
+    const inRect = (x: number, y: number) => x >= rect.x && x < rect.x + rect.width && y >= rect.y && y < rect.y + rect.height;
+    const check = (changed: boolean[], what: string) => {
+      let [rectChanged, discChanged] = [0, 0];
+      for (let i = 0; i < W * H; i++) {
+        const [x, y] = [i % W, Math.floor(i / W)];
+        if (inRect(x, y)) rectChanged += +changed[i];
+        else if (!far(x, y, -1)) discChanged += +changed[i];
+        else if (far(x, y, 3)) assert.ok(!changed[i], `${what}: (${x}, ${y}) changed`);
+      }
+      assert.ok(rectChanged > 0.8 * rect.width * rect.height, `${what}: ${rectChanged} pixels of the mask's rectangle changed`);
+      assert.ok(discChanged > 0.98 * Math.PI * (R - 1) ** 2, `${what}: ${discChanged} pixels of the object changed`);
+    };
+    const out = join(dir, 'both.png');
+    await run(t, photo, '--mask', mask, '--box', BOX, '-o', out, '--method', 'telea', '--dilate', '0');
+    check(await changes(out), '--mask');
+    // The rectangle erased (transparent) instead of painted: the same hole, and the result opaque.
+    const rgba = Buffer.alloc(4 * W * H);
+    for (let i = 0; i < W * H; i++) rgba.set(inRect(i % W, Math.floor(i / W)) ? [0, 0, 0, 0] : [...raw.subarray(3 * i, 3 * i + 3), 255], 4 * i);
+    const erased = join(dir, 'erased.png');
+    await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toFile(erased);
+    const opaque = join(dir, 'erased-filled.png');
+    const lines = await run(t, erased, '--box', BOX, '-o', opaque, '--method', 'telea', '--dilate', '0');
+    assert.ok(lines.includes(`note: no mask: the 300 transparent pixels of ${erased} are the hole, and the result is opaque`), lines.join('\n'));
+    assert.equal((await sharp(opaque).metadata()).hasAlpha, false);
+    check(await changes(opaque), 'transparent');
+  });
+
+  it('refuses a malformed box, one outside the photo or over all of it, one holding nothing, and a box for a batch: exit code 2, before the model loads, nothing written', async (t) => {
+    const out = join(dir, 'never.png');
+    const small = join(dir, 'small-mask.png');
+    await writeMask(small, rectMask(W / 2, H / 2, { x: 2, y: 2, width: 10, height: 8 }));
+    // The default method with no model there: a box refused after loading would fail on the model instead.
+    const cases: [string[], RegExp][] = [
+      [['--box', '10,20,30'], /^inpaint run: Expected X,Y,W,H for --box \(four numbers: .*\) but received "10,20,30"$/m],
+      [['--box', '10,20,0,30'], /Expected X,Y,W,H for --box .*W and H above 0\) but received "10,20,0,30"/],
+      [['--box', BOX, '--box', '500,20,30,30'], /^inpaint run: --box 500,20,30,30: The box \(30x30 at 500,20\) holds less than 2x2 pixels of the 160x120 picture: draw it around the object\.$/m],
+      [['--box=-5,-5,170,130'], /^inpaint run: --box -5,-5,170,130: The box .* covers the whole picture: draw it around the object/m],
+      [['--box', '115,5,40,40'], /^inpaint run: --box 115,5,40,40: nothing in the box stands apart from what surrounds it; draw the box closer around the object, or give a mask of it$/m],
+      // A mask to unite with the box, of another size: refused here as the fill would refuse it alone.
+      [['--mask', small, '--box', BOX], /^inpaint run: the mask .*small-mask\.png is 80x60 but the image is 160x120; pass resizeMask: true \(--resize-mask\) to resize the mask .*small-mask\.png to the image$/m],
+    ];
+    for (const [flags, message] of cases) {
+      const errors: string[] = [];
+      t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
+      const code = await main(['run', photo, ...flags, '-o', out, '--model', join(dir, 'no-such-model')]);
+      t.mock.restoreAll();
+      assert.equal(code, 2, `${flags.join(' ')}: ${errors.join('\n')}`);
+      assert.match(errors.join('\n'), message, flags.join(' '));
+      assert.ok(!existsSync(out), flags.join(' '));
+    }
+    // With --resize-mask it is resized, with the fill's note, and both are the hole.
+    const resized = await run(t, photo, '--mask', small, '--box', BOX, '--resize-mask', '-o', join(dir, 'resized.png'), '--method', 'telea', '--dilate', '0');
+    assert.ok(resized.some((l) => /^note: the mask .*small-mask\.png is 80x60 but the image is 160x120: the mask .*small-mask\.png was resized to 160x120$/.test(l)), resized.join('\n'));
+    const changed = await changes(join(dir, 'resized.png'));
+    assert.ok(changed[10 * W + 10] && changed[CY * W + CX], 'the resized mask and the object are filled');
+    const batch = join(dir, 'batch');
+    await mkdir(batch);
+    await copyFile(photo, join(batch, 'scene.png'));
+    await assert.rejects(run(t, '--input', batch, '--box', BOX, '-o', join(dir, 'batch-out'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /^--box takes a box in one IMAGE; for a batch, give each photo's hole as a mask \(--masks DIR\), or one --mask FILE for every photo$/.test(e.message));
+    assert.ok(!existsSync(join(dir, 'batch-out')));
   });
 });
 

@@ -11,16 +11,18 @@ import { parseArgs } from 'node:util';
 import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_STAGES } from '../baselines/index.ts';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
-import { opaqueWhereFilled, transparentHole } from '../core/raster.ts';
+import { type BoxInput, objectsInBoxes, parseBox } from '../core/grabcut.ts';
+import { opaqueWhereFilled, toRgba8, transparentHole } from '../core/raster.ts';
+import { maskOfAreas } from '../core/select.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage, writeMask } from '../core/image.ts';
-import { type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
+import { fitMask, type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
   help: `Usage:
-  inpaint run IMAGE [--mask MASK] [-o OUT] [options]
+  inpaint run IMAGE [--mask MASK] [--box X,Y,W,H] [-o OUT] [options]
   inpaint run --input DIR [--masks DIR] -o OUT_DIR [options]
 
 Fills the holes a mask marks (white, or opaque on a transparent layer) in a photo of any size with
@@ -62,6 +64,12 @@ Options:
                       saved as PNG, WebP or TIFF with transparency) and the result is opaque. In
                       batch mode: one mask for every photo, instead of --masks (a watermark, a date
                       stamp, a logo in the same place on each)
+  --box X,Y,W,H       the hole is the object inside this box: its left and top edges, its width and
+                      height, in IMAGE's pixels as shown (as a mask's). GrabCut tells the object from
+                      what surrounds the box, and grows it by 1% of the box's longer side (at least
+                      2 px); a note says how many pixels it took. Repeat it for several objects. With
+                      --mask, both are the hole; without, so are IMAGE's transparent pixels, if any.
+                      One IMAGE only
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
                       exact), or the output folder in batch mode. Without it, one IMAGE's result goes
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
@@ -123,12 +131,14 @@ Options:
                       .before-blend.png (G2's result) and .provenance.png (where patches came from)
 
 Exit codes: 0 done, 1 a file could not be read or written (or, in batch mode, some pair failed),
-2 bad flags or a mask that cannot be used (wrong size, hole too large).
+2 bad flags, a mask that cannot be used (wrong size, hole too large) or a --box in which nothing was
+found.
 
 Examples:
   inpaint run photo.jpg --mask mask.png -o filled.png
   inpaint run photo.jpg --mask mask.png -o filled.png --model models/paper --scales 256,512 --dilate 4
   inpaint run photo.jpg --mask mask.png -o filled.png --method patchmatch
+  inpaint run photo.jpg --box 120,80,60,140 -o filled.png   # remove what the box holds
   inpaint run --input photos/ --masks masks/ -o filled/ --debug filled/debug`,
   run: runInpaint,
 };
@@ -151,11 +161,39 @@ interface Pair {
  * @throws UsageError `none` when nothing in it is transparent
  */
 async function erasedPhoto(path: string, read: ReadOptions, none: string): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
-  const { image, alpha } = await readPhoto(path, read);
+  const erased = erasedHole(path, await readPhoto(path, read), read);
+  if (!erased) throw new UsageError(none);
+  return erased;
+}
+
+/** `erasedPhoto` of a photo read: undefined when nothing in it is transparent. */
+function erasedHole(path: string, { image, alpha }: ImageWithAlpha, read: ReadOptions): { image: ImageWithAlpha; mask: MaskImage } | undefined {
   const hole = alpha && transparentHole(alpha, image.width, image.height);
-  if (!hole?.count) throw new UsageError(none);
+  if (!hole?.count) return undefined;
   read.onNotice?.(`no mask: the ${hole.count} transparent pixels of ${path} are the hole, and the result is opaque`);
   return { image: { image }, mask: hole.mask };
+}
+
+/**
+ * One IMAGE and its hole: --mask, else its transparent pixels (the result then opaque); with --box,
+ * united with the object found in each box. Read before the model loads, so that a box in which
+ * nothing is found costs no more than reading the photo.
+ * @throws UsageError no hole at all, a --mask of another size to unite with (without --resize-mask),
+ *   or a box that cannot be used (`objectsInBoxes`)
+ */
+async function photoAndHole(path: string, maskPath: string | undefined, boxes: BoxInput[], read: ReadOptions, resize: boolean): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
+  if (boxes.length === 0) {
+    if (maskPath !== undefined) return { image: await readPhoto(path, read), mask: await readMask(maskPath, read) };
+    return erasedPhoto(path, read, `missing --mask MASK: ${path} has no transparent area to fill (give a mask, or --box X,Y,W,H around what should go; or paint over it in the page that \`npx inpaint serve\` opens; or erase it in an image editor and save the photo with its transparency, as PNG, WebP or TIFF)`);
+  }
+  const photo = await readPhoto(path, read);
+  const { width, height } = photo.image;
+  const notices: string[] = [];
+  const painted = maskPath === undefined ? undefined : fitMask(await readMask(maskPath, read), photo.image, resize, notices, `the mask ${maskPath}`);
+  for (const n of notices) read.onNotice?.(n);
+  const objects = objectsInBoxes({ width, height, data: toRgba8(photo.image) }, boxes, '--box', read.onNotice);
+  const erased = painted ? undefined : erasedHole(path, photo, read);
+  return { image: erased?.image ?? photo, mask: maskOfAreas(objects, width, height, painted ?? erased?.mask) };
 }
 
 /**
@@ -170,6 +208,7 @@ async function runInpaint(args: string[]): Promise<void> {
     allowPositionals: true,
     options: {
       mask: { type: 'string' },
+      box: { type: 'string', multiple: true },
       method: { type: 'string' },
       out: { type: 'string', short: 'o' },
       input: { type: 'string' },
@@ -201,6 +240,7 @@ async function runInpaint(args: string[]): Promise<void> {
   const [single] = positionals;
   if (single !== undefined && values.input !== undefined) throw new UsageError('give either IMAGE or --input DIR, not both');
   if (single === undefined && values.input === undefined) throw new UsageError('missing IMAGE (or --input DIR for a folder of photos)');
+  const boxes: BoxInput[] = (values.box ?? []).map((text) => ({ text, box: parseBox(text, '--box') }));
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
   const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail', 'no-guide'];
@@ -252,10 +292,7 @@ async function runInpaint(args: string[]): Promise<void> {
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
-    const { image, mask } =
-      values.mask !== undefined
-        ? { image: await readPhoto(single, read), mask: await readMask(values.mask, read) }
-        : await erasedPhoto(single, read, `missing --mask MASK: ${single} has no transparent area to fill (give a mask; or paint over what should go in the page that \`npx inpaint serve\` opens; or erase it in an image editor and save the photo with its transparency, as PNG, WebP or TIFF)`);
+    const { image, mask } = await photoAndHole(single, values.mask, boxes, read, options.resizeMask ?? false);
     if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
     if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
     const filler = await createFiller(method, options, values.model, values.vgg);
@@ -272,6 +309,8 @@ async function runInpaint(args: string[]): Promise<void> {
   }
 
   if (values.mask !== undefined && values.masks !== undefined) throw new UsageError('give --mask FILE (one mask for every photo) or --masks DIR (a mask for each), not both');
+  // GrabCut finds an object in one photo's box; in another photo the same box holds something else.
+  if (boxes.length > 0) throw new UsageError("--box takes a box in one IMAGE; for a batch, give each photo's hole as a mask (--masks DIR), or one --mask FILE for every photo");
   const skipExisting = values['skip-existing'] ?? false;
   const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
   try {

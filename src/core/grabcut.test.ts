@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from './errors.ts';
-import { selectObject } from './grabcut.ts';
+import { objectsInBoxes, parseBox, selectObject } from './grabcut.ts';
 import { Rng } from './random.ts';
-import type { Area, Rgba } from './select.ts';
+import { type Area, maskOfAreas, type Rgba } from './select.ts';
 
 /**
  * A picture of a noisy background in two colours (stripes), with an object over it: a disc whose
@@ -28,14 +28,7 @@ function scene(width: number, height: number, cx: number, cy: number, r: number,
 }
 
 function maskOf(area: Area, width: number, height: number): Uint8Array {
-  const mask = new Uint8Array(width * height);
-  for (let k = 0; k < area.runs.length; k += 2) {
-    for (let j = 0; j < area.runs[k + 1]; j++) {
-      const i = area.runs[k] + j;
-      mask[(area.y + Math.floor(i / area.width)) * width + area.x + (i % area.width)] = 1;
-    }
-  }
-  return mask;
+  return maskOfAreas([area], width, height).data;
 }
 
 function iou(a: Uint8Array, b: Uint8Array): number {
@@ -106,5 +99,32 @@ describe('selectObject', () => {
     const { pixels } = scene(100, 80, 50, 40, 20);
     assert.throws(() => selectObject(pixels, { x: -5, y: -5, width: 120, height: 100 }), (e) => e instanceof UsageError && /whole picture/.test(e.message));
     assert.throws(() => selectObject(pixels, { x: 150, y: 10, width: 20, height: 20 }), (e) => e instanceof UsageError && /draw it around the object/.test(e.message));
+  });
+});
+
+describe('parseBox', () => {
+  it('reads X,Y,W,H as four numbers, spaces around them allowed', () => {
+    assert.deepEqual(parseBox('120,80,60,140'), { x: 120, y: 80, width: 60, height: 140 });
+    assert.deepEqual(parseBox(' -4, 2.5 ,10,20 '), { x: -4, y: 2.5, width: 10, height: 20 });
+  });
+
+  it('refuses anything else, naming what it was given as and what it received', () => {
+    for (const text of ['', '1,2,3', '1,2,3,4,5', '1,,3,4', '1,2,x,4', '1,2,0,4', '1,2,3,-4', '1,2,Infinity,4', '1;2;3;4']) {
+      assert.throws(() => parseBox(text, '--box'), (e) => e instanceof UsageError && e.message.startsWith('Expected X,Y,W,H for --box (four numbers') && e.message.endsWith(`but received ${JSON.stringify(text)}`), text);
+    }
+  });
+});
+
+describe('objectsInBoxes', () => {
+  it('finds the object in each box, says its size, and names the box that cannot be used', () => {
+    const { pixels } = scene(200, 160, 90, 80, 30);
+    const notices: string[] = [];
+    const [area] = objectsInBoxes(pixels, [{ text: '50,40,80,80', box: { x: 50, y: 40, width: 80, height: 80 } }], '--box', (n) => notices.push(n));
+    assert.ok(area);
+    assert.match(notices[0], /^--box 50,40,80,80: selected [\d,]+ px$/);
+    const empty = { text: '150,10,40,40', box: { x: 150, y: 10, width: 40, height: 40 } };
+    assert.throws(() => objectsInBoxes(pixels, [empty], 'box'), (e) => e instanceof UsageError && /^box 150,10,40,40: nothing in the box stands apart/.test(e.message));
+    const whole = { text: '0,0,200,160', box: { x: 0, y: 0, width: 200, height: 160 } };
+    assert.throws(() => objectsInBoxes(pixels, [whole], 'box'), (e) => e instanceof UsageError && /^box 0,0,200,160: The box .* covers the whole picture/.test(e.message));
   });
 });

@@ -20,7 +20,7 @@
 import { UsageError } from './errors.ts';
 import { GridCut } from './maxflow.ts';
 import { type Box, dilateMask, type MaskImage } from './raster.ts';
-import { type Area, areaOf, closeSmallHoles, type Rgba } from './select.ts';
+import { type Area, areaOf, areaSize, closeSmallHoles, type Rgba } from './select.ts';
 
 export interface SelectObjectOptions {
   /** The most pixels the segmentation works on, the box and its ring together (default 90000). */
@@ -113,6 +113,49 @@ export function selectObject(pixels: Rgba, box: Box, options: SelectObjectOption
   if (margin > 0) mask = dilateMask(mask, margin);
   const area = areaOf(mask)!;
   return { ...area, x: area.x + out.x, y: area.y + out.y };
+}
+
+/**
+ * A box as a person types it, "X,Y,W,H": its left and top edges, its width and its height, in the
+ * picture's pixels (`inpaint run --box`, the API's `box` field). Whether it lies in the picture is
+ * `selectObject`'s to say.
+ * @param name what the text was given as, for the message (a flag, a field)
+ * @throws UsageError anything but four numbers, or a width or height that is not above 0
+ */
+export function parseBox(text: string, name = 'the box'): Box {
+  // Number('') is 0: an empty part is no number.
+  const values = text.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
+  const [x, y, width, height] = values;
+  if (values.length !== 4 || !values.every(Number.isFinite) || !(width > 0 && height > 0)) {
+    throw new UsageError(`Expected X,Y,W,H for ${name} (four numbers: the box's left and top edges, its width and its height in pixels, W and H above 0) but received ${JSON.stringify(text)}`);
+  }
+  return { x, y, width, height };
+}
+
+/** A box as given (its text, to name it in messages) and as read (`parseBox`). */
+export interface BoxInput {
+  text: string;
+  box: Box;
+}
+
+/**
+ * The object `selectObject` finds in each box, each box's size said in a notice.
+ * @param name what the boxes were given as, for the messages ("--box", "box")
+ * @throws UsageError a box that leaves the picture or covers it, or one in which nothing stands out
+ */
+export function objectsInBoxes(pixels: Rgba, boxes: readonly BoxInput[], name: string, onNotice?: (notice: string) => void): Area[] {
+  return boxes.map(({ text, box }) => {
+    let area: Area | undefined;
+    try {
+      area = selectObject(pixels, box);
+    } catch (err) {
+      if (err instanceof UsageError) err.message = `${name} ${text}: ${err.message}`;
+      throw err;
+    }
+    if (!area) throw new UsageError(`${name} ${text}: nothing in the box stands apart from what surrounds it; draw the box closer around the object, or give a mask of it`);
+    onNotice?.(`${name} ${text}: selected ${areaSize(area).toLocaleString('en-US')} px`);
+    return area;
+  });
 }
 
 function describeBox(box: Box): string {

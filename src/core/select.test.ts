@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { UsageError } from './errors.ts';
 import { Rng } from './random.ts';
-import { type Area, areaOf, areaSize, type Rgba, selectSimilar } from './select.ts';
+import { type Area, areaOf, areaSize, maskOfAreas, type Rgba, selectSimilar } from './select.ts';
 
 /** A picture of `background` (plus noise of +-`noise` levels) with shapes painted over it. */
 function picture(width: number, height: number, background: number[], noise = 0, seed = 1): Rgba {
@@ -124,5 +125,18 @@ describe('selectSimilar', () => {
     assert.equal(selectSimilar(p, -1, 3, 50), undefined);
     assert.equal(selectSimilar(p, 30, 3, 50), undefined);
     assert.equal(selectSimilar(p, Number.NaN, 3, 50), undefined);
+  });
+});
+
+describe('maskOfAreas', () => {
+  it('marks the areas on a mask of the picture, on a copy of the one given', () => {
+    const onto = { width: 6, height: 4, data: new Uint8Array(24) };
+    onto.data[0] = 1;
+    // (3,1), (4,1), and (2,2) of the picture, as runs over the box (2,1) 3x2.
+    const area = { x: 2, y: 1, width: 3, height: 2, runs: Uint32Array.from([1, 2, 3, 1]) };
+    const mask = maskOfAreas([area], 6, 4, onto);
+    assert.deepEqual([...mask.data].flatMap((v, i) => (v ? [i] : [])), [0, 9, 10, 14]);
+    assert.equal(onto.data[9], 0, 'the mask given is left as it was');
+    assert.throws(() => maskOfAreas([area], 7, 4, onto), UsageError);
   });
 });

@@ -14,6 +14,7 @@
  * The area is returned as runs over its bounding box, so that the page's history keeps a click
  * as a few kilobytes whatever the photo's size, and replays it without the photo.
  */
+import { expect } from './errors.ts';
 import { type Box, cropImage, type MaskImage, maskBoundingBox } from './raster.ts';
 
 /** An area of a picture: its bounding box, and the runs of selected pixels in it. */
@@ -190,6 +191,24 @@ function runsOf(area: Uint8Array, width: number, height: number): Uint32Array {
 export function areaOf(mask: MaskImage): Area | undefined {
   const box = maskBoundingBox(mask);
   return box ? { ...box, runs: runsOf(cropImage(mask, box).data, box.width, box.height) } : undefined;
+}
+
+/**
+ * A mask of the picture (`width` x `height`) marking the pixels of `areas`, on a copy of `onto` (a
+ * mask of the picture's size) when given: the hole that selections make, with one painted.
+ * @throws UsageError `onto` of another size
+ */
+export function maskOfAreas(areas: readonly Area[], width: number, height: number, onto?: MaskImage): MaskImage {
+  if (onto) expect(onto.width === width && onto.height === height, 'onto', `a mask of ${width}x${height}`, `${onto.width}x${onto.height}`);
+  const data = onto ? onto.data.slice() : new Uint8Array(width * height);
+  for (const area of areas) {
+    // Runs do not cross rows: each is one stretch of the picture's row.
+    for (let k = 0; k < area.runs.length; k += 2) {
+      const start = (area.y + Math.floor(area.runs[k] / area.width)) * width + area.x + (area.runs[k] % area.width);
+      data.fill(1, start, start + area.runs[k + 1]);
+    }
+  }
+  return { width, height, data };
 }
 
 /** The number of pixels an area holds. */

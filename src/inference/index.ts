@@ -16,6 +16,7 @@ export {
   load,
   type LoadOptions,
   type MaskInput,
+  fitMask,
   prepareHole,
   resolveBundleDir,
   resolveInpaintOptions,

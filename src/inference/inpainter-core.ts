@@ -26,7 +26,6 @@ import {
   type MaskImage,
   maskBoundingBox,
   opaqueWhereFilled,
-  pasteImage,
   type ReadOptions,
   resizeMask,
   type RgbImage,
@@ -375,16 +374,8 @@ async function toMask(reader: ImageReader, input: MaskInput, read: ReadOptions):
  */
 async function sourceRestriction(reader: ImageReader, o: Resolved, hole: MaskImage, reading: ReadOptions, notices: string[]): Promise<MaskImage | undefined> {
   if (o.sampleFrom === undefined && o.exclude === undefined) return undefined;
-  const read = async (input: MaskInput, name: string, flag: string): Promise<MaskImage> => {
-    let m = await toMask(reader, input, reading);
-    if (m.width !== hole.width || m.height !== hole.height) {
-      const sizes = `the ${name} mask (${flag}) is ${m.width}x${m.height} but the image is ${hole.width}x${hole.height}`;
-      if (!o.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize it to the image`);
-      m = resizeMask(m, hole.width, hole.height);
-      notices.push(`${sizes}: it was resized to ${hole.width}x${hole.height}`);
-    }
-    return m;
-  };
+  const read = async (input: MaskInput, name: string, flag: string): Promise<MaskImage> =>
+    fitMask(await toMask(reader, input, reading), hole, o.resizeMask, notices, `the ${name} mask (${flag})`);
   const data = new Uint8Array(hole.data.length);
   if (o.sampleFrom !== undefined) {
     const allowed = await read(o.sampleFrom, 'sample-from', '--sample-from');
@@ -405,6 +396,20 @@ async function sourceRestriction(reader: ImageReader, o: Resolved, hole: MaskIma
 }
 
 /**
+ * `mask` at the image's size: as it is, or resized when `resize` (`resizeMask`), with a notice.
+ * @param what the mask as messages name it
+ * @throws UsageError a mask of another size, without `resize`
+ */
+export function fitMask(mask: MaskImage, image: { width: number; height: number }, resize: boolean, notices: string[], what = 'the mask'): MaskImage {
+  const { width, height } = image;
+  if (mask.width === width && mask.height === height) return mask;
+  const sizes = `${what} is ${mask.width}x${mask.height} but the image is ${width}x${height}`;
+  if (!resize) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize ${what} to the image`);
+  notices.push(`${sizes}: ${what} was resized to ${width}x${height}`);
+  return resizeMask(mask, width, height);
+}
+
+/**
  * The hole every method fills, from the user's mask: resized to the image (with `resizeMask`) or
  * refused when its size differs; grown by the image's fully transparent pixels (their stored colour,
  * usually black, is nobody's content: they are filled too, and the output keeps the alpha, so they
@@ -420,13 +425,7 @@ export function prepareHole(
   options: { resizeMask: boolean; dilate: number },
   notices: string[],
 ): { mask: MaskImage; box: Box } | null {
-  let hole = mask;
-  if (hole.width !== image.width || hole.height !== image.height) {
-    const sizes = `the mask is ${hole.width}x${hole.height} but the image is ${image.width}x${image.height}`;
-    if (!options.resizeMask) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize the mask to the image`);
-    hole = resizeMask(hole, image.width, image.height);
-    notices.push(`${sizes}: the mask was resized to ${image.width}x${image.height}`);
-  }
+  let hole = fitMask(mask, image, options.resizeMask, notices);
   if (!maskBoundingBox(hole)) {
     notices.push('the mask is empty: the image is returned unchanged');
     return null;
@@ -439,15 +438,12 @@ export function prepareHole(
   return dilateAround(hole, maskBoundingBox(hole)!, options.dilate);
 }
 
-/**
- * dilateMask on the hole's neighbourhood only (the same result, without a pass over a whole large
- * photo); returns the grown mask and the box it can hold holes in.
- */
+/** The hole grown by `radius` (`dilateMask`), and the box it can hold holes in. */
 function dilateAround(mask: MaskImage, hole: Box, radius: number): { mask: MaskImage; box: Box } {
   const x = Math.max(0, hole.x - radius);
   const y = Math.max(0, hole.y - radius);
   const box = { x, y, width: Math.min(mask.width, hole.x + hole.width + radius) - x, height: Math.min(mask.height, hole.y + hole.height + radius) - y };
-  return { mask: radius === 0 ? mask : pasteImage(mask, dilateMask(cropImage(mask, box), radius), box.x, box.y), box };
+  return { mask: radius === 0 ? mask : dilateMask(mask, radius), box };
 }
 
 /** What an `Inpainter` is made of; a platform's `load()` assembles it. */

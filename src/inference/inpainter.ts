@@ -30,6 +30,7 @@ export {
   Inpainter,
   type InpainterState,
   type MaskInput,
+  fitMask,
   prepareHole,
   resolveInpaintOptions,
   transparentNotice,

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readMask } from '../core/image.ts';
+import { Rng } from '../core/random.ts';
 import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
 import { Methods } from './methods.ts';
@@ -15,6 +16,24 @@ import { formBody, gated, maskBytes, photoBytes, pixels } from './testing.ts';
 const W = 120;
 const H = 90;
 const HOLE = { x: 40, y: 30, width: 30, height: 24 };
+
+/**
+ * A 200x120 PNG of noisy stripes with two objects on them (as grabcut.test.ts draws one): discs
+ * whose top half is red and bottom half blue. Returns it, its RGB bytes and the discs.
+ */
+async function objectsScene(): Promise<{ png: Buffer; raw: Uint8Array; discs: { cx: number; cy: number; r: number }[] }> {
+  const [w, h] = [200, 120];
+  const discs = [{ cx: 60, cy: 60, r: 25 }, { cx: 150, cy: 60, r: 20 }];
+  const rng = new Rng(1);
+  const raw = new Uint8Array(w * h * 3);
+  for (let i = 0; i < w * h; i++) {
+    const [x, y] = [i % w, Math.floor(i / w)];
+    const disc = discs.find((d) => (x - d.cx) ** 2 + (y - d.cy) ** 2 <= d.r ** 2);
+    const colour = disc ? (y < disc.cy ? [200, 40, 40] : [40, 60, 200]) : Math.floor(x / 23) % 2 ? [90, 160, 80] : [150, 150, 140];
+    for (let c = 0; c < 3; c++) raw[3 * i + c] = colour[c] + Math.round((rng.next() * 2 - 1) * 12);
+  }
+  return { png: await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer(), raw, discs };
+}
 
 describe('inpaint server API', () => {
   let dir: string;
@@ -210,7 +229,7 @@ describe('inpaint server API', () => {
     const s = await serve({ maxPixels: 200 * 200, maxFileBytes: 200_000 });
     const cases: [string, () => Promise<{ statusCode: number; json(): { error: string; message: string } }>, number, string, RegExp][] = [
       ['not multipart', () => s.app.inject({ method: 'POST', url: '/api/v1/inpaint', payload: { image: 'x' } }), 415, 'unsupported_media_type', /multipart\/form-data/],
-      ['no mask', () => post(s, { image: photo }), 400, 'bad_request', /missing the mask part/],
+      ['no mask', () => post(s, { image: photo }), 400, 'bad_request', /^missing the mask part \(a JPEG, .* file\) or the box field \("X,Y,W,H": a box drawn around the object to remove; several separated by ";"\): send either, or both$/],
       ['unknown field', () => post(s, { image: photo, mask, path: '/etc/passwd' }), 400, 'bad_request', /unknown field "path"/],
       ['unknown method', () => post(s, { image: photo, mask, method: 'magic' }), 400, 'bad_request', /Unknown inpainting method "magic"; expected one of ours/],
       ['bad ensemble', () => post(s, { image: photo, mask, ensemble: '3' }), 400, 'bad_request', /Expected one of 1, 2, 4, 8 for options.ensemble but received 3/],
@@ -235,6 +254,77 @@ describe('inpaint server API', () => {
     const resized = await post(s, { image: photo, mask: await maskBytes(60, 45, { x: 20, y: 15, width: 10, height: 10 }), resizeMask: 'true', method: 'telea' });
     assert.equal(resized.statusCode, 200);
     assert.match(String(resized.headers['x-inpaint-notices']), /the mask was resized to 120x90/);
+  });
+
+  it('fills the objects in the boxes of the box field, with or without a mask; answers a box that cannot be used 400, before the fill', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped });
+    const { png, raw, discs } = await objectsScene();
+    const [w, h] = [200, 120];
+    const boxes = ['30,30,60,60', '125,35,50,50'];
+    const rect = { x: 5, y: 5, width: 20, height: 15 };
+    const inRect = (x: number, y: number) => x >= rect.x && x < rect.x + rect.width && y >= rect.y && y < rect.y + rect.height;
+    /** The pixels that changed in the disc `k` (1 px inside its edge), in the rectangle, and beyond both and the selection's margin. */
+    const changes = async (res: { rawPayload: Buffer }) => {
+      const out = await pixels(res.rawPayload);
+      const counts = { discs: [0, 0], rect: 0, elsewhere: 0 };
+      for (let i = 0; i < w * h; i++) {
+        const [x, y] = [i % w, Math.floor(i / w)];
+        if (![0, 1, 2].some((c) => out.data[3 * i + c] !== raw[3 * i + c])) continue;
+        const dist = discs.map((d) => Math.hypot(x - d.cx, y - d.cy) - d.r);
+        const k = dist.findIndex((d) => d <= -1);
+        if (k >= 0) counts.discs[k]++;
+        else if (inRect(x, y)) counts.rect++;
+        else if (dist.every((d) => d > 3)) counts.elsewhere++;
+      }
+      return counts;
+    };
+    const inside = discs.map((d) => Math.PI * (d.r - 1) ** 2);
+
+    // Two boxes, no mask: both objects filled, nothing beyond them and their 2 px margin.
+    const two = await post(s, { image: png, box: boxes.join(';'), method: 'telea', dilate: '0' });
+    assert.equal(two.statusCode, 200, two.body);
+    const notices = JSON.parse(String(two.headers['x-inpaint-notices'])) as string[];
+    assert.deepEqual(notices.map((n) => n.replace(/[\d,]+ px$/, 'N px')), boxes.map((b) => `box ${b}: selected N px`));
+    let counts = await changes(two);
+    assert.equal(counts.elsewhere, 0);
+    assert.equal(counts.rect, 0);
+    for (const k of [0, 1]) assert.ok(counts.discs[k] > 0.98 * inside[k], `disc ${k}: ${counts.discs[k]} pixels changed`);
+    // One box and a mask: both are the hole; the other object stays.
+    const painted = await maskBytes(w, h, rect);
+    const both = await post(s, { image: png, mask: painted, box: boxes[0], method: 'telea', dilate: '0' });
+    assert.equal(both.statusCode, 200, both.body);
+    counts = await changes(both);
+    assert.deepEqual([counts.elsewhere, counts.discs[1]], [0, 0]);
+    assert.ok(counts.discs[0] > 0.98 * inside[0] && counts.rect > 0.8 * rect.width * rect.height, JSON.stringify(counts));
+    // A mask of another size is resized with resizeMask, as it is alone; refused without.
+    const half = await maskBytes(w / 2, h / 2, { x: 2, y: 2, width: 10, height: 8 });
+    const resized = await post(s, { image: png, mask: half, box: boxes[0], resizeMask: 'true', method: 'telea', dilate: '0' });
+    assert.equal(resized.statusCode, 200, resized.body);
+    assert.match(String(resized.headers['x-inpaint-notices']), /the mask is 100x60 but the image is 200x120: the mask was resized to 200x120/);
+    assert.ok((await changes(resized)).rect > 0.8 * 20 * 16);
+    const calls = g.state.calls;
+
+    const cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][] = [
+      ['three numbers', { image: png, box: '10,20,30' }, 400, 'bad_request', /^Expected X,Y,W,H for box \(four numbers: .*\) but received "10,20,30"$/],
+      ['a zero width', { image: png, box: `${boxes[0]};10,20,0,30` }, 400, 'bad_request', /W and H above 0\) but received "10,20,0,30"$/],
+      ['outside the image', { image: png, mask: painted, box: `${boxes[0]};500,20,30,30` }, 400, 'bad_request', /^box 500,20,30,30: The box \(30x30 at 500,20\) holds less than 2x2 pixels of the 200x120 picture: draw it around the object\.$/],
+      ['over the whole image', { image: png, box: '0,0,200,120' }, 400, 'bad_request', /^box 0,0,200,120: The box .* covers the whole picture: draw it around the object/],
+      ['nothing in it', { image: png, box: '95,5,20,20' }, 400, 'bad_request', /^box 95,5,20,20: nothing in the box stands apart from what surrounds it; draw the box closer around the object, or give a mask of it$/],
+      ['a mask of another size', { image: png, mask: half, box: boxes[0] }, 422, 'unprocessable', /^the mask is 100x60 but the image is 200x120; pass resizeMask/],
+      ['longer than a field may be', { image: png, box: Array(100).fill(boxes[0]).join(';') }, 400, 'bad_request', /^the field box is longer than 1000 bytes$/],
+    ];
+    for (const [what, parts, status, error, message] of cases) {
+      const res = await post(s, { method: 'telea', ...parts });
+      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+      assert.deepEqual(res.json(), { error, message: res.json().message }, what);
+      assert.match(res.json().message, message, what);
+    }
+    assert.equal(g.state.calls, calls, 'no refused box reached the fill');
+    const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
+    const form = doc.paths['/api/v1/inpaint'].post.requestBody.content['multipart/form-data'].schema;
+    assert.deepEqual(form.required, ['image']);
+    assert.match(form.properties.box.description, /"X,Y,W,H"/);
   });
 
   it('steers ours with sampleFrom and exclude; refuses them for other methods; answers their errors as JSON', async () => {

@@ -4,10 +4,11 @@
  *   GET  /                       the page (built from web/ by esbuild, see page.ts), its worker
  *                                and service worker, config.json and the device mode's fixed list
  *                                of files (model/, vgg/, ort/, heic/: see assets.ts)
- *   POST /api/v1/inpaint         multipart: image, mask (optional sampleFrom, exclude), and the
- *                                fields method, ensemble, dilate, resizeMask, format,
- *                                stripMetadata, sources -> the filled image (with sources: a
- *                                multipart answer, the image and where the fill copied from)
+ *   POST /api/v1/inpaint         multipart: image, mask and/or the field box (boxes drawn around
+ *                                objects: GrabCut finds the hole in them), optional sampleFrom,
+ *                                exclude, and the fields method, ensemble, dilate, resizeMask,
+ *                                format, stripMetadata, sources -> the filled image (with sources:
+ *                                a multipart answer, the image and where the fill copied from)
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format,
  *                                stripMetadata
  *                                -> the stylized content (same queue and limits)
@@ -29,7 +30,11 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
 import { encodeImage, encodeMask, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
-import { opaqueWhereFilled } from '../core/raster.ts';
+import { UsageError } from '../core/errors.ts';
+import { type BoxInput, objectsInBoxes, parseBox } from '../core/grabcut.ts';
+import { opaqueWhereFilled, toRgba8 } from '../core/raster.ts';
+import { maskOfAreas } from '../core/select.ts';
+import { fitMask } from '../inference/index.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
@@ -75,7 +80,9 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The answer's formats, by the names the `format` field takes. */
 const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp', tiff: 'tiff', tif: 'tiff' };
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', tiff: 'image/tiff' };
-const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata', 'sources'];
+const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata', 'sources', 'box'];
+/** The longest field value: room for a few dozen boxes; a longer one is refused, not cut short. */
+const FIELD_BYTES = 1000;
 const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
 const STYLIZE_FIELDS = ['size', 'strength', 'format', 'stripMetadata'];
 const STYLIZE_FILES = ['content', 'style'];
@@ -88,7 +95,9 @@ export type ServerMethods = Pick<Methods, 'fill' | 'stylize' | 'bundleDir'>;
 /** A parsed, checked inpaint request: nothing decoded yet. */
 interface InpaintRequest {
   image: Buffer;
-  mask: Buffer;
+  /** The hole: the mask, the objects in the boxes, or both (at least one of the two is there). */
+  mask?: Buffer;
+  boxes: BoxInput[];
   /** The optional sampling-region masks (ours only). */
   sampleFrom?: Buffer;
   exclude?: Buffer;
@@ -117,7 +126,7 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
 
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: 'idle', return503OnClosing: false });
   await app.register(multipart, {
-    limits: { fileSize: maxFileBytes, files: INPAINT_FILES.length, fields: FIELDS.length, fieldSize: 100, parts: INPAINT_FILES.length + FIELDS.length, headerPairs: 100 },
+    limits: { fileSize: maxFileBytes, files: INPAINT_FILES.length, fields: FIELDS.length, fieldSize: FIELD_BYTES, parts: INPAINT_FILES.length + FIELDS.length, headerPairs: 100 },
   });
 
   // While closing, every answer closes its connection: a kept-alive one would hold the close back
@@ -271,12 +280,13 @@ interface Form {
 
 /**
  * Reads a multipart form whose file parts must be among `fileNames` and whose fields among
- * `fieldNames`, each at most once; `required` files must be there and not empty.
+ * `fieldNames`, each at most once; `required` files must be there and not empty. `expected` names
+ * the parts a request that is no form is told to send.
  * @throws ApiError 400 or 415
  */
-async function readForm(request: FastifyRequest, fileNames: readonly string[], fieldNames: readonly string[], required: readonly string[]): Promise<Form> {
+async function readForm(request: FastifyRequest, fileNames: readonly string[], fieldNames: readonly string[], required: readonly string[], expected = required.join(' and ')): Promise<Form> {
   if (!request.isMultipart()) {
-    throw new ApiError('unsupported_media_type', `expected multipart/form-data with the parts ${required.join(' and ')}, but the request is ${request.headers['content-type'] ?? 'without a content type'}`);
+    throw new ApiError('unsupported_media_type', `expected multipart/form-data with the parts ${expected}, but the request is ${request.headers['content-type'] ?? 'without a content type'}`);
   }
   const files: Record<string, Buffer> = {};
   const fields: Record<string, string> = {};
@@ -291,6 +301,7 @@ async function readForm(request: FastifyRequest, fileNames: readonly string[], f
     } else {
       if (!fieldNames.includes(part.fieldname)) throw new ApiError('bad_request', `unknown field ${JSON.stringify(part.fieldname)}; expected ${fieldNames.join(', ')}`);
       if (part.fieldname in fields) throw new ApiError('bad_request', `the field ${part.fieldname} was sent twice`);
+      if (part.valueTruncated) throw new ApiError('bad_request', `the field ${part.fieldname} is longer than ${FIELD_BYTES} bytes`);
       fields[part.fieldname] = String(part.value);
     }
   }
@@ -315,11 +326,16 @@ function formatField(value: string | undefined, input: ImageFormat): ImageFormat
  * @throws ApiError 400, 413 or 415
  */
 async function parseRequest(request: FastifyRequest, maxPixels: number): Promise<InpaintRequest> {
-  const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image', 'mask']);
+  const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image'], 'image and mask');
+  if (!files.mask && fields.box === undefined) {
+    throw new ApiError('bad_request', `missing the mask part (a ${READABLE_FORMATS} file) or the box field ("X,Y,W,H": a box drawn around the object to remove; several separated by ";"): send either, or both`);
+  }
   let method: MethodName;
+  let boxes: BoxInput[] = [];
   const options: FillOptions = {};
   const keepMetadata = keepMetadataField(fields);
   try {
+    if (fields.box !== undefined) boxes = fields.box.split(';').map((text) => ({ text, box: parseBox(text, 'box') }));
     method = checkMethodName(fields.method ?? 'ours');
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
     if (fields.dilate !== undefined) options.dilate = integerField(fields.dilate, 'dilate');
@@ -335,7 +351,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const image = await inspect('image', files.image, maxPixels);
   for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
   const format = formatField(fields.format, image.format);
-  return { image: files.image, mask: files.mask, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepMetadata };
+  return { image: files.image, mask: files.mask, boxes, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepMetadata };
 }
 
 /** A parsed, checked stylize request: nothing decoded yet. */
@@ -418,13 +434,32 @@ const label = (part: string) => (err: unknown): never => {
 async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[]; sources?: Uint8Array }> {
   // In the photo's own colour space, written back with its profile (`encode`).
   const { image, alpha } = await readImageWithAlpha(req.image, { maxPixels, keepProfile: true }).catch(label('image'));
-  const mask = await readMask(req.mask, { maxPixels }).catch(label('mask'));
+  const sent = req.mask && (await readMask(req.mask, { maxPixels }).catch(label('mask')));
   const options = { ...req.options };
   if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
+  const notices: string[] = [];
+  const mask = req.boxes.length > 0 ? boxHole(image, req.boxes, sent, options.resizeMask ?? false, notices) : sent!;
   const result = await methods.fill(req.method, image, mask, options);
+  result.notices.unshift(...notices);
   const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepMetadata, result.notices, true);
   return { body, notices: result.notices, ...(result.sources ? { sources: await encodeMask(result.sources) } : {}) };
+}
+
+/**
+ * The hole a request with boxes asks for: the object GrabCut finds in each box, united with the mask
+ * when one was sent. A notice says how many pixels each box took.
+ * @throws ApiError 400 a box outside the image or over all of it, or one in which nothing stands out
+ * @throws UsageError (422) a mask of another size without resizeMask
+ */
+function boxHole(image: RgbImage, boxes: BoxInput[], mask: MaskImage | undefined, resize: boolean, notices: string[]): MaskImage {
+  const painted = mask && fitMask(mask, image, resize, notices);
+  try {
+    return maskOfAreas(objectsInBoxes({ width: image.width, height: image.height, data: toRgba8(image) }, boxes, 'box', (n) => notices.push(n)), image.width, image.height, painted);
+  } catch (err) {
+    // About the request, not the image's content: 400, where a UsageError in the job is 422.
+    throw err instanceof UsageError ? new ApiError('bad_request', err.message) : err;
+  }
 }
 
 /**

@@ -24,17 +24,26 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           description:
             'Answers the filled image, the input\'s size with its EXIF orientation applied, in the input\'s format (or `format`), its alpha channel kept. ' +
             'Known pixels are the input\'s exactly (in PNG and TIFF; JPEG and WebP re-encode them at quality 95). ' +
-            'The header X-Inpaint-Notices holds a JSON array of notes (mask resized, mask empty...).',
+            'The hole is the mask, the objects in the boxes of the field box, or both. ' +
+            'The header X-Inpaint-Notices holds a JSON array of notes (mask resized, mask empty, the pixels each box selected...).',
           requestBody: {
             required: true,
             content: {
               'multipart/form-data': {
                 schema: {
                   type: 'object',
-                  required: ['image', 'mask'],
+                  required: ['image'],
                   properties: {
                     image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
-                    mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask' },
+                    mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask. Required unless box is sent' },
+                    box: {
+                      type: 'string',
+                      examples: ['120,80,60,140', '120,80,60,140;300,40,50,50'],
+                      description:
+                        'instead of a mask, or with one: "X,Y,W,H", a box drawn around an object to remove (its left and top edges, its width and height, in the image\'s pixels with its EXIF orientation applied, as the mask\'s); ' +
+                        'several separated by ";". The hole is the object GrabCut tells from what surrounds each box, grown by 1% of the box\'s longer side (at least 2 px), united with the mask when one is sent; ' +
+                        'a notice says how many pixels each box took. 400 when a box is malformed, lies outside the image or covers all of it, or holds nothing that stands apart from its surroundings',
+                    },
                     sampleFrom: {
                       type: 'string',
                       format: 'binary',
@@ -70,7 +79,10 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
               },
               content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {}, 'multipart/form-data': {} },
             },
-            '400': error('a missing or repeated part, an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom, exclude or sources for any method but ours)'),
+            '400': error(
+              'a missing or repeated part (neither mask nor box), an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom, exclude or sources for any method but ours); ' +
+                'a box that is malformed, outside the image or over all of it, or in which nothing stands apart from its surroundings',
+            ),
             '413': error('a part over the byte limit, or an image over the pixel limit'),
             '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
             '422': error(
