@@ -47,6 +47,7 @@ export {
   encodeImage,
   type ExifBlock,
   holeFraction,
+  type IptcBlock,
   type ImageFormat,
   type ImageSource,
   type ImageWithAlpha,

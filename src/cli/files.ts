@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
-import { formatFromPath, IMAGE_EXTENSIONS, READABLE_FORMATS, readMetadata, type RgbImage, writeImage } from '../core/image.ts';
+import { formatFromPath, IMAGE_EXTENSIONS, lostMetadata, READABLE_FORMATS, readMetadata, type RgbImage, writeImage } from '../core/image.ts';
 
 export const stemOf = (file: string): string => basename(file, extname(file));
 export const isImageFile = (name: string): boolean => IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
@@ -115,13 +115,15 @@ export async function checkWritableFolder(dir: string, forFile?: string): Promis
 /**
  * Writes a result made from `photo` with what it keeps of it: the bit depth (16 bits in a PNG or
  * TIFF), the alpha channel given, with `keepProfile` (for pixels read with it) the ICC profile, and
- * unless `keepMetadata` is false the EXIF (cleaned: no thumbnail) and the XMP (what describes the photo). What the output's format cannot keep
+ * unless `keepMetadata` is false the EXIF (cleaned: no thumbnail), the XMP and the IPTC-IIM record (what describes the photo). What the output's format cannot keep
  * goes into `notices`.
  */
 export async function writeResult(out: string, image: RgbImage, photo: string, options: { alpha?: Float32Array; keepMetadata: boolean; keepProfile?: boolean; notices: string[] }): Promise<void> {
   const { alpha, keepMetadata, keepProfile, notices } = options;
-  const { exif, xmp, bits, icc } = await readMetadata(photo, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
-  await writeImage(out, image, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp } : {}) });
+  const { exif, xmp, iptc, bits, icc } = await readMetadata(photo, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
+  await writeImage(out, image, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp, iptc } : {}) });
   const format = formatFromPath(out);
+  const lost = keepMetadata && lostMetadata({ iptc, xmp }, format);
+  if (lost) notices.push(`${photo}: ${lost}`);
   if (alpha && format === 'jpeg') notices.push(`JPEG has no alpha channel: ${out} was written opaque (use .png, .webp or .tif to keep it)`);
 }

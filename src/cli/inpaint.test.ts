@@ -9,6 +9,7 @@ import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, readMask, writeMask } from '../core/image.ts';
+import { iptcOf, withIptc } from '../core/iptc.ts';
 import { Rng } from '../core/random.ts';
 import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
@@ -483,6 +484,22 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     }
     await run(t, described, '--mask', mask, '-o', join(dir, 'described-stripped.jpg'), '--method', 'telea', '--strip-metadata');
     assert.equal((await sharp(join(dir, 'described-stripped.jpg')).metadata()).xmp, undefined);
+    // Its IPTC-IIM record (caption, keywords), without the object preview: in a JPEG or TIFF result;
+    // a PNG has no place for it, and a note says so.
+    const iim = (record: number, dataset: number, text: string) => Uint8Array.from([0x1c, record, dataset, 0, text.length, ...Buffer.from(text, 'latin1')]);
+    const describing = Buffer.concat([iim(2, 120, 'Swimmers at the beach'), iim(2, 25, 'sea')]);
+    const captioned = join(dir, 'captioned.jpg');
+    await writeFile(captioned, withIptc(new Uint8Array(await readFile(photo)), 'jpeg', Buffer.concat([describing, iim(2, 202, 'PREVIEW')])));
+    for (const ext of ['jpg', 'tif']) {
+      const out = join(dir, `captioned-out.${ext}`);
+      await run(t, captioned, '--mask', mask, '-o', out, '--method', 'telea');
+      assert.deepEqual(iptcOf(new Uint8Array(await readFile(out))), new Uint8Array(describing), ext);
+    }
+    const png = await run(t, captioned, '--mask', mask, '-o', join(dir, 'captioned-out.png'), '--method', 'telea');
+    assert.ok(png.some((l) => /^note: .*captioned\.jpg: its IPTC description \(caption, keywords, credit\) has no place in PNG: written without it \(a \.jpg or \.tif result keeps it\)$/.test(l)), png.join('\n'));
+    const quiet = await run(t, captioned, '--mask', mask, '-o', join(dir, 'captioned-stripped.jpg'), '--method', 'telea', '--strip-metadata');
+    assert.equal(iptcOf(new Uint8Array(await readFile(join(dir, 'captioned-stripped.jpg')))), undefined);
+    assert.ok(!quiet.some((l) => /IPTC/.test(l)), quiet.join('\n'));
     // TIFF: in its first IFD (sharp does not read it there, exif-reader does); and from a TIFF photo.
     const tif = join(dir, 'camera-out.tif');
     const lines = await run(t, photo, '--mask', mask, '-o', tif, '--method', 'telea');

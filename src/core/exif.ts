@@ -261,19 +261,47 @@ const TIFF_EXIF = new Set([0x010e, 0x010f, 0x0110, 0x0131, 0x0132, 0x013b, 0x013
  * stay where they are.
  */
 function tiffWithExif(tiff: Uint8Array, block: ExifBlock): Uint8Array {
-  const image = new Reader(tiff);
   const exif = new Reader(block);
+  const added = exif.ifd(exif.u32(4), 2).filter((e) => TIFF_EXIF.has(e.tag));
+  return tiffWith(tiff, added, exif.little);
+}
+
+/**
+ * A TIFF with `added` entries (in the given byte order) in its first IFD, where the image's own
+ * tags win: the new IFD and the values it needs are appended, and the header points to it, so the
+ * pixels stay where they are.
+ */
+function tiffWith(tiff: Uint8Array, added: Entry[], little: boolean): Uint8Array {
+  const image = new Reader(tiff);
   const own = image.ifd(image.u32(4), 0, true);
   const tags = new Set(own.map((e) => e.tag));
-  const added = exif.ifd(exif.u32(4), 2).filter((e) => !tags.has(e.tag) && TIFF_EXIF.has(e.tag));
+  const fresh = added.filter((e) => !tags.has(e.tag));
   const w = new Writer(image.little);
   w.raw(tiff);
   if (w.length % 2) w.raw(Uint8Array.of(0));
   const at = w.length;
-  w.ifd([...own, ...(exif.little === image.little ? added : added.map(swapped))]);
+  w.ifd([...own, ...(little === image.little ? fresh : fresh.map(swapped))]);
   const out = w.bytes();
   new DataView(out.buffer).setUint32(4, at, image.little);
   return out;
+}
+
+/** The tag of a TIFF's first IFD that holds IPTC-IIM datasets (IPTC-NAA; `iptc.ts`). */
+const IPTC_NAA = 33723;
+
+/** A TIFF's IPTC-IIM datasets (its IPTC-NAA tag's bytes, whatever type it is written as), or undefined. */
+export function tiffIptc(tiff: Uint8Array): Uint8Array | undefined {
+  try {
+    const r = new Reader(tiff);
+    return r.ifd(r.u32(4), 0, true).find((e) => e.tag === IPTC_NAA)?.data;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A TIFF with IPTC-IIM datasets in its first IFD's IPTC-NAA tag (as bytes: UNDEFINED), unless it has one. */
+export function tiffWithIptc(tiff: Uint8Array, datasets: Uint8Array): Uint8Array {
+  return tiffWith(tiff, [{ tag: IPTC_NAA, type: 7, count: datasets.length, data: datasets }], true);
 }
 
 /** A TIFF's EXIF as a block of its own (`exifOf`); undefined when nothing is left, or it does not parse. */

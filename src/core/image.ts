@@ -15,6 +15,7 @@ import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, exifOf, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
 import { isRgbProfile } from './icc.ts';
+import { cleanIptc, type IptcBlock, withIptc } from './iptc.ts';
 import { cleanXmp } from './xmp.ts';
 import {
   DEFAULT_MAX_PIXELS,
@@ -37,6 +38,7 @@ import {
 
 export * from './raster.ts';
 export type { ExifBlock } from './exif.ts';
+export type { IptcBlock } from './iptc.ts';
 
 /**
  * The limit when a reader is given none: env INPAINT_MAX_PIXELS when set (the `--max-pixels` of
@@ -222,6 +224,8 @@ export interface PhotoMetadata {
   icc?: Uint8Array;
   /** The photo's XMP packet, only what describes the photo kept (title, keywords, rights: `cleanXmp`). */
   xmp?: string;
+  /** The photo's IPTC-IIM record, only what describes the photo kept (caption, keywords, credit: `cleanIptc`). */
+  iptc?: IptcBlock;
 }
 
 /**
@@ -261,6 +265,11 @@ export async function readMetadata(source: ImageSource, options: Pick<ReadOption
     } catch {
       options.onNotice?.(`the XMP of ${describeSource(source)} could not be parsed: the result is written without it`);
     }
+  }
+  // sharp gives a JPEG's APP13 content, or a TIFF's IPTC-NAA tag.
+  if (meta.iptc) {
+    const iptc = cleanIptc(new Uint8Array(meta.iptc.buffer, meta.iptc.byteOffset, meta.iptc.length));
+    if (iptc) out.iptc = iptc;
   }
   // sharp gives no EXIF for a TIFF: its first IFD and sub-IFDs hold it.
   const block = meta.exif ?? (meta.format === 'tiff' ? exifOf(typeof source === 'string' ? await readFile(source) : source) : undefined);
@@ -341,11 +350,23 @@ export interface WriteOptions {
   icc?: Uint8Array;
   /** An XMP packet to store with the image, from `readMetadata`; every format keeps it. */
   xmp?: string;
+  /** An IPTC-IIM record to store with the image, from `readMetadata`; JPEG and TIFF keep it (`lostMetadata`). */
+  iptc?: IptcBlock;
+}
+
+/**
+ * What `format` cannot keep of a photo's metadata, as a notice's words; undefined when it keeps it
+ * all. Only the IPTC-IIM record has no place in PNG and WebP; where the photo's XMP is kept too,
+ * it says the same (writers keep the two alike), so nothing is lost.
+ */
+export function lostMetadata(meta: Pick<PhotoMetadata, 'iptc' | 'xmp'>, format: ImageFormat): string | undefined {
+  if (!meta.iptc || meta.xmp || format === 'jpeg' || format === 'tiff') return undefined;
+  return `its IPTC description (caption, keywords, credit) has no place in ${format === 'png' ? 'PNG' : 'WebP'}: written without it (a .jpg or .tif result keeps it)`;
 }
 
 /**
  * Encodes an image as PNG, JPEG (quality 95, 4:4:4), WebP (quality 95) or TIFF (deflate), with
- * `alpha` (not in JPEG), `exif`, `icc` and `xmp` when given, with 8 bits a channel or, for
+ * `alpha` (not in JPEG), `exif`, `icc`, `xmp` and `iptc` (JPEG and TIFF only) when given, with 8 bits a channel or, for
  * PNG and TIFF, the `bits` asked for.
  * @throws UsageError a malformed image or alpha
  */
@@ -364,7 +385,9 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
     if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
     bytes = await encodeRaw(rgba, img.width, img.height, 4, format, { keepAlpha: alpha !== undefined, icc, xmp });
   }
-  return options.exif ? withExif(bytes, format, options.exif, img.width, img.height) : bytes;
+  if (options.exif) bytes = withExif(bytes, format, options.exif, img.width, img.height);
+  if (options.iptc && (format === 'jpeg' || format === 'tiff')) bytes = withIptc(bytes, format, options.iptc);
+  return bytes;
 }
 
 /** A PNG or TIFF with 16 bits a channel: each value rounded to the nearest of 65536 levels. */

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readMask } from '../core/image.ts';
+import { iptcOf, withIptc } from '../core/iptc.ts';
 import { Rng } from '../core/random.ts';
 import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer, type ServerOptions } from './app.ts';
@@ -175,6 +176,14 @@ describe('inpaint server API', () => {
     assert.ok(xmp.includes('A day at the beach') && !xmp.includes('SECRET'), xmp.slice(0, 300));
     const withoutXmp = await post(s, { image: described, mask, method: 'telea', stripMetadata: 'true' });
     assert.equal((await sharp(withoutXmp.rawPayload).metadata()).xmp, undefined);
+    // The IPTC-IIM record in a JPEG answer; a PNG answer says it has no place for it.
+    const caption = Uint8Array.from([0x1c, 2, 120, 0, 11, ...Buffer.from('Beach, 2009')]);
+    const captioned = Buffer.from(withIptc(new Uint8Array(await sharp(photo).jpeg().toBuffer()), 'jpeg', caption));
+    const jpegAnswer = await post(s, { image: captioned, mask, method: 'telea' });
+    assert.deepEqual(iptcOf(new Uint8Array(jpegAnswer.rawPayload)), caption);
+    const pngAnswer = await post(s, { image: captioned, mask, method: 'telea', format: 'png' });
+    assert.equal(iptcOf(new Uint8Array(pngAnswer.rawPayload)), undefined);
+    assert.match(String(pngAnswer.headers['x-inpaint-notices']), /IPTC description .* has no place in PNG/);
     const bad = await post(s, { image: camera, mask: turnedMask, method: 'telea', stripMetadata: 'maybe' });
     assert.equal(bad.statusCode, 400);
   });

@@ -29,7 +29,7 @@ import { basename } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sharp, { type Metadata } from 'sharp';
-import { encodeImage, encodeMask, type ImageFormat, isDecodable, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
+import { encodeImage, encodeMask, type ImageFormat, isDecodable, lostMetadata, type MaskImage, READABLE_FORMATS, readImage, readImageWithAlpha, readMask, readMetadata, type RgbImage } from '../core/image.ts';
 import { UsageError } from '../core/errors.ts';
 import { type BoxInput, objectsInBoxes, parseBox } from '../core/grabcut.ts';
 import { opaqueWhereFilled, toRgba8 } from '../core/raster.ts';
@@ -493,6 +493,8 @@ async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels
  * profile and, when `keepMetadata`, the EXIF and XMP (`readMetadata`).
  */
 async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepMetadata: boolean, notices: string[], keepProfile = false): Promise<Buffer> {
-  const { exif, xmp, bits, icc } = await readMetadata(input, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
-  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp } : {}) }));
+  const { exif, xmp, iptc, bits, icc } = await readMetadata(input, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
+  const lost = keepMetadata && lostMetadata({ iptc, xmp }, format);
+  if (lost) notices.push(`the image: ${lost}`);
+  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp, iptc } : {}) }));
 }

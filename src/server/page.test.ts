@@ -14,6 +14,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
 import { readImage, readMask } from '../core/image.ts';
+import { iptcOf, withIptc } from '../core/iptc.ts';
 import { toRgba8 } from '../core/raster.ts';
 import { cleanXmp } from '../core/xmp.ts';
 import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
@@ -400,9 +401,12 @@ describe('the web page in Chromium', () => {
   });
 
   it('opens a TIFF (no browser decodes one): upright, its colours, runs; one it cannot decode is named', async () => {
-    // Stored sideways (orientation 6, shown turned a quarter clockwise), LZW with the predictor.
+    // Stored sideways (orientation 6, shown turned a quarter clockwise), LZW with the predictor; with
+    // an IPTC caption, which its JPEG download keeps.
     const source = await readFile(join(dir, 'photo.png'));
-    await writeFile(join(dir, 'photo.tif'), await sharp(source).rotate(-90).withMetadata({ orientation: 6 }).tiff({ compression: 'lzw', predictor: 'horizontal' }).toBuffer());
+    const caption = Uint8Array.from([0x1c, 2, 120, 0, 11, ...Buffer.from('Beach, 2009')]);
+    const tiff = await sharp(source).rotate(-90).withMetadata({ orientation: 6 }).tiff({ compression: 'lzw', predictor: 'horizontal' }).toBuffer();
+    await writeFile(join(dir, 'photo.tif'), withIptc(new Uint8Array(tiff), 'tiff', caption));
     await page.setInputFiles('#file', join(dir, 'photo.tif'));
     await assertText(status(), /Paint over what should go/);
     await assertText(page.locator('#info'), /photo\.tif · 320×240/);
@@ -417,6 +421,7 @@ describe('the web page in Chromium', () => {
     await assertText(status(), /Done in/, 60_000);
     const result = await pixels((await download('png')).bytes);
     assert.deepEqual([result.width, result.height], [W, H]);
+    assert.deepEqual(iptcOf(new Uint8Array((await download('jpeg')).bytes)), caption, "the JPEG download keeps the photo's IPTC record");
     await page.keyboard.press('Control+z');
     await page.click('#clear');
 
