@@ -125,8 +125,12 @@ try {
   await beach.goto(`${address}/?engine=server`);
   await beach.setInputFiles('#file', '../shared/data/photos-other/kphotoalbum/cold_water.jpg');
   await beach.waitForFunction("/Paint over/.test(document.getElementById('status').textContent)");
+  // Zoomed in on her (a turn of the wheel about her).
+  const girl = await beach.evaluate(([x, y]) => (globalThis as unknown as Window).inpaintPage.imageToClient(x, y), [40, 280]);
+  await beach.mouse.move(girl.x, girl.y);
+  await beach.mouse.wheel(0, -500);
   await beach.keyboard.press('m');
-  await stroke(beach, [[6, 214], [62, 348]], () => shoot(beach, 'serve-object-box.png'));
+  await stroke(beach, [[6, 214], [62, 348]]);
   await beach.waitForFunction("/as the object in the box/.test(document.getElementById('status').textContent)");
   await beach.mouse.move(1200, 700);
   await shoot(beach, 'serve-object.png');
