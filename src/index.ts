@@ -70,4 +70,6 @@ export {
   writeMask,
 } from './core/image.ts';
 export { EngineError, GraphError, InpaintError, InputError, UsageError } from './core/errors.ts';
+export { parseBox, selectObject, type SelectObjectOptions } from './core/grabcut.ts';
+export { type Area, maskOfAreas, type Rgba, selectSimilar } from './core/select.ts';
 export { Engine, type EngineOptions } from './runtime/engine.ts';
