@@ -99,6 +99,7 @@ describe('selectObject', () => {
     const { pixels } = scene(100, 80, 50, 40, 20);
     assert.throws(() => selectObject(pixels, { x: -5, y: -5, width: 120, height: 100 }), (e) => e instanceof UsageError && /whole picture/.test(e.message));
     assert.throws(() => selectObject(pixels, { x: 150, y: 10, width: 20, height: 20 }), (e) => e instanceof UsageError && /draw it around the object/.test(e.message));
+    assert.throws(() => selectObject(pixels, { x: Number.NaN, y: 10, width: 20, height: 20 }), (e) => e instanceof UsageError && /four finite numbers/.test(e.message));
   });
 });
 

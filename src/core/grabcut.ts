@@ -48,10 +48,11 @@ const CLOSED_HOLE_SHARE = 1 / 16;
 /**
  * The object inside `box`: the pixels GrabCut separates from what surrounds the box.
  * @returns undefined where nothing in the box stands apart from its surroundings
- * @throws UsageError a box of less than 2x2 pixels in the picture, or one that leaves none of it outside
+ * @throws UsageError a box not of finite numbers, of less than 2x2 pixels in the picture, or one that leaves none of it outside
  */
 export function selectObject(pixels: Rgba, box: Box, options: SelectObjectOptions = {}): Area | undefined {
   const { width, height } = pixels;
+  if (![box.x, box.y, box.width, box.height].every(Number.isFinite)) throw new UsageError(`Expected a box of four finite numbers but received ${JSON.stringify(box)}`);
   const x0 = Math.max(0, Math.floor(box.x));
   const y0 = Math.max(0, Math.floor(box.y));
   const x1 = Math.min(width, Math.ceil(box.x + box.width));
