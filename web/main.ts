@@ -8,7 +8,7 @@
 import './style.css';
 import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
-import { cleanIptc, iptcOf, withIptc } from '../src/core/iptc.ts';
+import { cleanIptc, iptcAsXmp, iptcOf, withIptc } from '../src/core/iptc.ts';
 import { selectObject } from '../src/core/grabcut.ts';
 import { type Area, areaSize, selectSimilar } from '../src/core/select.ts';
 import { decodeTiff, isTiff } from '../src/core/tiff.ts';
@@ -1111,9 +1111,10 @@ function save(blob: Blob, name: string): void {
 /**
  * `image` (a PNG or JPEG of the photo's size) with the photo's EXIF and XMP, as the command line
  * and the server keep them: the date, camera and place, upright, without the thumbnail
- * (`cleanExif`); the title, caption, keywords, creator and copyright (`cleanXmp`); and in a JPEG
- * its IPTC-IIM record (`cleanIptc`: PNG has no place for it). Where the image has them already
- * (the server's PNG), it is left as it is.
+ * (`cleanExif`); the title, caption, keywords, creator and copyright (`cleanXmp`, or made from
+ * the IPTC record where the photo has no XMP: `iptcAsXmp`); and in a JPEG its IPTC-IIM record
+ * (`cleanIptc`: PNG has no place for it). Where the image has them already (the server's PNG),
+ * it is left as it is.
  */
 async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
   const original = new Uint8Array(await ed.originalBlob.arrayBuffer());
@@ -1126,13 +1127,16 @@ async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'
   } catch {
     cleanedXmp = undefined; // not well formed: left out, as the command line does
   }
-  const iptc = format === 'jpeg' ? iptcOf(original) : undefined;
+  const iptc = iptcOf(original);
   const cleanedIptc = iptc && cleanIptc(iptc);
+  // Described in IIM alone: the same in XMP, which the PNG keeps too (as `readMetadata` does).
+  const fromIptc = cleanedIptc && !cleanedXmp ? iptcAsXmp(cleanedIptc) : undefined;
+  if (fromIptc) cleanedXmp = cleanXmp(fromIptc);
   if (!cleanedExif && !cleanedXmp && !cleanedIptc) return image;
   let bytes: Uint8Array = new Uint8Array(await image.arrayBuffer());
   if (cleanedExif) bytes = withExif(bytes, format, cleanedExif, ed.width, ed.height);
   if (cleanedXmp) bytes = await withXmp(bytes, format, cleanedXmp);
-  if (cleanedIptc) bytes = withIptc(bytes, 'jpeg', cleanedIptc);
+  if (cleanedIptc && format === 'jpeg') bytes = withIptc(bytes, 'jpeg', cleanedIptc);
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.type });
 }
 

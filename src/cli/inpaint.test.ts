@@ -485,7 +485,8 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     await run(t, described, '--mask', mask, '-o', join(dir, 'described-stripped.jpg'), '--method', 'telea', '--strip-metadata');
     assert.equal((await sharp(join(dir, 'described-stripped.jpg')).metadata()).xmp, undefined);
     // Its IPTC-IIM record (caption, keywords), without the object preview: in a JPEG or TIFF result;
-    // a PNG has no place for it, and a note says so.
+    // a PNG has no place for it, but gets the same in XMP (the photo has none). A record that says
+    // nothing XMP maps is lost in a PNG, and a note says so.
     const iim = (record: number, dataset: number, text: string) => Uint8Array.from([0x1c, record, dataset, 0, text.length, ...Buffer.from(text, 'latin1')]);
     const describing = Buffer.concat([iim(2, 120, 'Swimmers at the beach'), iim(2, 25, 'sea')]);
     const captioned = join(dir, 'captioned.jpg');
@@ -496,7 +497,13 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
       assert.deepEqual(iptcOf(new Uint8Array(await readFile(out))), new Uint8Array(describing), ext);
     }
     const png = await run(t, captioned, '--mask', mask, '-o', join(dir, 'captioned-out.png'), '--method', 'telea');
-    assert.ok(png.some((l) => /^note: .*captioned\.jpg: its IPTC description \(caption, keywords, credit\) has no place in PNG: written without it \(a \.jpg or \.tif result keeps it\)$/.test(l)), png.join('\n'));
+    assert.ok(!png.some((l) => /IPTC/.test(l)), png.join('\n'));
+    const pngXmp = (await sharp(join(dir, 'captioned-out.png')).metadata()).xmp?.toString('utf8') ?? '';
+    assert.ok(pngXmp.includes('>Swimmers at the beach</rdf:li>') && pngXmp.includes('<rdf:li>sea</rdf:li>') && !pngXmp.includes('PREVIEW'), pngXmp);
+    const categorised = join(dir, 'categorised.jpg');
+    await writeFile(categorised, withIptc(new Uint8Array(await readFile(photo)), 'jpeg', iim(2, 15, 'SPO')));
+    const unmapped = await run(t, categorised, '--mask', mask, '-o', join(dir, 'categorised-out.png'), '--method', 'telea');
+    assert.ok(unmapped.some((l) => /^note: .*categorised\.jpg: its IPTC description \(caption, keywords, credit\) has no place in PNG: written without it \(a \.jpg or \.tif result keeps it\)$/.test(l)), unmapped.join('\n'));
     const quiet = await run(t, captioned, '--mask', mask, '-o', join(dir, 'captioned-stripped.jpg'), '--method', 'telea', '--strip-metadata');
     assert.equal(iptcOf(new Uint8Array(await readFile(join(dir, 'captioned-stripped.jpg')))), undefined);
     assert.ok(!quiet.some((l) => /IPTC/.test(l)), quiet.join('\n'));

@@ -15,7 +15,7 @@ import { expect, InputError, UsageError } from './errors.ts';
 import { cleanExif, type ExifBlock, exifOf, withExif } from './exif.ts';
 import { writeFileAtomic } from './files.ts';
 import { isRgbProfile } from './icc.ts';
-import { cleanIptc, type IptcBlock, withIptc } from './iptc.ts';
+import { cleanIptc, iptcAsXmp, type IptcBlock, withIptc } from './iptc.ts';
 import { cleanXmp } from './xmp.ts';
 import {
   DEFAULT_MAX_PIXELS,
@@ -224,7 +224,10 @@ export interface PhotoMetadata {
   icc?: Uint8Array;
   /** The photo's XMP packet, only what describes the photo kept (title, keywords, rights: `cleanXmp`). */
   xmp?: string;
-  /** The photo's IPTC-IIM record, only what describes the photo kept (caption, keywords, credit: `cleanIptc`). */
+  /**
+   * The photo's IPTC-IIM record, only what describes the photo kept (caption, keywords, credit:
+   * `cleanIptc`). A photo with no XMP gets its `xmp` from it (`iptcAsXmp`), for PNG and WebP.
+   */
   iptc?: IptcBlock;
 }
 
@@ -270,6 +273,9 @@ export async function readMetadata(source: ImageSource, options: Pick<ReadOption
   if (meta.iptc) {
     const iptc = cleanIptc(new Uint8Array(meta.iptc.buffer, meta.iptc.byteOffset, meta.iptc.length));
     if (iptc) out.iptc = iptc;
+    // Described in IIM alone (Picasa, older Photoshop): the same in XMP, which every format keeps.
+    const xmp = iptc && !out.xmp ? iptcAsXmp(iptc) : undefined;
+    if (xmp) out.xmp = cleanXmp(xmp);
   }
   // sharp gives no EXIF for a TIFF: its first IFD and sub-IFDs hold it.
   const block = meta.exif ?? (meta.format === 'tiff' ? exifOf(typeof source === 'string' ? await readFile(source) : source) : undefined);
@@ -356,8 +362,9 @@ export interface WriteOptions {
 
 /**
  * What `format` cannot keep of a photo's metadata, as a notice's words; undefined when it keeps it
- * all. Only the IPTC-IIM record has no place in PNG and WebP; where the photo's XMP is kept too,
- * it says the same (writers keep the two alike), so nothing is lost.
+ * all. Only the IPTC-IIM record has no place in PNG and WebP; where the photo's XMP is kept, it says
+ * the same (writers keep the two alike, and `readMetadata` makes it from the record for a photo
+ * without one), so nothing is lost unless the record holds nothing XMP maps.
  */
 export function lostMetadata(meta: Pick<PhotoMetadata, 'iptc' | 'xmp'>, format: ImageFormat): string | undefined {
   if (!meta.iptc || meta.xmp || format === 'jpeg' || format === 'tiff') return undefined;

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { concatBytes } from './bytes.ts';
-import { cleanIptc, iptcOf, withIptc } from './iptc.ts';
+import { cleanIptc, iptcAsXmp, iptcOf, withIptc } from './iptc.ts';
 import { Rng } from './random.ts';
+import { cleanXmp } from './xmp.ts';
 
 /** One IIM dataset: record, dataset number, value. */
 function dataset(record: number, number: number, value: string | Uint8Array): Uint8Array {
@@ -99,5 +100,32 @@ describe('iptcOf and withIptc', () => {
   it('find none in a PNG, or a JPEG without one', async () => {
     assert.equal(iptcOf(new Uint8Array(await sharp({ create: { width: 4, height: 4, channels: 3, background: '#000' } }).png().toBuffer())), undefined);
     assert.equal(iptcOf(await jpegWithApp13(concatBytes([PHOTOSHOP, resources([0x040c, '', new Uint8Array(8)])]))), undefined);
+  });
+});
+
+describe('iptcAsXmp', () => {
+  it('says in XMP what the record says, by the IPTC mapping, in UTF-8 where the envelope says so', () => {
+    const record = concatBytes([CHARSET, VERSION, CAPTION, ...KEYWORDS, dataset(2, 80, 'A. Photographer'), dataset(2, 116, '© 2009'), dataset(2, 90, 'Ærøskøbing <old town> & harbour'), dataset(2, 55, '20090714'), dataset(2, 15, 'unmapped')]);
+    const xmp = iptcAsXmp(record)!;
+    // cleanXmp keeps all of it: well formed, and only what describes the photo.
+    assert.equal(cleanXmp(xmp) !== undefined, true);
+    for (const part of [
+      '<dc:description><rdf:Alt><rdf:li xml:lang="x-default">Two swimmers at Cold Water beach, July 2009</rdf:li></rdf:Alt></dc:description>',
+      '<dc:subject><rdf:Bag><rdf:li>beach</rdf:li><rdf:li>sea</rdf:li><rdf:li>Ærø</rdf:li></rdf:Bag></dc:subject>',
+      '<dc:creator><rdf:Seq><rdf:li>A. Photographer</rdf:li></rdf:Seq></dc:creator>',
+      '<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">© 2009</rdf:li></rdf:Alt></dc:rights>',
+      '<photoshop:City>Ærøskøbing &lt;old town&gt; &amp; harbour</photoshop:City>',
+      '<photoshop:DateCreated>2009-07-14</photoshop:DateCreated>',
+    ]) {
+      assert.ok(xmp.includes(part), `${part} in ${xmp}`);
+      assert.ok(cleanXmp(xmp)!.includes(part), `${part} kept by cleanXmp`);
+    }
+    assert.ok(!xmp.includes('unmapped'));
+  });
+
+  it('reads Latin-1 where the envelope names no character set, and gives nothing where nothing maps', () => {
+    const latin1 = Uint8Array.from([0x1c, 2, 120, 0, 4, 0x43, 0x61, 0x66, 0xe9]); // "Café" in Latin-1
+    assert.ok(iptcAsXmp(latin1)!.includes('>Café</rdf:li>'));
+    assert.equal(iptcAsXmp(concatBytes([CHARSET, VERSION, dataset(2, 15, 'unmapped')])), undefined);
   });
 });

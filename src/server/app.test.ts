@@ -176,14 +176,19 @@ describe('inpaint server API', () => {
     assert.ok(xmp.includes('A day at the beach') && !xmp.includes('SECRET'), xmp.slice(0, 300));
     const withoutXmp = await post(s, { image: described, mask, method: 'telea', stripMetadata: 'true' });
     assert.equal((await sharp(withoutXmp.rawPayload).metadata()).xmp, undefined);
-    // The IPTC-IIM record in a JPEG answer; a PNG answer says it has no place for it.
+    // The IPTC-IIM record in a JPEG answer; a PNG answer has no place for it, and gets it as XMP; a
+    // record of nothing XMP maps is said to be lost.
     const caption = Uint8Array.from([0x1c, 2, 120, 0, 11, ...Buffer.from('Beach, 2009')]);
     const captioned = Buffer.from(withIptc(new Uint8Array(await sharp(photo).jpeg().toBuffer()), 'jpeg', caption));
     const jpegAnswer = await post(s, { image: captioned, mask, method: 'telea' });
     assert.deepEqual(iptcOf(new Uint8Array(jpegAnswer.rawPayload)), caption);
     const pngAnswer = await post(s, { image: captioned, mask, method: 'telea', format: 'png' });
     assert.equal(iptcOf(new Uint8Array(pngAnswer.rawPayload)), undefined);
-    assert.match(String(pngAnswer.headers['x-inpaint-notices']), /IPTC description .* has no place in PNG/);
+    assert.match((await sharp(pngAnswer.rawPayload).metadata()).xmp?.toString('utf8') ?? '', /<dc:description><rdf:Alt><rdf:li xml:lang="x-default">Beach, 2009<\/rdf:li>/);
+    assert.doesNotMatch(String(pngAnswer.headers['x-inpaint-notices']), /IPTC/);
+    const category = Buffer.from(withIptc(new Uint8Array(await sharp(photo).jpeg().toBuffer()), 'jpeg', Uint8Array.from([0x1c, 2, 15, 0, 3, ...Buffer.from('SPO')])));
+    const unmapped = await post(s, { image: category, mask, method: 'telea', format: 'png' });
+    assert.match(String(unmapped.headers['x-inpaint-notices']), /IPTC description .* has no place in PNG/);
     const bad = await post(s, { image: camera, mask: turnedMask, method: 'telea', stripMetadata: 'maybe' });
     assert.equal(bad.statusCode, 400);
   });

@@ -402,16 +402,21 @@ describe('the web page in Chromium', () => {
 
   it('opens a TIFF (no browser decodes one): upright, its colours, runs; one it cannot decode is named', async () => {
     // Stored sideways (orientation 6, shown turned a quarter clockwise), LZW with the predictor; with
-    // an IPTC caption, which its JPEG download keeps.
+    // an IPTC caption and no XMP: its JPEG download keeps the caption as IPTC, its PNG as XMP.
     const source = await readFile(join(dir, 'photo.png'));
     const caption = Uint8Array.from([0x1c, 2, 120, 0, 11, ...Buffer.from('Beach, 2009')]);
-    const tiff = await sharp(source).rotate(-90).withMetadata({ orientation: 6 }).tiff({ compression: 'lzw', predictor: 'horizontal' }).toBuffer();
+    const bare = await sharp(source).toBuffer(); // without photo.png's XMP
+    const tiff = await sharp(bare).rotate(-90).withMetadata({ orientation: 6 }).tiff({ compression: 'lzw', predictor: 'horizontal' }).toBuffer();
     await writeFile(join(dir, 'photo.tif'), withIptc(new Uint8Array(tiff), 'tiff', caption));
     await page.setInputFiles('#file', join(dir, 'photo.tif'));
     await assertText(status(), /Paint over what should go/);
     await assertText(page.locator('#info'), /photo\.tif · 320×240/);
     // Shown as the photo: its own pixels, read back from the page's PNG download of the unrun photo.
-    const shown = await pixels((await download('png')).bytes);
+    const unrun = (await download('png')).bytes;
+    const shown = await pixels(unrun);
+    // The page's own PNG (no server in it) says the IPTC caption in XMP.
+    const ownXmp = (await sharp(unrun).metadata()).xmp?.toString('utf8') ?? '';
+    assert.match(ownXmp, /<dc:description><rdf:Alt><rdf:li xml:lang="x-default">Beach, 2009<\/rdf:li>/, `the page's PNG says it in XMP: ${ownXmp.slice(0, 300)}`);
     const original = await pixels(source);
     let most = 0;
     for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) most = Math.max(most, Math.abs(shown.data[i * shown.channels + c] - original.data[i * original.channels + c]));
