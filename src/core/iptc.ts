@@ -13,7 +13,8 @@
  *
  * Where it is stored: in a JPEG, an APP13 segment ("Photoshop 3.0") of Photoshop image resources,
  * resource 0x0404; in a TIFF, the first IFD's IPTC-NAA tag (33723). PNG, WebP and HEIF have no
- * place for it that readers agree on: their results carry the photo's XMP only.
+ * place for it that readers agree on: their results carry the photo's XMP, which for a photo
+ * described in IIM alone is made from the record (`iptcAsXmp`).
  */
 import { afterJpegAppHeaders, ascii, concatBytes, containerOf, jpegSegments } from './bytes.ts';
 import { tiffIptc, tiffWithIptc } from './exif.ts';
