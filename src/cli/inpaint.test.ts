@@ -652,6 +652,50 @@ describe('inpaint run --box (GrabCut: the hole is the object in the box)', () =>
     await assert.rejects(run(t, '--input', batch, '--box', BOX, '-o', join(dir, 'batch-out'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /^--box takes a box in one IMAGE; for a batch, give each photo's hole as a mask \(--masks DIR\), or one --mask FILE for every photo$/.test(e.message));
     assert.ok(!existsSync(join(dir, 'batch-out')));
   });
+
+  it('inpaint select writes the mask that --box fills: the same fill from it with --mask; --margin; refusals write nothing', async (t) => {
+    const selectMain = async (...args: string[]) => {
+      const [logs, errors]: string[][] = [[], []];
+      t.mock.method(console, 'log', (...a: unknown[]) => logs.push(a.join(' ')));
+      t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
+      const code = await main(['select', ...args]);
+      t.mock.restoreAll();
+      return { code, out: [...logs, ...errors].join('\n') };
+    };
+    const mask = join(dir, 'selected.png');
+    const selected = await selectMain(photo, '--box', BOX, '-o', mask);
+    assert.equal(selected.code, 0, selected.out);
+    assert.match(selected.out, /note: --box 45,25,70,70: selected [\d,]+ px/);
+    assert.match(selected.out, /scene\.png -> .*selected\.png \([\d,]+ px, [\d.]+% of the photo\)/);
+    await run(t, photo, '--mask', mask, '-o', join(dir, 'from-mask.png'), '--method', 'telea', '--dilate', '0');
+    await run(t, photo, '--box', BOX, '-o', join(dir, 'from-box.png'), '--method', 'telea', '--dilate', '0');
+    assert.deepEqual(await readFile(join(dir, 'from-mask.png')), await readFile(join(dir, 'from-box.png')), 'the mask is the hole --box fills');
+    // --margin 0: the object alone, inside the default's.
+    const tight = join(dir, 'tight.png');
+    assert.equal((await selectMain(photo, '--box', BOX, '--margin', '0', '-o', tight)).code, 0);
+    const [a, b] = [await readMask(tight), await readMask(mask)];
+    let inside = 0;
+    for (let i = 0; i < W * H; i++) {
+      assert.ok(!a.data[i] || b.data[i], 'the tight mask lies inside the default one');
+      inside += a.data[i];
+    }
+    assert.ok(inside > 0.9 * Math.PI * R * R && inside < b.data.reduce((n, v) => n + v, 0), `${inside} px tight`);
+    // Refusals: exit code 2, nothing written, the photo untouched.
+    const before = await readFile(photo);
+    for (const [args, message] of [
+      [[photo, '-o', join(dir, 'no.png')], /missing --box X,Y,W,H/],
+      [[photo, '--box', BOX], /missing -o MASK/],
+      [[photo, '--box', BOX, '-o', photo], /is one of the input images; refusing to overwrite it/],
+      [[photo, '--box', '115,5,40,40', '-o', join(dir, 'no.png')], /--box 115,5,40,40: nothing in the box stands apart/],
+      [[photo, '--box', BOX, '--margin', '-1', '-o', join(dir, 'no.png')], /--margin/],
+    ] as [string[], RegExp][]) {
+      const { code, out } = await selectMain(...args);
+      assert.equal(code, 2, `${args.join(' ')}: ${out}`);
+      assert.match(out, message, args.join(' '));
+    }
+    assert.ok(!existsSync(join(dir, 'no.png')));
+    assert.deepEqual(await readFile(photo), before);
+  });
 });
 
 describe('inpaint run: the originals are never lost, numbers are checked (issue 19)', () => {

@@ -14,12 +14,14 @@ import { inpaintCommand } from './inpaint.ts';
 import { masksCommand } from './masks.ts';
 import { modelsCommand } from './models.ts';
 import { plotCommand } from './plot.ts';
+import { selectCommand } from './select.ts';
 import { serveCommand } from './serve.ts';
 import { stylizeCommand } from './stylize.ts';
 import { trainCommand } from './train.ts';
 
 const COMMANDS: Record<string, Command> = {
   run: inpaintCommand,
+  select: selectCommand,
   demo: demoCommand,
   masks: masksCommand,
   models: modelsCommand,

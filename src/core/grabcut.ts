@@ -144,11 +144,11 @@ export interface BoxInput {
  * @param name what the boxes were given as, for the messages ("--box", "box")
  * @throws UsageError a box that leaves the picture or covers it, or one in which nothing stands out
  */
-export function objectsInBoxes(pixels: Rgba, boxes: readonly BoxInput[], name: string, onNotice?: (notice: string) => void): Area[] {
+export function objectsInBoxes(pixels: Rgba, boxes: readonly BoxInput[], name: string, onNotice?: (notice: string) => void, options: SelectObjectOptions = {}): Area[] {
   return boxes.map(({ text, box }) => {
     let area: Area | undefined;
     try {
-      area = selectObject(pixels, box);
+      area = selectObject(pixels, box, options);
     } catch (err) {
       if (err instanceof UsageError) err.message = `${name} ${text}: ${err.message}`;
       throw err;
