@@ -103,6 +103,38 @@ describe('selectObject', () => {
   });
 });
 
+describe('selectObject on random pictures and boxes', () => {
+  it('answers an area inside the box grown by its margin, nothing, or a UsageError: never anything else', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 150; trial++) {
+      const [w, h] = [rng.int(1, 60), rng.int(1, 60)];
+      const data = new Uint8ClampedArray(w * h * 4);
+      // Flat, noisy or blocky pictures: one colour, or a few, or noise.
+      const kind = trial % 3;
+      for (let i = 0; i < w * h; i++) {
+        for (let c = 0; c < 3; c++) data[4 * i + c] = kind === 0 ? 100 : kind === 1 ? ((Math.floor((i % w) / 7) + Math.floor(i / w / 5)) % 3) * 100 : rng.int(0, 255);
+        data[4 * i + 3] = 255;
+      }
+      const box = { x: rng.int(-10, w), y: rng.int(-10, h), width: rng.int(1, 70), height: rng.int(1, 70) };
+      const margin = rng.int(0, 3);
+      let area;
+      try {
+        area = selectObject({ width: w, height: h, data }, box, { margin });
+      } catch (e) {
+        assert.ok(e instanceof UsageError, `trial ${trial}: ${e}`);
+        continue;
+      }
+      if (!area) continue;
+      const mask = maskOf(area, w, h);
+      for (let i = 0; i < mask.length; i++) {
+        if (!mask[i]) continue;
+        const [x, y] = [i % w, Math.floor(i / w)];
+        assert.ok(x >= Math.floor(box.x) - margin && x < box.x + box.width + margin && y >= Math.floor(box.y) - margin && y < box.y + box.height + margin, `trial ${trial}: (${x}, ${y}) outside ${JSON.stringify(box)}`);
+      }
+    }
+  });
+});
+
 describe('parseBox', () => {
   it('reads X,Y,W,H as four numbers, spaces around them allowed', () => {
     assert.deepEqual(parseBox('120,80,60,140'), { x: 120, y: 80, width: 60, height: 140 });
