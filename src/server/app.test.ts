@@ -341,6 +341,49 @@ describe('inpaint server API', () => {
     assert.match(form.properties.box.description, /"X,Y,W,H"/);
   });
 
+  it('answers the mask of the objects in boxes at /api/v1/select: the hole inpaint fills for them; bad boxes 400', async () => {
+    const s = await serve();
+    const { png, raw, discs } = await objectsScene();
+    const [w, h] = [200, 120];
+    const boxes = '30,30,60,60;125,35,50,50';
+    const select = async (parts: Parameters<typeof formBody>[0]) => {
+      const { body, headers } = await formBody(parts);
+      return s.app.inject({ method: 'POST', url: '/api/v1/select', payload: body, headers });
+    };
+    const res = await select({ image: png, box: boxes });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'image/png');
+    assert.equal(JSON.parse(String(res.headers['x-inpaint-notices'])).length, 2);
+    const mask = await readMask(res.rawPayload);
+    assert.deepEqual([mask.width, mask.height], [w, h]);
+    // The discs, and nothing beyond them and their margin.
+    for (let i = 0; i < w * h; i++) {
+      const [x, y] = [i % w, Math.floor(i / w)];
+      const dist = Math.min(...discs.map((d) => Math.hypot(x - d.cx, y - d.cy) - d.r));
+      if (dist <= -1) assert.equal(mask.data[i], 1, `(${x}, ${y}) in a disc`);
+      if (dist > 3) assert.equal(mask.data[i], 0, `(${x}, ${y}) beyond the discs`);
+    }
+    // The hole inpaint fills for the same boxes, to the pixel: Telea without dilation changes it alone.
+    const filled = await post(s, { image: png, box: boxes, method: 'telea', dilate: '0' });
+    const out = await pixels(filled.rawPayload);
+    for (let i = 0; i < w * h; i++) {
+      if (!mask.data[i]) assert.ok([0, 1, 2].every((c) => out.data[3 * i + c] === raw[3 * i + c]), `pixel ${i} outside the mask changed`);
+    }
+    for (const [parts, message] of [
+      [{ image: png }, /^missing the field box/],
+      [{ image: png, box: '1,2,3' }, /^Expected X,Y,W,H for box/],
+      [{ image: png, box: '95,5,20,20' }, /^box 95,5,20,20: nothing in the box stands apart/],
+      [{ image: png, box: '0,0,200,120' }, /covers the whole picture/],
+      [{ image: png, box: boxes, method: 'telea' }, /^unknown field "method"/],
+    ] as [Parameters<typeof formBody>[0], RegExp][]) {
+      const bad = await select(parts);
+      assert.equal(bad.statusCode, 400, bad.body);
+      assert.match(bad.json().message, message);
+    }
+    const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
+    assert.deepEqual(doc.paths['/api/v1/select'].post.requestBody.content['multipart/form-data'].schema.required, ['image', 'box']);
+  });
+
   it('steers ours with sampleFrom and exclude; refuses them for other methods; answers their errors as JSON', async () => {
     const s = await serve();
     // Exclude everything left of the hole and the band above it: the fill must copy from elsewhere.

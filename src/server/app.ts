@@ -9,6 +9,8 @@
  *                                exclude, and the fields method, ensemble, dilate, resizeMask,
  *                                format, stripMetadata, sources -> the filled image (with sources:
  *                                a multipart answer, the image and where the fill copied from)
+ *   POST /api/v1/select          multipart: image and the field box -> a PNG mask of the objects
+ *                                GrabCut finds in the boxes (the hole box would fill; same queue)
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format,
  *                                stripMetadata
  *                                -> the stylized content (same queue and limits)
@@ -204,6 +206,12 @@ export async function createServer(options: ServerOptions): Promise<InpaintServe
     return answer(reply, t0, req.method, req.format, () => inpaintOne(methods, req, maxPixels));
   });
 
+  app.post('/api/v1/select', async (request, reply) => {
+    const t0 = performance.now();
+    const req = await parseSelect(request, maxPixels);
+    return answer(reply, t0, 'select', 'png', () => selectOne(req, maxPixels));
+  });
+
   app.post('/api/v1/stylize', async (request, reply) => {
     const t0 = performance.now();
     const req = await parseStylize(request, maxPixels);
@@ -352,6 +360,30 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
   const format = formatField(fields.format, image.format);
   return { image: files.image, mask: files.mask, boxes, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepMetadata };
+}
+
+/**
+ * Reads a select form (image, box) and checks it without decoding.
+ * @throws ApiError 400, 413 or 415
+ */
+async function parseSelect(request: FastifyRequest, maxPixels: number): Promise<{ image: Buffer; boxes: BoxInput[] }> {
+  const { files, fields } = await readForm(request, ['image'], ['box'], ['image']);
+  if (fields.box === undefined) throw new ApiError('bad_request', 'missing the field box ("X,Y,W,H": a box drawn around the object to select; several separated by ";")');
+  let boxes: BoxInput[];
+  try {
+    boxes = fields.box.split(';').map((text) => ({ text, box: parseBox(text, 'box') }));
+  } catch (err) {
+    throw toApiError(err, false);
+  }
+  await inspect('image', files.image, maxPixels);
+  return { image: files.image, boxes };
+}
+
+/** The mask of the objects in the boxes, as a PNG (what `boxHole` makes the hole of), in the queue. */
+async function selectOne(req: { image: Buffer; boxes: BoxInput[] }, maxPixels: number): Promise<{ body: Buffer; notices: string[] }> {
+  const image = await readImage(req.image, { maxPixels }).catch(label('image'));
+  const notices: string[] = [];
+  return { body: Buffer.from(await encodeMask(boxHole(image, req.boxes, undefined, false, notices))), notices };
 }
 
 /** A parsed, checked stylize request: nothing decoded yet. */

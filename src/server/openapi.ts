@@ -95,6 +95,38 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           },
         },
       },
+      '/api/v1/select': {
+        post: {
+          summary: 'The mask of the objects in boxes drawn around them',
+          description:
+            'Answers a PNG mask of the image\'s size (EXIF orientation applied), white where GrabCut finds the object in each box: what in it stands apart from a ring around it, grown by 1% of the box\'s longer side (at least 2 px). ' +
+            'It is the hole /api/v1/inpaint fills for the same box, before its dilate: to show a selection before a fill, or to touch it up. In the same queue, with the same limits, as /api/v1/inpaint. ' +
+            'The header X-Inpaint-Notices says how many pixels each box selected.',
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['image', 'box'],
+                  properties: {
+                    image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+                    box: { type: 'string', description: '"X,Y,W,H" in the image\'s pixels (after its EXIF orientation): a box drawn around each object; several separated by ";"', examples: ['120,80,60,140'] },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': { description: 'the mask', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {} } },
+            '400': error('a missing or repeated part, an unknown field, a malformed box, a box outside the image or over all of it, or one in which nothing stands apart'),
+            '413': error('a part over the byte limit, or an image over the pixel limit'),
+            '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
+            '422': error('a corrupt image'),
+            '503': { ...error('the queue is full, the time limit passed, or the server is shutting down'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
+          },
+        },
+      },
       '/api/v1/stylize': {
         post: {
           summary: 'Render a photo in the texture of a style image',
