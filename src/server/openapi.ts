@@ -7,6 +7,16 @@ const error = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
+/** The answers every queued endpoint may give: the limits, the form's type, the queue. */
+const queued = {
+  '413': error('a part over the byte limit, or an image over the pixel limit'),
+  '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
+  '503': {
+    ...error('the queue is full (error "busy"), the time limit passed ("timeout"), or the server is shutting down'),
+    headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
+  },
+};
+
 export function openApiDocument(limits: { maxPixels: number; maxFileBytes: number; maxQueue: number }): object {
   return {
     openapi: '3.1.0',
@@ -83,15 +93,10 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
               'a missing or repeated part (neither mask nor box), an unknown field, a bad option value, an option for another method (ensemble for a baseline; sampleFrom, exclude or sources for any method but ours); ' +
                 'a box that is malformed, outside the image or over all of it, or in which nothing stands apart from its surroundings',
             ),
-            '413': error('a part over the byte limit, or an image over the pixel limit'),
-            '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
+            ...queued,
             '422': error(
               'a corrupt image; a mask, sampleFrom or exclude of another size (without resizeMask); a hole that leaves nothing to copy from; a sampleFrom that lies entirely in the hole, or an allowed area too small to copy from',
             ),
-            '503': {
-              ...error('the queue is full (error "busy"), the time limit passed ("timeout"), or the server is shutting down'),
-              headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
-            },
           },
         },
       },
@@ -120,10 +125,8 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           responses: {
             '200': { description: 'the mask', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {} } },
             '400': error('a missing or repeated part, an unknown field, a malformed box, a box outside the image or over all of it, or one in which nothing stands apart'),
-            '413': error('a part over the byte limit, or an image over the pixel limit'),
-            '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
+            ...queued,
             '422': error('a corrupt image'),
-            '503': { ...error('the queue is full, the time limit passed, or the server is shutting down'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
           },
         },
       },
@@ -155,10 +158,8 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           responses: {
             '200': { description: 'the stylized content', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {} } },
             '400': error('a missing or repeated part, an unknown field, a bad size, strength or stripMetadata'),
-            '413': error('a part over the byte limit, or an image over the pixel limit'),
-            '415': error(`not multipart/form-data, or a part that is not a ${READABLE_FORMATS} image`),
+            ...queued,
             '422': error('a corrupt image'),
-            '503': { ...error('the queue is full, the time limit passed, or the server is shutting down'), headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } } },
           },
         },
       },
