@@ -61,10 +61,8 @@ export function selectObject(pixels: Rgba, box: Box, options: SelectObjectOption
   if (x0 === 0 && y0 === 0 && x1 === width && y1 === height) {
     throw new UsageError(`The box (${describeBox(box)}) covers the whole picture: draw it around the object, with some of what surrounds it outside the box.`);
   }
-  const ring = Math.max(4, Math.round(RING * Math.max(x1 - x0, y1 - y0)));
-  const crop = { x: Math.max(0, x0 - ring), y: Math.max(0, y0 - ring) } as Box;
-  crop.width = Math.min(width, x1 + ring) - crop.x;
-  crop.height = Math.min(height, y1 + ring) - crop.y;
+  if (options.margin !== undefined && !(Number.isInteger(options.margin) && options.margin >= 0)) throw new UsageError(`Expected a non-negative integer for the margin but received ${options.margin}`);
+  const crop = grownBox(x0, y0, x1, y1, Math.max(4, Math.round(RING * Math.max(x1 - x0, y1 - y0))), width, height);
 
   // The working grid: the crop shrunk so that it holds at most `workPixels`.
   const workPixels = options.workPixels ?? DEFAULT_WORK_PIXELS;
@@ -88,10 +86,7 @@ export function selectObject(pixels: Rgba, box: Box, options: SelectObjectOption
   // Enlarged to the photo's pixels (bilinear over the 0/1 grid, cut at a half: smooth outlines),
   // then grown by the margin.
   const margin = options.margin ?? Math.max(2, Math.ceil(Math.max(sx, sy)), Math.round(0.01 * Math.max(x1 - x0, y1 - y0)));
-  if (!(Number.isInteger(margin) && margin >= 0)) throw new UsageError(`Expected a non-negative integer for the margin but received ${margin}`);
-  const out = { x: Math.max(0, x0 - margin), y: Math.max(0, y0 - margin) } as Box;
-  out.width = Math.min(width, x1 + margin) - out.x;
-  out.height = Math.min(height, y1 + margin) - out.y;
+  const out = grownBox(x0, y0, x1, y1, margin, width, height);
   let mask: MaskImage = { width: out.width, height: out.height, data: new Uint8Array(out.width * out.height) };
   const at = (gx: number, gy: number): number => (gx >= 0 && gy >= 0 && gx < bw && gy < bh ? object[gy * bw + gx] : 0);
   count = 0;
@@ -157,6 +152,13 @@ export function objectsInBoxes(pixels: Rgba, boxes: readonly BoxInput[], name: s
     onNotice?.(`${name} ${text}: selected ${areaSize(area).toLocaleString('en-US')} px`);
     return area;
   });
+}
+
+/** The box [x0, x1) x [y0, y1) grown by `by` on each side, within a `width` x `height` picture. */
+function grownBox(x0: number, y0: number, x1: number, y1: number, by: number, width: number, height: number): Box {
+  const x = Math.max(0, x0 - by);
+  const y = Math.max(0, y0 - by);
+  return { x, y, width: Math.min(width, x1 + by) - x, height: Math.min(height, y1 + by) - y };
 }
 
 function describeBox(box: Box): string {
