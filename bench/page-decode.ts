@@ -6,6 +6,7 @@
  *   wand, large   `selectSimilar` on the sky, about half the photo
  *   object, small `selectObject` in a 400x400 box around the object (a drag around it)
  *   object, large `selectObject` in a 2000x1500 box (a drag around a quarter of the photo)
+ *   grow          `dilateMask` by 20 px of a 700x1000 hole (the page's Grow, the object tool's margin)
  *   tiff, lzw     `decodeTiff` of the photo as an LZW TIFF with the predictor (what Lightroom writes)
  *   tiff, none    `decodeTiff` of an uncompressed TIFF
  *   sharp         sharp (libvips, libtiff) decoding the LZW TIFF to RGBA, for scale
@@ -15,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { selectObject } from '../src/core/grabcut.ts';
+import { dilateMask } from '../src/core/raster.ts';
 import { selectSimilar } from '../src/core/select.ts';
 import { decodeTiff } from '../src/core/tiff.ts';
 import { photoPixels } from '../src/inference/testing.ts';
@@ -37,11 +39,14 @@ const tiff = (compression: 'lzw' | 'none') =>
 const [lzwTiff, plainTiff] = [new Uint8Array(await tiff('lzw')), new Uint8Array(await tiff('none'))];
 
 const sky = selectSimilar(pixels, 2000, 100, 40)!;
+const hole = { width: W, height: H, data: new Uint8Array(W * H) };
+for (let y = 1000; y < 2000; y++) for (let x = 1500; x < 2200; x++) if (((x - 1850) / 350) ** 2 + ((y - 1500) / 500) ** 2 <= 1) hole.data[y * W + x] = 1;
 const cases: [string, () => Promise<unknown>, string][] = [
   ['wand, small', async () => selectSimilar(pixels, 2000, 2000, 32), '1 object'],
   ['wand, large', async () => selectSimilar(pixels, 2000, 100, 40), `${Math.round((100 * sky.runs.reduce((n, v, k) => (k % 2 ? n + v : n), 0)) / (W * H))}% of the photo`],
   ['object, small', async () => selectObject(pixels, { x: 1800, y: 1800, width: 400, height: 400 }), 'GrabCut, 5 rounds at most'],
   ['object, large', async () => selectObject(pixels, { x: 1000, y: 1200, width: 2000, height: 1500 }), 'on a grid of 90000 cells'],
+  ['grow', async () => dilateMask(hole, 20), 'disc of 20 px'],
   ['tiff, lzw', () => decodeTiff(lzwTiff), `${(lzwTiff.length / 1e6).toFixed(1)} MB`],
   ['tiff, none', () => decodeTiff(plainTiff), `${(plainTiff.length / 1e6).toFixed(1)} MB`],
   ['sharp, lzw', () => sharp(lzwTiff).ensureAlpha().raw().toBuffer(), 'libvips'],
