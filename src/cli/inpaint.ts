@@ -20,7 +20,7 @@ import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, 
 import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
-  summary: 'fill the holes of a photo (or of a folder of photos) given a mask',
+  summary: 'fill the holes of a photo given a mask or a box around each object (or of a folder of photos, given masks)',
   help: `Usage:
   inpaint run IMAGE [--mask MASK] [--box X,Y,W,H] [-o OUT] [options]
   inpaint run --input DIR [--masks DIR] -o OUT_DIR [options]
