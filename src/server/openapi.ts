@@ -7,6 +7,12 @@ const error = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
+/** A request body of `multipart/form-data` with these parts and fields, `required` among them. */
+const form = (required: string[], properties: Record<string, object>) => ({
+  required: true,
+  content: { 'multipart/form-data': { schema: { type: 'object', required, properties } } },
+});
+
 /** The answers every queued endpoint may give: the limits, the form's type, the queue. */
 const queued = {
   '413': error('a part over the byte limit, or an image over the pixel limit'),
@@ -36,50 +42,39 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
             'Known pixels are the input\'s exactly (in PNG and TIFF; JPEG and WebP re-encode them at quality 95). ' +
             'The hole is the mask, the objects in the boxes of the field box, or both. ' +
             'The header X-Inpaint-Notices holds a JSON array of notes (mask resized, mask empty, the pixels each box selected...).',
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  required: ['image'],
-                  properties: {
-                    image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
-                    mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask. Required unless box is sent' },
-                    box: {
-                      type: 'string',
-                      examples: ['120,80,60,140', '120,80,60,140;300,40,50,50'],
-                      description:
-                        'instead of a mask, or with one: "X,Y,W,H", a box drawn around an object to remove (its left and top edges, its width and height, in the image\'s pixels with its EXIF orientation applied, as the mask\'s); ' +
-                        'several separated by ";". The hole is the object GrabCut tells from what surrounds each box, grown by 1% of the box\'s longer side (at least 2 px), united with the mask when one is sent; ' +
-                        'a notice says how many pixels each box took. 400 when a box is malformed, lies outside the image or covers all of it, or holds nothing that stands apart from its surroundings',
-                    },
-                    sampleFrom: {
-                      type: 'string',
-                      format: 'binary',
-                      description:
-                        'method ours only: a mask of the image\'s size (unless resizeMask) whose white pixels are the only ones the fill may copy from, as Content-Aware Fill\'s sampling area; ' +
-                        'only the crop around each hole is searched (the whole photo up to 512 px, else about 3x the hole). 422 when it lies entirely in the hole or holds no block of known pixels large enough to copy',
-                    },
-                    exclude: { type: 'string', format: 'binary', description: 'method ours only: a mask of the image\'s size (unless resizeMask) whose white pixels the fill never copies from (e.g. a second object of the kind removed)' },
-                    method: { type: 'string', enum: [...METHOD_NAMES], default: 'ours' },
-                    ensemble: { type: 'integer', enum: [1, 2, 4, 8], default: 1, description: 'ours, g1-only: average the fills of this many mirrored and turned copies' },
-                    dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
-                    resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
-                    format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the input's (PNG for GIF and AVIF)" },
-                    stripMetadata: { type: 'boolean', default: false, description: "answer without the image's EXIF and XMP; by default its date, camera and place are kept in the answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
-                    sources: {
-                      type: 'boolean',
-                      default: false,
-                      description:
-                        'method ours only: also answer where the fill copied its patches from, so that a fill that took the wrong thing can exclude that place on the next request; ' +
-                        'the answer is then multipart/form-data with the parts image (the filled image) and sources (a PNG mask, the image\'s size, white where the fill copied from)',
-                    },
-                  },
-                },
-              },
+          requestBody: form(['image'], {
+            image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+            mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask. Required unless box is sent' },
+            box: {
+              type: 'string',
+              examples: ['120,80,60,140', '120,80,60,140;300,40,50,50'],
+              description:
+                'instead of a mask, or with one: "X,Y,W,H", a box drawn around an object to remove (its left and top edges, its width and height, in the image\'s pixels with its EXIF orientation applied, as the mask\'s); ' +
+                'several separated by ";". The hole is the object GrabCut tells from what surrounds each box, grown by 1% of the box\'s longer side (at least 2 px), united with the mask when one is sent; ' +
+                'a notice says how many pixels each box took. 400 when a box is malformed, lies outside the image or covers all of it, or holds nothing that stands apart from its surroundings',
             },
-          },
+            sampleFrom: {
+              type: 'string',
+              format: 'binary',
+              description:
+                'method ours only: a mask of the image\'s size (unless resizeMask) whose white pixels are the only ones the fill may copy from, as Content-Aware Fill\'s sampling area; ' +
+                'only the crop around each hole is searched (the whole photo up to 512 px, else about 3x the hole). 422 when it lies entirely in the hole or holds no block of known pixels large enough to copy',
+            },
+            exclude: { type: 'string', format: 'binary', description: 'method ours only: a mask of the image\'s size (unless resizeMask) whose white pixels the fill never copies from (e.g. a second object of the kind removed)' },
+            method: { type: 'string', enum: [...METHOD_NAMES], default: 'ours' },
+            ensemble: { type: 'integer', enum: [1, 2, 4, 8], default: 1, description: 'ours, g1-only: average the fills of this many mirrored and turned copies' },
+            dilate: { type: 'integer', minimum: 0, maximum: 256, default: 2, description: 'grow the hole by this many pixels first' },
+            resizeMask: { type: 'boolean', default: false, description: 'resize a mask of another size instead of refusing it' },
+            format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the input's (PNG for GIF and AVIF)" },
+            stripMetadata: { type: 'boolean', default: false, description: "answer without the image's EXIF and XMP; by default its date, camera and place are kept in the answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
+            sources: {
+              type: 'boolean',
+              default: false,
+              description:
+                'method ours only: also answer where the fill copied its patches from, so that a fill that took the wrong thing can exclude that place on the next request; ' +
+                'the answer is then multipart/form-data with the parts image (the filled image) and sources (a PNG mask, the image\'s size, white where the fill copied from)',
+            },
+          }),
           responses: {
             '200': {
               description: 'the filled image (with sources: multipart/form-data, the parts image and sources)',
@@ -107,21 +102,10 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
             'Answers a PNG mask of the image\'s size (EXIF orientation applied), white where GrabCut finds the object in each box: what in it stands apart from a ring around it, grown by 1% of the box\'s longer side (at least 2 px). ' +
             'It is the hole /api/v1/inpaint fills for the same box, before its dilate: to show a selection before a fill, or to touch it up. In the same queue, with the same limits, as /api/v1/inpaint. ' +
             'The header X-Inpaint-Notices says how many pixels each box selected.',
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  required: ['image', 'box'],
-                  properties: {
-                    image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
-                    box: { type: 'string', description: '"X,Y,W,H" in the image\'s pixels (after its EXIF orientation): a box drawn around each object; several separated by ";"', examples: ['120,80,60,140'] },
-                  },
-                },
-              },
-            },
-          },
+          requestBody: form(['image', 'box'], {
+            image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+            box: { type: 'string', description: '"X,Y,W,H" in the image\'s pixels (after its EXIF orientation): a box drawn around each object; several separated by ";"', examples: ['120,80,60,140'] },
+          }),
           responses: {
             '200': { description: 'the mask', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {} } },
             '400': error('a missing or repeated part, an unknown field, a malformed box, a box outside the image or over all of it, or one in which nothing stands apart'),
@@ -136,25 +120,14 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
           description:
             "Style transfer with the same networks (paper §4.4): every 3x3 patch of the content's VGG features is swapped for the most similar patch of the style's, and G2 renders the result. " +
             "Answers the stylized content at the content's size (EXIF orientation applied), in the content's format (or `format`). In the same queue, with the same limits and errors, as /api/v1/inpaint.",
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  required: ['content', 'style'],
-                  properties: {
-                    content: { type: 'string', format: 'binary', description: `the photo to render; ${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
-                    style: { type: 'string', format: 'binary', description: 'the image whose patches are copied (a painting, a texture); any size' },
-                    size: { type: 'integer', minimum: 64, maximum: 2048, default: 256, description: "the working size: the content's longer side while matching and rendering (cost about its square)" },
-                    strength: { type: 'number', minimum: 0, maximum: 1, default: 1, description: "1: the style's patches alone; 0: the content's own features; between, their mean" },
-                    format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the content's (PNG for GIF and AVIF)" },
-                    stripMetadata: { type: 'boolean', default: false, description: "answer without the content's EXIF and XMP; by default its date, camera and place are kept in the answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
-                  },
-                },
-              },
-            },
-          },
+          requestBody: form(['content', 'style'], {
+            content: { type: 'string', format: 'binary', description: `the photo to render; ${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
+            style: { type: 'string', format: 'binary', description: 'the image whose patches are copied (a painting, a texture); any size' },
+            size: { type: 'integer', minimum: 64, maximum: 2048, default: 256, description: "the working size: the content's longer side while matching and rendering (cost about its square)" },
+            strength: { type: 'number', minimum: 0, maximum: 1, default: 1, description: "1: the style's patches alone; 0: the content's own features; between, their mean" },
+            format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'tiff'], description: "the answer's format; default the content's (PNG for GIF and AVIF)" },
+            stripMetadata: { type: 'boolean', default: false, description: "answer without the content's EXIF and XMP; by default its date, camera and place are kept in the answer, never its thumbnail, and its XMP's title, caption, keywords, creator and copyright in any" },
+          }),
           responses: {
             '200': { description: 'the stylized content', headers: { 'X-Inpaint-Notices': { schema: { type: 'string' }, description: 'a JSON array of strings' } }, content: { 'image/png': {}, 'image/jpeg': {}, 'image/webp': {}, 'image/tiff': {} } },
             '400': error('a missing or repeated part, an unknown field, a bad size, strength or stripMetadata'),
