@@ -62,3 +62,16 @@ export function parseScales(text: string): number[] {
   if (scales.some((s) => !Number.isInteger(s))) throw new UsageError(`Expected comma-separated integers for --scales (e.g. 256,512) but received ${JSON.stringify(text)}`);
   return scales;
 }
+
+/**
+ * `args` with each of `flags` followed by a negative number joined to it (`--rotate -3` becomes
+ * `--rotate=-3`): `parseArgs` takes a value that starts with a dash for a flag of its own.
+ */
+export function joinNegativeValues(args: readonly string[], flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (flags.includes(args[i]) && i + 1 < args.length && /^-(\d|\.\d)/.test(args[i + 1])) out.push(`${args[i]}=${args[++i]}`);
+    else out.push(args[i]);
+  }
+  return out;
+}

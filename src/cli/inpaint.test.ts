@@ -10,7 +10,9 @@ import sharp from 'sharp';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { readImage, readMask, writeMask } from '../core/image.ts';
 import { iptcOf, withIptc } from '../core/iptc.ts';
+import type { RawPixels } from '../core/raster.ts';
 import { Rng } from '../core/random.ts';
+import { reframe } from '../core/reframe.ts';
 import { displayP3Photo, displayP3Profile, photoPixels, rectMask, TEST_HEIC, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { readBundle, writeBundle } from '../models/bundle.ts';
 import { inpaintCommand, progressLine, roughDuration } from './inpaint.ts';
@@ -695,6 +697,116 @@ describe('inpaint run --box (GrabCut: the hole is the object in the box)', () =>
     }
     assert.ok(!existsSync(join(dir, 'no.png')));
     assert.deepEqual(await readFile(photo), before);
+  });
+});
+
+describe('inpaint run --rotate / --extend (the pixels left empty are the hole)', () => {
+  let dir: string;
+  const [W, H] = [120, 90];
+  let photo: string;
+  let raw: RawPixels;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'inpaint-cli-frame-'));
+    raw = await photoPixels(W, H);
+    photo = join(dir, 'photo.png');
+    await sharp(raw.data, { raw: { width: W, height: H, channels: 3 } }).png().toFile(photo);
+  });
+
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const noteOf = (lines: string[], start: string) => lines.find((l) => l.startsWith(`note: ${start}`));
+  const rgb = async (file: string) => {
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  };
+
+  it('--extend: the photo exact inside a wider canvas, the border filled, with a note; a transparent part filled too', async (t) => {
+    const out = join(dir, 'wider.png');
+    const lines = await run(t, photo, '--extend', '20,10%,0,5', '-o', out, '--method', 'telea', '--dilate', '0');
+    // 10% of the height (90) is 9 at the top.
+    assert.equal(noteOf(lines, 'extended to'), `note: extended to 140x104: the ${140 * 104 - W * H} pixels left empty are filled`, lines.join('\n'));
+    const result = await rgb(out);
+    assert.deepEqual([result.width, result.height, result.channels], [140, 104, 3]);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        for (let c = 0; c < 3; c++) assert.equal(result.data[3 * ((y + 9) * 140 + x + 20) + c], raw.data[3 * (y * W + x) + c], `(${x}, ${y})`);
+      }
+    }
+    // The border continues the photo's edge: each of its pixels near the colours of the photo's edge, never black.
+    const mean = (x: number, y: number) => (result.data[3 * (y * 140 + x)] + result.data[3 * (y * 140 + x) + 1] + result.data[3 * (y * 140 + x) + 2]) / 3;
+    for (const [x, y] of [[0, 0], [10, 50], [139, 0], [70, 2], [70, 103]]) assert.ok(mean(x, y) > 20, `(${x}, ${y}) is ${mean(x, y)}`);
+    // A photo with a transparent part and no mask: both are filled, and the result is opaque.
+    const rgba = Buffer.alloc(4 * W * H);
+    for (let i = 0; i < W * H; i++) rgba.set(i % W >= 50 && i % W < 60 && i < 20 * W ? [0, 0, 0, 0] : [...raw.data.subarray(3 * i, 3 * i + 3), 255], 4 * i);
+    const erased = join(dir, 'erased.png');
+    await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toFile(erased);
+    const opaque = join(dir, 'erased-wider.png');
+    const more = await run(t, erased, '--extend', '4', '-o', opaque, '--method', 'telea', '--dilate', '0');
+    assert.ok(noteOf(more, 'no mask: the 200 transparent pixels'), more.join('\n'));
+    assert.ok(noteOf(more, 'extended to 128x98: the'), more.join('\n'));
+    assert.equal((await sharp(opaque).metadata()).hasAlpha, false);
+  });
+
+  it('--rotate: the photo turned as the library turns it, the corners and the turned mask filled; --exclude turned with it', async (t) => {
+    const out = join(dir, 'level.png');
+    const mask = join(dir, 'mask.png');
+    // A block right of the centre, in the photo's own pixels.
+    await writeMask(mask, rectMask(W, H, { x: 85, y: 40, width: 10, height: 10 }));
+    const lines = await run(t, photo, '--rotate', '-6', '--mask', mask, '-o', out, '--method', 'telea', '--dilate', '0');
+    const image = await readImage(photo);
+    const turned = reframe({ image }, rectMask(W, H, { x: 85, y: 40, width: 10, height: 10 }), { rotate: -6 });
+    const empty = turned.empty;
+    assert.equal(noteOf(lines, 'turned'), `note: turned -6 degrees: the ${empty} pixels left empty are filled`, lines.join('\n'));
+    assert.ok(empty > 0.03 * W * H && empty < 0.2 * W * H, `${empty} empty pixels`);
+    const result = await rgb(out);
+    assert.deepEqual([result.width, result.height], [W, H]);
+    let filled = 0;
+    for (let i = 0; i < W * H; i++) {
+      const stored = [0, 1, 2].map((c) => Math.round(turned.photo.image.data[c * W * H + i] * 255));
+      const same = [0, 1, 2].every((c) => Math.abs(result.data[3 * i + c] - stored[c]) <= 1);
+      if (!turned.hole.data[i]) assert.ok(same, `(${i % W}, ${Math.floor(i / W)}) is known and changed`);
+      else if (!same) filled++;
+    }
+    // The block turned 6 degrees counter-clockwise about the centre (59.5, 44.5) moves up: it is filled there.
+    assert.ok(filled > 0.5 * (empty + 100), `${filled} of ${empty + 100} hole pixels changed`);
+    assert.equal(turned.hole.data[42 * W + 90], 1);
+    assert.equal(turned.hole.data[49 * W + 90], 0, 'the block is turned upwards on the right');
+    // --exclude and --sample-from are in the photo's pixels too, and go with it (an --extend's wider canvas included).
+    const [exclude, sampleFrom] = [join(dir, 'exclude.png'), join(dir, 'sample-from.png')];
+    await writeMask(exclude, rectMask(W, H, { x: 0, y: 0, width: 30, height: 30 }));
+    await writeMask(sampleFrom, rectMask(W, H, { x: 0, y: 0, width: 80, height: H }));
+    await writeRandomBundle(join(dir, 'bundle'), { preset: 'tiny', g2Scales: [256] });
+    const both = await run(t, photo, '--rotate', '3', '--extend', '8', '--exclude', exclude, '--sample-from', sampleFrom, '-o', join(dir, 'both.png'), '--model', join(dir, 'bundle'), '--vgg', TEST_VGG_WEIGHTS);
+    assert.ok(noteOf(both, 'turned 3 degrees and extended to 136x106'), both.join('\n'));
+  });
+
+  it('refuses a bad angle or border, and either flag for a batch: exit code 2, before the model loads, nothing written', async (t) => {
+    const out = join(dir, 'never.png');
+    const cases: [string[], RegExp][] = [
+      [['--rotate', '60'], /^inpaint run: Expected degrees from -45 to 45 for --rotate \(clockwise; negative turns counter-clockwise\) but received "60": for a quarter turn, turn the photo in an image viewer first/m],
+      [['--rotate', 'level'], /^inpaint run: Expected degrees from -45 to 45 for --rotate .* but received "level"$/m],
+      [['--extend', '1,2'], /^inpaint run: Expected PX, P% or L,T,R,B for --extend .* but received "1,2"$/m],
+      [['--extend=-5'], /^inpaint run: Expected PX, P% or L,T,R,B for --extend .* but received "-5"$/m],
+      [['--extend', '0,150%,0,0'], /^inpaint run: --extend: the top border of 135 px is more than the photo is tall \(90 px\)/m],
+      [['--extend', '80', '--max-pixels', '20000'], /^inpaint run: --extend: the result would be 280x250 \(70000 pixels\), over the limit of 20000; add a narrower border, or raise the limit \(--max-pixels\)$/m],
+    ];
+    for (const [flags, message] of cases) {
+      const errors: string[] = [];
+      t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
+      const code = await main(['run', photo, ...flags, '-o', out, '--model', join(dir, 'no-such-model')]);
+      t.mock.restoreAll();
+      assert.equal(code, 2, `${flags.join(' ')}: ${errors.join('\n')}`);
+      assert.match(errors.join('\n'), message, flags.join(' '));
+      assert.ok(!existsSync(out), flags.join(' '));
+    }
+    const batch = join(dir, 'batch');
+    await mkdir(batch);
+    await copyFile(photo, join(batch, 'photo.png'));
+    for (const flag of ['--rotate', '--extend']) {
+      await assert.rejects(run(t, '--input', batch, flag, '2', '-o', join(dir, 'batch-out'), '--method', 'telea'), (e: Error) => e instanceof UsageError && e.message === `${flag} takes one IMAGE; run it on each photo of a batch in turn`);
+    }
+    assert.ok(!existsSync(join(dir, 'batch-out')));
   });
 });
 

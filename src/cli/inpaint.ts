@@ -12,12 +12,13 @@ import { checkMethodName, createMethod, type InpaintMethod, METHOD_NAMES, MODEL_
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { type BoxInput, objectsInBoxes, parseBox } from '../core/grabcut.ts';
-import { opaqueWhereFilled, toRgba8, transparentHole } from '../core/raster.ts';
+import { DEFAULT_MAX_PIXELS, opaqueWhereFilled, toRgba8, transparentHole } from '../core/raster.ts';
+import { parseMargins, parseRotation, type ReframeOptions, reframe, reframes } from '../core/reframe.ts';
 import { maskOfAreas } from '../core/select.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage, writeMask } from '../core/image.ts';
 import { fitMask, type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
-import { type Command, integer, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
+import { type Command, integer, joinNegativeValues, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
   summary: 'fill the holes of a photo given a mask or a box around each object (or of a folder of photos, given masks)',
@@ -70,6 +71,16 @@ Options:
                       2 px); a note says how many pixels it took. Repeat it for several objects. With
                       --mask, both are the hole; without, so are IMAGE's transparent pixels, if any.
                       One IMAGE only
+  --rotate DEG        straighten IMAGE: turn it DEG degrees clockwise about its centre (negative:
+                      counter-clockwise; at most 45), keep its size, and fill the corners that leaves
+                      empty. Any other hole (--mask, --box, transparency) is given in IMAGE's pixels
+                      before the turn and is filled too. One IMAGE only
+  --extend PX|P%|L,T,R,B
+                      add a border to IMAGE and fill it: PX pixels on every side, P% of the width at
+                      the left and right and of the height at the top and bottom, or each side in
+                      turn (left, top, right, bottom: e.g. 0,0,200,0 for 200 px on the right), at
+                      most the photo's own width or height. After --rotate; with or without another
+                      hole. One IMAGE only
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
                       exact), or the output folder in batch mode. Without it, one IMAGE's result goes
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
@@ -139,6 +150,8 @@ Examples:
   inpaint run photo.jpg --mask mask.png -o filled.png --model models/paper --scales 256,512 --dilate 4
   inpaint run photo.jpg --mask mask.png -o filled.png --method patchmatch
   inpaint run photo.jpg --box 120,80,60,140 -o filled.png   # remove what the box holds
+  inpaint run photo.jpg --rotate -2.5 -o straight.jpg       # level a horizon, fill the corners
+  inpaint run photo.jpg --extend 0,0,15%,0 -o wider.jpg     # more room on the right
   inpaint run --input photos/ --masks masks/ -o filled/ --debug filled/debug`,
   run: runInpaint,
 };
@@ -178,11 +191,12 @@ function erasedHole(path: string, { image, alpha }: ImageWithAlpha, read: ReadOp
  * One IMAGE and its hole: --mask, else its transparent pixels (the result then opaque); with --box,
  * united with the object found in each box. Read before the model loads, so that a box in which
  * nothing is found costs no more than reading the photo.
+ * @param framed whether --rotate or --extend will add a hole of their own, so that none is needed here
  * @throws UsageError no hole at all, a --mask of another size to unite with (without --resize-mask),
  *   or a box that cannot be used (`objectsInBoxes`)
  */
-async function photoAndHole(path: string, maskPath: string | undefined, boxes: BoxInput[], read: ReadOptions, resize: boolean): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
-  if (boxes.length === 0) {
+async function photoAndHole(path: string, maskPath: string | undefined, boxes: BoxInput[], read: ReadOptions, resize: boolean, framed: boolean): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
+  if (boxes.length === 0 && !framed) {
     if (maskPath !== undefined) return { image: await readPhoto(path, read), mask: await readMask(maskPath, read) };
     return erasedPhoto(path, read, `missing --mask MASK: ${path} has no transparent area to fill (give a mask, or --box X,Y,W,H around what should go; or paint over it in the page that \`npx inpaint serve\` opens; or erase it in an image editor and save the photo with its transparency, as PNG, WebP or TIFF)`);
   }
@@ -197,6 +211,25 @@ async function photoAndHole(path: string, maskPath: string | undefined, boxes: B
 }
 
 /**
+ * The photo turned and given a border (--rotate, --extend), and with it its hole and the masks of
+ * where the fill may copy from or not, all given in the photo's own pixels (each first fitted to it
+ * as the fill would: `fitMask`). The pixels left empty join the hole; a note says how many.
+ */
+function reframeInputs(photo: ImageWithAlpha, hole: MaskImage, masks: { sampleFrom?: MaskImage; exclude?: MaskImage }, frame: ReframeOptions, resize: boolean, read: ReadOptions): { image: ImageWithAlpha; mask: MaskImage; sampleFrom?: MaskImage; exclude?: MaskImage } {
+  const notices: string[] = [];
+  const fit = (mask: MaskImage | undefined, what: string) => mask && fitMask(mask, photo.image, resize, notices, what);
+  const sampleFrom = fit(masks.sampleFrom, 'the --sample-from mask');
+  const exclude = fit(masks.exclude, 'the --exclude mask');
+  const alongside = [sampleFrom, exclude].filter((m) => m !== undefined);
+  const out = reframe(photo, fit(hole, 'the mask'), frame, { maxPixels: read.maxPixels ?? DEFAULT_MAX_PIXELS, alongside, flags: { rotate: '--rotate', extend: '--extend' } });
+  const { width, height } = out.photo.image;
+  const what = [frame.rotate ? `turned ${frame.rotate} degrees` : '', frame.extend ? `extended to ${width}x${height}` : ''].filter(Boolean).join(' and ');
+  notices.push(`${what}: the ${out.empty} pixels left empty are filled`);
+  for (const n of notices) read.onNotice?.(n);
+  return { image: out.photo, mask: out.hole, sampleFrom: sampleFrom && out.alongside.shift(), exclude: exclude && out.alongside.shift() };
+}
+
+/**
  * A photo to fill, in its own colour space: the result is written with its ICC profile
  * (`writeResult`), so that what is outside the hole keeps the colours sRGB cannot show.
  */
@@ -204,7 +237,7 @@ const readPhoto = (path: string, read: ReadOptions): Promise<ImageWithAlpha> => 
 
 async function runInpaint(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
-    args,
+    args: joinNegativeValues(args, ['--rotate']),
     allowPositionals: true,
     options: {
       mask: { type: 'string' },
@@ -227,6 +260,8 @@ async function runInpaint(args: string[]): Promise<void> {
       'skip-existing': { type: 'boolean' },
       'strip-metadata': { type: 'boolean' },
       'max-pixels': { type: 'string' },
+      rotate: { type: 'string' },
+      extend: { type: 'string' },
       format: { type: 'string' },
       'sample-from': { type: 'string' },
       exclude: { type: 'string' },
@@ -241,6 +276,10 @@ async function runInpaint(args: string[]): Promise<void> {
   if (single !== undefined && values.input !== undefined) throw new UsageError('give either IMAGE or --input DIR, not both');
   if (single === undefined && values.input === undefined) throw new UsageError('missing IMAGE (or --input DIR for a folder of photos)');
   const boxes: BoxInput[] = (values.box ?? []).map((text) => ({ text, box: parseBox(text, '--box') }));
+  const frame: ReframeOptions = {
+    rotate: values.rotate === undefined ? undefined : parseRotation(values.rotate, '--rotate'),
+    extend: values.extend === undefined ? undefined : parseMargins(values.extend, '--extend'),
+  };
   const method = checkMethodName(values.method ?? 'ours');
   const stage = MODEL_STAGES[method];
   const matchFlags = ['locality', 'match-colour', 'sample-from', 'exclude', 'no-native-detail', 'no-guide'];
@@ -292,9 +331,12 @@ async function runInpaint(args: string[]): Promise<void> {
     // Read the inputs first: a bad file should fail before the model loads.
     const readNotes: string[] = [];
     const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => readNotes.push(n) };
-    const { image, mask } = await photoAndHole(single, values.mask, boxes, read, options.resizeMask ?? false);
-    if (values['sample-from'] !== undefined) options.sampleFrom = await readMask(values['sample-from'], read);
-    if (values.exclude !== undefined) options.exclude = await readMask(values.exclude, read);
+    let { image, mask } = await photoAndHole(single, values.mask, boxes, read, options.resizeMask ?? false, reframes(frame));
+    let sampleFrom = values['sample-from'] === undefined ? undefined : await readMask(values['sample-from'], read);
+    let exclude = values.exclude === undefined ? undefined : await readMask(values.exclude, read);
+    if (reframes(frame)) ({ image, mask, sampleFrom, exclude } = reframeInputs(image, mask, { sampleFrom, exclude }, frame, options.resizeMask ?? false, read));
+    if (sampleFrom) options.sampleFrom = sampleFrom;
+    if (exclude) options.exclude = exclude;
     const filler = await createFiller(method, options, values.model, values.vgg);
     try {
       const result = await filler.fill(image, mask);
@@ -311,6 +353,9 @@ async function runInpaint(args: string[]): Promise<void> {
   if (values.mask !== undefined && values.masks !== undefined) throw new UsageError('give --mask FILE (one mask for every photo) or --masks DIR (a mask for each), not both');
   // GrabCut finds an object in one photo's box; in another photo the same box holds something else.
   if (boxes.length > 0) throw new UsageError("--box takes a box in one IMAGE; for a batch, give each photo's hole as a mask (--masks DIR), or one --mask FILE for every photo");
+  for (const flag of ['rotate', 'extend'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} takes one IMAGE; run it on each photo of a batch in turn`);
+  }
   const skipExisting = values['skip-existing'] ?? false;
   const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
   try {
