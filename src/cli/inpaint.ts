@@ -13,10 +13,10 @@ import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { removeStaleTemporaryFiles } from '../core/files.ts';
 import { type BoxInput, objectsInBoxes, parseBox } from '../core/grabcut.ts';
 import { DEFAULT_MAX_PIXELS, opaqueWhereFilled, toRgba8, transparentHole } from '../core/raster.ts';
-import { parseMargins, parseRotation, type ReframeOptions, reframe, reframes } from '../core/reframe.ts';
+import { parseMargins, parseRotation, type ReframeOptions, reframes } from '../core/reframe.ts';
 import { maskOfAreas } from '../core/select.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage, writeMask } from '../core/image.ts';
-import { fitMask, type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, resolveInpaintOptions } from '../inference/index.ts';
+import { fitMask, type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, reframeHole, resolveInpaintOptions } from '../inference/index.ts';
 import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
 import { type Command, integer, joinNegativeValues, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
@@ -211,25 +211,6 @@ async function photoAndHole(path: string, maskPath: string | undefined, boxes: B
 }
 
 /**
- * The photo turned and given a border (--rotate, --extend), and with it its hole and the masks of
- * where the fill may copy from or not, all given in the photo's own pixels (each first fitted to it
- * as the fill would: `fitMask`). The pixels left empty join the hole; a note says how many.
- */
-function reframeInputs(photo: ImageWithAlpha, hole: MaskImage, masks: { sampleFrom?: MaskImage; exclude?: MaskImage }, frame: ReframeOptions, resize: boolean, read: ReadOptions): { image: ImageWithAlpha; mask: MaskImage; sampleFrom?: MaskImage; exclude?: MaskImage } {
-  const notices: string[] = [];
-  const fit = (mask: MaskImage | undefined, what: string) => mask && fitMask(mask, photo.image, resize, notices, what);
-  const sampleFrom = fit(masks.sampleFrom, 'the --sample-from mask');
-  const exclude = fit(masks.exclude, 'the --exclude mask');
-  const alongside = [sampleFrom, exclude].filter((m) => m !== undefined);
-  const out = reframe(photo, fit(hole, 'the mask'), frame, { maxPixels: read.maxPixels ?? DEFAULT_MAX_PIXELS, alongside, flags: { rotate: '--rotate', extend: '--extend' } });
-  const { width, height } = out.photo.image;
-  const what = [frame.rotate ? `turned ${frame.rotate} degrees` : '', frame.extend ? `extended to ${width}x${height}` : ''].filter(Boolean).join(' and ');
-  notices.push(`${what}: the ${out.empty} pixels left empty are filled`);
-  for (const n of notices) read.onNotice?.(n);
-  return { image: out.photo, mask: out.hole, sampleFrom: sampleFrom && out.alongside.shift(), exclude: exclude && out.alongside.shift() };
-}
-
-/**
  * A photo to fill, in its own colour space: the result is written with its ICC profile
  * (`writeResult`), so that what is outside the hole keeps the colours sRGB cannot show.
  */
@@ -334,7 +315,12 @@ async function runInpaint(args: string[]): Promise<void> {
     let { image, mask } = await photoAndHole(single, values.mask, boxes, read, options.resizeMask ?? false, reframes(frame));
     let sampleFrom = values['sample-from'] === undefined ? undefined : await readMask(values['sample-from'], read);
     let exclude = values.exclude === undefined ? undefined : await readMask(values.exclude, read);
-    if (reframes(frame)) ({ image, mask, sampleFrom, exclude } = reframeInputs(image, mask, { sampleFrom, exclude }, frame, options.resizeMask ?? false, read));
+    if (reframes(frame)) {
+      const notices: string[] = [];
+      const flags = { rotate: '--rotate', extend: '--extend' };
+      ({ photo: image, hole: mask, sampleFrom, exclude } = reframeHole(image, mask, { sampleFrom, exclude }, frame, { resize: options.resizeMask ?? false, maxPixels: read.maxPixels ?? DEFAULT_MAX_PIXELS, flags }, notices));
+      for (const n of notices) read.onNotice?.(n);
+    }
     if (sampleFrom) options.sampleFrom = sampleFrom;
     if (exclude) options.exclude = exclude;
     const filler = await createFiller(method, options, values.model, values.vgg);

@@ -17,6 +17,7 @@ export {
   type LoadOptions,
   type MaskInput,
   fitMask,
+  reframeHole,
   prepareHole,
   resolveBundleDir,
   resolveInpaintOptions,

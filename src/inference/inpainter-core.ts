@@ -31,6 +31,7 @@ import {
   type RgbImage,
   withTransparentAsHole,
 } from '../core/raster.ts';
+import { type ReframeOptions, reframe } from '../core/reframe.ts';
 import type { ModelConfig } from '../models/config.ts';
 import type { InferenceEngine } from '../runtime/session.ts';
 import { blendRegion, blendRing } from './blend.ts';
@@ -407,6 +408,33 @@ export function fitMask(mask: MaskImage, image: { width: number; height: number 
   if (!resize) throw new UsageError(`${sizes}; pass resizeMask: true (--resize-mask) to resize ${what} to the image`);
   notices.push(`${sizes}: ${what} was resized to ${width}x${height}`);
   return resizeMask(mask, width, height);
+}
+
+/**
+ * A photo turned and given a border (`ReframeOptions`: `inpaint run --rotate / --extend`, the API's
+ * `rotate` and `extend`), and with it its hole and the masks of where the fill may copy from or
+ * not, all given in the photo's own pixels and each first fitted to it (`fitMask`). The pixels left
+ * empty join the hole; a notice says how many.
+ * @param flags the names the options were given by, for the messages
+ * @throws UsageError a mask of another size without `resize`, a bad angle or border, or a result over `maxPixels`
+ */
+export function reframeHole(
+  photo: ImageWithAlpha,
+  hole: MaskImage | undefined,
+  masks: { sampleFrom?: MaskImage; exclude?: MaskImage },
+  frame: ReframeOptions,
+  options: { resize: boolean; maxPixels: number; flags: { rotate: string; extend: string } },
+  notices: string[],
+): { photo: ImageWithAlpha; hole: MaskImage; sampleFrom?: MaskImage; exclude?: MaskImage } {
+  const fit = (mask: MaskImage | undefined, what: string) => mask && fitMask(mask, photo.image, options.resize, notices, what);
+  const sampleFrom = fit(masks.sampleFrom, 'the sample-from mask');
+  const exclude = fit(masks.exclude, 'the exclude mask');
+  const alongside = [sampleFrom, exclude].filter((m) => m !== undefined);
+  const out = reframe(photo, fit(hole, 'the mask'), frame, { maxPixels: options.maxPixels, alongside, flags: options.flags });
+  const { width, height } = out.photo.image;
+  const what = [frame.rotate ? `turned ${frame.rotate} degrees` : '', frame.extend ? `extended to ${width}x${height}` : ''].filter(Boolean).join(' and ');
+  notices.push(`${what}: the ${out.empty} pixels left empty are filled`);
+  return { photo: out.photo, hole: out.hole, sampleFrom: sampleFrom && out.alongside.shift(), exclude: exclude && out.alongside.shift() };
 }
 
 /**

@@ -31,6 +31,7 @@ export {
   type InpainterState,
   type MaskInput,
   fitMask,
+  reframeHole,
   prepareHole,
   resolveInpaintOptions,
   transparentNotice,

@@ -243,7 +243,7 @@ describe('inpaint server API', () => {
     const s = await serve({ maxPixels: 200 * 200, maxFileBytes: 200_000 });
     const cases: [string, () => Promise<{ statusCode: number; json(): { error: string; message: string } }>, number, string, RegExp][] = [
       ['not multipart', () => s.app.inject({ method: 'POST', url: '/api/v1/inpaint', payload: { image: 'x' } }), 415, 'unsupported_media_type', /multipart\/form-data/],
-      ['no mask', () => post(s, { image: photo }), 400, 'bad_request', /^missing the mask part \(a JPEG, .* file\) or the box field \("X,Y,W,H": a box drawn around the object to remove; several separated by ";"\): send either, or both$/],
+      ['no mask', () => post(s, { image: photo }), 400, 'bad_request', /^missing the mask part \(a JPEG, .* file\) or the box field \("X,Y,W,H": a box drawn around the object to remove; several separated by ";"\): send either, or both \(or rotate or extend, to fill what straightening or a border leaves empty\)$/],
       ['unknown field', () => post(s, { image: photo, mask, path: '/etc/passwd' }), 400, 'bad_request', /unknown field "path"/],
       ['unknown method', () => post(s, { image: photo, mask, method: 'magic' }), 400, 'bad_request', /Unknown inpainting method "magic"; expected one of ours/],
       ['bad ensemble', () => post(s, { image: photo, mask, ensemble: '3' }), 400, 'bad_request', /Expected one of 1, 2, 4, 8 for options.ensemble but received 3/],
@@ -339,6 +339,57 @@ describe('inpaint server API', () => {
     const form = doc.paths['/api/v1/inpaint'].post.requestBody.content['multipart/form-data'].schema;
     assert.deepEqual(form.required, ['image']);
     assert.match(form.properties.box.description, /"X,Y,W,H"/);
+  });
+
+  it('straightens (rotate) and widens (extend) the image, filling what that leaves empty, with or without a mask; bad values 400', async () => {
+    const g = gated(methods);
+    const s = await serve({ methods: g.wrapped });
+    const raw = await pixels(photo);
+    // A border alone: the image exact inside a wider canvas, the notice says what was added.
+    const wider = await post(s, { image: photo, extend: '0,0,25%,0', method: 'telea', dilate: '0' });
+    assert.equal(wider.statusCode, 200, wider.body);
+    const out = await pixels(wider.rawPayload);
+    const added = Math.round(W / 4);
+    assert.deepEqual([out.width, out.height], [W + added, H]);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) assert.equal(out.data[3 * ((y * (W + added)) + x) + c], raw.data[3 * (y * W + x) + c]);
+    assert.deepEqual(JSON.parse(String(wider.headers['x-inpaint-notices'])), [`extended to ${W + added}x${H}: the ${added * H} pixels left empty are filled`]);
+    // Turned with the mask (in the image's own pixels) and an alpha channel: the corners and the hole filled and opaque, the rest keeps its alpha.
+    const rgba = Buffer.alloc(W * H * 4);
+    for (let i = 0; i < W * H; i++) {
+      raw.data.copy(rgba, 4 * i, 3 * i, 3 * i + 3);
+      rgba[4 * i + 3] = 200;
+    }
+    const withAlpha = await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toBuffer();
+    const level = await post(s, { image: withAlpha, mask, rotate: '-4', method: 'patchmatch', dilate: '0' });
+    assert.equal(level.statusCode, 200, level.body);
+    const turned = await pixels(level.rawPayload);
+    assert.deepEqual([turned.width, turned.height, turned.channels], [W, H, 4]);
+    const corner = (x: number, y: number) => turned.data[4 * (y * W + x) + 3];
+    assert.deepEqual([corner(0, 0), corner(W - 1, 0), corner(0, H - 1), corner(W - 1, H - 1)], [255, 255, 255, 255]);
+    assert.equal(corner(W / 2, H / 2 - 30), 200, 'away from the hole and the corners the alpha is kept');
+    assert.equal(corner(HOLE.x + HOLE.width / 2, HOLE.y + HOLE.height / 2), 255, 'the turned hole is filled');
+    assert.match(String(level.headers['x-inpaint-notices']), /turned -4 degrees: the \d+ pixels left empty are filled/);
+    const calls = g.state.calls;
+    const cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][] = [
+      ['an angle past 45', { image: photo, rotate: '50' }, 400, 'bad_request', /^Expected degrees from -45 to 45 for rotate .* but received "50": for a quarter turn/],
+      ['no number', { image: photo, rotate: 'left' }, 400, 'bad_request', /^Expected degrees from -45 to 45 for rotate .* but received "left"$/],
+      ['two margins', { image: photo, extend: '4,5' }, 400, 'bad_request', /^Expected PX, P% or L,T,R,B for extend .* but received "4,5"$/],
+    ];
+    for (const [what, parts, status, error, message] of cases) {
+      const res = await post(s, { method: 'telea', ...parts });
+      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+      assert.deepEqual(res.json(), { error, message: res.json().message }, what);
+      assert.match(res.json().message, message, what);
+    }
+    assert.equal(g.state.calls, calls, 'no refused value reached the fill');
+    // A border wider than the image: known only once the image is read, 422 as a mask of another size is.
+    const tooWide = await post(s, { image: photo, extend: `0,0,${W + 1},0`, method: 'telea' });
+    assert.equal(tooWide.statusCode, 422, tooWide.body);
+    assert.match(tooWide.json().message, new RegExp(`^extend: the right border of ${W + 1} px is more than the photo is wide \\(${W} px\\)`));
+    const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
+    const form = doc.paths['/api/v1/inpaint'].post.requestBody.content['multipart/form-data'].schema;
+    assert.match(form.properties.rotate.description, /clockwise/);
+    assert.match(form.properties.extend.description, /L,T,R,B/);
   });
 
   it('answers the mask of the objects in boxes at /api/v1/select: the hole inpaint fills for them; bad boxes 400', async () => {

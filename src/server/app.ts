@@ -6,9 +6,11 @@
  *                                of files (model/, vgg/, ort/, heic/: see assets.ts)
  *   POST /api/v1/inpaint         multipart: image, mask and/or the field box (boxes drawn around
  *                                objects: GrabCut finds the hole in them), optional sampleFrom,
- *                                exclude, and the fields method, ensemble, dilate, resizeMask,
- *                                format, stripMetadata, sources -> the filled image (with sources:
- *                                a multipart answer, the image and where the fill copied from)
+ *                                exclude, and the fields rotate and extend (straighten, add a
+ *                                border: what they leave empty is filled too), method, ensemble,
+ *                                dilate, resizeMask, format, stripMetadata, sources -> the filled
+ *                                image (with sources: a multipart answer, the image and where the
+ *                                fill copied from)
  *   POST /api/v1/select          multipart: image and the field box -> a PNG mask of the objects
  *                                GrabCut finds in the boxes (the hole box would fill; same queue)
  *   POST /api/v1/stylize         multipart: content, style, and the fields size, strength, format,
@@ -35,8 +37,9 @@ import { encodeImage, encodeMask, type ImageFormat, isDecodable, lostMetadata, t
 import { UsageError } from '../core/errors.ts';
 import { type BoxInput, objectsInBoxes, parseBox } from '../core/grabcut.ts';
 import { opaqueWhereFilled, toRgba8 } from '../core/raster.ts';
+import { parseMargins, parseRotation, type ReframeOptions, reframes } from '../core/reframe.ts';
 import { maskOfAreas } from '../core/select.ts';
-import { fitMask } from '../inference/index.ts';
+import { fitMask, reframeHole } from '../inference/index.ts';
 import { checkMethodName, type MethodName } from '../baselines/index.ts';
 import { ApiError, TimeLimitError, toApiError } from './errors.ts';
 import { type FillOptions, METHODS, Methods, type StyleOptions } from './methods.ts';
@@ -82,7 +85,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The answer's formats, by the names the `format` field takes. */
 const FORMATS: Record<string, ImageFormat> = { png: 'png', jpeg: 'jpeg', jpg: 'jpeg', webp: 'webp', tiff: 'tiff', tif: 'tiff' };
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', tiff: 'image/tiff' };
-const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata', 'sources', 'box'];
+const FIELDS = ['method', 'ensemble', 'dilate', 'resizeMask', 'format', 'stripMetadata', 'sources', 'box', 'rotate', 'extend'];
 /** The longest field value: room for a few dozen boxes; a longer one is refused, not cut short. */
 const FIELD_BYTES = 1000;
 const INPAINT_FILES = ['image', 'mask', 'sampleFrom', 'exclude'];
@@ -97,9 +100,11 @@ export type ServerMethods = Pick<Methods, 'fill' | 'stylize' | 'bundleDir'>;
 /** A parsed, checked inpaint request: nothing decoded yet. */
 interface InpaintRequest {
   image: Buffer;
-  /** The hole: the mask, the objects in the boxes, or both (at least one of the two is there). */
+  /** The hole: the mask, the objects in the boxes, or both, and what `frame` leaves empty (at least one of them). */
   mask?: Buffer;
   boxes: BoxInput[];
+  /** The photo straightened or given a border first (`rotate`, `extend`). */
+  frame: ReframeOptions;
   /** The optional sampling-region masks (ours only). */
   sampleFrom?: Buffer;
   exclude?: Buffer;
@@ -335,15 +340,18 @@ function formatField(value: string | undefined, input: ImageFormat): ImageFormat
  */
 async function parseRequest(request: FastifyRequest, maxPixels: number): Promise<InpaintRequest> {
   const { files, fields } = await readForm(request, INPAINT_FILES, FIELDS, ['image'], 'image and mask');
-  if (!files.mask && fields.box === undefined) {
-    throw new ApiError('bad_request', `missing the mask part (a ${READABLE_FORMATS} file) or the box field ("X,Y,W,H": a box drawn around the object to remove; several separated by ";"): send either, or both`);
+  if (!files.mask && fields.box === undefined && fields.rotate === undefined && fields.extend === undefined) {
+    throw new ApiError('bad_request', `missing the mask part (a ${READABLE_FORMATS} file) or the box field ("X,Y,W,H": a box drawn around the object to remove; several separated by ";"): send either, or both (or rotate or extend, to fill what straightening or a border leaves empty)`);
   }
   let method: MethodName;
   let boxes: BoxInput[] = [];
+  const frame: ReframeOptions = {};
   const options: FillOptions = {};
   const keepMetadata = keepMetadataField(fields);
   try {
     if (fields.box !== undefined) boxes = fields.box.split(';').map((text) => ({ text, box: parseBox(text, 'box') }));
+    if (fields.rotate !== undefined) frame.rotate = parseRotation(fields.rotate, 'rotate');
+    if (fields.extend !== undefined) frame.extend = parseMargins(fields.extend, 'extend');
     method = checkMethodName(fields.method ?? 'ours');
     if (fields.ensemble !== undefined) options.ensemble = integerField(fields.ensemble, 'ensemble');
     if (fields.dilate !== undefined) options.dilate = integerField(fields.dilate, 'dilate');
@@ -359,7 +367,7 @@ async function parseRequest(request: FastifyRequest, maxPixels: number): Promise
   const image = await inspect('image', files.image, maxPixels);
   for (const name of ['mask', 'sampleFrom', 'exclude']) if (files[name]) await inspect(name, files[name], maxPixels);
   const format = formatField(fields.format, image.format);
-  return { image: files.image, mask: files.mask, boxes, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepMetadata };
+  return { image: files.image, mask: files.mask, boxes, frame, sampleFrom: files.sampleFrom, exclude: files.exclude, method, options, format, keepMetadata };
 }
 
 /**
@@ -465,16 +473,23 @@ const label = (part: string) => (err: unknown): never => {
 /** Decodes, fills and encodes one request: the part that runs in the queue, one at a time. */
 async function inpaintOne(methods: ServerMethods, req: InpaintRequest, maxPixels: number): Promise<{ body: Buffer; notices: string[]; sources?: Uint8Array }> {
   // In the photo's own colour space, written back with its profile (`encode`).
-  const { image, alpha } = await readImageWithAlpha(req.image, { maxPixels, keepProfile: true }).catch(label('image'));
+  let { image, alpha } = await readImageWithAlpha(req.image, { maxPixels, keepProfile: true }).catch(label('image'));
   const sent = req.mask && (await readMask(req.mask, { maxPixels }).catch(label('mask')));
   const options = { ...req.options };
   if (req.sampleFrom) options.sampleFrom = await readMask(req.sampleFrom, { maxPixels }).catch(label('sampleFrom'));
   if (req.exclude) options.exclude = await readMask(req.exclude, { maxPixels }).catch(label('exclude'));
   const notices: string[] = [];
-  const mask = req.boxes.length > 0 ? boxHole(image, req.boxes, sent, options.resizeMask ?? false, notices) : sent!;
-  const result = await methods.fill(req.method, image, mask, options);
+  let mask = req.boxes.length > 0 ? boxHole(image, req.boxes, sent, options.resizeMask ?? false, notices) : sent;
+  if (reframes(req.frame)) {
+    const masks = { sampleFrom: options.sampleFrom as MaskImage | undefined, exclude: options.exclude as MaskImage | undefined };
+    const framed = reframeHole({ image, alpha }, mask, masks, req.frame, { resize: options.resizeMask ?? false, maxPixels, flags: { rotate: 'rotate', extend: 'extend' } }, notices);
+    ({ photo: { image, alpha }, hole: mask } = framed);
+    if (framed.sampleFrom) options.sampleFrom = framed.sampleFrom;
+    if (framed.exclude) options.exclude = framed.exclude;
+  }
+  const result = await methods.fill(req.method, image, mask!, options);
   result.notices.unshift(...notices);
-  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask, image.width, image.height), req.keepMetadata, result.notices, true);
+  const body = await encode(result.image, req.image, req.format, alpha && opaqueWhereFilled(alpha, mask!, image.width, image.height), req.keepMetadata, result.notices, true);
   return { body, notices: result.notices, ...(result.sources ? { sources: await encodeMask(result.sources) } : {}) };
 }
 

@@ -38,13 +38,13 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
         post: {
           summary: 'Fill the holes of a photo',
           description:
-            'Answers the filled image, the input\'s size with its EXIF orientation applied, in the input\'s format (or `format`), its alpha channel kept. ' +
+            'Answers the filled image, the input\'s size with its EXIF orientation applied (wider with extend), in the input\'s format (or `format`), its alpha channel kept. ' +
             'Known pixels are the input\'s exactly (in PNG and TIFF; JPEG and WebP re-encode them at quality 95). ' +
-            'The hole is the mask, the objects in the boxes of the field box, or both. ' +
+            'The hole is the mask, the objects in the boxes of the field box, or both, and what rotate and extend leave empty. ' +
             'The header X-Inpaint-Notices holds a JSON array of notes (mask resized, mask empty, the pixels each box selected...).',
           requestBody: form(['image'], {
             image: { type: 'string', format: 'binary', description: `${READABLE_FORMATS}; at most ${limits.maxPixels} pixels and ${limits.maxFileBytes} bytes` },
-            mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask. Required unless box is sent' },
+            mask: { type: 'string', format: 'binary', description: 'the hole: white on black, or opaque on a transparent layer; the image\'s size unless resizeMask. Required unless box, rotate or extend is sent' },
             box: {
               type: 'string',
               examples: ['120,80,60,140', '120,80,60,140;300,40,50,50'],
@@ -52,6 +52,22 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
                 'instead of a mask, or with one: "X,Y,W,H", a box drawn around an object to remove (its left and top edges, its width and height, in the image\'s pixels with its EXIF orientation applied, as the mask\'s); ' +
                 'several separated by ";". The hole is the object GrabCut tells from what surrounds each box, grown by 1% of the box\'s longer side (at least 2 px), united with the mask when one is sent; ' +
                 'a notice says how many pixels each box took. 400 when a box is malformed, lies outside the image or covers all of it, or holds nothing that stands apart from its surroundings',
+            },
+            rotate: {
+              type: 'number',
+              minimum: -45,
+              maximum: 45,
+              examples: [-2.5],
+              description:
+                'straighten: turn the image this many degrees clockwise (negative: counter-clockwise) about its centre, keep its size, and fill the corners that leaves empty. ' +
+                'The mask, the boxes, sampleFrom and exclude are in the image\'s pixels before the turn and turn with it. 400 past 45 degrees',
+            },
+            extend: {
+              type: 'string',
+              examples: ['40', '10%', '0,0,200,0'],
+              description:
+                'add a border and fill it: "PX" or "P%" on every side (P% of the width at the left and right, of the height at the top and bottom), or "L,T,R,B" each side in turn, after rotate. ' +
+                `The mask, the boxes, sampleFrom and exclude are in the image's own pixels. 400 when malformed; 422 when a side would grow by more than the image is across it, or the answer would have more than ${limits.maxPixels} pixels`,
             },
             sampleFrom: {
               type: 'string',
