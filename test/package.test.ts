@@ -106,17 +106,17 @@ describe('the packed package, installed into an empty folder', { timeout: 300_00
 
   it("plain Node imports { load } from 'contextual-inpaint' and fills", () => {
     const script = `
-      import { load, maskOfAreas, selectObject, writeImage, UsageError } from 'contextual-inpaint';
+      import { load, maskOfAreas, reframe, selectObject, writeImage, UsageError } from 'contextual-inpaint';
       const inpainter = await load();
       try {
         const { image } = await inpainter.inpaint('photo.png', 'mask.png');
         await writeImage('lib.png', image);
-        console.log(JSON.stringify({ width: image.width, height: image.height, usageError: typeof UsageError, selection: [typeof selectObject, typeof maskOfAreas] }));
+        console.log(JSON.stringify({ width: image.width, height: image.height, usageError: typeof UsageError, selection: [typeof selectObject, typeof maskOfAreas, typeof reframe] }));
       } finally {
         await inpainter.dispose();
       }`;
     const out = run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env });
-    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { width: SIZE, height: SIZE, usageError: 'function', selection: ['function', 'function'] });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1)!), { width: SIZE, height: SIZE, usageError: 'function', selection: ['function', 'function', 'function'] });
     assert.ok(readFileSync(join(app, 'lib.png')).equals(readFileSync(join(app, 'cli.png'))), 'the library and the CLI write the same file');
   });
 

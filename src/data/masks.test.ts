@@ -43,6 +43,29 @@ describe('synthetic masks', () => {
     await assert.rejects(makeMask('centre', 100, 60, rng, { holeSize: 61 }), UsageError);
   });
 
+  test('edge and border: one box against a side, every side in turn; a border spans the whole side', async () => {
+    for (const [kind, across, along] of [['edge', [40, 100], [64, 160]], ['border', [20, 50], undefined]] as const) {
+      const sides = new Set<string>();
+      for (let seed = 0; seed < 80; seed++) {
+        const [w, h] = [256, 192 + (seed % 3) * 64];
+        const mask = await makeMask(kind, w, h, new Rng(seed));
+        const box = maskBoundingBox(mask)!;
+        // A box: every pixel of its bounding box is hole.
+        assert.equal(holes(mask), box.width * box.height, `${kind} ${seed}`);
+        const touches = { left: box.x === 0, top: box.y === 0, right: box.x + box.width === w, bottom: box.y + box.height === h };
+        const side = (Object.keys(touches) as (keyof typeof touches)[]).find((k) => touches[k] && (k === 'left' || k === 'right' ? box.width < w : box.height < h));
+        assert.ok(side, `${kind} ${seed}: ${JSON.stringify(box)} is against no side`);
+        sides.add(side);
+        const [depth, length, full] = side === 'left' || side === 'right' ? [box.width, box.height, h] : [box.height, box.width, w];
+        const s = Math.min(w, h) / 256;
+        assert.ok(depth >= Math.round(across[0] * s) && depth <= Math.round(across[1] * s), `${kind} ${seed}: ${depth} deep`);
+        if (along) assert.ok(length >= Math.round(along[0] * s) && length <= Math.round(along[1] * s), `${kind} ${seed}: ${length} long`);
+        else assert.equal(length, full, `${kind} ${seed}: the whole side`);
+      }
+      assert.equal(sides.size, 4, `${kind}: ${[...sides]}`);
+    }
+  });
+
   test('rectangles: 1 to 4 inside the image, sides 32..128 at 256 and 64..256 at 512', async () => {
     for (const [size, lo, hi] of [[256, 32, 128], [512, 64, 256]]) {
       const counts = new Set<number>();

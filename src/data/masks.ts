@@ -5,6 +5,10 @@
  * - `centre`: the paper's fixed square hole in the middle. Side 128 at 256 and 224 at 512 (its two
  *   settings); linear between, ratio 1/2 below 256 and 7/16 above 512. `holeSize` overrides it.
  * - `rectangles`: 1 to 4 rectangles, each side 32 to 128, anywhere inside the image (may overlap).
+ * - `edge`: one rectangle against a side of the image (which side at random): 40 to 100 across the
+ *   side, 64 to 160 along it, anywhere along it. An object at the photo's edge, cut by the frame.
+ * - `border`: a strip along a whole side (which side at random), 20 to 50 deep: the border that
+ *   `inpaint run --extend` adds, and the corners a straightened photo leaves are its short cousins.
  * - `strokes-*`: free-form brush strokes in the manner of LaMa's irregular masks: each stroke is a
  *   random walk of line segments drawn with a round brush of one width, each segment turning from
  *   the last by up to ±90°, clipped to the image. A draw covering more than 70% of the image is
@@ -27,7 +31,7 @@ import type { Rng } from '../core/random.ts';
 /** A seeded synthetic mask of the given size. */
 export type MaskGenerator = (width: number, height: number, rng: Rng) => MaskImage;
 
-export const MASK_KINDS = ['centre', 'rectangles', 'strokes-thin', 'strokes-medium', 'strokes-thick', 'folder'] as const;
+export const MASK_KINDS = ['centre', 'rectangles', 'strokes-thin', 'strokes-medium', 'strokes-thick', 'edge', 'border', 'folder'] as const;
 export type MaskKind = (typeof MASK_KINDS)[number];
 
 export interface MaskOptions {
@@ -89,6 +93,36 @@ export function sampleRectangles(width: number, height: number, rng: Rng): Box[]
 const rectanglesMask: MaskGenerator = (width, height, rng) => {
   const mask = emptyMask(width, height);
   for (const box of sampleRectangles(width, height, rng)) fillBox(mask, box);
+  return mask;
+};
+
+// ---------------------------------------------------------------------------------------------
+// edge, border
+
+/**
+ * A box against one side of a `width` x `height` image, `across` deep and `along` long (at 256,
+ * scaled; `along` undefined: the whole side), at a random place along the side.
+ */
+function sideBox(width: number, height: number, rng: Rng, across: [number, number], along?: [number, number]): Box {
+  const s = scaleOf(width, height);
+  const side = rng.int(0, 3); // left, top, right, bottom
+  const [length, depthLimit] = side % 2 === 0 ? [height, width] : [width, height];
+  const depth = Math.min(depthLimit - 1, Math.max(1, rng.int(Math.round(across[0] * s), Math.round(across[1] * s))));
+  const extent = along ? Math.min(length, Math.max(1, rng.int(Math.round(along[0] * s), Math.round(along[1] * s)))) : length;
+  const start = rng.int(0, length - extent);
+  const from = side < 2 ? 0 : depthLimit - depth;
+  return side % 2 === 0 ? { x: from, y: start, width: depth, height: extent } : { x: start, y: from, width: extent, height: depth };
+}
+
+const edgeMask: MaskGenerator = (width, height, rng) => {
+  const mask = emptyMask(width, height);
+  fillBox(mask, sideBox(width, height, rng, [40, 100], [64, 160]));
+  return mask;
+};
+
+const borderMask: MaskGenerator = (width, height, rng) => {
+  const mask = emptyMask(width, height);
+  fillBox(mask, sideBox(width, height, rng, [20, 50]));
   return mask;
 };
 
@@ -222,6 +256,8 @@ const GENERATORS: Record<Exclude<MaskKind, 'folder'>, (options: MaskOptions) => 
   'strokes-thin': () => strokesMask(STROKES.thin),
   'strokes-medium': () => strokesMask(STROKES.medium),
   'strokes-thick': () => strokesMask(STROKES.thick),
+  edge: () => edgeMask,
+  border: () => borderMask,
 };
 
 /**

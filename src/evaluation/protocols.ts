@@ -24,7 +24,8 @@ export interface Protocol {
 /**
  * The protocols. centre-256 and centre-512 are the paper's settings (a 128 hole at 256, a 224 hole
  * at 512); centre-1024 a large photo's large region, with the paper's hole to photo ratio at 512
- * (smaller photos enlarged to it); the others test holes the paper's network was not built around.
+ * (smaller photos enlarged to it); the others test holes the paper's network was not built around:
+ * edge-256 and border-256 holes against the frame, which a diffusion can only carry straight on.
  * Strokes cycle through the thin, medium and thick families so that each is a third of the images.
  */
 export const PROTOCOLS = {
@@ -33,6 +34,8 @@ export const PROTOCOLS = {
   'rectangles-256': { size: 256, maskKinds: ['rectangles'], description: '256x256, 1 to 4 random rectangles with sides 32 to 128' },
   'strokes-256': { size: 256, maskKinds: ['strokes-thin', 'strokes-medium', 'strokes-thick'], description: '256x256, free-form brush strokes (thin, medium, thick in turn)' },
   'centre-1024': { size: 1024, maskKinds: ['centre'], description: '1024x1024, centre 448x448 hole (a region larger than 768 px, filled at its own size)' },
+  'edge-256': { size: 256, maskKinds: ['edge'], description: '256x256, a rectangle against one side, 40 to 100 deep and 64 to 160 long (an object cut by the frame)' },
+  'border-256': { size: 256, maskKinds: ['border'], description: '256x256, a strip 20 to 50 deep along a whole side (what --extend adds)' },
 } as const satisfies Record<string, Protocol>;
 
 export type ProtocolName = keyof typeof PROTOCOLS;
