@@ -7,6 +7,8 @@
  *   object, small `selectObject` in a 400x400 box around the object (a drag around it)
  *   object, large `selectObject` in a 2000x1500 box (a drag around a quarter of the photo)
  *   grow          `dilateMask` by 20 px of a 700x1000 hole (the page's Grow, the object tool's margin)
+ *   rotate        `reframe` turning the photo 3 degrees (Straighten, `--rotate`), cubic resampling
+ *   extend        `reframe` adding 10% on every side (`--extend`): copies
  *   tiff, lzw     `decodeTiff` of the photo as an LZW TIFF with the predictor (what Lightroom writes)
  *   tiff, none    `decodeTiff` of an uncompressed TIFF
  *   sharp         sharp (libvips, libtiff) decoding the LZW TIFF to RGBA, for scale
@@ -16,7 +18,8 @@
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { selectObject } from '../src/core/grabcut.ts';
-import { dilateMask } from '../src/core/raster.ts';
+import { dilateMask, imageFromPixels } from '../src/core/raster.ts';
+import { parseMargins, reframe } from '../src/core/reframe.ts';
 import { selectSimilar } from '../src/core/select.ts';
 import { decodeTiff } from '../src/core/tiff.ts';
 import { photoPixels } from '../src/inference/testing.ts';
@@ -39,6 +42,7 @@ const tiff = (compression: 'lzw' | 'none') =>
 const [lzwTiff, plainTiff] = [new Uint8Array(await tiff('lzw')), new Uint8Array(await tiff('none'))];
 
 const sky = selectSimilar(pixels, 2000, 100, 40)!;
+const image = imageFromPixels({ width: W, height: H, channels: 4, data: rgba, max: 255 }).image;
 const hole = { width: W, height: H, data: new Uint8Array(W * H) };
 for (let y = 1000; y < 2000; y++) for (let x = 1500; x < 2200; x++) if (((x - 1850) / 350) ** 2 + ((y - 1500) / 500) ** 2 <= 1) hole.data[y * W + x] = 1;
 const cases: [string, () => Promise<unknown>, string][] = [
@@ -47,6 +51,8 @@ const cases: [string, () => Promise<unknown>, string][] = [
   ['object, small', async () => selectObject(pixels, { x: 1800, y: 1800, width: 400, height: 400 }), 'GrabCut, 5 rounds at most'],
   ['object, large', async () => selectObject(pixels, { x: 1000, y: 1200, width: 2000, height: 1500 }), 'on a grid of 90000 cells'],
   ['grow', async () => dilateMask(hole, 20), 'disc of 20 px'],
+  ['rotate', async () => reframe({ image }, undefined, { rotate: 3 }), 'the same size, corners empty'],
+  ['extend', async () => reframe({ image }, undefined, { extend: parseMargins('10%') }), '4800x3600'],
   ['tiff, lzw', () => decodeTiff(lzwTiff), `${(lzwTiff.length / 1e6).toFixed(1)} MB`],
   ['tiff, none', () => decodeTiff(plainTiff), `${(plainTiff.length / 1e6).toFixed(1)} MB`],
   ['sharp, lzw', () => sharp(lzwTiff).ensureAlpha().raw().toBuffer(), 'libvips'],

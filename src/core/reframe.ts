@@ -140,16 +140,21 @@ export function reframe(
   const others = alongside.map(() => ({ width: outW, height: outH, data: new Uint8Array(outW * outH) }));
   const [src, dst] = [width * height, outW * outH];
   for (let y = 0; y < height; y++) {
-    const from = y * width;
-    const to = (y + margins.top) * outW + margins.left;
+    const [from, to] = [y * width, (y + margins.top) * outW + margins.left];
+    const row = (plane: Uint8Array | Float32Array) => plane.subarray(from, from + width);
     for (let c = 0; c < 3; c++) image.data.set(turned.photo.image.data.subarray(c * src + from, c * src + from + width), c * dst + to);
-    if (alpha) alpha.set(turned.photo.alpha!.subarray(from, from + width), to);
-    for (let x = 0; x < width; x++) {
-      const outside = turned.empty?.[from + x] ?? 0;
-      empty[to + x] = outside;
-      mask.data[to + x] = outside | (turnedHole?.data[from + x] ?? 0);
-      for (let k = 0; k < others.length; k++) others[k].data[to + x] = outside ? 0 : turnedOthers[k]!.data[from + x];
+    if (alpha) alpha.set(row(turned.photo.alpha!), to);
+    // The turn leaves the masks 0 where it left the photo empty.
+    for (let k = 0; k < others.length; k++) others[k].data.set(row(turnedOthers[k]!.data), to);
+    if (turnedHole) mask.data.set(row(turnedHole.data), to);
+    else mask.data.fill(0, to, to + width);
+    if (!turned.empty) {
+      empty.fill(0, to, to + width);
+      continue;
     }
+    const gone = row(turned.empty);
+    empty.set(gone, to);
+    for (let x = 0; x < width; x++) mask.data[to + x] |= gone[x];
   }
   let count = 0;
   for (let i = 0; i < dst; i++) count += empty[i];
@@ -166,64 +171,68 @@ export function reframe(
 function rotate(photo: ImageWithAlpha, masks: (MaskImage | undefined)[], degrees: number): { photo: ImageWithAlpha; masks: (MaskImage | undefined)[]; empty: Uint8Array } {
   const { width, height, data } = photo.image;
   const n = width * height;
-  const [cx, cy] = [(width - 1) / 2, (height - 1) / 2];
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
   const theta = (degrees * Math.PI) / 180;
-  const [cos, sin] = [Math.cos(theta), Math.sin(theta)];
-  const out = new Float32Array(3 * n);
-  const alpha = photo.alpha && new Float32Array(n);
+  const cos = Math.cos(theta);
+  const sin = Math.sin(theta);
+  const planes = photo.alpha ? [data.subarray(0, n), data.subarray(n, 2 * n), data.subarray(2 * n), photo.alpha] : [data.subarray(0, n), data.subarray(n, 2 * n), data.subarray(2 * n)];
+  const outs = planes.map(() => new Float32Array(n));
   const turned = masks.map((m) => m && { width, height, data: new Uint8Array(n) });
   const empty = new Uint8Array(n);
-  const wx = new Float64Array(4);
-  const wy = new Float64Array(4);
-  const xs = new Int32Array(4);
-  const ys = new Int32Array(4);
+  const [xMax, yMax] = [width - 1, height - 1];
   // A hair of tolerance, so that a pixel centre that lands on the photo's edge counts as inside.
   const eps = 1e-6;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
+    // The inverse turn: where each pixel's centre comes from (y grows downwards), a step along the row at a time.
+    let sx = -cos * cx + sin * (y - cy) + cx;
+    let sy = sin * cx + cos * (y - cy) + cy;
+    for (let x = 0; x < width; x++, sx += cos, sy -= sin) {
       const i = y * width + x;
-      // The inverse turn: where this pixel's centre comes from (y grows downwards).
-      const [dx, dy] = [x - cx, y - cy];
-      const sx = cos * dx + sin * dy + cx;
-      const sy = -sin * dx + cos * dy + cy;
-      if (sx < -eps || sy < -eps || sx > width - 1 + eps || sy > height - 1 + eps) empty[i] = 1;
-      const [px, py] = [Math.min(width - 1, Math.max(0, sx)), Math.min(height - 1, Math.max(0, sy))];
-      const [x0, y0] = [Math.floor(px), Math.floor(py)];
-      cubicWeights(px - x0, wx);
-      cubicWeights(py - y0, wy);
-      for (let k = 0; k < 4; k++) {
-        xs[k] = Math.min(width - 1, Math.max(0, x0 - 1 + k));
-        ys[k] = Math.min(height - 1, Math.max(0, y0 - 1 + k));
+      const outside = sx < -eps || sy < -eps || sx > xMax + eps || sy > yMax + eps;
+      if (outside) empty[i] = 1;
+      const px = sx < 0 ? 0 : sx > xMax ? xMax : sx;
+      const py = sy < 0 ? 0 : sy > yMax ? yMax : sy;
+      const x0 = Math.floor(px);
+      const y0 = Math.floor(py);
+      const tx = px - x0;
+      const ty = py - y0;
+      // Keys' cubic weights (a = -0.5) of the pixels at -1, 0, 1 and 2 from (x0, y0).
+      const wx0 = ((-0.5 * tx + 1) * tx - 0.5) * tx;
+      const wx1 = (1.5 * tx - 2.5) * tx * tx + 1;
+      const wx2 = ((-1.5 * tx + 2) * tx + 0.5) * tx;
+      const wx3 = (0.5 * tx - 0.5) * tx * tx;
+      const wy0 = ((-0.5 * ty + 1) * ty - 0.5) * ty;
+      const wy1 = (1.5 * ty - 2.5) * ty * ty + 1;
+      const wy2 = ((-1.5 * ty + 2) * ty + 0.5) * ty;
+      const wy3 = (0.5 * ty - 0.5) * ty * ty;
+      // The photo's edge pixels repeated for the kernel's reach.
+      const c0 = x0 > 0 ? x0 - 1 : 0;
+      const c2 = x0 < xMax ? x0 + 1 : xMax;
+      const c3 = x0 + 2 < xMax ? x0 + 2 : xMax;
+      const r0 = (y0 > 0 ? y0 - 1 : 0) * width;
+      const r1 = y0 * width;
+      const r2 = (y0 < yMax ? y0 + 1 : yMax) * width;
+      const r3 = (y0 + 2 < yMax ? y0 + 2 : yMax) * width;
+      for (let k = 0; k < planes.length; k++) {
+        const p = planes[k];
+        const v =
+          wy0 * (wx0 * p[r0 + c0] + wx1 * p[r0 + x0] + wx2 * p[r0 + c2] + wx3 * p[r0 + c3]) +
+          wy1 * (wx0 * p[r1 + c0] + wx1 * p[r1 + x0] + wx2 * p[r1 + c2] + wx3 * p[r1 + c3]) +
+          wy2 * (wx0 * p[r2 + c0] + wx1 * p[r2 + x0] + wx2 * p[r2 + c2] + wx3 * p[r2 + c3]) +
+          wy3 * (wx0 * p[r3 + c0] + wx1 * p[r3 + x0] + wx2 * p[r3 + c2] + wx3 * p[r3 + c3]);
+        outs[k][i] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
-      for (let c = 0; c < 3; c++) out[c * n + i] = clamp01(sample(data, c * n, width, xs, ys, wx, wy));
-      if (alpha) alpha[i] = empty[i] ? 1 : clamp01(sample(photo.alpha!, 0, width, xs, ys, wx, wy));
+      if (outside) {
+        if (photo.alpha) outs[3][i] = 1;
+        continue;
+      }
       const nearest = Math.round(py) * width + Math.round(px);
-      for (let k = 0; k < masks.length; k++) if (turned[k] && !empty[i]) turned[k]!.data[i] = masks[k]!.data[nearest];
+      for (let k = 0; k < masks.length; k++) if (turned[k]) turned[k]!.data[i] = masks[k]!.data[nearest];
     }
   }
-  return { photo: alpha ? { image: { width, height, data: out }, alpha } : { image: { width, height, data: out } }, masks: turned, empty };
+  const image = new Float32Array(3 * n);
+  for (let c = 0; c < 3; c++) image.set(outs[c], c * n);
+  return { photo: photo.alpha ? { image: { width, height, data: image }, alpha: outs[3] } : { image: { width, height, data: image } }, masks: turned, empty };
 }
 
-function sample(plane: Float32Array, offset: number, width: number, xs: Int32Array, ys: Int32Array, wx: Float64Array, wy: Float64Array): number {
-  let sum = 0;
-  for (let j = 0; j < 4; j++) {
-    const row = offset + ys[j] * width;
-    let line = 0;
-    for (let k = 0; k < 4; k++) line += wx[k] * plane[row + xs[k]];
-    sum += wy[j] * line;
-  }
-  return sum;
-}
-
-/** Keys' cubic convolution weights (a = -0.5) of the four pixels around a point `t` in [0, 1) past the second. */
-function cubicWeights(t: number, w: Float64Array): void {
-  const a = -0.5;
-  const far = (d: number) => a * d * d * d - 5 * a * d * d + 8 * a * d - 4 * a; // 1 <= d < 2
-  const near = (d: number) => (a + 2) * d * d * d - (a + 3) * d * d + 1; // d < 1
-  w[0] = far(1 + t);
-  w[1] = near(t);
-  w[2] = near(1 - t);
-  w[3] = far(2 - t);
-}
-
-const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
