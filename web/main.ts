@@ -10,7 +10,9 @@ import { cleanExif, exifOf, withExif } from '../src/core/exif.ts';
 import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
 import { cleanIptc, iptcAsXmp, iptcOf, withIptc } from '../src/core/iptc.ts';
 import { selectObject } from '../src/core/grabcut.ts';
-import { type Area, areaSize, selectSimilar } from '../src/core/select.ts';
+import { DEFAULT_MAX_PIXELS, imageFromPixels, type MaskImage, toRgba8 } from '../src/core/raster.ts';
+import { type MarginsInput, MAX_ROTATION, parseRotation, reframe, reframes } from '../src/core/reframe.ts';
+import { type Area, areaOf, areaSize, selectSimilar } from '../src/core/select.ts';
 import { decodeTiff, isTiff } from '../src/core/tiff.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
 import { type Progress, queueState, runInpaint, runStylize } from './api.ts';
@@ -74,6 +76,15 @@ const ui = {
   clear: $<HTMLButtonElement>('clear'),
   grow: $<HTMLButtonElement>('grow'),
   loadMask: $<HTMLButtonElement>('load-mask'),
+  straighten: $<HTMLButtonElement>('straighten'),
+  straightenPanel: $<HTMLDialogElement>('straighten-panel'),
+  straightenForm: $<HTMLFormElement>('straighten-form'),
+  straightenAngle: $<HTMLInputElement>('straighten-angle'),
+  straightenDegrees: $<HTMLInputElement>('straighten-degrees'),
+  straightenSides: (['left', 'top', 'right', 'bottom'] as const).map((side) => $<HTMLInputElement>(`extend-${side}`)),
+  straightenCancel: $<HTMLButtonElement>('straighten-cancel'),
+  straightenApply: $<HTMLButtonElement>('straighten-apply'),
+  straightenFrame: $('straighten-frame'),
   maskFile: $<HTMLInputElement>('mask-file'),
   method: $<HTMLSelectElement>('method'),
   run: $<HTMLButtonElement>('run'),
@@ -123,6 +134,8 @@ const LAYER_NAMES: Record<Layer, string> = { hole: 'hole', sampleFrom: 'sample f
 let running: AbortController | undefined;
 /** Run as soon as a stroke on the hole is let go (remembered), as object-removal tools do; off by default, so several strokes make one hole. */
 let autoRun = remembered('inpaint-auto-run') === '1';
+/** Whether Straighten's Apply is at work (turning the photo, opening the result). */
+let straightening = false;
 let spaceDown = false;
 
 /**
@@ -277,6 +290,7 @@ function setMode(next: 'remove' | 'stylize'): void {
   ui.modeStylize.setAttribute('aria-pressed', String(next === 'stylize'));
   ui.removeTools.hidden = next !== 'remove';
   ui.stylizeTools.hidden = next !== 'stylize';
+  if (next !== 'remove') closeStraighten();
   // The painted layers mean nothing to a stylization: they are hidden (and kept) meanwhile.
   view.showLayers = next === 'remove';
   if (editor) {
@@ -296,6 +310,8 @@ function refresh(): void {
   ui.clear.textContent = `Clear ${LAYER_NAMES[layer]}`;
   ui.grow.disabled = !has || busy || !editor!.hasMask || mode !== 'remove';
   ui.loadMask.disabled = !has || busy;
+  ui.straighten.disabled = !has || busy;
+  ui.straightenApply.disabled = !has || busy || straightening;
   ui.openStyle.disabled = busy;
   ui.run.disabled = !has || busy || (mode === 'remove' ? !editor!.hasMask : !style);
   ui.layerHint.hidden = !(mode === 'remove' && has && (layer !== 'hole' || editor!.hasPaint('sampleFrom') || editor!.hasPaint('exclude')));
@@ -320,7 +336,8 @@ function refresh(): void {
     o.title = o.disabled ? 'on the server only' : '';
   }
   ui.empty.hidden = has;
-  stage.classList.toggle('paint', has && !spaceDown);
+  // The brush's cursor (none of the pointer's) while painting; not over Straighten's preview.
+  stage.classList.toggle('paint', has && !spaceDown && !ui.straightenPanel.open);
   stage.classList.toggle('pan', has && spaceDown);
   if (has) ui.info.textContent = `${editor!.name} · ${editor!.width}×${editor!.height} · ${Math.round(view.scale * 100)}%`;
   view.invalidate();
@@ -333,9 +350,23 @@ function refresh(): void {
 /** The photo being opened, if one is: a mask given meanwhile waits for it instead of being dropped. */
 let photoOpening: Promise<void> = Promise.resolve();
 
-function openPhoto(file: Blob, name: string): Promise<void> {
-  photoOpening = openPhotoNow(file, name);
-  return photoOpening;
+/** How a photo made on the page (a straightened one) is opened; a photo from a file needs none of it. */
+interface OpenOptions {
+  /** Whether the caller already asked before a result not downloaded goes (and was told yes). */
+  asked?: boolean;
+  /** The file whose EXIF, XMP and IPTC the downloads keep, when not the photo's own (`metadataFrom`). */
+  metadataFrom?: Blob;
+  /** Before the photo is shown: what goes with it (the painted layers a straightened photo carries). */
+  prepare?: (next: Editor) => void;
+  /** The status once it is open, in place of the usual one; `erased`, its transparent pixels (the hole). */
+  opened?: (next: Editor, erased: number) => string;
+}
+
+/** Opens a photo; whether it was opened (not when refused, or while a run goes on). */
+function openPhoto(file: Blob, name: string, options: OpenOptions = {}): Promise<boolean> {
+  const opened = openPhotoNow(file, name, options);
+  photoOpening = opened.then(() => undefined);
+  return opened;
 }
 
 /**
@@ -377,14 +408,15 @@ async function decodeTiffPhoto(file: Blob): Promise<{ bitmap: ImageBitmap; asSto
 /** A HEIC or TIFF that could not be decoded (or a decoder that could not be fetched): its message is the status. */
 class DecodeError extends Error {}
 
-async function openPhotoNow(file: Blob, name: string): Promise<void> {
-  if (running) return;
-  if (editor && unsavedResult() && !confirm(`The result of your edits on ${editor.name} has not been downloaded. Open ${name} anyway and lose it?`)) {
+async function openPhotoNow(file: Blob, name: string, options: OpenOptions = {}): Promise<boolean> {
+  if (running) return false;
+  if (editor && !options.asked && unsavedResult() && !confirm(`The result of your edits on ${editor.name} has not been downloaded. Open ${name} anyway and lose it?`)) {
     setStatus(`Kept ${editor.name}: download its result first (Ctrl+S), then open ${name}.`);
-    return;
+    return false;
   }
   setStatus(`Opening ${name}…`, 'busy');
   opening++;
+  let opened = false;
   try {
     const { bitmap, asStored } = await decodePhoto(file, name);
     const next = new Editor(bitmap, file, name, asStored);
@@ -393,8 +425,12 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     // Another photo opened instead of the work offered for restoring: that work goes.
     if (!ui.restore.hidden) void forgetWork().catch(() => undefined);
     if (erased) next.loadMask(erased.layer);
+    options.prepare?.(next);
+    if (options.metadataFrom) metadataFrom.set(next, options.metadataFrom);
     await show(next);
-    if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
+    opened = true;
+    if (options.opened) setStatus(options.opened(next, erased?.pixels ?? 0));
+    else if (erased) setStatus(`The photo's transparent area (${erased.pixels.toLocaleString('en')} pixels, erased in an image editor?) is the hole: Run to fill it, or Clear hole (Delete).`);
     else setStatus('Paint over what should go (or draw around it with the Lasso, L, click it with the Wand, W, or drag a box around it with Object, M), then Run.');
   } catch (err) {
     const message = err instanceof DecodeError ? err.message : `${name} is not an image this page can read (JPEG, PNG, WebP, GIF, AVIF, HEIC or TIFF).`;
@@ -403,6 +439,7 @@ async function openPhotoNow(file: Blob, name: string): Promise<void> {
     opening--;
   }
   refresh();
+  return opened;
 }
 
 /**
@@ -447,6 +484,8 @@ function unsavedResult(): boolean {
 /** Makes `next` the photo being edited (a photo opened, or work restored). */
 async function show(next: Editor): Promise<void> {
   await view.prepare(next.image, next.previewScale);
+  // A panel opened for the photo before this one is closed, its preview with it.
+  closeStraighten();
   editor = next;
   view.editor = editor;
   view.split = undefined;
@@ -607,6 +646,245 @@ window.addEventListener('paste', (e) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Straighten: the photo turned about its centre and/or given a border (`reframe`, as `inpaint run
+// --rotate / --extend`), opened as a photo whose empty pixels are transparent, so that they are the hole
+
+const SIDES = ['left', 'top', 'right', 'bottom'] as const;
+/** The view's zoom and pan when the panel opened: the preview zooms out to show a border, and closing puts them back. */
+let viewBeforeStraighten: { scale: number; tx: number; ty: number } | undefined;
+
+function openStraighten(): void {
+  if (!editor || running || straightening) return;
+  if (mode !== 'remove') setMode('remove');
+  if (ui.straightenPanel.open) {
+    ui.straightenDegrees.focus();
+    return;
+  }
+  ui.straightenAngle.value = ui.straightenDegrees.value = '0';
+  ui.straightenSides.forEach((input, i) => {
+    input.value = '0';
+    input.max = String(i % 2 === 0 ? editor!.width : editor!.height);
+  });
+  ui.straightenPanel.show();
+  ui.straighten.setAttribute('aria-expanded', 'true');
+  viewBeforeStraighten = { scale: view.scale, tx: view.tx, ty: view.ty };
+  // Painting, the brush's cursor and zooming wait while the panel is open: the view shows the preview.
+  view.cursor = undefined;
+  ui.straightenDegrees.focus();
+  ui.straightenDegrees.select();
+  refresh();
+  straightenPreview();
+  setStatus('Straighten: turn the photo (degrees clockwise; negative turns it counter-clockwise) until the horizon is level, and/or add a border; then Apply (Enter), or Cancel (Esc).');
+}
+
+/** Closes the panel and its preview; `said`, the status to leave (none: the status stays). */
+function closeStraighten(said?: string): void {
+  const wasOpen = ui.straightenPanel.open;
+  if (wasOpen) ui.straightenPanel.close();
+  ui.straighten.setAttribute('aria-expanded', 'false');
+  view.canvas.style.transform = '';
+  view.canvas.style.transformOrigin = '';
+  ui.straightenFrame.hidden = true;
+  if (viewBeforeStraighten) Object.assign(view, viewBeforeStraighten);
+  viewBeforeStraighten = undefined;
+  if (wasOpen && said !== undefined) setStatus(said);
+  if (wasOpen) refresh();
+}
+
+/** The side's border as typed, when it is a whole number of pixels from 0 to `across`; else undefined. */
+function sideValue(input: HTMLInputElement, across: number): number | undefined {
+  // Text a number input cannot read has the value '': not a 0.
+  if (input.validity.badInput) return undefined;
+  const text = input.value.trim();
+  const px = text === '' ? 0 : Number(text);
+  return Number.isInteger(px) && px >= 0 && px <= across ? px : undefined;
+}
+
+/**
+ * The preview while the panel is open: the view's canvas turned by CSS about the photo's centre, and
+ * the frame the photo will have (a border added outside it) outlined, what falls outside darkened.
+ * Costs nothing whatever the photo's size; a value not (yet) valid previews as 0.
+ */
+function straightenPreview(): void {
+  const ed = editor;
+  if (!ed || !ui.straightenPanel.open) return;
+  const degrees = Number(ui.straightenDegrees.value);
+  const turn = ui.straightenDegrees.value.trim() !== '' && Math.abs(degrees) <= MAX_ROTATION ? degrees : 0;
+  const [left, top, right, bottom] = ui.straightenSides.map((input, i) => sideValue(input, i % 2 === 0 ? ed.width : ed.height) ?? 0);
+  const [frameW, frameH] = [ed.width + left + right, ed.height + top + bottom];
+  // A border that does not fit the view: zoomed out to show all of the frame (without one, the view
+  // stays as it is, zoomed in on the horizon maybe).
+  if (left + top + right + bottom > 0 && (view.tx - left * view.scale < 0 || view.ty - top * view.scale < 0 || view.tx + (ed.width + right) * view.scale > view.width || view.ty + (ed.height + bottom) * view.scale > view.height)) {
+    const fit = Math.min((view.width - 24) / frameW, (view.height - 24) / frameH, 4);
+    Object.assign(view, { scale: fit, tx: (view.width - frameW * fit) / 2 + left * fit, ty: (view.height - frameH * fit) / 2 + top * fit });
+    refresh();
+  }
+  const { scale, tx, ty } = view;
+  view.canvas.style.transformOrigin = `${tx + (ed.width / 2) * scale}px ${ty + (ed.height / 2) * scale}px`;
+  view.canvas.style.transform = turn ? `rotate(${turn}deg)` : '';
+  Object.assign(ui.straightenFrame.style, { left: `${tx - left * scale}px`, top: `${ty - top * scale}px`, width: `${frameW * scale}px`, height: `${frameH * scale}px` });
+  ui.straightenFrame.hidden = false;
+}
+
+/** A painted layer of the photo as a mask (opaque = 1), for `reframe` to move with the photo. */
+function layerMask(ed: Editor, layer: Layer): MaskImage {
+  const d = ed.layers[layer].ctx.getImageData(0, 0, ed.width, ed.height).data;
+  const data = new Uint8Array(ed.width * ed.height);
+  for (let i = 0; i < data.length; i++) data[i] = d[4 * i + 3] >= 128 ? 1 : 0;
+  return { width: ed.width, height: ed.height, data };
+}
+
+/** The pixels of a bitmap as drawn on a canvas (a photo's stored values when made with colorSpaceConversion 'none'). */
+function pixelsOf(image: ImageBitmap): ImageData {
+  const c = document.createElement('canvas');
+  c.width = image.width;
+  c.height = image.height;
+  const ctx = c.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(image, 0, 0);
+  return ctx.getImageData(0, 0, c.width, c.height);
+}
+
+/** "turned 5° clockwise and given a border of 20 px on the right", for the status. */
+function describeReframe(degrees: number, sides: number[]): string {
+  const parts: string[] = [];
+  if (degrees !== 0) parts.push(`turned ${Math.abs(degrees)}° ${degrees > 0 ? 'clockwise' : 'counter-clockwise'}`);
+  const added = SIDES.map((side, i) => (sides[i] > 0 ? `${sides[i]} px on the ${side}` : '')).filter(Boolean);
+  if (added.length === 4 && sides.every((px) => px === sides[0])) parts.push(`given a border of ${sides[0]} px on every side`);
+  else if (added.length) parts.push(`given a border of ${added.join(', ')}`);
+  return parts.join(' and ');
+}
+
+/**
+ * Apply: the photo as it stands (the original, or the last run's result) turned and given the
+ * border, by `reframe`; the pixels that leaves empty made transparent, and the PNG opened as the new
+ * photo, whose transparent area is the hole (as a photo erased in an image editor). A photo with a
+ * colour profile is turned in its stored values and keeps its profile; the new PNG carries the
+ * photo's EXIF and XMP, and the downloads take them (and the IPTC record) from the photo's own file.
+ * The painted layers are turned with it. Whatever fails leaves the photo as it was, and says why.
+ */
+async function applyStraighten(): Promise<void> {
+  const ed = editor;
+  if (!ed || running || straightening || !ui.straightenPanel.open) return;
+  let degrees: number;
+  try {
+    const typed = ui.straightenDegrees;
+    degrees = parseRotation(typed.validity.badInput ? 'not a number' : typed.value.trim() || '0', 'the angle');
+  } catch (err) {
+    setStatus((err as Error).message, 'error');
+    return;
+  }
+  const sides: number[] = [];
+  for (const [i, side] of SIDES.entries()) {
+    const input = ui.straightenSides[i];
+    const across = i % 2 === 0 ? ed.width : ed.height;
+    const px = sideValue(input, across);
+    if (px === undefined) {
+      const typed = Number(input.value);
+      setStatus(
+        Number.isInteger(typed) && typed > across
+          ? `The ${side} border of ${typed} px is more than the photo is ${i % 2 === 0 ? 'wide' : 'tall'} (${across} px): add at most ${across} px on that side (fill it, then straighten again to add more). The photo is unchanged.`
+          : `The ${side} border must be a whole number of pixels, 0 or more (not ${JSON.stringify(input.value)}). The photo is unchanged.`,
+        'error',
+      );
+      input.focus();
+      return;
+    }
+    sides.push(px);
+  }
+  const extend = sides.map((value) => ({ value, percent: false })) as MarginsInput;
+  if (!reframes({ rotate: degrees, extend })) {
+    setStatus('Nothing to straighten: the angle is 0 and no border is added. Set an angle or a border, or Cancel (Esc).');
+    return;
+  }
+  const [outW, outH] = [ed.width + sides[0] + sides[2], ed.height + sides[1] + sides[3]];
+  const limit = engine === 'device' ? DEVICE_MAX_PIXELS : DEFAULT_MAX_PIXELS;
+  if (outW * outH > limit) {
+    setStatus(`With that border the photo would be ${outW}×${outH} (${((outW * outH) / 1e6).toFixed(1)} megapixels), more than the ${limit / 1e6} this page takes${engine === 'device' ? ' on this device' : ''}: add a narrower border. The photo is unchanged.`, 'error');
+    return;
+  }
+  // Straightened, the photo starts a new history: a result not downloaded could no longer be had.
+  if (unsavedResult() && !confirm(`The result of your edits on ${ed.name} has not been downloaded: once straightened, undo cannot bring it back. Straighten it anyway?`)) {
+    setStatus(`Kept ${ed.name} as it is: download its result first (Ctrl+S), then straighten it.`);
+    return;
+  }
+  straightening = true;
+  refresh();
+  setStatus('Straightening…', 'busy');
+  // Let the status show before the work (a second on a large photo) holds the page.
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
+  try {
+    const own = await ownColours(ed);
+    const pixels = own ? pixelsOf(own.image) : photoPixels(ed);
+    own?.image.close();
+    const layers = LAYERS.filter((l) => ed.isPainted(l));
+    const out = reframe(
+      imageFromPixels({ width: ed.width, height: ed.height, channels: 4, data: pixels.data, max: 255 }),
+      undefined,
+      { rotate: degrees, extend },
+      { maxPixels: limit, alongside: layers.map((l) => layerMask(ed, l)), flags: { rotate: 'the angle', extend: 'the border' } },
+    );
+    const { width, height } = out.photo.image;
+    // Empty: transparent, which opens as the hole. Elsewhere opaque, or the photo's own alpha (a cut-out).
+    const rgba = toRgba8(out.photo.image);
+    const alpha = out.photo.alpha;
+    for (let i = 0; i < width * height; i++) rgba[4 * i + 3] = out.hole.data[i] ? 0 : alpha ? Math.round(alpha[i] * 255) : 255;
+    const c = document.createElement('canvas');
+    c.width = width;
+    c.height = height;
+    c.getContext('2d')!.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, width, height), 0, 0);
+    let blob = await toBlob(c, 'image/png');
+    if (own) blob = new Blob([(await withRgbProfile(new Uint8Array(await blob.arrayBuffer()), 'png', own.icc)) as Uint8Array<ArrayBuffer>], { type: 'image/png' });
+    // The photo's metadata in the new file too: the server's result and the copy kept in the browser carry it.
+    const source = metadataSource(ed);
+    blob = await withMetadataOf(source, width, height, blob, 'png');
+    const stem = ed.name.replace(/\.[^.]+$/, '').replace(/-(straightened|extended)$/, '') || 'photo';
+    const name = `${stem}-${degrees !== 0 ? 'straightened' : 'extended'}.png`;
+    const what = describeReframe(degrees, sides);
+    const carried = layers.filter((_, k) => out.alongside[k].data.includes(1));
+    const opened = await openPhoto(blob, name, {
+      asked: true,
+      metadataFrom: source,
+      prepare: (next) => {
+        for (const [k, l] of layers.entries()) {
+          const area = areaOf(out.alongside[k]);
+          if (area) next.paintArea(area, l, false);
+        }
+      },
+      opened: () =>
+        `${ed.name} ${what} (now ${width}×${height}): the ${out.empty.toLocaleString('en')} pixels left empty are the hole` +
+        (carried.length ? ` (what you painted, ${carried.map((l) => LAYER_NAMES[l]).join(' and ')}, was turned with the photo)` : '') +
+        (autoRun ? '; filling it (Auto).' : '. Run (Enter) to fill it, or paint more of the hole first.'),
+    });
+    if (opened && autoRun && mode === 'remove') void run();
+  } catch (err) {
+    // A refused angle or border (UsageError), or a tab out of memory: the photo stays as it was.
+    const message = (err as Error).message;
+    setStatus(`${message}${/[.!?]$/.test(message) ? '' : '.'} The photo is unchanged.`, 'error');
+  } finally {
+    straightening = false;
+    refresh();
+  }
+}
+
+ui.straighten.onclick = () => (ui.straightenPanel.open ? closeStraighten('Straighten cancelled: the photo is unchanged.') : openStraighten());
+ui.straightenCancel.onclick = () => closeStraighten('Straighten cancelled: the photo is unchanged.');
+ui.straightenForm.onsubmit = (e) => {
+  e.preventDefault();
+  void applyStraighten();
+};
+ui.straightenAngle.oninput = () => {
+  ui.straightenDegrees.value = ui.straightenAngle.value;
+  straightenPreview();
+};
+ui.straightenDegrees.oninput = () => {
+  const degrees = Number(ui.straightenDegrees.value);
+  if (ui.straightenDegrees.value.trim() !== '' && Math.abs(degrees) <= MAX_ROTATION) ui.straightenAngle.value = String(degrees);
+  straightenPreview();
+};
+for (const input of ui.straightenSides) input.oninput = straightenPreview;
+window.addEventListener('resize', straightenPreview);
+
+// ---------------------------------------------------------------------------------------------
 // Painting, zooming and panning: pointer events, so mouse, pen and touch all paint
 
 type Gesture =
@@ -635,7 +913,8 @@ function nearSplit(x: number): boolean {
 }
 
 canvas.addEventListener('pointerdown', (e) => {
-  if (!editor) return;
+  // While Straighten's panel is open the view is its preview (turned by CSS): nothing is painted on it.
+  if (!editor || ui.straightenPanel.open) return;
   const p = local(e);
   pointers.set(e.pointerId, p);
   canvas.setPointerCapture(e.pointerId);
@@ -680,7 +959,7 @@ canvas.addEventListener('pointerdown', (e) => {
 
 canvas.addEventListener('pointermove', (e) => {
   const p = local(e);
-  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), cross: CROSS_TOOLS.includes(tool) } : undefined;
+  if (e.pointerType !== 'touch') view.cursor = mode === 'remove' && !ui.straightenPanel.open ? { ...p, size: brushSize(), erase: tool === 'eraser' || e.altKey, colour: cursorColour(), cross: CROSS_TOOLS.includes(tool) } : undefined;
   stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
   if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
   const g = gesture;
@@ -751,6 +1030,8 @@ canvas.addEventListener(
   (e) => {
     if (!editor) return;
     e.preventDefault();
+    // The preview's frame is drawn for the view as it stands: zooming waits for the panel to close.
+    if (ui.straightenPanel.open) return;
     const p = local(e);
     // Trackpad pinches arrive as wheel events with ctrlKey; both zoom about the pointer.
     view.zoomAt(Math.exp(-e.deltaY * (e.ctrlKey ? 0.01 : 0.0015)), p.x, p.y);
@@ -778,6 +1059,8 @@ async function run(): Promise<void> {
     return;
   }
   const ed = editor;
+  // Run pressed with Straighten's panel open: the panel goes, the photo as it stands is filled.
+  closeStraighten();
   const controller = new AbortController();
   running = controller;
   refresh();
@@ -1116,10 +1399,22 @@ function save(blob: Blob, name: string): void {
  * (`cleanIptc`: PNG has no place for it). Where the image has them already (the server's PNG),
  * it is left as it is.
  */
-async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
-  const original = new Uint8Array(await ed.originalBlob.arrayBuffer());
+function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
+  return withMetadataOf(metadataSource(ed), ed.width, ed.height, image, format);
+}
+
+/**
+ * The file whose metadata an editor's downloads keep: the photo opened, or for a photo made from
+ * one on the page (straightened, given a border) the file that one came from (`OpenOptions.metadataFrom`).
+ */
+const metadataFrom = new WeakMap<Editor, Blob>();
+const metadataSource = (ed: Editor): Blob => metadataFrom.get(ed) ?? ed.originalBlob;
+
+/** `image` (a PNG or JPEG of `width` x `height` pixels) with the metadata of the photo `source`, as `withPhotoMetadata` says. */
+async function withMetadataOf(source: Blob, width: number, height: number, image: Blob, format: 'png' | 'jpeg'): Promise<Blob> {
+  const original = new Uint8Array(await source.arrayBuffer());
   const exif = exifOf(original);
-  const cleanedExif = exif && cleanExif(exif, ed.width, ed.height);
+  const cleanedExif = exif && cleanExif(exif, width, height);
   let cleanedXmp: string | undefined;
   try {
     const xmp = await xmpOf(original);
@@ -1134,7 +1429,7 @@ async function withPhotoMetadata(ed: Editor, image: Blob, format: 'png' | 'jpeg'
   if (fromIptc) cleanedXmp = cleanXmp(fromIptc);
   if (!cleanedExif && !cleanedXmp && !cleanedIptc) return image;
   let bytes: Uint8Array = new Uint8Array(await image.arrayBuffer());
-  if (cleanedExif) bytes = withExif(bytes, format, cleanedExif, ed.width, ed.height);
+  if (cleanedExif) bytes = withExif(bytes, format, cleanedExif, width, height);
   if (cleanedXmp) bytes = await withXmp(bytes, format, cleanedXmp);
   if (cleanedIptc && format === 'jpeg') bytes = withIptc(bytes, 'jpeg', cleanedIptc);
   return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: image.type });
@@ -1270,7 +1565,20 @@ ui.tolerance.oninput = () => setTolerance(tolerance());
 ui.help.onclick = () => ui.helpDialog.showModal();
 
 window.addEventListener('keydown', (e) => {
-  if (ui.helpDialog.open || (e.target as HTMLElement).tagName === 'SELECT' || (e.target as HTMLElement).tagName === 'INPUT') return;
+  if (ui.helpDialog.open) return;
+  // The Straighten panel has the keys meanwhile (its inputs; Enter applies); Esc cancels it.
+  if (ui.straightenPanel.open) {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      closeStraighten('Straighten cancelled: the photo is unchanged.');
+    } else if (e.key === 'Enter' && !(e.target as HTMLElement).matches('button, input[type="number"]')) {
+      // A number field submits the form itself, a button is pressed; elsewhere (the slider) Enter applies too.
+      e.preventDefault();
+      void applyStraighten();
+    }
+    return;
+  }
+  if ((e.target as HTMLElement).tagName === 'SELECT' || (e.target as HTMLElement).tagName === 'INPUT') return;
   const mod = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   if (mod && key === 'z') {
@@ -1314,6 +1622,11 @@ window.addEventListener('keydown', (e) => {
   else if (key === 'm') setTool('object');
   else if (key === 'a') setAutoRun(!autoRun);
   else if (key === 'g') growHole();
+  else if (key === 't') {
+    // Not typed into the angle, which the panel focuses.
+    e.preventDefault();
+    openStraighten();
+  }
   else if (key === 'e') setTool('eraser');
   else if (key === 'c') holdBefore(true);
   else if (key === 's') toggleSplit();

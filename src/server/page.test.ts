@@ -13,9 +13,10 @@ import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import exifReader from 'exif-reader';
 import sharp from 'sharp';
-import { readImage, readMask } from '../core/image.ts';
+import { readImage, readImageWithAlpha, readMask } from '../core/image.ts';
 import { iptcOf, withIptc } from '../core/iptc.ts';
-import { toRgba8 } from '../core/raster.ts';
+import { dilateMask, imageFromPixels, toRgba8 } from '../core/raster.ts';
+import { type MarginsInput, reframe } from '../core/reframe.ts';
 import { cleanXmp } from '../core/xmp.ts';
 import { displayP3Photo, displayP3Profile, TEST_HEIC, TEST_HEIC_P3, TEST_VGG_WEIGHTS, TEST_XMP, writeRandomBundle } from '../inference/testing.ts';
 import { createServer, type InpaintServer } from './app.ts';
@@ -627,6 +628,134 @@ describe('the web page in Chromium', () => {
       if (erased(i % W, Math.floor(i / W)) && out.data[i * out.channels] + out.data[i * out.channels + 1] + out.data[i * out.channels + 2] < 10) black++;
     }
     assert.equal(black, 0, 'the erased area was filled');
+  });
+
+  it('straightens a photo and widens it: the empty corners and border are the hole, Run fills them, the download is the new size and opaque', async () => {
+    await page.click('#engine-server');
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    const panel = page.locator('#straighten-panel');
+    const unchanged = async (what: string) => {
+      assert.match((await page.locator('#info').textContent()) ?? '', /photo\.png · 320×240/, `${what}: the photo is as it was`);
+      assert.deepEqual(await history(), { canUndo: false, canRedo: false, runs: 0 }, what);
+    };
+    // Cancel, or Esc, changes nothing; meanwhile the view previews the turn.
+    await page.click('#straighten');
+    assert.equal(await panel.isVisible(), true);
+    await page.fill('#straighten-degrees', '5');
+    assert.equal(await page.locator('#straighten-angle').inputValue(), '5', 'the slider follows the number');
+    assert.match((await page.locator('#view').getAttribute('style')) ?? '', /rotate\(5deg\)/, 'the preview turns the view');
+    await page.click('#straighten-cancel');
+    assert.equal(await panel.isVisible(), false);
+    await assertText(status(), /Straighten cancelled: the photo is unchanged/);
+    assert.doesNotMatch((await page.locator('#view').getAttribute('style')) ?? '', /rotate/, 'the preview is gone');
+    await unchanged('Cancel');
+    await page.keyboard.press('t');
+    assert.equal(await panel.isVisible(), true, 'T opens it');
+    assert.equal(await page.locator('#straighten-degrees').inputValue(), '0', 'a cancelled angle is not kept');
+    await page.fill('#straighten-degrees', '3');
+    await page.keyboard.press('Escape');
+    assert.equal(await panel.isVisible(), false);
+    await unchanged('Esc');
+
+    // Nothing to do, then a border wider than the photo: refused, said, the photo as it was.
+    await page.keyboard.press('t');
+    await page.click('#straighten-apply');
+    await assertText(status(), /Nothing to straighten/);
+    await page.fill('#extend-right', '400');
+    await page.click('#straighten-apply');
+    await assertText(status(), /The right border of 400 px is more than the photo is wide \(320 px\)/);
+    assert.equal(await status().getAttribute('data-state'), 'error');
+    assert.equal(await panel.isVisible(), true, 'the panel stays for a smaller border');
+    await unchanged('a border too wide');
+
+    // 5 degrees clockwise and 20 px on the right, as the library does it: its empty pixels are the hole.
+    const expected = reframe(await readImageWithAlpha(join(dir, 'photo.png')), undefined, { rotate: 5, extend: [0, 0, 20, 0].map((value) => ({ value, percent: false })) as MarginsInput });
+    const [W2, H2] = [W + 20, H];
+    assert.deepEqual([expected.photo.image.width, expected.photo.image.height], [W2, H2]);
+    await page.fill('#extend-right', '20');
+    await page.fill('#straighten-degrees', '5');
+    await page.click('#straighten-apply');
+    await assertText(status(), new RegExp(`photo\\.png turned 5° clockwise and given a border of 20 px on the right \\(now 340×240\\): the ${expected.empty.toLocaleString('en')} pixels left empty are the hole`));
+    assert.ok(expected.empty > 20 * H, `${expected.empty} pixels empty`);
+    await assertText(page.locator('#info'), /photo-straightened\.png · 340×240/);
+    assert.equal(await panel.isVisible(), false);
+    const mask = await pixels((await download('mask')).bytes);
+    assert.deepEqual([mask.width, mask.height], [W2, H2]);
+    let wrong = 0;
+    for (let i = 0; i < W2 * H2; i++) if ((mask.data[i * mask.channels] > 127 ? 1 : 0) !== expected.hole.data[i]) wrong++;
+    assert.equal(wrong, 0, `${wrong} pixels of the hole are not the empty ones`);
+
+    // Filled on the server (Telea, the cheapest): the new size, opaque, the photo's pixels as straightened, its metadata.
+    await page.selectOption('#method', 'telea');
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    assert.equal(await status().getAttribute('data-state'), 'done', (await status().textContent()) ?? '');
+    // The result not downloaded is still guarded: straightening it again asks first; refused, nothing changes.
+    const asked = dialogs.length;
+    dialogAnswer = 'dismiss';
+    await page.keyboard.press('t');
+    await page.fill('#straighten-degrees', '-2');
+    await page.click('#straighten-apply');
+    await assertText(status(), /Kept photo-straightened\.png as it is: download its result first/);
+    dialogAnswer = 'accept';
+    assert.equal(dialogs.length, asked + 1);
+    assert.match(dialogs.at(-1)!, /The result of your edits on photo-straightened\.png has not been downloaded/);
+    assert.equal(await runs(), 1, 'the result is still the photo');
+    await page.keyboard.press('Escape');
+
+    const result = await download('png');
+    assert.equal(result.name, 'photo-straightened-inpainted.png');
+    const out = await pixels(result.bytes);
+    assert.deepEqual([out.width, out.height], [W2, H2]);
+    if (out.channels === 4) for (let i = 0; i < W2 * H2; i++) assert.equal(out.data[4 * i + 3], 255, `alpha of pixel ${i}`);
+    const straight = toRgba8(expected.photo.image);
+    // Away from the hole (the server grows it by 2 px) the pixels are the straightened photo's.
+    const near = dilateMask(expected.hole, 4);
+    let compared = 0;
+    let most = 0;
+    for (let i = 0; i < W2 * H2; i++) {
+      if (near.data[i]) continue;
+      compared++;
+      for (let c = 0; c < 3; c++) most = Math.max(most, Math.abs(out.data[i * out.channels + c] - straight[4 * i + c]));
+    }
+    assert.ok(compared > 0.6 * W * H, `${compared} pixels compared`);
+    assert.ok(most <= 2, `a pixel away from the hole is ${most} levels off the straightened photo`);
+    let black = 0;
+    for (let i = 0; i < W2 * H2; i++) if (expected.hole.data[i] && out.data[i * out.channels] + out.data[i * out.channels + 1] + out.data[i * out.channels + 2] < 10) black++;
+    assert.ok(black < 0.05 * expected.empty, `${black} of the empty pixels were left black`);
+    // The original photo's EXIF (its size now the new one's) and XMP, as a download of the photo keeps them.
+    const meta = await sharp(result.bytes).metadata();
+    assert.equal(exifReader(meta.exif!).Image?.Model, 'Snapper 3000');
+    assert.equal(meta.xmp?.toString('utf8'), cleanXmp(TEST_XMP));
+    await page.selectOption('#method', 'ours');
+
+    // A photo with a colour profile (Display P3) is turned in its stored values and keeps its profile.
+    const stored = await pixels(await photoBytes(W, H));
+    await writeFile(join(dir, 'tilted-p3.png'), await displayP3Photo(stored.data, W, H, 'png'));
+    await page.setInputFiles('#file', join(dir, 'tilted-p3.png'));
+    await assertText(status(), /Paint over what should go/);
+    // A hole painted before is turned with the photo, and stays paint: the photo's pixels under it are kept.
+    await page.locator('#size').fill(String(STROKE.size));
+    await strokeAt(STROKE.y);
+    await page.keyboard.press('t');
+    await page.fill('#straighten-degrees', '-3');
+    await page.keyboard.press('Enter');
+    await assertText(status(), /tilted-p3\.png turned 3° counter-clockwise \(now 320×240\): the [\d,]+ pixels left empty are the hole \(what you painted, hole, was turned with the photo\)/);
+    const p3Mask = await pixels((await download('mask')).bytes);
+    let p3Hole = 0;
+    for (let i = 0; i < W * H; i++) if (p3Mask.data[i * p3Mask.channels] > 127) p3Hole++;
+    assert.ok(p3Mask.data[(STROKE.y * W + 160) * p3Mask.channels] > 127, 'the stroke is still in the hole');
+    const p3 = await download('png');
+    assert.equal(p3.name, 'tilted-p3-straightened-inpainted.png');
+    assert.deepEqual(new Uint8Array((await sharp(p3.bytes).metadata()).icc ?? []), await displayP3Profile(), "the photo's profile");
+    const turned = reframe(imageFromPixels({ width: W, height: H, channels: stored.channels, data: stored.data, max: 255 }), undefined, { rotate: -3 });
+    assert.ok(p3Hole > turned.empty + 0.8 * (STROKE.x1 - STROKE.x0) * STROKE.size, `${p3Hole} pixels in the hole, ${turned.empty} of them empty`);
+    const want = toRgba8(turned.photo.image);
+    const got = await sharp(p3.bytes, { ignoreIcc: true }).removeAlpha().raw().toBuffer();
+    let p3Most = 0;
+    for (let i = 0; i < W * H; i++) if (!turned.hole.data[i]) for (let c = 0; c < 3; c++) p3Most = Math.max(p3Most, Math.abs(got[3 * i + c] - want[4 * i + c]));
+    assert.ok(p3Most <= 2, `the stored values turned are ${p3Most} levels off`);
   });
 
   it('Auto runs as soon as a stroke on the hole is let go; an erasing stroke does not run', async () => {
