@@ -134,6 +134,12 @@ try {
   await beach.waitForFunction("/as the object in the box/.test(document.getElementById('status').textContent)");
   await beach.mouse.move(1200, 700);
   await shoot(beach, 'serve-object.png');
+  // Straighten: the preview of the beach turned 3 degrees counter-clockwise, with 80 px more on the right.
+  await beach.keyboard.press('Control+z');
+  await beach.keyboard.press('t');
+  await beach.locator('#straighten-degrees').fill('-3');
+  await beach.locator('#extend-right').fill('80');
+  await shoot(beach, 'serve-straighten.png');
   await beach.context().close();
 
   // On a phone held upright: the toolbar in one row that scrolls sideways, a stroke on the roof.
