@@ -85,6 +85,7 @@ const ui = {
   straightenCancel: $<HTMLButtonElement>('straighten-cancel'),
   straightenApply: $<HTMLButtonElement>('straighten-apply'),
   straightenFrame: $('straighten-frame'),
+  levelLine: $('level-line'),
   maskFile: $<HTMLInputElement>('mask-file'),
   method: $<HTMLSelectElement>('method'),
   run: $<HTMLButtonElement>('run'),
@@ -674,7 +675,7 @@ function openStraighten(): void {
   ui.straightenDegrees.select();
   refresh();
   straightenPreview();
-  setStatus('Straighten: turn the photo (degrees clockwise; negative turns it counter-clockwise) until the horizon is level, and/or add a border; then Apply (Enter), or Cancel (Esc).');
+  setStatus('Straighten: drag along the horizon (or anything that should be level or upright), or set the angle (degrees clockwise; negative turns it counter-clockwise), and/or add a border; then Apply (Enter), or Cancel (Esc).');
 }
 
 /** Closes the panel and its preview; `said`, the status to leave (none: the status stays). */
@@ -866,6 +867,48 @@ async function applyStraighten(): Promise<void> {
   }
 }
 
+/** The line being dragged over Straighten's preview, from where the drag began to `to` (the window's pixels). */
+function levelLine(from: { x: number; y: number }, to: { clientX: number; clientY: number }): void {
+  const r = stage.getBoundingClientRect();
+  const [dx, dy] = [to.clientX - from.x, to.clientY - from.y];
+  Object.assign(ui.levelLine.style, {
+    left: `${from.x - r.left}px`,
+    top: `${from.y - r.top}px`,
+    width: `${Math.hypot(dx, dy)}px`,
+    transform: `rotate(${Math.atan2(dy, dx)}rad)`,
+  });
+  ui.levelLine.hidden = false;
+}
+
+/**
+ * The angle that makes a line dragged over the preview level, or upright when it is nearer
+ * upright (a wall, a mast): the line's slope on the screen, where the preview already shows the
+ * photo turned by the angle set, is taken off that angle. Clockwise on the screen is clockwise in
+ * `reframe`, as CSS turns.
+ */
+function levelAlong(from: { x: number; y: number }, to: { clientX: number; clientY: number }): void {
+  const [dx, dy] = [to.clientX - from.x, to.clientY - from.y];
+  if (Math.hypot(dx, dy) < 10) {
+    setStatus('Drag along a line that should be level (a horizon) or upright (a wall), at least a few pixels long: the photo is turned to make it so.');
+    return;
+  }
+  // The line's angle, clockwise from the right, in (-90, 90]: a line has no direction.
+  let slope = (Math.atan2(dy, dx) * 180) / Math.PI;
+  if (slope > 90) slope -= 180;
+  else if (slope <= -90) slope += 180;
+  const upright = Math.abs(slope) > 45;
+  const off = upright ? slope - Math.sign(slope) * 90 : slope;
+  const current = Number(ui.straightenDegrees.value) || 0;
+  const next = Math.round(10 * Math.min(MAX_ROTATION, Math.max(-MAX_ROTATION, current - off))) / 10;
+  ui.straightenAngle.value = ui.straightenDegrees.value = String(next);
+  straightenPreview();
+  setStatus(
+    Math.abs(current - off) > MAX_ROTATION
+      ? `That line would need a turn of ${(current - off).toFixed(1)}°, past ${MAX_ROTATION}°: turned ${next}°, as far as Straighten goes.`
+      : `Turned ${next}° so that the line is ${upright ? 'upright' : 'level'}: Apply (Enter) to straighten, drag again to correct it, or Cancel (Esc).`,
+  );
+}
+
 ui.straighten.onclick = () => (ui.straightenPanel.open ? closeStraighten('Straighten cancelled: the photo is unchanged.') : openStraighten());
 ui.straightenCancel.onclick = () => closeStraighten('Straighten cancelled: the photo is unchanged.');
 ui.straightenForm.onsubmit = (e) => {
@@ -893,7 +936,9 @@ type Gesture =
   | { kind: 'box'; id: number; erase: boolean }
   | { kind: 'pan'; id: number; x: number; y: number }
   | { kind: 'split'; id: number }
-  | { kind: 'pinch'; distance: number; mid: { x: number; y: number } };
+  | { kind: 'pinch'; distance: number; mid: { x: number; y: number } }
+  /** A line dragged along what should be level, over Straighten's preview: in the window's pixels (the preview is turned by CSS). */
+  | { kind: 'level'; id: number; x: number; y: number };
 const pointers = new Map<number, { x: number; y: number }>();
 let gesture: Gesture | undefined;
 const canvas = view.canvas;
@@ -913,8 +958,17 @@ function nearSplit(x: number): boolean {
 }
 
 canvas.addEventListener('pointerdown', (e) => {
-  // While Straighten's panel is open the view is its preview (turned by CSS): nothing is painted on it.
-  if (!editor || ui.straightenPanel.open) return;
+  if (!editor) return;
+  // While Straighten's panel is open the view is its preview (turned by CSS): nothing is painted on
+  // it, and a drag draws a line along what should be level.
+  if (ui.straightenPanel.open) {
+    if (!gesture && (e.button === 0 || e.pointerType !== 'mouse')) {
+      canvas.setPointerCapture(e.pointerId);
+      gesture = { kind: 'level', id: e.pointerId, x: e.clientX, y: e.clientY };
+      levelLine(gesture, e);
+    }
+    return;
+  }
   const p = local(e);
   pointers.set(e.pointerId, p);
   canvas.setPointerCapture(e.pointerId);
@@ -963,7 +1017,8 @@ canvas.addEventListener('pointermove', (e) => {
   stage.classList.toggle('split-hover', !gesture && nearSplit(p.x));
   if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
   const g = gesture;
-  if (g?.kind === 'paint' && g.id === e.pointerId) {
+  if (g?.kind === 'level' && g.id === e.pointerId) levelLine(g, e);
+  else if (g?.kind === 'paint' && g.id === e.pointerId) {
     // Coalesced events: every sample of a fast pen or mouse, not one per frame.
     for (const c of e.getCoalescedEvents?.() ?? [e]) {
       const at = view.toImage(c.clientX, c.clientY);
@@ -1009,6 +1064,10 @@ function pointerEnd(e: PointerEvent): void {
     const box = view.box;
     view.box = undefined;
     if (e.type === 'pointerup' && editor && box) void objectIn(editor, box, g.erase);
+  } else if (g?.kind === 'level' && g.id === e.pointerId) {
+    gesture = undefined;
+    ui.levelLine.hidden = true;
+    if (e.type === 'pointerup') levelAlong(g, e);
   } else if ((g?.kind === 'pan' || g?.kind === 'split') && g.id === e.pointerId) {
     gesture = undefined;
   } else if (g?.kind === 'pinch' && pointers.size < 2) {

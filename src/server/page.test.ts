@@ -758,6 +758,47 @@ describe('the web page in Chromium', () => {
     assert.ok(p3Most <= 2, `the stored values turned are ${p3Most} levels off`);
   });
 
+  it('straightens along a line dragged over the preview: level, or upright when nearer upright, at most 45 degrees', async () => {
+    await page.setInputFiles('#file', join(dir, 'photo.png'));
+    await assertText(status(), /Paint over what should go/);
+    await page.keyboard.press('t');
+    const angle = async () => Number(await page.locator('#straighten-degrees').inputValue());
+    /** Drags over the view by (dx, dy) window pixels from the photo's point (x, y); the line's slope, clockwise from the right, in degrees. */
+    const drag = async (x: number, y: number, dx: number, dy: number) => {
+      const from = await at(x, y);
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down();
+      await page.mouse.move(from.x + dx / 2, from.y + dy / 2, { steps: 3 });
+      assert.equal(await page.locator('#level-line').isVisible(), true, 'the line shows while it is dragged');
+      await page.mouse.move(from.x + dx, from.y + dy, { steps: 3 });
+      await page.mouse.up();
+      assert.equal(await page.locator('#level-line').isVisible(), false);
+      return (Math.atan2(dy, dx) * 180) / Math.PI;
+    };
+    // A horizon rising to the right by 20 in 200: turned clockwise until it is level.
+    const rising = await drag(60, 130, 200, -20);
+    assert.equal(await angle(), Math.round(-10 * rising) / 10);
+    assert.equal(await angle(), 5.7);
+    await assertText(status(), /Turned 5\.7° so that the line is level/);
+    assert.match((await page.locator('#view').getAttribute('style')) ?? '', /rotate\(5\.7deg\)/, 'the preview follows');
+    // Over the turned preview, a mast leaning right by 10 in 200 (nearer upright): the angle set is corrected by its lean.
+    const lean = (await drag(160, 60, 10, 200)) - 90;
+    assert.equal(await angle(), Math.round(10 * (5.7 - lean)) / 10);
+    await assertText(status(), /so that the line is upright/);
+    // A click is no line; a line that would need more than 45 degrees stops at 45.
+    const before = await angle();
+    await drag(160, 120, 3, 2);
+    assert.equal(await angle(), before);
+    await assertText(status(), /Drag along a line that should be level/);
+    await drag(100, 120, 100, -80);
+    assert.equal(await angle(), 45);
+    await assertText(status(), /past 45°: turned 45°, as far as Straighten goes/);
+    // Nothing was painted meanwhile, and Cancel leaves the photo as it was.
+    assert.deepEqual(await history(), { canUndo: false, canRedo: false, runs: 0 });
+    await page.keyboard.press('Escape');
+    assert.match((await page.locator('#info').textContent()) ?? '', /photo\.png · 320×240/);
+  });
+
   it('Auto runs as soon as a stroke on the hole is let go; an erasing stroke does not run', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
