@@ -746,6 +746,14 @@ describe('inpaint run --rotate / --extend (the pixels left empty are the hole)',
     assert.ok(noteOf(more, 'no mask: the 200 transparent pixels'), more.join('\n'));
     assert.ok(noteOf(more, 'extended to 128x98: the'), more.join('\n'));
     assert.equal((await sharp(opaque).metadata()).hasAlpha, false);
+    // A camera's JPEG: its EXIF kept, with the pixel dimensions of the larger result, not the photo's.
+    const camera = join(dir, 'camera.jpg');
+    await sharp(raw.data, { raw: { width: W, height: H, channels: 3 } }).withExif({ IFD0: { Make: 'Acme' } }).jpeg().toFile(camera);
+    assert.equal(exifReader((await sharp(camera).metadata()).exif!).Photo?.PixelXDimension, W, 'the photo says its own size');
+    const framed = join(dir, 'camera-wider.jpg');
+    await run(t, camera, '--extend', '0,0,20,10', '-o', framed, '--method', 'telea');
+    const exif = exifReader((await sharp(framed).metadata()).exif!);
+    assert.deepEqual([exif.Image?.Make, exif.Photo?.PixelXDimension, exif.Photo?.PixelYDimension], ['Acme', W + 20, H + 10]);
   });
 
   it('--rotate: the photo turned as the library turns it, the corners and the turned mask filled; --exclude turned with it', async (t) => {

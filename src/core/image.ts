@@ -392,7 +392,9 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
     if (alpha !== undefined) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i] * 255;
     bytes = await encodeRaw(rgba, img.width, img.height, 4, format, { keepAlpha: alpha !== undefined, icc, xmp });
   }
-  if (options.exif) bytes = withExif(bytes, format, options.exif, img.width, img.height);
+  // The EXIF's pixel dimensions are the image's, whatever size `readMetadata` read the photo at (a result made larger: `--extend`).
+  const exif = options.exif && (cleanExif(options.exif, img.width, img.height) ?? options.exif);
+  if (exif) bytes = withExif(bytes, format, exif, img.width, img.height);
   if (options.iptc && (format === 'jpeg' || format === 'tiff')) bytes = withIptc(bytes, format, options.iptc);
   return bytes;
 }
