@@ -46,6 +46,23 @@ async function run(t: TestContext, ...args: string[]): Promise<string[]> {
   return lines;
 }
 
+/**
+ * Runs `inpaint run PHOTO <flags> -o OUT` for each case with a model that does not exist: each must
+ * exit 2 with its message, before the model loads (a refusal after loading would fail on the model
+ * instead), and write nothing.
+ */
+async function refusedBeforeLoading(t: TestContext, photo: string, out: string, model: string, cases: [string[], RegExp][]): Promise<void> {
+  for (const [flags, message] of cases) {
+    const errors: string[] = [];
+    t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
+    const code = await main(['run', photo, ...flags, '-o', out, '--model', model]);
+    t.mock.restoreAll();
+    assert.equal(code, 2, `${flags.join(' ')}: ${errors.join('\n')}`);
+    assert.match(errors.join('\n'), message, flags.join(' '));
+    assert.ok(!existsSync(out), flags.join(' '));
+  }
+}
+
 describe('inpaint run', () => {
   let dir: string;
   let model: string[];
@@ -634,15 +651,7 @@ describe('inpaint run --box (GrabCut: the hole is the object in the box)', () =>
       // A mask to unite with the box, of another size: refused here as the fill would refuse it alone.
       [['--mask', small, '--box', BOX], /^inpaint run: the mask .*small-mask\.png is 80x60 but the image is 160x120; pass resizeMask: true \(--resize-mask\) to resize the mask .*small-mask\.png to the image$/m],
     ];
-    for (const [flags, message] of cases) {
-      const errors: string[] = [];
-      t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
-      const code = await main(['run', photo, ...flags, '-o', out, '--model', join(dir, 'no-such-model')]);
-      t.mock.restoreAll();
-      assert.equal(code, 2, `${flags.join(' ')}: ${errors.join('\n')}`);
-      assert.match(errors.join('\n'), message, flags.join(' '));
-      assert.ok(!existsSync(out), flags.join(' '));
-    }
+    await refusedBeforeLoading(t, photo, out, join(dir, 'no-such-model'), cases);
     // With --resize-mask it is resized, with the fill's note, and both are the hole.
     const resized = await run(t, photo, '--mask', small, '--box', BOX, '--resize-mask', '-o', join(dir, 'resized.png'), '--method', 'telea', '--dilate', '0');
     assert.ok(resized.some((l) => /^note: the mask .*small-mask\.png is 80x60 but the image is 160x120: the mask .*small-mask\.png was resized to 160x120$/.test(l)), resized.join('\n'));
@@ -799,15 +808,7 @@ describe('inpaint run --rotate / --extend (the pixels left empty are the hole)',
       [['--extend', '0,150%,0,0'], /^inpaint run: --extend: the top border of 135 px is more than the photo is tall \(90 px\)/m],
       [['--extend', '80', '--max-pixels', '20000'], /^inpaint run: --extend: the result would be 280x250 \(70000 pixels\), over the limit of 20000; add a narrower border, or raise the limit \(--max-pixels\)$/m],
     ];
-    for (const [flags, message] of cases) {
-      const errors: string[] = [];
-      t.mock.method(console, 'error', (...a: unknown[]) => errors.push(a.join(' ')));
-      const code = await main(['run', photo, ...flags, '-o', out, '--model', join(dir, 'no-such-model')]);
-      t.mock.restoreAll();
-      assert.equal(code, 2, `${flags.join(' ')}: ${errors.join('\n')}`);
-      assert.match(errors.join('\n'), message, flags.join(' '));
-      assert.ok(!existsSync(out), flags.join(' '));
-    }
+    await refusedBeforeLoading(t, photo, out, join(dir, 'no-such-model'), cases);
     const batch = join(dir, 'batch');
     await mkdir(batch);
     await copyFile(photo, join(batch, 'photo.png'));
