@@ -202,14 +202,7 @@ let wandPixels: { image: ImageBitmap; pixels: ImageData } | undefined;
 
 function photoPixels(ed: Editor): ImageData {
   const image = ed.image;
-  if (wandPixels?.image !== image) {
-    const c = document.createElement('canvas');
-    c.width = ed.width;
-    c.height = ed.height;
-    const ctx = c.getContext('2d', { willReadFrequently: true })!;
-    ctx.drawImage(image, 0, 0);
-    wandPixels = { image, pixels: ctx.getImageData(0, 0, ed.width, ed.height) };
-  }
+  if (wandPixels?.image !== image) wandPixels = { image, pixels: pixelsOf(image) };
   return wandPixels.pixels;
 }
 

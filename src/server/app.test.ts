@@ -68,6 +68,16 @@ describe('inpaint server API', () => {
     return s.app.inject({ method: 'POST', url: '/api/v1/inpaint', payload: body, headers });
   };
 
+  /** Posts each case (with method telea) and checks its status and its JSON error and message. */
+  const refusesEach = async (s: InpaintServer, cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][]) => {
+    for (const [what, parts, status, error, message] of cases) {
+      const res = await post(s, { method: 'telea', ...parts });
+      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+      assert.deepEqual(res.json(), { error, message: res.json().message }, what);
+      assert.match(res.json().message, message, what);
+    }
+  };
+
   /** Whether every pixel outside `hole` grown by `margin` equals the input's. */
   const knownUnchanged = (a: { data: Buffer; channels: number; width: number }, b: { data: Buffer }, hole: typeof HOLE, margin: number) => {
     let changed = 0;
@@ -328,12 +338,7 @@ describe('inpaint server API', () => {
       ['a mask of another size', { image: png, mask: half, box: boxes[0] }, 422, 'unprocessable', /^the mask is 100x60 but the image is 200x120; pass resizeMask/],
       ['longer than a field may be', { image: png, box: Array(100).fill(boxes[0]).join(';') }, 400, 'bad_request', /^the field box is longer than 1000 bytes$/],
     ];
-    for (const [what, parts, status, error, message] of cases) {
-      const res = await post(s, { method: 'telea', ...parts });
-      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
-      assert.deepEqual(res.json(), { error, message: res.json().message }, what);
-      assert.match(res.json().message, message, what);
-    }
+    await refusesEach(s, cases);
     assert.equal(g.state.calls, calls, 'no refused box reached the fill');
     const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
     const form = doc.paths['/api/v1/inpaint'].post.requestBody.content['multipart/form-data'].schema;
@@ -375,12 +380,7 @@ describe('inpaint server API', () => {
       ['no number', { image: photo, rotate: 'left' }, 400, 'bad_request', /^Expected degrees from -45 to 45 for rotate .* but received "left"$/],
       ['two margins', { image: photo, extend: '4,5' }, 400, 'bad_request', /^Expected PX, P% or L,T,R,B for extend .* but received "4,5"$/],
     ];
-    for (const [what, parts, status, error, message] of cases) {
-      const res = await post(s, { method: 'telea', ...parts });
-      assert.equal(res.statusCode, status, `${what}: ${res.body}`);
-      assert.deepEqual(res.json(), { error, message: res.json().message }, what);
-      assert.match(res.json().message, message, what);
-    }
+    await refusesEach(s, cases);
     assert.equal(g.state.calls, calls, 'no refused value reached the fill');
     // A border wider than the image: known only once the image is read, 422 as a mask of another size is.
     const tooWide = await post(s, { image: photo, extend: `0,0,${W + 1},0`, method: 'telea' });
