@@ -71,6 +71,6 @@ export {
 } from './core/image.ts';
 export { EngineError, GraphError, InpaintError, InputError, UsageError } from './core/errors.ts';
 export { parseBox, selectObject, type SelectObjectOptions } from './core/grabcut.ts';
-export { type Margins, type MarginsInput, parseMargins, parseRotation, type ReframeOptions, reframe, resolveMargins } from './core/reframe.ts';
+export { type AspectInput, type Margins, type MarginsInput, parseMargins, parseRotation, type ReframeOptions, reframe, resolveMargins } from './core/reframe.ts';
 export { type Area, maskOfAreas, type Rgba, selectSimilar } from './core/select.ts';
 export { Engine, type EngineOptions } from './runtime/engine.ts';

@@ -41,7 +41,7 @@ import { WebEngine } from './runtime/web-engine.ts';
 
 export { EngineError, GraphError, InpaintError, InputError, UsageError } from './core/errors.ts';
 export { parseBox, selectObject, type SelectObjectOptions } from './core/grabcut.ts';
-export { type Margins, type MarginsInput, parseMargins, parseRotation, type ReframeOptions, reframe, resolveMargins } from './core/reframe.ts';
+export { type AspectInput, type Margins, type MarginsInput, parseMargins, parseRotation, type ReframeOptions, reframe, resolveMargins } from './core/reframe.ts';
 export { type Area, maskOfAreas, type Rgba, selectSimilar } from './core/select.ts';
 export type { Box, ImageSource, ImageWithAlpha, MaskImage, RawPixels, RgbImage } from './core/raster.ts';
 export { cropImage, dilateMask, maskBoundingBox, pasteImage, resizeImage, resizeMask, toRgba8 } from './core/raster.ts';

@@ -11,7 +11,7 @@ import { rgbProfileOf, withRgbProfile } from '../src/core/icc.ts';
 import { cleanIptc, iptcAsXmp, iptcOf, withIptc } from '../src/core/iptc.ts';
 import { selectObject } from '../src/core/grabcut.ts';
 import { DEFAULT_MAX_PIXELS, imageFromPixels, type MaskImage, toRgba8 } from '../src/core/raster.ts';
-import { type MarginsInput, MAX_ROTATION, parseRotation, reframe, reframes } from '../src/core/reframe.ts';
+import { type MarginsInput, MAX_ROTATION, parseMargins, parseRotation, reframe, reframes, resolveMargins } from '../src/core/reframe.ts';
 import { type Area, areaOf, areaSize, selectSimilar } from '../src/core/select.ts';
 import { decodeTiff, isTiff } from '../src/core/tiff.ts';
 import { cleanXmp, withXmp, xmpOf } from '../src/core/xmp.ts';
@@ -82,6 +82,7 @@ const ui = {
   straightenAngle: $<HTMLInputElement>('straighten-angle'),
   straightenDegrees: $<HTMLInputElement>('straighten-degrees'),
   straightenSides: (['left', 'top', 'right', 'bottom'] as const).map((side) => $<HTMLInputElement>(`extend-${side}`)),
+  straightenShape: $<HTMLSelectElement>('extend-shape'),
   straightenCancel: $<HTMLButtonElement>('straighten-cancel'),
   straightenApply: $<HTMLButtonElement>('straighten-apply'),
   straightenFrame: $('straighten-frame'),
@@ -655,6 +656,7 @@ function openStraighten(): void {
     return;
   }
   ui.straightenAngle.value = ui.straightenDegrees.value = '0';
+  ui.straightenShape.value = '';
   ui.straightenSides.forEach((input, i) => {
     input.value = '0';
     input.max = String(i % 2 === 0 ? editor!.width : editor!.height);
@@ -917,7 +919,27 @@ ui.straightenDegrees.oninput = () => {
   if (ui.straightenDegrees.value.trim() !== '' && Math.abs(degrees) <= MAX_ROTATION) ui.straightenAngle.value = String(degrees);
   straightenPreview();
 };
-for (const input of ui.straightenSides) input.oninput = straightenPreview;
+for (const input of ui.straightenSides) {
+  input.oninput = () => {
+    // A side typed by hand: the border is no longer the shape's.
+    ui.straightenShape.value = '';
+    straightenPreview();
+  };
+}
+ui.straightenShape.onchange = () => {
+  const ed = editor;
+  if (!ed || ui.straightenShape.value === '') return;
+  // The turn keeps the photo's size, so the shape's border is the photo's own (as `inpaint run --extend W:H`).
+  try {
+    const margins = resolveMargins(parseMargins(ui.straightenShape.value), ed.width, ed.height, 'the shape');
+    SIDES.forEach((side, i) => (ui.straightenSides[i].value = String(margins[side])));
+    setStatus(margins.left + margins.top + margins.right + margins.bottom === 0 ? `The photo is ${ui.straightenShape.value} already: no border is needed.` : `A border that makes the photo ${ui.straightenShape.value}: ${describeReframe(0, SIDES.map((side) => margins[side]))}.`);
+  } catch (err) {
+    ui.straightenShape.value = '';
+    setStatus(`${(err as Error).message} The border is as it was.`, 'error');
+  }
+  straightenPreview();
+};
 window.addEventListener('resize', straightenPreview);
 
 // ---------------------------------------------------------------------------------------------

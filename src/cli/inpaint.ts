@@ -74,13 +74,17 @@ Options:
   --rotate DEG        straighten IMAGE: turn it DEG degrees clockwise about its centre (negative:
                       counter-clockwise; at most 45), keep its size, and fill the corners that leaves
                       empty. Any other hole (--mask, --box, transparency) is given in IMAGE's pixels
-                      before the turn and is filled too. One IMAGE only
-  --extend PX|P%|L,T,R,B
+                      before the turn and is filled too. In batch mode, every photo is turned (its
+                      mask, if it has one, in its own pixels)
+  --extend PX|P%|L,T,R,B|W:H
                       add a border to IMAGE and fill it: PX pixels on every side, P% of the width at
                       the left and right and of the height at the top and bottom, or each side in
-                      turn (left, top, right, bottom: e.g. 0,0,200,0 for 200 px on the right), at
-                      most the photo's own width or height. After --rotate; with or without another
-                      hole. One IMAGE only
+                      turn (left, top, right, bottom: e.g. 0,0,200,0 for 200 px on the right); or
+                      W:H, the border that gives the photo that width to height, half on each of
+                      the two sides that need it (1:1 square, 4:5 a portrait for a feed, 16:9 a
+                      screen; none for a photo of that shape). Each side at most the photo's own
+                      width or height. After --rotate; with or without another hole. In batch mode,
+                      for every photo (a photo without a mask gets only the border)
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
                       exact), or the output folder in batch mode. Without it, one IMAGE's result goes
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
@@ -152,6 +156,7 @@ Examples:
   inpaint run photo.jpg --box 120,80,60,140 -o filled.png   # remove what the box holds
   inpaint run photo.jpg --rotate -2.5 -o straight.jpg       # level a horizon, fill the corners
   inpaint run photo.jpg --extend 0,0,15%,0 -o wider.jpg     # more room on the right
+  inpaint run --input photos/ --extend 1:1 -o square/       # every photo square, nothing cropped
   inpaint run --input photos/ --masks masks/ -o filled/ --debug filled/debug`,
   run: runInpaint,
 };
@@ -208,6 +213,23 @@ async function photoAndHole(path: string, maskPath: string | undefined, boxes: B
   const objects = objectsInBoxes({ width, height, data: toRgba8(photo.image) }, boxes, '--box', read.onNotice);
   const erased = painted ? undefined : erasedHole(path, photo, read);
   return { image: erased?.image ?? photo, mask: maskOfAreas(objects, width, height, painted ?? erased?.mask) };
+}
+
+const FRAME_FLAGS = { rotate: '--rotate', extend: '--extend' };
+
+/**
+ * A photo of a batch turned and/or given a border as --rotate and --extend say, and its hole: the
+ * pixels that leaves empty, with its mask or transparent pixels (in its own pixels), if any.
+ * @param masksGiven whether the batch has a --masks folder, so that a photo without one there is worth a note
+ * @throws UsageError a border too wide for this photo, a result over --max-pixels, a mask of another size
+ */
+async function framedPhoto(pair: Pair, frame: ReframeOptions, read: ReadOptions, resize: boolean, masksGiven: boolean): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
+  const { image, mask } = await photoAndHole(pair.image, pair.mask, [], read, resize, true);
+  if (masksGiven && pair.mask === undefined) read.onNotice?.(`${pair.noMask}: only what --rotate and --extend leave empty (and any transparent pixels) is filled`);
+  const notices: string[] = [];
+  const framed = reframeHole(image, mask, {}, frame, { resize, maxPixels: read.maxPixels ?? DEFAULT_MAX_PIXELS, flags: FRAME_FLAGS }, notices);
+  for (const n of notices) read.onNotice?.(n);
+  return { image: framed.photo, mask: framed.hole };
 }
 
 /**
@@ -317,8 +339,7 @@ async function runInpaint(args: string[]): Promise<void> {
     let exclude = values.exclude === undefined ? undefined : await readMask(values.exclude, read);
     if (reframes(frame)) {
       const notices: string[] = [];
-      const flags = { rotate: '--rotate', extend: '--extend' };
-      ({ photo: image, hole: mask, sampleFrom, exclude } = reframeHole(image, mask, { sampleFrom, exclude }, frame, { resize: options.resizeMask ?? false, maxPixels: read.maxPixels ?? DEFAULT_MAX_PIXELS, flags }, notices));
+      ({ photo: image, hole: mask, sampleFrom, exclude } = reframeHole(image, mask, { sampleFrom, exclude }, frame, { resize: options.resizeMask ?? false, maxPixels: read.maxPixels ?? DEFAULT_MAX_PIXELS, flags: FRAME_FLAGS }, notices));
       for (const n of notices) read.onNotice?.(n);
     }
     if (sampleFrom) options.sampleFrom = sampleFrom;
@@ -339,9 +360,6 @@ async function runInpaint(args: string[]): Promise<void> {
   if (values.mask !== undefined && values.masks !== undefined) throw new UsageError('give --mask FILE (one mask for every photo) or --masks DIR (a mask for each), not both');
   // GrabCut finds an object in one photo's box; in another photo the same box holds something else.
   if (boxes.length > 0) throw new UsageError("--box takes a box in one IMAGE; for a batch, give each photo's hole as a mask (--masks DIR), or one --mask FILE for every photo");
-  for (const flag of ['rotate', 'extend'] as const) {
-    if (values[flag] !== undefined) throw new UsageError(`--${flag} takes one IMAGE; run it on each photo of a batch in turn`);
-  }
   const skipExisting = values['skip-existing'] ?? false;
   const ext = (values.format ?? 'png').toLowerCase().replace(/^\./, '');
   try {
@@ -369,6 +387,7 @@ async function runInpaint(args: string[]): Promise<void> {
   if (skipped > 0) console.log(`${skipped} of ${all.length} images skipped: their results are in ${outDir} (--skip-existing)`);
   // One mask for every photo: a bad one is said before the model loads, not once per photo.
   if (values.mask !== undefined) await readMask(values.mask, { maxPixels: options.maxPixels });
+  const framed = reframes(frame);
   const filler = await createFiller(method, options, values.model, values.vgg);
   const failed: string[] = [];
   const batchStarted = performance.now();
@@ -381,8 +400,11 @@ async function runInpaint(args: string[]): Promise<void> {
         // A photo without a mask is filled where it is transparent, if anywhere.
         const notes: string[] = [];
         const read: ReadOptions = { maxPixels: options.maxPixels, onNotice: (n) => notes.push(n) };
-        const { image, mask } =
-          pair.mask !== undefined ? { image: await readPhoto(pair.image, read), mask: pair.mask } : await erasedPhoto(pair.image, read, `${pair.noMask}, and it has no transparent area to fill`);
+        const { image, mask } = framed
+          ? await framedPhoto(pair, frame, read, options.resizeMask ?? false, values.masks !== undefined)
+          : pair.mask !== undefined
+            ? { image: await readPhoto(pair.image, read), mask: pair.mask }
+            : await erasedPhoto(pair.image, read, `${pair.noMask}, and it has no transparent area to fill`);
         const result = await filler.fill(image, mask);
         result.notices.unshift(...notes);
         await save(pair.out, result, values.debug, stemOf(pair.name), pair.image, keepMetadata);

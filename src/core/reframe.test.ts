@@ -66,6 +66,40 @@ describe('reframe: extend', () => {
     assert.throws(() => resolveMargins(parseMargins('101%'), 200, 100), /left border of 202 px/);
   });
 
+  it('reads a shape W:H and gives the border that makes it, half on each side that needs it', () => {
+    assert.deepEqual(parseMargins(' 16 : 9 '), { aspect: [16, 9] });
+    assert.deepEqual(parseMargins('1.91:1'), { aspect: [1.91, 1] });
+    // 200x100 to 1:1: 100 more rows, 50 at the top and 50 at the bottom; to 1:2, 300 more: 150 a side, more than it is tall.
+    assert.deepEqual(resolveMargins(parseMargins('1:1'), 200, 100), { left: 0, top: 50, right: 0, bottom: 50 });
+    assert.deepEqual(resolveMargins(parseMargins('3:1'), 200, 100), { left: 50, top: 0, right: 50, bottom: 0 });
+    assert.deepEqual(resolveMargins(parseMargins('2:1'), 200, 100), { left: 0, top: 0, right: 0, bottom: 0 });
+    // The odd pixel on the right or at the bottom; the nearest whole size.
+    assert.deepEqual(resolveMargins(parseMargins('1:1'), 200, 101), { left: 0, top: 49, right: 0, bottom: 50 });
+    assert.deepEqual(resolveMargins(parseMargins('16:9'), 1000, 700), { left: 122, top: 0, right: 122, bottom: 0 });
+    assert.deepEqual(resolveMargins(parseMargins('4:5'), 200, 100), { left: 0, top: 75, right: 0, bottom: 75 });
+    assert.throws(() => resolveMargins(parseMargins('1:2'), 200, 100), (e: Error) => e instanceof UsageError && /^extend: the top border of 150 px to make it 1:2 is more than the photo is tall \(100 px\)/.test(e.message));
+    for (const bad of ['0:1', '1:0', '-1:1', ':1', '1:', '1:2:3', '1:x', '1,2:3,4,5']) {
+      assert.throws(() => parseMargins(bad, '--extend'), (e: Error) => e instanceof UsageError && e.message.includes('W:H') && e.message.includes(JSON.stringify(bad)), bad);
+    }
+    assert.equal(reframes({ extend: parseMargins('3:2') }), true, 'whether a shape changes the frame depends on the photo');
+    // Over random sizes and shapes: the result has the shape to within a pixel, and grows one way only.
+    const rng = new Rng(3);
+    for (let t = 0; t < 200; t++) {
+      const [w, h] = [1 + Math.floor(rng.next() * 500), 1 + Math.floor(rng.next() * 500)];
+      const aspect: [number, number] = [1 + Math.floor(rng.next() * 20), 1 + Math.floor(rng.next() * 20)];
+      let m;
+      try {
+        m = resolveMargins({ aspect }, w, h);
+      } catch {
+        continue;
+      }
+      const [W, H] = [w + m.left + m.right, h + m.top + m.bottom];
+      assert.ok(m.left + m.right === 0 || m.top + m.bottom === 0, `${w}x${h} to ${aspect}`);
+      assert.ok(Math.abs(W - (H * aspect[0]) / aspect[1]) <= 0.5 || Math.abs(H - (W * aspect[1]) / aspect[0]) <= 0.5, `${w}x${h} to ${aspect}: ${W}x${H}`);
+      assert.ok(Math.abs(m.left - m.right) <= 1 && Math.abs(m.top - m.bottom) <= 1);
+    }
+  });
+
   it('refuses a result over the pixel limit, and a hole of another size', () => {
     const image = smooth(20, 10);
     assert.throws(() => reframe({ image }, undefined, { extend: parseMargins('10') }, { maxPixels: 20 * 10 * 4 }), (e: Error) => e instanceof UsageError && e.message.includes('40x30') && e.message.includes('--max-pixels'));

@@ -30,11 +30,19 @@ export interface Margin {
 /** `extend` as given: one margin for every side, or four (left, top, right, bottom). */
 export type MarginsInput = [Margin, Margin, Margin, Margin];
 
+/**
+ * `extend` as a shape: the border that gives the photo this width to height ("4:5", "16:9"), added
+ * on the two sides that need it, half on each: a photo made square, or 4:5, without cropping it.
+ */
+export interface AspectInput {
+  aspect: [width: number, height: number];
+}
+
 export interface ReframeOptions {
   /** Degrees to turn the photo clockwise (negative: counter-clockwise), at most 45 either way. */
   rotate?: number;
-  /** The border to add, after the turn. */
-  extend?: MarginsInput;
+  /** The border to add, after the turn: its sides, or the shape it gives the photo. */
+  extend?: MarginsInput | AspectInput;
 }
 
 /** The most a photo may be turned: past it a quarter turn and a smaller one do it with less to fill. */
@@ -44,10 +52,17 @@ export const MAX_EXTEND_SHARE = 1;
 
 /**
  * `extend` from text: "PX" or "P%" for every side, or "L,T,R,B", each in pixels or in % (of the
- * photo's width at the left and right, of its height at the top and bottom).
- * @throws UsageError a value that is not a number of pixels (a whole number) or of percent, or is negative
+ * photo's width at the left and right, of its height at the top and bottom); or "W:H", the width to
+ * height the border gives the photo (`AspectInput`).
+ * @throws UsageError a value that is not a number of pixels (a whole number) or of percent, or is
+ *   negative; a shape whose width or height is not a positive number
  */
-export function parseMargins(text: string, name = 'extend'): MarginsInput {
+export function parseMargins(text: string, name = 'extend'): MarginsInput | AspectInput {
+  const shape = /^\s*([^:,]+):([^:,]+)$/.exec(text);
+  if (shape) {
+    const aspect = [Number(shape[1].trim()), Number(shape[2].trim())] as [number, number];
+    if (aspect.every((v, i) => shape[i + 1].trim() !== '' && Number.isFinite(v) && v > 0)) return { aspect };
+  }
   const parts = text.split(',').map((p) => p.trim());
   const margins = parts.map((part): Margin | undefined => {
     const percent = part.endsWith('%');
@@ -56,8 +71,8 @@ export function parseMargins(text: string, name = 'extend'): MarginsInput {
     if (!Number.isFinite(value) || value < 0 || (!percent && !Number.isInteger(value))) return undefined;
     return { value, percent };
   });
-  if ((parts.length !== 1 && parts.length !== 4) || margins.some((m) => m === undefined)) {
-    throw new UsageError(`Expected PX, P% or L,T,R,B for ${name} (the border to add: whole pixels or a percentage of the photo's size, on every side or on the left, top, right and bottom in turn) but received ${JSON.stringify(text)}`);
+  if (shape || (parts.length !== 1 && parts.length !== 4) || margins.some((m) => m === undefined)) {
+    throw new UsageError(`Expected PX, P%, L,T,R,B or W:H for ${name} (the border to add: whole pixels or a percentage of the photo's size, on every side or on the left, top, right and bottom in turn; or the width to height it gives the photo, e.g. 1:1 or 4:5) but received ${JSON.stringify(text)}`);
   }
   const [m] = margins as Margin[];
   return (parts.length === 1 ? [m, m, m, m] : margins) as MarginsInput;
@@ -80,26 +95,37 @@ function checkRotation(degrees: number, name: string, given: string): void {
 }
 
 /**
- * The border `extend` gives a `width` x `height` photo, in whole pixels.
+ * The border `extend` gives a `width` x `height` photo, in whole pixels. A shape (`AspectInput`)
+ * widens a photo narrower than it, half on the left and half on the right (the odd pixel on the
+ * right), or heightens a wider one, top and bottom; a photo of that shape already gets none.
  * @throws UsageError a side grown by more than the photo's own size across it
  */
-export function resolveMargins(input: MarginsInput, width: number, height: number, name = 'extend'): Margins {
+export function resolveMargins(input: MarginsInput | AspectInput, width: number, height: number, name = 'extend'): Margins {
   const sides = ['left', 'top', 'right', 'bottom'] as const;
+  const pixels = 'aspect' in input ? aspectBorder(input.aspect, width, height) : input.map((m, i) => (m.percent ? Math.round((m.value / 100) * (i % 2 === 0 ? width : height)) : m.value));
   const margins = {} as Margins;
-  input.forEach((m, i) => {
+  pixels.forEach((px, i) => {
     const across = i % 2 === 0 ? width : height;
-    const px = m.percent ? Math.round((m.value / 100) * across) : m.value;
     if (px > MAX_EXTEND_SHARE * across) {
-      throw new UsageError(`${name}: the ${sides[i]} border of ${px} px is more than the photo is ${i % 2 === 0 ? 'wide' : 'tall'} (${across} px); the fill copies what the photo holds, so add at most that much, or extend the result again`);
+      const shape = 'aspect' in input ? ` to make it ${input.aspect.join(':')}` : '';
+      throw new UsageError(`${name}: the ${sides[i]} border of ${px} px${shape} is more than the photo is ${i % 2 === 0 ? 'wide' : 'tall'} (${across} px); the fill copies what the photo holds, so add at most that much, or extend the result again`);
     }
     margins[sides[i]] = px;
   });
   return margins;
 }
 
-/** Whether `options` change the frame at all. */
+/** The border, left, top, right and bottom, that gives a `width` x `height` photo the shape `aspect`. */
+function aspectBorder([w, h]: [number, number], width: number, height: number): number[] {
+  const wide = Math.max(width, Math.round((height * w) / h)) - width;
+  const tall = wide > 0 ? 0 : Math.max(height, Math.round((width * h) / w)) - height;
+  return [Math.floor(wide / 2), Math.floor(tall / 2), wide - Math.floor(wide / 2), tall - Math.floor(tall / 2)];
+}
+
+/** Whether `options` may change the frame (a shape leaves one that has it unchanged). */
 export function reframes(options: ReframeOptions): boolean {
-  return (options.rotate !== undefined && options.rotate !== 0) || (options.extend?.some((m) => m.value > 0) ?? false);
+  const { extend } = options;
+  return (options.rotate !== undefined && options.rotate !== 0) || (extend !== undefined && ('aspect' in extend || extend.some((m) => m.value > 0)));
 }
 
 /**

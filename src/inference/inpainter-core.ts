@@ -432,8 +432,11 @@ export function reframeHole(
   const alongside = [sampleFrom, exclude].filter((m) => m !== undefined);
   const out = reframe(photo, fit(hole, 'the mask'), frame, { maxPixels: options.maxPixels, alongside, flags: options.flags });
   const { width, height } = out.photo.image;
-  const what = [frame.rotate ? `turned ${frame.rotate} degrees` : '', frame.extend ? `extended to ${width}x${height}` : ''].filter(Boolean).join(' and ');
-  notices.push(`${what}: the ${out.empty} pixels left empty are filled`);
+  const { extend } = frame;
+  const grown = width !== photo.image.width || height !== photo.image.height;
+  const shape = extend && 'aspect' in extend && !grown ? `already ${extend.aspect.join(':')}, so given no border` : '';
+  const what = [frame.rotate ? `turned ${frame.rotate} degrees` : '', grown ? `extended to ${width}x${height}` : shape].filter(Boolean).join(' and ');
+  notices.push(out.empty > 0 ? `${what}: the ${out.empty} pixels left empty are filled` : `${what}: no pixel was left empty`);
   return { photo: out.photo, hole: out.hole, sampleFrom: sampleFrom && out.alongside.shift(), exclude: exclude && out.alongside.shift() };
 }
 

@@ -358,6 +358,13 @@ describe('inpaint server API', () => {
     assert.deepEqual([out.width, out.height], [W + added, H]);
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) assert.equal(out.data[3 * ((y * (W + added)) + x) + c], raw.data[3 * (y * W + x) + c]);
     assert.deepEqual(JSON.parse(String(wider.headers['x-inpaint-notices'])), [`extended to ${W + added}x${H}: the ${added * H} pixels left empty are filled`]);
+    // A shape: the border that makes the image square, half at the top and half at the bottom.
+    const square = await post(s, { image: photo, extend: '1:1', method: 'telea', dilate: '0' });
+    assert.equal(square.statusCode, 200, square.body);
+    const sq = await pixels(square.rawPayload);
+    assert.deepEqual([sq.width, sq.height], [W, W]);
+    const top = (W - H) / 2;
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) assert.equal(sq.data[3 * ((y + top) * W + x) + c], raw.data[3 * (y * W + x) + c]);
     // Turned with the mask (in the image's own pixels) and an alpha channel: the corners and the hole filled and opaque, the rest keeps its alpha.
     const rgba = Buffer.alloc(W * H * 4);
     for (let i = 0; i < W * H; i++) {
@@ -378,7 +385,8 @@ describe('inpaint server API', () => {
     const cases: [string, Parameters<typeof formBody>[0], number, string, RegExp][] = [
       ['an angle past 45', { image: photo, rotate: '50' }, 400, 'bad_request', /^Expected degrees from -45 to 45 for rotate .* but received "50": for a quarter turn/],
       ['no number', { image: photo, rotate: 'left' }, 400, 'bad_request', /^Expected degrees from -45 to 45 for rotate .* but received "left"$/],
-      ['two margins', { image: photo, extend: '4,5' }, 400, 'bad_request', /^Expected PX, P% or L,T,R,B for extend .* but received "4,5"$/],
+      ['two margins', { image: photo, extend: '4,5' }, 400, 'bad_request', /^Expected PX, P%, L,T,R,B or W:H for extend .* but received "4,5"$/],
+      ['a shape of no height', { image: photo, extend: '3:0' }, 400, 'bad_request', /^Expected PX, P%, L,T,R,B or W:H for extend .* but received "3:0"$/],
     ];
     await refusesEach(s, cases);
     assert.equal(g.state.calls, calls, 'no refused value reached the fill');
@@ -389,7 +397,7 @@ describe('inpaint server API', () => {
     const doc = (await s.app.inject({ url: '/api/v1/openapi.json' })).json();
     const form = doc.paths['/api/v1/inpaint'].post.requestBody.content['multipart/form-data'].schema;
     assert.match(form.properties.rotate.description, /clockwise/);
-    assert.match(form.properties.extend.description, /L,T,R,B/);
+    assert.match(form.properties.extend.description, /L,T,R,B.*"W:H"/);
   });
 
   it('answers the mask of the objects in boxes at /api/v1/select: the hole inpaint fills for them; bad boxes 400', async () => {

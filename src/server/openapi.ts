@@ -64,9 +64,10 @@ export function openApiDocument(limits: { maxPixels: number; maxFileBytes: numbe
             },
             extend: {
               type: 'string',
-              examples: ['40', '10%', '0,0,200,0'],
+              examples: ['40', '10%', '0,0,200,0', '4:5'],
               description:
-                'add a border and fill it: "PX" or "P%" on every side (P% of the width at the left and right, of the height at the top and bottom), or "L,T,R,B" each side in turn, after rotate. ' +
+                'add a border and fill it: "PX" or "P%" on every side (P% of the width at the left and right, of the height at the top and bottom), or "L,T,R,B" each side in turn, ' +
+                'or "W:H", the border that gives the image that width to height (half on each of the two sides that need it; none for an image of that shape), after rotate. ' +
                 `The mask, the boxes, sampleFrom and exclude are in the image's own pixels. 400 when malformed; 422 when a side would grow by more than the image is across it, or the answer would have more than ${limits.maxPixels} pixels`,
             },
             sampleFrom: {

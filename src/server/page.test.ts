@@ -668,6 +668,19 @@ describe('the web page in Chromium', () => {
     assert.equal(await status().getAttribute('data-state'), 'error');
     assert.equal(await panel.isVisible(), true, 'the panel stays for a smaller border');
     await unchanged('a border too wide');
+    // A shape sets the border that gives it, half on each side that needs it; a side typed by hand makes the border free again.
+    const sides = () => Promise.all(['left', 'top', 'right', 'bottom'].map((side) => page.locator(`#extend-${side}`).inputValue()));
+    await page.selectOption('#extend-shape', '1:1');
+    assert.deepEqual(await sides(), ['0', '40', '0', '40']);
+    await assertText(status(), /A border that makes the photo 1:1: given a border of 40 px on the top, 40 px on the bottom/);
+    await page.selectOption('#extend-shape', '4:3');
+    assert.deepEqual(await sides(), ['0', '0', '0', '0']);
+    await assertText(status(), /The photo is 4:3 already: no border is needed/);
+    await page.selectOption('#extend-shape', '16:9');
+    assert.deepEqual(await sides(), ['53', '0', '54', '0'], '240 rows at 16:9 are 427 px wide');
+    await page.fill('#extend-left', '0');
+    assert.equal(await page.locator('#extend-shape').inputValue(), '', 'typed by hand: free');
+    await unchanged('a shape chosen, not applied');
 
     // 5 degrees clockwise and 20 px on the right, as the library does it: its empty pixels are the hole.
     const expected = reframe(await readImageWithAlpha(join(dir, 'photo.png')), undefined, { rotate: 5, extend: [0, 0, 20, 0].map((value) => ({ value, percent: false })) as MarginsInput });
