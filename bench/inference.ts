@@ -19,6 +19,9 @@
  *                    session 27)
  *   person (asked for by name only: 20 s a call) 4000x3000 photo, 400x800 hole, a person removed
  *          from a phone photo: a 2012x2412 crop, scales 256 + 512 + 1024 + 2048
+ *   straighten (asked for by name only: a minute a call) 4000x3000 photo turned 3 degrees (`inpaint run
+ *          --rotate 3`): its four empty corners, each a strip of context along it (since session
+ *          40; before, the whole photo one region), at the default scales
  *
  * `npm run bench -- inference [CASE...]` runs the cases named, else all but those asked for by name.
  *
@@ -38,6 +41,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage, type RgbImage } from '../src/core/image.ts';
+import { reframe } from '../src/core/reframe.ts';
 import { DEFAULT_BUNDLE_DIR, load } from '../src/inference/index.ts';
 import { photoPixels, rectMask, TEST_VGG_WEIGHTS, writeRandomBundle } from '../src/inference/testing.ts';
 import { Engine } from '../src/runtime/engine.ts';
@@ -48,9 +52,12 @@ interface Case {
   width: number;
   height: number;
   hole: [number, number];
+  /** The hole is instead the corners the photo turned this many degrees leaves empty. */
+  rotate?: number;
   /** Timed calls after the cold one. */
   runs: number;
-  scales: number[];
+  /** The working scales; the default's when undefined. */
+  scales?: number[];
   photo: string;
   /** The self-ensemble; default inpaint's. */
   ensemble?: number;
@@ -72,6 +79,7 @@ const CASES: Case[] = [
   { name: 'huge', width: 4000, height: 3000, hole: [1400, 1000], runs: 1, scales: [256, 512, 1024, 2667], photo: 'enlightenment-data/Mountain.jpg', byName: true },
   { name: 'huge_2048', width: 4000, height: 3000, hole: [1400, 1000], runs: 1, scales: [256, 512, 1024, 2048], photo: 'enlightenment-data/Mountain.jpg', byName: true },
   { name: 'person', width: 4000, height: 3000, hole: [400, 800], runs: 1, scales: [256, 512, 1024, 2048], photo: 'enlightenment-data/Mountain.jpg', byName: true },
+  { name: 'straighten', width: 4000, height: 3000, hole: [0, 0], rotate: 3, runs: 1, photo: 'enlightenment-data/Mountain.jpg', byName: true },
 ];
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !CASES.some((c) => c.name === name));
@@ -108,7 +116,9 @@ try {
     // Decode the photo at its real size, then enlarge it: the pixels of a photo, at any size.
     const image: RgbImage = await readImage(await photoPixels(c.width, c.height, c.photo));
     const [hw, hh] = c.hole;
-    const mask = rectMask(c.width, c.height, { x: (c.width - hw) >> 1, y: (c.height - hh) >> 1, width: hw, height: hh });
+    const mask = c.rotate
+      ? reframe({ image }, undefined, { rotate: c.rotate }).hole
+      : rectMask(c.width, c.height, { x: (c.width - hw) >> 1, y: (c.height - hh) >> 1, width: hw, height: hh });
     let regions = '';
     const cold = await seconds(async () => {
       const { debug } = await inpainter!.inpaint(image, mask, { scales: c.scales, ensemble: c.ensemble, guide: c.guide, debug: true });
@@ -121,7 +131,7 @@ try {
     figures[`e2e_${c.name}_s`] = +warm.toFixed(3);
     figures[`cold_${c.name}_s`] = +cold.toFixed(3);
     figures[`cpu_${c.name}_s`] = +median(cpu).toFixed(3);
-    rows.push([c.name, `${c.width}x${c.height}`, `${hw}x${hh}`, regions, cold.toFixed(2), warm.toFixed(2), median(cpu).toFixed(2), peakRssMb().toFixed(0)]);
+    rows.push([c.name, `${c.width}x${c.height}`, c.rotate ? `turned ${c.rotate}°` : `${hw}x${hh}`, regions, cold.toFixed(2), warm.toFixed(2), median(cpu).toFixed(2), peakRssMb().toFixed(0)]);
   }
 } finally {
   await inpainter?.dispose();

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Box } from '../core/image.ts';
+import { dilateMask } from '../core/raster.ts';
+import { reframe } from '../core/reframe.ts';
 import { enlargedNotice } from './inpainter-core.ts';
 import { contextBox, defaultScales, fillMemory, firstScale, LEAST_BUDGETED_SCALE, memoryCap, planRegions, workingSize } from './regions.ts';
 import { rectMask } from './testing.ts';
@@ -128,6 +130,31 @@ describe('scales', () => {
     assert.deepEqual(workingSize(100000, 1000, 5120), { width: 5120, height: 51 });
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 1242, height: 171 }), [930]);
     assert.deepEqual(defaultScales({ x: 0, y: 0, width: 3000, height: 1000 }), [384, 768, 1536, 2048]);
+  });
+
+  it('gives a thin hole a strip of context along it, not most of the photo: a wire, the corners a turn leaves', () => {
+    // A wire 8 px thick and 2000 long: grown by 32 px, not 2000; at least 256 across.
+    const wire = { x: 1000, y: 1500, width: 2000, height: 8 };
+    assert.deepEqual(planRegions(rectMask(4000, 3000, wire)).map((r) => r.box), [{ x: 968, y: 1376, width: 2064, height: 256 }]);
+    // Up to 4 times as long as it is thick, the margin is its longer side as for any hole (a standing person).
+    assert.deepEqual(contextBox({ x: 2000, y: 1000, width: 100, height: 300 }, 4000, 3000), { x: 1700, y: 700, width: 700, height: 900 });
+    assert.deepEqual(contextBox({ x: 2000, y: 1000, width: 100, height: 400 }, 4000, 3000), { x: 1600, y: 600, width: 900, height: 1200 });
+    assert.deepEqual(contextBox({ x: 2000, y: 1000, width: 100, height: 401 }, 4000, 3000), { x: 1600, y: 600, width: 900, height: 1201 });
+    // A strip along the frame (a border --extend adds): its margin on the inner side only, not moved
+    // inside whole to give it twice that there.
+    assert.deepEqual(planRegions(rectMask(4000, 3000, { x: 3680, y: 0, width: 320, height: 3000 })).map((r) => r.box), [{ x: 2400, y: 0, width: 1600, height: 3000 }]);
+    assert.deepEqual(contextBox({ x: 0, y: 0, width: 2, height: 300 }, 4000, 3000), { x: 0, y: 0, width: 256, height: 308 }, 'at least 256 across');
+    // The four corners of a 4000x3000 photo turned 3 degrees, grown by 2 px as inpaint grows a
+    // hole: four strips, none the photo, with a third of its pixels in all; every hole pixel in one of them.
+    const turned = dilateMask(reframe({ image: { width: 4000, height: 3000, data: new Float32Array(3 * 4000 * 3000) } }, undefined, { rotate: 3 }).hole, 2);
+    const regions = planRegions(turned);
+    assert.equal(regions.length, 4);
+    const area = regions.reduce((n, r) => n + r.box.width * r.box.height, 0);
+    assert.ok(area < (4000 * 3000) / 3, `${area} pixels`);
+    for (let i = 0; i < regions.length; i++) for (let j = i + 1; j < regions.length; j++) assert.ok(disjoint(regions[i].box, regions[j].box));
+    let outside = 0;
+    for (let y = 0; y < 3000; y++) for (let x = 0; x < 4000; x++) if (turned.data[y * 4000 + x] && !regions.some((r) => inside({ x, y, width: 1, height: 1 }, r.holeBox))) outside++;
+    assert.equal(outside, 0);
   });
 
   it('maps the longer side of a region to the scale', () => {

@@ -6,7 +6,8 @@
  * around its holes: each hole (a connected group of mask tiles) gets a context box of its bounding
  * box grown by the hole's longer side on every side (the crop is about 3x the hole, so the hole is
  * about a third of what the networks see, inside the 32-128 of 256 and 224 of 512 holes they were
- * trained on) and at least `BASE_SCALE` pixels across where the photo allows; crops that overlap are
+ * trained on; a thin hole's by at most 4 times its thickness, `THIN_MARGIN`) and at least
+ * `BASE_SCALE` pixels across where the photo allows; crops that overlap are
  * merged into their union, so crops never overlap and each hole is filled once. Only the crops are ever resampled
  * for the networks, so the work and the memory follow the holes, not the photo.
  *
@@ -78,21 +79,44 @@ function overlaps(a: Box, b: Box): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
-/** One axis of the context box: the hole span grown by `margin` each side, at least `least`, inside [0, size). */
-function contextSpan(start: number, length: number, margin: number, least: number, size: number): [number, number] {
-  const span = Math.min(size, Math.max(length + 2 * margin, least));
-  const from = Math.round(start + length / 2 - span / 2);
+/**
+ * One axis of the context box: the hole span grown by `margin` each side, at least `least`, inside
+ * [0, size). Where the image ends first, the span is moved inside it whole, so that the networks see
+ * the hole at the size it has elsewhere; with `clip` (a thin hole) it is cut there instead, down to
+ * `least`: a strip along the frame gets its margin on the inner side, not twice that.
+ */
+function contextSpan(start: number, length: number, margin: number, least: number, size: number, clip: boolean): [number, number] {
+  let span = Math.min(size, Math.max(length + 2 * margin, least));
+  let from = Math.round(start + length / 2 - span / 2);
+  if (clip) {
+    const [a, b] = [Math.max(0, from), Math.min(size, from + span)];
+    span = Math.min(size, Math.max(b - a, least));
+    from = Math.round((a + b) / 2 - span / 2);
+  }
   return [Math.min(Math.max(0, from), size - span), span];
 }
 
 /**
- * The crop around a hole: its bounding box grown by its longer side on every side, at least
- * `BASE_SCALE` pixels across, clamped to the image.
+ * A thin hole's crop grows it by at most this many times its thickness (its box's shorter side), not
+ * by its length: a hole at most 4 times as long as it is thick gets the margin of its longer side
+ * as before; a wire, or a strip along the frame (the corners `--rotate` leaves, a border `--extend`
+ * adds), gets a strip of context along it instead of most of the photo. The four corners of a
+ * 4000x3000 photo turned 3 degrees, each about 2000 px long and 100 thick, had crops that met and
+ * made the whole photo one region (docs/results-history.md, "Session 40").
+ */
+const THIN_MARGIN = 4;
+
+/**
+ * The crop around a hole: its bounding box grown by its longer side on every side (for a thin hole,
+ * by `THIN_MARGIN` times its thickness, where that is less), at least `BASE_SCALE` pixels across,
+ * clamped to the image.
  */
 export function contextBox(hole: Box, width: number, height: number): Box {
-  const margin = Math.max(hole.width, hole.height);
-  const [x, w] = contextSpan(hole.x, hole.width, margin, BASE_SCALE, width);
-  const [y, h] = contextSpan(hole.y, hole.height, margin, BASE_SCALE, height);
+  const [long, short] = [Math.max(hole.width, hole.height), Math.min(hole.width, hole.height)];
+  const thin = long > THIN_MARGIN * short;
+  const margin = thin ? THIN_MARGIN * short : long;
+  const [x, w] = contextSpan(hole.x, hole.width, margin, BASE_SCALE, width, thin);
+  const [y, h] = contextSpan(hole.y, hole.height, margin, BASE_SCALE, height, thin);
   return { x, y, width: w, height: h };
 }
 
