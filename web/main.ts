@@ -523,7 +523,7 @@ async function keepNow(): Promise<void> {
     const result = ed.lastRun?.blob;
     if (kept?.editor !== ed || kept.forgotten || kept.result !== result) {
       const id = kept?.editor === ed && !kept.forgotten ? kept.id : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-      await savePhoto({ id, name: ed.name, original: ed.originalBlob, result });
+      await savePhoto({ id, name: ed.name, original: ed.originalBlob, result, metadataFrom: metadataFrom.get(ed) });
       kept = { editor: ed, id, result };
     }
     if (maskFile !== kept.maskCanvas) {
@@ -568,6 +568,7 @@ async function restoreWork(photo: SavedPhoto, edits: SavedEdits): Promise<void> 
   try {
     const { bitmap, asStored } = await decodePhoto(photo.original, photo.name);
     const next = new Editor(bitmap, photo.original, photo.name, asStored);
+    if (photo.metadataFrom) metadataFrom.set(next, photo.metadataFrom);
     if (photo.result) next.addResult(await createImageBitmap(photo.result), photo.result);
     if (edits.maskFile) next.loadMask(await createImageBitmap(edits.maskFile));
     next.replayEdits(edits.ops);

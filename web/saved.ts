@@ -18,6 +18,12 @@ export interface SavedPhoto {
   original: Blob;
   /** The last run's result (PNG), or none. */
   result?: Blob;
+  /**
+   * The file whose EXIF, XMP and IPTC the downloads keep, when not `original`: for a photo made on
+   * the page (straightened, given a border), the file it was made from, whose IPTC record its PNG
+   * cannot hold.
+   */
+  metadataFrom?: Blob;
 }
 
 export interface SavedEdits {

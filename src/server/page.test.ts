@@ -771,6 +771,28 @@ describe('the web page in Chromium', () => {
     assert.ok(p3Most <= 2, `the stored values turned are ${p3Most} levels off`);
   });
 
+  it("keeps a straightened photo's metadata through a reload: its JPEG download has the IPTC record of the photo it came from", async () => {
+    const caption = Uint8Array.from([0x1c, 2, 120, 0, 11, ...Buffer.from('Beach, 2009')]);
+    const jpeg = await sharp(await readFile(join(dir, 'photo.png'))).jpeg().toBuffer();
+    await writeFile(join(dir, 'captioned.jpg'), withIptc(new Uint8Array(jpeg), 'jpeg', caption));
+    await page.setInputFiles('#file', join(dir, 'captioned.jpg'));
+    await assertText(status(), /Paint over what should go/);
+    await page.keyboard.press('t');
+    await page.fill('#straighten-degrees', '2');
+    await page.click('#straighten-apply');
+    await assertText(status(), /captioned\.jpg turned 2° clockwise/);
+    await page.selectOption('#method', 'telea');
+    await page.click('#run');
+    await assertText(status(), /Done in/, 60_000);
+    await page.waitForTimeout(1000); // the copy is written 0.3 s after a change
+    await page.reload();
+    await page.locator('#restore').waitFor({ state: 'visible' });
+    await page.click('#restore-yes');
+    await assertText(status(), /Restored your work on captioned-straightened\.png/);
+    assert.deepEqual(iptcOf(new Uint8Array((await download('jpeg')).bytes)), caption, 'the JPEG download keeps the IPTC record of the photo it was straightened from');
+    await page.selectOption('#method', 'ours');
+  });
+
   it('straightens along a line dragged over the preview: level, or upright when nearer upright, at most 45 degrees', async () => {
     await page.setInputFiles('#file', join(dir, 'photo.png'));
     await assertText(status(), /Paint over what should go/);
