@@ -120,8 +120,8 @@ export async function checkWritableFolder(dir: string, forFile?: string): Promis
  */
 export async function writeResult(out: string, image: RgbImage, photo: string, options: { alpha?: Float32Array; keepMetadata: boolean; keepProfile?: boolean; notices: string[] }): Promise<void> {
   const { alpha, keepMetadata, keepProfile, notices } = options;
-  const { exif, xmp, iptc, bits, icc } = await readMetadata(photo, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
-  await writeImage(out, image, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp, iptc } : {}) });
+  const { exif, xmp, iptc, bits, icc, grey } = await readMetadata(photo, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
+  await writeImage(out, image, { alpha, bits, icc, grey, ...(keepMetadata ? { exif, xmp, iptc } : {}) });
   const format = formatFromPath(out);
   const lost = keepMetadata && lostMetadata({ iptc, xmp }, format);
   if (lost) notices.push(`${photo}: ${lost}`);

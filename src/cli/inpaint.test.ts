@@ -94,6 +94,25 @@ describe('inpaint run', () => {
     for (const f of ['coarse', 'before-blend', 'provenance']) assert.ok(existsSync(join(dir, 'debug', `photo.r0.${f}.png`)), f);
   });
 
+  it('writes a black-and-white photo back black and white: one channel, the fill grey, every known value exact', async (t) => {
+    const raw = await photoPixels(100, 80, 'mate-backgrounds/Wood.jpg');
+    const grey = Uint8Array.from({ length: 8000 }, (_, i) => Math.round((raw.data[3 * i] + raw.data[3 * i + 1] + raw.data[3 * i + 2]) / 3));
+    const photo = join(dir, 'bw.png');
+    await sharp(grey, { raw: { width: 100, height: 80, channels: 1 } }).toColourspace('b-w').png().toFile(photo);
+    const mask = join(dir, 'bw-mask.png');
+    await writeMask(mask, rectMask(100, 80, { x: 40, y: 30, width: 20, height: 20 }));
+    const grown = rectMask(100, 80, { x: 40 - 3, y: 30 - 3, width: 26, height: 26 });
+    for (const name of ['bw-out.png', 'bw-out.jpg']) {
+      const out = join(dir, name);
+      await run(t, photo, '--mask', mask, '-o', out, ...model);
+      assert.equal((await sharp(out).metadata()).channels, 1, name);
+    }
+    const data = await sharp(join(dir, 'bw-out.png')).extractChannel(0).raw().toBuffer();
+    assert.equal(data.length, 8000);
+    for (let i = 0; i < 8000; i++) if (!grown.data[i]) assert.equal(data[i], grey[i], `pixel ${i}`);
+    assert.ok(data.some((v, i) => grown.data[i] && v !== grey[i]), 'the hole is filled');
+  });
+
   it('rejects bad flags and unusable masks with UsageError (exit code 2)', async (t) => {
     const photo = join(dir, 'photo.png');
     const out = join(dir, 'x.png');

@@ -316,6 +316,38 @@ describe('writeImage / encodeImage', () => {
     await assert.rejects(encodeImage(img, 'png', { bits: 12 as 16 }), UsageError);
   });
 
+  test('grey writes a grey image with one channel (alpha, 16 bits kept) where the format has greyscale; readMetadata says when a photo is greyscale', async () => {
+    const [w, h] = [12, 6];
+    const img = randomImage(w, h, 4);
+    const plane = w * h;
+    for (let i = 0; i < plane; i++) img.data[plane + i] = img.data[2 * plane + i] = img.data[i];
+    const alpha = new Float32Array(plane).map((_, i) => i / (plane - 1));
+    const channels = async (bytes: Uint8Array) => {
+      const { channels, depth } = await sharp(bytes).metadata();
+      return `${channels} ${depth}`;
+    };
+    assert.equal(await channels(await encodeImage(img, 'png', { grey: true })), '1 uchar');
+    assert.equal(await channels(await encodeImage(img, 'png', { grey: true, alpha })), '2 uchar');
+    assert.equal(await channels(await encodeImage(img, 'tiff', { grey: true, bits: 16 })), '1 ushort');
+    assert.equal(await channels(await encodeImage(img, 'png', { grey: true, bits: 16, alpha })), '2 ushort');
+    assert.equal(await channels(await encodeImage(img, 'jpeg', { grey: true, alpha })), '1 uchar');
+    assert.equal(await channels(await encodeImage(img, 'webp', { grey: true })), '3 uchar', 'WebP has no greyscale');
+    assert.equal(await channels(await encodeImage(img, 'png')), '3 uchar', 'only when asked');
+    // The same levels as the colour writer's, and back as the photo was.
+    for (const bits of [8, 16] as const) {
+      const file = join(dir, `grey${bits}.png`);
+      await writeImage(file, img, { grey: true, bits, alpha });
+      assert.deepEqual(await readMetadata(file), bits === 16 ? { bits: 16, grey: true } : { grey: true });
+      const back = await readImageWithAlpha(file);
+      const colour = await readImageWithAlpha(await encodeImage(img, 'png', { bits, alpha }));
+      assert.deepEqual(back.image.data, colour.image.data, `${bits} bits`);
+      assert.deepEqual(back.alpha, colour.alpha, `${bits} bits, alpha`);
+    }
+    // A colour image stays colour.
+    img.data[5] = 1 - img.data[5];
+    assert.equal(await channels(await encodeImage(img, 'png', { grey: true })), '3 uchar');
+  });
+
   test("keepProfile: a Display P3 photo's pixels are read as stored and written back with its profile, in every format", async () => {
     // Colours of a phone's photo that sRGB cannot all show: converted to sRGB, they are clipped.
     // Six blocks of 8x8 pixels, so that JPEG and WebP keep each block's colour at its centre.

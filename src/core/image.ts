@@ -28,6 +28,7 @@ import {
   type ImageSource,
   type ImageWithAlpha,
   imageFromPixels,
+  isGrey,
   isRawPixels,
   type MaskImage,
   maskFromPixels,
@@ -220,6 +221,8 @@ export interface PhotoMetadata {
   exif?: ExifBlock;
   /** 16 when the photo has 16 bits a channel, which a PNG or TIFF copy keeps. */
   bits?: 16;
+  /** True when the file is greyscale (one channel, or grey and alpha), which a copy keeps where its pixels are all grey. */
+  grey?: true;
   /** The ICC profile of an RGB photo read with `keepProfile`: the colour space its pixels are in. */
   icc?: Uint8Array;
   /** The photo's XMP packet, only what describes the photo kept (title, keywords, rights: `cleanXmp`). */
@@ -260,7 +263,7 @@ export async function readMetadata(source: ImageSource, options: Pick<ReadOption
     throw new InputError(`${describeSource(source)} is not a readable ${READABLE_FORMATS} image (${(err as Error).message})`, { cause: err });
   }
   const icc = options.keepProfile ? rgbProfile(meta) : undefined;
-  const out: PhotoMetadata = { ...(meta.depth === 'ushort' ? { bits: 16 } : {}), ...(icc ? { icc } : {}) };
+  const out: PhotoMetadata = { ...(meta.depth === 'ushort' ? { bits: 16 } : {}), ...(meta.channels <= 2 ? { grey: true } : {}), ...(icc ? { icc } : {}) };
   if (meta.xmp) {
     try {
       const xmp = cleanXmp(meta.xmp.toString('utf8'));
@@ -350,6 +353,11 @@ export interface WriteOptions {
   /** 16 writes a PNG or TIFF with 16 bits a channel (JPEG and WebP have 8); default 8. */
   bits?: 8 | 16;
   /**
+   * Write a PNG, JPEG or TIFF with one channel (and alpha) where every pixel is grey (`isGrey`), as
+   * a greyscale photo was (`readMetadata`); WebP has no greyscale. Ignored with `icc`.
+   */
+  grey?: boolean;
+  /**
    * The ICC profile of the colour space the pixels are in (`readMetadata` with `keepProfile`),
    * stored in every format; without it the pixels are sRGB, as the readers give them by default.
    */
@@ -385,7 +393,9 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
     expect(alpha instanceof Float32Array && alpha.length === img.width * img.height, 'alpha', `a Float32Array of ${img.width}*${img.height}`, alpha);
   }
   let bytes: Uint8Array;
-  if (bits === 16 && (format === 'png' || format === 'tiff')) {
+  if (options.grey && !icc && format !== 'webp' && isGrey(img)) {
+    bytes = await encodeGrey(img, format === 'jpeg' ? undefined : alpha, format, bits === 16 && format !== 'jpeg', xmp);
+  } else if (bits === 16 && (format === 'png' || format === 'tiff')) {
     bytes = await encode16(img, alpha, format, icc, xmp);
   } else {
     const rgba = toRgba8(img);
@@ -397,6 +407,22 @@ export async function encodeImage(img: RgbImage, format: ImageFormat, options: W
   if (exif) bytes = withExif(bytes, format, exif, img.width, img.height);
   if (options.iptc && (format === 'jpeg' || format === 'tiff')) bytes = withIptc(bytes, format, options.iptc);
   return bytes;
+}
+
+/** One channel (the mean of the three, and alpha when given), with 8 or 16 bits. */
+async function encodeGrey(img: RgbImage, alpha: Float32Array | undefined, format: ImageFormat, sixteen: boolean, xmp: string | undefined): Promise<Uint8Array> {
+  const plane = img.width * img.height;
+  const channels = alpha ? 2 : 1;
+  const [data, top] = sixteen ? [new Uint16Array(plane * channels), 65535] : [new Uint8Array(plane * channels), 255];
+  // Rounded as the colour writers round: half to even for 8 bits (Uint8ClampedArray), to nearest for 16.
+  const clamped = new Uint8ClampedArray(1);
+  const level = (v: number) => (sixteen ? Math.round(Math.min(1, Math.max(0, v)) * top) : ((clamped[0] = v * top), clamped[0]));
+  for (let i = 0; i < plane; i++) {
+    data[channels * i] = level((img.data[i] + img.data[plane + i] + img.data[2 * plane + i]) / 3);
+    if (alpha) data[channels * i + 1] = level(alpha[i]);
+  }
+  const pipeline = sharp(data, { raw: { width: img.width, height: img.height, channels } }).toColourspace(sixteen ? 'grey16' : 'b-w');
+  return encodeIn(pipeline, format, undefined, xmp, sixteen);
 }
 
 /** A PNG or TIFF with 16 bits a channel: each value rounded to the nearest of 65536 levels. */

@@ -559,6 +559,40 @@ export function holeFraction(mask: MaskImage): number {
   return n / mask.data.length;
 }
 
+/**
+ * How far apart a grey pixel's channels may be: a level of 8 bits and a half, for an encoder that
+ * leaves a trace of chroma in a black-and-white photo saved as colour.
+ */
+const GREY_TOLERANCE = 1.5 / 255;
+
+/**
+ * Whether `img` is a black-and-white photo: every pixel outside `hole` (all of them without one)
+ * has its three channels within `GREY_TOLERANCE` of each other. A greyscale file is read with
+ * three equal channels, and so is a black-and-white photo saved as colour.
+ */
+export function isGrey(img: RgbImage, hole?: MaskImage): boolean {
+  const plane = img.width * img.height;
+  const { data } = img;
+  for (let i = 0; i < plane; i++) {
+    if (hole?.data[i]) continue;
+    const [r, g, b] = [data[i], data[plane + i], data[2 * plane + i]];
+    if (Math.abs(r - g) > GREY_TOLERANCE || Math.abs(g - b) > GREY_TOLERANCE || Math.abs(r - b) > GREY_TOLERANCE) return false;
+  }
+  return true;
+}
+
+/** Each pixel of `img` inside `mask` (within `box`, when given) made grey, in place: its three channels set to their mean. */
+export function greyInside(img: RgbImage, mask: MaskImage, box: Box = { x: 0, y: 0, width: img.width, height: img.height }): void {
+  const plane = img.width * img.height;
+  const { data } = img;
+  for (let y = box.y; y < box.y + box.height; y++) {
+    for (let i = y * img.width + box.x, end = i + box.width; i < end; i++) {
+      if (!mask.data[i]) continue;
+      data[i] = data[plane + i] = data[2 * plane + i] = (data[i] + data[plane + i] + data[2 * plane + i]) / 3;
+    }
+  }
+}
+
 type Planar = RgbImage | MaskImage;
 
 function planesOf(img: Planar): number {

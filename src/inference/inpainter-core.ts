@@ -21,8 +21,10 @@ import {
   type Box,
   cropImage,
   dilateMask,
+  greyInside,
   type ImageSource,
   type ImageWithAlpha,
+  isGrey,
   type MaskImage,
   maskBoundingBox,
   opaqueWhereFilled,
@@ -575,6 +577,9 @@ export class Inpainter {
     if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...(sources ? { sources } : {}), ...kept };
     const { mask: hole, box: holeArea } = prepared;
     const noSource = await sourceRestriction(reader, o, hole, read, notices);
+    // The networks colour what they fill, even in a black-and-white photo: read before the fill
+    // (which may be written into the photo), made grey after it.
+    const grey = isGrey(photo, hole);
 
     const { networks } = this.#state;
     const regions = planRegions(hole, holeArea);
@@ -610,6 +615,7 @@ export class Inpainter {
       if (sources) markSources(sources, result.sources!, job.box);
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
+    if (grey) greyInside(out, hole, holeArea);
     o.onProgress?.({ done, total, region: jobs.length, regions: jobs.length, scale: jobs[jobs.length - 1].scales.at(-1)! });
     return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...(sources ? { sources } : {}), ...kept };
   }

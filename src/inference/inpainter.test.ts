@@ -104,6 +104,28 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual(debug!.regions[0].scales, [256]);
   });
 
+  it('fills a black-and-white photo in grey, and a colour photo in colour', async () => {
+    const photo = await readImage(await photoPixels(256, 256));
+    const plane = 256 * 256;
+    const grey = { ...photo, data: photo.data.slice() };
+    for (let i = 0; i < plane; i++) grey.data[i] = grey.data[plane + i] = grey.data[2 * plane + i] = (photo.data[i] + photo.data[plane + i] + photo.data[2 * plane + i]) / 3;
+    const mask = rectMask(256, 256, { x: 64, y: 64, width: 128, height: 128 });
+    const coloured = (img: RgbImage) => img.data.subarray(0, plane).filter((r, i) => r !== img.data[plane + i] || r !== img.data[2 * plane + i]).length;
+    // The random networks colour the fill, and would in a grey photo: the hole is greyed after.
+    const { image } = await inpainter.inpaint(grey, mask);
+    checkResult(grey, image, mask);
+    assert.equal(coloured(image), 0);
+    // One pixel of colour outside the hole makes it a colour photo (a level and a half of 8 bits is grey).
+    grey.data[0] += 2 / 255;
+    assert.ok(coloured((await inpainter.inpaint(grey, mask)).image) > 1000);
+    grey.data[0] -= 0.5 / 255;
+    assert.equal(coloured((await inpainter.inpaint(grey, mask)).image), 1);
+    // What the hole holds does not count: a red stroke over a black-and-white photo still gets grey.
+    for (let i = 0; i < plane; i++) if (mask.data[i]) grey.data[i] = 1;
+    grey.data[0] = grey.data[plane];
+    assert.equal(coloured((await inpainter.inpaint(grey, mask)).image), 0);
+  });
+
   it("keeps an RGBA photo's alpha and fills its fully transparent pixels instead of copying their stored black", async () => {
     const [w, h] = [160, 120];
     const rgb = await photoPixels(w, h);

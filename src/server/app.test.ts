@@ -212,6 +212,16 @@ describe('inpaint server API', () => {
     assert.equal((await sharp(res.rawPayload).metadata()).depth, 'ushort');
   });
 
+  it('answers a greyscale photo with a greyscale image, filled by ours in grey', async () => {
+    const s = await serve();
+    const grey = await sharp(photo).toColourspace('b-w').png().toBuffer();
+    for (const format of ['png', 'jpeg']) {
+      const res = await post(s, { image: grey, mask, format });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal((await sharp(res.rawPayload).metadata()).channels, 1, format);
+    }
+  });
+
   it("keeps a Display P3 photo's profile and stored pixels in the answer, with ours and with stripMetadata", async () => {
     const s = await serve();
     const stored = (await pixels(photo)).data;

@@ -540,8 +540,8 @@ async function stylizeOne(methods: ServerMethods, req: StylizeRequest, maxPixels
  * profile and, when `keepMetadata`, the EXIF and XMP (`readMetadata`).
  */
 async function encode(img: RgbImage, input: Buffer, format: ImageFormat, alpha: Float32Array | undefined, keepMetadata: boolean, notices: string[], keepProfile = false): Promise<Buffer> {
-  const { exif, xmp, iptc, bits, icc } = await readMetadata(input, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
+  const { exif, xmp, iptc, bits, icc, grey } = await readMetadata(input, { keepProfile, onNotice: (n) => keepMetadata && notices.push(n) });
   const lost = keepMetadata && lostMetadata({ iptc, xmp }, format);
   if (lost) notices.push(`the image: ${lost}`);
-  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, ...(keepMetadata ? { exif, xmp, iptc } : {}) }));
+  return Buffer.from(await encodeImage(img, format, { alpha, bits, icc, grey, ...(keepMetadata ? { exif, xmp, iptc } : {}) }));
 }
