@@ -439,7 +439,7 @@ async function openPhotoNow(file: Blob, name: string, options: OpenOptions = {})
 
 /**
  * Where a photo is transparent (alpha under one half), as a layer opaque there; undefined when
- * nowhere. A copy at most 256 px across (averaged), made off the main thread, is looked at first:
+ * nowhere, or everywhere. A copy at most 256 px across (averaged), made off the main thread, is looked at first:
  * an opaque photo costs no full-size pass.
  */
 async function transparentArea(bitmap: ImageBitmap): Promise<{ layer: HTMLCanvasElement; pixels: number } | undefined> {
@@ -466,7 +466,8 @@ async function transparentArea(bitmap: ImageBitmap): Promise<{ layer: HTMLCanvas
     d[i - 3] = d[i - 2] = d[i - 1] = 255;
     d[i] = hole ? 255 : 0;
   }
-  if (pixels === 0) return undefined;
+  // Transparent everywhere (a layer saved at low opacity): as the hole it would leave nothing to fill from.
+  if (pixels === 0 || pixels === bitmap.width * bitmap.height) return undefined;
   ctx.putImageData(img, 0, 0);
   return { layer, pixels };
 }

@@ -366,6 +366,10 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     for (const image of [opaque, join(dir, 'photo.png')]) {
       await assert.rejects(run(t, image, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && /missing --mask MASK: .* has no transparent area to fill \(give a mask, or --box X,Y,W,H around what should go; or paint over it in the page that `npx inpaint serve` opens;/.test(e.message));
     }
+    // Transparent everywhere (a layer saved at 40% opacity): as the hole it leaves nothing to fill from.
+    const faded = join(dir, 'faded.png');
+    await sharp(raw.data, { raw: { width: w, height: h, channels: 3 } }).ensureAlpha(0.4).png().toFile(faded);
+    await assert.rejects(run(t, faded, '-o', join(dir, 'never.png'), '--method', 'telea'), (e: Error) => e instanceof UsageError && e.message === `every pixel of ${faded} is transparent or mostly (alpha under one half), so as the hole it leaves nothing to fill from: give the hole with --mask or --box, or flatten the image onto a background first`);
     assert.ok(!existsSync(join(dir, 'never.png')));
     // A folder without --masks: masks named <stem>_mask beside the photos, and a photo without one filled where it is transparent.
     const folder = join(dir, 'erased-folder');

@@ -176,7 +176,7 @@ interface Pair {
 /**
  * A photo given without a mask, whose hole is its own transparency (what was erased in an image
  * editor): the photo without its alpha, so that the result is opaque, and that hole. A note says so.
- * @throws UsageError `none` when nothing in it is transparent
+ * @throws UsageError `none` when nothing in it is transparent; another when all of it is
  */
 async function erasedPhoto(path: string, read: ReadOptions, none: string): Promise<{ image: ImageWithAlpha; mask: MaskImage }> {
   const erased = erasedHole(path, await readPhoto(path, read), read);
@@ -184,10 +184,19 @@ async function erasedPhoto(path: string, read: ReadOptions, none: string): Promi
   return erased;
 }
 
-/** `erasedPhoto` of a photo read: undefined when nothing in it is transparent. */
+/**
+ * `erasedPhoto` of a photo read: undefined when nothing in it is transparent.
+ * @throws UsageError when every pixel is: as the hole it would leave nothing to fill from
+ */
 function erasedHole(path: string, { image, alpha }: ImageWithAlpha, read: ReadOptions): { image: ImageWithAlpha; mask: MaskImage } | undefined {
   const hole = alpha && transparentHole(alpha, image.width, image.height);
   if (!hole?.count) return undefined;
+  if (hole.count === image.width * image.height) {
+    throw new UsageError(
+      `every pixel of ${path} is transparent or mostly (alpha under one half), so as the hole it leaves nothing to fill from: ` +
+        'give the hole with --mask or --box, or flatten the image onto a background first',
+    );
+  }
   read.onNotice?.(`no mask: the ${hole.count} transparent pixels of ${path} are the hole, and the result is opaque`);
   return { image: { image }, mask: hole.mask };
 }

@@ -628,6 +628,11 @@ describe('the web page in Chromium', () => {
       if (erased(i % W, Math.floor(i / W)) && out.data[i * out.channels] + out.data[i * out.channels + 1] + out.data[i * out.channels + 2] < 10) black++;
     }
     assert.equal(black, 0, 'the erased area was filled');
+    // Transparent everywhere (a layer saved at 40% opacity): as the hole it would leave nothing to fill from.
+    for (let i = 0; i < W * H; i++) rgba[4 * i + 3] = 100;
+    await writeFile(join(dir, 'faded.png'), await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toBuffer());
+    await page.setInputFiles('#file', join(dir, 'faded.png'));
+    await assertText(status(), /Paint over what should go/);
   });
 
   it('straightens a photo and widens it: the empty corners and border are the hole, Run fills them, the download is the new size and opaque', async () => {
