@@ -42,15 +42,16 @@ export async function listImages(dir: string, what: string): Promise<string[]> {
  * Where a result goes when no -o is given: beside its photo, `<stem>-<suffix>.<ext>` in the photo's
  * own format where results can be written in it (else PNG: a GIF, AVIF or HEIC photo), with `-2`,
  * `-3`... added while that name exists, so that no earlier result or other file is replaced.
+ * @param folder where instead of the photo's folder (an -o that names a folder)
  */
-export async function resultPathBeside(photo: string, suffix: string): Promise<string> {
+export async function resultPathBeside(photo: string, suffix: string, folder = dirname(photo)): Promise<string> {
   let ext = extname(photo);
   try {
     formatFromPath(photo);
   } catch {
     ext = '.png';
   }
-  const base = join(dirname(photo), `${stemOf(photo)}-${suffix}`);
+  const base = join(folder, `${stemOf(photo)}-${suffix}`);
   for (let n = 1; ; n++) {
     const candidate = `${base}${n === 1 ? '' : `-${n}`}${ext}`;
     try {
@@ -60,6 +61,17 @@ export async function resultPathBeside(photo: string, suffix: string): Promise<s
       throw new InputError(`cannot write beside ${photo}: ${(err as Error).message} (choose the output with -o)`);
     }
   }
+}
+
+/**
+ * Where one photo's result goes: `out` (-o) when it names a file; when it names a folder (one that
+ * exists, or a path ending in a slash) the name `resultPathBeside` gives, in that folder; with no
+ * `out`, beside the photo.
+ */
+export async function resultPath(out: string | undefined, photo: string, suffix: string): Promise<string> {
+  if (out === undefined) return resultPathBeside(photo, suffix);
+  if (/[\\/]$/.test(out) || (await isFolder(out))) return resultPathBeside(photo, suffix, out);
+  return out;
 }
 
 /** True when the two paths name one file or folder (the same path, or links to one: same device and inode). */

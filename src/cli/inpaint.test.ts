@@ -312,7 +312,7 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     assert.ok(changed > 0.8 * 3 * 30 * 20, `${changed} hole values changed`);
   });
 
-  it('without -o writes beside the photo, in its format, under a new name each time: nothing is replaced', async (t) => {
+  it('without -o writes beside the photo, in its format, under a new name each time: nothing is replaced; so into a folder given as -o', async (t) => {
     const [photos, jpeg] = [join(dir, 'beside'), join(dir, 'beside', 'holiday.jpg')];
     await mkdir(photos);
     await sharp(await photoPixels(100, 80).then((p) => p.data), { raw: { width: 100, height: 80, channels: 3 } }).jpeg().toFile(jpeg);
@@ -331,6 +331,16 @@ describe('inpaint run --method (baselines: no model is loaded)', () => {
     const lines = await run(t, join(photos, 'phone.heic'), '--mask', join(photos, 'phone_mask.png'), '--method', 'telea');
     assert.equal(lines.at(-1), `${join(photos, 'phone.heic')} -> ${join(photos, 'phone-inpainted.png')}`);
     assert.deepEqual((await readdir(photos)).sort(), ['holiday-inpainted-2.jpg', 'holiday-inpainted.jpg', 'holiday.jpg', 'holiday_mask.png', 'phone-inpainted.png', 'phone.heic', 'phone_mask.png']);
+    // -o a folder: the same names in it, a folder that does not exist yet given with a slash.
+    const [folder, fresh] = [join(dir, 'results-folder'), join(dir, 'fresh-folder')];
+    await mkdir(folder);
+    for (const [out, name] of [[folder, 'holiday-inpainted.jpg'], [folder, 'holiday-inpainted-2.jpg'], [`${fresh}/`, 'holiday-inpainted.jpg']]) {
+      const lines = await run(t, jpeg, '--mask', mask, '--method', 'telea', '-o', out);
+      const written = join(out, name);
+      assert.equal(lines.at(-1), `${jpeg} -> ${written}`);
+      assert.equal((await sharp(written).metadata()).format, 'jpeg');
+    }
+    assert.deepEqual((await readdir(folder)).sort(), ['holiday-inpainted-2.jpg', 'holiday-inpainted.jpg']);
   });
 
   it('without --mask fills what was erased (the transparent pixels) and writes it opaque; a photo with none is refused', async (t) => {

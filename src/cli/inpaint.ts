@@ -17,7 +17,7 @@ import { parseMargins, parseRotation, type ReframeOptions, reframes } from '../c
 import { maskOfAreas } from '../core/select.ts';
 import { formatFromPath, IMAGE_EXTENSIONS, type ImageWithAlpha, type MaskImage, READABLE_FORMATS, type ReadOptions, readImageWithAlpha, readMask, writeImage, writeMask } from '../core/image.ts';
 import { fitMask, type InpaintOptions, type InpaintProgress, type InpaintResult, load, prepareHole, reframeHole, resolveInpaintOptions } from '../inference/index.ts';
-import { checkWritableFile, checkWritableFolder, isImageFile, resultPathBeside, sameFile, stemOf, writeResult } from './files.ts';
+import { checkWritableFile, checkWritableFolder, isImageFile, resultPath, sameFile, stemOf, writeResult } from './files.ts';
 import { type Command, integer, joinNegativeValues, nonNegativeInt, nonNegativeNumber, parseScales, positiveInt } from './args.ts';
 
 export const inpaintCommand: Command = {
@@ -88,7 +88,8 @@ Options:
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif; PNG and TIFF keep the known pixels
                       exact), or the output folder in batch mode. Without it, one IMAGE's result goes
                       beside it as <stem>-inpainted.<ext>, in IMAGE's format (PNG for a GIF, AVIF or
-                      HEIC), or -inpainted-2 and so on where that file exists: nothing is replaced
+                      HEIC), or -inpainted-2 and so on where that file exists: nothing is replaced.
+                      A folder (one that exists, or a path ending in /) gets that name inside it
   --input DIR         batch mode: the folder of photos
   --masks DIR         batch mode: the folder of masks (default --input, where masks are named
                       <stem>_mask); a photo with no mask there is filled where it is transparent
@@ -324,7 +325,7 @@ async function runInpaint(args: string[]): Promise<void> {
     if (values['skip-existing']) throw new UsageError('--skip-existing is for batch mode (--input DIR); one IMAGE without -o never replaces a result');
     if (values.masks !== undefined) throw new UsageError('--masks is for batch mode (--input DIR); give the mask of IMAGE with --mask');
     if (values.format !== undefined) throw new UsageError("--format is for batch mode (--input DIR); -o's extension names the format of one IMAGE's result");
-    const out = values.out ?? (await resultPathBeside(single, 'inpainted'));
+    const out = await resultPath(values.out, single, 'inpainted');
     formatFromPath(out);
     for (const [path, flag] of [[out, '-o'], [values.sources, '--sources']] as const) {
       if (path === undefined) continue;

@@ -66,7 +66,7 @@ describe('inpaint stylize', () => {
     assert.equal((await sharp(out).metadata()).exif, undefined);
   });
 
-  it('without -o writes beside the photo under a new name each time', async (t) => {
+  it('without -o writes beside the photo under a new name each time, and so into a folder given as -o', async (t) => {
     await mkdir(join(dir, 'alone'));
     const photo = join(dir, 'alone', 'china.png');
     await copyFile(join(dir, 'photos', 'china.png'), photo);
@@ -75,6 +75,9 @@ describe('inpaint stylize', () => {
       assert.equal(lines.at(-1), `${photo} in the style of ${join(dir, 'styles', 'waves.jpg')} -> ${join(dir, 'alone', name)}`);
     }
     assert.deepEqual((await readdir(join(dir, 'alone'))).sort(), ['china-styled-2.png', 'china-styled.png', 'china.png']);
+    // -o a folder: the same name in it.
+    const lines = await run(t, photo, '--style', join(dir, 'styles', 'waves.jpg'), '-o', join(dir, 'alone'), ...model);
+    assert.equal(lines.at(-1), `${photo} in the style of ${join(dir, 'styles', 'waves.jpg')} -> ${join(dir, 'alone', 'china-styled-3.png')}`);
   });
 
   it('stylizes every photo of a folder with every style of a folder, carrying on past a style that cannot be read', async (t) => {

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { InpaintError, InputError, UsageError } from '../core/errors.ts';
 import { formatFromPath, readImage, type RgbImage } from '../core/image.ts';
 import { load, MAX_STYLE_SIZE, MAX_STYLIZE_SIZE, resolveStylizeOptions, STYLIZE_SIZE, type StylizeOptions } from '../inference/index.ts';
-import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, resultPathBeside, stemOf, writeResult } from './files.ts';
+import { checkNotInput, checkWritableFile, checkWritableFolder, isFolder, listImages, resultPath, stemOf, writeResult } from './files.ts';
 import { type Command, integer, number } from './args.ts';
 
 export const stylizeCommand: Command = {
@@ -34,7 +34,8 @@ Options:
   --style PATH        the style image (JPEG, PNG, WebP, TIFF, GIF, AVIF or HEIC), or a folder of them
   -o, --out PATH      the output image (.png, .jpg, .webp or .tif), or the output folder; never an
                       input. Without it, one CONTENT's result goes beside it as <stem>-styled.<ext>
-                      (-styled-2 and so on where that file exists: nothing is replaced)
+                      (-styled-2 and so on where that file exists: nothing is replaced); a folder
+                      (one that exists, or a path ending in /) gets that name inside it
   --input DIR         a folder of content photos instead of CONTENT
   --size N            the working size: the content's longer side while it is matched and rendered
                       (${64} to ${MAX_STYLIZE_SIZE}, default ${STYLIZE_SIZE}, what the shipped G2 was trained at); larger keeps more
@@ -101,7 +102,7 @@ async function runStylize(args: string[]): Promise<void> {
 
   const styleFolder = await isFolder(values.style);
   if (single !== undefined && !styleFolder) {
-    const out = values.out ?? (await resultPathBeside(single, 'styled'));
+    const out = await resultPath(values.out, single, 'styled');
     formatFromPath(out);
     await checkNotInput([out], [single, values.style]);
     await checkWritableFile(out);
