@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -1245,6 +1246,41 @@ describe('the web page in Chromium', () => {
       await other.setInputFiles('#mask-file', join(dir, 'hole-2.png'));
       await other.locator('#run').click();
       await assertText(other.locator('#status'), /Done in/, 60_000);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('passes an accessibility audit (axe-core) empty, with a photo, after a run, with each panel open and in Stylize mode', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    try {
+      const other = await context.newPage();
+      await other.goto(`${address}/?engine=server`);
+      await other.addScriptTag({ path: createRequire(import.meta.url).resolve('axe-core/axe.min.js') });
+      const audit = async (what: string) => {
+        // A string: the test's compiler would name the helpers with a function the page lacks.
+        const found: string[] = await other.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+          r.violations.map((v) => v.impact + ' ' + v.id + ': ' + v.help + ' (' + v.nodes.map((n) => n.target.join(' ')).join(', ') + ')'))`);
+        assert.deepEqual(found, [], what);
+      };
+      await audit('empty');
+      assert.equal(await other.locator('#status').getAttribute('role'), 'status', 'what the page says is read out as it changes');
+      await other.setInputFiles('#file', join(dir, 'photo.png'));
+      await assertText(other.locator('#status'), /Paint over what should go/);
+      await audit('a photo open');
+      await writeFile(join(dir, 'hole-audit.png'), await maskBytes(W, H, { x: 40, y: 40, width: 20, height: 20 }));
+      await other.setInputFiles('#mask-file', join(dir, 'hole-audit.png'));
+      await other.click('#run');
+      await assertText(other.locator('#status'), /Done in/, 60_000);
+      await audit('after a run');
+      for (const [button, panel] of [['#help', '#help-dialog'], ['#straighten', '#straighten-panel']]) {
+        await other.click(button);
+        assert.equal(await other.locator(panel).isVisible(), true, panel);
+        await audit(`${panel} open`);
+        await other.keyboard.press('Escape');
+      }
+      await other.click('#mode-stylize');
+      await audit('Stylize mode');
     } finally {
       await context.close();
     }
