@@ -56,7 +56,8 @@ date, camera and place) is kept too, in every output format, without the thumbna
 show what was removed, and its XMP's description (title, caption, keywords, creator, copyright,
 rating; not its thumbnails, face regions or edit settings); --strip-metadata leaves both out. So
 are its colour profile (an iPhone's Display P3: the photo is filled in its own colours, none
-clipped to sRGB), and its 16 bits a channel, in a PNG or TIFF output. Notes say when an animated image (or a TIFF of several pages) was read as its
+clipped to sRGB), and its 16 bits a channel, in a PNG or TIFF output. A black-and-white photo is
+filled in grey, and a greyscale file's PNG, JPEG or TIFF output is greyscale. Notes say when an animated image (or a TIFF of several pages) was read as its
 first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
 
 Options:
