@@ -577,9 +577,6 @@ export class Inpainter {
     if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...(sources ? { sources } : {}), ...kept };
     const { mask: hole, box: holeArea } = prepared;
     const noSource = await sourceRestriction(reader, o, hole, read, notices);
-    // The networks colour what they fill, even in a black-and-white photo: read before the fill
-    // (which may be written into the photo), made grey after it.
-    const grey = isGrey(photo, hole);
 
     const { networks } = this.#state;
     const regions = planRegions(hole, holeArea);
@@ -594,7 +591,7 @@ export class Inpainter {
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
       notices.push(...enlargedNotice(box, scales, o));
-      return { box, holeBox, scales, views, ring: blendRing(enlarged) };
+      return { box, holeBox, mask, scales, views, ring: blendRing(enlarged) };
     });
     // The default scales past the model's G2s render only their fine band by design
     // (`keepCoarseBand`): only scales the caller chose are worth a word.
@@ -608,14 +605,17 @@ export class Inpainter {
     let done = 0;
     for (const [r, job] of jobs.entries()) {
       const crop = whole ? photo : cropImage(photo, job.box);
+      // The networks colour what they fill: where all they can copy from is grey (a black-and-white
+      // photo), the fill is made grey. Read before the fill, which may be written into the photo.
+      const grey = isGrey(crop, job.mask);
       const onScale = o.onProgress && ((k: number) => o.onProgress!({ done: done++, total, region: r + 1, regions: jobs.length, scale: job.scales[k] }));
       const onScaleDone = o.onPreview && ((k: number, image: RgbImage) => o.onPreview!({ region: r + 1, regions: jobs.length, box: job.box, scale: job.scales[k], image }));
       const result = await fillRegion(networks, crop, job.views, { ...o, onScale, onScaleDone });
       blendRegion(out, photo, hole, job.box, result.fill, job.holeBox, { feather: o.dilate, ring: job.ring });
+      if (grey) greyInside(out, hole, job.box);
       if (sources) markSources(sources, result.sources!, job.box);
       if (o.debug) debugRegions.push({ box: job.box, scales: job.scales, coarse: result.coarse!, beforeBlend: result.fill, provenance: result.provenance!, sources: result.sources! });
     }
-    if (grey) greyInside(out, hole, holeArea);
     o.onProgress?.({ done, total, region: jobs.length, regions: jobs.length, scale: jobs[jobs.length - 1].scales.at(-1)! });
     return { image: out, notices, ...(o.debug ? { debug: { regions: debugRegions } } : {}), ...(sources ? { sources } : {}), ...kept };
   }

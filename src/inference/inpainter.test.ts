@@ -104,7 +104,7 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     assert.deepEqual(debug!.regions[0].scales, [256]);
   });
 
-  it('fills a black-and-white photo in grey, and a colour photo in colour', async () => {
+  it('fills a black-and-white photo in grey, and a colour photo in colour, judged on the crop around each hole', async () => {
     const photo = await readImage(await photoPixels(256, 256));
     const plane = 256 * 256;
     const grey = { ...photo, data: photo.data.slice() };
@@ -124,6 +124,21 @@ describe('Inpainter (random-weight tiny networks, real photos)', () => {
     for (let i = 0; i < plane; i++) if (mask.data[i]) grey.data[i] = 1;
     grey.data[0] = grey.data[plane];
     assert.equal(coloured((await inpainter.inpaint(grey, mask)).image), 0);
+    // A large photo is filled in crops around its holes: what counts is what the crop holds, so a
+    // coloured mark far from the hole (a signature, a logo) leaves its fill grey; one near it does not.
+    const [w, h] = [1400, 1000];
+    const big = await readImage(await photoPixels(w, h));
+    const bigPlane = w * h;
+    for (let i = 0; i < bigPlane; i++) big.data[i] = big.data[bigPlane + i] = big.data[2 * bigPlane + i] = big.data[bigPlane + i];
+    const hole = rectMask(w, h, { x: 650, y: 450, width: 100, height: 100 });
+    const mark = (x0: number, y0: number) => {
+      for (let y = y0; y < y0 + 20; y++) for (let x = x0; x < x0 + 20; x++) big.data[y * w + x] = 1;
+    };
+    const inHole = (img: RgbImage) => Array.from(hole.data.keys()).filter((i) => hole.data[i] && (img.data[i] !== img.data[bigPlane + i] || img.data[i] !== img.data[2 * bigPlane + i])).length;
+    mark(10, 10);
+    assert.equal(inHole((await inpainter.inpaint(big, hole)).image), 0, 'a mark far away');
+    mark(600, 400);
+    assert.ok(inHole((await inpainter.inpaint(big, hole)).image) > 1000, 'a mark in the crop');
   });
 
   it("keeps an RGBA photo's alpha and fills its fully transparent pixels instead of copying their stored black", async () => {
