@@ -581,8 +581,8 @@ export function isGrey(img: RgbImage, hole?: MaskImage): boolean {
   return true;
 }
 
-/** Each pixel of `img` inside `mask` (within `box`, when given) made grey, in place: its three channels set to their mean. */
-export function greyInside(img: RgbImage, mask: MaskImage, box: Box = { x: 0, y: 0, width: img.width, height: img.height }): void {
+/** Each pixel of `img` inside `mask` and `box` made grey, in place: its three channels set to their mean. */
+export function greyInside(img: RgbImage, mask: MaskImage, box: Box): void {
   const plane = img.width * img.height;
   const { data } = img;
   for (let y = box.y; y < box.y + box.height; y++) {
