@@ -66,7 +66,7 @@ ${PROTOCOL_NAMES.map((p) => `                      ${p.padEnd(15)} ${PROTOCOLS[p
                     inpaint --no-guide
   --no-native-detail
                     leave ours' fill as G2 renders it, as inpaint --no-native-detail: none of the
-                    photo's own detail, mid band or Telea's diffusion added (with --no-guide,
+                    photo's own detail, mid band or diffusion fill added (with --no-guide,
                     --locality 0 and --match-colour 0: the paper's pipeline)
   --seed N          the mask seed (default 0)
   --grids N         photos per protocol shown as grids in index.html (default 4)

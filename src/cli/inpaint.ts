@@ -135,8 +135,8 @@ Options:
   --no-native-detail  never add the photo's own detail from where the fill's patches came (to fills
                       enlarged from their working scale, to guided fills, and to what the second
                       scale matches on), nor take the patch collage's mid band (its blotches and
-                      edges) out of guided fills and mix Telea's diffusion into their coarse and
-                      mid bands: leave the fill as rendered (docs/decisions/native-detail.md,
+                      edges) out of guided fills and mix a diffusion fill (coherence transport)
+                      into their coarse and mid bands: leave the fill as rendered (docs/decisions/native-detail.md,
                       diffusion-mix.md)
   --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
                       the model has a feature guide (docs/decisions/feature-guide.md)

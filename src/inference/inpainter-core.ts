@@ -122,9 +122,9 @@ export interface InpaintOptions {
    * a fill enlarged from its last working scale, to a guided fill, and to the enlarged fill a
    * second scale without its own G2 matches on: the fill keeps the photo's own grain instead of
    * looking blurred. A guided fill then loses its mid band, the blotches and edges of the patch
-   * collage, a few to a few tens of pixels across (`removeMidBand`), and gets part of Telea's
-   * diffusion fill in its coarse and mid bands (`mixDiffusion`). Default true; false leaves every
-   * fill as rendered.
+   * collage, a few to a few tens of pixels across (`removeMidBand`), and gets part of a diffusion
+   * fill (coherence transport, `coherence.ts`) in its coarse and mid bands (`mixDiffusion`).
+   * Default true; false leaves every fill as rendered.
    */
   nativeDetail?: boolean;
   /**

@@ -24,13 +24,13 @@ import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { localPatchSwapIn, offsetsFrom, swapWindow } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import { blendRing } from './blend.ts';
+import { coherenceFill } from './coherence.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail, bandRadius, CELL, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, MID_BAND, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { BLOCK as REFINE_BLOCK, refineReach, refineSources } from './refine.ts';
 import { workingSize } from './regions.ts';
-import { teleaFill } from './telea.ts';
 
 /** One scale of a region's pyramid. */
 export interface ScalePlan {
@@ -247,13 +247,14 @@ async function renderNear(
 
 /**
  * A guided fill's last step, in place: its mid band out (`removeMidBand`, sparing the seam), and
- * Telea's diffusion fill of the hole mixed into its coarse and mid bands (`mixDiffusion`).
+ * a diffusion fill of the hole, coherence transport's, mixed into its coarse and mid bands
+ * (`mixDiffusion`).
  * @param scale the fill's pixels per pixel of the first working scale
  */
 function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number): void {
   const depth = rampWeights(hole, GUIDED_DETAIL.ramp, scale);
   removeMidBand(fill, hole, depth, scale);
-  mixDiffusion(fill, teleaFill(image, hole), scale, depth);
+  mixDiffusion(fill, coherenceFill(image, hole), scale, depth);
 }
 
 /**
