@@ -57,8 +57,9 @@ show what was removed, and its XMP's description (title, caption, keywords, crea
 rating; not its thumbnails, face regions or edit settings); --strip-metadata leaves both out. So
 are its colour profile (an iPhone's Display P3: the photo is filled in its own colours, none
 clipped to sRGB), and its 16 bits a channel, in a PNG or TIFF output. A black-and-white photo is
-filled in grey, and a greyscale file's PNG, JPEG or TIFF output is greyscale. Notes say when an animated image (or a TIFF of several pages) was read as its
-first frame, a 16-bit one read, or a mask with grey pixels thresholded at 50%.
+filled in grey, and a greyscale file's PNG, JPEG or TIFF output is greyscale. Notes say when an
+animated image (or a TIFF of several pages) was read as its first frame, a 16-bit one read, or a
+mask with grey pixels thresholded at 50%.
 
 Options:
   --mask FILE         the mask of IMAGE (same size as the image unless --resize-mask). Without it,
@@ -136,8 +137,8 @@ Options:
                       enlarged from their working scale, to guided fills, and to what the second
                       scale matches on), nor take the patch collage's mid band (its blotches and
                       edges) out of guided fills and mix a diffusion fill (coherence transport)
-                      into their coarse and mid bands: leave the fill as rendered (docs/decisions/native-detail.md,
-                      diffusion-mix.md)
+                      into their coarse and mid bands: leave the fill as rendered
+                      (docs/decisions/native-detail.md, diffusion-mix.md)
   --no-guide          match the hole on VGG features of G1's coarse fill (the paper's guide) even when
                       the model has a feature guide (docs/decisions/feature-guide.md)
   --sources FILE      also write where the fill copied its patches from, as a mask (white = copied
