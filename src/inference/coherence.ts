@@ -118,9 +118,7 @@ export function coherenceFill(image: RgbImage, mask: MaskImage, options: Coheren
     }
   }
 
-  const tensor = structureTensor(value, known, gw, gh, sigma, rho);
-  const [txx, txy, tyy] = tensor;
-  const hasTensor = tensor[3];
+  const [txx, txy, tyy, hasTensor] = structureTensor(value, known, gw, gh, sigma, rho);
 
   // The neighbourhood: offsets within `radius`, with their 1 / |q - p|.
   const offDx: number[] = [];

@@ -106,9 +106,9 @@ export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32A
 }
 
 /**
- * The shares of a diffusion fill (coherence transport's, `coherence.ts`) in a guided fill's bands (`mixDiffusion`):
- * half of its coarse band, and of its mid band 0.75 at the known region's edge down to 0.15 past
- * the seam's ramp (`GUIDED_DETAIL.ramp`), where the diffusion only smears.
+ * The shares of a diffusion fill (coherence transport's, `coherence.ts`) in a guided fill's bands
+ * (`mixDiffusion`): half of its coarse band, and of its mid band 0.75 at the known region's edge
+ * down to 0.15 past the seam's ramp (`GUIDED_DETAIL.ramp`), where the diffusion only smears.
  */
 export const DIFFUSION_MIX = { coarse: 0.5, mid: { seam: 0.75, deep: 0.15 } } as const;
 
