@@ -8,7 +8,7 @@ import { UsageError } from '../core/errors.ts';
 import { readImage } from '../core/image.ts';
 import type { MaskImage, RgbImage } from '../core/raster.ts';
 import { prepareImage, protocolMask } from '../evaluation/protocols.ts';
-import { coherenceFill } from './coherence.ts';
+import { coherenceFill, coherenceTransport } from './coherence.ts';
 import { rectMask, VALIDATION_PHOTOS } from './testing.ts';
 
 /** An image whose three channels are f(x, y), g(x, y) and h(x, y). */
@@ -95,6 +95,23 @@ describe('coherenceFill', () => {
       const wrong = wrongAwayFromEdge(coherenceFill(image, mask), image, mask, degrees, 2, 0.05);
       assert.deepEqual(wrong, [], `${degrees} degrees`);
     }
+  });
+
+  it('says how clearly each hole pixel continues an edge: near 1 along an edge, 0 in a flat area and at known pixels', () => {
+    const mask = rectMask(64, 64, { x: 20, y: 20, width: 24, height: 24 });
+    for (const degrees of [0, 30]) {
+      const { image, coherence } = coherenceTransport(edge(degrees), mask);
+      assert.deepEqual(image, coherenceFill(edge(degrees), mask));
+      const inHole = [...coherence].filter((_, i) => mask.data[i]);
+      assert.ok(Math.min(...inHole) > 0.9, `${degrees} degrees: a hole pixel's coherence ${Math.min(...inHole)}`);
+      assert.ok(coherence.every((v, i) => mask.data[i] || v === 0), 'a known pixel with a coherence');
+    }
+    // A constant and a ramp of other slopes in each channel: no one direction.
+    const flat = coherenceTransport(planes(64, 64, () => 0.3, () => 0.6, () => 0.9), mask);
+    assert.ok(flat.coherence.every((v) => v === 0), 'a constant image has no edge');
+    const crossed = coherenceTransport(planes(64, 64, (x) => x / 64, (_, y) => y / 64, () => 0.5), mask);
+    const most = Math.max(...crossed.coherence);
+    assert.ok(most < 0.05, `two ramps at right angles, equally steep: coherence up to ${most}`);
   });
 
   it('keeps a linear ramp a ramp, whatever the sharpness', () => {

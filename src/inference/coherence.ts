@@ -61,6 +61,18 @@ const MIN_WEIGHT = 1e-4;
 /** Distances are ordered in steps of 1/16 px: finer than the chamfer distance is exact. */
 const ORDER_STEPS = 16;
 
+/** What `coherenceTransport` returns. */
+export interface CoherenceResult {
+  /** The image with its holes filled. */
+  image: RgbImage;
+  /**
+   * Per pixel of the image, how clearly an edge was carried into it: the squared coherence in
+   * [0, 1] of the structure tensor its value was computed with (s in the formula above); 0 at the
+   * known pixels.
+   */
+  coherence: Float32Array;
+}
+
 /**
  * Fills the holes of `mask` (nonzero = hole) by coherence transport, in float.
  * @returns a new image: known pixels bit-identical to the input's, hole pixels filled, in [0, 1]
@@ -71,6 +83,16 @@ const ORDER_STEPS = 16;
  *   range, or the mask covers the whole image (there is nothing to fill from)
  */
 export function coherenceFill(image: RgbImage, mask: MaskImage, options: CoherenceOptions = {}): RgbImage {
+  return coherenceTransport(image, mask, options).image;
+}
+
+/**
+ * `coherenceFill`, and how clearly each hole pixel continues an edge: where that is near 0 the
+ * fill there is an isotropic mean of its surroundings, a smear, and where the fronts from two
+ * sides meet, a seam.
+ * @throws UsageError as `coherenceFill`
+ */
+export function coherenceTransport(image: RgbImage, mask: MaskImage, options: CoherenceOptions = {}): CoherenceResult {
   checkImage(image, 'image');
   checkMask(mask, 'mask');
   const { width, height } = image;
@@ -81,8 +103,9 @@ export function coherenceFill(image: RgbImage, mask: MaskImage, options: Coheren
   expect(Number.isInteger(sigma) && sigma >= 1, 'sigma', 'an integer >= 1', sigma);
   expect(Number.isInteger(rho) && rho >= 1, 'rho', 'an integer >= 1', rho);
   const out: RgbImage = { width, height, data: image.data.slice() };
+  const coherence = new Float32Array(width * height);
   const hole = maskBoundingBox(mask);
-  if (!hole) return out;
+  if (!hole) return { image: out, coherence };
   if (hole.width === width && hole.height === height && mask.data.every((v) => v !== 0)) {
     throw new UsageError(`the mask covers the whole ${width}x${height} image: coherence transport needs known pixels to fill the hole from`);
   }
@@ -139,6 +162,7 @@ export function coherenceFill(image: RgbImage, mask: MaskImage, options: Coheren
   const spread = (sharpness * sharpness) / (2 * radius * radius);
 
   const filled = new Uint8Array(cells);
+  const carried = new Float32Array(cells);
   for (let i = 0; i < cells; i++) filled[i] = known[i] ? 1 : 0;
   for (const p of fillOrder(filled, inside, gw, gh)) {
     // The tensor here: the mean of those around it, carried inward with the fill.
@@ -182,6 +206,7 @@ export function coherenceFill(image: RgbImage, mask: MaskImage, options: Coheren
         ny /= norm;
       }
     }
+    carried[p] = strength;
     const k2 = spread * strength;
     let r = 0;
     let g = 0;
@@ -210,9 +235,10 @@ export function coherenceFill(image: RgbImage, mask: MaskImage, options: Coheren
       if (!mask.data[p]) continue;
       const i = (y - y0 + reach) * gw + x - x0 + reach;
       for (let c = 0; c < 3; c++) out.data[c * plane + p] = Math.min(1, Math.max(0, value[c * cells + i]));
+      coherence[p] = carried[i];
     }
   }
-  return out;
+  return { image: out, coherence };
 }
 
 /**

@@ -217,19 +217,26 @@ describe('mixDiffusion', () => {
     }
   });
 
-  it("adds its share of the diffusion's mid band, more at the seam, and at a larger scale counts longer waves in it", () => {
-    // Deep in the hole (no depth given), and at the seam (depth 0).
-    for (const [depth, share] of [
-      [undefined, DIFFUSION_MIX.mid.deep],
-      [new Float32Array(plane), DIFFUSION_MIX.mid.seam],
+  it("adds its share of the diffusion's mid band, more at the seam and where the diffusion carries an edge, and at a larger scale counts longer waves in it", () => {
+    const { seam, flat: noEdge, edge } = DIFFUSION_MIX.mid;
+    // Deep in the hole (no depth given) with no edge carried, with a clear edge, and half of one;
+    // at the seam (depth 0), whatever the diffusion carries.
+    const [deep, atSeam] = [new Float32Array(plane).fill(1), new Float32Array(plane)];
+    for (const [depth, coherence, share] of [
+      [undefined, undefined, noEdge],
+      [deep, new Float32Array(plane), noEdge],
+      [deep, new Float32Array(plane).fill(1), edge],
+      [undefined, new Float32Array(plane).fill(0.5), (noEdge + edge) / 2],
+      [atSeam, undefined, seam],
+      [atSeam, new Float32Array(plane).fill(1), seam],
     ] as const) {
       const fill = flat(0.5);
-      mixDiffusion(fill, striped(16), 1, depth);
+      mixDiffusion(fill, striped(16), 1, depth, coherence);
       const ratio = contrast(fill) / contrast(striped(16));
       assert.ok(Math.abs(ratio - share) < 0.05, `16-px waves: ${ratio} of the diffusion's, expected ${share}`);
       // The fill's own mid band gives way as much.
       const waves = striped(16);
-      mixDiffusion(waves, flat(0.5), 1, depth);
+      mixDiffusion(waves, flat(0.5), 1, depth, coherence);
       const left = contrast(waves) / contrast(striped(16));
       assert.ok(Math.abs(left - (1 - share)) < 0.05, `16-px waves: ${left} of the fill's own kept, expected ${1 - share}`);
     }

@@ -107,10 +107,12 @@ export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32A
 
 /**
  * The shares of a diffusion fill (coherence transport's, `coherence.ts`) in a guided fill's bands
- * (`mixDiffusion`): half of its coarse band, and of its mid band 0.75 at the known region's edge
- * down to 0.15 past the seam's ramp (`GUIDED_DETAIL.ramp`), where the diffusion only smears.
+ * (`mixDiffusion`): half of its coarse band; of its mid band 0.75 at the known region's edge, and
+ * past the seam's ramp (`GUIDED_DETAIL.ramp`) 0.1 where the diffusion carries no edge (a smear,
+ * and a seam where its fronts meet) rising to 0.8 where it carries a clear one (its coherence,
+ * `coherenceTransport`).
  */
-export const DIFFUSION_MIX = { coarse: 0.5, mid: { seam: 0.75, deep: 0.15 } } as const;
+export const DIFFUSION_MIX = { coarse: 0.5, mid: { seam: 0.75, flat: 0.1, edge: 0.8 } } as const;
 
 /**
  * Mixes a diffusion fill into a guided fill's coarse and mid bands, in place [ours;
@@ -119,9 +121,11 @@ export const DIFFUSION_MIX = { coarse: 0.5, mid: { seam: 0.75, deep: 0.15 } } as
  * fill's finest band (G2's grain and the sources' detail) is left as it is. The match guesses each
  * hole patch from elsewhere in the photo and the diffusion continues the hole's edge inward (its
  * colours, its isophotes), so their errors are largely independent; the diffusion's mid band is in
- * phase with the truth near the edge (the structures that cross the seam) and a smear deep inside.
- * On photos-other, at equal detail: hole l1 -0.13 to -0.34 and SSIM +0.0013 to +0.0025 on the three
- * protocols (docs/results-history.md, "Session 17").
+ * phase with the truth near the edge (the structures that cross the seam), and deep inside where it
+ * carries an edge on; elsewhere deep inside it is a smear. On photos-other, at equal detail: hole
+ * l1 -0.13 to -0.34 and SSIM +0.0013 to +0.0025 on the three protocols (docs/results-history.md,
+ * "Session 17"); the share by coherence, against 0.15 everywhere deep inside: 11 to 13 more points
+ * of texture and 0.1 less hole l1, at the same SSIM ("Session 43").
  * Every pixel is mixed, the known ones too: the diffusion's known pixels are the photo's, so the
  * fill's tone drift there (what blending carries into the hole, blend.ts) shrinks as the hole's
  * does, and is not added twice.
@@ -130,8 +134,10 @@ export const DIFFUSION_MIX = { coarse: 0.5, mid: { seam: 0.75, deep: 0.15 } } as
  * @param scale the fill's pixels per pixel of the first working scale
  * @param depth per pixel, 0 at the known region to 1 past the seam's ramp (`rampWeights`); absent:
  *   deep everywhere
+ * @param coherence per pixel, how clearly the diffusion carries an edge there (0 to 1,
+ *   `coherenceTransport`); absent: no edge anywhere
  */
-export function mixDiffusion(fill: RgbImage, diffusion: RgbImage, scale = 1, depth?: Float32Array): void {
+export function mixDiffusion(fill: RgbImage, diffusion: RgbImage, scale = 1, depth?: Float32Array, coherence?: Float32Array): void {
   const { width, height } = fill;
   const plane = width * height;
   const to = Math.round(MID_BAND.to * Math.max(1, scale));
@@ -144,7 +150,8 @@ export function mixDiffusion(fill: RgbImage, diffusion: RgbImage, scale = 1, dep
     for (let i = 0; i < plane; i++) difference[i] = other[i] - own[i];
     const [fine, coarse] = [blurred(difference, width, height, MID_BAND.from, fineNorm), blurred(difference, width, height, to, coarseNorm)];
     for (let i = 0; i < plane; i++) {
-      const midShare = depth ? mid.seam + (mid.deep - mid.seam) * depth[i] : mid.deep;
+      const deep = coherence ? mid.flat + (mid.edge - mid.flat) * coherence[i] : mid.flat;
+      const midShare = depth ? mid.seam + (deep - mid.seam) * depth[i] : deep;
       own[i] = Math.min(1, Math.max(0, own[i] + coarseShare * coarse[i] + midShare * (fine[i] - coarse[i])));
     }
   }

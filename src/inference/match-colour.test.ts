@@ -5,7 +5,7 @@ import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { PatchSwapper } from '../patchswap/index.ts';
 import { Engine } from '../runtime/engine.ts';
 import { hostTensor } from '../runtime/tensor.ts';
-import { withCellColour, withoutCellColour } from './match-colour.ts';
+import { colourGuide, MATCH_COLOUR_DIFFUSION, withCellColour, withoutCellColour } from './match-colour.ts';
 
 /** An image whose pixel (x, y) of channel c is `at(c, x, y)`. */
 function image(width: number, height: number, at: (c: number, x: number, y: number) => number): RgbImage {
@@ -13,6 +13,20 @@ function image(width: number, height: number, at: (c: number, x: number, y: numb
   for (let c = 0; c < 3; c++) for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[(c * height + y) * width + x] = at(c, x, y);
   return { width, height, data };
 }
+
+describe('colourGuide', () => {
+  it("mixes the diffusion's fill into G1's by MATCH_COLOUR_DIFFUSION, reading both and changing neither", () => {
+    const [coarse, diffusion] = [image(6, 5, (c, x) => 0.1 * c + x / 10), image(6, 5, (c, _, y) => 0.9 - 0.1 * c - y / 10)];
+    const [a, b] = [coarse.data.slice(), diffusion.data.slice()];
+    const mixed = colourGuide(coarse, diffusion);
+    assert.equal(mixed.width, 6);
+    assert.equal(mixed.height, 5);
+    mixed.data.forEach((v, k) => assert.ok(Math.abs(v - ((1 - MATCH_COLOUR_DIFFUSION) * a[k] + MATCH_COLOUR_DIFFUSION * b[k])) < 1e-6, `value ${k}: ${v}`));
+    assert.deepEqual(coarse.data, a);
+    assert.deepEqual(diffusion.data, b);
+    assert.ok(MATCH_COLOUR_DIFFUSION > 0 && MATCH_COLOUR_DIFFUSION < 1);
+  });
+});
 
 describe('withCellColour', () => {
   it("appends each cell's mean colour, centred on the map's mean and weighted; withoutCellColour gives back the features", () => {

@@ -27,6 +27,29 @@ import type { VggFeatures } from '../features/frozen-vgg.ts';
 export const DEFAULT_MATCH_COLOUR = 60;
 
 /**
+ * The share of a diffusion fill (coherence transport's, `coherence.ts`) in the colour the first
+ * scale's match reads in the hole; the rest is G1's coarse fill [ours]. G1 guesses the hole's
+ * colours from what it learned, the diffusion carries its edge's colours inward: their errors are
+ * largely independent, as in the last step's mix (`mixDiffusion`), so their mean is the better
+ * guide. On photos-other, against G1's colour alone (with the mid band's share by coherence,
+ * `DIFFUSION_MIX`): SSIM +0.0010, +0.0006 and +0.0006 on centre-256, rectangles-256 and centre-512,
+ * beyond the noise, for 2.2, 0.9 and 0.9 points of detail; all of the diffusion's colour instead of
+ * half gained less (docs/results-history.md, "Session 43"). A smooth diffusion (push-pull) in the
+ * same place cost SSIM (docs/decisions/match-colour.md): it carries no edge into the hole.
+ */
+export const MATCH_COLOUR_DIFFUSION = 0.5;
+
+/**
+ * What the match's colour channels read at the first scale: `coarse` (G1's composite) and
+ * `diffusion` (the same photo's hole filled by coherence transport) mixed by
+ * `MATCH_COLOUR_DIFFUSION`. Both hold the photo's own known pixels, so only the hole changes.
+ */
+export function colourGuide(coarse: RgbImage, diffusion: RgbImage): RgbImage {
+  const share = MATCH_COLOUR_DIFFUSION;
+  return { ...coarse, data: coarse.data.map((v, k) => (1 - share) * v + share * diffusion.data[k]) };
+}
+
+/**
  * The features with three more channels: `guide`'s mean colour per cell (the cell's pixels that
  * lie inside the image), centred on the map's mean and times `weight`.
  * @param guide the image the features were taken from (same working size)

@@ -24,10 +24,10 @@ import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { localPatchSwapIn, offsetsFrom, swapWindow } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import { blendRing } from './blend.ts';
-import { coherenceFill } from './coherence.ts';
+import { coherenceFill, coherenceTransport } from './coherence.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail, bandRadius, CELL, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, MID_BAND, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
-import { withCellColour, withoutCellColour } from './match-colour.ts';
+import { colourGuide, withCellColour, withoutCellColour } from './match-colour.ts';
 import { composite, provenancePicture, type SourceCells } from './pixels.ts';
 import { BLOCK as REFINE_BLOCK, refineReach, refineSources } from './refine.ts';
 import { workingSize } from './regions.ts';
@@ -254,7 +254,8 @@ async function renderNear(
 function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number): void {
   const depth = rampWeights(hole, GUIDED_DETAIL.ramp, scale);
   removeMidBand(fill, hole, depth, scale);
-  mixDiffusion(fill, coherenceFill(image, hole), scale, depth);
+  const diffusion = coherenceTransport(image, hole);
+  mixDiffusion(fill, diffusion.image, scale, depth, diffusion.coherence);
 }
 
 /**
@@ -311,7 +312,9 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
         const features = await nets.vggFeatures(input);
         // The guide predicts the hole's features from the photo alone: for the first match only.
         const guide = guided && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
-        const matched = matchColour > 0 ? withCellColour(guide, input, matchColour) : guide;
+        // The first match's colour: G1's guess and the diffusion's, mixed.
+        const colour = matchColour > 0 && pass === 0 ? colourGuide(input, coherenceFill(known, mask)) : input;
+        const matched = matchColour > 0 ? withCellColour(guide, colour, matchColour) : guide;
         const { swapped: out, provenance: cells } = await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
         const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
         sources = { width: features.width, height: features.height, imageWidth: width, imageHeight: height, data: cells };
