@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Box, readImage, resizeImage, type RgbImage } from '../core/image.ts';
 import { blendRing } from './blend.ts';
+import { coherenceTransport } from './coherence.ts';
 import { addSourceDetail, CELL, GUIDED_DETAIL } from './detail.ts';
 import { addSourceDetailNear, finishFill, type FinishOptions } from './pipeline.ts';
 import type { SourceCells } from './pixels.ts';
@@ -62,6 +63,17 @@ describe('finishFill', () => {
       }
     });
   }
+
+  it("takes the region's coherence transport when it is given, as if it had made it", async () => {
+    const { image, hole, last, sources } = await setting(1200);
+    const options: FinishOptions = { guided: true, banded: false, scaleCount: 1, firstWidth: 1200, lastScale: 1200, nativeDetail: true };
+    const made = finishFill({ ...last, data: last.data.slice() }, image, hole, sources, options);
+    const diffusion = coherenceTransport(image, hole);
+    assert.deepEqual(finishFill({ ...last, data: last.data.slice() }, image, hole, sources, { ...options, diffusion }), made);
+    // And it is used: another diffusion gives another fill.
+    const other = { image: { ...diffusion.image, data: diffusion.image.data.map((v) => 1 - v) }, coherence: diffusion.coherence };
+    assert.ok(maxDifference(finishFill({ ...last, data: last.data.slice() }, image, hole, sources, { ...options, diffusion: other }), made, { x: 500, y: 300, width: 150, height: 120 }) > 0.05);
+  });
 
   it('works on less than the region when the hole and its sources are a part of it', async () => {
     const { image, hole, last, sources } = await setting(800);

@@ -24,7 +24,7 @@ import type { VggFeatures } from '../features/frozen-vgg.ts';
 import { localPatchSwapIn, offsetsFrom, swapWindow } from '../patchswap/index.ts';
 import type { HostTensor } from '../runtime/tensor.ts';
 import { blendRing } from './blend.ts';
-import { coherenceFill, coherenceTransport } from './coherence.ts';
+import { type CoherenceResult, coherenceTransport } from './coherence.ts';
 import type { Networks } from './networks.ts';
 import { addSourceDetail, bandRadius, CELL, DETAIL_GAIN, type DetailRamp, detailLayer, GUIDED_DETAIL, MID_BAND, mixDiffusion, pixelSources, rampWeights, removeMidBand } from './detail.ts';
 import { colourGuide, withCellColour, withoutCellColour } from './match-colour.ts';
@@ -250,11 +250,11 @@ async function renderNear(
  * a diffusion fill of the hole, coherence transport's, mixed into its coarse and mid bands
  * (`mixDiffusion`).
  * @param scale the fill's pixels per pixel of the first working scale
+ * @param diffusion `coherenceTransport(image, hole)`, if already made
  */
-function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number): void {
+function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number, diffusion = coherenceTransport(image, hole)): void {
   const depth = rampWeights(hole, GUIDED_DETAIL.ramp, scale);
   removeMidBand(fill, hole, depth, scale);
-  const diffusion = coherenceTransport(image, hole);
   mixDiffusion(fill, diffusion.image, scale, depth, diffusion.coherence);
 }
 
@@ -272,6 +272,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
   let rendered: RgbImage | undefined; // G2's raw output at the current scale
   let sources: SourceCells | undefined; // the last swap's provenance
   let banded = false; // whether the last scale rendered only a fine band
+  let diffusion: CoherenceResult | undefined; // the hole's coherence transport at the region's size
   for (const [i, plan] of plans.entries()) {
     options.onScale?.(i);
     const { width, height, mask } = plan;
@@ -312,8 +313,14 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
         const features = await nets.vggFeatures(input);
         // The guide predicts the hole's features from the photo alone: for the first match only.
         const guide = guided && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
-        // The first match's colour: G1's guess and the diffusion's, mixed.
-        const colour = matchColour > 0 && pass === 0 ? colourGuide(input, coherenceFill(known, mask)) : input;
+        // The first match's colour: G1's guess and the diffusion's, mixed. At the region's own
+        // size, that diffusion is also the last step's (`reband`).
+        let colour = input;
+        if (matchColour > 0 && pass === 0) {
+          const first = coherenceTransport(known, mask);
+          if (known === image && mask === hole) diffusion = first;
+          colour = colourGuide(input, first.image);
+        }
         const matched = matchColour > 0 ? withCellColour(guide, colour, matchColour) : guide;
         const { swapped: out, provenance: cells } = await nets.swap(matched, plan.featureMask, locality, plan.sourceMask);
         const swapped = matchColour > 0 ? withoutCellColour(out, features.channels) : out;
@@ -327,7 +334,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     if (i < plans.length - 1) options.onScaleDone?.(i, previous!);
   }
   const debugged = debug ? { coarse, provenance } : {};
-  const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail };
+  const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail, diffusion };
   return { fill: finishFill(rendered!, image, hole, sources!, finish), sources, ...debugged };
 }
 
@@ -343,6 +350,8 @@ export interface FinishOptions {
   firstWidth: number;
   lastScale: number;
   nativeDetail: boolean;
+  /** The hole's coherence transport at the region's size (`coherenceTransport(image, hole)`), if made already. */
+  diffusion?: CoherenceResult;
 }
 
 /**
@@ -356,7 +365,7 @@ export interface FinishOptions {
  * @param sources the last scale's provenance
  */
 export function finishFill(last: RgbImage, image: RgbImage, hole: MaskImage, sources: SourceCells, options: FinishOptions, box?: Box): RgbImage {
-  const { guided, banded, nativeDetail } = options;
+  const { guided, banded, nativeDetail, diffusion } = options;
   // The ramps, and the blotches of the first scale's collage, count its working pixels.
   const rampScale = image.width / options.firstWidth;
   const native = last.width === image.width && last.height === image.height;
@@ -377,7 +386,7 @@ export function finishFill(last: RgbImage, image: RgbImage, hole: MaskImage, sou
       const detail = detailLayer(known, mask, bandRadius(initial.scale));
       addSourceDetail(fill, known, mask, refineSources(initial, fill, known, mask, detail), ...enlargedDetail(guided, GUIDED_DETAIL.enlarged), detail);
     }
-    if (guided) reband(fill, known, mask, rampScale);
+    if (guided) reband(fill, known, mask, rampScale, diffusion && { image: cropImage(diffusion.image, box), coherence: cropPlane(diffusion.coherence, image.width, box) });
   }
   return pasteImage(native ? last : image, fill, box.x, box.y);
 }
