@@ -74,23 +74,15 @@ export interface CoherenceResult {
 }
 
 /**
- * Fills the holes of `mask` (nonzero = hole) by coherence transport, in float.
+ * Fills the holes of `mask` (nonzero = hole) by coherence transport, in float, and says how clearly
+ * each hole pixel continues an edge: where that is near 0 the fill there is an isotropic mean of its
+ * surroundings, a smear, and where the fronts from two sides meet, a seam.
  * @returns a new image: known pixels bit-identical to the input's, hole pixels filled, in [0, 1]
- *   (the input is not modified, and what its hole pixels hold is never read)
+ *   (the input is not modified, and what its hole pixels hold is never read); and the coherence
  * @example
- * const filled = coherenceFill(image, mask);
+ * const { image: filled, coherence } = coherenceTransport(image, mask);
  * @throws UsageError when the image or mask is malformed, their sizes differ, a parameter is out of
  *   range, or the mask covers the whole image (there is nothing to fill from)
- */
-export function coherenceFill(image: RgbImage, mask: MaskImage, options: CoherenceOptions = {}): RgbImage {
-  return coherenceTransport(image, mask, options).image;
-}
-
-/**
- * `coherenceFill`, and how clearly each hole pixel continues an edge: where that is near 0 the
- * fill there is an isotropic mean of its surroundings, a smear, and where the fronts from two
- * sides meet, a seam.
- * @throws UsageError as `coherenceFill`
  */
 export function coherenceTransport(image: RgbImage, mask: MaskImage, options: CoherenceOptions = {}): CoherenceResult {
   checkImage(image, 'image');
