@@ -149,7 +149,7 @@ describe('coherenceTransport', () => {
     assert.ok(largestStep(filled) < 4 * slope, `a step of ${largestStep(filled)}`);
     assert.deepEqual(wrongAwayFromEdge(filled, image, mask, 0, 0, 0.05), []);
     // Where the fronts meet, every neighbour with a value lies across the isophotes: at a high
-    // sharpness all their weights underflow, and the fill takes them in their ratios.
+    // sharpness all their weights would underflow to 0; the fill takes them alike instead.
     const sharp = coherenceFill(image, mask, { sharpness: 200, seams: false });
     assert.ok(sharp.data.every((v) => v >= 0 && v <= 1), 'a value that is not a number in [0, 1]');
   });
