@@ -515,7 +515,7 @@ function bilinear(plane: Float32Array, i: number, width: number, u: number, v: n
 const SEAM_SEARCH = 4;
 
 /**
- * The solver's tolerance, its residual's share of the steps': 3% takes 4 or 5 iterations at 256;
+ * The solver's tolerance, its residual's share of the steps': 3% takes 5 iterations at 256 and 512;
  * 1% (7 iterations) gave the same fills within the noise, 10% a quarter less of the VGG distance's
  * gain (docs/results-history.md, "Session 44").
  */

@@ -160,9 +160,31 @@ function apply(level: Level, x: Float32Array, out: Float32Array): void {
   }
 }
 
+/**
+ * Between `level` and its coarse level, over the unknown cells: restriction (each cell's residual,
+ * `b` - `r`, summed into its parent's right-hand side) or prolongation (each parent's solution
+ * added to its cells' `x`), each the other's transpose.
+ */
+function transfer(level: Level, restrict: boolean): void {
+  const { width, height, unknown, x, b, r } = level;
+  const coarse = level.coarse!;
+  for (let y = 1; y < height - 1; y++) {
+    const row = ((y + 1) >> 1) * coarse.width;
+    for (let col = 1; col < width - 1; col++) {
+      const i = y * width + col;
+      if (!unknown[i]) continue;
+      const K = CHANNELS * (row + ((col + 1) >> 1));
+      for (let c = 0, k = CHANNELS * i; c < CHANNELS; c++, k++) {
+        if (restrict) coarse.b[K + c] += b[k] - r[k];
+        else x[k] += coarse.x[K + c];
+      }
+    }
+  }
+}
+
 /** `level.x` = one V-cycle's approximation of L^-1 `level.b`, from zero. */
 function vcycle(level: Level): void {
-  const { x, b, r, coarse, width, height, unknown } = level;
+  const { x, b, r, coarse } = level;
   x.fill(0);
   if (!coarse) {
     for (let s = 0; s < COARSEST_SWEEPS; s++) {
@@ -177,25 +199,9 @@ function vcycle(level: Level): void {
   sweep(level, x, b, 1);
   apply(level, x, r);
   coarse.b.fill(0);
-  for (let y = 1; y < height - 1; y++) {
-    const row = ((y + 1) >> 1) * coarse.width;
-    for (let col = 1; col < width - 1; col++) {
-      const i = y * width + col;
-      if (!unknown[i]) continue;
-      const K = CHANNELS * (row + ((col + 1) >> 1));
-      for (let c = 0, k = CHANNELS * i; c < CHANNELS; c++, k++) coarse.b[K + c] += b[k] - r[k];
-    }
-  }
+  transfer(level, true);
   vcycle(coarse);
-  for (let y = 1; y < height - 1; y++) {
-    const row = ((y + 1) >> 1) * coarse.width;
-    for (let col = 1; col < width - 1; col++) {
-      const i = y * width + col;
-      if (!unknown[i]) continue;
-      const K = CHANNELS * (row + ((col + 1) >> 1));
-      for (let c = 0, k = CHANNELS * i; c < CHANNELS; c++, k++) x[k] += coarse.x[K + c];
-    }
-  }
+  transfer(level, false);
   sweep(level, x, b, 1);
   sweep(level, x, b, 0);
 }
