@@ -330,8 +330,8 @@ function fillOrder(filled: Uint8Array, inside: Uint8Array, gw: number, gh: numbe
 
 /**
  * Per cell of the grid, the column and row of the known cell nearest it: two raster passes that
- * each take a neighbour's nearest where it is nearer (as 8SSEDT does; within a pixel of the exact
- * nearest, enough to tell fronts from different parts of a hole's edge apart).
+ * each take a neighbour's nearest where it is nearer (as 8SSEDT does: not always the exact nearest,
+ * but enough to tell fronts from different parts of a hole's edge apart).
  */
 function nearestKnown(known: Float32Array, gw: number, gh: number): { originX: Int32Array; originY: Int32Array } {
   const cells = gw * gh;
@@ -380,8 +380,8 @@ function nearestKnown(known: Float32Array, gw: number, gh: number): { originX: I
 }
 
 /**
- * Two neighbouring hole pixels meet at a seam when the known pixels their values came from lie
- * further apart than this many times their mean distance from them (at least `radius`): fronts from
+ * Two neighbouring hole pixels meet at a seam when the known pixels nearest them lie further apart
+ * than this many times their mean distance from them (at least `radius`): fronts from
  * different parts of the hole's edge, not one front. Along one front the sources drift apart
  * slowly with depth; across the hole's medial axis they lie about sqrt(2) times the depth apart
  * (at a right-angled corner) or more.
