@@ -31,7 +31,7 @@
  */
 import { smooth } from '../core/blur.ts';
 import { expect, UsageError } from '../core/errors.ts';
-import { checkImage, checkMask, type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
+import { type Box, checkImage, checkMask, type MaskImage, maskBoundingBox, type RgbImage } from '../core/raster.ts';
 import { chamferDistance } from './blend.ts';
 import { KNOWN, OUTSIDE, solvePoisson, UNKNOWN } from './poisson.ts';
 
@@ -133,12 +133,31 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
   const gw = x1 - x0 + 2 * reach;
   const gh = y1 - y0 + 2 * reach;
   const cells = gw * gh;
-  const plane = width * height;
   const known = new Float32Array(cells);
   const inside = new Uint8Array(cells);
   const value = new Float32Array(3 * cells);
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
+  toGrid(image, mask, x0, y0, reach, gw, gh, known, inside, value);
+  const tensor = structureTensor(value, known, gw, gh, sigma, rho);
+  const fill = transport(value, known, inside, tensor, gw, gh, radius, sharpness);
+  if (seams) smoothSeams(value, fill.normalX, fill.normalY, inside, known, gw, gh, radius);
+  fromGrid(value, fill.carried, mask, hole, x0 - reach, y0 - reach, gw, gh, out, coherence);
+  return { image: out, coherence };
+}
+
+// coherenceTransport's steps. Each loop is a function of its own: V8 optimises a long loop while it
+// runs, and code after it in the same function that has not run yet throws that away, on every
+// call (the first fills of a process ran the steps two to three times slower for it).
+
+/**
+ * The grid's cells from the image's pixels in [x0, x1) x [y0, y1), which lie at (`reach`, `reach`)
+ * on: `known` 1 and the value, or `inside` 1 where the mask is set. The ring stays neither.
+ */
+function toGrid(image: RgbImage, mask: MaskImage, x0: number, y0: number, reach: number, gw: number, gh: number, known: Float32Array, inside: Uint8Array, value: Float32Array): void {
+  const { width, height } = image;
+  const cells = gw * gh;
+  const plane = width * height;
+  for (let y = y0; y < y0 + gh - 2 * reach; y++) {
+    for (let x = x0; x < x0 + gw - 2 * reach; x++) {
       const p = y * width + x;
       const i = (y - y0 + reach) * gw + x - x0 + reach;
       if (mask.data[p]) {
@@ -151,38 +170,58 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
       value[2 * cells + i] = image.data[2 * plane + p];
     }
   }
+}
 
-  const [txx, txy, tyy, hasTensor] = structureTensor(value, known, gw, gh, sigma, rho);
-
-  // The neighbourhood: offsets within `radius`, with their 1 / |q - p|.
-  const offDx: number[] = [];
-  const offDy: number[] = [];
-  for (let dy = -reach; dy <= reach; dy++) {
-    for (let dx = -reach; dx <= reach; dx++) {
-      const d2 = dx * dx + dy * dy;
-      if (d2 === 0 || d2 > radius * radius) continue;
-      offDx.push(dx);
-      offDy.push(dy);
+/** The hole's pixels of `out` and `coherence` from the grid (its corner at (left, top) of the image), clamped to [0, 1]. */
+function fromGrid(value: Float32Array, carried: Float32Array, mask: MaskImage, hole: Box, left: number, top: number, gw: number, gh: number, out: RgbImage, coherence: Float32Array): void {
+  const { width, height } = out;
+  const cells = gw * gh;
+  const plane = width * height;
+  for (let y = hole.y; y < hole.y + hole.height; y++) {
+    for (let x = hole.x; x < hole.x + hole.width; x++) {
+      const p = y * width + x;
+      if (!mask.data[p]) continue;
+      const i = (y - top) * gw + x - left;
+      for (let c = 0; c < 3; c++) out.data[c * plane + p] = Math.min(1, Math.max(0, value[c * cells + i]));
+      coherence[p] = carried[i];
     }
   }
-  const taps = offDx.length;
-  const offset = Int32Array.from(offDx, (dx, k) => offDy[k] * gw + dx);
-  const invLength = Float64Array.from(offDx, (dx, k) => 1 / Math.hypot(dx, offDy[k]));
-  const tapX = Float64Array.from(offDx);
-  const tapY = Float64Array.from(offDy);
-  const spread = (sharpness * sharpness) / (2 * radius * radius);
+}
 
+/** What `transport` leaves per cell of the grid: the direction across the edge carried there (0, 0 where none), and the squared coherence it was carried with. */
+interface Transported {
+  normalX: Float32Array;
+  normalY: Float32Array;
+  carried: Float32Array;
+}
+
+/**
+ * The fill itself: the hole's cells in order of their distance from the known ones, each the
+ * weighted mean of its filled neighbours within `radius`, weighed by the structure tensor carried in
+ * with the fill (the formula in the file comment). Writes the hole's `value`s; the tensor's planes
+ * are extended over the hole.
+ */
+function transport(value: Float32Array, known: Float32Array, inside: Uint8Array, tensor: Tensor, gw: number, gh: number, radius: number, sharpness: number): Transported {
+  const { txx, txy, tyy, has: hasTensor } = tensor;
+  const cells = gw * gh;
+  const taps = neighbourhood(radius, gw);
+  const { offset, invLength, tapX, tapY } = taps;
+  const count = offset.length;
+  const spread = (sharpness * sharpness) / (2 * radius * radius);
   const filled = new Uint8Array(cells);
   const carried = new Float32Array(cells);
-  const [normalX, normalY] = [new Float32Array(cells), new Float32Array(cells)];
+  const normalX = new Float32Array(cells);
+  const normalY = new Float32Array(cells);
   for (let i = 0; i < cells; i++) filled[i] = known[i] ? 1 : 0;
-  for (const p of fillOrder(filled, inside, gw, gh)) {
+  const order = fillOrder(filled, inside, gw, gh);
+  for (let n = 0; n < order.length; n++) {
+    const p = order[n];
     // The tensor here: the mean of those around it, carried inward with the fill.
     let a = 0;
     let b = 0;
     let d = 0;
     let total = 0;
-    for (let k = 0; k < taps; k++) {
+    for (let k = 0; k < count; k++) {
       const q = p + offset[k];
       if (!hasTensor[q]) continue;
       const w = invLength[k];
@@ -226,7 +265,7 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
     let g = 0;
     let bl = 0;
     total = 0;
-    for (let k = 0; k < taps; k++) {
+    for (let k = 0; k < count; k++) {
       const q = p + offset[k];
       if (!filled[q]) continue;
       const across = tapX[k] * nx + tapY[k] * ny;
@@ -242,18 +281,36 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
     value[2 * cells + p] = bl / total;
     filled[p] = 1;
   }
+  return { normalX, normalY, carried };
+}
 
-  if (seams) smoothSeams(value, normalX, normalY, inside, known, gw, gh, radius);
-  for (let y = hole.y; y < hole.y + hole.height; y++) {
-    for (let x = hole.x; x < hole.x + hole.width; x++) {
-      const p = y * width + x;
-      if (!mask.data[p]) continue;
-      const i = (y - y0 + reach) * gw + x - x0 + reach;
-      for (let c = 0; c < 3; c++) out.data[c * plane + p] = Math.min(1, Math.max(0, value[c * cells + i]));
-      coherence[p] = carried[i];
+/** The neighbourhood: the offsets within `radius` on a grid with rows `gw` long, their 1 / length, and their x and y. */
+function neighbourhood(radius: number, gw: number): { offset: Int32Array; invLength: Float64Array; tapX: Float64Array; tapY: Float64Array } {
+  const reach = Math.floor(radius);
+  const offDx: number[] = [];
+  const offDy: number[] = [];
+  for (let dy = -reach; dy <= reach; dy++) {
+    for (let dx = -reach; dx <= reach; dx++) {
+      const d2 = dx * dx + dy * dy;
+      if (d2 === 0 || d2 > radius * radius) continue;
+      offDx.push(dx);
+      offDy.push(dy);
     }
   }
-  return { image: out, coherence };
+  return {
+    offset: Int32Array.from(offDx, (dx, k) => offDy[k] * gw + dx),
+    invLength: Float64Array.from(offDx, (dx, k) => 1 / Math.hypot(dx, offDy[k])),
+    tapX: Float64Array.from(offDx),
+    tapY: Float64Array.from(offDy),
+  };
+}
+
+/** The structure tensor's planes on the grid, and where it has a value (1). */
+interface Tensor {
+  txx: Float32Array;
+  txy: Float32Array;
+  tyy: Float32Array;
+  has: Uint8Array;
 }
 
 /**
@@ -262,18 +319,39 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
  * neighbours are known, their outer products summed over the channels and smoothed the same way
  * (`rho`). Returns its three planes and where it has a value (1).
  */
-function structureTensor(value: Float32Array, known: Float32Array, gw: number, gh: number, sigma: number, rho: number): [Float32Array, Float32Array, Float32Array, Uint8Array] {
+function structureTensor(value: Float32Array, known: Float32Array, gw: number, gh: number, sigma: number, rho: number): Tensor {
   const cells = gw * gh;
   const norm = known.slice();
   smooth(norm, gw, gh, sigma);
   const smoothed = new Float32Array(3 * cells);
-  for (let c = 0; c < 3; c++) {
-    const channel = smoothed.subarray(c * cells, (c + 1) * cells);
-    for (let i = 0; i < cells; i++) channel[i] = value[c * cells + i] * known[i];
-    smooth(channel, gw, gh, sigma);
-    for (let i = 0; i < cells; i++) channel[i] = norm[i] > MIN_WEIGHT ? channel[i] / norm[i] : 0;
-  }
-  const [txx, txy, tyy, weight] = [new Float32Array(cells), new Float32Array(cells), new Float32Array(cells), new Float32Array(cells)];
+  for (let c = 0; c < 3; c++) smoothKnown(value.subarray(c * cells, (c + 1) * cells), known, norm, smoothed.subarray(c * cells, (c + 1) * cells), gw, gh, sigma);
+  const txx = new Float32Array(cells);
+  const txy = new Float32Array(cells);
+  const tyy = new Float32Array(cells);
+  const weight = new Float32Array(cells);
+  gradientProducts(smoothed, known, gw, gh, txx, txy, tyy, weight);
+  smooth(txx, gw, gh, rho);
+  smooth(txy, gw, gh, rho);
+  smooth(tyy, gw, gh, rho);
+  smooth(weight, gw, gh, rho);
+  const has = new Uint8Array(cells);
+  normaliseTensor(known, weight, txx, txy, tyy, has);
+  return { txx, txy, tyy, has };
+}
+
+// The structure tensor's steps, each loop a function of its own: V8 optimises a long loop while it
+// runs, and code after it that has not run yet would throw that away on every call.
+
+/** `out` = one channel smoothed over the known pixels alone (normalised convolution; `norm`: `known` smoothed). */
+function smoothKnown(channel: Float32Array, known: Float32Array, norm: Float32Array, out: Float32Array, gw: number, gh: number, sigma: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = channel[i] * known[i];
+  smooth(out, gw, gh, sigma);
+  for (let i = 0; i < out.length; i++) out[i] = norm[i] > MIN_WEIGHT ? out[i] / norm[i] : 0;
+}
+
+/** The central-difference gradients' outer products, summed over the channels, where a pixel and its four neighbours are known (`weight` 1 there). */
+function gradientProducts(smoothed: Float32Array, known: Float32Array, gw: number, gh: number, txx: Float32Array, txy: Float32Array, tyy: Float32Array, weight: Float32Array): void {
+  const cells = gw * gh;
   for (let y = 1; y < gh - 1; y++) {
     for (let x = 1; x < gw - 1; x++) {
       const i = y * gw + x;
@@ -295,9 +373,11 @@ function structureTensor(value: Float32Array, known: Float32Array, gw: number, g
       weight[i] = 1;
     }
   }
-  for (const t of [txx, txy, tyy, weight]) smooth(t, gw, gh, rho);
-  const has = new Uint8Array(cells);
-  for (let i = 0; i < cells; i++) {
+}
+
+/** The smoothed tensor divided by the smoothed weight at the known pixels where that is enough (`has` 1), 0 elsewhere. */
+function normaliseTensor(known: Float32Array, weight: Float32Array, txx: Float32Array, txy: Float32Array, tyy: Float32Array, has: Uint8Array): void {
+  for (let i = 0; i < known.length; i++) {
     if (known[i] && weight[i] > MIN_WEIGHT) {
       txx[i] /= weight[i];
       txy[i] /= weight[i];
@@ -307,7 +387,6 @@ function structureTensor(value: Float32Array, known: Float32Array, gw: number, g
       txx[i] = txy[i] = tyy[i] = 0;
     }
   }
-  return [txx, txy, tyy, has];
 }
 
 /** The cells of `inside`, nearest the known ones (`filled`) first: a counting sort of their distances. */
@@ -335,7 +414,8 @@ function fillOrder(filled: Uint8Array, inside: Uint8Array, gw: number, gh: numbe
  */
 function nearestKnown(known: Float32Array, gw: number, gh: number): { originX: Int32Array; originY: Int32Array } {
   const cells = gw * gh;
-  const [originX, originY] = [new Int32Array(cells).fill(-1), new Int32Array(cells).fill(-1)];
+  const originX = new Int32Array(cells).fill(-1);
+  const originY = new Int32Array(cells).fill(-1);
   const best = new Float64Array(cells).fill(Infinity);
   for (let i = 0; i < cells; i++) {
     if (!known[i]) continue;
@@ -343,40 +423,50 @@ function nearestKnown(known: Float32Array, gw: number, gh: number): { originX: I
     originY[i] = (i - originX[i]) / gw;
     best[i] = 0;
   }
-  const take = (i: number, j: number, x: number, y: number) => {
-    if (originX[j] < 0) return;
-    const dx = originX[j] - x;
-    const dy = originY[j] - y;
-    if (dx * dx + dy * dy >= best[i]) return;
-    best[i] = dx * dx + dy * dy;
-    originX[i] = originX[j];
-    originY[i] = originY[j];
-  };
+  const nearest: Nearest = { originX, originY, best };
   for (let y = 0; y < gh; y++) {
     for (let x = 0; x < gw; x++) {
       const i = y * gw + x;
-      if (x > 0) take(i, i - 1, x, y);
+      if (x > 0) take(nearest, i, i - 1, x, y);
       if (y > 0) {
-        take(i, i - gw, x, y);
-        if (x > 0) take(i, i - gw - 1, x, y);
-        if (x < gw - 1) take(i, i - gw + 1, x, y);
+        take(nearest, i, i - gw, x, y);
+        if (x > 0) take(nearest, i, i - gw - 1, x, y);
+        if (x < gw - 1) take(nearest, i, i - gw + 1, x, y);
       }
     }
-    for (let x = gw - 2; x >= 0; x--) take(y * gw + x, y * gw + x + 1, x, y);
+    for (let x = gw - 2; x >= 0; x--) take(nearest, y * gw + x, y * gw + x + 1, x, y);
   }
   for (let y = gh - 1; y >= 0; y--) {
     for (let x = gw - 1; x >= 0; x--) {
       const i = y * gw + x;
-      if (x < gw - 1) take(i, i + 1, x, y);
+      if (x < gw - 1) take(nearest, i, i + 1, x, y);
       if (y < gh - 1) {
-        take(i, i + gw, x, y);
-        if (x < gw - 1) take(i, i + gw + 1, x, y);
-        if (x > 0) take(i, i + gw - 1, x, y);
+        take(nearest, i, i + gw, x, y);
+        if (x < gw - 1) take(nearest, i, i + gw + 1, x, y);
+        if (x > 0) take(nearest, i, i + gw - 1, x, y);
       }
     }
-    for (let x = 1; x < gw; x++) take(y * gw + x, y * gw + x - 1, x, y);
+    for (let x = 1; x < gw; x++) take(nearest, y * gw + x, y * gw + x - 1, x, y);
   }
   return { originX, originY };
+}
+
+/** `nearestKnown`'s state: per cell, its nearest known cell so far and that one's squared distance. */
+interface Nearest {
+  originX: Int32Array;
+  originY: Int32Array;
+  best: Float64Array;
+}
+
+/** Cell i (at x, y) takes cell j's nearest known cell where that is nearer than its own. */
+function take(n: Nearest, i: number, j: number, x: number, y: number): void {
+  if (n.originX[j] < 0) return;
+  const dx = n.originX[j] - x;
+  const dy = n.originY[j] - y;
+  if (dx * dx + dy * dy >= n.best[i]) return;
+  n.best[i] = dx * dx + dy * dy;
+  n.originX[i] = n.originX[j];
+  n.originY[i] = n.originY[j];
 }
 
 /**
@@ -404,24 +494,51 @@ const SEAM_SPREAD = 1;
  */
 function smoothSeams(value: Float32Array, normalX: Float32Array, normalY: Float32Array, inside: Uint8Array, known: Float32Array, gw: number, gh: number, radius: number): void {
   const { originX, originY } = nearestKnown(known, gw, gh);
-  const cells = gw * gh;
-  const depth = (p: number) => {
-    const dx = originX[p] - (p % gw);
-    const dy = originY[p] - Math.floor(p / gw);
-    return Math.sqrt(dx * dx + dy * dy);
-  };
-  // Per cell, bit 0: its pair with its east neighbour is a seam; bit 1: with its south one.
-  const seam = new Uint8Array(cells);
-  // The hole's box on the grid, and a ring of one around it.
-  let [x0, y0, x1, y1] = [gw, gh, 0, 0];
-  for (let p = 0; p < cells; p++) {
+  const grid: SeamGrid = { inside, seam: new Uint8Array(gw * gh), gw, gh };
+  const box = findSeams(grid, originX, originY, radius);
+  if (box.x1 <= box.x0) return;
+  // The right-hand side on the box: where a seam's step is more than an edge carried across it
+  // explains, that excess, to be fit to 0.
+  const bw = box.x1 - box.x0;
+  const bh = box.y1 - box.y0;
+  const kind = new Uint8Array(bw * bh);
+  const rhs = [new Float32Array(bw * bh), new Float32Array(bw * bh), new Float32Array(bw * bh)];
+  if (!seamSteps(grid, box, value, normalX, normalY, known, radius, kind, rhs)) return;
+  const corrections = solvePoisson(kind, bw, bh, rhs, SEAM_TOLERANCE);
+  for (let c = 0; c < 3; c++) addBox(value.subarray(c * gw * gh, (c + 1) * gw * gh), gw, box, corrections[c]);
+}
+
+// smoothSeams' steps, each loop a function of its own (see `gradientProducts`).
+
+/** The hole and its seams on coherenceTransport's grid. */
+interface SeamGrid {
+  inside: Uint8Array;
+  /** Per cell, bit 0: its pair with its east neighbour is a seam; bit 1: with its south one. */
+  seam: Uint8Array;
+  gw: number;
+  gh: number;
+}
+
+/** A box of the grid, [x0, x1) x [y0, y1). */
+interface GridBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Marks the seams in `grid.seam`; returns the hole's box on the grid with a ring of one around it (empty where there is no hole). */
+function findSeams(grid: SeamGrid, originX: Int32Array, originY: Int32Array, radius: number): GridBox {
+  const { inside, seam, gw, gh } = grid;
+  const box: GridBox = { x0: gw, y0: gh, x1: 0, y1: 0 };
+  for (let p = 0; p < gw * gh; p++) {
     if (!inside[p]) continue;
     const x = p % gw;
     const y = (p - x) / gw;
-    x0 = Math.min(x0, x - 1);
-    y0 = Math.min(y0, y - 1);
-    x1 = Math.max(x1, x + 2);
-    y1 = Math.max(y1, y + 2);
+    box.x0 = Math.min(box.x0, x - 1);
+    box.y0 = Math.min(box.y0, y - 1);
+    box.x1 = Math.max(box.x1, x + 2);
+    box.y1 = Math.max(box.y1, y + 2);
     for (let bit = 1; bit <= 2; bit++) {
       const step = bit === 1 ? 1 : gw;
       const q = p + step;
@@ -432,16 +549,30 @@ function smoothSeams(value: Float32Array, normalX: Float32Array, normalY: Float3
       const b = inside[q + step] ? q + step : q;
       const dx = originX[a] - originX[b];
       const dy = originY[a] - originY[b];
-      const apart = SEAM_SPREAD * Math.max(radius, (depth(a) + depth(b)) / 2);
+      const apart = SEAM_SPREAD * Math.max(radius, (depth(originX, originY, gw, a) + depth(originX, originY, gw, b)) / 2);
       if (dx * dx + dy * dy > apart * apart) seam[p] |= bit;
     }
   }
-  if (x1 <= x0) return;
-  // The right-hand side on the box: where a seam's step is more than an edge carried across it
-  // explains, that excess, to be fit to 0.
-  const [bw, bh] = [x1 - x0, y1 - y0];
-  const kind = new Uint8Array(bw * bh);
-  const rhs = [0, 1, 2].map(() => new Float32Array(bw * bh));
+  return box;
+}
+
+/** Cell p's distance from its nearest known cell. */
+function depth(originX: Int32Array, originY: Int32Array, gw: number, p: number): number {
+  const dx = originX[p] - (p % gw);
+  const dy = originY[p] - Math.floor(p / gw);
+  return Math.sqrt(dx * dx + dy * dy);
+}
+
+/**
+ * Fills `kind` (the box's cells for `solvePoisson`) and `rhs` (per channel, each seam's excess step
+ * added at its first cell and taken from its second); returns whether there is any seam.
+ */
+function seamSteps(grid: SeamGrid, box: GridBox, value: Float32Array, normalX: Float32Array, normalY: Float32Array, known: Float32Array, radius: number, kind: Uint8Array, rhs: Float32Array[]): boolean {
+  const { inside, seam, gw } = grid;
+  const { x0, y0 } = box;
+  const bw = box.x1 - x0;
+  const bh = box.y1 - y0;
+  const cells = gw * grid.gh;
   const reach = Math.floor(radius);
   const expected = new Float64Array(3);
   let any = false;
@@ -473,9 +604,9 @@ function smoothSeams(value: Float32Array, normalX: Float32Array, normalY: Float3
             const sy = y + y0 + side * j * ty;
             const cx = Math.floor(sx);
             const cy = Math.floor(sy);
-            if (cx < 0 || cy < 0 || cx + 1 >= gw || cy + 1 >= gh) break;
+            if (cx < 0 || cy < 0 || cx + 1 >= gw || cy + 1 >= grid.gh) break;
             const o = cy * gw + cx;
-            if (!clear(o, step, bit) || !clear(o + 1, step, bit) || !clear(o + gw, step, bit) || !clear(o + gw + 1, step, bit)) continue;
+            if (!clear(grid, o, step, bit) || !clear(grid, o + 1, step, bit) || !clear(grid, o + gw, step, bit) || !clear(grid, o + gw + 1, step, bit)) continue;
             const u = sx - cx;
             const v = sy - cy;
             for (let c = 0; c < 3; c++) expected[c] += bilinear(value, c * cells + o + step, gw, u, v) - bilinear(value, c * cells + o, gw, u, v);
@@ -493,17 +624,18 @@ function smoothSeams(value: Float32Array, normalX: Float32Array, normalY: Float3
       }
     }
   }
-  if (!any) return;
-  const corrections = solvePoisson(kind, bw, bh, rhs, SEAM_TOLERANCE);
-  for (let c = 0; c < 3; c++) {
-    const f = value.subarray(c * cells, (c + 1) * cells);
-    for (let y = 0; y < bh; y++) for (let x = 0; x < bw; x++) f[(y + y0) * gw + x + x0] += corrections[c][y * bw + x];
-  }
+  return any;
+}
 
-  /** Whether cell i and its neighbour `step` on are both in the hole, their pair no seam. */
-  function clear(i: number, step: number, bit: number): boolean {
-    return inside[i] === 1 && inside[i + step] === 1 && !(seam[i] & bit);
-  }
+/** Whether cell i and its neighbour `step` on are both in the hole, their pair no seam. */
+function clear(grid: SeamGrid, i: number, step: number, bit: number): boolean {
+  return grid.inside[i] === 1 && grid.inside[i + step] === 1 && !(grid.seam[i] & bit);
+}
+
+/** `plane` (rows `gw` long) += `add` (the box's size) on the box. */
+function addBox(plane: Float32Array, gw: number, box: GridBox, add: Float32Array): void {
+  const bw = box.x1 - box.x0;
+  for (let y = box.y0; y < box.y1; y++) for (let x = box.x0; x < box.x1; x++) plane[y * gw + x] += add[(y - box.y0) * bw + x - box.x0];
 }
 
 /** `plane`'s value between cell i, its east, south and south-east neighbours, at (u, v) from i, rows `width` long. */

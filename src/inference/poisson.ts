@@ -22,25 +22,45 @@ export const KNOWN = 1;
 export const UNKNOWN = 2;
 
 /**
- * One level of the hierarchy: a weighted 5-point operator on a grid with a ring of cells that are
- * never unknown, so that an unknown cell's four neighbours always exist.
+ * The right-hand sides are solved together, their values interleaved per cell (`CHANNELS` of
+ * them, a colour's): the operator's weights are read once for all three.
  */
-interface Level {
-  width: number;
-  height: number;
+const CHANNELS = 3;
+
+/**
+ * One level of the hierarchy: a weighted 5-point operator on a grid with a ring of cells that are
+ * never unknown, so that an unknown cell's four neighbours always exist. A class, every field set
+ * by its constructor, so that all levels share one shape: V8 then keeps the solver's loops
+ * optimised from the first call (a `coarse` added to some levels later deoptimised them).
+ */
+class Level {
   /** Per cell, 1 where it is an unknown. */
-  unknown: Uint8Array;
+  readonly unknown: Uint8Array;
   /** Per unknown cell, L's diagonal. */
-  diag: Float32Array;
+  readonly diag: Float32Array;
   /** The weight of the edge from each cell to its right (east) and lower (south) neighbour; 0 where either is not unknown. */
-  east: Float32Array;
-  south: Float32Array;
+  readonly east: Float32Array;
+  readonly south: Float32Array;
   /** The next coarser level. */
-  coarse?: Level;
+  coarse: Level | null = null;
   /** Work space of a V-cycle at this level, `CHANNELS` values a cell: its right-hand side, solution and L x. */
-  b: Float32Array;
-  x: Float32Array;
-  r: Float32Array;
+  readonly b: Float32Array;
+  readonly x: Float32Array;
+  readonly r: Float32Array;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
+    const cells = width * height;
+    this.unknown = new Uint8Array(cells);
+    this.diag = new Float32Array(cells);
+    this.east = new Float32Array(cells);
+    this.south = new Float32Array(cells);
+    this.b = new Float32Array(CHANNELS * cells);
+    this.x = new Float32Array(CHANNELS * cells);
+    this.r = new Float32Array(CHANNELS * cells);
+  }
 }
 
 /** Stop joining cells once a level has at most this many unknowns: it is solved by sweeps. */
@@ -49,15 +69,9 @@ const COARSEST = 16;
 /** Symmetric Gauss-Seidel sweeps that solve the coarsest level. */
 const COARSEST_SWEEPS = 20;
 
-function level(width: number, height: number): Level {
-  const cells = width * height;
-  const f = (n = cells) => new Float32Array(n);
-  return { width, height, unknown: new Uint8Array(cells), diag: f(), east: f(), south: f(), b: f(CHANNELS * cells), x: f(CHANNELS * cells), r: f(CHANNELS * cells) };
-}
-
 /** The finest level: the grid with a ring around it. */
 function finest(kind: Uint8Array, width: number, height: number): Level {
-  const top = level(width + 2, height + 2);
+  const top = new Level(width + 2, height + 2);
   const { unknown, diag, east, south } = top;
   const w = width + 2;
   const at = (x: number, y: number) => (x < 0 || y < 0 || x >= width || y >= height ? OUTSIDE : kind[y * width + x]);
@@ -80,7 +94,7 @@ function finest(kind: Uint8Array, width: number, height: number): Level {
  */
 function coarsen(fine: Level): Level {
   const { width: fw, height: fh } = fine;
-  const coarse = level(((fw - 1) >> 1) + 2, ((fh - 1) >> 1) + 2);
+  const coarse = new Level(((fw - 1) >> 1) + 2, ((fh - 1) >> 1) + 2);
   const { width, unknown, diag, east, south } = coarse;
   for (let y = 1; y < fh - 1; y++) {
     for (let x = 1; x < fw - 1; x++) {
@@ -118,11 +132,6 @@ function hierarchy(kind: Uint8Array, width: number, height: number): Level {
   return top;
 }
 
-/**
- * The right-hand sides are solved together, their values interleaved per cell (`CHANNELS` of
- * them, a colour's): the operator's weights are read once for all three.
- */
-const CHANNELS = 3;
 
 /** One Gauss-Seidel sweep over the cells of one colour ((x + y) % 2 === colour), solving L x = b there. */
 function sweep(level: Level, x: Float32Array, b: Float32Array, colour: number): void {
@@ -217,66 +226,119 @@ function vcycle(level: Level): void {
 export function solvePoisson(kind: Uint8Array, width: number, height: number, rhs: readonly Float32Array[], tolerance = 1e-3, maxIterations = 100): Float32Array[] {
   expect(rhs.length === CHANNELS, 'the right-hand sides', `${CHANNELS}`, rhs.length);
   const top = hierarchy(kind, width, height);
-  const w = width + 2;
   const size = CHANNELS * top.unknown.length;
   // In the ring's frame, channels interleaved: the residual is the V-cycle's b, its preconditioned
   // copy the V-cycle's x; p the search direction, q L p.
-  const [r, z] = [top.b, top.x];
-  const [d, p, q] = [new Float32Array(size), new Float32Array(size), new Float32Array(size)];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (kind[y * width + x] !== UNKNOWN) continue;
-      for (let c = 0; c < CHANNELS; c++) r[CHANNELS * ((y + 1) * w + x + 1) + c] = rhs[c][y * width + x];
-    }
-  }
-  const norm0 = dots(r, r);
-  const limit = norm0.map((n) => tolerance * tolerance * n);
-  if (norm0.some((n) => n > 0)) {
+  const r = top.b;
+  const z = top.x;
+  const d = new Float32Array(size);
+  const p = new Float32Array(size);
+  const q = new Float32Array(size);
+  for (let c = 0; c < CHANNELS; c++) interleave(rhs[c], kind, width, height, r, c);
+  const norm0 = new Float64Array(CHANNELS);
+  dots(r, r, norm0);
+  const limit = new Float64Array(CHANNELS);
+  for (let c = 0; c < CHANNELS; c++) limit[c] = tolerance * tolerance * norm0[c];
+  if (norm0[0] > 0 || norm0[1] > 0 || norm0[2] > 0) {
+    // Per channel: r.z (and its next value), p.q, the step's and the direction's factors, the
+    // residual's squared norm. Each loop is a function of its own, so that V8 optimises it alone.
+    const rz = new Float64Array(CHANNELS);
+    const next = new Float64Array(CHANNELS);
+    const pq = new Float64Array(CHANNELS);
+    const alpha = new Float64Array(CHANNELS);
+    const beta = new Float64Array(CHANNELS);
+    const norm = new Float64Array(CHANNELS);
     vcycle(top);
     p.set(z);
-    let rz = dots(r, z);
+    dots(r, z, rz);
     for (let it = 0; it < maxIterations; it++) {
       apply(top, p, q);
-      const pq = dots(p, q);
-      const [a0, a1, a2] = [0, 1, 2].map((c) => (pq[c] > 0 ? rz[c] / pq[c] : 0));
-      let [n0, n1, n2] = [0, 0, 0];
-      for (let i = 0; i < size; i += 3) {
-        d[i] += a0 * p[i];
-        d[i + 1] += a1 * p[i + 1];
-        d[i + 2] += a2 * p[i + 2];
-        const r0 = (r[i] -= a0 * q[i]);
-        const r1 = (r[i + 1] -= a1 * q[i + 1]);
-        const r2 = (r[i + 2] -= a2 * q[i + 2]);
-        n0 += r0 * r0;
-        n1 += r1 * r1;
-        n2 += r2 * r2;
-      }
-      if (n0 <= limit[0] && n1 <= limit[1] && n2 <= limit[2]) break;
+      dots(p, q, pq);
+      ratios(rz, pq, alpha);
+      descend(d, r, p, q, alpha, norm);
+      if (norm[0] <= limit[0] && norm[1] <= limit[1] && norm[2] <= limit[2]) break;
       vcycle(top);
-      const next = dots(r, z);
-      const [b0, b1, b2] = [0, 1, 2].map((c) => (rz[c] > 0 ? next[c] / rz[c] : 0));
-      rz = next;
-      for (let i = 0; i < size; i += 3) {
-        p[i] = z[i] + b0 * p[i];
-        p[i + 1] = z[i + 1] + b1 * p[i + 1];
-        p[i + 2] = z[i + 2] + b2 * p[i + 2];
-      }
+      dots(r, z, next);
+      ratios(next, rz, beta);
+      rz.set(next);
+      redirect(p, z, beta);
     }
   }
-  return rhs.map((_, c) => {
-    const out = new Float32Array(width * height);
-    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = d[CHANNELS * ((y + 1) * w + x + 1) + c];
-    return out;
-  });
+  const out: Float32Array[] = [];
+  for (let c = 0; c < CHANNELS; c++) out.push(deinterleave(d, width, height, c));
+  return out;
 }
 
-/** Per channel, the dot product of two interleaved vectors. */
-function dots(a: Float32Array, b: Float32Array): [number, number, number] {
-  let [s0, s1, s2] = [0, 0, 0];
+/** Channel `c` of the interleaved, ringed vector `to` set to `plane` at the unknown cells of `kind`. */
+function interleave(plane: Float32Array, kind: Uint8Array, width: number, height: number, to: Float32Array, c: number): void {
+  const w = width + 2;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (kind[y * width + x] === UNKNOWN) to[CHANNELS * ((y + 1) * w + x + 1) + c] = plane[y * width + x];
+    }
+  }
+}
+
+/** Channel `c` of the interleaved, ringed vector `from`, as a width x height plane. */
+function deinterleave(from: Float32Array, width: number, height: number, c: number): Float32Array {
+  const w = width + 2;
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) out[y * width + x] = from[CHANNELS * ((y + 1) * w + x + 1) + c];
+  return out;
+}
+
+/** Per channel, the dot product of two interleaved vectors, into `out`. */
+function dots(a: Float32Array, b: Float32Array, out: Float64Array): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
   for (let i = 0; i < a.length; i += 3) {
     s0 += a[i] * b[i];
     s1 += a[i + 1] * b[i + 1];
     s2 += a[i + 2] * b[i + 2];
   }
-  return [s0, s1, s2];
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+}
+
+/** Per channel, a / b into `out`; 0 where b is not positive. */
+function ratios(a: Float64Array, b: Float64Array, out: Float64Array): void {
+  for (let c = 0; c < CHANNELS; c++) out[c] = b[c] > 0 ? a[c] / b[c] : 0;
+}
+
+/** A step of conjugate gradients: d += alpha p, r -= alpha q, per channel; r's squared norms into `norm`. */
+function descend(d: Float32Array, r: Float32Array, p: Float32Array, q: Float32Array, alpha: Float64Array, norm: Float64Array): void {
+  const a0 = alpha[0];
+  const a1 = alpha[1];
+  const a2 = alpha[2];
+  let n0 = 0;
+  let n1 = 0;
+  let n2 = 0;
+  for (let i = 0; i < d.length; i += 3) {
+    d[i] += a0 * p[i];
+    d[i + 1] += a1 * p[i + 1];
+    d[i + 2] += a2 * p[i + 2];
+    const r0 = (r[i] -= a0 * q[i]);
+    const r1 = (r[i + 1] -= a1 * q[i + 1]);
+    const r2 = (r[i + 2] -= a2 * q[i + 2]);
+    n0 += r0 * r0;
+    n1 += r1 * r1;
+    n2 += r2 * r2;
+  }
+  norm[0] = n0;
+  norm[1] = n1;
+  norm[2] = n2;
+}
+
+/** The next search direction of conjugate gradients: p = z + beta p, per channel. */
+function redirect(p: Float32Array, z: Float32Array, beta: Float64Array): void {
+  const b0 = beta[0];
+  const b1 = beta[1];
+  const b2 = beta[2];
+  for (let i = 0; i < p.length; i += 3) {
+    p[i] = z[i] + b0 * p[i];
+    p[i + 1] = z[i + 1] + b1 * p[i + 1];
+    p[i + 2] = z[i + 2] + b2 * p[i + 2];
+  }
 }
