@@ -296,7 +296,8 @@ function checkRange(data: Float32Array): void {
   let min = Infinity;
   let max = -Infinity;
   let nan = false;
-  for (const v of data) {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
     if (v < min) min = v;
     if (v > max) max = v;
     if (v !== v) nan = true;

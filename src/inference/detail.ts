@@ -98,7 +98,8 @@ export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32A
     const [fine, coarse] = [blurred(values, bw, bh, from, fineNorm), blurred(values, bw, bh, to, coarseNorm)];
     for (let y = 0; y < bh; y++) {
       for (let x = 0; x < bw; x++) {
-        const [i, k] = [(y + y0) * width + x + x0, y * bw + x];
+        const i = (y + y0) * width + x + x0;
+        const k = y * bw + x;
         if (mask.data[i]) fill.data[c * plane + i] = Math.min(1, Math.max(0, values[k] - (weight ? weight[i] : 1) * (fine[k] - coarse[k])));
       }
     }

@@ -46,7 +46,9 @@ export const MATCH_COLOUR_DIFFUSION = 0.5;
  */
 export function colourGuide(coarse: RgbImage, diffusion: RgbImage): RgbImage {
   const share = MATCH_COLOUR_DIFFUSION;
-  return { ...coarse, data: coarse.data.map((v, k) => (1 - share) * v + share * diffusion.data[k]) };
+  const data = new Float32Array(coarse.data.length);
+  for (let k = 0; k < data.length; k++) data[k] = (1 - share) * coarse.data[k] + share * diffusion.data[k];
+  return { ...coarse, data };
 }
 
 /**
@@ -65,9 +67,11 @@ export function withCellColour(features: VggFeatures, guide: RgbImage, weight: n
     const out = data.subarray((channels + c) * plane, (channels + c + 1) * plane);
     let total = 0;
     for (let y = 0; y < fh; y++) {
-      const [y0, y1] = [y * FEATURE_STRIDE, Math.min((y + 1) * FEATURE_STRIDE, height)];
+      const y0 = y * FEATURE_STRIDE;
+      const y1 = Math.min((y + 1) * FEATURE_STRIDE, height);
       for (let x = 0; x < fw; x++) {
-        const [x0, x1] = [x * FEATURE_STRIDE, Math.min((x + 1) * FEATURE_STRIDE, width)];
+        const x0 = x * FEATURE_STRIDE;
+        const x1 = Math.min((x + 1) * FEATURE_STRIDE, width);
         let sum = 0;
         for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += src[yy * width + xx];
         const n = (y1 - y0) * (x1 - x0);
