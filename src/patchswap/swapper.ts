@@ -15,12 +15,15 @@ export interface PatchSwapperOptions {
   epsilon?: number;
   /**
    * Target number of scores per band of the matching (see `PatchSwapOptions.bands`): the band
-   * count is the power of two that brings a band to about this size. Default 2^20 (4 MiB of
-   * float32): small enough for the CPU caches, and few enough bands that ONNX Runtime creates the
-   * graph's session quickly (its allocation planner takes time growing faster than the node count:
-   * a 128x128 map with a 56x56 hole, locality on, is created in 0.8 s as 64 bands, 2.9 s as 128, and
-   * took about 30 s as 256 before each band's nodes were cut from 49 to 24). `npm run bench --
-   * patchswap` reports the first run with its session as "cold s".
+   * count is the power of two that brings a band to about this size, while that makes 16 bands or
+   * fewer; past that, the power of two that brings a band to four times this size (at least 16).
+   * Default 2^18 (1 MiB of float32). Smaller bands stay in the CPU caches: the inpainter's first
+   * match at 256 (a 64x64 map, a 32x32 hole) takes 41 to 44 ms as 16 bands against 56 to 62 as 4
+   * (bands of 2^20). But few enough bands that ONNX Runtime creates the graph's session quickly:
+   * its allocation planner takes time growing faster than the node count (a 128x128 map with a
+   * 56x56 hole is created in 1.6 to 2.8 s as 64 bands, 17 to 27 s as 256, about 30 s as 256 before
+   * each band's nodes were cut from 49 to 24), hence bands four times larger past 16.
+   * `npm run bench -- patchswap` reports the first run with its session as "cold s".
    */
   bandSize?: number;
 }
@@ -89,7 +92,7 @@ export class PatchSwapper {
    */
   static async create(engine: Engine, options: PatchSwapperOptions = {}): Promise<PatchSwapper> {
     const epsilon = options.epsilon ?? 1e-6;
-    const bandSize = options.bandSize ?? 1 << 20;
+    const bandSize = options.bandSize ?? 1 << 18;
     expect(Number.isFinite(epsilon) && epsilon > 0, 'options.epsilon', 'a positive number', epsilon);
     expect(Number.isSafeInteger(bandSize) && bandSize > 0, 'options.bandSize', 'a positive integer', bandSize);
     return new PatchSwapper(engine, epsilon, bandSize);
@@ -184,10 +187,19 @@ function swapGraph(variant: Variant, bands: number, epsilon: number, locality: n
   return g;
 }
 
-/** The power of two (at most 1024) that splits `scores` values into bands of about `bandSize`. */
+/**
+ * The power of two that splits `scores` values into bands of about `bandSize`, if that is at most
+ * `FEW_BANDS`; else the one for bands of 4 x `bandSize`, at least `FEW_BANDS` (see
+ * `PatchSwapperOptions.bandSize`). At most 1024.
+ */
 function bandCount(scores: number, bandSize: number): number {
-  return 2 ** Math.min(10, Math.max(0, Math.round(Math.log2(scores / bandSize))));
+  const powerFor = (size: number) => 2 ** Math.min(10, Math.max(0, Math.round(Math.log2(scores / size))));
+  const fine = powerFor(bandSize);
+  return fine <= FEW_BANDS ? fine : Math.max(FEW_BANDS, powerFor(4 * bandSize));
 }
+
+/** Up to this many bands, they are as small as `bandSize` asks. */
+const FEW_BANDS = 16;
 
 function checkMap(t: HostTensor, what: string): HostTensor {
   checkHostTensor(t, what);
