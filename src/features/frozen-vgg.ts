@@ -12,6 +12,7 @@
  * No platform here; vgg.ts adds `FrozenVgg.load`, which finds the weights file in Node.
  */
 import { GraphError, UsageError, describe, expect } from '../core/errors.ts';
+import type { Box } from '../core/raster.ts';
 import { Graph, type Tensor, formatShape } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import * as op from '../graph/ops.ts';
@@ -42,6 +43,16 @@ export const VGG_TILE = 768;
  * features.
  */
 const TILE_MARGIN = 32;
+
+/**
+ * A relu3_1 cell f reads the pixels 4 f - 10 to 4 f + 13: its own FEATURE_STRIDE and this many more
+ * each side, from its 3x3 convolutions: two at full resolution (1 px each), two at half (2 px each)
+ * and one at a quarter (4 px).
+ */
+const RECEPTIVE_REACH = 10;
+
+/** `featuresNear` runs the whole image when its crop would hold more than this share of it. */
+const NEAR_AREA = 0.7;
 
 /** How far pixels may stray outside [0,1] (rounding in resampling, say) before `features` refuses them. */
 export const VGG_RANGE_TOLERANCE = 1e-3;
@@ -223,6 +234,56 @@ export class FrozenVgg {
     };
     if (width * height <= tile.area) return run(data, width, height);
     return tiledFeatures(image, tile.side, run);
+  }
+
+  /**
+   * relu3_1 of `image`, given `base`, the features of an image that differs from it only inside
+   * `changed` (pixels): the cells whose receptive field meets `changed` are computed on a crop of
+   * `image` that holds their receptive fields, and every other cell is `base`'s. The result is
+   * `features(image)` up to the float rounding of a convolution run at another size. A crop of most
+   * of the image is not worth its copies: then the whole image is run.
+   * @example
+   *   const masked = await vgg.features(engine, photoWithGreyHole);
+   *   const filled = await vgg.featuresNear(engine, photoWithFilledHole, masked, holeBox);
+   * @throws UsageError as `features` does, or when `base` is not the features of an image of this size
+   */
+  async featuresNear(engine: Engine, image: VggImage, base: VggFeatures, changed: Box): Promise<VggFeatures> {
+    const { width, height, data } = image;
+    const [fw, fh] = [featureSize(width), featureSize(height)];
+    expect(base.channels === VGG_CHANNELS && base.width === fw && base.height === fh && base.data.length === VGG_CHANNELS * fw * fh, 'base', `relu3_1 features of a ${width}x${height} image`, `${base.channels}x${base.height}x${base.width}`);
+    // The cells whose receptive field meets `changed`, and the pixels that hold those fields: a
+    // crop starting on a multiple of FEATURE_STRIDE, so that its pools pair the pixels the whole
+    // image's do.
+    const cells = (from: number, to: number, size: number): [number, number] => [
+      Math.max(0, Math.ceil((from - (FEATURE_STRIDE - 1) - RECEPTIVE_REACH) / FEATURE_STRIDE)),
+      Math.min(size - 1, Math.floor((to - 1 + RECEPTIVE_REACH) / FEATURE_STRIDE)),
+    ];
+    const [fx0, fx1] = cells(changed.x, changed.x + changed.width, fw);
+    const [fy0, fy1] = cells(changed.y, changed.y + changed.height, fh);
+    if (fx1 < fx0 || fy1 < fy0) return { ...base, data: base.data.slice() };
+    const margin = FEATURE_STRIDE * Math.ceil(RECEPTIVE_REACH / FEATURE_STRIDE);
+    const cx = Math.max(0, FEATURE_STRIDE * fx0 - margin);
+    const cy = Math.max(0, FEATURE_STRIDE * fy0 - margin);
+    const cw = Math.min(width, FEATURE_STRIDE * (fx1 + 1) + margin) - cx;
+    const ch = Math.min(height, FEATURE_STRIDE * (fy1 + 1) + margin) - cy;
+    if (cw * ch > NEAR_AREA * width * height) return this.features(engine, image);
+    const crop = new Float32Array(3 * cw * ch);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < ch; y++) {
+        const from = (c * height + cy + y) * width + cx;
+        crop.set(data.subarray(from, from + cw), (c * ch + y) * cw);
+      }
+    }
+    const near = await this.features(engine, { width: cw, height: ch, data: crop });
+    const out = base.data.slice();
+    const [ox, oy] = [fx0 - cx / FEATURE_STRIDE, fy0 - cy / FEATURE_STRIDE];
+    for (let c = 0; c < VGG_CHANNELS; c++) {
+      for (let y = fy0; y <= fy1; y++) {
+        const from = (c * near.height + oy + y - fy0) * near.width + ox;
+        out.set(near.data.subarray(from, from + fx1 - fx0 + 1), (c * fh + y) * fw + fx0);
+      }
+    }
+    return { channels: VGG_CHANNELS, height: fh, width: fw, data: out };
   }
 
   /**

@@ -109,6 +109,44 @@ test("FrozenVgg in tiles gives the whole image's features, odd sizes and edge ti
   }
 });
 
+test("featuresNear gives the changed image's features from a crop, and copies the rest from the base", async () => {
+  const vgg = new FrozenVgg(weights);
+  try {
+    const [height, width] = [69, 77];
+    const before = await photoCrop('opencv-doc/building.jpg', height, width);
+    const base = await vgg.features(engine, { width, height, data: before });
+    // Boxes inside, against the left and top edges, and against the right and bottom ones.
+    for (const box of [
+      { x: 40, y: 34, width: 6, height: 5 },
+      { x: 0, y: 0, width: 9, height: 7 },
+      { x: 70, y: 61, width: 7, height: 8 },
+    ]) {
+      const after = before.slice();
+      const plane = width * height;
+      for (let y = box.y; y < box.y + box.height; y++) for (let x = box.x; x < box.x + box.width; x++) for (let c = 0; c < 3; c++) after[c * plane + y * width + x] = 0.5;
+      const whole = await vgg.features(engine, { width, height, data: after });
+      const near = await vgg.featuresNear(engine, { width, height, data: after }, base, box);
+      let [worst, largest, changed] = [0, 0, 0];
+      for (let i = 0; i < whole.data.length; i++) {
+        worst = Math.max(worst, Math.abs(near.data[i] - whole.data[i]));
+        largest = Math.max(largest, whole.data[i]);
+        if (whole.data[i] !== base.data[i]) changed++;
+      }
+      assert.ok(changed > 0, 'the box changes some cells');
+      assert.ok(worst <= 1e-5 * largest, `box at ${box.x},${box.y}: max |difference| to the whole run is ${worst} (largest ${largest})`);
+    }
+    // Cells out of the box's reach are the base's, whatever it holds.
+    const box = { x: 40, y: 34, width: 6, height: 5 };
+    const marked = { ...base, data: base.data.slice() };
+    marked.data[0] = -7;
+    const near = await vgg.featuresNear(engine, { width, height, data: before }, marked, box);
+    assert.equal(near.data[0], -7);
+    await assert.rejects(vgg.featuresNear(engine, { width, height, data: before }, { ...base, width: base.width - 1 }, box), (e) => e instanceof UsageError && /base/.test(e.message));
+  } finally {
+    await vgg.dispose();
+  }
+});
+
 /**
  * The gradient of L = sum(relu3_1 * R) with respect to the image, from `gradients()` through the graph,
  * against central differences of the float64 reference. `gradCheck` (float32 finite differences) is

@@ -310,9 +310,10 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
         const window = coarseBand ? keepCoarseBand(near.rendered, cropImage(coarseBand, at), bandWeight && cropPlane(bandWeight, width, at)) : near.rendered;
         rendered = at.width === width && at.height === height ? window : pasteImage(base, window, at.x, at.y);
       } else {
-        const features = await nets.vggFeatures(input);
         // The guide predicts the hole's features from the photo alone: for the first match only.
-        const guide = guided && pass === 0 ? await nets.guided(features, known, mask, plan.featureMask) : features;
+        const first = guided && pass === 0 ? await nets.guided(input, known, mask, plan.featureMask) : undefined;
+        const features = first?.features ?? (await nets.vggFeatures(input));
+        const guide = first?.guided ?? features;
         // The first match's colour: G1's guess and the diffusion's, mixed. At the region's own
         // size, that diffusion is also the last step's (`reband`).
         let colour = input;
