@@ -149,8 +149,9 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
 // call (the first fills of a process ran the steps two to three times slower for it).
 
 /**
- * The grid's cells from the image's pixels in [x0, x1) x [y0, y1), which lie at (`reach`, `reach`)
- * on: `known` 1 and the value, or `inside` 1 where the mask is set. The ring stays neither.
+ * The grid's cells from the image's pixels in the work box (its corner at (x0, y0) of the image, at
+ * (`reach`, `reach`) of the grid): `known` 1 and the value, or `inside` 1 where the mask is set.
+ * The grid's ring stays neither.
  */
 function toGrid(image: RgbImage, mask: MaskImage, x0: number, y0: number, reach: number, gw: number, gh: number, known: Float32Array, inside: Uint8Array, value: Float32Array): void {
   const { width, height } = image;
