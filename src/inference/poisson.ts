@@ -132,7 +132,6 @@ function hierarchy(kind: Uint8Array, width: number, height: number): Level {
   return top;
 }
 
-
 /** One Gauss-Seidel sweep over the cells of one colour ((x + y) % 2 === colour), solving L x = b there. */
 function sweep(level: Level, x: Float32Array, b: Float32Array, colour: number): void {
   const { width, height, unknown, diag, east, south } = level;
