@@ -248,7 +248,7 @@ export class FrozenVgg {
    * @throws UsageError as `features` does, or when `base` is not the features of an image of this size
    */
   async featuresNear(engine: Engine, image: VggImage, base: VggFeatures, changed: Box): Promise<VggFeatures> {
-    const { width, height, data } = image;
+    const { width, height } = image;
     const [fw, fh] = [featureSize(width), featureSize(height)];
     expect(base.channels === VGG_CHANNELS && base.width === fw && base.height === fh && base.data.length === VGG_CHANNELS * fw * fh, 'base', `relu3_1 features of a ${width}x${height} image`, `${base.channels}x${base.height}x${base.width}`);
     // The cells whose receptive field meets `changed`, and the pixels that hold those fields: a
@@ -267,23 +267,10 @@ export class FrozenVgg {
     const cw = Math.min(width, FEATURE_STRIDE * (fx1 + 1) + margin) - cx;
     const ch = Math.min(height, FEATURE_STRIDE * (fy1 + 1) + margin) - cy;
     if (cw * ch > NEAR_AREA * width * height) return this.features(engine, image);
-    const crop = new Float32Array(3 * cw * ch);
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < ch; y++) {
-        const from = (c * height + cy + y) * width + cx;
-        crop.set(data.subarray(from, from + cw), (c * ch + y) * cw);
-      }
-    }
-    const near = await this.features(engine, { width: cw, height: ch, data: crop });
-    const out = base.data.slice();
-    const [ox, oy] = [fx0 - cx / FEATURE_STRIDE, fy0 - cy / FEATURE_STRIDE];
-    for (let c = 0; c < VGG_CHANNELS; c++) {
-      for (let y = fy0; y <= fy1; y++) {
-        const from = (c * near.height + oy + y - fy0) * near.width + ox;
-        out.set(near.data.subarray(from, from + fx1 - fx0 + 1), (c * fh + y) * fw + fx0);
-      }
-    }
-    return { channels: VGG_CHANNELS, height: fh, width: fw, data: out };
+    const near = await this.features(engine, { width: cw, height: ch, data: cropPixels(image, cx, cy, cw, ch) });
+    const out = { channels: VGG_CHANNELS, height: fh, width: fw, data: base.data.slice() };
+    pasteCells(out, near, fx0 - cx / FEATURE_STRIDE, fy0 - cy / FEATURE_STRIDE, { x: fx0, y: fy0, width: fx1 - fx0 + 1, height: fy1 - fy0 + 1 });
+    return out;
   }
 
   /**
@@ -322,34 +309,44 @@ export class FrozenVgg {
  * as the whole image does.
  */
 async function tiledFeatures(image: VggImage, side: number, run: (pixels: Float32Array, w: number, h: number) => Promise<VggFeatures>): Promise<VggFeatures> {
-  const { width, height, data } = image;
+  const { width, height } = image;
   const [fw, fh] = [featureSize(width), featureSize(height)];
-  const out = new Float32Array(VGG_CHANNELS * fw * fh);
+  const out: VggFeatures = { channels: VGG_CHANNELS, height: fh, width: fw, data: new Float32Array(VGG_CHANNELS * fw * fh) };
   for (let y0 = 0; y0 < height; y0 += side) {
     for (let x0 = 0; x0 < width; x0 += side) {
       const [cx, cy] = [Math.max(0, x0 - TILE_MARGIN), Math.max(0, y0 - TILE_MARGIN)];
       const [cw, ch] = [Math.min(width, x0 + side + TILE_MARGIN) - cx, Math.min(height, y0 + side + TILE_MARGIN) - cy];
-      const crop = new Float32Array(3 * cw * ch);
-      for (let c = 0; c < 3; c++) {
-        for (let y = 0; y < ch; y++) {
-          const from = (c * height + cy + y) * width + cx;
-          crop.set(data.subarray(from, from + cw), (c * ch + y) * cw);
-        }
-      }
-      const f = await run(crop, cw, ch);
+      const f = await run(cropPixels(image, cx, cy, cw, ch), cw, ch);
       // This tile's own cells, and where they lie in the tile's map.
       const [gx, gy] = [x0 / FEATURE_STRIDE, y0 / FEATURE_STRIDE];
-      const [gw, gh] = [Math.min(fw, (x0 + side) / FEATURE_STRIDE) - gx, Math.min(fh, (y0 + side) / FEATURE_STRIDE) - gy];
-      const [ox, oy] = [(x0 - cx) / FEATURE_STRIDE, (y0 - cy) / FEATURE_STRIDE];
-      for (let c = 0; c < VGG_CHANNELS; c++) {
-        for (let y = 0; y < gh; y++) {
-          const from = (c * f.height + oy + y) * f.width + ox;
-          out.set(f.data.subarray(from, from + gw), (c * fh + gy + y) * fw + gx);
-        }
-      }
+      const cells = { x: gx, y: gy, width: Math.min(fw, (x0 + side) / FEATURE_STRIDE) - gx, height: Math.min(fh, (y0 + side) / FEATURE_STRIDE) - gy };
+      pasteCells(out, f, (x0 - cx) / FEATURE_STRIDE, (y0 - cy) / FEATURE_STRIDE, cells);
     }
   }
-  return { channels: VGG_CHANNELS, height: fh, width: fw, data: out };
+  return out;
+}
+
+/** The planar RGB pixels of `image` in the w x h box at (x, y). */
+function cropPixels(image: VggImage, x: number, y: number, w: number, h: number): Float32Array {
+  const { width, height, data } = image;
+  const crop = new Float32Array(3 * w * h);
+  for (let c = 0; c < 3; c++) {
+    for (let row = 0; row < h; row++) {
+      const from = (c * height + y + row) * width + x;
+      crop.set(data.subarray(from, from + w), (c * h + row) * w);
+    }
+  }
+  return crop;
+}
+
+/** Copies into `cells` of `out` (cell coordinates) the cells of `part` that lie at (`ox`, `oy`) of its map, every channel. */
+function pasteCells(out: VggFeatures, part: VggFeatures, ox: number, oy: number, cells: Box): void {
+  for (let c = 0; c < VGG_CHANNELS; c++) {
+    for (let y = 0; y < cells.height; y++) {
+      const from = (c * part.height + oy + y) * part.width + ox;
+      out.data.set(part.data.subarray(from, from + cells.width), (c * out.height + cells.y + y) * out.width + cells.x);
+    }
+  }
 }
 
 /** The network was trained on [0,1] inputs; anything else (0..255 bytes, [-1,1]) gives wrong features silently. */
