@@ -8,11 +8,11 @@ import { UsageError } from '../core/errors.ts';
 import { readImage } from '../core/image.ts';
 import type { MaskImage, RgbImage } from '../core/raster.ts';
 import { prepareImage, protocolMask } from '../evaluation/protocols.ts';
-import { type CoherenceOptions, coherenceTransport } from './coherence.ts';
+import { type CoherenceInput, coherenceTransport, unreadNear } from './coherence.ts';
 import { rectMask, VALIDATION_PHOTOS } from './testing.ts';
 
 /** The filled image alone. */
-const coherenceFill = (image: RgbImage, mask: MaskImage, options?: CoherenceOptions): RgbImage => coherenceTransport(image, mask, options).image;
+const coherenceFill = (image: RgbImage, mask: MaskImage, options?: CoherenceInput): RgbImage => coherenceTransport(image, mask, options).image;
 
 /** An image whose three channels are f(x, y), g(x, y) and h(x, y). */
 function planes(width: number, height: number, ...fs: ((x: number, y: number) => number)[]): RgbImage {
@@ -181,6 +181,36 @@ describe('coherenceTransport', () => {
     for (const sigma of [0, 1.5]) assert.throws(() => coherenceFill(image, hole, { sigma }), UsageError);
     for (const rho of [0, 2.5]) assert.throws(() => coherenceFill(image, hole, { rho }), UsageError);
     assert.throws(() => coherenceFill(image, rectMask(10, 20, { x: 5, y: 5, width: 2, height: 2 })), UsageError);
+  });
+
+  it("does not read the pixels it is told not to: a bar ending at the hole is not continued, and keeps its own values", () => {
+    // 0.8 around a dark bar (0.1) that ends at the hole's left side.
+    const inBar = (x: number, y: number) => y >= 28 && y < 36 && x < 20;
+    const image = planes(64, 64, ...[0, 1, 2].map(() => (x: number, y: number) => (inBar(x, y) ? 0.1 : 0.8)));
+    const mask = rectMask(64, 64, { x: 20, y: 20, width: 24, height: 24 });
+    const bar = rectMask(64, 64, { x: 0, y: 28, width: 20, height: 8 });
+    const darkest = (filled: RgbImage) => Math.min(...Array.from(filled.data.subarray(0, 64 * 64)).filter((_, i) => mask.data[i] === 1));
+    assert.ok(darkest(coherenceFill(image, mask)) < 0.3, 'read, the bar goes on into the hole');
+    const { image: filled, coherence } = coherenceTransport(image, mask, { unread: bar });
+    assert.ok(darkest(filled) > 0.79, `unread, the hole is the bar's surroundings: darkest ${darkest(filled)}`);
+    assert.deepEqual(changedKnownValues(image, filled, mask), [], 'the bar keeps its values');
+    for (let i = 0; i < 64 * 64; i++) if (!mask.data[i]) assert.equal(coherence[i], 0);
+    // Nothing else to read: the unread pixels are read after all.
+    const everything = rectMask(64, 64, { x: 0, y: 0, width: 64, height: 64 });
+    assert.deepEqual(coherenceFill(image, mask, { unread: everything }), coherenceFill(image, mask));
+    assert.throws(() => coherenceTransport(image, mask, { unread: rectMask(32, 32) }), (err) => err instanceof UsageError && /unread mask size/.test(err.message));
+  });
+
+  it("takes in the unread pixels joined to the hole, within its box grown by its longer side", () => {
+    const hole = { x: 40, y: 40, width: 4, height: 4 };
+    const mask = rectMask(64, 64, hole);
+    // A bar from the left edge to the hole, and a blob apart from it.
+    const unread = rectMask(64, 64, { x: 0, y: 41, width: 40, height: 2 }, { x: 50, y: 50, width: 3, height: 3 });
+    const near = unreadNear(mask, hole, unread);
+    const row = Array.from(near.data.subarray(41 * 64, 41 * 64 + 44), (v) => (v ? 1 : 0)).join('');
+    assert.equal(row, '0'.repeat(36) + '1'.repeat(8), 'the bar from 4 px left of the hole (its side) on');
+    assert.equal(near.data[51 * 64 + 51], 0, 'the blob apart from the hole stays read');
+    for (let i = 0; i < 64 * 64; i++) if (mask.data[i]) assert.ok(near.data[i], 'the hole itself');
   });
 
   it('works on the hole only: a small hole in a large image', () => {

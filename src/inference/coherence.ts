@@ -49,6 +49,17 @@ export interface CoherenceOptions {
   seams?: boolean;
 }
 
+/** What else a fill is told besides the method's parameters. */
+export interface CoherenceInput extends CoherenceOptions {
+  /**
+   * Known pixels (nonzero) the fill may not read: a user's exclusion (`--exclude`), such as a
+   * person beside the object removed, whose colours the fill would otherwise carry into the hole.
+   * Those of them that reach the hole (`unreadNear`) are filled with it, from what lies around
+   * them, and keep their own values in the result [ours].
+   */
+  unread?: MaskImage;
+}
+
 /** The paper's suggested parameters, as box radii of `smooth` where they are blurs. */
 export const COHERENCE: Required<CoherenceOptions> = { radius: 5, sharpness: 25, sigma: 1, rho: 4, seams: true };
 
@@ -103,12 +114,16 @@ export interface CoherenceResult {
  * @throws UsageError when the image or mask is malformed, their sizes differ, a parameter is out of
  *   range, or the mask covers the whole image (there is nothing to fill from)
  */
-export function coherenceTransport(image: RgbImage, mask: MaskImage, options: CoherenceOptions = {}): CoherenceResult {
+export function coherenceTransport(image: RgbImage, mask: MaskImage, options: CoherenceInput = {}): CoherenceResult {
   checkImage(image, 'image');
   checkMask(mask, 'mask');
   const { width, height } = image;
   expect(mask.width === width && mask.height === height, 'the mask size', `${width}x${height} like the image`, `${mask.width}x${mask.height}`);
-  const { radius, sharpness, sigma, rho, seams } = { ...COHERENCE, ...options };
+  const { radius, sharpness, sigma, rho, seams, unread } = { ...COHERENCE, ...options };
+  if (unread) {
+    checkMask(unread, 'unread');
+    expect(unread.width === width && unread.height === height, 'the unread mask size', `${width}x${height} like the image`, `${unread.width}x${unread.height}`);
+  }
   expect(Number.isFinite(radius) && radius >= 1, 'radius', 'a finite number >= 1', radius);
   expect(Number.isFinite(sharpness) && sharpness >= 0, 'sharpness', 'a finite number >= 0', sharpness);
   expect(Number.isInteger(sigma) && sigma >= 1, 'sigma', 'an integer >= 1', sigma);
@@ -120,28 +135,79 @@ export function coherenceTransport(image: RgbImage, mask: MaskImage, options: Co
   if (hole.width === width && hole.height === height && mask.data.every((v) => v !== 0)) {
     throw new UsageError(`the mask covers the whole ${width}x${height} image: coherence transport needs known pixels to fill the hole from`);
   }
+  // Filled: the hole and the unread pixels that reach it, unless that leaves nothing to read.
+  const near = unread && unreadNear(mask, hole, unread);
+  const filled = near && near.data.some((v) => v === 0) ? near : mask;
+  const box = filled === mask ? hole : maskBoundingBox(filled)!;
 
-  // The work box: the hole's box grown by the smoothings' reach (three box passes each) and the
+  // The work box: the filled box grown by the smoothings' reach (three box passes each) and the
   // neighbourhood's, clipped to the image; the grid adds a ring of `reach` cells that are never known,
   // so that no neighbour access needs a bounds check.
   const reach = Math.floor(radius);
   const grow = 3 * (sigma + rho) + reach + 2;
-  const x0 = Math.max(0, hole.x - grow);
-  const y0 = Math.max(0, hole.y - grow);
-  const x1 = Math.min(width, hole.x + hole.width + grow);
-  const y1 = Math.min(height, hole.y + hole.height + grow);
+  const x0 = Math.max(0, box.x - grow);
+  const y0 = Math.max(0, box.y - grow);
+  const x1 = Math.min(width, box.x + box.width + grow);
+  const y1 = Math.min(height, box.y + box.height + grow);
   const gw = x1 - x0 + 2 * reach;
   const gh = y1 - y0 + 2 * reach;
   const cells = gw * gh;
   const known = new Float32Array(cells);
   const inside = new Uint8Array(cells);
   const value = new Float32Array(3 * cells);
-  toGrid(image, mask, x0, y0, reach, gw, gh, known, inside, value);
+  toGrid(image, filled, x0, y0, reach, gw, gh, known, inside, value);
   const tensor = structureTensor(value, known, gw, gh, sigma, rho);
   const fill = transport(value, known, inside, tensor, gw, gh, radius, sharpness);
   if (seams) smoothSeams(value, fill.normalX, fill.normalY, inside, known, gw, gh, radius);
   fromGrid(value, fill.carried, mask, hole, x0 - reach, y0 - reach, gw, gh, out, coherence);
   return { image: out, coherence };
+}
+
+/**
+ * The hole and the pixels of `unread` that reach it: those joined to it through other pixels of
+ * `unread` (8-connected), within the hole's box grown by its longer side. An excluded person
+ * beside the hole is filled with it, whole where the box holds them; an exclusion that goes on
+ * further is read past that distance, where a diffusion only smears anyway, so that the fill's
+ * work stays in proportion to the hole's.
+ */
+export function unreadNear(mask: MaskImage, hole: Box, unread: MaskImage): MaskImage {
+  const { width, height } = mask;
+  const side = Math.max(hole.width, hole.height);
+  const bx0 = Math.max(0, hole.x - side);
+  const by0 = Math.max(0, hole.y - side);
+  const bx1 = Math.min(width, hole.x + hole.width + side);
+  const by1 = Math.min(height, hole.y + hole.height + side);
+  const data = mask.data.slice();
+  // The seeds: unread pixels beside the hole.
+  const stack: number[] = [];
+  const touches = (px: number, py: number): boolean => {
+    for (let y = Math.max(0, py - 1); y <= Math.min(height - 1, py + 1); y++) {
+      for (let x = Math.max(0, px - 1); x <= Math.min(width - 1, px + 1); x++) if (mask.data[y * width + x]) return true;
+    }
+    return false;
+  };
+  for (let y = Math.max(0, hole.y - 1); y < Math.min(height, hole.y + hole.height + 1); y++) {
+    for (let x = Math.max(0, hole.x - 1); x < Math.min(width, hole.x + hole.width + 1); x++) {
+      const q = y * width + x;
+      if (data[q] || !unread.data[q] || !touches(x, y)) continue;
+      data[q] = 1;
+      stack.push(q);
+    }
+  }
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const px = p % width;
+    const py = (p - px) / width;
+    for (let y = Math.max(by0, py - 1); y <= Math.min(by1 - 1, py + 1); y++) {
+      for (let x = Math.max(bx0, px - 1); x <= Math.min(bx1 - 1, px + 1); x++) {
+        const q = y * width + x;
+        if (data[q] || !unread.data[q]) continue;
+        data[q] = 1;
+        stack.push(q);
+      }
+    }
+  }
+  return { width, height, data };
 }
 
 // coherenceTransport's steps. Each loop is a function of its own: V8 optimises a long loop while it

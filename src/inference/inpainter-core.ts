@@ -372,10 +372,13 @@ async function toMask(reader: ImageReader, input: MaskInput, read: ReadOptions):
 
 /**
  * The pixels the fill may not copy from besides the hole, from `sampleFrom` and `exclude` (each the
- * image's size, or resized with `resizeMask`); undefined when neither is given.
+ * image's size, or resized with `resizeMask`), and the excluded ones alone, which the diffusion
+ * does not read either (a person beside the object removed, whose colours it would carry into the
+ * hole; the hole's surroundings outside a sampling region are still what it continues); undefined
+ * when neither is given.
  * @throws UsageError a mask of another size, or an allowed region that lies entirely in the hole
  */
-async function sourceRestriction(reader: ImageReader, o: Resolved, hole: MaskImage, reading: ReadOptions, notices: string[]): Promise<MaskImage | undefined> {
+async function sourceRestriction(reader: ImageReader, o: Resolved, hole: MaskImage, reading: ReadOptions, notices: string[]): Promise<{ noSource: MaskImage; unread?: MaskImage } | undefined> {
   if (o.sampleFrom === undefined && o.exclude === undefined) return undefined;
   const read = async (input: MaskInput, name: string, flag: string): Promise<MaskImage> =>
     fitMask(await toMask(reader, input, reading), hole, o.resizeMask, notices, `the ${name} mask (${flag})`);
@@ -391,11 +394,12 @@ async function sourceRestriction(reader: ImageReader, o: Resolved, hole: MaskIma
       throw new UsageError('the region to sample from (--sample-from) lies entirely in the hole (or is empty): paint where the fill may copy from, outside what is removed');
     }
   }
+  let unread: MaskImage | undefined;
   if (o.exclude !== undefined) {
-    const excluded = await read(o.exclude, 'exclude', '--exclude');
-    for (let i = 0; i < data.length; i++) if (excluded.data[i]) data[i] = 1;
+    unread = await read(o.exclude, 'exclude', '--exclude');
+    for (let i = 0; i < data.length; i++) if (unread.data[i]) data[i] = 1;
   }
-  return { width: hole.width, height: hole.height, data };
+  return { noSource: { width: hole.width, height: hole.height, data }, unread };
 }
 
 /**
@@ -576,7 +580,7 @@ export class Inpainter {
     const sources = o.sources ? { width: photo.width, height: photo.height, data: new Uint8Array(photo.width * photo.height) } : undefined;
     if (!prepared) return { image: out, notices, ...(o.debug ? { debug: { regions: [] } } : {}), ...(sources ? { sources } : {}), ...kept };
     const { mask: hole, box: holeArea } = prepared;
-    const noSource = await sourceRestriction(reader, o, hole, read, notices);
+    const restriction = await sourceRestriction(reader, o, hole, read, notices);
 
     const { networks } = this.#state;
     const regions = planRegions(hole, holeArea);
@@ -587,7 +591,8 @@ export class Inpainter {
       // G1 runs at the first scale only: the later ones are G2's.
       const automatic = options.maxScale === undefined && o.stage === 'full';
       const scales = (o.scales ?? defaultScales(box, this.#scaleCap(photo, box, o.maxScale, automatic, notices))).slice(0, o.stage === 'g1' ? 1 : undefined);
-      const views = planViews(mask, scales, o.ensemble, noSource && (whole ? noSource : cropImage(noSource, box)));
+      const region = (m: MaskImage | undefined) => m && (whole ? m : cropImage(m, box));
+      const views = planViews(mask, scales, o.ensemble, region(restriction?.noSource), region(restriction?.unread));
       for (const { plans } of views) checkHoleSize(mask, plans, o.dilate, whole ? 'the image' : `the ${box.width}x${box.height} region around it`);
       const enlarged = Math.max(box.width, box.height) / scales[scales.length - 1];
       notices.push(...enlargedNotice(box, scales, o));

@@ -44,6 +44,8 @@ export interface ScalePlan {
   featureMask: HostTensor;
   /** The cells patch-swap may not copy from besides the hole (a user's sampling region), if any. */
   sourceMask?: HostTensor;
+  /** The pixels a user excluded (`InpaintOptions.exclude`) at this scale, if any: the diffusion does not read them either. */
+  unread?: MaskImage;
 }
 
 /**
@@ -51,8 +53,9 @@ export interface ScalePlan {
  * @param mask the region's hole at full resolution
  * @param noSource pixels (1) the fill may not copy from besides the hole, at full resolution: a
  *   cell touching one is no source, at every scale
+ * @param unread those of them a user excluded, which the diffusion does not read either (`coherenceTransport`)
  */
-export function planScales(mask: MaskImage, scales: readonly number[], noSource?: MaskImage): ScalePlan[] {
+export function planScales(mask: MaskImage, scales: readonly number[], noSource?: MaskImage, unread?: MaskImage): ScalePlan[] {
   return scales.map((scale) => {
     const { width, height } = workingSize(mask.width, mask.height, scale);
     const resized = width !== mask.width || height !== mask.height;
@@ -62,7 +65,8 @@ export function planScales(mask: MaskImage, scales: readonly number[], noSource?
     const [fh, fw] = [featureSize(height), featureSize(width)];
     const featureMask = mapMaskToFeatures(scaled, fh, fw);
     const sourceMask = noSource && mapMaskToFeatures(resized ? resizeMask(noSource, width, height) : noSource, fh, fw);
-    return { scale, width, height, mask: scaled, featureMask, sourceMask };
+    const unreadHere = unread && (resized ? resizeMask(unread, width, height) : unread);
+    return { scale, width, height, mask: scaled, featureMask, sourceMask, unread: unreadHere };
   });
 }
 
@@ -138,6 +142,8 @@ export interface RegionOptions {
   nativeDetail: boolean;
   /** Match the first scale on the bundle's feature guide (when it has one) instead of VGG of G1's fill. */
   guide: boolean;
+  /** The pixels a user excluded, at full resolution (its view's, `RegionView`), if any: the diffusion does not read them. */
+  unread?: MaskImage;
   /** Told as each scale starts, with its index in the plans (`InpaintOptions.onProgress`). */
   onScale?: (scaleIndex: number) => void;
   /** Told as each scale but the last ends, with the region as it left it at its working size (`InpaintOptions.onPreview`). */
@@ -250,9 +256,10 @@ async function renderNear(
  * a diffusion fill of the hole, coherence transport's, mixed into its coarse and mid bands
  * (`mixDiffusion`).
  * @param scale the fill's pixels per pixel of the first working scale
- * @param diffusion `coherenceTransport(image, hole)`, if already made
+ * @param unread the pixels a user excluded: the diffusion does not read them
+ * @param diffusion `coherenceTransport(image, hole, { unread })`, if already made
  */
-function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number, diffusion = coherenceTransport(image, hole)): void {
+function reband(fill: RgbImage, image: RgbImage, hole: MaskImage, scale: number, unread?: MaskImage, diffusion = coherenceTransport(image, hole, { unread })): void {
   const depth = rampWeights(hole, GUIDED_DETAIL.ramp, scale);
   removeMidBand(fill, hole, depth, scale);
   mixDiffusion(fill, diffusion.image, scale, depth, diffusion.coherence);
@@ -318,7 +325,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
         // size, that diffusion is also the last step's (`reband`).
         let colour = input;
         if (matchColour > 0 && pass === 0) {
-          const first = coherenceTransport(known, mask);
+          const first = coherenceTransport(known, mask, { unread: plan.unread });
           if (known === image && mask === hole) diffusion = first;
           colour = colourGuide(input, first.image);
         }
@@ -335,7 +342,7 @@ export async function inpaintRegion(nets: Networks, image: RgbImage, hole: MaskI
     if (i < plans.length - 1) options.onScaleDone?.(i, previous!);
   }
   const debugged = debug ? { coarse, provenance } : {};
-  const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail, diffusion };
+  const finish = { guided, banded, scaleCount: plans.length, firstWidth: plans[0].width, lastScale: plans[plans.length - 1].scale, nativeDetail: options.nativeDetail, diffusion, unread: options.unread };
   return { fill: finishFill(rendered!, image, hole, sources!, finish), sources, ...debugged };
 }
 
@@ -351,8 +358,10 @@ export interface FinishOptions {
   firstWidth: number;
   lastScale: number;
   nativeDetail: boolean;
-  /** The hole's coherence transport at the region's size (`coherenceTransport(image, hole)`), if made already. */
+  /** The hole's coherence transport at the region's size (`coherenceTransport(image, hole, { unread })`), if made already. */
   diffusion?: CoherenceResult;
+  /** The pixels a user excluded, at the region's size: the diffusion does not read them. */
+  unread?: MaskImage;
 }
 
 /**
@@ -366,7 +375,7 @@ export interface FinishOptions {
  * @param sources the last scale's provenance
  */
 export function finishFill(last: RgbImage, image: RgbImage, hole: MaskImage, sources: SourceCells, options: FinishOptions, box?: Box): RgbImage {
-  const { guided, banded, nativeDetail, diffusion } = options;
+  const { guided, banded, nativeDetail, diffusion, unread } = options;
   // The ramps, and the blotches of the first scale's collage, count its working pixels.
   const rampScale = image.width / options.firstWidth;
   const native = last.width === image.width && last.height === image.height;
@@ -387,7 +396,7 @@ export function finishFill(last: RgbImage, image: RgbImage, hole: MaskImage, sou
       const detail = detailLayer(known, mask, bandRadius(initial.scale));
       addSourceDetail(fill, known, mask, refineSources(initial, fill, known, mask, detail), ...enlargedDetail(guided, GUIDED_DETAIL.enlarged), detail);
     }
-    if (guided) reband(fill, known, mask, rampScale, diffusion && { image: cropImage(diffusion.image, box), coherence: cropPlane(diffusion.coherence, image.width, box) });
+    if (guided) reband(fill, known, mask, rampScale, unread && cropImage(unread, box), diffusion && { image: cropImage(diffusion.image, box), coherence: cropPlane(diffusion.coherence, image.width, box) });
   }
   return pasteImage(native ? last : image, fill, box.x, box.y);
 }
@@ -499,6 +508,8 @@ export interface RegionView {
   orientation: Orientation;
   /** The hole at full resolution, seen this way. */
   mask: MaskImage;
+  /** The pixels a user excluded, at full resolution, seen this way. */
+  unread?: MaskImage;
   plans: ScalePlan[];
 }
 
@@ -506,11 +517,13 @@ export interface RegionView {
  * The views of a region's self-ensemble. Each has its own pyramid: where a side is not a multiple
  * of the feature stride, a mirrored hole covers other feature cells.
  * @param count an ensemble size, a key of ENSEMBLE_ORIENTATIONS
+ * @param noSource, unread as `planScales` takes them
  */
-export function planViews(mask: MaskImage, scales: readonly number[], count: number, noSource?: MaskImage): RegionView[] {
+export function planViews(mask: MaskImage, scales: readonly number[], count: number, noSource?: MaskImage, unread?: MaskImage): RegionView[] {
   return ENSEMBLE_ORIENTATIONS[count].map((orientation) => {
     const seen = orient(mask, orientation);
-    return { orientation, mask: seen, plans: planScales(seen, scales, noSource && orient(noSource, orientation)) };
+    const excluded = unread && orient(unread, orientation);
+    return { orientation, mask: seen, unread: excluded, plans: planScales(seen, scales, noSource && orient(noSource, orientation), excluded) };
   });
 }
 
@@ -535,13 +548,13 @@ export async function fillRegion(
   options: RegionOptions & { stage: 'full' | 'g1' },
 ): Promise<RegionOutput> {
   let output: RegionOutput | undefined;
-  for (const [i, { orientation, mask, plans }] of views.entries()) {
+  for (const [i, { orientation, mask, unread, plans }] of views.entries()) {
     const seen = orient(image, orientation);
     if (options.stage === 'g1') options.onScale?.(0);
     const result =
       options.stage === 'g1'
         ? { fill: await coarseRegion(nets, seen, plans[0]) }
-        : await inpaintRegion(nets, seen, mask, plans, { ...options, debug: options.debug && i === 0, onScaleDone: i === 0 ? options.onScaleDone : undefined });
+        : await inpaintRegion(nets, seen, mask, plans, { ...options, unread, debug: options.debug && i === 0, onScaleDone: i === 0 ? options.onScaleDone : undefined });
     const fill = orient(result.fill, orientation, true);
     if (!output) output = { ...result, fill };
     else for (let k = 0; k < fill.data.length; k++) output.fill.data[k] += fill.data[k];
