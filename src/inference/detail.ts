@@ -91,17 +91,30 @@ export function removeMidBand(fill: RgbImage, mask: MaskImage, weight?: Float32A
   const [bw, bh] = [Math.min(width, hole.x + hole.width + reach) - x0, Math.min(height, hole.y + hole.height + reach) - y0];
   // The blurs' windows are clipped at the edges: dividing by the blurred ones keeps a flat fill
   // flat up to the photo's border, where a hole may lie.
-  const [fineNorm, coarseNorm] = [smoothedOnes(bw, bh, from), smoothedOnes(bw, bh, to)];
+  const fineNorm = smoothedOnes(bw, bh, from);
+  const coarseNorm = smoothedOnes(bw, bh, to);
   const values = new Float32Array(bw * bh);
+  const box = { x: x0, y: y0, width: bw, height: bh };
   for (let c = 0; c < 3; c++) {
-    for (let y = 0; y < bh; y++) values.set(fill.data.subarray(c * plane + (y + y0) * width + x0, c * plane + (y + y0) * width + x0 + bw), y * bw);
-    const [fine, coarse] = [blurred(values, bw, bh, from, fineNorm), blurred(values, bw, bh, to, coarseNorm)];
-    for (let y = 0; y < bh; y++) {
-      for (let x = 0; x < bw; x++) {
-        const i = (y + y0) * width + x + x0;
-        const k = y * bw + x;
-        if (mask.data[i]) fill.data[c * plane + i] = Math.min(1, Math.max(0, values[k] - (weight ? weight[i] : 1) * (fine[k] - coarse[k])));
-      }
+    const channel = fill.data.subarray(c * plane, (c + 1) * plane);
+    for (let y = 0; y < bh; y++) values.set(channel.subarray((y + y0) * width + x0, (y + y0) * width + x0 + bw), y * bw);
+    const fine = blurred(values, bw, bh, from, fineNorm);
+    const coarse = blurred(values, bw, bh, to, coarseNorm);
+    subtractMidBand(channel, width, mask.data, box, values, fine, coarse, weight);
+  }
+}
+
+// removeMidBand's and mixDiffusion's per-channel loops are functions of their own: V8 optimises a
+// long loop while it runs, and code after it in the same function that has not run yet throws that
+// away, on every call (engine.md's pitfall "code V8 optimises late").
+
+/** One channel's hole pixels within `box` set to its box's `values` less `weight` of their mid band (`fine` - `coarse`), clamped to [0, 1]. */
+function subtractMidBand(channel: Float32Array, width: number, hole: Uint8Array, box: Box, values: Float32Array, fine: Float32Array, coarse: Float32Array, weight: Float32Array | undefined): void {
+  for (let y = 0; y < box.height; y++) {
+    for (let x = 0; x < box.width; x++) {
+      const i = (y + box.y) * width + x + box.x;
+      const k = y * box.width + x;
+      if (hole[i]) channel[i] = Math.min(1, Math.max(0, values[k] - (weight ? weight[i] : 1) * (fine[k] - coarse[k])));
     }
   }
 }
@@ -142,19 +155,32 @@ export function mixDiffusion(fill: RgbImage, diffusion: RgbImage, scale = 1, dep
   const { width, height } = fill;
   const plane = width * height;
   const to = Math.round(MID_BAND.to * Math.max(1, scale));
-  const [fineNorm, coarseNorm] = [smoothedOnes(width, height, MID_BAND.from), smoothedOnes(width, height, to)];
-  const { coarse: coarseShare, mid } = DIFFUSION_MIX;
+  const fineNorm = smoothedOnes(width, height, MID_BAND.from);
+  const coarseNorm = smoothedOnes(width, height, to);
   const difference = new Float32Array(plane);
   for (let c = 0; c < 3; c++) {
-    const [own, other] = [fill.data.subarray(c * plane, (c + 1) * plane), diffusion.data.subarray(c * plane, (c + 1) * plane)];
+    const own = fill.data.subarray(c * plane, (c + 1) * plane);
     // The blurs are linear: the bands of the difference are the differences of the bands.
-    for (let i = 0; i < plane; i++) difference[i] = other[i] - own[i];
-    const [fine, coarse] = [blurred(difference, width, height, MID_BAND.from, fineNorm), blurred(difference, width, height, to, coarseNorm)];
-    for (let i = 0; i < plane; i++) {
-      const deep = coherence ? mid.flat + (mid.edge - mid.flat) * coherence[i] : mid.flat;
-      const midShare = depth ? mid.seam + (deep - mid.seam) * depth[i] : deep;
-      own[i] = Math.min(1, Math.max(0, own[i] + coarseShare * coarse[i] + midShare * (fine[i] - coarse[i])));
-    }
+    subtract(diffusion.data.subarray(c * plane, (c + 1) * plane), own, difference);
+    const fine = blurred(difference, width, height, MID_BAND.from, fineNorm);
+    const coarse = blurred(difference, width, height, to, coarseNorm);
+    mixBands(own, fine, coarse, depth, coherence);
+  }
+}
+
+/** `out` = `a` - `b`. */
+function subtract(a: Float32Array, b: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
+}
+
+/** One channel of `mixDiffusion`: the diffusion's coarse band (`coarse`) and its mid band (`fine` - `coarse`) by `DIFFUSION_MIX`, clamped to [0, 1]. */
+function mixBands(own: Float32Array, fine: Float32Array, coarse: Float32Array, depth: Float32Array | undefined, coherence: Float32Array | undefined): void {
+  const coarseShare = DIFFUSION_MIX.coarse;
+  const { seam, flat, edge } = DIFFUSION_MIX.mid;
+  for (let i = 0; i < own.length; i++) {
+    const deep = coherence ? flat + (edge - flat) * coherence[i] : flat;
+    const midShare = depth ? seam + (deep - seam) * depth[i] : deep;
+    own[i] = Math.min(1, Math.max(0, own[i] + coarseShare * coarse[i] + midShare * (fine[i] - coarse[i])));
   }
 }
 
