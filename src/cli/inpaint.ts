@@ -131,7 +131,8 @@ Options:
                       a 108-megapixel photo)
   --sample-from MASK  copy only from the white pixels of MASK (the image's size): steer a fill that
                       copied the wrong thing (docs/sampling-region.md); one IMAGE only
-  --exclude MASK      never copy from the white pixels of MASK, e.g. a second object of the kind
+  --exclude MASK      never copy from the white pixels of MASK, nor continue their colours into
+                      the hole: a person beside the object removed, a second object of the kind
                       removed; one IMAGE only
   --no-native-detail  never add the photo's own detail from where the fill's patches came (to fills
                       enlarged from their working scale, to guided fills, and to what the second

@@ -141,7 +141,10 @@ export interface InpaintOptions {
    * whole photo up to 512 px; about 3x the hole beyond).
    */
   sampleFrom?: MaskInput;
-  /** Pixels the fill must never copy from (white), e.g. a second object of the kind removed. Default none. */
+  /**
+   * Pixels the fill must never copy from (white), nor continue into the hole by its diffusion: a
+   * person beside the object removed, a second object of the kind removed. Default none.
+   */
   exclude?: MaskInput;
   /** Grow the hole by this many pixels (a disc) before filling; the band is also the feathered seam. Default 2. */
   dilate?: number;
