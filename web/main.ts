@@ -274,7 +274,7 @@ function setLayer(next: Layer): void {
   for (const l of LAYERS) ui.layers[l].setAttribute('aria-pressed', String(l === next));
   if (view.cursor) view.cursor.colour = cursorColour();
   if (next === 'sampleFrom') setStatus('Sample from (green): paint the only area the fill may copy from. Used by Ours.');
-  else if (next === 'exclude') setStatus('Exclude (blue): paint what the fill must never copy from, e.g. a second object like the one removed. Used by Ours.');
+  else if (next === 'exclude') setStatus('Exclude (blue): paint what the fill must never copy from nor carry into the hole, e.g. a person beside the one removed, or a second object like it. Used by Ours.');
   refresh();
 }
 
